@@ -1,1 +1,13 @@
+//! lifeboat's domain: the application registry, requests and triggers, the plan
+//! (what changes, in which order), DNS weight arithmetic and the closed set of
+//! workflow error names. No I/O and no AWS SDK here: everything is data in,
+//! data out, so it is tested with plain unit tests.
 
+pub mod calls;
+pub mod dns;
+pub mod error;
+pub mod plan;
+pub mod registry;
+pub mod request;
+
+pub use error::{ErrorName, LifeboatError};

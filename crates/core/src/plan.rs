@@ -1,0 +1,521 @@
+//! The plan: which applications move, in which waves, with which DNS weight
+//! changes and checks. Built by `validate` from the request, the registry and
+//! the record sets as they are; carried through the state machine as data.
+
+use crate::dns::{DesiredWeight, RecordIndex, RecordKey};
+use crate::error::LifeboatError;
+use crate::registry::{Application, DatabaseKind, Registry, Side};
+use crate::request::{Action, AppSelection, Mode, Request, TriggerKind};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+
+/// One record's weight before and after the phase.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WeightChange {
+    pub key: RecordKey,
+    pub before: i64,
+    pub after: i64,
+}
+
+/// What verifies an application in its target Region.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyPlan {
+    pub region: String,
+    pub health_check_id: Option<String>,
+    pub alarms: Vec<String>,
+    pub interval_seconds: u32,
+    /// Checks before giving up: deadline / interval, at least one.
+    pub max_checks: u32,
+}
+
+/// One application moving in one phase.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppMove {
+    pub app: String,
+    pub target: Side,
+    pub from_region: String,
+    pub to_region: String,
+    pub database: DatabaseKind,
+    pub dns: Vec<WeightChange>,
+    pub verification: VerifyPlan,
+}
+
+impl AppMove {
+    /// Weights that make the target Region active.
+    pub fn shift_weights(&self) -> Vec<DesiredWeight> {
+        self.dns.iter().map(|c| DesiredWeight { key: c.key.clone(), weight: c.after }).collect()
+    }
+    /// Weights as they were before the phase (rollback).
+    pub fn restore_weights(&self) -> Vec<DesiredWeight> {
+        self.dns.iter().map(|c| DesiredWeight { key: c.key.clone(), weight: c.before }).collect()
+    }
+}
+
+/// Applications that move together: their DNS changes go in one batch per zone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Wave {
+    pub index: usize,
+    pub apps: Vec<AppMove>,
+}
+
+/// One direction of travel (a drill has two: failover, then failback).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Phase {
+    pub action: Action,
+    pub target: Side,
+    pub waves: Vec<Wave>,
+}
+
+/// An application the request named that needs nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Skipped {
+    pub app: String,
+    pub reason: String,
+}
+
+/// Everything the workflow will do, decided before anything changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    pub run_id: String,
+    pub action: Action,
+    pub mode: Mode,
+    pub trigger: TriggerKind,
+    pub source: String,
+    pub dry_run: bool,
+    /// True when there is nothing to do (all apps already in place, or an ignored trigger).
+    pub empty: bool,
+    pub phases: Vec<Phase>,
+    pub skipped: Vec<Skipped>,
+    pub soak_seconds: u32,
+    pub max_concurrency: u32,
+    pub created_at: DateTime<Utc>,
+    pub summary: String,
+}
+
+impl Plan {
+    /// Every record the plan touches, in any phase.
+    pub fn record_keys(&self) -> impl Iterator<Item = &RecordKey> {
+        self.phases
+            .iter()
+            .flat_map(|p| p.waves.iter())
+            .flat_map(|w| w.apps.iter())
+            .flat_map(|a| a.dns.iter().map(|c| &c.key))
+    }
+    pub fn app_count(&self) -> usize {
+        self.phases.first().map(|p| p.waves.iter().map(|w| w.apps.len()).sum()).unwrap_or(0)
+    }
+}
+
+/// Facts the plan needs that are not in the request or the registry.
+#[derive(Debug, Clone)]
+pub struct PlanContext {
+    pub run_id: String,
+    pub now: DateTime<Utc>,
+    pub max_concurrency: u32,
+}
+
+/// The applications a request selects, or why it selects none it may.
+pub fn select_apps<'a>(registry: &'a Registry, request: &Request) -> Result<Vec<&'a Application>, LifeboatError> {
+    match &request.apps {
+        AppSelection::All => {
+            if registry.applications.is_empty() {
+                return Err(LifeboatError::invalid("the registry has no applications: run `lifeboat registry apply FILE` first"));
+            }
+            Ok(registry.applications.iter().collect())
+        }
+        AppSelection::Named(names) => {
+            let unknown: Vec<&str> = names.iter().filter(|n| registry.app(n).is_none()).map(String::as_str).collect();
+            if !unknown.is_empty() {
+                let known: Vec<&str> = registry.applications.iter().map(|a| a.name.as_str()).collect();
+                return Err(LifeboatError::invalid(format!(
+                    "unknown application{} {}; the registry has: {}",
+                    if unknown.len() == 1 { "" } else { "s" },
+                    unknown.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", "),
+                    if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                )));
+            }
+            Ok(names.iter().filter_map(|n| registry.app(n)).collect())
+        }
+        AppSelection::Alarm(alarm) => {
+            let apps = registry.apps_for_alarm(alarm);
+            if apps.is_empty() {
+                return Err(LifeboatError::invalid(format!(
+                    "alarm \"{alarm}\" maps to no application: add it to an application's triggers.alarms in the registry"
+                )));
+            }
+            Ok(apps)
+        }
+    }
+}
+
+/// Builds the plan. `records` must hold every record of the selected apps as
+/// Route 53 has them now; missing or unweighted ones are an `InvalidRequest`
+/// naming each, before anything changes.
+pub fn build_plan(
+    registry: &Registry,
+    request: &Request,
+    records: &RecordIndex,
+    ctx: &PlanContext,
+) -> Result<Plan, LifeboatError> {
+    let mut plan = Plan {
+        run_id: ctx.run_id.clone(),
+        action: request.action,
+        mode: request.mode,
+        trigger: request.trigger,
+        source: request.source.clone(),
+        dry_run: request.dry_run,
+        empty: true,
+        phases: Vec::new(),
+        skipped: Vec::new(),
+        soak_seconds: request.soak_seconds,
+        max_concurrency: ctx.max_concurrency.max(1),
+        created_at: ctx.now,
+        summary: String::new(),
+    };
+    if let Some(reason) = &request.ignore {
+        plan.summary = reason.clone();
+        return Ok(plan);
+    }
+    let apps = select_apps(registry, request)?;
+    check_records(&apps, records)?;
+    let unsupported: Vec<String> = apps
+        .iter()
+        .filter(|a| a.database.kind.needs_action())
+        .map(|a| format!("\"{}\" ({})", a.name, a.database.kind.as_str()))
+        .collect();
+    if !unsupported.is_empty() {
+        return Err(LifeboatError::invalid(format!(
+            "database actions are not supported yet for {}: moving their traffic would leave the data behind; \
+             exclude them with --apps or set database.kind to none if the database is managed elsewhere",
+            unsupported.join(", ")
+        )));
+    }
+
+    let targets: Vec<(Action, Side)> = match request.action {
+        Action::Failover => vec![(Action::Failover, Side::Secondary)],
+        Action::Failback => vec![(Action::Failback, Side::Primary)],
+        Action::Drill => vec![(Action::Failover, Side::Secondary), (Action::Failback, Side::Primary)],
+    };
+    // Weights as the phase will find them: observed for the first phase, the
+    // previous phase's result after that.
+    let mut current: HashMap<RecordKey, i64> = HashMap::new();
+    for app in &apps {
+        for pair in &app.dns {
+            for side in [Side::Primary, Side::Secondary] {
+                let key = key_of(pair, side);
+                let weight = records.get(&key).and_then(|r| r.weight).unwrap_or(0);
+                current.insert(key, weight);
+            }
+        }
+    }
+    for (phase_index, (action, target)) in targets.into_iter().enumerate() {
+        let mut moving = Vec::new();
+        for app in &apps {
+            let mv = app_move(app, target, &current);
+            if mv.dns.iter().all(|c| c.before == c.after) {
+                if phase_index == 0 {
+                    plan.skipped.push(Skipped {
+                        app: app.name.clone(),
+                        reason: format!("already active in {} ({target})", app.regions.get(target)),
+                    });
+                }
+                continue;
+            }
+            for c in &mv.dns {
+                current.insert(c.key.clone(), c.after);
+            }
+            moving.push(mv);
+        }
+        // A drill's failback moves back exactly what its failover moved.
+        if request.action == Action::Drill && phase_index == 1 {
+            let moved: Vec<&str> = plan.phases.first().map(|p| p.waves.iter().flat_map(|w| w.apps.iter().map(|a| a.app.as_str())).collect()).unwrap_or_default();
+            moving.retain(|m| moved.contains(&m.app.as_str()));
+        }
+        if moving.is_empty() {
+            continue;
+        }
+        let waves = into_waves(registry, moving);
+        plan.phases.push(Phase { action, target, waves });
+    }
+    plan.empty = plan.phases.is_empty();
+    plan.summary = summarize(&plan);
+    Ok(plan)
+}
+
+fn key_of(pair: &crate::registry::DnsRecordPair, side: Side) -> RecordKey {
+    RecordKey::new(&pair.hosted_zone_id, &pair.name, pair.record_type.as_str(), pair.set_identifiers.get(side))
+}
+
+fn check_records(apps: &[&Application], records: &RecordIndex) -> Result<(), LifeboatError> {
+    let mut problems = Vec::new();
+    for app in apps {
+        for (i, pair) in app.dns.iter().enumerate() {
+            for side in [Side::Primary, Side::Secondary] {
+                let key = key_of(pair, side);
+                match records.get(&key) {
+                    None => problems.push(format!(
+                        "{}: dns[{i}] {side} record {} does not exist in Route 53",
+                        app.name, key
+                    )),
+                    Some(r) if r.unsupported.is_some() => problems.push(format!(
+                        "{}: dns[{i}] {side} record {} cannot be shifted: {}",
+                        app.name,
+                        key,
+                        r.unsupported.as_deref().unwrap_or_default()
+                    )),
+                    Some(r) if r.weight.is_none() => problems.push(format!(
+                        "{}: dns[{i}] {side} record {} is not a weighted record",
+                        app.name, key
+                    )),
+                    Some(_) => {}
+                }
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(LifeboatError::invalid(format!("the recovery Region is not ready: {}", problems.join("; "))))
+    }
+}
+
+fn app_move(app: &Application, target: Side, current: &HashMap<RecordKey, i64>) -> AppMove {
+    let mut dns = Vec::new();
+    for pair in &app.dns {
+        for side in [Side::Primary, Side::Secondary] {
+            let key = key_of(pair, side);
+            let before = current.get(&key).copied().unwrap_or(0);
+            dns.push(WeightChange { key, before, after: pair.weight_for(side, target) });
+        }
+    }
+    let v = &app.verification;
+    AppMove {
+        app: app.name.clone(),
+        target,
+        from_region: app.regions.get(target.other()).to_string(),
+        to_region: app.regions.get(target).to_string(),
+        database: app.database.kind,
+        dns,
+        verification: VerifyPlan {
+            region: app.regions.get(target).to_string(),
+            health_check_id: v.health_checks.get(target).clone(),
+            alarms: v.alarms.get(target).clone(),
+            interval_seconds: v.interval_seconds,
+            max_checks: (v.deadline_seconds / v.interval_seconds.max(1)).max(1),
+        },
+    }
+}
+
+/// Groups moves into waves: lower tiers first; within a tier, an app comes
+/// after the apps it depends on.
+fn into_waves(registry: &Registry, moves: Vec<AppMove>) -> Vec<Wave> {
+    let tier_of: HashMap<&str, u32> = registry.applications.iter().map(|a| (a.name.as_str(), a.tier)).collect();
+    let moving: Vec<String> = moves.iter().map(|m| m.app.clone()).collect();
+    let mut depth: HashMap<String, u32> = HashMap::new();
+    fn depth_of(
+        name: &str,
+        registry: &Registry,
+        moving: &[String],
+        depth: &mut HashMap<String, u32>,
+        guard: u32,
+    ) -> u32 {
+        if let Some(d) = depth.get(name) {
+            return *d;
+        }
+        let deps = registry.app(name).map(|a| a.depends_on.clone()).unwrap_or_default();
+        // The registry is checked for cycles; the guard only stops a bad one from recursing forever.
+        let d = if guard > 64 {
+            0
+        } else {
+            deps.iter()
+                .filter(|d| moving.contains(d))
+                .map(|d| depth_of(d, registry, moving, depth, guard + 1) + 1)
+                .max()
+                .unwrap_or(0)
+        };
+        depth.insert(name.to_string(), d);
+        d
+    }
+    let mut grouped: BTreeMap<(u32, u32), Vec<AppMove>> = BTreeMap::new();
+    for m in moves {
+        let tier = tier_of.get(m.app.as_str()).copied().unwrap_or(0);
+        let d = depth_of(&m.app, registry, &moving, &mut depth, 0);
+        grouped.entry((tier, d)).or_default().push(m);
+    }
+    grouped.into_values().enumerate().map(|(index, apps)| Wave { index, apps }).collect()
+}
+
+fn summarize(plan: &Plan) -> String {
+    if plan.empty {
+        return if plan.skipped.is_empty() {
+            "nothing to do".to_string()
+        } else {
+            format!("nothing to do: {}", plan.skipped.iter().map(|s| format!("{} {}", s.app, s.reason)).collect::<Vec<_>>().join("; "))
+        };
+    }
+    let phases: Vec<String> = plan
+        .phases
+        .iter()
+        .map(|p| {
+            let waves: Vec<String> = p
+                .waves
+                .iter()
+                .map(|w| w.apps.iter().map(|a| a.app.as_str()).collect::<Vec<_>>().join("+"))
+                .collect();
+            format!("{} to {} in {} wave(s) [{}]", p.action, p.target, p.waves.len(), waves.join(" then "))
+        })
+        .collect();
+    let mut s = format!("{}{}", if plan.dry_run { "dry run: would " } else { "" }, phases.join(", then "));
+    if !plan.skipped.is_empty() {
+        s.push_str(&format!("; skipped {}", plan.skipped.iter().map(|k| k.app.as_str()).collect::<Vec<_>>().join(", ")));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dns::RecordSet;
+    use crate::registry::parse_registry;
+    use crate::request::normalize_trigger;
+    use serde_json::json;
+
+    const REG: &str = r#"
+version: 1
+applications:
+  - name: db
+    tier: 0
+    regions: { primary: us-east-1, secondary: us-west-2 }
+    dns: [ { hosted_zone_id: Z1, name: db.x., type: A, set_identifiers: { primary: db-p, secondary: db-s } } ]
+    triggers: { alarms: [db-down] }
+  - name: api
+    tier: 1
+    regions: { primary: us-east-1, secondary: us-west-2 }
+    dns: [ { hosted_zone_id: Z1, name: api.x., type: A, set_identifiers: { primary: api-p, secondary: api-s } } ]
+    verification: { health_checks: { secondary: hc-api-s }, deadline_seconds: 60, interval_seconds: 15 }
+    triggers: { alarms: [region-down] }
+  - name: web
+    tier: 1
+    depends_on: [api]
+    regions: { primary: us-east-1, secondary: us-west-2 }
+    dns: [ { hosted_zone_id: Z2, name: www.y., type: CNAME, set_identifiers: { primary: web-p, secondary: web-s } } ]
+    triggers: { alarms: [region-down] }
+"#;
+
+    fn records(weights: &[(&str, &str, &str, &str, i64)]) -> RecordIndex {
+        let mut idx = RecordIndex::default();
+        for (zone, name, ty, set, w) in weights {
+            idx.insert(
+                zone,
+                RecordSet {
+                    name: name.to_string(),
+                    record_type: ty.to_string(),
+                    set_identifier: Some(set.to_string()),
+                    weight: Some(*w),
+                    ttl: Some(60),
+                    values: vec!["v".into()],
+                    alias: None,
+                    health_check_id: None,
+                    unsupported: None,
+                },
+            );
+        }
+        idx
+    }
+
+    fn at_primary() -> RecordIndex {
+        records(&[
+            ("Z1", "db.x.", "A", "db-p", 100),
+            ("Z1", "db.x.", "A", "db-s", 0),
+            ("Z1", "api.x.", "A", "api-p", 100),
+            ("Z1", "api.x.", "A", "api-s", 0),
+            ("Z2", "www.y.", "CNAME", "web-p", 100),
+            ("Z2", "www.y.", "CNAME", "web-s", 0),
+        ])
+    }
+
+    fn ctx() -> PlanContext {
+        PlanContext { run_id: "run-1".into(), now: Utc::now(), max_concurrency: 4 }
+    }
+
+    fn plan_for(input: serde_json::Value, recs: &RecordIndex) -> Result<Plan, LifeboatError> {
+        let reg = parse_registry(REG).unwrap();
+        build_plan(&reg, &normalize_trigger(&input).unwrap(), recs, &ctx())
+    }
+
+    #[test]
+    fn failover_orders_waves_by_tier_then_dependencies() {
+        let plan = plan_for(json!({"action": "failover"}), &at_primary()).unwrap();
+        assert!(!plan.empty);
+        let waves: Vec<Vec<&str>> =
+            plan.phases[0].waves.iter().map(|w| w.apps.iter().map(|a| a.app.as_str()).collect()).collect();
+        assert_eq!(waves, vec![vec!["db"], vec!["api"], vec!["web"]]);
+        let api = &plan.phases[0].waves[1].apps[0];
+        assert_eq!(api.to_region, "us-west-2");
+        assert_eq!(api.verification.health_check_id.as_deref(), Some("hc-api-s"));
+        assert_eq!(api.verification.max_checks, 4);
+        let weights: Vec<(&str, i64, i64)> =
+            api.dns.iter().map(|c| (c.key.set_identifier.as_str(), c.before, c.after)).collect();
+        assert_eq!(weights, vec![("api-p", 100, 0), ("api-s", 0, 100)]);
+    }
+
+    #[test]
+    fn an_alarm_selects_only_its_apps_in_disaster_mode() {
+        let mut ev = json!({
+            "detail-type": "CloudWatch Alarm State Change", "source": "aws.cloudwatch",
+            "detail": {"alarmName": "db-down", "state": {"value": "ALARM", "reason": "r", "timestamp": "2026-11-26T10:00:00.000+0000"}, "configuration": {}}
+        });
+        let plan = plan_for(ev.clone(), &at_primary()).unwrap();
+        assert_eq!(plan.mode, Mode::Disaster);
+        assert_eq!(plan.app_count(), 1);
+        ev["detail"]["alarmName"] = json!("unrelated");
+        let err = plan_for(ev, &at_primary()).unwrap_err();
+        assert!(err.message.contains("alarm \"unrelated\" maps to no application"), "{err}");
+    }
+
+    #[test]
+    fn apps_already_in_place_are_skipped_and_an_all_done_plan_is_empty() {
+        let moved = records(&[
+            ("Z1", "db.x.", "A", "db-p", 0),
+            ("Z1", "db.x.", "A", "db-s", 100),
+            ("Z1", "api.x.", "A", "api-p", 0),
+            ("Z1", "api.x.", "A", "api-s", 100),
+            ("Z2", "www.y.", "CNAME", "web-p", 100),
+            ("Z2", "www.y.", "CNAME", "web-s", 0),
+        ]);
+        let plan = plan_for(json!({"action": "failover"}), &moved).unwrap();
+        assert_eq!(plan.app_count(), 1);
+        assert_eq!(plan.skipped.len(), 2);
+        let plan = plan_for(json!({"action": "failback"}), &at_primary()).unwrap();
+        assert!(plan.empty);
+        assert!(plan.summary.starts_with("nothing to do"), "{}", plan.summary);
+    }
+
+    #[test]
+    fn a_drill_fails_over_then_back_with_chained_weights() {
+        let plan = plan_for(json!({"action": "drill", "apps": ["db"]}), &at_primary()).unwrap();
+        assert_eq!(plan.phases.len(), 2);
+        let back = &plan.phases[1].waves[0].apps[0];
+        assert_eq!(back.target, Side::Primary);
+        assert_eq!(back.dns[0].before, 0);
+        assert_eq!(back.dns[0].after, 100);
+    }
+
+    #[test]
+    fn missing_records_and_unknown_apps_are_invalid_before_any_change() {
+        let mut recs = at_primary();
+        recs = {
+            let mut r = RecordIndex::default();
+            for (z, n, t, s, w) in [("Z1", "db.x.", "A", "db-p", 100)] {
+                r.insert(z, RecordSet { name: n.into(), record_type: t.into(), set_identifier: Some(s.into()), weight: Some(w), ttl: None, values: vec![], alias: None, health_check_id: None, unsupported: None });
+            }
+            let _ = recs;
+            r
+        };
+        let err = plan_for(json!({"action": "failover", "apps": ["db"]}), &recs).unwrap_err();
+        assert!(err.message.contains("db: dns[0] secondary record db.x. A (db-s) in zone Z1 does not exist"), "{err}");
+        let err = plan_for(json!({"action": "failover", "apps": ["nope"]}), &at_primary()).unwrap_err();
+        assert!(err.message.contains("unknown application \"nope\"; the registry has: db, api, web"), "{err}");
+    }
+}

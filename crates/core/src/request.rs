@@ -1,0 +1,318 @@
+//! Requests and triggers: whatever started the run (a CloudWatch alarm through
+//! EventBridge, a schedule, or a person), normalised into one [`Request`].
+
+use crate::error::LifeboatError;
+use aws_lambda_events::event::cloudwatch_alarms::{CloudWatchAlarmData, CloudWatchAlarmStateValue};
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// What the run does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Make the secondary Region active.
+    Failover,
+    /// Make the primary Region active again (always planned).
+    Failback,
+    /// Failover then failback; with `dry_run` a practice run that changes nothing.
+    Drill,
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Action::Failover => "failover",
+            Action::Failback => "failback",
+            Action::Drill => "drill",
+        })
+    }
+}
+
+/// Planned operations may rely on the primary; disaster ones must not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Planned,
+    Disaster,
+}
+
+/// Where the run came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TriggerKind {
+    Alarm,
+    Schedule,
+    Manual,
+}
+
+/// Which applications the request is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", tag = "by", content = "value")]
+pub enum AppSelection {
+    All,
+    Named(Vec<String>),
+    Alarm(String),
+}
+
+/// A normalised request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Request {
+    pub action: Action,
+    pub mode: Mode,
+    pub trigger: TriggerKind,
+    /// Alarm name, schedule rule, or the operator's reason.
+    pub source: String,
+    /// When the trigger happened (alarm state change, schedule time), if known.
+    pub triggered_at: Option<DateTime<Utc>>,
+    pub apps: AppSelection,
+    pub dry_run: bool,
+    /// Seconds to wait between the failover and failback of a real drill.
+    pub soak_seconds: u32,
+    /// Set when the trigger asks for nothing (e.g. an alarm back to OK).
+    pub ignore: Option<String>,
+}
+
+/// A request made by a person (CLI, console, API): `{"action": ..., "apps": [...], "dry_run": ...}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ManualRequest {
+    action: Action,
+    #[serde(default)]
+    apps: Vec<String>,
+    #[serde(default)]
+    dry_run: bool,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    soak_seconds: Option<u32>,
+}
+
+const ALARM_DETAIL_TYPE: &str = "CloudWatch Alarm State Change";
+const SCHEDULE_DETAIL_TYPE: &str = "Scheduled Event";
+const DEFAULT_SOAK_SECONDS: u32 = 60;
+
+const ACCEPTED: &str = "expected an EventBridge \"CloudWatch Alarm State Change\" event, an EventBridge \
+\"Scheduled Event\", or a manual request {\"action\": \"failover\"|\"failback\"|\"drill\", \"apps\": [...], \"dry_run\": false}";
+
+/// Turns whatever started the run into a [`Request`], or says what is wrong with it.
+pub fn normalize_trigger(input: &serde_json::Value) -> Result<Request, LifeboatError> {
+    let obj = input
+        .as_object()
+        .ok_or_else(|| LifeboatError::invalid(format!("input is not a JSON object: {ACCEPTED}")))?;
+    if let Some(detail_type) = obj.get("detail-type") {
+        return match detail_type.as_str() {
+            Some(ALARM_DETAIL_TYPE) => from_alarm_event(input),
+            Some(SCHEDULE_DETAIL_TYPE) => from_schedule_event(input),
+            other => Err(LifeboatError::invalid(format!(
+                "unsupported EventBridge detail-type {}: {ACCEPTED}",
+                other.map(|s| format!("\"{s}\"")).unwrap_or_else(|| detail_type.to_string())
+            ))),
+        };
+    }
+    if obj.contains_key("action") {
+        return from_manual(input);
+    }
+    Err(LifeboatError::invalid(format!("unrecognised input: {ACCEPTED}")))
+}
+
+fn from_alarm_event(input: &serde_json::Value) -> Result<Request, LifeboatError> {
+    let event: EventBridgeEvent<CloudWatchAlarmData> = serde_json::from_value(input.clone())
+        .map_err(|e| LifeboatError::invalid(format!("malformed CloudWatch Alarm State Change event: {e}")))?;
+    let alarm = event.detail.alarm_name.clone();
+    if alarm.is_empty() {
+        return Err(LifeboatError::invalid("CloudWatch Alarm State Change event has an empty detail.alarmName"));
+    }
+    let state = event.detail.state.as_ref().ok_or_else(|| {
+        LifeboatError::invalid(format!("CloudWatch Alarm State Change event for \"{alarm}\" has no detail.state"))
+    })?;
+    let ignore = match &state.value {
+        CloudWatchAlarmStateValue::Alarm => None,
+        other => Some(format!("alarm \"{alarm}\" changed to {other:?}, not ALARM: nothing to do")),
+    };
+    Ok(Request {
+        action: Action::Failover,
+        mode: Mode::Disaster,
+        trigger: TriggerKind::Alarm,
+        source: alarm.clone(),
+        triggered_at: Some(state.timestamp),
+        apps: AppSelection::Alarm(alarm),
+        dry_run: false,
+        soak_seconds: 0,
+        ignore,
+    })
+}
+
+fn from_schedule_event(input: &serde_json::Value) -> Result<Request, LifeboatError> {
+    let event: EventBridgeEvent<serde_json::Value> = serde_json::from_value(input.clone())
+        .map_err(|e| LifeboatError::invalid(format!("malformed Scheduled Event: {e}")))?;
+    let source = event
+        .resources
+        .as_ref()
+        .and_then(|r| r.first().cloned())
+        .unwrap_or_else(|| "schedule".to_string());
+    // A schedule starts a practice drill: validate everything, change nothing.
+    Ok(Request {
+        action: Action::Drill,
+        mode: Mode::Planned,
+        trigger: TriggerKind::Schedule,
+        source,
+        triggered_at: event.time,
+        apps: AppSelection::All,
+        dry_run: true,
+        soak_seconds: DEFAULT_SOAK_SECONDS,
+        ignore: None,
+    })
+}
+
+fn from_manual(input: &serde_json::Value) -> Result<Request, LifeboatError> {
+    let req: ManualRequest = serde_json::from_value(input.clone())
+        .map_err(|e| LifeboatError::invalid(format!("malformed manual request: {e}; {ACCEPTED}")))?;
+    let mut seen = std::collections::BTreeSet::new();
+    for app in &req.apps {
+        if !seen.insert(app) {
+            return Err(LifeboatError::invalid(format!("apps lists \"{app}\" twice")));
+        }
+    }
+    Ok(Request {
+        action: req.action,
+        mode: Mode::Planned,
+        trigger: TriggerKind::Manual,
+        source: req.reason.unwrap_or_else(|| "manual request".to_string()),
+        triggered_at: None,
+        apps: if req.apps.is_empty() { AppSelection::All } else { AppSelection::Named(req.apps) },
+        dry_run: req.dry_run,
+        soak_seconds: req.soak_seconds.unwrap_or(DEFAULT_SOAK_SECONDS),
+        ignore: None,
+    })
+}
+
+/// A deterministic execution name for an alarm incident: the same alarm state
+/// change (EventBridge retries, duplicate deliveries) always gives the same name,
+/// so Step Functions refuses a second execution for it.
+pub fn execution_name_for(request: &Request) -> Option<String> {
+    let at = request.triggered_at?;
+    let prefix = match request.trigger {
+        TriggerKind::Alarm => "alarm",
+        TriggerKind::Schedule => "drill",
+        TriggerKind::Manual => return None,
+    };
+    // Execution names: 1-80 chars of [A-Za-z0-9-_].
+    let cleaned: String = request
+        .source
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+        .collect();
+    let stamp = at.format("%Y%m%dT%H%M%SZ").to_string();
+    let room = 80 - prefix.len() - stamp.len() - 2;
+    let cleaned: String = cleaned.chars().take(room).collect();
+    Some(format!("{prefix}-{cleaned}-{stamp}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    pub(crate) fn alarm_event(name: &str, state: &str) -> serde_json::Value {
+        // Shape from the CloudWatch documentation's "Alarm events and EventBridge" sample.
+        json!({
+            "version": "0",
+            "id": "c4c1c1c9-6542-e61b-6ef0-8c4d36933a92",
+            "detail-type": "CloudWatch Alarm State Change",
+            "source": "aws.cloudwatch",
+            "account": "123456789012",
+            "time": "2026-11-26T18:43:48Z",
+            "region": "us-east-1",
+            "resources": [format!("arn:aws:cloudwatch:us-east-1:123456789012:alarm:{name}")],
+            "detail": {
+                "alarmName": name,
+                "state": {
+                    "value": state,
+                    "reason": "Threshold Crossed: 1 datapoint [10.0] was greater than the threshold (5.0).",
+                    "reasonData": "{\"version\":\"1.0\"}",
+                    "timestamp": "2026-11-26T18:43:48.000+0000"
+                },
+                "previousState": {
+                    "value": "OK",
+                    "reason": "Threshold Crossed",
+                    "timestamp": "2026-11-26T18:40:00.000+0000"
+                },
+                "configuration": {
+                    "description": "5xx rate",
+                    "metrics": []
+                }
+            }
+        })
+    }
+
+    #[test]
+    fn alarm_event_becomes_a_disaster_failover_for_that_alarm() {
+        let r = normalize_trigger(&alarm_event("payments-5xx", "ALARM")).unwrap();
+        assert_eq!(r.action, Action::Failover);
+        assert_eq!(r.mode, Mode::Disaster);
+        assert_eq!(r.trigger, TriggerKind::Alarm);
+        assert_eq!(r.apps, AppSelection::Alarm("payments-5xx".into()));
+        assert!(r.ignore.is_none());
+        assert_eq!(
+            execution_name_for(&r).unwrap(),
+            "alarm-payments-5xx-20261126T184348Z"
+        );
+    }
+
+    #[test]
+    fn alarm_back_to_ok_is_ignored_not_an_error() {
+        let r = normalize_trigger(&alarm_event("payments-5xx", "OK")).unwrap();
+        assert!(r.ignore.unwrap().contains("not ALARM"));
+    }
+
+    #[test]
+    fn malformed_alarm_event_names_the_problem() {
+        let mut ev = alarm_event("x", "ALARM");
+        ev["detail"].as_object_mut().unwrap().remove("alarmName");
+        let err = normalize_trigger(&ev).unwrap_err();
+        assert!(err.message.contains("malformed CloudWatch Alarm State Change event"), "{err}");
+        assert!(err.message.contains("alarmName"), "{err}");
+    }
+
+    #[test]
+    fn scheduled_event_is_a_practice_drill_of_everything() {
+        let ev = json!({
+            "version": "0", "id": "89d1a02d-5ec7-412e-82f5-13505f849b41",
+            "detail-type": "Scheduled Event", "source": "aws.events",
+            "account": "123456789012", "time": "2026-11-26T02:00:00Z", "region": "us-west-2",
+            "resources": ["arn:aws:events:us-west-2:123456789012:rule/lifeboat-drill"], "detail": {}
+        });
+        let r = normalize_trigger(&ev).unwrap();
+        assert_eq!((r.action, r.dry_run, r.trigger), (Action::Drill, true, TriggerKind::Schedule));
+        assert_eq!(r.apps, AppSelection::All);
+    }
+
+    #[test]
+    fn manual_request_defaults_to_all_apps_planned() {
+        let r = normalize_trigger(&json!({"action": "failback"})).unwrap();
+        assert_eq!((r.action, r.mode, r.dry_run), (Action::Failback, Mode::Planned, false));
+        assert_eq!(r.apps, AppSelection::All);
+        let r = normalize_trigger(&json!({"action": "failover", "apps": ["a"], "dry_run": true})).unwrap();
+        assert_eq!(r.apps, AppSelection::Named(vec!["a".into()]));
+        assert!(execution_name_for(&r).is_none());
+    }
+
+    #[test]
+    fn bad_inputs_are_invalid_requests_that_say_what_is_accepted() {
+        for bad in [
+            json!([1, 2]),
+            json!({"hello": "world"}),
+            json!({"action": "explode"}),
+            json!({"action": "failover", "aps": ["typo"]}),
+            json!({"action": "failover", "apps": ["a", "a"]}),
+            json!({"detail-type": "EC2 Instance State-change Notification", "source": "aws.ec2", "detail": {}}),
+        ] {
+            let err = normalize_trigger(&bad).unwrap_err();
+            assert_eq!(err.name, crate::ErrorName::InvalidRequest, "{bad}");
+        }
+        let err = normalize_trigger(&json!({"action": "failover", "aps": []})).unwrap_err();
+        assert!(err.message.contains("unknown field `aps`"), "{err}");
+    }
+}
