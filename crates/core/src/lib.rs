@@ -6,6 +6,7 @@
 pub mod calls;
 pub mod dns;
 pub mod error;
+pub mod outcome;
 pub mod plan;
 pub mod registry;
 pub mod request;

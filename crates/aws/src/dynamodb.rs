@@ -1,0 +1,319 @@
+//! DynamoDB adapters: the registry table and the run journal.
+//!
+//! Items keep their payload as a JSON string (`spec`, `record`) beside a few
+//! plain attributes for humans and queries: the model stays in one place
+//! (lifeboat-core) and needs no attribute-by-attribute mapping.
+
+use crate::error::AwsError;
+use crate::ports::{Journal, RegistryStore, StoredApp};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, DeleteRequest, KeySchemaElement, KeyType, PutRequest,
+    ScalarAttributeType, TableStatus, WriteRequest,
+};
+use chrono::{DateTime, Utc};
+use lifeboat_core::outcome::RunRecord;
+use lifeboat_core::registry::Application;
+use std::collections::HashMap;
+
+type Item = HashMap<String, AttributeValue>;
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn get_s<'a>(item: &'a Item, key: &str) -> Option<&'a str> {
+    item.get(key).and_then(|v| v.as_s().ok()).map(String::as_str)
+}
+
+/// Creates a table with a string hash key (and optional range key) if missing;
+/// waits until it is ACTIVE. True if it created it.
+async fn ensure_table(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    hash: &str,
+    range: Option<&str>,
+) -> Result<bool, AwsError> {
+    match client.describe_table().table_name(table).send().await {
+        Ok(_) => return Ok(false),
+        Err(e) if e.as_service_error().is_some_and(|se| se.is_resource_not_found_exception()) => {}
+        Err(e) => return Err(AwsError::from_sdk(&format!("DescribeTable {table}"), e)),
+    }
+    let attr = |n: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(n)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .map_err(|e| AwsError::Other(e.to_string()))
+    };
+    let key = |n: &str, t: KeyType| {
+        KeySchemaElement::builder().attribute_name(n).key_type(t).build().map_err(|e| AwsError::Other(e.to_string()))
+    };
+    let mut req = client
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attr(hash)?)
+        .key_schema(key(hash, KeyType::Hash)?);
+    if let Some(r) = range {
+        req = req.attribute_definitions(attr(r)?).key_schema(key(r, KeyType::Range)?);
+    }
+    match req.send().await {
+        Ok(_) => {}
+        // Someone else created it between our describe and create: fine.
+        Err(e) if e.as_service_error().is_some_and(|se| se.is_resource_in_use_exception()) => return Ok(false),
+        Err(e) => return Err(AwsError::from_sdk(&format!("CreateTable {table}"), e)),
+    }
+    for _ in 0..60 {
+        let d = client
+            .describe_table()
+            .table_name(table)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(&format!("DescribeTable {table}"), e))?;
+        if d.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
+            return Ok(true);
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+    Err(AwsError::Other(format!("table {table} did not become ACTIVE within 60s")))
+}
+
+/// Writes requests in BatchWriteItem chunks of 25, resending unprocessed items.
+async fn batch_write(client: &aws_sdk_dynamodb::Client, table: &str, requests: Vec<WriteRequest>) -> Result<(), AwsError> {
+    for chunk in requests.chunks(25) {
+        let mut pending: HashMap<String, Vec<WriteRequest>> = HashMap::from([(table.to_string(), chunk.to_vec())]);
+        for attempt in 0..8u32 {
+            let resp = client
+                .batch_write_item()
+                .set_request_items(Some(pending))
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk(&format!("BatchWriteItem {table}"), e))?;
+            match resp.unprocessed_items() {
+                Some(u) if !u.is_empty() => {
+                    pending = u.clone();
+                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+                }
+                _ => {
+                    pending = HashMap::new();
+                    break;
+                }
+            }
+        }
+        if !pending.is_empty() {
+            return Err(AwsError::Throttled(format!("BatchWriteItem {table}: items still unprocessed after 8 attempts")));
+        }
+    }
+    Ok(())
+}
+
+/// The registry table: one item per application, key `app`.
+#[derive(Debug, Clone)]
+pub struct DynamoRegistry {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl DynamoRegistry {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        DynamoRegistry { client, table: table.into() }
+    }
+}
+
+#[async_trait]
+impl RegistryStore for DynamoRegistry {
+    async fn ensure_table(&self) -> Result<bool, AwsError> {
+        ensure_table(&self.client, &self.table, "app", None).await
+    }
+
+    async fn load(&self) -> Result<Vec<StoredApp>, AwsError> {
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let resp = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| {
+                    let e = AwsError::from_sdk(&format!("Scan {}", self.table), e);
+                    match e {
+                        AwsError::NotFound(m) => AwsError::NotFound(format!(
+                            "{m} (the registry table is missing: run `lifeboat registry apply FILE`)"
+                        )),
+                        other => other,
+                    }
+                })?;
+            for item in resp.items() {
+                let name = get_s(item, "app").unwrap_or("?");
+                let spec = get_s(item, "spec")
+                    .ok_or_else(|| AwsError::Other(format!("registry item {name} has no spec attribute")))?;
+                let app: Application = serde_json::from_str(spec)
+                    .map_err(|e| AwsError::Other(format!("registry item {name} has an unreadable spec: {e}")))?;
+                out.push(StoredApp {
+                    app,
+                    active_region: get_s(item, "active_region").map(str::to_string),
+                    updated_at: get_s(item, "updated_at").map(str::to_string),
+                    updated_by: get_s(item, "updated_by").map(str::to_string),
+                });
+            }
+            match resp.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => break,
+            }
+        }
+        out.sort_by(|a, b| a.app.name.cmp(&b.app.name));
+        Ok(out)
+    }
+
+    async fn put_apps(&self, apps: &[Application]) -> Result<(), AwsError> {
+        let now = Utc::now().to_rfc3339();
+        let requests = apps
+            .iter()
+            .map(|a| {
+                let spec = serde_json::to_string(a).map_err(|e| AwsError::Other(e.to_string()))?;
+                let put = PutRequest::builder()
+                    .item("app", s(&a.name))
+                    .item("spec", s(spec))
+                    .item("primary_region", s(&a.regions.primary))
+                    .item("secondary_region", s(&a.regions.secondary))
+                    .item("applied_at", s(&now))
+                    .build()
+                    .map_err(|e| AwsError::Other(e.to_string()))?;
+                Ok(WriteRequest::builder().put_request(put).build())
+            })
+            .collect::<Result<Vec<_>, AwsError>>()?;
+        batch_write(&self.client, &self.table, requests).await
+    }
+
+    async fn delete_apps(&self, names: &[String]) -> Result<(), AwsError> {
+        let requests = names
+            .iter()
+            .map(|n| {
+                let del = DeleteRequest::builder().key("app", s(n)).build().map_err(|e| AwsError::Other(e.to_string()))?;
+                Ok(WriteRequest::builder().delete_request(del).build())
+            })
+            .collect::<Result<Vec<_>, AwsError>>()?;
+        batch_write(&self.client, &self.table, requests).await
+    }
+
+    async fn set_active_region(&self, app: &str, region: &str, run_id: &str, at: DateTime<Utc>) -> Result<(), AwsError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("app", s(app))
+            .update_expression("SET active_region = :r, updated_at = :t, updated_by = :run")
+            // Only for apps that are in the registry: never create a half item.
+            .condition_expression("attribute_exists(app)")
+            .expression_attribute_values(":r", s(region))
+            .expression_attribute_values(":t", s(at.to_rfc3339()))
+            .expression_attribute_values(":run", s(run_id))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(&format!("UpdateItem {} app {app}", self.table), e))?;
+        Ok(())
+    }
+}
+
+/// The run journal: key (`run_id`, `entry`); entry `run` holds the run record,
+/// `app#<phase>#<name>` one application's outcome.
+#[derive(Debug, Clone)]
+pub struct DynamoJournal {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl DynamoJournal {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        DynamoJournal { client, table: table.into() }
+    }
+}
+
+#[async_trait]
+impl Journal for DynamoJournal {
+    async fn ensure_table(&self) -> Result<bool, AwsError> {
+        ensure_table(&self.client, &self.table, "run_id", Some("entry")).await
+    }
+
+    async fn record_run(&self, run: &RunRecord) -> Result<(), AwsError> {
+        let record = serde_json::to_string(run).map_err(|e| AwsError::Other(e.to_string()))?;
+        let mut requests = Vec::new();
+        let put = |items: Vec<(&str, AttributeValue)>| -> Result<WriteRequest, AwsError> {
+            let mut b = PutRequest::builder();
+            for (k, v) in items {
+                b = b.item(k, v);
+            }
+            Ok(WriteRequest::builder().put_request(b.build().map_err(|e| AwsError::Other(e.to_string()))?).build())
+        };
+        requests.push(put(vec![
+            ("run_id", s(&run.run_id)),
+            ("entry", s("run")),
+            ("record", s(record)),
+            ("started_at", s(run.started_at.to_rfc3339())),
+            ("status", s(serde_json::to_value(run.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default())),
+        ])?);
+        for a in &run.apps {
+            let rec = serde_json::to_string(a).map_err(|e| AwsError::Other(e.to_string()))?;
+            requests.push(put(vec![
+                ("run_id", s(&run.run_id)),
+                ("entry", s(format!("app#{}#{}", a.phase, a.app))),
+                ("record", s(rec)),
+            ])?);
+        }
+        batch_write(&self.client, &self.table, requests).await
+    }
+
+    async fn list_runs(&self, limit: usize) -> Result<Vec<RunRecord>, AwsError> {
+        let mut runs = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let resp = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("entry = :run")
+                .expression_attribute_values(":run", s("run"))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk(&format!("Scan {}", self.table), e))?;
+            for item in resp.items() {
+                if let Some(rec) = get_s(item, "record") {
+                    let r: RunRecord = serde_json::from_str(rec)
+                        .map_err(|e| AwsError::Other(format!("journal record is unreadable: {e}")))?;
+                    runs.push(r);
+                }
+            }
+            match resp.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => break,
+            }
+        }
+        runs.sort_by(|a, b| b.started_at.cmp(&a.started_at));
+        runs.truncate(limit);
+        Ok(runs)
+    }
+
+    async fn get_run(&self, run_id: &str) -> Result<Option<RunRecord>, AwsError> {
+        let resp = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("run_id", s(run_id))
+            .key("entry", s("run"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(&format!("GetItem {}", self.table), e))?;
+        match resp.item().and_then(|i| get_s(i, "record")) {
+            Some(rec) => serde_json::from_str(rec)
+                .map(Some)
+                .map_err(|e| AwsError::Other(format!("journal record is unreadable: {e}"))),
+            None => Ok(None),
+        }
+    }
+}

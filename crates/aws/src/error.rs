@@ -1,0 +1,70 @@
+//! AWS errors, classified once into what the workflow can do about them.
+
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use lifeboat_core::{ErrorName, LifeboatError};
+
+/// An AWS call that failed, by what it means for the run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AwsError {
+    /// AWS asked us to slow down: retry later with jitter.
+    #[error("throttled by AWS: {0}")]
+    Throttled(String),
+    /// A resource named in the request or registry does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// AWS refused the input (bad change batch, bad parameter).
+    #[error("rejected by AWS: {0}")]
+    Rejected(String),
+    /// Anything else (network, service error, a bug).
+    #[error("AWS call failed: {0}")]
+    Other(String),
+}
+
+// Throttling codes are not modelled on every operation's error type, so they are
+// matched by code, as the SDK's own retry classifier does.
+const THROTTLING_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "PriorRequestNotComplete",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "ProvisionedThroughputExceededException",
+    "RequestThrottled",
+    "SlowDown",
+];
+
+impl AwsError {
+    /// Classifies an SDK error; `what` says which call on what resource, for the message.
+    pub fn from_sdk<E, R>(what: &str, err: SdkError<E, R>) -> AwsError
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
+    {
+        let code = err.as_service_error().and_then(|e| e.code()).map(str::to_string);
+        let text = format!("{what}: {}", DisplayErrorContext(&err));
+        match code.as_deref() {
+            Some(c) if THROTTLING_CODES.contains(&c) => AwsError::Throttled(text),
+            Some(c) if c.starts_with("NoSuch") || c.ends_with("NotFound") || c == "ResourceNotFoundException" => {
+                AwsError::NotFound(text)
+            }
+            Some("InvalidChangeBatch" | "InvalidInput" | "ValidationException" | "InvalidParameterValue" | "InvalidParameterCombination") => {
+                AwsError::Rejected(text)
+            }
+            _ => AwsError::Other(text),
+        }
+    }
+}
+
+impl From<AwsError> for LifeboatError {
+    fn from(e: AwsError) -> Self {
+        let name = match &e {
+            AwsError::Throttled(_) => ErrorName::Throttled,
+            AwsError::NotFound(_) | AwsError::Rejected(_) => ErrorName::InvalidRequest,
+            AwsError::Other(_) => ErrorName::Internal,
+        };
+        LifeboatError::new(name, e.to_string())
+    }
+}

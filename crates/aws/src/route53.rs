@@ -1,0 +1,197 @@
+//! Route 53 adapter: record sets, change batches, change status, health checks.
+
+use crate::error::AwsError;
+use crate::ports::{DnsReader, DnsWriter, HealthChecks, HealthReport};
+use async_trait::async_trait;
+use aws_sdk_route53::types::{
+    AliasTarget as SdkAlias, Change, ChangeAction, ChangeBatch, ChangeStatus, ResourceRecord, ResourceRecordSet, RrType,
+};
+use lifeboat_core::dns::{AliasTarget, RecordSet};
+use lifeboat_core::registry::normalize_record_name;
+
+/// Route 53 through the SDK.
+#[derive(Debug, Clone)]
+pub struct Route53 {
+    client: aws_sdk_route53::Client,
+}
+
+impl Route53 {
+    pub fn new(client: aws_sdk_route53::Client) -> Self {
+        Route53 { client }
+    }
+}
+
+/// Converts what Route 53 returned into our model, noting what we must not rewrite.
+pub fn from_sdk(r: &ResourceRecordSet) -> RecordSet {
+    let unsupported = if r.traffic_policy_instance_id().is_some() {
+        Some("it is managed by a Route 53 traffic policy".to_string())
+    } else if r.failover().is_some() {
+        Some("it uses failover routing, not weighted".to_string())
+    } else if r.region().is_some() {
+        Some("it uses latency routing, not weighted".to_string())
+    } else if r.geo_location().is_some() || r.geo_proximity_location().is_some() {
+        Some("it uses geo routing, not weighted".to_string())
+    } else if r.cidr_routing_config().is_some() {
+        Some("it uses IP-based routing, not weighted".to_string())
+    } else if r.multi_value_answer().is_some() {
+        Some("it uses multivalue answer routing, not weighted".to_string())
+    } else {
+        None
+    };
+    RecordSet {
+        name: r.name().to_string(),
+        record_type: r.r#type().as_str().to_string(),
+        set_identifier: r.set_identifier().map(str::to_string),
+        weight: r.weight(),
+        ttl: r.ttl(),
+        values: r.resource_records().iter().map(|v| v.value().to_string()).collect(),
+        alias: r.alias_target().map(|a| AliasTarget {
+            hosted_zone_id: a.hosted_zone_id().to_string(),
+            dns_name: a.dns_name().to_string(),
+            evaluate_target_health: a.evaluate_target_health(),
+        }),
+        health_check_id: r.health_check_id().map(str::to_string),
+        unsupported,
+    }
+}
+
+/// Builds the SDK record set to UPSERT: everything as read, with our weight.
+pub fn to_sdk(r: &RecordSet) -> Result<ResourceRecordSet, AwsError> {
+    let mut b = ResourceRecordSet::builder()
+        .name(&r.name)
+        .r#type(RrType::from(r.record_type.as_str()))
+        .set_set_identifier(r.set_identifier.clone())
+        .set_weight(r.weight)
+        .set_ttl(r.ttl)
+        .set_health_check_id(r.health_check_id.clone());
+    if !r.values.is_empty() {
+        let values = r
+            .values
+            .iter()
+            .map(|v| ResourceRecord::builder().value(v).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| AwsError::Other(format!("building record {}: {e}", r.name)))?;
+        b = b.set_resource_records(Some(values));
+    }
+    if let Some(a) = &r.alias {
+        let alias = SdkAlias::builder()
+            .hosted_zone_id(&a.hosted_zone_id)
+            .dns_name(&a.dns_name)
+            .evaluate_target_health(a.evaluate_target_health)
+            .build()
+            .map_err(|e| AwsError::Other(format!("building alias of {}: {e}", r.name)))?;
+        b = b.alias_target(alias);
+    }
+    b.build().map_err(|e| AwsError::Other(format!("building record {}: {e}", r.name)))
+}
+
+#[async_trait]
+impl DnsReader for Route53 {
+    async fn record_sets(&self, zone: &str, name: &str, record_type: &str) -> Result<Vec<RecordSet>, AwsError> {
+        let wanted = normalize_record_name(name);
+        let mut out = Vec::new();
+        let mut start_name = Some(name.to_string());
+        let mut start_type = Some(RrType::from(record_type));
+        let mut start_id: Option<String> = None;
+        // Records come sorted by name and type: start at ours, stop once past it.
+        loop {
+            let resp = self
+                .client
+                .list_resource_record_sets()
+                .hosted_zone_id(zone)
+                .set_start_record_name(start_name.take())
+                .set_start_record_type(start_type.take())
+                .set_start_record_identifier(start_id.take())
+                .max_items(300)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk(&format!("ListResourceRecordSets in zone {zone}"), e))?;
+            let mut past = false;
+            for r in resp.resource_record_sets() {
+                if normalize_record_name(r.name()) == wanted && r.r#type().as_str() == record_type {
+                    out.push(from_sdk(r));
+                } else if !out.is_empty() {
+                    past = true;
+                    break;
+                }
+            }
+            if past || !resp.is_truncated() {
+                break;
+            }
+            start_name = resp.next_record_name().map(str::to_string);
+            start_type = resp.next_record_type().cloned();
+            start_id = resp.next_record_identifier().map(str::to_string);
+            if start_name.as_deref().map(normalize_record_name) != Some(wanted.clone()) {
+                break;
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[async_trait]
+impl DnsWriter for Route53 {
+    async fn upsert(&self, zone: &str, records: &[RecordSet], comment: &str) -> Result<String, AwsError> {
+        let changes = records
+            .iter()
+            .map(|r| {
+                Change::builder()
+                    .action(ChangeAction::Upsert)
+                    .resource_record_set(to_sdk(r)?)
+                    .build()
+                    .map_err(|e| AwsError::Other(format!("building change for {}: {e}", r.name)))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let batch = ChangeBatch::builder()
+            .comment(comment)
+            .set_changes(Some(changes))
+            .build()
+            .map_err(|e| AwsError::Other(format!("building change batch: {e}")))?;
+        let resp = self
+            .client
+            .change_resource_record_sets()
+            .hosted_zone_id(zone)
+            .change_batch(batch)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(&format!("ChangeResourceRecordSets in zone {zone}"), e))?;
+        Ok(resp.change_info().map(|c| c.id().to_string()).unwrap_or_default())
+    }
+
+    async fn change_in_sync(&self, change_id: &str) -> Result<bool, AwsError> {
+        let resp = self
+            .client
+            .get_change()
+            .id(change_id)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(&format!("GetChange {change_id}"), e))?;
+        Ok(resp.change_info().map(|c| c.status() == &ChangeStatus::Insync).unwrap_or(false))
+    }
+}
+
+#[async_trait]
+impl HealthChecks for Route53 {
+    async fn health(&self, health_check_id: &str) -> Result<HealthReport, AwsError> {
+        let resp = self
+            .client
+            .get_health_check_status()
+            .health_check_id(health_check_id)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(&format!("GetHealthCheckStatus {health_check_id}"), e))?;
+        let reports: Vec<&str> = resp
+            .health_check_observations()
+            .iter()
+            .filter_map(|o| o.status_report().and_then(|r| r.status()))
+            .collect();
+        // Route 53 considers an endpoint healthy when more than half its checkers do
+        // (the default HealthThreshold); observations say "Success: ..." or "Failure: ...".
+        let ok = reports.iter().filter(|s| s.starts_with("Success")).count();
+        let healthy = !reports.is_empty() && ok * 2 > reports.len();
+        Ok(HealthReport {
+            healthy,
+            detail: format!("health check {health_check_id}: {ok}/{} checkers report success", reports.len()),
+        })
+    }
+}

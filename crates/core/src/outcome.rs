@@ -1,0 +1,66 @@
+//! What a run did: the journal's record of it, per run and per application.
+
+use crate::calls::ApiCalls;
+use crate::request::{Action, Mode, TriggerKind};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Every application moved and verified.
+    Succeeded,
+    /// Some applications moved, others were rolled back or failed.
+    Partial,
+    /// No application moved.
+    Failed,
+    /// Nothing needed doing.
+    NothingToDo,
+    /// Dry run / practice drill: planned, nothing changed.
+    DryRun,
+}
+
+/// How one application's move ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AppStatus {
+    /// Moved and verified.
+    Moved,
+    /// Moved, failed verification, and its DNS weights were restored.
+    RolledBack,
+    /// Failed and could not be rolled back (see detail).
+    Failed,
+}
+
+/// One application in one phase of a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppOutcome {
+    pub app: String,
+    pub phase: usize,
+    pub action: Action,
+    pub to_region: String,
+    pub status: AppStatus,
+    pub detail: String,
+}
+
+/// The journal's record of one run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub run_id: String,
+    pub action: Action,
+    pub mode: Mode,
+    pub trigger: TriggerKind,
+    pub source: String,
+    pub dry_run: bool,
+    pub status: RunStatus,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    /// Measured recovery time: from the run's start to its last verified application.
+    pub duration_seconds: f64,
+    pub apps: Vec<AppOutcome>,
+    /// AWS API calls by `service:Operation`, across every task of the run.
+    pub api_calls: ApiCalls,
+    pub summary: String,
+    pub error: Option<String>,
+}
