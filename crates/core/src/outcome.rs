@@ -31,6 +31,8 @@ pub enum AppStatus {
     RolledBack,
     /// Failed and could not be rolled back (see detail).
     Failed,
+    /// The run stopped before this application's turn.
+    NotReached,
 }
 
 /// One application in one phase of a run.

@@ -1,1 +1,19 @@
+//! The workflow's tasks, one module each, as plain async fns over the ports.
+//! `src/bin/*` are the thin Lambda mains; [`dispatch`] runs a task by kind for
+//! both the Lambda runtime and the local executor, adding the invocation's
+//! AWS call counts to its output.
 
+pub mod dispatch;
+pub mod lambda;
+pub mod record_outcome;
+pub mod services;
+pub mod shift_dns;
+pub mod validate;
+pub mod verify_traffic;
+pub mod wait_dns;
+
+#[cfg(test)]
+mod test_support;
+
+pub use dispatch::{TaskKind, dispatch};
+pub use services::{AwsServicesFactory, Services, ServicesFactory, Settings};

@@ -1,0 +1,109 @@
+//! Runs a task by kind: parse its input, call the task fn over the ports,
+//! and put the invocation's AWS call counts in its output.
+
+use crate::record_outcome::{RecordInput, record_outcome};
+use crate::services::Services;
+use crate::shift_dns::{ShiftInput, shift_dns};
+use crate::validate::{ValidateInput, validate};
+use crate::verify_traffic::{VerifyInput, verify_traffic};
+use crate::wait_dns::{WaitDnsInput, wait_dns};
+use lifeboat_core::calls::ApiCalls;
+use lifeboat_core::dns::BatchLimits;
+use lifeboat_core::LifeboatError;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+/// The workflow's tasks: one Lambda function each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TaskKind {
+    Validate,
+    ShiftDns,
+    WaitDns,
+    VerifyTraffic,
+    RecordOutcome,
+}
+
+impl TaskKind {
+    pub const ALL: [TaskKind; 5] =
+        [TaskKind::Validate, TaskKind::ShiftDns, TaskKind::WaitDns, TaskKind::VerifyTraffic, TaskKind::RecordOutcome];
+
+    /// The Lambda function's name when run locally (and its default name on AWS).
+    pub fn function_name(self) -> &'static str {
+        match self {
+            TaskKind::Validate => "lifeboat-validate",
+            TaskKind::ShiftDns => "lifeboat-shift-dns",
+            TaskKind::WaitDns => "lifeboat-wait-dns",
+            TaskKind::VerifyTraffic => "lifeboat-verify-traffic",
+            TaskKind::RecordOutcome => "lifeboat-record-outcome",
+        }
+    }
+
+    /// The `${...}` substitution the definition uses for this function's ARN.
+    pub fn placeholder(self) -> &'static str {
+        match self {
+            TaskKind::Validate => "ValidateFunctionArn",
+            TaskKind::ShiftDns => "ShiftDnsFunctionArn",
+            TaskKind::WaitDns => "WaitDnsFunctionArn",
+            TaskKind::VerifyTraffic => "VerifyTrafficFunctionArn",
+            TaskKind::RecordOutcome => "RecordOutcomeFunctionArn",
+        }
+    }
+
+    /// The crate binary (`src/bin/<name>.rs`) that serves it on Lambda.
+    pub fn binary(self) -> &'static str {
+        match self {
+            TaskKind::Validate => "validate",
+            TaskKind::ShiftDns => "shift_dns",
+            TaskKind::WaitDns => "wait_dns",
+            TaskKind::VerifyTraffic => "verify_traffic",
+            TaskKind::RecordOutcome => "record_outcome",
+        }
+    }
+}
+
+fn parse<T: DeserializeOwned>(kind: TaskKind, input: &Value) -> Result<T, LifeboatError> {
+    serde_json::from_value(input.clone())
+        .map_err(|e| LifeboatError::internal(format!("{} got input it cannot read ({e}): the state machine definition and the task disagree", kind.function_name())))
+}
+
+fn to_value<T: serde::Serialize>(v: T) -> Result<Value, LifeboatError> {
+    serde_json::to_value(v).map_err(|e| LifeboatError::internal(format!("cannot serialise task output: {e}")))
+}
+
+/// Runs one task invocation.
+pub async fn dispatch(kind: TaskKind, s: &Services, input: Value) -> Result<Value, LifeboatError> {
+    let mut out = match kind {
+        TaskKind::Validate => {
+            let i: ValidateInput = parse(kind, &input)?;
+            to_value(validate(&*s.registry, &*s.dns_read, &*s.alarms, s.settings.max_concurrency, i).await?)?
+        }
+        TaskKind::ShiftDns => {
+            let i: ShiftInput = parse(kind, &input)?;
+            to_value(shift_dns(&*s.dns_read, &*s.dns_write, BatchLimits::default(), i).await?)?
+        }
+        TaskKind::WaitDns => {
+            let i: WaitDnsInput = parse(kind, &input)?;
+            to_value(wait_dns(&*s.dns_write, i).await?)?
+        }
+        TaskKind::VerifyTraffic => {
+            let i: VerifyInput = parse(kind, &input)?;
+            to_value(verify_traffic(&*s.health, &*s.alarms, i).await?)?
+        }
+        TaskKind::RecordOutcome => {
+            let i: RecordInput = parse(kind, &input)?;
+            let counter = s.counter.clone();
+            return to_value(record_outcome(&*s.registry, &*s.journal, &move || counter.snapshot(), i).await?);
+        }
+    };
+    let mut calls = s.counter.snapshot();
+    // The verify loop carries its running total from check to check.
+    if kind == TaskKind::VerifyTraffic {
+        if let Some(prev) = input.get("api_calls").and_then(|v| serde_json::from_value::<ApiCalls>(v.clone()).ok()) {
+            calls.merge(&prev);
+        }
+    }
+    if let Value::Object(m) = &mut out {
+        m.insert("api_calls".into(), to_value(calls)?);
+    }
+    Ok(out)
+}

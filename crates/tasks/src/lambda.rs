@@ -1,0 +1,65 @@
+//! The Lambda side: errors as `Diagnostic`s named from the closed set, and the
+//! runtime loop every `src/bin/*` main calls.
+
+use crate::dispatch::{TaskKind, dispatch};
+use crate::services::{AwsServicesFactory, ServicesFactory, Settings};
+use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
+use lifeboat_aws::CallCounter;
+use lifeboat_core::LifeboatError;
+use serde_json::Value;
+use std::sync::Arc;
+
+/// A task failure as Lambda reports it: `errorType` is the closed Lifeboat.* name.
+#[derive(Debug)]
+pub struct TaskError(pub LifeboatError);
+
+impl From<TaskError> for Diagnostic {
+    fn from(e: TaskError) -> Diagnostic {
+        Diagnostic { error_type: e.0.name.as_str().to_string(), error_message: e.0.message }
+    }
+}
+
+/// Runs the Lambda runtime loop for one task.
+pub async fn run(kind: TaskKind) -> Result<(), lambda_runtime::Error> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_ansi(false)
+        .without_time() // CloudWatch Logs stamps every line
+        .init();
+    let config = lifeboat_aws::clients::load_sdk_config(None, None).await;
+    let factory = Arc::new(AwsServicesFactory { config, settings: Settings::from_env(), run_counter: CallCounter::new() });
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        let factory = factory.clone();
+        async move {
+            let services = factory.services();
+            dispatch(kind, &services, event.payload).await.map_err(TaskError)
+        }
+    }))
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::fake_services;
+
+    #[test]
+    fn diagnostics_carry_the_closed_error_name_not_a_rust_type() {
+        let d: Diagnostic = TaskError(LifeboatError::not_ready("change PENDING")).into();
+        assert_eq!(d.error_type, "Lifeboat.NotReady");
+        assert_eq!(d.error_message, "change PENDING");
+    }
+
+    #[tokio::test]
+    async fn the_handler_answers_a_lambda_event_like_lambda_would() {
+        let (services, _) = fake_services();
+        let event = LambdaEvent::new(
+            serde_json::json!({"trigger": {"action": "failover", "apps": ["ghost"]}, "run_id": "r1"}),
+            lambda_runtime::Context::default(),
+        );
+        let err = dispatch(TaskKind::Validate, &services, event.payload).await.map_err(TaskError).unwrap_err();
+        let d: Diagnostic = err.into();
+        assert_eq!(d.error_type, "Lifeboat.InvalidRequest");
+        assert!(d.error_message.contains("unknown application \"ghost\""), "{}", d.error_message);
+    }
+}

@@ -1,0 +1,235 @@
+//! record_outcome: turn the plan and the state machine's results into the
+//! run's journal record, update each moved application's active Region, and
+//! return the record (which the CLI prints and an outcome event carries).
+
+use chrono::{DateTime, Utc};
+use lifeboat_aws::ports::{Journal, RegistryStore};
+use lifeboat_core::calls::ApiCalls;
+use lifeboat_core::outcome::{AppOutcome, AppStatus, RunRecord, RunStatus};
+use lifeboat_core::plan::Plan;
+use lifeboat_core::LifeboatError;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RecordInput {
+    pub plan: Plan,
+    /// The phases' results: `[[wave result, ...], ...]`.
+    #[serde(default)]
+    pub results: Option<Value>,
+    /// `{"Error": ..., "Cause": ...}` when the run stopped on an error.
+    #[serde(default)]
+    pub error: Option<Value>,
+    pub started_at: DateTime<Utc>,
+    /// When the run reached this task (the executor's clock), if given.
+    #[serde(default)]
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Calls made before the phases (validate's).
+    #[serde(default)]
+    pub api_calls: Option<Value>,
+}
+
+/// Adds up every `api_calls` object anywhere in `v`.
+pub fn sum_api_calls(v: &Value, into: &mut ApiCalls) {
+    match v {
+        Value::Object(m) => {
+            for (k, child) in m {
+                if k == "api_calls" {
+                    if let Ok(calls) = serde_json::from_value::<ApiCalls>(child.clone()) {
+                        into.merge(&calls);
+                        continue;
+                    }
+                }
+                sum_api_calls(child, into);
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|c| sum_api_calls(c, into)),
+        _ => {}
+    }
+}
+
+fn wave_result<'a>(results: Option<&'a Value>, phase: usize, wave: usize) -> Option<&'a Value> {
+    results?.get(phase)?.as_array()?.iter().find(|w| w.get("wave").and_then(Value::as_u64) == Some(wave as u64))
+}
+
+/// Works out each application's outcome from the wave results.
+pub fn outcomes(plan: &Plan, results: Option<&Value>, error: Option<&Value>) -> Vec<AppOutcome> {
+    let stop_reason = error
+        .map(|e| format!("{}: {}", e["Error"].as_str().unwrap_or("error"), e["Cause"].as_str().unwrap_or("")))
+        .unwrap_or_else(|| "the run stopped".into());
+    let mut out = Vec::new();
+    for (p, phase) in plan.phases.iter().enumerate() {
+        for wave in &phase.waves {
+            let wr = wave_result(results, p, wave.index);
+            for app in &wave.apps {
+                let (status, detail) = match wr {
+                    None => (AppStatus::NotReached, format!("not reached: {stop_reason}")),
+                    Some(w) if w.get("failed").and_then(Value::as_bool) == Some(true) => {
+                        let cause = w["error"]["Cause"].as_str().unwrap_or("wave failed");
+                        (AppStatus::RolledBack, format!("wave {} failed and was rolled back: {cause}", wave.index))
+                    }
+                    Some(w) => {
+                        let v = w["verified"].as_array().and_then(|a| a.iter().find(|r| r["app"] == Value::String(app.app.clone())));
+                        let detail = v.and_then(|r| r["detail"].as_str()).unwrap_or("").to_string();
+                        let rolled_back = w["rollback"]["apps"].as_array().is_some_and(|a| a.iter().any(|n| n == &Value::String(app.app.clone())));
+                        match v.and_then(|r| r["verified"].as_bool()) {
+                            Some(true) => (AppStatus::Moved, detail),
+                            _ if rolled_back => (AppStatus::RolledBack, format!("verification failed, weights restored: {detail}")),
+                            _ => (AppStatus::Failed, format!("verification failed: {detail}")),
+                        }
+                    }
+                };
+                out.push(AppOutcome { app: app.app.clone(), phase: p, action: phase.action, to_region: app.to_region.clone(), status, detail });
+            }
+        }
+    }
+    out
+}
+
+pub async fn record_outcome(
+    registry: &dyn RegistryStore,
+    journal: &dyn Journal,
+    own_calls: &dyn Fn() -> ApiCalls,
+    input: RecordInput,
+) -> Result<RunRecord, LifeboatError> {
+    let plan = &input.plan;
+    let apps = outcomes(plan, input.results.as_ref(), input.error.as_ref());
+    let moved = apps.iter().filter(|a| a.status == AppStatus::Moved).count();
+    let status = if plan.empty {
+        RunStatus::NothingToDo
+    } else if plan.dry_run {
+        RunStatus::DryRun
+    } else if moved == apps.len() && input.error.is_none() {
+        RunStatus::Succeeded
+    } else if moved > 0 {
+        RunStatus::Partial
+    } else {
+        RunStatus::Failed
+    };
+    let finished_at = input.finished_at.unwrap_or_else(Utc::now);
+    // An app's active Region is where its last successful move took it.
+    let mut active: Vec<(&str, &str)> = Vec::new();
+    for a in apps.iter().filter(|a| a.status == AppStatus::Moved) {
+        active.retain(|(n, _)| *n != a.app);
+        active.push((&a.app, &a.to_region));
+    }
+    for (app, region) in &active {
+        registry.set_active_region(app, region, &plan.run_id, finished_at).await?;
+    }
+    let mut api_calls = ApiCalls::default();
+    if let Some(v) = &input.api_calls {
+        sum_api_calls(&serde_json::json!({"api_calls": v}), &mut api_calls);
+    }
+    if let Some(r) = &input.results {
+        sum_api_calls(r, &mut api_calls);
+    }
+    api_calls.merge(&own_calls());
+    // The journal write below is this record's last call and is not in it.
+    let summary = match status {
+        RunStatus::NothingToDo | RunStatus::DryRun => plan.summary.clone(),
+        _ => format!(
+            "{}: {moved}/{} application move(s) verified{}",
+            plan.action,
+            apps.len(),
+            input.error.as_ref().map(|e| format!("; stopped by {}", e["Error"].as_str().unwrap_or("error"))).unwrap_or_default()
+        ),
+    };
+    let record = RunRecord {
+        run_id: plan.run_id.clone(),
+        action: plan.action,
+        mode: plan.mode,
+        trigger: plan.trigger,
+        source: plan.source.clone(),
+        dry_run: plan.dry_run,
+        status,
+        started_at: input.started_at,
+        finished_at,
+        duration_seconds: (finished_at - input.started_at).num_milliseconds() as f64 / 1000.0,
+        apps,
+        api_calls,
+        summary,
+        error: input.error.as_ref().map(|e| format!("{}: {}", e["Error"].as_str().unwrap_or(""), e["Cause"].as_str().unwrap_or(""))),
+    };
+    journal.record_run(&record).await?;
+    tracing::info!(run = %record.run_id, status = ?record.status, summary = %record.summary, "recorded outcome");
+    Ok(record)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{estate, wave_of};
+    use lifeboat_aws::fakes::{FakeJournal, FakeRegistry};
+    use serde_json::json;
+
+    async fn plan_with(apps: &[&str]) -> Plan {
+        let r53 = estate();
+        let wave = wave_of(&r53, apps).await;
+        Plan {
+            run_id: "run-7".into(),
+            action: lifeboat_core::request::Action::Failover,
+            mode: lifeboat_core::request::Mode::Planned,
+            trigger: lifeboat_core::request::TriggerKind::Manual,
+            source: "test".into(),
+            dry_run: false,
+            empty: false,
+            phases: vec![lifeboat_core::plan::Phase { action: lifeboat_core::request::Action::Failover, target: lifeboat_core::registry::Side::Secondary, waves: vec![wave] }],
+            skipped: vec![],
+            soak_seconds: 0,
+            max_concurrency: 4,
+            created_at: Utc::now(),
+            summary: "s".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn partial_run_records_moved_and_rolled_back_apps_and_sums_api_calls() {
+        let plan = plan_with(&["api", "web"]).await;
+        let registry = FakeRegistry::default();
+        registry.put_apps(&crate::test_support::registry().applications).await.unwrap();
+        let journal = FakeJournal::default();
+        let results = json!([[{
+            "wave": 0,
+            "shift": {"api_calls": {"route53:ChangeResourceRecordSets": 2, "route53:ListResourceRecordSets": 2}},
+            "verified": [
+                {"app": "api", "verified": true, "detail": "ok", "api_calls": {"cloudwatch:DescribeAlarms": 1}},
+                {"app": "web", "verified": false, "detail": "alarm web is ALARM", "api_calls": {"cloudwatch:DescribeAlarms": 3}}
+            ],
+            "rollback": {"apps": ["web"], "api_calls": {"route53:ChangeResourceRecordSets": 1}}
+        }]]);
+        let t0 = Utc::now();
+        let rec = record_outcome(&registry, &journal, &ApiCalls::default, RecordInput {
+            plan, results: Some(results), error: None, started_at: t0, finished_at: Some(t0 + chrono::Duration::seconds(42)),
+            api_calls: Some(json!({"route53:ListResourceRecordSets": 2})),
+        })
+        .await
+        .unwrap();
+        assert_eq!(rec.status, RunStatus::Partial);
+        assert_eq!(rec.duration_seconds, 42.0);
+        let statuses: Vec<(&str, AppStatus)> = rec.apps.iter().map(|a| (a.app.as_str(), a.status)).collect();
+        assert_eq!(statuses, vec![("api", AppStatus::Moved), ("web", AppStatus::RolledBack)]);
+        assert_eq!(rec.api_calls.get("route53:ChangeResourceRecordSets"), 3);
+        assert_eq!(rec.api_calls.get("route53:ListResourceRecordSets"), 4);
+        assert_eq!(rec.api_calls.get("cloudwatch:DescribeAlarms"), 4);
+        let stored = registry.load().await.unwrap();
+        let active: Vec<(String, Option<String>)> = stored.iter().map(|s| (s.app.name.clone(), s.active_region.clone())).collect();
+        assert!(active.contains(&("api".into(), Some("us-west-2".into()))));
+        assert!(active.contains(&("web".into(), None)));
+        assert!(journal.runs.lock().unwrap().contains_key("run-7"));
+    }
+
+    #[tokio::test]
+    async fn a_run_stopped_by_an_error_marks_unreached_apps() {
+        let plan = plan_with(&["api"]).await;
+        let registry = FakeRegistry::default();
+        let journal = FakeJournal::default();
+        let rec = record_outcome(&registry, &journal, &ApiCalls::default, RecordInput {
+            plan, results: None, error: Some(json!({"Error": "Lifeboat.Internal", "Cause": "boom"})), started_at: Utc::now(), finished_at: None, api_calls: None,
+        })
+        .await
+        .unwrap();
+        assert_eq!(rec.status, RunStatus::Failed);
+        assert_eq!(rec.apps[0].status, AppStatus::NotReached);
+        assert!(rec.apps[0].detail.contains("Lifeboat.Internal: boom"));
+    }
+}

@@ -1,0 +1,84 @@
+//! What a task invocation needs: the ports, built fresh per invocation so its
+//! AWS calls are counted on their own, and the settings read once at start.
+
+use lifeboat_aws::clients::AwsClients;
+use lifeboat_aws::cloudwatch::CloudWatch;
+use lifeboat_aws::dynamodb::{DynamoJournal, DynamoRegistry};
+use lifeboat_aws::ports::{AlarmStates, DnsReader, DnsWriter, HealthChecks, Journal, RegistryStore};
+use lifeboat_aws::route53::Route53;
+use lifeboat_aws::CallCounter;
+use std::sync::Arc;
+
+/// Settings read from the environment once, in main (never inside a handler).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub registry_table: String,
+    pub journal_table: String,
+    /// How many applications of a wave move at once.
+    pub max_concurrency: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { registry_table: "lifeboat-registry".into(), journal_table: "lifeboat-journal".into(), max_concurrency: 10 }
+    }
+}
+
+impl Settings {
+    /// `LIFEBOAT_REGISTRY_TABLE`, `LIFEBOAT_JOURNAL_TABLE`, `LIFEBOAT_MAX_CONCURRENCY`.
+    pub fn from_env() -> Self {
+        let d = Settings::default();
+        Settings {
+            registry_table: std::env::var("LIFEBOAT_REGISTRY_TABLE").unwrap_or(d.registry_table),
+            journal_table: std::env::var("LIFEBOAT_JOURNAL_TABLE").unwrap_or(d.journal_table),
+            max_concurrency: std::env::var("LIFEBOAT_MAX_CONCURRENCY")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(d.max_concurrency),
+        }
+    }
+}
+
+/// The ports one invocation uses, and the counter of its AWS calls.
+#[derive(Clone)]
+pub struct Services {
+    pub registry: Arc<dyn RegistryStore>,
+    pub journal: Arc<dyn Journal>,
+    pub dns_read: Arc<dyn DnsReader>,
+    pub dns_write: Arc<dyn DnsWriter>,
+    pub health: Arc<dyn HealthChecks>,
+    pub alarms: Arc<dyn AlarmStates>,
+    pub counter: CallCounter,
+    pub settings: Settings,
+}
+
+/// Makes [`Services`] for each invocation.
+pub trait ServicesFactory: Send + Sync {
+    fn services(&self) -> Services;
+}
+
+/// Real AWS (or the emulator `AWS_ENDPOINT_URL` points at).
+#[derive(Debug, Clone)]
+pub struct AwsServicesFactory {
+    pub config: aws_config::SdkConfig,
+    pub settings: Settings,
+    /// Every invocation's calls also count here (the whole local run's total).
+    pub run_counter: CallCounter,
+}
+
+impl ServicesFactory for AwsServicesFactory {
+    fn services(&self) -> Services {
+        let clients = AwsClients::new(&self.config, self.run_counter.child());
+        let route53 = Arc::new(Route53::new(clients.route53.clone()));
+        Services {
+            registry: Arc::new(DynamoRegistry::new(clients.dynamodb.clone(), &self.settings.registry_table)),
+            journal: Arc::new(DynamoJournal::new(clients.dynamodb.clone(), &self.settings.journal_table)),
+            dns_read: route53.clone(),
+            dns_write: route53.clone(),
+            health: route53,
+            alarms: Arc::new(CloudWatch::new(clients.clone())),
+            counter: clients.counter,
+            settings: self.settings.clone(),
+        }
+    }
+}

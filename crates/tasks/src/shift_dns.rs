@@ -1,0 +1,196 @@
+//! shift_dns: set a wave's weighted records to where the plan says, all of the
+//! wave's changes in one ChangeBatch per hosted zone; or roll apps back to the
+//! weights they had before the phase. Reads first, so a rerun changes nothing.
+
+use lifeboat_aws::ports::{DnsReader, DnsWriter, read_records};
+use lifeboat_core::dns::{BatchLimits, DesiredWeight, plan_weight_changes};
+use lifeboat_core::plan::Wave;
+use lifeboat_core::LifeboatError;
+use serde::{Deserialize, Serialize};
+
+/// Shift to the target, or restore what was there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ShiftMode {
+    Shift,
+    Rollback,
+}
+
+/// One application's verification result, as the state machine collects it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VerifyResult {
+    pub app: String,
+    pub verified: bool,
+    #[serde(default)]
+    pub detail: String,
+    #[serde(default)]
+    pub api_calls: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ShiftInput {
+    pub run_id: String,
+    pub wave: Wave,
+    pub mode: ShiftMode,
+    /// Rollback only the apps that failed verification; absent = the whole wave.
+    #[serde(default)]
+    pub verified: Option<Vec<VerifyResult>>,
+    /// The error that made the whole wave roll back, for the log.
+    #[serde(default)]
+    pub error: Option<serde_json::Value>,
+}
+
+/// A submitted change, to wait on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeRef {
+    pub hosted_zone_id: String,
+    pub change_id: String,
+    pub records: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ShiftOutput {
+    pub mode: ShiftMode,
+    /// The apps whose records this call was about.
+    pub apps: Vec<String>,
+    pub changes: Vec<ChangeRef>,
+    pub records_changed: usize,
+}
+
+pub async fn shift_dns(
+    reader: &dyn DnsReader,
+    writer: &dyn DnsWriter,
+    limits: BatchLimits,
+    input: ShiftInput,
+) -> Result<ShiftOutput, LifeboatError> {
+    let apps: Vec<&lifeboat_core::plan::AppMove> = match (&input.mode, &input.verified) {
+        (ShiftMode::Shift, _) => input.wave.apps.iter().collect(),
+        (ShiftMode::Rollback, None) => input.wave.apps.iter().collect(),
+        (ShiftMode::Rollback, Some(results)) => input
+            .wave
+            .apps
+            .iter()
+            .filter(|a| results.iter().any(|r| r.app == a.app && !r.verified))
+            .collect(),
+    };
+    let names: Vec<String> = apps.iter().map(|a| a.app.clone()).collect();
+    if apps.is_empty() {
+        return Ok(ShiftOutput { mode: input.mode, apps: names, changes: vec![], records_changed: 0 });
+    }
+    let desired: Vec<DesiredWeight> = apps
+        .iter()
+        .flat_map(|a| match input.mode {
+            ShiftMode::Shift => a.shift_weights(),
+            ShiftMode::Rollback => a.restore_weights(),
+        })
+        .collect();
+    let current = read_records(reader, desired.iter().map(|d| &d.key)).await?;
+    let batches = plan_weight_changes(&desired, &current, limits)?;
+    let verb = match input.mode {
+        ShiftMode::Shift => "shift",
+        ShiftMode::Rollback => "rollback",
+    };
+    let comment = format!("lifeboat {} {verb} wave {}: {}", input.run_id, input.wave.index, names.join(","));
+    let comment: String = comment.chars().take(256).collect();
+    let mut changes = Vec::new();
+    let mut records_changed = 0;
+    for b in &batches {
+        let id = writer.upsert(&b.hosted_zone_id, &b.upserts, &comment).await?;
+        tracing::info!(zone = %b.hosted_zone_id, change = %id, records = b.upserts.len(), mode = verb, "submitted change batch");
+        records_changed += b.upserts.len();
+        changes.push(ChangeRef { hosted_zone_id: b.hosted_zone_id.clone(), change_id: id, records: b.upserts.len() });
+    }
+    if batches.is_empty() {
+        tracing::info!(apps = ?names, mode = verb, "weights already in place: no change");
+    }
+    if let Some(err) = &input.error {
+        tracing::warn!(apps = ?names, error = %err, "rolled back the wave after an error");
+    }
+    Ok(ShiftOutput { mode: input.mode, apps: names, changes, records_changed })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::*;
+    use lifeboat_aws::fakes::FakeRoute53;
+    use lifeboat_aws::AwsError;
+
+    #[tokio::test]
+    async fn shifts_a_wave_in_one_batch_per_zone_keeping_everything_but_the_weight() {
+        let r53 = estate();
+        let wave = wave_of(&r53, &["api", "web"]).await;
+        let out = shift_dns(&r53, &r53, BatchLimits::default(), ShiftInput { run_id: "r".into(), wave, mode: ShiftMode::Shift, verified: None, error: None })
+            .await
+            .unwrap();
+        assert_eq!(out.records_changed, 4);
+        // api and web are in different zones: two batches, one per zone.
+        assert_eq!(r53.batches.lock().unwrap().len(), 2);
+        assert_eq!(r53.weight("Z1", "api.example.com.", "api-use1"), Some(0));
+        assert_eq!(r53.weight("Z1", "api.example.com.", "api-usw2"), Some(100));
+        assert_eq!(r53.weight("Z2", "www.example.org.", "web-usw2"), Some(100));
+        let zones = r53.record_sets("Z1", "api.example.com.", "A").await.unwrap();
+        assert!(zones.iter().all(|r| r.ttl == Some(60) && r.health_check_id.is_some()));
+    }
+
+    #[tokio::test]
+    async fn a_second_identical_shift_makes_no_change_call() {
+        let r53 = estate();
+        let wave = wave_of(&r53, &["api"]).await;
+        let input = ShiftInput { run_id: "r".into(), wave, mode: ShiftMode::Shift, verified: None, error: None };
+        shift_dns(&r53, &r53, BatchLimits::default(), input.clone()).await.unwrap();
+        let before = r53.calls.lock().unwrap().get("route53:ChangeResourceRecordSets");
+        let out = shift_dns(&r53, &r53, BatchLimits::default(), input).await.unwrap();
+        assert!(out.changes.is_empty());
+        assert_eq!(r53.calls.lock().unwrap().get("route53:ChangeResourceRecordSets"), before);
+    }
+
+    #[tokio::test]
+    async fn rollback_restores_only_the_apps_that_failed_verification() {
+        let r53 = estate();
+        let wave = wave_of(&r53, &["api", "web"]).await;
+        shift_dns(&r53, &r53, BatchLimits::default(), ShiftInput { run_id: "r".into(), wave: wave.clone(), mode: ShiftMode::Shift, verified: None, error: None })
+            .await
+            .unwrap();
+        let verified = vec![
+            VerifyResult { app: "api".into(), verified: true, detail: String::new(), api_calls: serde_json::Value::Null },
+            VerifyResult { app: "web".into(), verified: false, detail: "alarm".into(), api_calls: serde_json::Value::Null },
+        ];
+        let out = shift_dns(&r53, &r53, BatchLimits::default(), ShiftInput { run_id: "r".into(), wave, mode: ShiftMode::Rollback, verified: Some(verified), error: None })
+            .await
+            .unwrap();
+        assert_eq!(out.apps, vec!["web".to_string()]);
+        assert_eq!(r53.weight("Z2", "www.example.org.", "web-use1"), Some(100));
+        assert_eq!(r53.weight("Z2", "www.example.org.", "web-usw2"), Some(0));
+        assert_eq!(r53.weight("Z1", "api.example.com.", "api-usw2"), Some(100));
+    }
+
+    #[tokio::test]
+    async fn a_throttled_change_surfaces_as_lifeboat_throttled() {
+        let r53 = estate();
+        r53.fail_upserts.lock().unwrap().push_back(AwsError::Throttled("Rate exceeded".into()));
+        let wave = wave_of(&r53, &["api"]).await;
+        let err = shift_dns(&r53, &r53, BatchLimits::default(), ShiftInput { run_id: "r".into(), wave, mode: ShiftMode::Shift, verified: None, error: None })
+            .await
+            .unwrap_err();
+        assert_eq!(err.name, lifeboat_core::ErrorName::Throttled);
+    }
+
+    #[tokio::test]
+    async fn a_record_deleted_since_validation_is_an_invalid_request_and_nothing_changes() {
+        let r53 = FakeRoute53::new();
+        let full = estate();
+        let wave = wave_of(&full, &["api"]).await;
+        // Only the primary record exists in this zone now.
+        for r in full.record_sets("Z1", "api.example.com.", "A").await.unwrap() {
+            if r.set_identifier.as_deref() == Some("api-use1") {
+                r53.add_record("Z1", r);
+            }
+        }
+        let err = shift_dns(&r53, &r53, BatchLimits::default(), ShiftInput { run_id: "r".into(), wave, mode: ShiftMode::Shift, verified: None, error: None })
+            .await
+            .unwrap_err();
+        assert_eq!(err.name, lifeboat_core::ErrorName::InvalidRequest);
+        assert!(r53.batches.lock().unwrap().is_empty());
+    }
+}

@@ -1,0 +1,97 @@
+//! Shared fixtures for the tasks' unit tests: a small estate on the fakes.
+
+use crate::services::{Services, Settings};
+use lifeboat_aws::fakes::{FakeAlarms, FakeJournal, FakeRegistry, FakeRoute53};
+use lifeboat_aws::CallCounter;
+use lifeboat_core::dns::{RecordIndex, RecordSet};
+use lifeboat_core::plan::{PlanContext, Wave, build_plan};
+use lifeboat_core::registry::{Registry, parse_registry};
+use lifeboat_core::request::normalize_trigger;
+use std::sync::Arc;
+
+pub const REGISTRY: &str = r#"
+version: 1
+applications:
+  - name: api
+    regions: { primary: us-east-1, secondary: us-west-2 }
+    dns: [ { hosted_zone_id: Z1, name: api.example.com., type: A, set_identifiers: { primary: api-use1, secondary: api-usw2 } } ]
+    verification: { health_checks: { secondary: hc-api-usw2 }, alarms: { secondary: [api-usw2-5xx] }, deadline_seconds: 60, interval_seconds: 20 }
+    triggers: { alarms: [api-use1-5xx] }
+  - name: web
+    tier: 1
+    depends_on: [api]
+    regions: { primary: us-east-1, secondary: us-west-2 }
+    dns: [ { hosted_zone_id: Z2, name: www.example.org., type: CNAME, set_identifiers: { primary: web-use1, secondary: web-usw2 } } ]
+"#;
+
+pub fn registry() -> Registry {
+    parse_registry(REGISTRY).expect("fixture registry is valid")
+}
+
+fn rec(name: &str, ty: &str, set: &str, weight: i64, value: &str, hc: Option<&str>) -> RecordSet {
+    RecordSet {
+        name: name.into(),
+        record_type: ty.into(),
+        set_identifier: Some(set.into()),
+        weight: Some(weight),
+        ttl: Some(60),
+        values: vec![value.into()],
+        alias: None,
+        health_check_id: hc.map(str::to_string),
+        unsupported: None,
+    }
+}
+
+/// api (zone Z1) and web (zone Z2), active in us-east-1.
+pub fn estate() -> FakeRoute53 {
+    let r53 = FakeRoute53::new();
+    r53.add_record("Z1", rec("api.example.com.", "A", "api-use1", 100, "192.0.2.10", Some("hc-api-use1")));
+    r53.add_record("Z1", rec("api.example.com.", "A", "api-usw2", 0, "198.51.100.10", Some("hc-api-usw2")));
+    r53.add_record("Z2", rec("www.example.org.", "CNAME", "web-use1", 100, "web-use1.example.org", None));
+    r53.add_record("Z2", rec("www.example.org.", "CNAME", "web-usw2", 0, "web-usw2.example.org", None));
+    r53.set_health("hc-api-usw2", true);
+    r53.set_health("hc-api-use1", true);
+    r53
+}
+
+/// A failover wave of the named apps, planned against the fake's records.
+pub async fn wave_of(r53: &FakeRoute53, apps: &[&str]) -> Wave {
+    use lifeboat_aws::ports::DnsReader;
+    let mut idx = RecordIndex::default();
+    for (z, n, t) in [("Z1", "api.example.com.", "A"), ("Z2", "www.example.org.", "CNAME")] {
+        for r in r53.record_sets(z, n, t).await.expect("fixture zone") {
+            idx.insert(z, r);
+        }
+    }
+    let req = normalize_trigger(&serde_json::json!({"action": "failover", "apps": apps})).expect("request");
+    let ctx = PlanContext { run_id: "t".into(), now: chrono::Utc::now(), max_concurrency: 4 };
+    let plan = build_plan(&registry(), &req, &idx, &ctx).expect("plan");
+    Wave { index: 0, apps: plan.phases.into_iter().flat_map(|p| p.waves).flat_map(|w| w.apps).collect() }
+}
+
+pub struct Fakes {
+    pub r53: Arc<FakeRoute53>,
+    pub alarms: Arc<FakeAlarms>,
+    pub registry: Arc<FakeRegistry>,
+    pub journal: Arc<FakeJournal>,
+}
+
+pub fn fake_services() -> (Services, Fakes) {
+    let f = Fakes {
+        r53: Arc::new(estate()),
+        alarms: Arc::new(FakeAlarms::default()),
+        registry: Arc::new(FakeRegistry::default()),
+        journal: Arc::new(FakeJournal::default()),
+    };
+    let s = Services {
+        registry: f.registry.clone(),
+        journal: f.journal.clone(),
+        dns_read: f.r53.clone(),
+        dns_write: f.r53.clone(),
+        health: f.r53.clone(),
+        alarms: f.alarms.clone(),
+        counter: CallCounter::new(),
+        settings: Settings::default(),
+    };
+    (s, f)
+}

@@ -1,0 +1,98 @@
+//! verify_traffic: one check of an application's health in its target Region:
+//! its Route 53 health check healthy and its CloudWatch alarms OK. The state
+//! machine repeats it (Wait + check loop) until healthy or out of checks.
+
+use lifeboat_aws::ports::{AlarmStates, HealthChecks};
+use lifeboat_core::plan::AppMove;
+use lifeboat_core::LifeboatError;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VerifyInput {
+    pub app: AppMove,
+    /// Checks made so far.
+    #[serde(default)]
+    pub checks: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VerifyOutput {
+    pub app: String,
+    pub healthy: bool,
+    pub detail: String,
+    pub checks: u32,
+}
+
+pub async fn verify_traffic(
+    health: &dyn HealthChecks,
+    alarms: &dyn AlarmStates,
+    input: VerifyInput,
+) -> Result<VerifyOutput, LifeboatError> {
+    let v = &input.app.verification;
+    let mut problems = Vec::new();
+    let mut seen = Vec::new();
+    if let Some(id) = &v.health_check_id {
+        let report = health.health(id).await?;
+        if report.healthy {
+            seen.push(report.detail);
+        } else {
+            problems.push(report.detail);
+        }
+    }
+    if !v.alarms.is_empty() {
+        let states = alarms.alarm_states(&v.region, &v.alarms).await?;
+        for name in &v.alarms {
+            match states.get(name).map(String::as_str) {
+                Some("OK") => seen.push(format!("alarm {name} OK")),
+                Some(other) => problems.push(format!("alarm {name} is {other} in {}", v.region)),
+                None => problems.push(format!("alarm {name} does not exist in {}", v.region)),
+            }
+        }
+    }
+    let checks = input.checks + 1;
+    let healthy = problems.is_empty();
+    let detail = if healthy {
+        if seen.is_empty() {
+            "no verification configured: DNS change accepted as is".to_string()
+        } else {
+            seen.join("; ")
+        }
+    } else {
+        format!("check {checks}/{}: {}", v.max_checks, problems.join("; "))
+    };
+    tracing::info!(app = %input.app.app, healthy, checks, %detail, "verified traffic");
+    Ok(VerifyOutput { app: input.app.app.clone(), healthy, detail, checks })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{estate, wave_of};
+    use lifeboat_aws::fakes::FakeAlarms;
+
+    #[tokio::test]
+    async fn healthy_when_the_health_check_passes_and_alarms_are_ok() {
+        let r53 = estate();
+        let app = wave_of(&r53, &["api"]).await.apps.remove(0);
+        let alarms = FakeAlarms::default();
+        alarms.set("us-west-2", "api-usw2-5xx", "OK");
+        let out = verify_traffic(&r53, &alarms, VerifyInput { app: app.clone(), checks: 0 }).await.unwrap();
+        assert!(out.healthy, "{}", out.detail);
+        assert_eq!(out.checks, 1);
+        alarms.set("us-west-2", "api-usw2-5xx", "ALARM");
+        let out = verify_traffic(&r53, &alarms, VerifyInput { app, checks: 1 }).await.unwrap();
+        assert!(!out.healthy);
+        assert!(out.detail.contains("alarm api-usw2-5xx is ALARM in us-west-2"), "{}", out.detail);
+        assert_eq!(out.checks, 2);
+    }
+
+    #[tokio::test]
+    async fn an_unhealthy_health_check_or_missing_alarm_fails_the_check() {
+        let r53 = estate();
+        r53.set_health("hc-api-usw2", false);
+        let app = wave_of(&r53, &["api"]).await.apps.remove(0);
+        let out = verify_traffic(&r53, &FakeAlarms::default(), VerifyInput { app, checks: 0 }).await.unwrap();
+        assert!(!out.healthy);
+        assert!(out.detail.contains("unhealthy") && out.detail.contains("does not exist"), "{}", out.detail);
+    }
+}
