@@ -31,8 +31,8 @@ pub enum AppStatus {
     RolledBack,
     /// Failed and could not be rolled back (see detail).
     Failed,
-    /// The run stopped before this application's turn.
-    NotReached,
+    /// The run stopped and this application's weights are as they were before it.
+    NotMoved,
 }
 
 /// One application in one phase of a run.

@@ -92,7 +92,7 @@ pub async fn dispatch(kind: TaskKind, s: &Services, input: Value) -> Result<Valu
         TaskKind::RecordOutcome => {
             let i: RecordInput = parse(kind, &input)?;
             let counter = s.counter.clone();
-            return to_value(record_outcome(&*s.registry, &*s.journal, &move || counter.snapshot(), i).await?);
+            return to_value(record_outcome(&*s.registry, &*s.journal, &*s.dns_read, &move || counter.snapshot(), i).await?);
         }
     };
     let mut calls = s.counter.snapshot();

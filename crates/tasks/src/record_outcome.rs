@@ -3,7 +3,8 @@
 //! return the record (which the CLI prints and an outcome event carries).
 
 use chrono::{DateTime, Utc};
-use lifeboat_aws::ports::{Journal, RegistryStore};
+use lifeboat_aws::ports::{DnsReader, Journal, RegistryStore, read_records};
+use lifeboat_core::dns::RecordIndex;
 use lifeboat_core::calls::ApiCalls;
 use lifeboat_core::outcome::{AppOutcome, AppStatus, RunRecord, RunStatus};
 use lifeboat_core::plan::Plan;
@@ -52,8 +53,21 @@ fn wave_result<'a>(results: Option<&'a Value>, phase: usize, wave: usize) -> Opt
     results?.get(phase)?.as_array()?.iter().find(|w| w.get("wave").and_then(Value::as_u64) == Some(wave as u64))
 }
 
-/// Works out each application's outcome from the wave results.
-pub fn outcomes(plan: &Plan, results: Option<&Value>, error: Option<&Value>) -> Vec<AppOutcome> {
+/// Where an app's records are now, against a phase's before/after weights.
+fn observed_status(app: &lifeboat_core::plan::AppMove, observed: &RecordIndex, stop_reason: &str) -> (AppStatus, String) {
+    let weights: Vec<Option<i64>> = app.dns.iter().map(|c| observed.get(&c.key).and_then(|r| r.weight)).collect();
+    if app.dns.iter().zip(&weights).all(|(c, w)| *w == Some(c.after)) {
+        (AppStatus::Moved, format!("moved before the run stopped ({stop_reason})"))
+    } else if app.dns.iter().zip(&weights).all(|(c, w)| *w == Some(c.before)) {
+        (AppStatus::NotMoved, format!("weights as before the run: {stop_reason}"))
+    } else {
+        (AppStatus::Failed, format!("weights are partly changed; check Route 53: {stop_reason}"))
+    }
+}
+
+/// Works out each application's outcome from the wave results or, when the
+/// run stopped without them, from the weights Route 53 has now.
+pub fn outcomes(plan: &Plan, results: Option<&Value>, error: Option<&Value>, observed: Option<&RecordIndex>) -> Vec<AppOutcome> {
     let stop_reason = error
         .map(|e| format!("{}: {}", e["Error"].as_str().unwrap_or("error"), e["Cause"].as_str().unwrap_or("")))
         .unwrap_or_else(|| "the run stopped".into());
@@ -63,7 +77,10 @@ pub fn outcomes(plan: &Plan, results: Option<&Value>, error: Option<&Value>) -> 
             let wr = wave_result(results, p, wave.index);
             for app in &wave.apps {
                 let (status, detail) = match wr {
-                    None => (AppStatus::NotReached, format!("not reached: {stop_reason}")),
+                    None => match observed {
+                        Some(obs) => observed_status(app, obs, &stop_reason),
+                        None => (AppStatus::NotMoved, format!("not reached: {stop_reason}")),
+                    },
                     Some(w) if w.get("failed").and_then(Value::as_bool) == Some(true) => {
                         let cause = w["error"]["Cause"].as_str().unwrap_or("wave failed");
                         (AppStatus::RolledBack, format!("wave {} failed and was rolled back: {cause}", wave.index))
@@ -89,11 +106,24 @@ pub fn outcomes(plan: &Plan, results: Option<&Value>, error: Option<&Value>) -> 
 pub async fn record_outcome(
     registry: &dyn RegistryStore,
     journal: &dyn Journal,
+    dns: &dyn DnsReader,
     own_calls: &dyn Fn() -> ApiCalls,
     input: RecordInput,
 ) -> Result<RunRecord, LifeboatError> {
     let plan = &input.plan;
-    let apps = outcomes(plan, input.results.as_ref(), input.error.as_ref());
+    // A stopped run has no results for its waves: ask Route 53 where each app is.
+    let observed = if input.results.is_none() && input.error.is_some() && !plan.empty && !plan.dry_run {
+        match read_records(dns, plan.record_keys()).await {
+            Ok(idx) => Some(idx),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the records to report where apps are");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let apps = outcomes(plan, input.results.as_ref(), input.error.as_ref(), observed.as_ref());
     let moved = apps.iter().filter(|a| a.status == AppStatus::Moved).count();
     let status = if plan.empty {
         RunStatus::NothingToDo
@@ -198,7 +228,7 @@ mod tests {
             "rollback": {"apps": ["web"], "api_calls": {"route53:ChangeResourceRecordSets": 1}}
         }]]);
         let t0 = Utc::now();
-        let rec = record_outcome(&registry, &journal, &ApiCalls::default, RecordInput {
+        let rec = record_outcome(&registry, &journal, &estate(), &ApiCalls::default, RecordInput {
             plan, results: Some(results), error: None, started_at: t0, finished_at: Some(t0 + chrono::Duration::seconds(42)),
             api_calls: Some(json!({"route53:ListResourceRecordSets": 2})),
         })
@@ -223,13 +253,13 @@ mod tests {
         let plan = plan_with(&["api"]).await;
         let registry = FakeRegistry::default();
         let journal = FakeJournal::default();
-        let rec = record_outcome(&registry, &journal, &ApiCalls::default, RecordInput {
+        let rec = record_outcome(&registry, &journal, &estate(), &ApiCalls::default, RecordInput {
             plan, results: None, error: Some(json!({"Error": "Lifeboat.Internal", "Cause": "boom"})), started_at: Utc::now(), finished_at: None, api_calls: None,
         })
         .await
         .unwrap();
         assert_eq!(rec.status, RunStatus::Failed);
-        assert_eq!(rec.apps[0].status, AppStatus::NotReached);
-        assert!(rec.apps[0].detail.contains("Lifeboat.Internal: boom"));
+        assert_eq!(rec.apps[0].status, AppStatus::NotMoved);
+        assert!(rec.apps[0].detail.contains("weights as before the run: Lifeboat.Internal: boom"), "{}", rec.apps[0].detail);
     }
 }
