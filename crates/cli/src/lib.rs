@@ -1,1 +1,370 @@
+//! The `lifeboat` operator CLI: registry management, plans, local runs of the
+//! state machine, the journal, and the one-command demo.
 
+pub mod demo;
+pub mod emulator;
+pub mod local;
+pub mod progress;
+pub mod report;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use lifeboat_aws::clients::load_sdk_config;
+use lifeboat_aws::CallCounter;
+use lifeboat_core::registry::{Registry, parse_registry, registry_schema};
+use lifeboat_core::{ErrorName, LifeboatError};
+use lifeboat_states::{Clock, Execution, ExecutionStatus, SystemClock, VirtualClock};
+use lifeboat_tasks::validate::{ValidateInput, validate};
+use lifeboat_tasks::{AwsServicesFactory, ServicesFactory, Settings};
+use serde_json::{Value, json};
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Exit codes: 0 success, 1 the run failed, 2 bad usage or input.
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_RUN_FAILED: i32 = 1;
+pub const EXIT_BAD_INPUT: i32 = 2;
+
+#[derive(Debug, Parser)]
+#[command(name = "lifeboat", version, about = "Multi-Region disaster recovery for AWS: failover, failback and drills")]
+pub struct Cli {
+    /// Output format for results (progress always goes to stderr).
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+    /// DynamoDB table holding the application registry.
+    #[arg(long, global = true, env = "LIFEBOAT_REGISTRY_TABLE", default_value = "lifeboat-registry")]
+    pub registry_table: String,
+    /// DynamoDB table holding the run journal.
+    #[arg(long, global = true, env = "LIFEBOAT_JOURNAL_TABLE", default_value = "lifeboat-journal")]
+    pub journal_table: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a full failover and failback of a sample estate on a local AWS emulator.
+    Demo,
+    /// Validate, apply or list the application registry.
+    #[command(subcommand)]
+    Registry(RegistryCommand),
+    /// Show what a failover, failback or drill would change (changes nothing).
+    Plan {
+        #[arg(long, value_enum)]
+        action: ActionArg,
+        /// Comma-separated application names (default: all).
+        #[arg(long, value_delimiter = ',')]
+        apps: Vec<String>,
+    },
+    /// Run the workflow with an input (an EventBridge event or a manual request).
+    Run {
+        /// Input JSON file, or - for standard input.
+        #[arg(long)]
+        input: String,
+        /// Run the definition in this process against the AWS endpoint of the
+        /// environment (AWS_ENDPOINT_URL, profile, ...).
+        #[arg(long, required = true)]
+        local: bool,
+        /// The ASL definition to run.
+        #[arg(long, default_value = local::DEFAULT_DEFINITION)]
+        definition: PathBuf,
+        /// `system` waits for real; `virtual` moves time forward at once (tests, emulators).
+        #[arg(long, value_enum, default_value_t = ClockArg::System)]
+        clock: ClockArg,
+    },
+    /// Recent runs from the journal.
+    History {
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// One run's record from the journal.
+    Report { run: String },
+    /// Each application's active Region and the latest run.
+    Status,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// Check a registry file and report every problem with its field path.
+    Validate { file: PathBuf },
+    /// Write a registry file to the registry table (created if missing).
+    Apply {
+        file: PathBuf,
+        /// Also delete applications that are in the table but not in the file.
+        #[arg(long)]
+        prune: bool,
+    },
+    /// List the applications in the registry table.
+    List,
+    /// Print the registry file's JSON Schema.
+    Schema,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ActionArg {
+    Failover,
+    Failback,
+    Drill,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ClockArg {
+    System,
+    Virtual,
+}
+
+/// A command's failure, with the exit code it deserves.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct CliError {
+    pub code: i32,
+    pub message: String,
+}
+
+impl CliError {
+    pub fn bad_input(message: impl Into<String>) -> Self {
+        CliError { code: EXIT_BAD_INPUT, message: message.into() }
+    }
+    pub fn failed(message: impl Into<String>) -> Self {
+        CliError { code: EXIT_RUN_FAILED, message: message.into() }
+    }
+}
+
+impl From<LifeboatError> for CliError {
+    fn from(e: LifeboatError) -> Self {
+        let code = if e.name == ErrorName::InvalidRequest { EXIT_BAD_INPUT } else { EXIT_RUN_FAILED };
+        CliError { code, message: e.to_string() }
+    }
+}
+
+impl From<lifeboat_aws::AwsError> for CliError {
+    fn from(e: lifeboat_aws::AwsError) -> Self {
+        LifeboatError::from(e).into()
+    }
+}
+
+/// Parses arguments, runs the command, returns the exit code.
+pub async fn main_with_args(args: impl IntoIterator<Item = String>) -> i32 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { EXIT_BAD_INPUT } else { EXIT_OK };
+        }
+    };
+    match run_command(&cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {}", e.message);
+            e.code
+        }
+    }
+}
+
+fn settings(cli: &Cli) -> Settings {
+    Settings {
+        registry_table: cli.registry_table.clone(),
+        journal_table: cli.journal_table.clone(),
+        ..Settings::from_env()
+    }
+}
+
+async fn factory(cli: &Cli) -> AwsServicesFactory {
+    AwsServicesFactory { config: load_sdk_config(None, None).await, settings: settings(cli), run_counter: CallCounter::new() }
+}
+
+fn print_json(v: &Value) {
+    println!("{}", serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string()));
+}
+
+fn read_input(input: &str) -> Result<Value, CliError> {
+    let text = if input == "-" {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s).map_err(|e| CliError::bad_input(format!("cannot read standard input: {e}")))?;
+        s
+    } else {
+        std::fs::read_to_string(input).map_err(|e| CliError::bad_input(format!("cannot read input file {input}: {e}")))?
+    };
+    serde_json::from_str(&text).map_err(|e| CliError::bad_input(format!("input is not valid JSON ({e}); nothing was changed")))
+}
+
+fn read_registry_file(file: &PathBuf) -> Result<Registry, CliError> {
+    let text = std::fs::read_to_string(file).map_err(|e| CliError::bad_input(format!("cannot read {}: {e}", file.display())))?;
+    parse_registry(&text).map_err(|e| CliError::bad_input(format!("{}: {e}", file.display())))
+}
+
+async fn run_command(cli: &Cli) -> Result<i32, CliError> {
+    match &cli.command {
+        Command::Demo => demo::run_demo(cli.output).await,
+        Command::Registry(RegistryCommand::Schema) => {
+            print_json(&registry_schema());
+            Ok(EXIT_OK)
+        }
+        Command::Registry(RegistryCommand::Validate { file }) => {
+            let reg = read_registry_file(file)?;
+            match cli.output {
+                OutputFormat::Json => print_json(&json!({"valid": true, "applications": reg.applications.len()})),
+                OutputFormat::Text => println!("{}: valid, {} application(s)", file.display(), reg.applications.len()),
+            }
+            Ok(EXIT_OK)
+        }
+        Command::Registry(RegistryCommand::Apply { file, prune }) => {
+            let reg = read_registry_file(file)?;
+            let f = factory(cli).await;
+            let s = f.services();
+            let summary = report::apply_registry(&*s.registry, &reg, *prune).await?;
+            match cli.output {
+                OutputFormat::Json => print_json(&serde_json::to_value(&summary).unwrap_or(Value::Null)),
+                OutputFormat::Text => println!("{}", summary.describe(&settings(cli).registry_table)),
+            }
+            Ok(EXIT_OK)
+        }
+        Command::Registry(RegistryCommand::List) => {
+            let f = factory(cli).await;
+            let apps = f.services().registry.load().await?;
+            match cli.output {
+                OutputFormat::Json => print_json(&report::apps_json(&apps)),
+                OutputFormat::Text => print!("{}", report::apps_table(&apps)),
+            }
+            Ok(EXIT_OK)
+        }
+        Command::Plan { action, apps } => {
+            let action = match action {
+                ActionArg::Failover => "failover",
+                ActionArg::Failback => "failback",
+                ActionArg::Drill => "drill",
+            };
+            let f = factory(cli).await;
+            let s = f.services();
+            let trigger = json!({"action": action, "apps": apps, "dry_run": true});
+            let out = validate(
+                &*s.registry,
+                &*s.dns_read,
+                &*s.alarms,
+                s.settings.max_concurrency,
+                ValidateInput { trigger, run_id: "plan".into(), started_at: None },
+            )
+            .await?;
+            match cli.output {
+                OutputFormat::Json => print_json(&serde_json::to_value(&out.plan).unwrap_or(Value::Null)),
+                OutputFormat::Text => print!("{}", report::plan_text(&out.plan)),
+            }
+            Ok(EXIT_OK)
+        }
+        Command::Run { input, local: _, definition, clock } => {
+            let input = read_input(input)?;
+            let f = Arc::new(factory(cli).await);
+            let clock: Arc<dyn Clock> = match clock {
+                ClockArg::System => Arc::new(SystemClock),
+                ClockArg::Virtual => Arc::new(VirtualClock::new(chrono::Utc::now())),
+            };
+            let run = local::run_local(definition, input, f.clone(), clock, Some(Arc::new(progress::Progress::new())))
+                .await
+                .map_err(|e| CliError::bad_input(e.to_string()))?;
+            match run {
+                local::LocalRun::Ran(exec) => Ok(print_execution(&exec, &f.run_counter, cli.output)),
+                local::LocalRun::Duplicate { name, status } => {
+                    let msg = format!("execution {name} already ran ({status}): the same trigger runs once; nothing was done");
+                    match cli.output {
+                        OutputFormat::Json => print_json(&json!({"execution": name, "duplicate": true, "previous_status": status})),
+                        OutputFormat::Text => println!("{msg}"),
+                    }
+                    Ok(EXIT_OK)
+                }
+            }
+        }
+        Command::History { limit } => {
+            let f = factory(cli).await;
+            let runs = f.services().journal.list_runs(*limit).await?;
+            match cli.output {
+                OutputFormat::Json => print_json(&serde_json::to_value(&runs).unwrap_or(Value::Null)),
+                OutputFormat::Text => print!("{}", report::history_table(&runs)),
+            }
+            Ok(EXIT_OK)
+        }
+        Command::Report { run } => {
+            let f = factory(cli).await;
+            let rec = f
+                .services()
+                .journal
+                .get_run(run)
+                .await?
+                .ok_or_else(|| CliError::bad_input(format!("no run \"{run}\" in the journal; `lifeboat history` lists runs")))?;
+            match cli.output {
+                OutputFormat::Json => print_json(&serde_json::to_value(&rec).unwrap_or(Value::Null)),
+                OutputFormat::Text => print!("{}", report::run_text(&rec)),
+            }
+            Ok(EXIT_OK)
+        }
+        Command::Status => {
+            let f = factory(cli).await;
+            let s = f.services();
+            let apps = s.registry.load().await?;
+            let last = s.journal.list_runs(1).await.unwrap_or_default();
+            match cli.output {
+                OutputFormat::Json => print_json(&json!({"applications": report::apps_json(&apps), "last_run": last.first()})),
+                OutputFormat::Text => {
+                    print!("{}", report::apps_table(&apps));
+                    match last.first() {
+                        Some(r) => println!("last run: {} {:?} - {}", r.run_id, r.status, r.summary),
+                        None => println!("last run: none"),
+                    }
+                }
+            }
+            Ok(EXIT_OK)
+        }
+    }
+}
+
+/// The run record the execution's RecordOutcome/RecordFailure task produced, if any.
+pub fn run_record(exec: &Execution) -> Option<Value> {
+    exec.events
+        .iter()
+        .rev()
+        .find(|e| {
+            e.event_type == "TaskSucceeded" && matches!(e.state.as_deref(), Some("RecordOutcome") | Some("RecordFailure"))
+        })
+        .map(|e| e.details["output"].clone())
+}
+
+/// The exit code an execution deserves.
+pub fn exit_code(exec: &Execution) -> i32 {
+    match (&exec.status, &exec.error) {
+        (ExecutionStatus::Succeeded, _) => EXIT_OK,
+        (_, Some(e)) if e.error == ErrorName::InvalidRequest.as_str() => EXIT_BAD_INPUT,
+        _ => EXIT_RUN_FAILED,
+    }
+}
+
+/// Prints an execution's result (stdout) and returns its exit code.
+pub fn print_execution(exec: &Execution, counter: &CallCounter, format: OutputFormat) -> i32 {
+    let record = run_record(exec);
+    let calls = counter.snapshot();
+    match format {
+        OutputFormat::Json => print_json(&json!({
+            "execution": exec.name,
+            "status": exec.status,
+            "error": exec.error,
+            "output": exec.output,
+            "record": record,
+            "api_calls": calls,
+        })),
+        OutputFormat::Text => {
+            println!("execution {}: {:?}", exec.name, exec.status);
+            if let Some(e) = &exec.error {
+                println!("  error: {}: {}", e.error, e.cause);
+            }
+            if let Some(r) = &record {
+                println!("  {}", r["summary"].as_str().unwrap_or(""));
+            }
+            println!("  AWS API calls: {}", report::calls_line(&calls));
+        }
+    }
+    exit_code(exec)
+}

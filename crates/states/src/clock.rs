@@ -29,14 +29,22 @@ impl Clock for SystemClock {
 /// Virtual time: starts at a given instant; sleeping moves time forward at
 /// once. Concurrent sleepers each move it by their own duration, so time in
 /// parallel branches runs a little fast; that only shortens what it measures.
+///
+/// [`VirtualClock::new`] stands still between sleeps (deterministic, for
+/// tests); [`VirtualClock::following_real_time`] also moves with the wall
+/// clock, so durations include the real work (the demo's measured RTO).
 #[derive(Debug)]
 pub struct VirtualClock {
     now: Mutex<DateTime<Utc>>,
+    real_start: Option<std::time::Instant>,
 }
 
 impl VirtualClock {
     pub fn new(start: DateTime<Utc>) -> Self {
-        VirtualClock { now: Mutex::new(start) }
+        VirtualClock { now: Mutex::new(start), real_start: None }
+    }
+    pub fn following_real_time(start: DateTime<Utc>) -> Self {
+        VirtualClock { now: Mutex::new(start), real_start: Some(std::time::Instant::now()) }
     }
     /// Moves time forward without a sleeper (for tests).
     pub fn advance(&self, duration: std::time::Duration) {
@@ -48,7 +56,11 @@ impl VirtualClock {
 #[async_trait]
 impl Clock for VirtualClock {
     fn now(&self) -> DateTime<Utc> {
-        *self.now.lock().unwrap_or_else(|e| e.into_inner())
+        let skipped = *self.now.lock().unwrap_or_else(|e| e.into_inner());
+        match self.real_start {
+            Some(t) => skipped + Duration::from_std(t.elapsed()).unwrap_or_default(),
+            None => skipped,
+        }
     }
     async fn sleep(&self, duration: std::time::Duration) {
         self.advance(duration);

@@ -107,7 +107,7 @@ pub async fn record_outcome(
     registry: &dyn RegistryStore,
     journal: &dyn Journal,
     dns: &dyn DnsReader,
-    own_calls: &dyn Fn() -> ApiCalls,
+    own_calls: &(dyn Fn() -> ApiCalls + Send + Sync),
     input: RecordInput,
 ) -> Result<RunRecord, LifeboatError> {
     let plan = &input.plan;

@@ -1,0 +1,118 @@
+//! The local AWS emulator: moto server from the project's venv, on a free
+//! 127.0.0.1 port, stopped when dropped. Loopback only, always.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmulatorError {
+    #[error("moto server not found at {0}: run `make setup` (it installs moto[server]==5.2.5 into .venv)")]
+    NotInstalled(PathBuf),
+    #[error("could not start moto server: {0}")]
+    Start(String),
+    #[error("moto server on {0} did not answer within 30s")]
+    NotReady(String),
+    #[error("moto API call failed: {0}")]
+    Api(String),
+}
+
+/// A running moto server.
+#[derive(Debug)]
+pub struct MotoServer {
+    child: Child,
+    port: u16,
+}
+
+/// Where moto_server is: `LIFEBOAT_MOTO_SERVER`, else `.venv/bin/moto_server` here or above.
+pub fn find_moto_server() -> PathBuf {
+    if let Ok(p) = std::env::var("LIFEBOAT_MOTO_SERVER") {
+        return PathBuf::from(p);
+    }
+    let mut dir = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    loop {
+        let candidate = dir.join(".venv/bin/moto_server");
+        if candidate.exists() {
+            return candidate;
+        }
+        if !dir.pop() {
+            return PathBuf::from(".venv/bin/moto_server");
+        }
+    }
+}
+
+fn free_port() -> Result<u16, EmulatorError> {
+    let l = TcpListener::bind("127.0.0.1:0").map_err(|e| EmulatorError::Start(format!("no free port: {e}")))?;
+    l.local_addr().map(|a| a.port()).map_err(|e| EmulatorError::Start(e.to_string()))
+}
+
+impl MotoServer {
+    /// Starts moto on a free loopback port and waits until it answers.
+    pub fn start(binary: &Path) -> Result<MotoServer, EmulatorError> {
+        if !binary.exists() {
+            return Err(EmulatorError::NotInstalled(binary.to_path_buf()));
+        }
+        let port = free_port()?;
+        let child = Command::new(binary)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| EmulatorError::Start(format!("{}: {e}", binary.display())))?;
+        let mut server = MotoServer { child, port };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(Some(status)) = server.child.try_wait() {
+                return Err(EmulatorError::Start(format!("moto server exited at start ({status})")));
+            }
+            if server.request("GET", "/moto-api/", "").is_ok() {
+                return Ok(server);
+            }
+            if Instant::now() > deadline {
+                return Err(EmulatorError::NotReady(server.endpoint()));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `http://127.0.0.1:PORT`, for `AWS_ENDPOINT_URL`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Forgets every resource (`POST /moto-api/reset`).
+    pub fn reset(&self) -> Result<(), EmulatorError> {
+        self.request("POST", "/moto-api/reset", "").map(|_| ())
+    }
+
+    /// One plain HTTP/1.1 request to moto's own API; returns the body.
+    pub fn request(&self, method: &str, path: &str, body: &str) -> Result<String, EmulatorError> {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).map_err(|e| EmulatorError::Api(e.to_string()))?;
+        s.set_read_timeout(Some(Duration::from_secs(10))).map_err(|e| EmulatorError::Api(e.to_string()))?;
+        let req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.port,
+            body.len()
+        );
+        s.write_all(req.as_bytes()).map_err(|e| EmulatorError::Api(e.to_string()))?;
+        let mut resp = String::new();
+        s.read_to_string(&mut resp).map_err(|e| EmulatorError::Api(e.to_string()))?;
+        let status_ok = resp.starts_with("HTTP/1.1 200") || resp.starts_with("HTTP/1.0 200");
+        let body = resp.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+        if status_ok { Ok(body) } else { Err(EmulatorError::Api(resp.lines().next().unwrap_or("").to_string())) }
+    }
+}
+
+impl Drop for MotoServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

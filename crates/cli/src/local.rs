@@ -1,0 +1,156 @@
+//! Runs the state machine definition in process: every `${...FunctionArn}`
+//! resolves to a local function name served by the task dispatcher.
+
+use lifeboat_core::request::{execution_name_for, normalize_trigger};
+use lifeboat_states::{Clock, EventSink, Execution, Executor, LoadError, StateMachine, TaskHandler, parse_definition};
+use lifeboat_tasks::{ServicesFactory, TaskKind, dispatch};
+use serde_json::Value;
+use std::path::Path;
+use std::sync::Arc;
+
+/// The default definition, relative to the workspace root.
+pub const DEFAULT_DEFINITION: &str = "statemachine/lifeboat.asl.json";
+
+/// The ARN a local function stands in for.
+pub fn local_function_arn(kind: TaskKind) -> String {
+    format!("arn:aws:lambda:local:000000000000:function:{}", kind.function_name())
+}
+
+/// Substitutes `${Name}` placeholders; any left unresolved is a load error.
+pub fn substitute(text: &str, subs: &[(String, String)]) -> Result<String, LoadError> {
+    let mut out = text.to_string();
+    for (k, v) in subs {
+        out = out.replace(&format!("${{{k}}}"), v);
+    }
+    if let Some(start) = out.find("${") {
+        let rest = &out[start..];
+        let end = rest.find('}').map(|i| i + 1).unwrap_or(rest.len().min(40));
+        return Err(LoadError(format!("unresolved substitution {}: no local function provides it", &rest[..end])));
+    }
+    Ok(out)
+}
+
+/// The substitutions that map each task's placeholder to its local function.
+pub fn local_substitutions() -> Vec<(String, String)> {
+    TaskKind::ALL.iter().map(|k| (k.placeholder().to_string(), local_function_arn(*k))).collect()
+}
+
+/// Finds the definition: as given, or relative to the workspace root.
+pub fn resolve_definition(path: &Path) -> std::path::PathBuf {
+    if path.exists() || path.is_absolute() {
+        return path.to_path_buf();
+    }
+    let mut dir = std::env::current_dir().unwrap_or_default();
+    loop {
+        let c = dir.join(path);
+        if c.exists() {
+            return c;
+        }
+        if !dir.pop() {
+            return path.to_path_buf();
+        }
+    }
+}
+
+/// Reads, substitutes and checks a definition file.
+pub fn load_definition(path: &Path) -> Result<StateMachine, LoadError> {
+    let path = resolve_definition(path);
+    let text = std::fs::read_to_string(&path).map_err(|e| LoadError(format!("cannot read {}: {e}", path.display())))?;
+    parse_definition(&substitute(&text, &local_substitutions())?)
+}
+
+struct LocalTask {
+    kind: TaskKind,
+    factory: Arc<dyn ServicesFactory>,
+}
+
+#[async_trait::async_trait]
+impl TaskHandler for LocalTask {
+    async fn call(&self, input: Value) -> Result<Value, lifeboat_states::ExecError> {
+        let services = self.factory.services();
+        dispatch(self.kind, &services, input)
+            .await
+            .map_err(|e| lifeboat_states::ExecError::new(e.name.as_str(), e.message))
+    }
+}
+
+/// An executor whose task handlers are lifeboat's tasks over `factory`'s services.
+pub fn local_executor(factory: Arc<dyn ServicesFactory>, clock: Arc<dyn Clock>, sink: Option<Arc<dyn EventSink>>) -> Executor {
+    let mut exec = Executor::new(clock).with_state_machine_arn("arn:aws:states:local:000000000000:stateMachine:lifeboat");
+    for kind in TaskKind::ALL {
+        exec.register(kind.function_name(), Arc::new(LocalTask { kind, factory: factory.clone() }));
+    }
+    if let Some(s) = sink {
+        exec = exec.with_sink(s);
+    }
+    exec
+}
+
+/// The execution name: deterministic for an alarm or schedule (one run per
+/// incident), unique otherwise.
+pub fn execution_name(input: &Value, now: chrono::DateTime<chrono::Utc>) -> String {
+    normalize_trigger(input)
+        .ok()
+        .and_then(|r| execution_name_for(&r))
+        .unwrap_or_else(|| format!("manual-{}-{:04x}", now.format("%Y%m%dT%H%M%SZ"), fastrand_u16()))
+}
+
+fn fastrand_u16() -> u16 {
+    // Process id and time give enough spread for local run names.
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    ((nanos ^ std::process::id()) & 0xffff) as u16
+}
+
+/// What a local run did.
+#[derive(Debug)]
+pub enum LocalRun {
+    Ran(Box<Execution>),
+    /// The execution name was used before (the journal has it): like Step
+    /// Functions refusing a duplicate name, the same incident runs once.
+    Duplicate { name: String, status: String },
+}
+
+/// Loads the definition, checks it against the local functions, and runs it,
+/// unless the journal shows this execution name already ran.
+pub async fn run_local(
+    definition: &Path,
+    input: Value,
+    factory: Arc<dyn ServicesFactory>,
+    clock: Arc<dyn Clock>,
+    sink: Option<Arc<dyn EventSink>>,
+) -> Result<LocalRun, LoadError> {
+    let machine = load_definition(definition)?;
+    let journal = factory.services().journal;
+    let exec = local_executor(factory, clock, sink);
+    exec.check_handlers(&machine)?;
+    let name = execution_name(&input, exec.clock().now());
+    // A journal that cannot be read yet (no table) has no duplicates.
+    if let Ok(Some(previous)) = journal.get_run(&name).await {
+        let status = serde_json::to_value(previous.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        return Ok(LocalRun::Duplicate { name, status });
+    }
+    Ok(LocalRun::Ran(Box::new(exec.run(&machine, input, &name).await)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_placeholder_in_the_definition_has_a_local_function() {
+        let m = load_definition(Path::new(DEFAULT_DEFINITION)).unwrap();
+        let resources = lifeboat_states::task_resources(&m);
+        let expected: Vec<String> = {
+            let mut v: Vec<String> = TaskKind::ALL.iter().map(|k| local_function_arn(*k)).collect();
+            v.sort();
+            v
+        };
+        assert_eq!(resources, expected);
+    }
+
+    #[test]
+    fn unresolved_substitutions_are_named() {
+        let err = substitute("{\"x\": \"${MysteryFunctionArn}\"}", &local_substitutions()).unwrap_err();
+        assert!(err.to_string().contains("${MysteryFunctionArn}"));
+    }
+}

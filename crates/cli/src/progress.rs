@@ -1,0 +1,87 @@
+//! Progress for people: one line per meaningful history event, on stderr.
+
+use lifeboat_states::{EventSink, HistoryEvent};
+use serde_json::Value;
+use std::io::Write;
+use std::sync::Mutex;
+
+/// Prints progress lines with the time since the execution started.
+#[derive(Debug, Default)]
+pub struct Progress {
+    start: Mutex<Option<chrono::DateTime<chrono::Utc>>>,
+}
+
+impl Progress {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+fn short(v: &Value, max: usize) -> String {
+    let s = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+    if s.chars().count() > max { format!("{}...", s.chars().take(max).collect::<String>()) } else { s }
+}
+
+/// The line an event deserves, if any.
+pub fn describe(ev: &HistoryEvent) -> Option<String> {
+    let state = ev.state.as_deref().unwrap_or("");
+    let d = &ev.details;
+    match ev.event_type.as_str() {
+        "ExecutionStarted" => Some("execution started".to_string()),
+        "MapIterationStarted" if state == "RunPhases" => Some(format!("== phase {}", d["index"])),
+        "MapIterationStarted" if state == "RunWaves" => Some(format!("-- wave {}", d["index"])),
+        "WaitStateEntered" if state == "Soak" => Some("soaking before failback".to_string()),
+        "TaskSucceeded" | "LambdaFunctionSucceeded" => {
+            let out = &d["output"];
+            let text = match state {
+                "Validate" => format!("plan: {}", short(&out["plan"]["summary"], 200)),
+                "ShiftDns" | "RollbackUnverified" | "RollbackWave" => {
+                    let n = out["records_changed"].as_u64().unwrap_or(0);
+                    let apps = out["apps"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")).unwrap_or_default();
+                    if state != "ShiftDns" && apps.is_empty() {
+                        return None;
+                    }
+                    let batches = out["changes"].as_array().map(Vec::len).unwrap_or(0);
+                    if n == 0 {
+                        format!("[{apps}] weights already in place: no change call")
+                    } else {
+                        format!("[{apps}] {n} record(s) changed in {batches} change batch(es)")
+                    }
+                }
+                "WaitForDnsSync" | "WaitForRollbackSync" | "WaitForWaveRollback" => format!("{} change(s) INSYNC", out["in_sync"]),
+                "VerifyTraffic" => format!(
+                    "[{}] {} (check {})",
+                    short(&out["app"], 40),
+                    if out["healthy"] == Value::Bool(true) { "healthy".to_string() } else { format!("not healthy: {}", short(&out["detail"], 160)) },
+                    out["checks"]
+                ),
+                "RecordOutcome" | "RecordFailure" => format!("recorded: {} - {}", short(&out["status"], 20), short(&out["summary"], 200)),
+                _ => "done".to_string(),
+            };
+            Some(format!("{state}: {text}"))
+        }
+        "TaskFailed" | "LambdaFunctionFailed" | "TaskTimedOut" => {
+            Some(format!("{state}: FAILED {}: {}", short(&d["error"], 60), short(&d["cause"], 300)))
+        }
+        "StateRetried" => Some(format!(
+            "{state}: {} - retry {} in {:.1}s",
+            short(&d["error"], 60),
+            d["attempt"],
+            d["delaySeconds"].as_f64().unwrap_or(0.0)
+        )),
+        "ExecutionSucceeded" => Some("execution succeeded".to_string()),
+        "ExecutionFailed" => Some(format!("execution FAILED: {}: {}", short(&d["error"], 60), short(&d["cause"], 300))),
+        "ExecutionTimedOut" => Some("execution TIMED OUT".to_string()),
+        _ => None,
+    }
+}
+
+impl EventSink for Progress {
+    fn on_event(&self, ev: &HistoryEvent) {
+        let start = *self.start.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(ev.timestamp);
+        if let Some(line) = describe(ev) {
+            let secs = (ev.timestamp - start).num_milliseconds() as f64 / 1000.0;
+            let _ = writeln!(std::io::stderr(), "  [+{secs:>6.1}s] {line}");
+        }
+    }
+}

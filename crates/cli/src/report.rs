@@ -1,0 +1,273 @@
+//! What the CLI prints: registry apply summaries, tables, plans, run reports.
+
+use lifeboat_aws::ports::{DnsReader, RegistryStore, StoredApp, read_records};
+use lifeboat_aws::AwsError;
+use lifeboat_core::calls::ApiCalls;
+use lifeboat_core::dns::RecordKey;
+use lifeboat_core::outcome::RunRecord;
+use lifeboat_core::plan::Plan;
+use lifeboat_core::registry::{Application, Registry, Side};
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::fmt::Write;
+
+/// What `registry apply` did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ApplySummary {
+    pub created_table: bool,
+    pub added: Vec<String>,
+    pub updated: Vec<String>,
+    pub unchanged: Vec<String>,
+    pub deleted: Vec<String>,
+    /// In the table but not in the file, kept because --prune was not given.
+    pub kept: Vec<String>,
+}
+
+impl ApplySummary {
+    pub fn describe(&self, table: &str) -> String {
+        let mut s = String::new();
+        if self.created_table {
+            let _ = writeln!(s, "created table {table}");
+        }
+        let list = |v: &[String]| if v.is_empty() { "-".to_string() } else { v.join(", ") };
+        let _ = writeln!(s, "added: {}", list(&self.added));
+        let _ = writeln!(s, "updated: {}", list(&self.updated));
+        let _ = writeln!(s, "unchanged: {}", list(&self.unchanged));
+        if !self.deleted.is_empty() {
+            let _ = writeln!(s, "deleted: {}", list(&self.deleted));
+        }
+        if !self.kept.is_empty() {
+            let _ = writeln!(s, "not in the file, kept (use --prune to delete): {}", list(&self.kept));
+        }
+        s.trim_end().to_string()
+    }
+}
+
+/// Writes a checked registry to the table: only what changed, idempotently.
+pub async fn apply_registry(store: &dyn RegistryStore, registry: &Registry, prune: bool) -> Result<ApplySummary, AwsError> {
+    let mut summary = ApplySummary { created_table: store.ensure_table().await?, ..Default::default() };
+    let current = store.load().await?;
+    let mut to_put: Vec<Application> = Vec::new();
+    for app in &registry.applications {
+        match current.iter().find(|c| c.app.name == app.name) {
+            None => {
+                summary.added.push(app.name.clone());
+                to_put.push(app.clone());
+            }
+            Some(c) if c.app != *app => {
+                summary.updated.push(app.name.clone());
+                to_put.push(app.clone());
+            }
+            Some(_) => summary.unchanged.push(app.name.clone()),
+        }
+    }
+    let extra: Vec<String> = current
+        .iter()
+        .filter(|c| registry.app(&c.app.name).is_none())
+        .map(|c| c.app.name.clone())
+        .collect();
+    if !to_put.is_empty() {
+        store.put_apps(&to_put).await?;
+    }
+    if prune {
+        if !extra.is_empty() {
+            store.delete_apps(&extra).await?;
+        }
+        summary.deleted = extra;
+    } else {
+        summary.kept = extra;
+    }
+    Ok(summary)
+}
+
+pub fn apps_json(apps: &[StoredApp]) -> Value {
+    Value::Array(
+        apps.iter()
+            .map(|s| {
+                json!({
+                    "name": s.app.name, "tier": s.app.tier, "primary": s.app.regions.primary,
+                    "secondary": s.app.regions.secondary, "active_region": s.active_region,
+                    "updated_at": s.updated_at, "updated_by": s.updated_by, "records": s.app.dns.len(),
+                    "database": s.app.database.kind.as_str(),
+                })
+            })
+            .collect(),
+    )
+}
+
+pub fn apps_table(apps: &[StoredApp]) -> String {
+    let mut s = format!("{:<20} {:>4}  {:<14} {:<14} {:<16} {:<8} {}\n", "APP", "TIER", "PRIMARY", "SECONDARY", "ACTIVE", "RECORDS", "DATABASE");
+    for a in apps {
+        let _ = writeln!(
+            s,
+            "{:<20} {:>4}  {:<14} {:<14} {:<16} {:<8} {}",
+            a.app.name,
+            a.app.tier,
+            a.app.regions.primary,
+            a.app.regions.secondary,
+            a.active_region.as_deref().unwrap_or("(primary)"),
+            a.app.dns.len(),
+            a.app.database.kind.as_str()
+        );
+    }
+    s
+}
+
+pub fn calls_line(calls: &ApiCalls) -> String {
+    if calls.0.is_empty() {
+        return "none".to_string();
+    }
+    let parts: Vec<String> = calls.0.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("{} total ({})", calls.total(), parts.join(", "))
+}
+
+pub fn plan_text(plan: &Plan) -> String {
+    let mut s = format!("{}\n", plan.summary);
+    for (p, phase) in plan.phases.iter().enumerate() {
+        let _ = writeln!(s, "phase {p}: {} to {}", phase.action, phase.target);
+        for wave in &phase.waves {
+            let _ = writeln!(s, "  wave {}:", wave.index);
+            for app in &wave.apps {
+                let _ = writeln!(s, "    {} -> {} (database: {})", app.app, app.to_region, app.database.as_str());
+                for c in &app.dns {
+                    let mark = if c.before == c.after { "" } else { "  *" };
+                    let _ = writeln!(s, "      {} {} [{}] weight {} -> {}{mark}", c.key.name, c.key.record_type, c.key.set_identifier, c.before, c.after);
+                }
+            }
+        }
+    }
+    for k in &plan.skipped {
+        let _ = writeln!(s, "skipped {}: {}", k.app, k.reason);
+    }
+    s
+}
+
+pub fn history_table(runs: &[RunRecord]) -> String {
+    let mut s = format!("{:<44} {:<9} {:<9} {:<14} {:>8}  {}\n", "RUN", "ACTION", "TRIGGER", "STATUS", "SECONDS", "SUMMARY");
+    for r in runs {
+        let _ = writeln!(
+            s,
+            "{:<44} {:<9} {:<9} {:<14} {:>8.1}  {}",
+            r.run_id,
+            r.action.to_string(),
+            format!("{:?}", r.trigger).to_lowercase(),
+            serde_json::to_value(r.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+            r.duration_seconds,
+            r.summary
+        );
+    }
+    s
+}
+
+pub fn run_text(r: &RunRecord) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "run {} ({} {}, {:?} trigger: {})", r.run_id, r.action, format!("{:?}", r.mode).to_lowercase(), r.trigger, r.source);
+    let _ = writeln!(s, "status: {:?} in {:.1}s - {}", r.status, r.duration_seconds, r.summary);
+    if let Some(e) = &r.error {
+        let _ = writeln!(s, "error: {e}");
+    }
+    for a in &r.apps {
+        let _ = writeln!(s, "  phase {} {} -> {}: {:?} - {}", a.phase, a.app, a.to_region, a.status, a.detail);
+    }
+    let _ = writeln!(s, "AWS API calls: {}", calls_line(&r.api_calls));
+    s
+}
+
+/// One row of the weights table: an app's record pair and the weight of each side.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WeightRow {
+    pub app: String,
+    pub record: String,
+    pub primary_region: String,
+    pub primary_weight: Option<i64>,
+    pub secondary_region: String,
+    pub secondary_weight: Option<i64>,
+}
+
+/// Reads the current weights of every application's records.
+pub async fn weight_rows(dns: &dyn DnsReader, apps: &[Application]) -> Result<Vec<WeightRow>, AwsError> {
+    let key = |p: &lifeboat_core::registry::DnsRecordPair, side: Side| {
+        RecordKey::new(&p.hosted_zone_id, &p.name, p.record_type.as_str(), p.set_identifiers.get(side))
+    };
+    let keys: Vec<RecordKey> = apps.iter().flat_map(|a| a.dns.iter()).flat_map(|p| [key(p, Side::Primary), key(p, Side::Secondary)]).collect();
+    let idx = read_records(dns, keys.iter()).await?;
+    let mut rows = Vec::new();
+    for a in apps {
+        for p in &a.dns {
+            rows.push(WeightRow {
+                app: a.name.clone(),
+                record: format!("{} {}", p.name, p.record_type),
+                primary_region: a.regions.primary.clone(),
+                primary_weight: idx.get(&key(p, Side::Primary)).and_then(|r| r.weight),
+                secondary_region: a.regions.secondary.clone(),
+                secondary_weight: idx.get(&key(p, Side::Secondary)).and_then(|r| r.weight),
+            });
+        }
+    }
+    Ok(rows)
+}
+
+/// Before/after table: weights of each record pair at each moment.
+pub fn weights_table(columns: &[(&str, &[WeightRow])]) -> String {
+    let Some((_, first)) = columns.first() else { return String::new() };
+    let mut s = format!("  {:<12} {:<28}", "APP", "RECORD");
+    for (title, _) in columns {
+        let _ = write!(s, " {:>22}", title);
+    }
+    s.push('\n');
+    let _ = write!(s, "  {:<12} {:<28}", "", "");
+    for _ in columns {
+        let _ = write!(s, " {:>22}", "primary / secondary");
+    }
+    s.push('\n');
+    let w = |x: Option<i64>| x.map(|v| v.to_string()).unwrap_or_else(|| "-".into());
+    for (i, row) in first.iter().enumerate() {
+        let _ = write!(s, "  {:<12} {:<28}", row.app, row.record);
+        for (_, rows) in columns {
+            let cell = rows.get(i).map(|r| format!("{:>3} / {:<3}", w(r.primary_weight), w(r.secondary_weight))).unwrap_or_default();
+            let _ = write!(s, " {:>22}", cell);
+        }
+        s.push('\n');
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lifeboat_aws::fakes::FakeRegistry;
+    use lifeboat_core::registry::parse_registry;
+
+    const REG: &str = r#"
+version: 1
+applications:
+  - { name: a, regions: { primary: us-east-1, secondary: us-west-2 }, dns: [ { hosted_zone_id: Z1, name: a.x., type: A, set_identifiers: { primary: a1, secondary: a2 } } ] }
+  - { name: b, regions: { primary: us-east-1, secondary: us-west-2 }, dns: [ { hosted_zone_id: Z1, name: b.x., type: A, set_identifiers: { primary: b1, secondary: b2 } } ] }
+"#;
+
+    #[tokio::test]
+    async fn apply_writes_only_changes_and_prunes_only_when_asked() {
+        let store = FakeRegistry::default();
+        let reg = parse_registry(REG).unwrap();
+        let s = apply_registry(&store, &reg, false).await.unwrap();
+        assert_eq!(s.added, vec!["a", "b"]);
+        let s = apply_registry(&store, &reg, false).await.unwrap();
+        assert_eq!((s.added.len(), s.updated.len(), s.unchanged.len()), (0, 0, 2));
+        let mut smaller = reg.clone();
+        smaller.applications.truncate(1);
+        smaller.applications[0].tier = 3;
+        let s = apply_registry(&store, &smaller, false).await.unwrap();
+        assert_eq!((s.updated.clone(), s.kept.clone()), (vec!["a".to_string()], vec!["b".to_string()]));
+        let s = apply_registry(&store, &smaller, true).await.unwrap();
+        assert_eq!(s.deleted, vec!["b"]);
+        assert_eq!(store.load().await.unwrap().len(), 1);
+    }
+
+    #[test]
+    fn calls_line_lists_operations() {
+        let mut c = ApiCalls::default();
+        c.add("route53:GetChange", 2);
+        c.add("dynamodb:Scan", 1);
+        assert_eq!(calls_line(&c), "3 total (dynamodb:Scan=1, route53:GetChange=2)");
+    }
+}
