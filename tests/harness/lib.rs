@@ -1,1 +1,162 @@
+//! The end-to-end test harness: one moto server per test binary (under
+//! nextest, each test is its own process and so gets its own), isolation by
+//! unique names, SDK configs that can only reach loopback, a fault-injecting
+//! proxy, and helpers to run the real state machine definition.
 
+#![allow(clippy::unwrap_used)] // test support: a failed setup should fail the test loudly
+
+pub mod proxy;
+
+use aws_config::SdkConfig;
+use aws_config::retry::RetryConfig;
+use lifeboat::demo::{Estate, seed_estate};
+use lifeboat::emulator::{MotoServer, find_moto_server};
+use lifeboat::local::{self, LocalRun};
+use lifeboat_aws::CallCounter;
+use lifeboat_core::calls::ApiCalls;
+use lifeboat_states::{Execution, VirtualClock};
+use lifeboat_tasks::{AwsServicesFactory, ServicesFactory, Services, Settings};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
+
+/// The Region the orchestrator runs in during tests (the recovery Region).
+pub const REGION: &str = "us-west-2";
+
+static MOTO: OnceLock<MotoServer> = OnceLock::new();
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+/// The test binary's moto server, started on first use.
+pub fn moto() -> &'static MotoServer {
+    MOTO.get_or_init(|| {
+        let bin = std::env::var("LIFEBOAT_MOTO_SERVER")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/moto_server"));
+        let bin = if bin.exists() { bin } else { find_moto_server() };
+        MotoServer::start(&bin).unwrap_or_else(|e| panic!("cannot start the emulator: {e}"))
+    })
+}
+
+/// A name unique in this test binary, for tables, alarms and references.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst))
+}
+
+/// An SDK config for `endpoint`: dummy static credentials, explicit Region,
+/// quick SDK retries (the state machine's own retries are under test).
+pub async fn sdk_config(endpoint: &str) -> SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(REGION))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_route53::config::Credentials::new("test", "test", None, None, "lifeboat-tests"))
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(3)
+                .with_initial_backoff(std::time::Duration::from_millis(5))
+                .with_max_backoff(std::time::Duration::from_millis(20)),
+        )
+        .load()
+        .await
+}
+
+/// A seeded estate on the shared emulator, with its own registry and journal tables.
+pub struct TestEnv {
+    pub config: SdkConfig,
+    pub settings: Settings,
+    pub estate: Estate,
+    pub namespace: String,
+}
+
+impl TestEnv {
+    /// Seeds the sample estate (2 zones, 4 apps) and applies its registry.
+    pub async fn new() -> TestEnv {
+        Self::with_endpoint(&moto().endpoint()).await
+    }
+
+    pub async fn with_endpoint(endpoint: &str) -> TestEnv {
+        let namespace = unique("t");
+        let config = sdk_config(&moto().endpoint()).await;
+        let estate = seed_estate(&config, &namespace).await.unwrap();
+        let settings = Settings {
+            registry_table: format!("{namespace}-registry"),
+            journal_table: format!("{namespace}-journal"),
+            max_concurrency: 10,
+        };
+        let env = TestEnv { config: sdk_config(endpoint).await, settings, estate, namespace };
+        let s = env.admin();
+        lifeboat::report::apply_registry(&*s.registry, &env.estate.registry, false).await.unwrap();
+        s.journal.ensure_table().await.unwrap();
+        env
+    }
+
+    /// A factory whose calls count into a fresh counter.
+    pub fn factory(&self) -> Arc<AwsServicesFactory> {
+        Arc::new(AwsServicesFactory { config: self.config.clone(), settings: self.settings.clone(), run_counter: CallCounter::new() })
+    }
+
+    /// Services straight against the emulator (not through any proxy), for setup and checks.
+    pub fn admin(&self) -> Services {
+        AwsServicesFactory { config: self.config.clone(), settings: self.settings.clone(), run_counter: CallCounter::new() }.services()
+    }
+
+    /// The namespaced name of a seeded alarm (e.g. `storefront-usw2-errors`).
+    pub fn alarm(&self, name: &str) -> String {
+        format!("{}-{name}", self.namespace)
+    }
+
+    /// Runs the real definition on a virtual clock; returns the execution and its API calls.
+    pub async fn run(&self, input: Value) -> (Execution, ApiCalls) {
+        let factory = self.factory();
+        let definition = Path::new(env!("CARGO_MANIFEST_DIR")).join("../statemachine/lifeboat.asl.json");
+        let clock = Arc::new(VirtualClock::new(chrono::Utc::now()));
+        let run = local::run_local(&definition, input, factory.clone(), clock, None).await.unwrap();
+        match run {
+            LocalRun::Ran(e) => (*e, factory.run_counter.snapshot()),
+            LocalRun::Duplicate { name, .. } => panic!("execution {name} was refused as a duplicate"),
+        }
+    }
+
+    /// Current weights, app by app: (app, primary weight, secondary weight).
+    pub async fn weights(&self) -> Vec<(String, Option<i64>, Option<i64>)> {
+        let rows = lifeboat::report::weight_rows(&*self.admin().dns_read, &self.estate.registry.applications).await.unwrap();
+        rows.into_iter().map(|r| (r.app, r.primary_weight, r.secondary_weight)).collect()
+    }
+}
+
+/// The `lifeboat` binary built for these tests.
+pub fn lifeboat_bin() -> PathBuf {
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let profile = if cfg!(debug_assertions) { "debug" } else { "release" };
+    target.join(profile).join("lifeboat")
+}
+
+/// Runs the `lifeboat` binary against `endpoint`; returns (exit code, stdout, stderr).
+pub fn run_cli(endpoint: &str, settings: &Settings, args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
+    use std::io::Write;
+    let mut cmd = std::process::Command::new(lifeboat_bin());
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", REGION)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("LIFEBOAT_REGISTRY_TABLE", &settings.registry_table)
+        .env("LIFEBOAT_JOURNAL_TABLE", &settings.journal_table)
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot run {}: {e} (build it with cargo build -p lifeboat)", lifeboat_bin().display()));
+    if let Some(mut pipe) = child.stdin.take() {
+        if let Some(text) = stdin {
+            pipe.write_all(text.as_bytes()).unwrap();
+        }
+    }
+    let out = child.wait_with_output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}

@@ -28,6 +28,8 @@ pub const REGION_ALARM: &str = "use1-region-health";
 /// A seeded sample estate.
 #[derive(Debug, Clone)]
 pub struct Estate {
+    /// The alarm (in the primary Region) whose ALARM fails every app over.
+    pub trigger_alarm: String,
     pub registry: Registry,
     pub registry_yaml: String,
     /// (zone name, zone id)
@@ -71,14 +73,16 @@ fn short_region(r: &str) -> &'static str {
 /// Creates the sample estate: 2 hosted zones, 4 applications with weighted
 /// pairs at 100/0 and a health check per record, verification alarms in both
 /// Regions, and the trigger alarm; returns its registry.
-pub async fn seed_estate(config: &SdkConfig) -> Result<Estate, SeedError> {
+/// `namespace` prefixes alarm names so several estates can share one emulator.
+pub async fn seed_estate(config: &SdkConfig, namespace: &str) -> Result<Estate, SeedError> {
+    let ns = |name: &str| if namespace.is_empty() { name.to_string() } else { format!("{namespace}-{name}") };
     let r53 = aws_sdk_route53::Client::new(config);
     let mut zones = Vec::new();
     for (i, z) in SAMPLE_ZONES.iter().enumerate() {
         let resp = r53
             .create_hosted_zone()
             .name(*z)
-            .caller_reference(format!("lifeboat-demo-zone-{i}-{}", chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)))
+            .caller_reference(format!("lifeboat-{namespace}-zone-{i}-{}", chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)))
             .send()
             .await
             .map_err(|e| SeedError(format!("CreateHostedZone {z}: {}", aws_smithy_types::error::display::DisplayErrorContext(&e))))?;
@@ -97,7 +101,7 @@ pub async fn seed_estate(config: &SdkConfig) -> Result<Estate, SeedError> {
             let fqdn = format!("{}-{}.example.net", app.name, short_region(region));
             let hc = r53
                 .create_health_check()
-                .caller_reference(format!("lifeboat-demo-{}-{region}-{}", app.name, chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)))
+                .caller_reference(format!("lifeboat-{namespace}-{}-{region}-{}", app.name, chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)))
                 .health_check_config(
                     HealthCheckConfig::builder()
                         .r#type(HealthCheckType::Https)
@@ -132,12 +136,14 @@ pub async fn seed_estate(config: &SdkConfig) -> Result<Estate, SeedError> {
             .await
             .map_err(|e| SeedError(format!("creating records of {}: {}", app.name, aws_smithy_types::error::display::DisplayErrorContext(&e))))?;
         for region in [PRIMARY, SECONDARY] {
-            create_ok_alarm(config, region, &format!("{}-{}-errors", app.name, short_region(region))).await?;
+            create_ok_alarm(config, region, &ns(&format!("{}-{}-errors", app.name, short_region(region)))).await?;
             alarms += 1;
         }
         let deps = if app.depends_on.is_empty() { String::new() } else { format!("    depends_on: [{}]\n", app.depends_on.join(", ")) };
         yaml.push_str(&format!(
-            "  - name: {name}\n    tier: {tier}\n{deps}    regions: {{ primary: {PRIMARY}, secondary: {SECONDARY} }}\n    dns:\n      - hosted_zone_id: {zone_id}\n        name: {record}\n        type: {rt}\n        set_identifiers: {{ primary: {name}-use1, secondary: {name}-usw2 }}\n    database: {{ kind: {db} }}\n    verification:\n      health_checks: {{ primary: {hc0}, secondary: {hc1} }}\n      alarms: {{ primary: [{name}-use1-errors], secondary: [{name}-usw2-errors] }}\n      deadline_seconds: 60\n      interval_seconds: 10\n    triggers:\n      alarms: [{REGION_ALARM}, {name}-use1-5xx]\n",
+            "  - name: {name}\n    tier: {tier}\n{deps}    regions: {{ primary: {PRIMARY}, secondary: {SECONDARY} }}\n    dns:\n      - hosted_zone_id: {zone_id}\n        name: {record}\n        type: {rt}\n        set_identifiers: {{ primary: {name}-use1, secondary: {name}-usw2 }}\n    database: {{ kind: {db} }}\n    verification:\n      health_checks: {{ primary: {hc0}, secondary: {hc1} }}\n      alarms: {{ primary: [{p}{name}-use1-errors], secondary: [{p}{name}-usw2-errors] }}\n      deadline_seconds: 60\n      interval_seconds: 10\n    triggers:\n      alarms: [{trigger}, {p}{name}-use1-5xx]\n",
+            p = if namespace.is_empty() { String::new() } else { format!("{namespace}-") },
+            trigger = ns(REGION_ALARM),
             name = app.name,
             tier = app.tier,
             record = app.record,
@@ -147,10 +153,11 @@ pub async fn seed_estate(config: &SdkConfig) -> Result<Estate, SeedError> {
             hc1 = hc_ids[1],
         ));
     }
-    create_ok_alarm(config, PRIMARY, REGION_ALARM).await?;
+    let trigger_alarm = ns(REGION_ALARM);
+    create_ok_alarm(config, PRIMARY, &trigger_alarm).await?;
     alarms += 1;
     let registry = parse_registry(&yaml).map_err(|e| SeedError(format!("generated registry is invalid: {e}")))?;
-    Ok(Estate { registry, registry_yaml: yaml, zones, health_checks, alarms })
+    Ok(Estate { trigger_alarm, registry, registry_yaml: yaml, zones, health_checks, alarms })
 }
 
 /// A metric alarm in `region`, set to OK (moto never evaluates alarms).
@@ -245,7 +252,7 @@ pub async fn run_demo(format: OutputFormat) -> Result<i32, CliError> {
     say(format, "lifeboat demo: a full failover and failback on a local AWS emulator");
     say(format, format!("  emulator: moto server on {} (stopped at the end)", moto.endpoint()));
     let config = emulator_config(&moto.endpoint(), DEMO_REGION).await;
-    let estate = seed_estate(&config).await.map_err(|e| CliError::failed(e.to_string()))?;
+    let estate = seed_estate(&config, "").await.map_err(|e| CliError::failed(e.to_string()))?;
     say(
         format,
         format!(

@@ -22,6 +22,7 @@ pub enum EmulatorError {
 /// A running moto server.
 #[derive(Debug)]
 pub struct MotoServer {
+    /// The watchdog shell that owns moto (see [`MotoServer::start`]).
     child: Child,
     port: u16,
 }
@@ -55,8 +56,20 @@ impl MotoServer {
             return Err(EmulatorError::NotInstalled(binary.to_path_buf()));
         }
         let port = free_port()?;
-        let child = Command::new(binary)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        // A watchdog shell owns moto: it stops moto when told to (TERM) and also
+        // when this process dies without dropping us (Ctrl-C, a test binary's
+        // exit with the server in a static), so no emulator outlives its user.
+        let script = format!(
+            "\"$0\" -H 127.0.0.1 -p {port} & moto=$!; \
+             trap 'kill $moto 2>/dev/null; exit 0' TERM INT HUP; \
+             while kill -0 {parent} 2>/dev/null && kill -0 $moto 2>/dev/null; do sleep 0.5; done; \
+             kill $moto 2>/dev/null",
+            parent = std::process::id()
+        );
+        let child = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .arg(binary)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -112,7 +125,8 @@ impl MotoServer {
 
 impl Drop for MotoServer {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        // TERM lets the watchdog stop moto; SIGKILL would orphan it.
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
         let _ = self.child.wait();
     }
 }

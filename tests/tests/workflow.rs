@@ -1,0 +1,161 @@
+//! End-to-end: the real statemachine/lifeboat.asl.json on the embedded
+//! executor, every task over real HTTP against moto server.
+//!
+//! Emulator departures that shape these tests (moto 5.2.5):
+//! - Route 53 GetChange answers INSYNC at once: the NotReady/INSYNC wait loop
+//!   is covered by the wait_dns unit tests on the in-memory fake.
+//! - Route 53 health checks are always healthy: verification failures are
+//!   driven through CloudWatch alarm state (SetAlarmState), never evaluated
+//!   by moto, which we set to what a real alarm would show.
+//! - Route 53 never throttles: a fault-injecting proxy answers Throttling.
+
+#![allow(clippy::unwrap_used)]
+
+use aws_sdk_cloudwatch::types::StateValue;
+use harness::proxy::{FaultProxy, ROUTE53_THROTTLING, change_resource_record_sets};
+use harness::{TestEnv, moto};
+use lifeboat::demo::{PRIMARY, SECONDARY, alarm_event, set_alarm};
+use lifeboat_core::outcome::{AppStatus, RunRecord, RunStatus};
+use lifeboat_states::ExecutionStatus;
+use serde_json::json;
+
+fn record(exec: &lifeboat_states::Execution) -> RunRecord {
+    serde_json::from_value(lifeboat::run_record(exec).expect("the run records its outcome")).unwrap()
+}
+
+fn all_at(weights: &[(String, Option<i64>, Option<i64>)], primary: i64, secondary: i64) -> bool {
+    weights.iter().all(|(_, p, s)| *p == Some(primary) && *s == Some(secondary))
+}
+
+#[tokio::test]
+async fn an_alarm_event_fails_every_app_over_in_waves_and_records_it() {
+    let env = TestEnv::new().await;
+    assert!(all_at(&env.weights().await, 100, 0));
+    set_alarm(&env.config, PRIMARY, &env.estate.trigger_alarm, StateValue::Alarm).await.unwrap();
+    let (exec, calls) = env.run(alarm_event(&env.estate.trigger_alarm, PRIMARY, chrono::Utc::now())).await;
+    assert_eq!(exec.status, ExecutionStatus::Succeeded, "{:?}", exec.error);
+    assert!(exec.name.starts_with(&format!("alarm-{}", env.estate.trigger_alarm)), "{}", exec.name);
+    assert!(all_at(&env.weights().await, 0, 100), "{:?}", env.weights().await);
+
+    let rec = record(&exec);
+    assert_eq!(rec.status, RunStatus::Succeeded);
+    assert_eq!(rec.apps.len(), 4);
+    assert!(rec.apps.iter().all(|a| a.status == AppStatus::Moved && a.to_region == SECONDARY));
+    // Waves: [payments] [search + storefront] [orders]; one ChangeBatch per
+    // (wave, hosted zone): 1 + 2 + 1.
+    assert_eq!(calls.get("route53:ChangeResourceRecordSets"), 4);
+    assert_eq!(rec.api_calls.get("route53:ChangeResourceRecordSets"), 4);
+    // The record carries every task's calls: all of the run's but its own
+    // journal write and the local runner's duplicate check before the run.
+    assert_eq!(calls.get("dynamodb:GetItem"), 1);
+    assert_eq!(calls.get("dynamodb:BatchWriteItem"), 1);
+    assert_eq!(rec.api_calls.total() + 2, calls.total(), "record {:?} vs counted {:?}", rec.api_calls, calls);
+
+    let s = env.admin();
+    let stored = s.registry.load().await.unwrap();
+    assert!(stored.iter().all(|a| a.active_region.as_deref() == Some(SECONDARY)));
+    let journal = s.journal.get_run(&exec.name).await.unwrap().unwrap();
+    assert_eq!(journal.status, RunStatus::Succeeded);
+}
+
+#[tokio::test]
+async fn failback_returns_every_app_to_the_primary() {
+    let env = TestEnv::new().await;
+    let (exec, _) = env.run(json!({"action": "failover"})).await;
+    assert_eq!(exec.status, ExecutionStatus::Succeeded, "{:?}", exec.error);
+    let (exec, _) = env.run(json!({"action": "failback"})).await;
+    assert_eq!(exec.status, ExecutionStatus::Succeeded, "{:?}", exec.error);
+    assert!(all_at(&env.weights().await, 100, 0));
+    let rec = record(&exec);
+    assert!(rec.apps.iter().all(|a| a.to_region == PRIMARY && a.status == AppStatus::Moved));
+    let stored = env.admin().registry.load().await.unwrap();
+    assert!(stored.iter().all(|a| a.active_region.as_deref() == Some(PRIMARY)));
+}
+
+#[tokio::test]
+async fn a_dry_run_changes_nothing() {
+    let env = TestEnv::new().await;
+    let (exec, calls) = env.run(json!({"action": "failover", "dry_run": true})).await;
+    assert_eq!(exec.status, ExecutionStatus::Succeeded);
+    assert!(all_at(&env.weights().await, 100, 0));
+    assert_eq!(calls.get("route53:ChangeResourceRecordSets"), 0);
+    let rec = record(&exec);
+    assert_eq!(rec.status, RunStatus::DryRun);
+    assert!(rec.summary.starts_with("dry run: would failover"), "{}", rec.summary);
+}
+
+#[tokio::test]
+async fn a_rerun_of_a_finished_failover_makes_no_change_call() {
+    let env = TestEnv::new().await;
+    let (first, first_calls) = env.run(json!({"action": "failover"})).await;
+    assert_eq!(first.status, ExecutionStatus::Succeeded);
+    assert_eq!(first_calls.get("route53:ChangeResourceRecordSets"), 4);
+    let (again, calls) = env.run(json!({"action": "failover"})).await;
+    assert_eq!(again.status, ExecutionStatus::Succeeded);
+    assert_eq!(calls.get("route53:ChangeResourceRecordSets"), 0);
+    assert_eq!(calls.get("route53:GetChange"), 0);
+    assert_eq!(record(&again).status, RunStatus::NothingToDo);
+    assert!(all_at(&env.weights().await, 0, 100));
+}
+
+#[tokio::test]
+async fn an_app_failing_verification_is_rolled_back_alone() {
+    let env = TestEnv::new().await;
+    set_alarm(&env.config, SECONDARY, &env.alarm("storefront-usw2-errors"), StateValue::Alarm).await.unwrap();
+    let (exec, calls) = env.run(json!({"action": "failover"})).await;
+    assert_eq!(exec.status, ExecutionStatus::Failed);
+    assert_eq!(exec.error.as_ref().unwrap().error, "Lifeboat.VerificationFailed");
+    assert_eq!(lifeboat::exit_code(&exec), lifeboat::EXIT_RUN_FAILED);
+    let weights = env.weights().await;
+    for (app, p, s) in &weights {
+        let expected = if app == "storefront" { (Some(100), Some(0)) } else { (Some(0), Some(100)) };
+        assert_eq!((*p, *s), expected, "{app}: {weights:?}");
+    }
+    let rec = record(&exec);
+    assert_eq!(rec.status, RunStatus::Partial);
+    let storefront = rec.apps.iter().find(|a| a.app == "storefront").unwrap();
+    assert_eq!(storefront.status, AppStatus::RolledBack);
+    assert!(storefront.detail.contains("storefront-usw2-errors is ALARM"), "{}", storefront.detail);
+    // deadline 60s / interval 10s = 6 checks for storefront, on the virtual clock.
+    assert_eq!(calls.get("cloudwatch:DescribeAlarms"), 1 + 3 + 6);
+    // 4 shift batches + 1 rollback batch.
+    assert_eq!(calls.get("route53:ChangeResourceRecordSets"), 5);
+    let stored = env.admin().registry.load().await.unwrap();
+    let active = |n: &str| stored.iter().find(|a| a.app.name == n).unwrap().active_region.clone();
+    assert_eq!(active("storefront"), None);
+    assert_eq!(active("search").as_deref(), Some(SECONDARY));
+}
+
+#[tokio::test]
+async fn a_throttled_route53_change_is_retried_by_the_state_machine() {
+    // Four throttles: the SDK's own three attempts all fail, the task reports
+    // Lifeboat.Throttled, the state machine retries, the fourth throttle is
+    // absorbed by the SDK and the fifth attempt succeeds.
+    let proxy = FaultProxy::start(moto().port(), change_resource_record_sets, 4, 400, ROUTE53_THROTTLING);
+    let env = TestEnv::with_endpoint(&proxy.endpoint()).await;
+    let (exec, calls) = env.run(json!({"action": "failover", "apps": ["payments"]})).await;
+    assert_eq!(exec.status, ExecutionStatus::Succeeded, "{:?}", exec.error);
+    assert_eq!(proxy.injected(), 4);
+    let retried: Vec<&str> = exec
+        .events
+        .iter()
+        .filter(|e| e.event_type == "StateRetried")
+        .map(|e| e.details["error"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(retried, vec!["Lifeboat.Throttled"]);
+    assert_eq!(calls.get("route53:ChangeResourceRecordSets"), 5);
+    let w = env.weights().await;
+    assert!(w.iter().any(|(a, p, s)| a == "payments" && *p == Some(0) && *s == Some(100)), "{w:?}");
+}
+
+#[tokio::test]
+async fn a_real_drill_fails_over_soaks_and_fails_back_in_one_execution() {
+    let env = TestEnv::new().await;
+    let (exec, calls) = env.run(json!({"action": "drill", "apps": ["payments", "orders"], "soak_seconds": 300})).await;
+    assert_eq!(exec.status, ExecutionStatus::Succeeded, "{:?}", exec.error);
+    assert!(all_at(&env.weights().await, 100, 0));
+    let rec = record(&exec);
+    assert_eq!(rec.apps.iter().filter(|a| a.status == AppStatus::Moved).count(), 4);
+    assert!(rec.duration_seconds >= 300.0, "the soak is on the virtual clock: {}", rec.duration_seconds);
+    assert_eq!(calls.get("route53:ChangeResourceRecordSets"), 4);
+}
