@@ -15,7 +15,7 @@ use lifeboat::local::{self, LocalRun};
 use lifeboat_aws::CallCounter;
 use lifeboat_core::calls::ApiCalls;
 use lifeboat_states::{Execution, VirtualClock};
-use lifeboat_tasks::{AwsServicesFactory, ServicesFactory, Services, Settings};
+use lifeboat_tasks::{AwsServicesFactory, Services, ServicesFactory, Settings};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -40,7 +40,11 @@ pub fn moto() -> &'static MotoServer {
 
 /// A name unique in this test binary, for tables, alarms and references.
 pub fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst))
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    )
 }
 
 /// An SDK config for `endpoint`: dummy static credentials, explicit Region,
@@ -49,7 +53,13 @@ pub async fn sdk_config(endpoint: &str) -> SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new(REGION))
         .endpoint_url(endpoint)
-        .credentials_provider(aws_sdk_route53::config::Credentials::new("test", "test", None, None, "lifeboat-tests"))
+        .credentials_provider(aws_sdk_route53::config::Credentials::new(
+            "test",
+            "test",
+            None,
+            None,
+            "lifeboat-tests",
+        ))
         .retry_config(
             RetryConfig::standard()
                 .with_max_attempts(3)
@@ -83,21 +93,37 @@ impl TestEnv {
             journal_table: format!("{namespace}-journal"),
             max_concurrency: 10,
         };
-        let env = TestEnv { config: sdk_config(endpoint).await, settings, estate, namespace };
+        let env = TestEnv {
+            config: sdk_config(endpoint).await,
+            settings,
+            estate,
+            namespace,
+        };
         let s = env.admin();
-        lifeboat::report::apply_registry(&*s.registry, &env.estate.registry, false).await.unwrap();
+        lifeboat::report::apply_registry(&*s.registry, &env.estate.registry, false)
+            .await
+            .unwrap();
         s.journal.ensure_table().await.unwrap();
         env
     }
 
     /// A factory whose calls count into a fresh counter.
     pub fn factory(&self) -> Arc<AwsServicesFactory> {
-        Arc::new(AwsServicesFactory { config: self.config.clone(), settings: self.settings.clone(), run_counter: CallCounter::new() })
+        Arc::new(AwsServicesFactory {
+            config: self.config.clone(),
+            settings: self.settings.clone(),
+            run_counter: CallCounter::new(),
+        })
     }
 
     /// Services straight against the emulator (not through any proxy), for setup and checks.
     pub fn admin(&self) -> Services {
-        AwsServicesFactory { config: self.config.clone(), settings: self.settings.clone(), run_counter: CallCounter::new() }.services()
+        AwsServicesFactory {
+            config: self.config.clone(),
+            settings: self.settings.clone(),
+            run_counter: CallCounter::new(),
+        }
+        .services()
     }
 
     /// The namespaced name of a seeded alarm (e.g. `storefront-usw2-errors`).
@@ -110,7 +136,9 @@ impl TestEnv {
         let factory = self.factory();
         let definition = Path::new(env!("CARGO_MANIFEST_DIR")).join("../statemachine/lifeboat.asl.json");
         let clock = Arc::new(VirtualClock::new(chrono::Utc::now()));
-        let run = local::run_local(&definition, input, factory.clone(), clock, None).await.unwrap();
+        let run = local::run_local(&definition, input, factory.clone(), clock, None)
+            .await
+            .unwrap();
         match run {
             LocalRun::Ran(e) => (*e, factory.run_counter.snapshot()),
             LocalRun::Duplicate { name, .. } => panic!("execution {name} was refused as a duplicate"),
@@ -119,8 +147,12 @@ impl TestEnv {
 
     /// Current weights, app by app: (app, primary weight, secondary weight).
     pub async fn weights(&self) -> Vec<(String, Option<i64>, Option<i64>)> {
-        let rows = lifeboat::report::weight_rows(&*self.admin().dns_read, &self.estate.registry.applications).await.unwrap();
-        rows.into_iter().map(|r| (r.app, r.primary_weight, r.secondary_weight)).collect()
+        let rows = lifeboat::report::weight_rows(&*self.admin().dns_read, &self.estate.registry.applications)
+            .await
+            .unwrap();
+        rows.into_iter()
+            .map(|r| (r.app, r.primary_weight, r.secondary_weight))
+            .collect()
     }
 }
 
@@ -151,12 +183,21 @@ pub fn run_cli(endpoint: &str, settings: &Settings, args: &[&str], stdin: Option
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
-    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot run {}: {e} (build it with cargo build -p lifeboat)", lifeboat_bin().display()));
-    if let Some(mut pipe) = child.stdin.take() {
-        if let Some(text) = stdin {
-            pipe.write_all(text.as_bytes()).unwrap();
-        }
+    let mut child = cmd.spawn().unwrap_or_else(|e| {
+        panic!(
+            "cannot run {}: {e} (build it with cargo build -p lifeboat)",
+            lifeboat_bin().display()
+        )
+    });
+    if let Some(mut pipe) = child.stdin.take()
+        && let Some(text) = stdin
+    {
+        pipe.write_all(text.as_bytes()).unwrap();
     }
     let out = child.wait_with_output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }

@@ -41,7 +41,11 @@ impl FaultProxy {
                 });
             }
         });
-        FaultProxy { port, injected, forwarded }
+        FaultProxy {
+            port,
+            injected,
+            forwarded,
+        }
     }
 
     pub fn endpoint(&self) -> String {
@@ -93,7 +97,9 @@ fn handle(
     let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
     let mut client = client;
     let take = matcher(method, path)
-        && remaining.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
+        && remaining
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
     if take {
         injected.fetch_add(1, Ordering::SeqCst);
         let resp = format!(

@@ -16,7 +16,12 @@ fn write_temp(name: &str, text: &str) -> std::path::PathBuf {
 
 /// Every bad-input case must leave Route 53 and the journal as they were.
 async fn assert_nothing_changed(env: &TestEnv) {
-    assert!(env.weights().await.iter().all(|(_, p, s)| *p == Some(100) && *s == Some(0)));
+    assert!(
+        env.weights()
+            .await
+            .iter()
+            .all(|(_, p, s)| *p == Some(100) && *s == Some(0))
+    );
     assert!(env.admin().journal.list_runs(10).await.unwrap().is_empty());
 }
 
@@ -25,9 +30,21 @@ async fn bad_inputs_exit_2_with_a_clear_message_and_change_nothing() {
     let env = TestEnv::new().await;
     let endpoint = moto().endpoint();
     let cases: Vec<(&str, String, &str)> = vec![
-        ("malformed JSON", "{\"action\": \"failover\",".to_string(), "input is not valid JSON"),
-        ("unknown app", r#"{"action": "failover", "apps": ["ghost"]}"#.to_string(), "unknown application \"ghost\""),
-        ("unknown action", r#"{"action": "explode"}"#.to_string(), "malformed manual request"),
+        (
+            "malformed JSON",
+            "{\"action\": \"failover\",".to_string(),
+            "input is not valid JSON",
+        ),
+        (
+            "unknown app",
+            r#"{"action": "failover", "apps": ["ghost"]}"#.to_string(),
+            "unknown application \"ghost\"",
+        ),
+        (
+            "unknown action",
+            r#"{"action": "explode"}"#.to_string(),
+            "malformed manual request",
+        ),
         (
             "alarm that maps to no app",
             alarm_event("nobody-listens-to-this-alarm", PRIMARY, chrono::Utc::now()).to_string(),
@@ -35,11 +52,19 @@ async fn bad_inputs_exit_2_with_a_clear_message_and_change_nothing() {
         ),
     ];
     for (what, input, expected) in cases {
-        let (code, stdout, stderr) = run_cli(&endpoint, &env.settings, &["run", "--local", "--clock", "virtual", "--input", "-"], Some(&input));
+        let (code, stdout, stderr) = run_cli(
+            &endpoint,
+            &env.settings,
+            &["run", "--local", "--clock", "virtual", "--input", "-"],
+            Some(&input),
+        );
         assert_eq!(code, 2, "{what}: exit code\nstdout: {stdout}\nstderr: {stderr}");
         let all = format!("{stdout}{stderr}");
         assert!(all.contains(expected), "{what}: expected {expected:?} in:\n{all}");
-        assert!(all.contains("Lifeboat.InvalidRequest") || what == "malformed JSON", "{what}: names the error:\n{all}");
+        assert!(
+            all.contains("Lifeboat.InvalidRequest") || what == "malformed JSON",
+            "{what}: names the error:\n{all}"
+        );
     }
     assert_nothing_changed(&env).await;
 }
@@ -53,14 +78,24 @@ async fn registry_errors_exit_2_with_field_paths_and_leave_the_table_alone() {
         "version: 1\napplications:\n  - name: Bad_Name\n    regions: { primary: us-east-1, secondary: us-east-1 }\n    dns: []\n",
     );
     for verb in ["validate", "apply"] {
-        let (code, stdout, stderr) = run_cli(&endpoint, &env.settings, &["registry", verb, bad.to_str().unwrap()], None);
+        let (code, stdout, stderr) = run_cli(
+            &endpoint,
+            &env.settings,
+            &["registry", verb, bad.to_str().unwrap()],
+            None,
+        );
         assert_eq!(code, 2, "{verb}: {stdout}{stderr}");
         assert!(stderr.contains("applications[0].name"), "{verb}: {stderr}");
         assert!(stderr.contains("applications[0].dns"), "{verb}: {stderr}");
     }
     let stored = env.admin().registry.load().await.unwrap();
     assert_eq!(stored.len(), 4, "the table still holds the seeded registry");
-    let (code, _, stderr) = run_cli(&endpoint, &env.settings, &["registry", "validate", "/nonexistent/registry.yaml"], None);
+    let (code, _, stderr) = run_cli(
+        &endpoint,
+        &env.settings,
+        &["registry", "validate", "/nonexistent/registry.yaml"],
+        None,
+    );
     assert_eq!(code, 2);
     assert!(stderr.contains("cannot read /nonexistent/registry.yaml"), "{stderr}");
 }
@@ -70,7 +105,12 @@ async fn registry_apply_is_idempotent_and_list_shows_the_apps() {
     let env = TestEnv::new().await;
     let endpoint = moto().endpoint();
     let file = write_temp("registry.yaml", &env.estate.registry_yaml);
-    let (code, stdout, stderr) = run_cli(&endpoint, &env.settings, &["registry", "apply", file.to_str().unwrap(), "--output", "json"], None);
+    let (code, stdout, stderr) = run_cli(
+        &endpoint,
+        &env.settings,
+        &["registry", "apply", file.to_str().unwrap(), "--output", "json"],
+        None,
+    );
     assert_eq!(code, 0, "{stderr}");
     let summary: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(summary["unchanged"].as_array().unwrap().len(), 4, "{stdout}");
@@ -86,23 +126,42 @@ async fn registry_apply_is_idempotent_and_list_shows_the_apps() {
 async fn run_plan_history_and_report_work_through_the_binary() {
     let env = TestEnv::new().await;
     let endpoint = moto().endpoint();
-    let (code, stdout, stderr) = run_cli(&endpoint, &env.settings, &["plan", "--action", "failover", "--apps", "orders"], None);
+    let (code, stdout, stderr) = run_cli(
+        &endpoint,
+        &env.settings,
+        &["plan", "--action", "failover", "--apps", "orders"],
+        None,
+    );
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("orders -> us-west-2"), "{stdout}");
     assert!(stdout.contains("weight 100 -> 0"), "{stdout}");
 
     let input = alarm_event(&env.estate.trigger_alarm, PRIMARY, chrono::Utc::now()).to_string();
-    let (code, stdout, stderr) =
-        run_cli(&endpoint, &env.settings, &["run", "--local", "--clock", "virtual", "--input", "-", "--output", "json"], Some(&input));
+    let (code, stdout, stderr) = run_cli(
+        &endpoint,
+        &env.settings,
+        &[
+            "run", "--local", "--clock", "virtual", "--input", "-", "--output", "json",
+        ],
+        Some(&input),
+    );
     assert_eq!(code, 0, "{stdout}\n{stderr}");
-    assert!(stderr.contains("ShiftDns: [payments] 2 record(s) changed in 1 change batch(es)"), "progress on stderr:\n{stderr}");
+    assert!(
+        stderr.contains("ShiftDns: [payments] 2 record(s) changed in 1 change batch(es)"),
+        "progress on stderr:\n{stderr}"
+    );
     let result: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(result["status"], "SUCCEEDED");
     assert_eq!(result["record"]["status"], "succeeded");
     let run_id = result["execution"].as_str().unwrap().to_string();
 
     // The same event again: the same execution name, refused as a duplicate.
-    let (code, stdout, _) = run_cli(&endpoint, &env.settings, &["run", "--local", "--clock", "virtual", "--input", "-"], Some(&input));
+    let (code, stdout, _) = run_cli(
+        &endpoint,
+        &env.settings,
+        &["run", "--local", "--clock", "virtual", "--input", "-"],
+        Some(&input),
+    );
     assert_eq!(code, 0);
     assert!(stdout.contains("already ran"), "{stdout}");
 
@@ -120,7 +179,10 @@ async fn run_plan_history_and_report_work_through_the_binary() {
 #[tokio::test]
 async fn a_definition_error_names_the_state_and_exits_2() {
     let env = TestEnv::new().await;
-    let def = write_temp("bad.asl.json", r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Nowhere"}}}"#);
+    let def = write_temp(
+        "bad.asl.json",
+        r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Nowhere"}}}"#,
+    );
     let (code, _, stderr) = run_cli(
         &moto().endpoint(),
         &env.settings,
@@ -128,7 +190,10 @@ async fn a_definition_error_names_the_state_and_exits_2() {
         Some(r#"{"action": "failover"}"#),
     );
     assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("state \"A\": Next \"Nowhere\" is not a state"), "{stderr}");
+    assert!(
+        stderr.contains("state \"A\": Next \"Nowhere\" is not a state"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test]
@@ -142,7 +207,18 @@ async fn any_asl_file_runs_on_the_executor() {
     let (code, stdout, stderr) = run_cli(
         &moto().endpoint(),
         &env.settings,
-        &["run", "--local", "--clock", "virtual", "--definition", def.to_str().unwrap(), "--input", "-", "--output", "json"],
+        &[
+            "run",
+            "--local",
+            "--clock",
+            "virtual",
+            "--definition",
+            def.to_str().unwrap(),
+            "--input",
+            "-",
+            "--output",
+            "json",
+        ],
         Some(r#"{"who": "sre"}"#),
     );
     assert_eq!(code, 0, "{stderr}");

@@ -24,23 +24,37 @@ fn record(exec: &lifeboat_states::Execution) -> RunRecord {
 }
 
 fn all_at(weights: &[(String, Option<i64>, Option<i64>)], primary: i64, secondary: i64) -> bool {
-    weights.iter().all(|(_, p, s)| *p == Some(primary) && *s == Some(secondary))
+    weights
+        .iter()
+        .all(|(_, p, s)| *p == Some(primary) && *s == Some(secondary))
 }
 
 #[tokio::test]
 async fn an_alarm_event_fails_every_app_over_in_waves_and_records_it() {
     let env = TestEnv::new().await;
     assert!(all_at(&env.weights().await, 100, 0));
-    set_alarm(&env.config, PRIMARY, &env.estate.trigger_alarm, StateValue::Alarm).await.unwrap();
-    let (exec, calls) = env.run(alarm_event(&env.estate.trigger_alarm, PRIMARY, chrono::Utc::now())).await;
+    set_alarm(&env.config, PRIMARY, &env.estate.trigger_alarm, StateValue::Alarm)
+        .await
+        .unwrap();
+    let (exec, calls) = env
+        .run(alarm_event(&env.estate.trigger_alarm, PRIMARY, chrono::Utc::now()))
+        .await;
     assert_eq!(exec.status, ExecutionStatus::Succeeded, "{:?}", exec.error);
-    assert!(exec.name.starts_with(&format!("alarm-{}", env.estate.trigger_alarm)), "{}", exec.name);
+    assert!(
+        exec.name.starts_with(&format!("alarm-{}", env.estate.trigger_alarm)),
+        "{}",
+        exec.name
+    );
     assert!(all_at(&env.weights().await, 0, 100), "{:?}", env.weights().await);
 
     let rec = record(&exec);
     assert_eq!(rec.status, RunStatus::Succeeded);
     assert_eq!(rec.apps.len(), 4);
-    assert!(rec.apps.iter().all(|a| a.status == AppStatus::Moved && a.to_region == SECONDARY));
+    assert!(
+        rec.apps
+            .iter()
+            .all(|a| a.status == AppStatus::Moved && a.to_region == SECONDARY)
+    );
     // Waves: [payments] [search + storefront] [orders]; one ChangeBatch per
     // (wave, hosted zone): 1 + 2 + 1.
     assert_eq!(calls.get("route53:ChangeResourceRecordSets"), 4);
@@ -49,7 +63,13 @@ async fn an_alarm_event_fails_every_app_over_in_waves_and_records_it() {
     // journal write and the local runner's duplicate check before the run.
     assert_eq!(calls.get("dynamodb:GetItem"), 1);
     assert_eq!(calls.get("dynamodb:BatchWriteItem"), 1);
-    assert_eq!(rec.api_calls.total() + 2, calls.total(), "record {:?} vs counted {:?}", rec.api_calls, calls);
+    assert_eq!(
+        rec.api_calls.total() + 2,
+        calls.total(),
+        "record {:?} vs counted {:?}",
+        rec.api_calls,
+        calls
+    );
 
     let s = env.admin();
     let stored = s.registry.load().await.unwrap();
@@ -67,7 +87,11 @@ async fn failback_returns_every_app_to_the_primary() {
     assert_eq!(exec.status, ExecutionStatus::Succeeded, "{:?}", exec.error);
     assert!(all_at(&env.weights().await, 100, 0));
     let rec = record(&exec);
-    assert!(rec.apps.iter().all(|a| a.to_region == PRIMARY && a.status == AppStatus::Moved));
+    assert!(
+        rec.apps
+            .iter()
+            .all(|a| a.to_region == PRIMARY && a.status == AppStatus::Moved)
+    );
     let stored = env.admin().registry.load().await.unwrap();
     assert!(stored.iter().all(|a| a.active_region.as_deref() == Some(PRIMARY)));
 }
@@ -101,21 +125,36 @@ async fn a_rerun_of_a_finished_failover_makes_no_change_call() {
 #[tokio::test]
 async fn an_app_failing_verification_is_rolled_back_alone() {
     let env = TestEnv::new().await;
-    set_alarm(&env.config, SECONDARY, &env.alarm("storefront-usw2-errors"), StateValue::Alarm).await.unwrap();
+    set_alarm(
+        &env.config,
+        SECONDARY,
+        &env.alarm("storefront-usw2-errors"),
+        StateValue::Alarm,
+    )
+    .await
+    .unwrap();
     let (exec, calls) = env.run(json!({"action": "failover"})).await;
     assert_eq!(exec.status, ExecutionStatus::Failed);
     assert_eq!(exec.error.as_ref().unwrap().error, "Lifeboat.VerificationFailed");
     assert_eq!(lifeboat::exit_code(&exec), lifeboat::EXIT_RUN_FAILED);
     let weights = env.weights().await;
     for (app, p, s) in &weights {
-        let expected = if app == "storefront" { (Some(100), Some(0)) } else { (Some(0), Some(100)) };
+        let expected = if app == "storefront" {
+            (Some(100), Some(0))
+        } else {
+            (Some(0), Some(100))
+        };
         assert_eq!((*p, *s), expected, "{app}: {weights:?}");
     }
     let rec = record(&exec);
     assert_eq!(rec.status, RunStatus::Partial);
     let storefront = rec.apps.iter().find(|a| a.app == "storefront").unwrap();
     assert_eq!(storefront.status, AppStatus::RolledBack);
-    assert!(storefront.detail.contains("storefront-usw2-errors is ALARM"), "{}", storefront.detail);
+    assert!(
+        storefront.detail.contains("storefront-usw2-errors is ALARM"),
+        "{}",
+        storefront.detail
+    );
     // deadline 60s / interval 10s = 6 checks for storefront, on the virtual clock.
     assert_eq!(calls.get("cloudwatch:DescribeAlarms"), 1 + 3 + 6);
     // 4 shift batches + 1 rollback batch.
@@ -145,17 +184,27 @@ async fn a_throttled_route53_change_is_retried_by_the_state_machine() {
     assert_eq!(retried, vec!["Lifeboat.Throttled"]);
     assert_eq!(calls.get("route53:ChangeResourceRecordSets"), 5);
     let w = env.weights().await;
-    assert!(w.iter().any(|(a, p, s)| a == "payments" && *p == Some(0) && *s == Some(100)), "{w:?}");
+    assert!(
+        w.iter()
+            .any(|(a, p, s)| a == "payments" && *p == Some(0) && *s == Some(100)),
+        "{w:?}"
+    );
 }
 
 #[tokio::test]
 async fn a_real_drill_fails_over_soaks_and_fails_back_in_one_execution() {
     let env = TestEnv::new().await;
-    let (exec, calls) = env.run(json!({"action": "drill", "apps": ["payments", "orders"], "soak_seconds": 300})).await;
+    let (exec, calls) = env
+        .run(json!({"action": "drill", "apps": ["payments", "orders"], "soak_seconds": 300}))
+        .await;
     assert_eq!(exec.status, ExecutionStatus::Succeeded, "{:?}", exec.error);
     assert!(all_at(&env.weights().await, 100, 0));
     let rec = record(&exec);
     assert_eq!(rec.apps.iter().filter(|a| a.status == AppStatus::Moved).count(), 4);
-    assert!(rec.duration_seconds >= 300.0, "the soak is on the virtual clock: {}", rec.duration_seconds);
+    assert!(
+        rec.duration_seconds >= 300.0,
+        "the soak is on the virtual clock: {}",
+        rec.duration_seconds
+    );
     assert_eq!(calls.get("route53:ChangeResourceRecordSets"), 4);
 }

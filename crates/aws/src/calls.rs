@@ -23,7 +23,10 @@ impl CallCounter {
     }
     /// A fresh counter whose counts also go to `self`.
     pub fn child(&self) -> CallCounter {
-        CallCounter { counts: Arc::default(), parent: Some(Box::new(self.clone())) }
+        CallCounter {
+            counts: Arc::default(),
+            parent: Some(Box::new(self.clone())),
+        }
     }
     pub fn record(&self, key: &str) {
         self.counts.lock().unwrap_or_else(|e| e.into_inner()).add(key, 1);
@@ -38,7 +41,11 @@ impl CallCounter {
 
 /// `Route 53` → `route53`, `DynamoDB` → `dynamodb`.
 fn service_key(service: &str) -> String {
-    service.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_lowercase()
+    service
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_lowercase()
 }
 
 impl Intercept for CallCounter {

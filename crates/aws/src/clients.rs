@@ -31,12 +31,21 @@ impl AwsClients {
     /// Builds clients from a loaded config. Cheap: no I/O, the HTTP client is shared.
     pub fn new(config: &SdkConfig, counter: CallCounter) -> Self {
         let route53 = aws_sdk_route53::Client::from_conf(
-            aws_sdk_route53::config::Builder::from(config).interceptor(counter.clone()).build(),
+            aws_sdk_route53::config::Builder::from(config)
+                .interceptor(counter.clone())
+                .build(),
         );
         let dynamodb = aws_sdk_dynamodb::Client::from_conf(
-            aws_sdk_dynamodb::config::Builder::from(config).interceptor(counter.clone()).build(),
+            aws_sdk_dynamodb::config::Builder::from(config)
+                .interceptor(counter.clone())
+                .build(),
         );
-        AwsClients { config: config.clone(), counter, route53, dynamodb }
+        AwsClients {
+            config: config.clone(),
+            counter,
+            route53,
+            dynamodb,
+        }
     }
 
     /// A CloudWatch client for `region` (alarms live in the Region they watch).
@@ -51,6 +60,9 @@ impl AwsClients {
 
     /// The Region the SDK is configured for (where the orchestrator runs).
     pub fn region(&self) -> String {
-        self.config.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".to_string())
+        self.config
+            .region()
+            .map(|r| r.to_string())
+            .unwrap_or_else(|| "us-east-1".to_string())
     }
 }

@@ -36,7 +36,9 @@ async fn ensure_table(
 ) -> Result<bool, AwsError> {
     match client.describe_table().table_name(table).send().await {
         Ok(_) => return Ok(false),
-        Err(e) if e.as_service_error().is_some_and(|se| se.is_resource_not_found_exception()) => {}
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|se| se.is_resource_not_found_exception()) => {}
         Err(e) => return Err(AwsError::from_sdk(&format!("DescribeTable {table}"), e)),
     }
     let attr = |n: &str| {
@@ -47,7 +49,11 @@ async fn ensure_table(
             .map_err(|e| AwsError::Other(e.to_string()))
     };
     let key = |n: &str, t: KeyType| {
-        KeySchemaElement::builder().attribute_name(n).key_type(t).build().map_err(|e| AwsError::Other(e.to_string()))
+        KeySchemaElement::builder()
+            .attribute_name(n)
+            .key_type(t)
+            .build()
+            .map_err(|e| AwsError::Other(e.to_string()))
     };
     let mut req = client
         .create_table()
@@ -76,11 +82,17 @@ async fn ensure_table(
         }
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     }
-    Err(AwsError::Other(format!("table {table} did not become ACTIVE within 60s")))
+    Err(AwsError::Other(format!(
+        "table {table} did not become ACTIVE within 60s"
+    )))
 }
 
 /// Writes requests in BatchWriteItem chunks of 25, resending unprocessed items.
-async fn batch_write(client: &aws_sdk_dynamodb::Client, table: &str, requests: Vec<WriteRequest>) -> Result<(), AwsError> {
+async fn batch_write(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    requests: Vec<WriteRequest>,
+) -> Result<(), AwsError> {
     for chunk in requests.chunks(25) {
         let mut pending: HashMap<String, Vec<WriteRequest>> = HashMap::from([(table.to_string(), chunk.to_vec())]);
         for attempt in 0..8u32 {
@@ -102,7 +114,9 @@ async fn batch_write(client: &aws_sdk_dynamodb::Client, table: &str, requests: V
             }
         }
         if !pending.is_empty() {
-            return Err(AwsError::Throttled(format!("BatchWriteItem {table}: items still unprocessed after 8 attempts")));
+            return Err(AwsError::Throttled(format!(
+                "BatchWriteItem {table}: items still unprocessed after 8 attempts"
+            )));
         }
     }
     Ok(())
@@ -117,7 +131,10 @@ pub struct DynamoRegistry {
 
 impl DynamoRegistry {
     pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
-        DynamoRegistry { client, table: table.into() }
+        DynamoRegistry {
+            client,
+            table: table.into(),
+        }
     }
 }
 
@@ -194,14 +211,23 @@ impl RegistryStore for DynamoRegistry {
         let requests = names
             .iter()
             .map(|n| {
-                let del = DeleteRequest::builder().key("app", s(n)).build().map_err(|e| AwsError::Other(e.to_string()))?;
+                let del = DeleteRequest::builder()
+                    .key("app", s(n))
+                    .build()
+                    .map_err(|e| AwsError::Other(e.to_string()))?;
                 Ok(WriteRequest::builder().delete_request(del).build())
             })
             .collect::<Result<Vec<_>, AwsError>>()?;
         batch_write(&self.client, &self.table, requests).await
     }
 
-    async fn set_active_region(&self, app: &str, region: &str, run_id: &str, at: DateTime<Utc>) -> Result<(), AwsError> {
+    async fn set_active_region(
+        &self,
+        app: &str,
+        region: &str,
+        run_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), AwsError> {
         self.client
             .update_item()
             .table_name(&self.table)
@@ -229,7 +255,10 @@ pub struct DynamoJournal {
 
 impl DynamoJournal {
     pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
-        DynamoJournal { client, table: table.into() }
+        DynamoJournal {
+            client,
+            table: table.into(),
+        }
     }
 }
 
@@ -247,14 +276,22 @@ impl Journal for DynamoJournal {
             for (k, v) in items {
                 b = b.item(k, v);
             }
-            Ok(WriteRequest::builder().put_request(b.build().map_err(|e| AwsError::Other(e.to_string()))?).build())
+            Ok(WriteRequest::builder()
+                .put_request(b.build().map_err(|e| AwsError::Other(e.to_string()))?)
+                .build())
         };
         requests.push(put(vec![
             ("run_id", s(&run.run_id)),
             ("entry", s("run")),
             ("record", s(record)),
             ("started_at", s(run.started_at.to_rfc3339())),
-            ("status", s(serde_json::to_value(run.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default())),
+            (
+                "status",
+                s(serde_json::to_value(run.status)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default()),
+            ),
         ])?);
         for a in &run.apps {
             let rec = serde_json::to_string(a).map_err(|e| AwsError::Other(e.to_string()))?;
@@ -293,7 +330,7 @@ impl Journal for DynamoJournal {
                 _ => break,
             }
         }
-        runs.sort_by(|a, b| b.started_at.cmp(&a.started_at));
+        runs.sort_by_key(|r| std::cmp::Reverse(r.started_at));
         runs.truncate(limit);
         Ok(runs)
     }

@@ -50,9 +50,13 @@ impl AwsError {
             Some(c) if c.starts_with("NoSuch") || c.ends_with("NotFound") || c == "ResourceNotFoundException" => {
                 AwsError::NotFound(text)
             }
-            Some("InvalidChangeBatch" | "InvalidInput" | "ValidationException" | "InvalidParameterValue" | "InvalidParameterCombination") => {
-                AwsError::Rejected(text)
-            }
+            Some(
+                "InvalidChangeBatch"
+                | "InvalidInput"
+                | "ValidationException"
+                | "InvalidParameterValue"
+                | "InvalidParameterCombination",
+            ) => AwsError::Rejected(text),
             _ => AwsError::Other(text),
         }
     }

@@ -37,7 +37,10 @@ impl FakeRoute53 {
         Self::default()
     }
     pub fn add_record(&self, zone: &str, record: RecordSet) {
-        lock(&self.zones).entry(normalize_zone_id(zone)).or_default().push(record);
+        lock(&self.zones)
+            .entry(normalize_zone_id(zone))
+            .or_default()
+            .push(record);
     }
     pub fn set_health(&self, id: &str, healthy: bool) {
         lock(&self.health).insert(id.to_string(), healthy);
@@ -45,9 +48,10 @@ impl FakeRoute53 {
     pub fn weight(&self, zone: &str, name: &str, set_identifier: &str) -> Option<i64> {
         let zones = lock(&self.zones);
         zones.get(&normalize_zone_id(zone))?.iter().find_map(|r| {
-            (normalize_record_name(&r.name) == normalize_record_name(name) && r.set_identifier.as_deref() == Some(set_identifier))
-                .then_some(r.weight)
-                .flatten()
+            (normalize_record_name(&r.name) == normalize_record_name(name)
+                && r.set_identifier.as_deref() == Some(set_identifier))
+            .then_some(r.weight)
+            .flatten()
         })
     }
     fn count(&self, op: &str) {
@@ -102,7 +106,9 @@ impl DnsWriter for FakeRoute53 {
     async fn change_in_sync(&self, change_id: &str) -> Result<bool, AwsError> {
         self.count("GetChange");
         let mut changes = lock(&self.changes);
-        let left = changes.get_mut(change_id).ok_or_else(|| AwsError::NotFound(format!("NoSuchChange: {change_id}")))?;
+        let left = changes
+            .get_mut(change_id)
+            .ok_or_else(|| AwsError::NotFound(format!("NoSuchChange: {change_id}")))?;
         if *left == 0 {
             Ok(true)
         } else {
@@ -120,7 +126,13 @@ impl HealthChecks for FakeRoute53 {
             .get(health_check_id)
             .copied()
             .ok_or_else(|| AwsError::NotFound(format!("NoSuchHealthCheck: {health_check_id}")))?;
-        Ok(HealthReport { healthy, detail: format!("health check {health_check_id}: {}", if healthy { "healthy" } else { "unhealthy" }) })
+        Ok(HealthReport {
+            healthy,
+            detail: format!(
+                "health check {health_check_id}: {}",
+                if healthy { "healthy" } else { "unhealthy" }
+            ),
+        })
     }
 }
 
@@ -144,7 +156,11 @@ impl AlarmStates for FakeAlarms {
         let states = lock(&self.states);
         Ok(names
             .iter()
-            .filter_map(|n| states.get(&(region.to_string(), n.clone())).map(|s| (n.clone(), s.clone())))
+            .filter_map(|n| {
+                states
+                    .get(&(region.to_string(), n.clone()))
+                    .map(|s| (n.clone(), s.clone()))
+            })
             .collect())
     }
 }
@@ -186,9 +202,17 @@ impl RegistryStore for FakeRegistry {
         }
         Ok(())
     }
-    async fn set_active_region(&self, app: &str, region: &str, run_id: &str, at: DateTime<Utc>) -> Result<(), AwsError> {
+    async fn set_active_region(
+        &self,
+        app: &str,
+        region: &str,
+        run_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), AwsError> {
         let mut stored = lock(&self.apps);
-        let a = stored.get_mut(app).ok_or_else(|| AwsError::Rejected(format!("ConditionalCheckFailed: app {app}")))?;
+        let a = stored
+            .get_mut(app)
+            .ok_or_else(|| AwsError::Rejected(format!("ConditionalCheckFailed: app {app}")))?;
         a.active_region = Some(region.to_string());
         a.updated_at = Some(at.to_rfc3339());
         a.updated_by = Some(run_id.to_string());
@@ -213,7 +237,7 @@ impl Journal for FakeJournal {
     }
     async fn list_runs(&self, limit: usize) -> Result<Vec<RunRecord>, AwsError> {
         let mut runs: Vec<RunRecord> = lock(&self.runs).values().cloned().collect();
-        runs.sort_by(|a, b| b.started_at.cmp(&a.started_at));
+        runs.sort_by_key(|r| std::cmp::Reverse(r.started_at));
         runs.truncate(limit);
         Ok(runs)
     }

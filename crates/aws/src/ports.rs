@@ -61,7 +61,8 @@ pub trait RegistryStore: Send + Sync {
     async fn load(&self) -> Result<Vec<StoredApp>, AwsError>;
     async fn put_apps(&self, apps: &[Application]) -> Result<(), AwsError>;
     async fn delete_apps(&self, names: &[String]) -> Result<(), AwsError>;
-    async fn set_active_region(&self, app: &str, region: &str, run_id: &str, at: DateTime<Utc>) -> Result<(), AwsError>;
+    async fn set_active_region(&self, app: &str, region: &str, run_id: &str, at: DateTime<Utc>)
+    -> Result<(), AwsError>;
 }
 
 /// The run journal.

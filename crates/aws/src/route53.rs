@@ -82,7 +82,8 @@ pub fn to_sdk(r: &RecordSet) -> Result<ResourceRecordSet, AwsError> {
             .map_err(|e| AwsError::Other(format!("building alias of {}: {e}", r.name)))?;
         b = b.alias_target(alias);
     }
-    b.build().map_err(|e| AwsError::Other(format!("building record {}: {e}", r.name)))
+    b.build()
+        .map_err(|e| AwsError::Other(format!("building record {}: {e}", r.name)))
 }
 
 #[async_trait]
@@ -166,7 +167,10 @@ impl DnsWriter for Route53 {
             .send()
             .await
             .map_err(|e| AwsError::from_sdk(&format!("GetChange {change_id}"), e))?;
-        Ok(resp.change_info().map(|c| c.status() == &ChangeStatus::Insync).unwrap_or(false))
+        Ok(resp
+            .change_info()
+            .map(|c| c.status() == &ChangeStatus::Insync)
+            .unwrap_or(false))
     }
 }
 
@@ -191,7 +195,10 @@ impl HealthChecks for Route53 {
         let healthy = !reports.is_empty() && ok * 2 > reports.len();
         Ok(HealthReport {
             healthy,
-            detail: format!("health check {health_check_id}: {ok}/{} checkers report success", reports.len()),
+            detail: format!(
+                "health check {health_check_id}: {ok}/{} checkers report success",
+                reports.len()
+            ),
         })
     }
 }

@@ -46,7 +46,9 @@ pub fn find_moto_server() -> PathBuf {
 
 fn free_port() -> Result<u16, EmulatorError> {
     let l = TcpListener::bind("127.0.0.1:0").map_err(|e| EmulatorError::Start(format!("no free port: {e}")))?;
-    l.local_addr().map(|a| a.port()).map_err(|e| EmulatorError::Start(e.to_string()))
+    l.local_addr()
+        .map(|a| a.port())
+        .map_err(|e| EmulatorError::Start(e.to_string()))
 }
 
 impl MotoServer {
@@ -108,25 +110,38 @@ impl MotoServer {
     /// One plain HTTP/1.1 request to moto's own API; returns the body.
     pub fn request(&self, method: &str, path: &str, body: &str) -> Result<String, EmulatorError> {
         let mut s = TcpStream::connect(("127.0.0.1", self.port)).map_err(|e| EmulatorError::Api(e.to_string()))?;
-        s.set_read_timeout(Some(Duration::from_secs(10))).map_err(|e| EmulatorError::Api(e.to_string()))?;
+        s.set_read_timeout(Some(Duration::from_secs(10)))
+            .map_err(|e| EmulatorError::Api(e.to_string()))?;
         let req = format!(
             "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             self.port,
             body.len()
         );
-        s.write_all(req.as_bytes()).map_err(|e| EmulatorError::Api(e.to_string()))?;
+        s.write_all(req.as_bytes())
+            .map_err(|e| EmulatorError::Api(e.to_string()))?;
         let mut resp = String::new();
-        s.read_to_string(&mut resp).map_err(|e| EmulatorError::Api(e.to_string()))?;
+        s.read_to_string(&mut resp)
+            .map_err(|e| EmulatorError::Api(e.to_string()))?;
         let status_ok = resp.starts_with("HTTP/1.1 200") || resp.starts_with("HTTP/1.0 200");
-        let body = resp.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
-        if status_ok { Ok(body) } else { Err(EmulatorError::Api(resp.lines().next().unwrap_or("").to_string())) }
+        let body = resp
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
+        if status_ok {
+            Ok(body)
+        } else {
+            Err(EmulatorError::Api(resp.lines().next().unwrap_or("").to_string()))
+        }
     }
 }
 
 impl Drop for MotoServer {
     fn drop(&mut self) {
         // TERM lets the watchdog stop moto; SIGKILL would orphan it.
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
         let _ = self.child.wait();
     }
 }

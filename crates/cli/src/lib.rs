@@ -8,8 +8,8 @@ pub mod progress;
 pub mod report;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use lifeboat_aws::clients::load_sdk_config;
 use lifeboat_aws::CallCounter;
+use lifeboat_aws::clients::load_sdk_config;
 use lifeboat_core::registry::{Registry, parse_registry, registry_schema};
 use lifeboat_core::{ErrorName, LifeboatError};
 use lifeboat_states::{Clock, Execution, ExecutionStatus, SystemClock, VirtualClock};
@@ -26,16 +26,30 @@ pub const EXIT_RUN_FAILED: i32 = 1;
 pub const EXIT_BAD_INPUT: i32 = 2;
 
 #[derive(Debug, Parser)]
-#[command(name = "lifeboat", version, about = "Multi-Region disaster recovery for AWS: failover, failback and drills")]
+#[command(
+    name = "lifeboat",
+    version,
+    about = "Multi-Region disaster recovery for AWS: failover, failback and drills"
+)]
 pub struct Cli {
     /// Output format for results (progress always goes to stderr).
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
     /// DynamoDB table holding the application registry.
-    #[arg(long, global = true, env = "LIFEBOAT_REGISTRY_TABLE", default_value = "lifeboat-registry")]
+    #[arg(
+        long,
+        global = true,
+        env = "LIFEBOAT_REGISTRY_TABLE",
+        default_value = "lifeboat-registry"
+    )]
     pub registry_table: String,
     /// DynamoDB table holding the run journal.
-    #[arg(long, global = true, env = "LIFEBOAT_JOURNAL_TABLE", default_value = "lifeboat-journal")]
+    #[arg(
+        long,
+        global = true,
+        env = "LIFEBOAT_JOURNAL_TABLE",
+        default_value = "lifeboat-journal"
+    )]
     pub journal_table: String,
     #[command(subcommand)]
     pub command: Command,
@@ -129,17 +143,30 @@ pub struct CliError {
 
 impl CliError {
     pub fn bad_input(message: impl Into<String>) -> Self {
-        CliError { code: EXIT_BAD_INPUT, message: message.into() }
+        CliError {
+            code: EXIT_BAD_INPUT,
+            message: message.into(),
+        }
     }
     pub fn failed(message: impl Into<String>) -> Self {
-        CliError { code: EXIT_RUN_FAILED, message: message.into() }
+        CliError {
+            code: EXIT_RUN_FAILED,
+            message: message.into(),
+        }
     }
 }
 
 impl From<LifeboatError> for CliError {
     fn from(e: LifeboatError) -> Self {
-        let code = if e.name == ErrorName::InvalidRequest { EXIT_BAD_INPUT } else { EXIT_RUN_FAILED };
-        CliError { code, message: e.to_string() }
+        let code = if e.name == ErrorName::InvalidRequest {
+            EXIT_BAD_INPUT
+        } else {
+            EXIT_RUN_FAILED
+        };
+        CliError {
+            code,
+            message: e.to_string(),
+        }
     }
 }
 
@@ -176,7 +203,11 @@ fn settings(cli: &Cli) -> Settings {
 }
 
 async fn factory(cli: &Cli) -> AwsServicesFactory {
-    AwsServicesFactory { config: load_sdk_config(None, None).await, settings: settings(cli), run_counter: CallCounter::new() }
+    AwsServicesFactory {
+        config: load_sdk_config(None, None).await,
+        settings: settings(cli),
+        run_counter: CallCounter::new(),
+    }
 }
 
 fn print_json(v: &Value) {
@@ -186,16 +217,21 @@ fn print_json(v: &Value) {
 fn read_input(input: &str) -> Result<Value, CliError> {
     let text = if input == "-" {
         let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).map_err(|e| CliError::bad_input(format!("cannot read standard input: {e}")))?;
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| CliError::bad_input(format!("cannot read standard input: {e}")))?;
         s
     } else {
-        std::fs::read_to_string(input).map_err(|e| CliError::bad_input(format!("cannot read input file {input}: {e}")))?
+        std::fs::read_to_string(input)
+            .map_err(|e| CliError::bad_input(format!("cannot read input file {input}: {e}")))?
     };
-    serde_json::from_str(&text).map_err(|e| CliError::bad_input(format!("input is not valid JSON ({e}); nothing was changed")))
+    serde_json::from_str(&text)
+        .map_err(|e| CliError::bad_input(format!("input is not valid JSON ({e}); nothing was changed")))
 }
 
 fn read_registry_file(file: &PathBuf) -> Result<Registry, CliError> {
-    let text = std::fs::read_to_string(file).map_err(|e| CliError::bad_input(format!("cannot read {}: {e}", file.display())))?;
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| CliError::bad_input(format!("cannot read {}: {e}", file.display())))?;
     parse_registry(&text).map_err(|e| CliError::bad_input(format!("{}: {e}", file.display())))
 }
 
@@ -248,7 +284,11 @@ async fn run_command(cli: &Cli) -> Result<i32, CliError> {
                 &*s.dns_read,
                 &*s.alarms,
                 s.settings.max_concurrency,
-                ValidateInput { trigger, run_id: "plan".into(), started_at: None },
+                ValidateInput {
+                    trigger,
+                    run_id: "plan".into(),
+                    started_at: None,
+                },
             )
             .await?;
             match cli.output {
@@ -257,22 +297,37 @@ async fn run_command(cli: &Cli) -> Result<i32, CliError> {
             }
             Ok(EXIT_OK)
         }
-        Command::Run { input, local: _, definition, clock } => {
+        Command::Run {
+            input,
+            local: _,
+            definition,
+            clock,
+        } => {
             let input = read_input(input)?;
             let f = Arc::new(factory(cli).await);
             let clock: Arc<dyn Clock> = match clock {
                 ClockArg::System => Arc::new(SystemClock),
                 ClockArg::Virtual => Arc::new(VirtualClock::new(chrono::Utc::now())),
             };
-            let run = local::run_local(definition, input, f.clone(), clock, Some(Arc::new(progress::Progress::new())))
-                .await
-                .map_err(|e| CliError::bad_input(e.to_string()))?;
+            let run = local::run_local(
+                definition,
+                input,
+                f.clone(),
+                clock,
+                Some(Arc::new(progress::Progress::new())),
+            )
+            .await
+            .map_err(|e| CliError::bad_input(e.to_string()))?;
             match run {
                 local::LocalRun::Ran(exec) => Ok(print_execution(&exec, &f.run_counter, cli.output)),
                 local::LocalRun::Duplicate { name, status } => {
-                    let msg = format!("execution {name} already ran ({status}): the same trigger runs once; nothing was done");
+                    let msg = format!(
+                        "execution {name} already ran ({status}): the same trigger runs once; nothing was done"
+                    );
                     match cli.output {
-                        OutputFormat::Json => print_json(&json!({"execution": name, "duplicate": true, "previous_status": status})),
+                        OutputFormat::Json => {
+                            print_json(&json!({"execution": name, "duplicate": true, "previous_status": status}))
+                        }
                         OutputFormat::Text => println!("{msg}"),
                     }
                     Ok(EXIT_OK)
@@ -290,12 +345,11 @@ async fn run_command(cli: &Cli) -> Result<i32, CliError> {
         }
         Command::Report { run } => {
             let f = factory(cli).await;
-            let rec = f
-                .services()
-                .journal
-                .get_run(run)
-                .await?
-                .ok_or_else(|| CliError::bad_input(format!("no run \"{run}\" in the journal; `lifeboat history` lists runs")))?;
+            let rec = f.services().journal.get_run(run).await?.ok_or_else(|| {
+                CliError::bad_input(format!(
+                    "no run \"{run}\" in the journal; `lifeboat history` lists runs"
+                ))
+            })?;
             match cli.output {
                 OutputFormat::Json => print_json(&serde_json::to_value(&rec).unwrap_or(Value::Null)),
                 OutputFormat::Text => print!("{}", report::run_text(&rec)),
@@ -308,7 +362,9 @@ async fn run_command(cli: &Cli) -> Result<i32, CliError> {
             let apps = s.registry.load().await?;
             let last = s.journal.list_runs(1).await.unwrap_or_default();
             match cli.output {
-                OutputFormat::Json => print_json(&json!({"applications": report::apps_json(&apps), "last_run": last.first()})),
+                OutputFormat::Json => {
+                    print_json(&json!({"applications": report::apps_json(&apps), "last_run": last.first()}))
+                }
                 OutputFormat::Text => {
                     print!("{}", report::apps_table(&apps));
                     match last.first() {
@@ -328,7 +384,8 @@ pub fn run_record(exec: &Execution) -> Option<Value> {
         .iter()
         .rev()
         .find(|e| {
-            e.event_type == "TaskSucceeded" && matches!(e.state.as_deref(), Some("RecordOutcome") | Some("RecordFailure"))
+            e.event_type == "TaskSucceeded"
+                && matches!(e.state.as_deref(), Some("RecordOutcome") | Some("RecordFailure"))
         })
         .map(|e| e.details["output"].clone())
 }

@@ -25,14 +25,20 @@ pub fn substitute(text: &str, subs: &[(String, String)]) -> Result<String, LoadE
     if let Some(start) = out.find("${") {
         let rest = &out[start..];
         let end = rest.find('}').map(|i| i + 1).unwrap_or(rest.len().min(40));
-        return Err(LoadError(format!("unresolved substitution {}: no local function provides it", &rest[..end])));
+        return Err(LoadError(format!(
+            "unresolved substitution {}: no local function provides it",
+            &rest[..end]
+        )));
     }
     Ok(out)
 }
 
 /// The substitutions that map each task's placeholder to its local function.
 pub fn local_substitutions() -> Vec<(String, String)> {
-    TaskKind::ALL.iter().map(|k| (k.placeholder().to_string(), local_function_arn(*k))).collect()
+    TaskKind::ALL
+        .iter()
+        .map(|k| (k.placeholder().to_string(), local_function_arn(*k)))
+        .collect()
 }
 
 /// Finds the definition: as given, or relative to the workspace root.
@@ -75,10 +81,21 @@ impl TaskHandler for LocalTask {
 }
 
 /// An executor whose task handlers are lifeboat's tasks over `factory`'s services.
-pub fn local_executor(factory: Arc<dyn ServicesFactory>, clock: Arc<dyn Clock>, sink: Option<Arc<dyn EventSink>>) -> Executor {
-    let mut exec = Executor::new(clock).with_state_machine_arn("arn:aws:states:local:000000000000:stateMachine:lifeboat");
+pub fn local_executor(
+    factory: Arc<dyn ServicesFactory>,
+    clock: Arc<dyn Clock>,
+    sink: Option<Arc<dyn EventSink>>,
+) -> Executor {
+    let mut exec =
+        Executor::new(clock).with_state_machine_arn("arn:aws:states:local:000000000000:stateMachine:lifeboat");
     for kind in TaskKind::ALL {
-        exec.register(kind.function_name(), Arc::new(LocalTask { kind, factory: factory.clone() }));
+        exec.register(
+            kind.function_name(),
+            Arc::new(LocalTask {
+                kind,
+                factory: factory.clone(),
+            }),
+        );
     }
     if let Some(s) = sink {
         exec = exec.with_sink(s);
@@ -97,7 +114,10 @@ pub fn execution_name(input: &Value, now: chrono::DateTime<chrono::Utc>) -> Stri
 
 fn fastrand_u16() -> u16 {
     // Process id and time give enough spread for local run names.
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
     ((nanos ^ std::process::id()) & 0xffff) as u16
 }
 
@@ -107,7 +127,10 @@ pub enum LocalRun {
     Ran(Box<Execution>),
     /// The execution name was used before (the journal has it): like Step
     /// Functions refusing a duplicate name, the same incident runs once.
-    Duplicate { name: String, status: String },
+    Duplicate {
+        name: String,
+        status: String,
+    },
 }
 
 /// Loads the definition, checks it against the local functions, and runs it,
@@ -126,7 +149,10 @@ pub async fn run_local(
     let name = execution_name(&input, exec.clock().now());
     // A journal that cannot be read yet (no table) has no duplicates.
     if let Ok(Some(previous)) = journal.get_run(&name).await {
-        let status = serde_json::to_value(previous.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        let status = serde_json::to_value(previous.status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
         return Ok(LocalRun::Duplicate { name, status });
     }
     Ok(LocalRun::Ran(Box::new(exec.run(&machine, input, &name).await)))

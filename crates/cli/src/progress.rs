@@ -19,7 +19,11 @@ impl Progress {
 
 fn short(v: &Value, max: usize) -> String {
     let s = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
-    if s.chars().count() > max { format!("{}...", s.chars().take(max).collect::<String>()) } else { s }
+    if s.chars().count() > max {
+        format!("{}...", s.chars().take(max).collect::<String>())
+    } else {
+        s
+    }
 }
 
 /// The line an event deserves, if any.
@@ -37,7 +41,10 @@ pub fn describe(ev: &HistoryEvent) -> Option<String> {
                 "Validate" => format!("plan: {}", short(&out["plan"]["summary"], 200)),
                 "ShiftDns" | "RollbackUnverified" | "RollbackWave" => {
                     let n = out["records_changed"].as_u64().unwrap_or(0);
-                    let apps = out["apps"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")).unwrap_or_default();
+                    let apps = out["apps"]
+                        .as_array()
+                        .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", "))
+                        .unwrap_or_default();
                     if state != "ShiftDns" && apps.is_empty() {
                         return None;
                     }
@@ -48,21 +55,33 @@ pub fn describe(ev: &HistoryEvent) -> Option<String> {
                         format!("[{apps}] {n} record(s) changed in {batches} change batch(es)")
                     }
                 }
-                "WaitForDnsSync" | "WaitForRollbackSync" | "WaitForWaveRollback" => format!("{} change(s) INSYNC", out["in_sync"]),
+                "WaitForDnsSync" | "WaitForRollbackSync" | "WaitForWaveRollback" => {
+                    format!("{} change(s) INSYNC", out["in_sync"])
+                }
                 "VerifyTraffic" => format!(
                     "[{}] {} (check {})",
                     short(&out["app"], 40),
-                    if out["healthy"] == Value::Bool(true) { "healthy".to_string() } else { format!("not healthy: {}", short(&out["detail"], 160)) },
+                    if out["healthy"] == Value::Bool(true) {
+                        "healthy".to_string()
+                    } else {
+                        format!("not healthy: {}", short(&out["detail"], 160))
+                    },
                     out["checks"]
                 ),
-                "RecordOutcome" | "RecordFailure" => format!("recorded: {} - {}", short(&out["status"], 20), short(&out["summary"], 200)),
+                "RecordOutcome" | "RecordFailure" => format!(
+                    "recorded: {} - {}",
+                    short(&out["status"], 20),
+                    short(&out["summary"], 200)
+                ),
                 _ => "done".to_string(),
             };
             Some(format!("{state}: {text}"))
         }
-        "TaskFailed" | "LambdaFunctionFailed" | "TaskTimedOut" => {
-            Some(format!("{state}: FAILED {}: {}", short(&d["error"], 60), short(&d["cause"], 300)))
-        }
+        "TaskFailed" | "LambdaFunctionFailed" | "TaskTimedOut" => Some(format!(
+            "{state}: FAILED {}: {}",
+            short(&d["error"], 60),
+            short(&d["cause"], 300)
+        )),
         "StateRetried" => Some(format!(
             "{state}: {} - retry {} in {:.1}s",
             short(&d["error"], 60),
@@ -70,7 +89,11 @@ pub fn describe(ev: &HistoryEvent) -> Option<String> {
             d["delaySeconds"].as_f64().unwrap_or(0.0)
         )),
         "ExecutionSucceeded" => Some("execution succeeded".to_string()),
-        "ExecutionFailed" => Some(format!("execution FAILED: {}: {}", short(&d["error"], 60), short(&d["cause"], 300))),
+        "ExecutionFailed" => Some(format!(
+            "execution FAILED: {}: {}",
+            short(&d["error"], 60),
+            short(&d["cause"], 300)
+        )),
         "ExecutionTimedOut" => Some("execution TIMED OUT".to_string()),
         _ => None,
     }
@@ -78,7 +101,11 @@ pub fn describe(ev: &HistoryEvent) -> Option<String> {
 
 impl EventSink for Progress {
     fn on_event(&self, ev: &HistoryEvent) {
-        let start = *self.start.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(ev.timestamp);
+        let start = *self
+            .start
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert(ev.timestamp);
         if let Some(line) = describe(ev) {
             let secs = (ev.timestamp - start).num_milliseconds() as f64 / 1000.0;
             let _ = writeln!(std::io::stderr(), "  [+{secs:>6.1}s] {line}");

@@ -1,7 +1,7 @@
 //! What the CLI prints: registry apply summaries, tables, plans, run reports.
 
-use lifeboat_aws::ports::{DnsReader, RegistryStore, StoredApp, read_records};
 use lifeboat_aws::AwsError;
+use lifeboat_aws::ports::{DnsReader, RegistryStore, StoredApp, read_records};
 use lifeboat_core::calls::ApiCalls;
 use lifeboat_core::dns::RecordKey;
 use lifeboat_core::outcome::RunRecord;
@@ -44,8 +44,15 @@ impl ApplySummary {
 }
 
 /// Writes a checked registry to the table: only what changed, idempotently.
-pub async fn apply_registry(store: &dyn RegistryStore, registry: &Registry, prune: bool) -> Result<ApplySummary, AwsError> {
-    let mut summary = ApplySummary { created_table: store.ensure_table().await?, ..Default::default() };
+pub async fn apply_registry(
+    store: &dyn RegistryStore,
+    registry: &Registry,
+    prune: bool,
+) -> Result<ApplySummary, AwsError> {
+    let mut summary = ApplySummary {
+        created_table: store.ensure_table().await?,
+        ..Default::default()
+    };
     let current = store.load().await?;
     let mut to_put: Vec<Application> = Vec::new();
     for app in &registry.applications {
@@ -96,7 +103,10 @@ pub fn apps_json(apps: &[StoredApp]) -> Value {
 }
 
 pub fn apps_table(apps: &[StoredApp]) -> String {
-    let mut s = format!("{:<20} {:>4}  {:<14} {:<14} {:<16} {:<8} {}\n", "APP", "TIER", "PRIMARY", "SECONDARY", "ACTIVE", "RECORDS", "DATABASE");
+    let mut s = format!(
+        "{:<20} {:>4}  {:<14} {:<14} {:<16} {:<8} {}\n",
+        "APP", "TIER", "PRIMARY", "SECONDARY", "ACTIVE", "RECORDS", "DATABASE"
+    );
     for a in apps {
         let _ = writeln!(
             s,
@@ -128,10 +138,20 @@ pub fn plan_text(plan: &Plan) -> String {
         for wave in &phase.waves {
             let _ = writeln!(s, "  wave {}:", wave.index);
             for app in &wave.apps {
-                let _ = writeln!(s, "    {} -> {} (database: {})", app.app, app.to_region, app.database.as_str());
+                let _ = writeln!(
+                    s,
+                    "    {} -> {} (database: {})",
+                    app.app,
+                    app.to_region,
+                    app.database.as_str()
+                );
                 for c in &app.dns {
                     let mark = if c.before == c.after { "" } else { "  *" };
-                    let _ = writeln!(s, "      {} {} [{}] weight {} -> {}{mark}", c.key.name, c.key.record_type, c.key.set_identifier, c.before, c.after);
+                    let _ = writeln!(
+                        s,
+                        "      {} {} [{}] weight {} -> {}{mark}",
+                        c.key.name, c.key.record_type, c.key.set_identifier, c.before, c.after
+                    );
                 }
             }
         }
@@ -143,7 +163,10 @@ pub fn plan_text(plan: &Plan) -> String {
 }
 
 pub fn history_table(runs: &[RunRecord]) -> String {
-    let mut s = format!("{:<44} {:<9} {:<9} {:<14} {:>8}  {}\n", "RUN", "ACTION", "TRIGGER", "STATUS", "SECONDS", "SUMMARY");
+    let mut s = format!(
+        "{:<44} {:<9} {:<9} {:<14} {:>8}  {}\n",
+        "RUN", "ACTION", "TRIGGER", "STATUS", "SECONDS", "SUMMARY"
+    );
     for r in runs {
         let _ = writeln!(
             s,
@@ -151,7 +174,10 @@ pub fn history_table(runs: &[RunRecord]) -> String {
             r.run_id,
             r.action.to_string(),
             format!("{:?}", r.trigger).to_lowercase(),
-            serde_json::to_value(r.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+            serde_json::to_value(r.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
             r.duration_seconds,
             r.summary
         );
@@ -161,13 +187,29 @@ pub fn history_table(runs: &[RunRecord]) -> String {
 
 pub fn run_text(r: &RunRecord) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "run {} ({} {}, {:?} trigger: {})", r.run_id, r.action, format!("{:?}", r.mode).to_lowercase(), r.trigger, r.source);
-    let _ = writeln!(s, "status: {:?} in {:.1}s - {}", r.status, r.duration_seconds, r.summary);
+    let _ = writeln!(
+        s,
+        "run {} ({} {}, {:?} trigger: {})",
+        r.run_id,
+        r.action,
+        format!("{:?}", r.mode).to_lowercase(),
+        r.trigger,
+        r.source
+    );
+    let _ = writeln!(
+        s,
+        "status: {:?} in {:.1}s - {}",
+        r.status, r.duration_seconds, r.summary
+    );
     if let Some(e) = &r.error {
         let _ = writeln!(s, "error: {e}");
     }
     for a in &r.apps {
-        let _ = writeln!(s, "  phase {} {} -> {}: {:?} - {}", a.phase, a.app, a.to_region, a.status, a.detail);
+        let _ = writeln!(
+            s,
+            "  phase {} {} -> {}: {:?} - {}",
+            a.phase, a.app, a.to_region, a.status, a.detail
+        );
     }
     let _ = writeln!(s, "AWS API calls: {}", calls_line(&r.api_calls));
     s
@@ -187,9 +229,18 @@ pub struct WeightRow {
 /// Reads the current weights of every application's records.
 pub async fn weight_rows(dns: &dyn DnsReader, apps: &[Application]) -> Result<Vec<WeightRow>, AwsError> {
     let key = |p: &lifeboat_core::registry::DnsRecordPair, side: Side| {
-        RecordKey::new(&p.hosted_zone_id, &p.name, p.record_type.as_str(), p.set_identifiers.get(side))
+        RecordKey::new(
+            &p.hosted_zone_id,
+            &p.name,
+            p.record_type.as_str(),
+            p.set_identifiers.get(side),
+        )
     };
-    let keys: Vec<RecordKey> = apps.iter().flat_map(|a| a.dns.iter()).flat_map(|p| [key(p, Side::Primary), key(p, Side::Secondary)]).collect();
+    let keys: Vec<RecordKey> = apps
+        .iter()
+        .flat_map(|a| a.dns.iter())
+        .flat_map(|p| [key(p, Side::Primary), key(p, Side::Secondary)])
+        .collect();
     let idx = read_records(dns, keys.iter()).await?;
     let mut rows = Vec::new();
     for a in apps {
@@ -209,7 +260,9 @@ pub async fn weight_rows(dns: &dyn DnsReader, apps: &[Application]) -> Result<Ve
 
 /// Before/after table: weights of each record pair at each moment.
 pub fn weights_table(columns: &[(&str, &[WeightRow])]) -> String {
-    let Some((_, first)) = columns.first() else { return String::new() };
+    let Some((_, first)) = columns.first() else {
+        return String::new();
+    };
     let mut s = format!("  {:<12} {:<28}", "APP", "RECORD");
     for (title, _) in columns {
         let _ = write!(s, " {:>22}", title);
@@ -224,7 +277,10 @@ pub fn weights_table(columns: &[(&str, &[WeightRow])]) -> String {
     for (i, row) in first.iter().enumerate() {
         let _ = write!(s, "  {:<12} {:<28}", row.app, row.record);
         for (_, rows) in columns {
-            let cell = rows.get(i).map(|r| format!("{:>3} / {:<3}", w(r.primary_weight), w(r.secondary_weight))).unwrap_or_default();
+            let cell = rows
+                .get(i)
+                .map(|r| format!("{:>3} / {:<3}", w(r.primary_weight), w(r.secondary_weight)))
+                .unwrap_or_default();
             let _ = write!(s, " {:>22}", cell);
         }
         s.push('\n');
@@ -257,7 +313,10 @@ applications:
         smaller.applications.truncate(1);
         smaller.applications[0].tier = 3;
         let s = apply_registry(&store, &smaller, false).await.unwrap();
-        assert_eq!((s.updated.clone(), s.kept.clone()), (vec!["a".to_string()], vec!["b".to_string()]));
+        assert_eq!(
+            (s.updated.clone(), s.kept.clone()),
+            (vec!["a".to_string()], vec!["b".to_string()])
+        );
         let s = apply_registry(&store, &smaller, true).await.unwrap();
         assert_eq!(s.deleted, vec!["b"]);
         assert_eq!(store.load().await.unwrap().len(), 1);

@@ -56,7 +56,11 @@ impl RecordKey {
 
 impl std::fmt::Display for RecordKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {} ({}) in zone {}", self.name, self.record_type, self.set_identifier, self.hosted_zone_id)
+        write!(
+            f,
+            "{} {} ({}) in zone {}",
+            self.name, self.record_type, self.set_identifier, self.hosted_zone_id
+        )
     }
 }
 
@@ -100,7 +104,10 @@ pub struct BatchLimits {
 
 impl Default for BatchLimits {
     fn default() -> Self {
-        BatchLimits { max_records: 1000, max_value_chars: 32_000 }
+        BatchLimits {
+            max_records: 1000,
+            max_value_chars: 32_000,
+        }
     }
 }
 
@@ -158,7 +165,10 @@ pub fn plan_weight_changes(
     let mut batches = Vec::new();
     for (zone, upserts) in by_zone {
         for chunk in split_by_limits(upserts, limits) {
-            batches.push(ZoneBatch { hosted_zone_id: zone.clone(), upserts: chunk });
+            batches.push(ZoneBatch {
+                hosted_zone_id: zone.clone(),
+                upserts: chunk,
+            });
         }
     }
     Ok(batches)
@@ -173,7 +183,8 @@ fn split_by_limits(upserts: Vec<RecordSet>, limits: BatchLimits) -> Vec<Vec<Reco
     for r in upserts {
         let r_records = 2 * r.values.len().max(1);
         let r_chars = 2 * r.values.iter().map(String::len).sum::<usize>();
-        if !current.is_empty() && (records + r_records > limits.max_records || chars + r_chars > limits.max_value_chars) {
+        if !current.is_empty() && (records + r_records > limits.max_records || chars + r_chars > limits.max_value_chars)
+        {
             out.push(std::mem::take(&mut current));
             records = 0;
             chars = 0;
@@ -207,7 +218,10 @@ mod tests {
     }
 
     fn want(zone: &str, name: &str, set: &str, weight: i64) -> DesiredWeight {
-        DesiredWeight { key: RecordKey::new(zone, name, "A", set), weight }
+        DesiredWeight {
+            key: RecordKey::new(zone, name, "A", set),
+            weight,
+        }
     }
 
     #[test]
@@ -216,7 +230,10 @@ mod tests {
         idx.insert("Z1", rec("a.example.com.", "p", 100));
         idx.insert("Z1", rec("a.example.com.", "s", 100));
         let batches = plan_weight_changes(
-            &[want("Z1", "a.example.com", "p", 0), want("Z1", "a.example.com", "s", 100)],
+            &[
+                want("Z1", "a.example.com", "p", 0),
+                want("Z1", "a.example.com", "s", 100),
+            ],
             &idx,
             BatchLimits::default(),
         )
@@ -233,8 +250,12 @@ mod tests {
     fn already_shifted_means_no_batches() {
         let mut idx = RecordIndex::default();
         idx.insert("Z1", rec("a.example.com.", "p", 0));
-        let batches =
-            plan_weight_changes(&[want("/hostedzone/Z1", "A.example.com.", "p", 0)], &idx, BatchLimits::default()).unwrap();
+        let batches = plan_weight_changes(
+            &[want("/hostedzone/Z1", "A.example.com.", "p", 0)],
+            &idx,
+            BatchLimits::default(),
+        )
+        .unwrap();
         assert!(batches.is_empty());
     }
 
@@ -245,12 +266,19 @@ mod tests {
             idx.insert(z, rec(n, "p", 100));
         }
         let batches = plan_weight_changes(
-            &[want("Z1", "a.x.", "p", 0), want("Z2", "c.y.", "p", 0), want("Z1", "b.x.", "p", 0)],
+            &[
+                want("Z1", "a.x.", "p", 0),
+                want("Z2", "c.y.", "p", 0),
+                want("Z1", "b.x.", "p", 0),
+            ],
             &idx,
             BatchLimits::default(),
         )
         .unwrap();
-        let zones: Vec<(&str, usize)> = batches.iter().map(|b| (b.hosted_zone_id.as_str(), b.upserts.len())).collect();
+        let zones: Vec<(&str, usize)> = batches
+            .iter()
+            .map(|b| (b.hosted_zone_id.as_str(), b.upserts.len()))
+            .collect();
         assert_eq!(zones, vec![("Z1", 2), ("Z2", 1)]);
     }
 
@@ -267,10 +295,16 @@ mod tests {
         // 1 value each, counted twice: 500 records per request.
         let sizes: Vec<usize> = batches.iter().map(|b| b.upserts.len()).collect();
         assert_eq!(sizes, vec![500, 500, 200]);
-        let tight = BatchLimits { max_records: 1000, max_value_chars: 18 * 3 };
+        let tight = BatchLimits {
+            max_records: 1000,
+            max_value_chars: 18 * 3,
+        };
         let batches = plan_weight_changes(&desired[..7], &idx, tight).unwrap();
         // "192.0.2.1" is 9 chars, 18 as an UPSERT: 3 records fit in 54 chars.
-        assert_eq!(batches.iter().map(|b| b.upserts.len()).collect::<Vec<_>>(), vec![3, 3, 1]);
+        assert_eq!(
+            batches.iter().map(|b| b.upserts.len()).collect::<Vec<_>>(),
+            vec![3, 3, 1]
+        );
     }
 
     #[test]
@@ -283,13 +317,20 @@ mod tests {
         failover.unsupported = Some("it uses failover routing".into());
         idx.insert("Z1", failover);
         let err = plan_weight_changes(
-            &[want("Z1", "missing.x.", "p", 0), want("Z1", "s.x.", "p", 0), want("Z1", "f.x.", "p", 0)],
+            &[
+                want("Z1", "missing.x.", "p", 0),
+                want("Z1", "s.x.", "p", 0),
+                want("Z1", "f.x.", "p", 0),
+            ],
             &idx,
             BatchLimits::default(),
         )
         .unwrap_err();
         assert_eq!(err.name, crate::ErrorName::InvalidRequest);
-        assert!(err.message.contains("missing.x. A (p) in zone Z1 does not exist"), "{err}");
+        assert!(
+            err.message.contains("missing.x. A (p) in zone Z1 does not exist"),
+            "{err}"
+        );
         assert!(err.message.contains("not a weighted record"), "{err}");
         assert!(err.message.contains("failover routing"), "{err}");
     }

@@ -79,7 +79,10 @@ pub struct LifeboatError {
 
 impl LifeboatError {
     pub fn new(name: ErrorName, message: impl Into<String>) -> Self {
-        LifeboatError { name, message: message.into() }
+        LifeboatError {
+            name,
+            message: message.into(),
+        }
     }
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::new(ErrorName::InvalidRequest, message)

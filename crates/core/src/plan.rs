@@ -44,11 +44,23 @@ pub struct AppMove {
 impl AppMove {
     /// Weights that make the target Region active.
     pub fn shift_weights(&self) -> Vec<DesiredWeight> {
-        self.dns.iter().map(|c| DesiredWeight { key: c.key.clone(), weight: c.after }).collect()
+        self.dns
+            .iter()
+            .map(|c| DesiredWeight {
+                key: c.key.clone(),
+                weight: c.after,
+            })
+            .collect()
     }
     /// Weights as they were before the phase (rollback).
     pub fn restore_weights(&self) -> Vec<DesiredWeight> {
-        self.dns.iter().map(|c| DesiredWeight { key: c.key.clone(), weight: c.before }).collect()
+        self.dns
+            .iter()
+            .map(|c| DesiredWeight {
+                key: c.key.clone(),
+                weight: c.before,
+            })
+            .collect()
     }
 }
 
@@ -103,7 +115,10 @@ impl Plan {
             .flat_map(|a| a.dns.iter().map(|c| &c.key))
     }
     pub fn app_count(&self) -> usize {
-        self.phases.first().map(|p| p.waves.iter().map(|w| w.apps.len()).sum()).unwrap_or(0)
+        self.phases
+            .first()
+            .map(|p| p.waves.iter().map(|w| w.apps.len()).sum())
+            .unwrap_or(0)
     }
 }
 
@@ -120,19 +135,33 @@ pub fn select_apps<'a>(registry: &'a Registry, request: &Request) -> Result<Vec<
     match &request.apps {
         AppSelection::All => {
             if registry.applications.is_empty() {
-                return Err(LifeboatError::invalid("the registry has no applications: run `lifeboat registry apply FILE` first"));
+                return Err(LifeboatError::invalid(
+                    "the registry has no applications: run `lifeboat registry apply FILE` first",
+                ));
             }
             Ok(registry.applications.iter().collect())
         }
         AppSelection::Named(names) => {
-            let unknown: Vec<&str> = names.iter().filter(|n| registry.app(n).is_none()).map(String::as_str).collect();
+            let unknown: Vec<&str> = names
+                .iter()
+                .filter(|n| registry.app(n).is_none())
+                .map(String::as_str)
+                .collect();
             if !unknown.is_empty() {
                 let known: Vec<&str> = registry.applications.iter().map(|a| a.name.as_str()).collect();
                 return Err(LifeboatError::invalid(format!(
                     "unknown application{} {}; the registry has: {}",
                     if unknown.len() == 1 { "" } else { "s" },
-                    unknown.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", "),
-                    if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                    unknown
+                        .iter()
+                        .map(|n| format!("\"{n}\""))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
                 )));
             }
             Ok(names.iter().filter_map(|n| registry.app(n)).collect())
@@ -229,7 +258,16 @@ pub fn build_plan(
         }
         // A drill's failback moves back exactly what its failover moved.
         if request.action == Action::Drill && phase_index == 1 {
-            let moved: Vec<&str> = plan.phases.first().map(|p| p.waves.iter().flat_map(|w| w.apps.iter().map(|a| a.app.as_str())).collect()).unwrap_or_default();
+            let moved: Vec<&str> = plan
+                .phases
+                .first()
+                .map(|p| {
+                    p.waves
+                        .iter()
+                        .flat_map(|w| w.apps.iter().map(|a| a.app.as_str()))
+                        .collect()
+                })
+                .unwrap_or_default();
             moving.retain(|m| moved.contains(&m.app.as_str()));
         }
         if moving.is_empty() {
@@ -244,7 +282,12 @@ pub fn build_plan(
 }
 
 fn key_of(pair: &crate::registry::DnsRecordPair, side: Side) -> RecordKey {
-    RecordKey::new(&pair.hosted_zone_id, &pair.name, pair.record_type.as_str(), pair.set_identifiers.get(side))
+    RecordKey::new(
+        &pair.hosted_zone_id,
+        &pair.name,
+        pair.record_type.as_str(),
+        pair.set_identifiers.get(side),
+    )
 }
 
 fn check_records(apps: &[&Application], records: &RecordIndex) -> Result<(), LifeboatError> {
@@ -276,7 +319,10 @@ fn check_records(apps: &[&Application], records: &RecordIndex) -> Result<(), Lif
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(LifeboatError::invalid(format!("the recovery Region is not ready: {}", problems.join("; "))))
+        Err(LifeboatError::invalid(format!(
+            "the recovery Region is not ready: {}",
+            problems.join("; ")
+        )))
     }
 }
 
@@ -286,7 +332,11 @@ fn app_move(app: &Application, target: Side, current: &HashMap<RecordKey, i64>) 
         for side in [Side::Primary, Side::Secondary] {
             let key = key_of(pair, side);
             let before = current.get(&key).copied().unwrap_or(0);
-            dns.push(WeightChange { key, before, after: pair.weight_for(side, target) });
+            dns.push(WeightChange {
+                key,
+                before,
+                after: pair.weight_for(side, target),
+            });
         }
     }
     let v = &app.verification;
@@ -310,7 +360,11 @@ fn app_move(app: &Application, target: Side, current: &HashMap<RecordKey, i64>) 
 /// Groups moves into waves: lower tiers first; within a tier, an app comes
 /// after the apps it depends on.
 fn into_waves(registry: &Registry, moves: Vec<AppMove>) -> Vec<Wave> {
-    let tier_of: HashMap<&str, u32> = registry.applications.iter().map(|a| (a.name.as_str(), a.tier)).collect();
+    let tier_of: HashMap<&str, u32> = registry
+        .applications
+        .iter()
+        .map(|a| (a.name.as_str(), a.tier))
+        .collect();
     let moving: Vec<String> = moves.iter().map(|m| m.app.clone()).collect();
     let mut depth: HashMap<String, u32> = HashMap::new();
     fn depth_of(
@@ -343,7 +397,11 @@ fn into_waves(registry: &Registry, moves: Vec<AppMove>) -> Vec<Wave> {
         let d = depth_of(&m.app, registry, &moving, &mut depth, 0);
         grouped.entry((tier, d)).or_default().push(m);
     }
-    grouped.into_values().enumerate().map(|(index, apps)| Wave { index, apps }).collect()
+    grouped
+        .into_values()
+        .enumerate()
+        .map(|(index, apps)| Wave { index, apps })
+        .collect()
 }
 
 fn summarize(plan: &Plan) -> String {
@@ -351,7 +409,14 @@ fn summarize(plan: &Plan) -> String {
         return if plan.skipped.is_empty() {
             "nothing to do".to_string()
         } else {
-            format!("nothing to do: {}", plan.skipped.iter().map(|s| format!("{} {}", s.app, s.reason)).collect::<Vec<_>>().join("; "))
+            format!(
+                "nothing to do: {}",
+                plan.skipped
+                    .iter()
+                    .map(|s| format!("{} {}", s.app, s.reason))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )
         };
     }
     let phases: Vec<String> = plan
@@ -363,12 +428,29 @@ fn summarize(plan: &Plan) -> String {
                 .iter()
                 .map(|w| w.apps.iter().map(|a| a.app.as_str()).collect::<Vec<_>>().join("+"))
                 .collect();
-            format!("{} to {} in {} wave(s) [{}]", p.action, p.target, p.waves.len(), waves.join(" then "))
+            format!(
+                "{} to {} in {} wave(s) [{}]",
+                p.action,
+                p.target,
+                p.waves.len(),
+                waves.join(" then ")
+            )
         })
         .collect();
-    let mut s = format!("{}{}", if plan.dry_run { "dry run: would " } else { "" }, phases.join(", then "));
+    let mut s = format!(
+        "{}{}",
+        if plan.dry_run { "dry run: would " } else { "" },
+        phases.join(", then ")
+    );
     if !plan.skipped.is_empty() {
-        s.push_str(&format!("; skipped {}", plan.skipped.iter().map(|k| k.app.as_str()).collect::<Vec<_>>().join(", ")));
+        s.push_str(&format!(
+            "; skipped {}",
+            plan.skipped
+                .iter()
+                .map(|k| k.app.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
     }
     s
 }
@@ -436,7 +518,11 @@ applications:
     }
 
     fn ctx() -> PlanContext {
-        PlanContext { run_id: "run-1".into(), now: Utc::now(), max_concurrency: 4 }
+        PlanContext {
+            run_id: "run-1".into(),
+            now: Utc::now(),
+            max_concurrency: 4,
+        }
     }
 
     fn plan_for(input: serde_json::Value, recs: &RecordIndex) -> Result<Plan, LifeboatError> {
@@ -448,15 +534,21 @@ applications:
     fn failover_orders_waves_by_tier_then_dependencies() {
         let plan = plan_for(json!({"action": "failover"}), &at_primary()).unwrap();
         assert!(!plan.empty);
-        let waves: Vec<Vec<&str>> =
-            plan.phases[0].waves.iter().map(|w| w.apps.iter().map(|a| a.app.as_str()).collect()).collect();
+        let waves: Vec<Vec<&str>> = plan.phases[0]
+            .waves
+            .iter()
+            .map(|w| w.apps.iter().map(|a| a.app.as_str()).collect())
+            .collect();
         assert_eq!(waves, vec![vec!["db"], vec!["api"], vec!["web"]]);
         let api = &plan.phases[0].waves[1].apps[0];
         assert_eq!(api.to_region, "us-west-2");
         assert_eq!(api.verification.health_check_id.as_deref(), Some("hc-api-s"));
         assert_eq!(api.verification.max_checks, 4);
-        let weights: Vec<(&str, i64, i64)> =
-            api.dns.iter().map(|c| (c.key.set_identifier.as_str(), c.before, c.after)).collect();
+        let weights: Vec<(&str, i64, i64)> = api
+            .dns
+            .iter()
+            .map(|c| (c.key.set_identifier.as_str(), c.before, c.after))
+            .collect();
         assert_eq!(weights, vec![("api-p", 100, 0), ("api-s", 0, 100)]);
     }
 
@@ -471,7 +563,10 @@ applications:
         assert_eq!(plan.app_count(), 1);
         ev["detail"]["alarmName"] = json!("unrelated");
         let err = plan_for(ev, &at_primary()).unwrap_err();
-        assert!(err.message.contains("alarm \"unrelated\" maps to no application"), "{err}");
+        assert!(
+            err.message.contains("alarm \"unrelated\" maps to no application"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -504,18 +599,19 @@ applications:
 
     #[test]
     fn missing_records_and_unknown_apps_are_invalid_before_any_change() {
-        let mut recs = at_primary();
-        recs = {
-            let mut r = RecordIndex::default();
-            for (z, n, t, s, w) in [("Z1", "db.x.", "A", "db-p", 100)] {
-                r.insert(z, RecordSet { name: n.into(), record_type: t.into(), set_identifier: Some(s.into()), weight: Some(w), ttl: None, values: vec![], alias: None, health_check_id: None, unsupported: None });
-            }
-            let _ = recs;
-            r
-        };
+        // Only the primary record of db exists.
+        let recs = records(&[("Z1", "db.x.", "A", "db-p", 100)]);
         let err = plan_for(json!({"action": "failover", "apps": ["db"]}), &recs).unwrap_err();
-        assert!(err.message.contains("db: dns[0] secondary record db.x. A (db-s) in zone Z1 does not exist"), "{err}");
+        assert!(
+            err.message
+                .contains("db: dns[0] secondary record db.x. A (db-s) in zone Z1 does not exist"),
+            "{err}"
+        );
         let err = plan_for(json!({"action": "failover", "apps": ["nope"]}), &at_primary()).unwrap_err();
-        assert!(err.message.contains("unknown application \"nope\"; the registry has: db, api, web"), "{err}");
+        assert!(
+            err.message
+                .contains("unknown application \"nope\"; the registry has: db, api, web"),
+            "{err}"
+        );
     }
 }

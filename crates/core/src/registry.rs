@@ -377,10 +377,17 @@ pub fn parse_registry_value(doc: &serde_json::Value) -> Result<Registry, Registr
         return Err(RegistryErrors(problems));
     }
     let registry: Registry = serde_json::from_value(doc.clone()).map_err(|e| {
-        RegistryErrors(vec![RegistryProblem { path: String::new(), message: e.to_string() }])
+        RegistryErrors(vec![RegistryProblem {
+            path: String::new(),
+            message: e.to_string(),
+        }])
     })?;
     let problems = check_semantics(&registry);
-    if problems.is_empty() { Ok(registry) } else { Err(RegistryErrors(problems)) }
+    if problems.is_empty() {
+        Ok(registry)
+    } else {
+        Err(RegistryErrors(problems))
+    }
 }
 
 /// `/applications/0/dns/1/name` → `applications[0].dns[1].name`.
@@ -411,18 +418,30 @@ fn check_semantics(registry: &Registry) -> Vec<RegistryProblem> {
         if let Some(first) = seen_names.insert(&app.name, i) {
             push(
                 format!("{at}.name"),
-                format!("duplicate application name \"{}\" (also applications[{first}])", app.name),
+                format!(
+                    "duplicate application name \"{}\" (also applications[{first}])",
+                    app.name
+                ),
             );
         }
         if app.regions.primary == app.regions.secondary {
-            push(format!("{at}.regions"), "primary and secondary must be different Regions".into());
+            push(
+                format!("{at}.regions"),
+                "primary and secondary must be different Regions".into(),
+            );
         }
         for (j, rec) in app.dns.iter().enumerate() {
             let at = format!("{at}.dns[{j}]");
             if rec.set_identifiers.primary.is_empty() || rec.set_identifiers.secondary.is_empty() {
-                push(format!("{at}.set_identifiers"), "both primary and secondary are required".into());
+                push(
+                    format!("{at}.set_identifiers"),
+                    "both primary and secondary are required".into(),
+                );
             } else if rec.set_identifiers.primary == rec.set_identifiers.secondary {
-                push(format!("{at}.set_identifiers"), "primary and secondary must differ".into());
+                push(
+                    format!("{at}.set_identifiers"),
+                    "primary and secondary must differ".into(),
+                );
             }
             if rec.standby_weight >= rec.active_weight {
                 push(
@@ -440,22 +459,31 @@ fn check_semantics(registry: &Registry) -> Vec<RegistryProblem> {
                     rec.record_type,
                     rec.set_identifiers.get(side).clone(),
                 );
-                if let Some(owner) = record_owner.insert(key, app.name.clone()) {
-                    if owner != app.name || side == Side::Primary {
-                        push(
-                            format!("{at}.set_identifiers.{side}"),
-                            format!("record {} {} is already claimed by application \"{owner}\"", rec.name, rec.record_type),
-                        );
-                    }
+                if let Some(owner) = record_owner.insert(key, app.name.clone())
+                    && (owner != app.name || side == Side::Primary)
+                {
+                    push(
+                        format!("{at}.set_identifiers.{side}"),
+                        format!(
+                            "record {} {} is already claimed by application \"{owner}\"",
+                            rec.name, rec.record_type
+                        ),
+                    );
                 }
             }
         }
         let v = &app.verification;
         if v.interval_seconds > v.deadline_seconds {
-            push(format!("{at}.verification.interval_seconds"), "must not exceed deadline_seconds".into());
+            push(
+                format!("{at}.verification.interval_seconds"),
+                "must not exceed deadline_seconds".into(),
+            );
         }
         if app.database.kind == DatabaseKind::AuroraGlobal && app.database.global_cluster_id.is_none() {
-            push(format!("{at}.database.global_cluster_id"), "required for kind aurora-global".into());
+            push(
+                format!("{at}.database.global_cluster_id"),
+                "required for kind aurora-global".into(),
+            );
         }
         if app.database.kind.needs_action() && app.database.identifiers.is_none() {
             push(
@@ -477,14 +505,20 @@ fn check_semantics(registry: &Registry) -> Vec<RegistryProblem> {
                 Some(_) if dep == &app.name => push(at, "an application cannot depend on itself".into()),
                 Some(d) if d.tier > app.tier => push(
                     at,
-                    format!("\"{dep}\" is tier {} but \"{}\" is tier {}: a dependency must not be in a later tier", d.tier, app.name, app.tier),
+                    format!(
+                        "\"{dep}\" is tier {} but \"{}\" is tier {}: a dependency must not be in a later tier",
+                        d.tier, app.name, app.tier
+                    ),
                 ),
                 Some(_) => {}
             }
         }
     }
     if let Some(cycle) = find_cycle(&by_name) {
-        push("applications".into(), format!("depends_on has a cycle: {}", cycle.join(" -> ")));
+        push(
+            "applications".into(),
+            format!("depends_on has a cycle: {}", cycle.join(" -> ")),
+        );
     }
     problems
 }
@@ -558,12 +592,18 @@ impl Registry {
 
     /// Applications whose `triggers.alarms` name this alarm.
     pub fn apps_for_alarm(&self, alarm: &str) -> Vec<&Application> {
-        self.applications.iter().filter(|a| a.triggers.alarms.iter().any(|n| n == alarm)).collect()
+        self.applications
+            .iter()
+            .filter(|a| a.triggers.alarms.iter().any(|n| n == alarm))
+            .collect()
     }
 
     /// All alarm names that trigger some application.
     pub fn trigger_alarms(&self) -> BTreeSet<&str> {
-        self.applications.iter().flat_map(|a| a.triggers.alarms.iter().map(String::as_str)).collect()
+        self.applications
+            .iter()
+            .flat_map(|a| a.triggers.alarms.iter().map(String::as_str))
+            .collect()
     }
 }
 
@@ -692,7 +732,10 @@ applications:
   - { name: b, tier: 1, regions: { primary: us-east-1, secondary: us-west-2 }, dns: [ { hosted_zone_id: Z1, name: b.x., type: A, set_identifiers: { primary: b1, secondary: b2 } } ] }
 "#;
         let text = parse_registry(doc).unwrap_err().to_string();
-        assert!(text.contains("applications[0].depends_on[0]: \"b\" is tier 1"), "{text}");
+        assert!(
+            text.contains("applications[0].depends_on[0]: \"b\" is tier 1"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -713,7 +756,11 @@ applications:
     fn committed_schema_matches_the_types() {
         if std::env::var_os("LIFEBOAT_BLESS").is_some() {
             let text = serde_json::to_string_pretty(&registry_schema()).unwrap() + "\n";
-            std::fs::write(concat!(env!("CARGO_MANIFEST_DIR"), "/../../schema/registry.schema.json"), text).unwrap();
+            std::fs::write(
+                concat!(env!("CARGO_MANIFEST_DIR"), "/../../schema/registry.schema.json"),
+                text,
+            )
+            .unwrap();
         }
         let committed: serde_json::Value =
             serde_json::from_str(include_str!("../../../schema/registry.schema.json")).unwrap();
@@ -722,5 +769,14 @@ applications:
             registry_schema(),
             "schema/registry.schema.json is stale: run `lifeboat registry schema > schema/registry.schema.json`"
         );
+    }
+}
+
+#[cfg(test)]
+mod example_tests {
+    #[test]
+    fn the_documented_example_registry_is_valid() {
+        let r = super::parse_registry(include_str!("../../../examples/registry.yaml")).unwrap();
+        assert_eq!(r.applications.len(), 3);
     }
 }

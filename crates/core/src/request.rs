@@ -107,7 +107,9 @@ pub fn normalize_trigger(input: &serde_json::Value) -> Result<Request, LifeboatE
             Some(SCHEDULE_DETAIL_TYPE) => from_schedule_event(input),
             other => Err(LifeboatError::invalid(format!(
                 "unsupported EventBridge detail-type {}: {ACCEPTED}",
-                other.map(|s| format!("\"{s}\"")).unwrap_or_else(|| detail_type.to_string())
+                other
+                    .map(|s| format!("\"{s}\""))
+                    .unwrap_or_else(|| detail_type.to_string())
             ))),
         };
     }
@@ -122,14 +124,20 @@ fn from_alarm_event(input: &serde_json::Value) -> Result<Request, LifeboatError>
         .map_err(|e| LifeboatError::invalid(format!("malformed CloudWatch Alarm State Change event: {e}")))?;
     let alarm = event.detail.alarm_name.clone();
     if alarm.is_empty() {
-        return Err(LifeboatError::invalid("CloudWatch Alarm State Change event has an empty detail.alarmName"));
+        return Err(LifeboatError::invalid(
+            "CloudWatch Alarm State Change event has an empty detail.alarmName",
+        ));
     }
     let state = event.detail.state.as_ref().ok_or_else(|| {
-        LifeboatError::invalid(format!("CloudWatch Alarm State Change event for \"{alarm}\" has no detail.state"))
+        LifeboatError::invalid(format!(
+            "CloudWatch Alarm State Change event for \"{alarm}\" has no detail.state"
+        ))
     })?;
     let ignore = match &state.value {
         CloudWatchAlarmStateValue::Alarm => None,
-        other => Some(format!("alarm \"{alarm}\" changed to {other:?}, not ALARM: nothing to do")),
+        other => Some(format!(
+            "alarm \"{alarm}\" changed to {other:?}, not ALARM: nothing to do"
+        )),
     };
     Ok(Request {
         action: Action::Failover,
@@ -181,7 +189,11 @@ fn from_manual(input: &serde_json::Value) -> Result<Request, LifeboatError> {
         trigger: TriggerKind::Manual,
         source: req.reason.unwrap_or_else(|| "manual request".to_string()),
         triggered_at: None,
-        apps: if req.apps.is_empty() { AppSelection::All } else { AppSelection::Named(req.apps) },
+        apps: if req.apps.is_empty() {
+            AppSelection::All
+        } else {
+            AppSelection::Named(req.apps)
+        },
         dry_run: req.dry_run,
         soak_seconds: req.soak_seconds.unwrap_or(DEFAULT_SOAK_SECONDS),
         ignore: None,
@@ -202,7 +214,13 @@ pub fn execution_name_for(request: &Request) -> Option<String> {
     let cleaned: String = request
         .source
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     let stamp = at.format("%Y%m%dT%H%M%SZ").to_string();
     let room = 80 - prefix.len() - stamp.len() - 2;
@@ -255,10 +273,7 @@ mod tests {
         assert_eq!(r.trigger, TriggerKind::Alarm);
         assert_eq!(r.apps, AppSelection::Alarm("payments-5xx".into()));
         assert!(r.ignore.is_none());
-        assert_eq!(
-            execution_name_for(&r).unwrap(),
-            "alarm-payments-5xx-20261126T184348Z"
-        );
+        assert_eq!(execution_name_for(&r).unwrap(), "alarm-payments-5xx-20261126T184348Z");
     }
 
     #[test]
@@ -272,7 +287,10 @@ mod tests {
         let mut ev = alarm_event("x", "ALARM");
         ev["detail"].as_object_mut().unwrap().remove("alarmName");
         let err = normalize_trigger(&ev).unwrap_err();
-        assert!(err.message.contains("malformed CloudWatch Alarm State Change event"), "{err}");
+        assert!(
+            err.message.contains("malformed CloudWatch Alarm State Change event"),
+            "{err}"
+        );
         assert!(err.message.contains("alarmName"), "{err}");
     }
 
@@ -285,7 +303,10 @@ mod tests {
             "resources": ["arn:aws:events:us-west-2:123456789012:rule/lifeboat-drill"], "detail": {}
         });
         let r = normalize_trigger(&ev).unwrap();
-        assert_eq!((r.action, r.dry_run, r.trigger), (Action::Drill, true, TriggerKind::Schedule));
+        assert_eq!(
+            (r.action, r.dry_run, r.trigger),
+            (Action::Drill, true, TriggerKind::Schedule)
+        );
         assert_eq!(r.apps, AppSelection::All);
     }
 

@@ -6,11 +6,29 @@ use chrono::{DateTime, FixedOffset};
 use serde_json::Value;
 
 const OPERATORS: &[&str] = &[
-    "StringEquals", "StringLessThan", "StringGreaterThan", "StringLessThanEquals", "StringGreaterThanEquals", "StringMatches",
-    "NumericEquals", "NumericLessThan", "NumericGreaterThan", "NumericLessThanEquals", "NumericGreaterThanEquals",
+    "StringEquals",
+    "StringLessThan",
+    "StringGreaterThan",
+    "StringLessThanEquals",
+    "StringGreaterThanEquals",
+    "StringMatches",
+    "NumericEquals",
+    "NumericLessThan",
+    "NumericGreaterThan",
+    "NumericLessThanEquals",
+    "NumericGreaterThanEquals",
     "BooleanEquals",
-    "TimestampEquals", "TimestampLessThan", "TimestampGreaterThan", "TimestampLessThanEquals", "TimestampGreaterThanEquals",
-    "IsNull", "IsPresent", "IsNumeric", "IsString", "IsBoolean", "IsTimestamp",
+    "TimestampEquals",
+    "TimestampLessThan",
+    "TimestampGreaterThan",
+    "TimestampLessThanEquals",
+    "TimestampGreaterThanEquals",
+    "IsNull",
+    "IsPresent",
+    "IsNumeric",
+    "IsString",
+    "IsBoolean",
+    "IsTimestamp",
 ];
 
 fn operator_of(rule: &serde_json::Map<String, Value>) -> Vec<(&str, &Value)> {
@@ -35,7 +53,10 @@ pub fn check_rule(rule: &Value, top: bool) -> Result<(), String> {
     }
     let allowed_extra = |k: &str| k == "Next" || k == "Comment";
     if let Some(list) = obj.get("And").or_else(|| obj.get("Or")) {
-        let arr = list.as_array().filter(|a| !a.is_empty()).ok_or("And/Or needs a non-empty array of rules")?;
+        let arr = list
+            .as_array()
+            .filter(|a| !a.is_empty())
+            .ok_or("And/Or needs a non-empty array of rules")?;
         for k in obj.keys() {
             if !(allowed_extra(k) || k == "And" || k == "Or") {
                 return Err(format!("unexpected field \"{k}\" beside And/Or"));
@@ -54,7 +75,10 @@ pub fn check_rule(rule: &Value, top: bool) -> Result<(), String> {
         }
         return check_rule(inner, false);
     }
-    let var = obj.get("Variable").and_then(Value::as_str).ok_or("a comparison needs a Variable path")?;
+    let var = obj
+        .get("Variable")
+        .and_then(Value::as_str)
+        .ok_or("a comparison needs a Variable path")?;
     paths::check_path(var)?;
     let ops = operator_of(obj);
     if ops.len() != 1 {
@@ -78,7 +102,9 @@ pub fn check_rule(rule: &Value, top: bool) -> Result<(), String> {
             return Err(format!("{op} needs a number"));
         }
     } else if op.starts_with("Timestamp") {
-        let s = operand.as_str().ok_or_else(|| format!("{op} needs a timestamp string"))?;
+        let s = operand
+            .as_str()
+            .ok_or_else(|| format!("{op} needs a timestamp string"))?;
         DateTime::parse_from_rfc3339(s).map_err(|e| format!("{op}: \"{s}\" is not an RFC 3339 timestamp: {e}"))?;
     } else if !operand.is_string() {
         return Err(format!("{op} needs a string"));
@@ -110,12 +136,16 @@ pub fn evaluate(rule: &Value, input: &Value, context: &Value) -> Result<bool, Ex
     }
     let var = obj.get("Variable").and_then(Value::as_str).unwrap_or("$");
     let ops = operator_of(obj);
-    let Some((op, operand)) = ops.first().copied() else { return Ok(false) };
+    let Some((op, operand)) = ops.first().copied() else {
+        return Ok(false);
+    };
     if op == "IsPresent" {
         return Ok(paths::exists(var, input, context) == operand.as_bool().unwrap_or(true));
     }
     let value = paths::read(var, input, context).map_err(|_| {
-        ExecError::runtime(format!("Invalid path '{var}': The choice state's condition path references an invalid value."))
+        ExecError::runtime(format!(
+            "Invalid path '{var}': The choice state's condition path references an invalid value."
+        ))
     })?;
     let expect = |b: bool| Ok(b == operand.as_bool().unwrap_or(true));
     match op {
@@ -130,7 +160,9 @@ pub fn evaluate(rule: &Value, input: &Value, context: &Value) -> Result<bool, Ex
         Some(base) => {
             let p = operand.as_str().unwrap_or("$");
             let resolved = paths::read(p, input, context).map_err(|_| {
-                ExecError::runtime(format!("Invalid path '{p}': The choice state's condition path references an invalid value."))
+                ExecError::runtime(format!(
+                    "Invalid path '{p}': The choice state's condition path references an invalid value."
+                ))
             })?;
             (base, resolved)
         }
@@ -150,19 +182,25 @@ fn compare(op: &str, value: &Value, operand: &Value) -> bool {
         _ => false,
     };
     if let Some(kind) = op.strip_prefix("String") {
-        let (Some(a), Some(b)) = (value.as_str(), operand.as_str()) else { return false };
+        let (Some(a), Some(b)) = (value.as_str(), operand.as_str()) else {
+            return false;
+        };
         if kind == "Matches" {
             return wildcard_match(b, a);
         }
         return ord(a.cmp(b), kind);
     }
     if let Some(kind) = op.strip_prefix("Numeric") {
-        let (Some(a), Some(b)) = (value.as_f64(), operand.as_f64()) else { return false };
+        let (Some(a), Some(b)) = (value.as_f64(), operand.as_f64()) else {
+            return false;
+        };
         return a.partial_cmp(&b).is_some_and(|o| ord(o, kind));
     }
     if let Some(kind) = op.strip_prefix("Timestamp") {
         let parse = |v: &Value| v.as_str().and_then(|s| DateTime::parse_from_rfc3339(s).ok());
-        let (Some(a), Some(b)): (Option<DateTime<FixedOffset>>, _) = (parse(value), parse(operand)) else { return false };
+        let (Some(a), Some(b)): (Option<DateTime<FixedOffset>>, _) = (parse(value), parse(operand)) else {
+            return false;
+        };
         return ord(a.cmp(&b), kind);
     }
     if op == "BooleanEquals" {
@@ -226,11 +264,26 @@ mod tests {
             (json!({"Variable": "$.n", "NumericGreaterThanEquals": 6}), false),
             (json!({"Variable": "$.n", "NumericLessThanPath": "$.m"}), false),
             (json!({"Variable": "$.b", "BooleanEquals": true}), true),
-            (json!({"Variable": "$.t", "TimestampEquals": "2026-01-02T01:00:00+01:00"}), true),
-            (json!({"Variable": "$.t", "TimestampLessThan": "2026-01-03T00:00:00Z"}), true),
-            (json!({"Variable": "$.t", "TimestampGreaterThan": "2026-01-03T00:00:00Z"}), false),
-            (json!({"Variable": "$.t", "TimestampLessThanEquals": "2026-01-02T00:00:00Z"}), true),
-            (json!({"Variable": "$.t", "TimestampGreaterThanEquals": "2026-01-01T00:00:00Z"}), true),
+            (
+                json!({"Variable": "$.t", "TimestampEquals": "2026-01-02T01:00:00+01:00"}),
+                true,
+            ),
+            (
+                json!({"Variable": "$.t", "TimestampLessThan": "2026-01-03T00:00:00Z"}),
+                true,
+            ),
+            (
+                json!({"Variable": "$.t", "TimestampGreaterThan": "2026-01-03T00:00:00Z"}),
+                false,
+            ),
+            (
+                json!({"Variable": "$.t", "TimestampLessThanEquals": "2026-01-02T00:00:00Z"}),
+                true,
+            ),
+            (
+                json!({"Variable": "$.t", "TimestampGreaterThanEquals": "2026-01-01T00:00:00Z"}),
+                true,
+            ),
             (json!({"Variable": "$.z", "IsNull": true}), true),
             (json!({"Variable": "$.nope", "IsPresent": false}), true),
             (json!({"Variable": "$.s", "IsPresent": true}), true),
@@ -248,9 +301,18 @@ mod tests {
     #[test]
     fn and_or_not_combine() {
         let i = json!({"a": 1, "b": "x"});
-        assert!(eval(json!({"And": [{"Variable": "$.a", "NumericEquals": 1}, {"Variable": "$.b", "StringEquals": "x"}]}), i.clone()));
-        assert!(!eval(json!({"And": [{"Variable": "$.a", "NumericEquals": 1}, {"Variable": "$.b", "StringEquals": "y"}]}), i.clone()));
-        assert!(eval(json!({"Or": [{"Variable": "$.a", "NumericEquals": 2}, {"Variable": "$.b", "StringEquals": "x"}]}), i.clone()));
+        assert!(eval(
+            json!({"And": [{"Variable": "$.a", "NumericEquals": 1}, {"Variable": "$.b", "StringEquals": "x"}]}),
+            i.clone()
+        ));
+        assert!(!eval(
+            json!({"And": [{"Variable": "$.a", "NumericEquals": 1}, {"Variable": "$.b", "StringEquals": "y"}]}),
+            i.clone()
+        ));
+        assert!(eval(
+            json!({"Or": [{"Variable": "$.a", "NumericEquals": 2}, {"Variable": "$.b", "StringEquals": "x"}]}),
+            i.clone()
+        ));
         assert!(eval(json!({"Not": {"Variable": "$.a", "NumericEquals": 2}}), i));
     }
 
@@ -265,7 +327,12 @@ mod tests {
 
     #[test]
     fn a_missing_variable_is_a_runtime_error() {
-        let err = evaluate(&json!({"Variable": "$.nope", "StringEquals": "x"}), &json!({}), &json!({})).unwrap_err();
+        let err = evaluate(
+            &json!({"Variable": "$.nope", "StringEquals": "x"}),
+            &json!({}),
+            &json!({}),
+        )
+        .unwrap_err();
         assert_eq!(err.error, "States.Runtime");
     }
 
@@ -273,7 +340,19 @@ mod tests {
     fn malformed_rules_are_refused_at_load() {
         assert!(check_rule(&json!({"Variable": "$.a", "NumericEquals": "1", "Next": "X"}), true).is_err());
         assert!(check_rule(&json!({"Variable": "$.a", "StringEquals": "1"}), true).is_err());
-        assert!(check_rule(&json!({"Not": {"Variable": "$.a", "StringEquals": "1", "Next": "X"}, "Next": "Y"}), true).is_err());
-        assert!(check_rule(&json!({"Variable": "$.a", "TimestampEquals": "yesterday", "Next": "X"}), true).is_err());
+        assert!(
+            check_rule(
+                &json!({"Not": {"Variable": "$.a", "StringEquals": "1", "Next": "X"}, "Next": "Y"}),
+                true
+            )
+            .is_err()
+        );
+        assert!(
+            check_rule(
+                &json!({"Variable": "$.a", "TimestampEquals": "yesterday", "Next": "X"}),
+                true
+            )
+            .is_err()
+        );
     }
 }

@@ -41,10 +41,16 @@ pub struct VirtualClock {
 
 impl VirtualClock {
     pub fn new(start: DateTime<Utc>) -> Self {
-        VirtualClock { now: Mutex::new(start), real_start: None }
+        VirtualClock {
+            now: Mutex::new(start),
+            real_start: None,
+        }
     }
     pub fn following_real_time(start: DateTime<Utc>) -> Self {
-        VirtualClock { now: Mutex::new(start), real_start: Some(std::time::Instant::now()) }
+        VirtualClock {
+            now: Mutex::new(start),
+            real_start: Some(std::time::Instant::now()),
+        }
     }
     /// Moves time forward without a sleeper (for tests).
     pub fn advance(&self, duration: std::time::Duration) {

@@ -31,7 +31,9 @@ impl PathSpec {
             None => Ok(PathSpec::Default),
             Some(Value::Null) => Ok(PathSpec::Null),
             Some(Value::String(s)) => Ok(PathSpec::Path(s.clone())),
-            Some(other) => Err(LoadError(format!("state \"{state}\": {field} must be a string or null, not {other}"))),
+            Some(other) => Err(LoadError(format!(
+                "state \"{state}\": {field} must be a string or null, not {other}"
+            ))),
         }
     }
 }
@@ -283,7 +285,10 @@ const UNSUPPORTED_FIELDS: &[(&str, &str)] = &[
     ("ToleratedFailurePercentagePath", "Distributed Map is not supported"),
     ("ToleratedFailureCount", "Distributed Map is not supported"),
     ("ToleratedFailureCountPath", "Distributed Map is not supported"),
-    ("MaxConcurrencyPath", "MaxConcurrencyPath is not supported; use MaxConcurrency"),
+    (
+        "MaxConcurrencyPath",
+        "MaxConcurrencyPath is not supported; use MaxConcurrency",
+    ),
     ("Label", "Distributed Map is not supported"),
     ("Items", "JSONata is not supported; use ItemsPath"),
 ];
@@ -295,20 +300,28 @@ pub fn parse_definition(text: &str) -> Result<StateMachine, LoadError> {
 }
 
 fn parse_machine(v: &Value, what: &str, top: bool) -> Result<StateMachine, LoadError> {
-    let obj = v.as_object().ok_or_else(|| LoadError(format!("{what} must be a JSON object")))?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| LoadError(format!("{what} must be a JSON object")))?;
     for key in obj.keys() {
         let ok = matches!(key.as_str(), "StartAt" | "States" | "Comment")
             || (top && matches!(key.as_str(), "TimeoutSeconds" | "Version"))
             || (!top && key == "ProcessorConfig");
         if !ok {
-            let why = UNSUPPORTED_FIELDS.iter().find(|(f, _)| f == key).map(|(_, w)| *w).unwrap_or("unknown field");
+            let why = UNSUPPORTED_FIELDS
+                .iter()
+                .find(|(f, _)| f == key)
+                .map(|(_, w)| *w)
+                .unwrap_or("unknown field");
             return Err(LoadError(format!("{what}: field \"{key}\": {why}")));
         }
     }
     if let Some(cfg) = obj.get("ProcessorConfig") {
         let mode = cfg.get("Mode").and_then(Value::as_str).unwrap_or("INLINE");
         if mode != "INLINE" {
-            return Err(LoadError(format!("{what}: ProcessorConfig.Mode {mode} is not supported (only INLINE)")));
+            return Err(LoadError(format!(
+                "{what}: ProcessorConfig.Mode {mode} is not supported (only INLINE)"
+            )));
         }
     }
     let start_at = obj
@@ -325,7 +338,10 @@ fn parse_machine(v: &Value, what: &str, top: bool) -> Result<StateMachine, LoadE
     }
     let timeout_seconds = match obj.get("TimeoutSeconds") {
         None => None,
-        Some(t) => Some(t.as_u64().ok_or_else(|| LoadError("TimeoutSeconds must be a positive integer".into()))?),
+        Some(t) => Some(
+            t.as_u64()
+                .ok_or_else(|| LoadError("TimeoutSeconds must be a positive integer".into()))?,
+        ),
     };
     let mut states = HashMap::new();
     for (name, sv) in states_v {
@@ -334,7 +350,11 @@ fn parse_machine(v: &Value, what: &str, top: bool) -> Result<StateMachine, LoadE
         }
         states.insert(name.clone(), parse_state(name, sv)?);
     }
-    let machine = StateMachine { start_at, states, timeout_seconds };
+    let machine = StateMachine {
+        start_at,
+        states,
+        timeout_seconds,
+    };
     check_transitions(&machine, what)?;
     Ok(machine)
 }
@@ -347,7 +367,10 @@ fn parse_state(name: &str, v: &Value) -> Result<State, LoadError> {
             return Err(err(format!("field \"{field}\": {why}")));
         }
     }
-    let kind = obj.get("Type").and_then(Value::as_str).ok_or_else(|| err("has no Type".into()))?;
+    let kind = obj
+        .get("Type")
+        .and_then(Value::as_str)
+        .ok_or_else(|| err("has no Type".into()))?;
     fn de<T: serde::de::DeserializeOwned>(v: &Value, name: &str) -> Result<T, LoadError> {
         serde_json::from_value(v.clone()).map_err(|e| LoadError(format!("state \"{name}\": {e}")))
     }
@@ -437,10 +460,11 @@ fn check_state(name: &str, state: &State) -> Result<(), LoadError> {
             if r.max_delay_seconds == Some(0) {
                 return Err(err(format!("Retry[{i}]: MaxDelaySeconds must be at least 1")));
             }
-            if let Some(j) = &r.jitter_strategy {
-                if j != "FULL" && j != "NONE" {
-                    return Err(err(format!("Retry[{i}]: JitterStrategy must be FULL or NONE, not {j}")));
-                }
+            if let Some(j) = &r.jitter_strategy
+                && j != "FULL"
+                && j != "NONE"
+            {
+                return Err(err(format!("Retry[{i}]: JitterStrategy must be FULL or NONE, not {j}")));
             }
         }
         for (i, c) in catch.iter().enumerate() {
@@ -459,7 +483,10 @@ fn check_state(name: &str, state: &State) -> Result<(), LoadError> {
             result_path(&t.result_path)?;
             retry_catch(&t.retry, &t.catch)?;
             if t.resource.ends_with(".waitForTaskToken") || t.resource.ends_with(".sync") {
-                return Err(err(format!("Resource {}: callback and .sync integrations are not supported", t.resource)));
+                return Err(err(format!(
+                    "Resource {}: callback and .sync integrations are not supported",
+                    t.resource
+                )));
             }
             if t.timeout_seconds.is_some() && t.timeout_seconds_path.is_some() {
                 return Err(err("has both TimeoutSeconds and TimeoutSecondsPath".into()));
@@ -474,7 +501,9 @@ fn check_state(name: &str, state: &State) -> Result<(), LoadError> {
                 let params = t.parameters.as_ref().and_then(Value::as_object);
                 let has = |k: &str| params.is_some_and(|p| p.contains_key(k) || p.contains_key(&format!("{k}.$")));
                 if !has("FunctionName") {
-                    return Err(err("arn:aws:states:::lambda:invoke needs Parameters.FunctionName".into()));
+                    return Err(err(
+                        "arn:aws:states:::lambda:invoke needs Parameters.FunctionName".into()
+                    ));
                 }
             }
         }
@@ -485,12 +514,19 @@ fn check_state(name: &str, state: &State) -> Result<(), LoadError> {
         }
         State::Wait(w) => {
             common(&w.common())?;
-            let count = [w.seconds.is_some(), w.seconds_path.is_some(), w.timestamp.is_some(), w.timestamp_path.is_some()]
-                .iter()
-                .filter(|b| **b)
-                .count();
+            let count = [
+                w.seconds.is_some(),
+                w.seconds_path.is_some(),
+                w.timestamp.is_some(),
+                w.timestamp_path.is_some(),
+            ]
+            .iter()
+            .filter(|b| **b)
+            .count();
             if count != 1 {
-                return Err(err("needs exactly one of Seconds, SecondsPath, Timestamp, TimestampPath".into()));
+                return Err(err(
+                    "needs exactly one of Seconds, SecondsPath, Timestamp, TimestampPath".into(),
+                ));
             }
             if let Some(ts) = &w.timestamp {
                 chrono::DateTime::parse_from_rfc3339(ts).map_err(|e| err(format!("Timestamp \"{ts}\": {e}")))?;
@@ -569,7 +605,9 @@ fn check_transitions(m: &StateMachine, what: &str) -> Result<(), LoadError> {
         if m.states.contains_key(target) {
             Ok(())
         } else {
-            Err(LoadError(format!("state \"{from}\": {field} \"{target}\" is not a state of {what}")))
+            Err(LoadError(format!(
+                "state \"{from}\": {field} \"{target}\" is not a state of {what}"
+            )))
         }
     };
     if !m.states.contains_key(&m.start_at) {
@@ -615,10 +653,18 @@ fn check_transitions(m: &StateMachine, what: &str) -> Result<(), LoadError> {
             stack.extend(edges.get(s).into_iter().flatten().copied());
         }
     }
-    let mut unreachable: Vec<&str> = m.states.keys().map(String::as_str).filter(|s| !seen.contains(s)).collect();
+    let mut unreachable: Vec<&str> = m
+        .states
+        .keys()
+        .map(String::as_str)
+        .filter(|s| !seen.contains(s))
+        .collect();
     if !unreachable.is_empty() {
         unreachable.sort();
-        return Err(LoadError(format!("{what}: state(s) {} cannot be reached from StartAt", unreachable.join(", "))));
+        return Err(LoadError(format!(
+            "{what}: state(s) {} cannot be reached from StartAt",
+            unreachable.join(", ")
+        )));
     }
     Ok(())
 }
@@ -630,7 +676,12 @@ pub fn task_resources(m: &StateMachine) -> Vec<String> {
         match s {
             State::Task(t) => {
                 if t.resource == crate::executor::LAMBDA_INVOKE {
-                    if let Some(f) = t.parameters.as_ref().and_then(|p| p.get("FunctionName")).and_then(Value::as_str) {
+                    if let Some(f) = t
+                        .parameters
+                        .as_ref()
+                        .and_then(|p| p.get("FunctionName"))
+                        .and_then(Value::as_str)
+                    {
                         out.push(f.to_string());
                     }
                 } else {
@@ -658,30 +709,82 @@ mod tests {
 
     #[test]
     fn a_simple_machine_loads() {
-        let m = load(json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Succeed"}}})).unwrap();
+        let m = load(json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Succeed"}}}))
+            .unwrap();
         assert_eq!(m.states.len(), 2);
     }
 
     #[test]
     fn load_errors_name_the_state_and_the_problem() {
         let cases = [
-            (json!({"StartAt": "A", "States": {"A": {"Type": "Magic", "End": true}}}), "state \"A\": unknown Type \"Magic\""),
-            (json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Nowhere"}}}), "state \"A\": Next \"Nowhere\" is not a state"),
-            (json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true, "Bogus": 1}}}), "state \"A\": unknown field `Bogus`"),
-            (json!({"StartAt": "A", "States": {"A": {"Type": "Pass"}}}), "state \"A\": needs Next or \"End\": true"),
-            (json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}, "B": {"Type": "Succeed"}}}), "B cannot be reached"),
-            (json!({"StartAt": "Z", "States": {"A": {"Type": "Succeed"}}}), "StartAt \"Z\" is not a state"),
-            (json!({"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "r", "End": true, "HeartbeatSeconds": 5}}}), "heartbeats are not supported"),
-            (json!({"StartAt": "A", "QueryLanguage": "JSONata", "States": {"A": {"Type": "Succeed"}}}), "JSONata is not supported"),
-            (json!({"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "r", "End": true, "Retry": [{"ErrorEquals": ["States.ALL"]}, {"ErrorEquals": ["X"]}]}}}), "Retry[0]: a States.ALL retrier or catcher must be the last one"),
-            (json!({"StartAt": "A", "States": {"A": {"Type": "Wait", "Seconds": 1, "SecondsPath": "$.s", "End": true}}}), "needs exactly one of Seconds"),
-            (json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "ResultPath": "$.a[*]", "End": true}}}), "is not a reference path"),
-            (json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Parameters": {"x.$": "States.Nope()"}, "End": true}}}), "unsupported intrinsic function \"States.Nope\""),
-            (json!({"StartAt": "A", "States": {"A": {"Type": "Choice", "Choices": [{"Variable": "$.x", "Next": "A"}]}}}), "Choices[0]: needs exactly one comparison operator"),
-            (json!({"StartAt": "A", "States": {"A": {"Type": "Map", "End": true}}}), "needs an ItemProcessor"),
-            (json!({"StartAt": "A", "States": {"A": {"Type": "Map", "End": true, "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED"}, "StartAt": "B", "States": {"B": {"Type": "Succeed"}}}}}}), "DISTRIBUTED is not supported"),
-            (json!({"StartAt": "A", "States": {"A": {"Type": "Parallel", "End": true, "Branches": [{"StartAt": "B", "States": {"B": {"Type": "Pass", "Next": "C"}}}]}}}), "state \"B\": Next \"C\" is not a state of state \"A\" branch 0"),
-            (json!({"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": true}}}), "needs Parameters.FunctionName"),
+            (
+                json!({"StartAt": "A", "States": {"A": {"Type": "Magic", "End": true}}}),
+                "state \"A\": unknown Type \"Magic\"",
+            ),
+            (
+                json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Nowhere"}}}),
+                "state \"A\": Next \"Nowhere\" is not a state",
+            ),
+            (
+                json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true, "Bogus": 1}}}),
+                "state \"A\": unknown field `Bogus`",
+            ),
+            (
+                json!({"StartAt": "A", "States": {"A": {"Type": "Pass"}}}),
+                "state \"A\": needs Next or \"End\": true",
+            ),
+            (
+                json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}, "B": {"Type": "Succeed"}}}),
+                "B cannot be reached",
+            ),
+            (
+                json!({"StartAt": "Z", "States": {"A": {"Type": "Succeed"}}}),
+                "StartAt \"Z\" is not a state",
+            ),
+            (
+                json!({"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "r", "End": true, "HeartbeatSeconds": 5}}}),
+                "heartbeats are not supported",
+            ),
+            (
+                json!({"StartAt": "A", "QueryLanguage": "JSONata", "States": {"A": {"Type": "Succeed"}}}),
+                "JSONata is not supported",
+            ),
+            (
+                json!({"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "r", "End": true, "Retry": [{"ErrorEquals": ["States.ALL"]}, {"ErrorEquals": ["X"]}]}}}),
+                "Retry[0]: a States.ALL retrier or catcher must be the last one",
+            ),
+            (
+                json!({"StartAt": "A", "States": {"A": {"Type": "Wait", "Seconds": 1, "SecondsPath": "$.s", "End": true}}}),
+                "needs exactly one of Seconds",
+            ),
+            (
+                json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "ResultPath": "$.a[*]", "End": true}}}),
+                "is not a reference path",
+            ),
+            (
+                json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Parameters": {"x.$": "States.Nope()"}, "End": true}}}),
+                "unsupported intrinsic function \"States.Nope\"",
+            ),
+            (
+                json!({"StartAt": "A", "States": {"A": {"Type": "Choice", "Choices": [{"Variable": "$.x", "Next": "A"}]}}}),
+                "Choices[0]: needs exactly one comparison operator",
+            ),
+            (
+                json!({"StartAt": "A", "States": {"A": {"Type": "Map", "End": true}}}),
+                "needs an ItemProcessor",
+            ),
+            (
+                json!({"StartAt": "A", "States": {"A": {"Type": "Map", "End": true, "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED"}, "StartAt": "B", "States": {"B": {"Type": "Succeed"}}}}}}),
+                "DISTRIBUTED is not supported",
+            ),
+            (
+                json!({"StartAt": "A", "States": {"A": {"Type": "Parallel", "End": true, "Branches": [{"StartAt": "B", "States": {"B": {"Type": "Pass", "Next": "C"}}}]}}}),
+                "state \"B\": Next \"C\" is not a state of state \"A\" branch 0",
+            ),
+            (
+                json!({"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": true}}}),
+                "needs Parameters.FunctionName",
+            ),
         ];
         for (def, expected) in cases {
             let err = load(def.clone()).unwrap_err().to_string();
@@ -696,6 +799,9 @@ mod tests {
             "T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "${B}", "Payload.$": "$"}, "End": true}
         }}))
         .unwrap();
-        assert_eq!(task_resources(&m), vec!["${B}".to_string(), "arn:aws:lambda:us-east-1:1:function:a".to_string()]);
+        assert_eq!(
+            task_resources(&m),
+            vec!["${B}".to_string(), "arn:aws:lambda:us-east-1:1:function:a".to_string()]
+        );
     }
 }

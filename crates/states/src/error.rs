@@ -19,7 +19,10 @@ pub struct ExecError {
 
 impl ExecError {
     pub fn new(error: impl Into<String>, cause: impl Into<String>) -> Self {
-        ExecError { error: error.into(), cause: cause.into() }
+        ExecError {
+            error: error.into(),
+            cause: cause.into(),
+        }
     }
     pub fn runtime(cause: impl Into<String>) -> Self {
         Self::new("States.Runtime", cause)

@@ -81,7 +81,9 @@ pub struct Executor {
 
 impl std::fmt::Debug for Executor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Executor").field("handlers", &self.handlers.keys().collect::<Vec<_>>()).finish()
+        f.debug_struct("Executor")
+            .field("handlers", &self.handlers.keys().collect::<Vec<_>>())
+            .finish()
     }
 }
 
@@ -152,9 +154,14 @@ impl Executor {
             events: Mutex::new(Vec::new()),
             next_id: AtomicU64::new(1),
             start,
-            deadline: machine.timeout_seconds.map(|s| start + chrono::Duration::seconds(s as i64)),
+            deadline: machine
+                .timeout_seconds
+                .map(|s| start + chrono::Duration::seconds(s as i64)),
         };
-        let execution_arn = format!("{}:{name}", self.state_machine_arn.replace(":stateMachine:", ":execution:"));
+        let execution_arn = format!(
+            "{}:{name}",
+            self.state_machine_arn.replace(":stateMachine:", ":execution:")
+        );
         let ctx = json!({
             "Execution": {
                 "Id": execution_arn,
@@ -185,7 +192,15 @@ impl Executor {
             }
         };
         let events = run.events.into_inner().unwrap_or_else(|e| e.into_inner());
-        Execution { name: name.to_string(), status, output, error, start_date: start, stop_date: self.clock.now(), events }
+        Execution {
+            name: name.to_string(),
+            status,
+            output,
+            error,
+            start_date: start,
+            stop_date: self.clock.now(),
+            events,
+        }
     }
 }
 
@@ -235,13 +250,13 @@ impl Run<'_> {
             let mut current = m.start_at.clone();
             let mut input = input;
             loop {
-                if let Some(deadline) = self.deadline {
-                    if self.exec.clock.now() > deadline {
-                        return Err(ExecError::new(
-                            "States.Timeout",
-                            format!("execution timed out after {}s", (deadline - self.start).num_seconds()),
-                        ));
-                    }
+                if let Some(deadline) = self.deadline
+                    && self.exec.clock.now() > deadline
+                {
+                    return Err(ExecError::new(
+                        "States.Timeout",
+                        format!("execution timed out after {}s", (deadline - self.start).num_seconds()),
+                    ));
                 }
                 let state = m
                     .states
@@ -256,7 +271,11 @@ impl Run<'_> {
                     "RetryCount": 0,
                 });
                 let t = self.state(&current, state, input, &ctx).await?;
-                self.emit(&format!("{kind}StateExited"), Some(&current), json!({"output": t.output}));
+                self.emit(
+                    &format!("{kind}StateExited"),
+                    Some(&current),
+                    json!({"output": t.output}),
+                );
                 match t.next {
                     Some(n) => {
                         current = n;
@@ -274,11 +293,17 @@ impl Run<'_> {
                 let effective = self.input(&p.input_path, &p.parameters, &raw, ctx)?;
                 let result = p.result.clone().unwrap_or(effective);
                 let out = apply_result_path(&p.result_path, raw, result)?;
-                Ok(Transition { output: apply_path(&p.output_path, out, ctx)?, next: p.next.clone() })
+                Ok(Transition {
+                    output: apply_path(&p.output_path, out, ctx)?,
+                    next: p.next.clone(),
+                })
             }
             State::Succeed(s) => {
                 let effective = apply_path(&s.input_path, raw, ctx)?;
-                Ok(Transition { output: apply_path(&s.output_path, effective, ctx)?, next: None })
+                Ok(Transition {
+                    output: apply_path(&s.output_path, effective, ctx)?,
+                    next: None,
+                })
             }
             State::Fail(f) => {
                 let text = |lit: &Option<String>, path: &Option<String>, default: &str| -> Result<String, ExecError> {
@@ -301,7 +326,9 @@ impl Run<'_> {
                 } else if let Some(p) = &w.seconds_path {
                     let v = paths::read(p, &effective, ctx)?;
                     let s = v.as_u64().ok_or_else(|| {
-                        ExecError::runtime(format!("SecondsPath '{p}' must point to a non-negative integer, not {v}"))
+                        ExecError::runtime(format!(
+                            "SecondsPath '{p}' must point to a non-negative integer, not {v}"
+                        ))
                     })?;
                     now + chrono::Duration::seconds(s as i64)
                 } else {
@@ -310,7 +337,9 @@ impl Run<'_> {
                         (_, Some(p)) => {
                             let v = paths::read(p, &effective, ctx)?;
                             v.as_str().map(str::to_string).ok_or_else(|| {
-                                ExecError::runtime(format!("TimestampPath '{p}' must point to a timestamp string, not {v}"))
+                                ExecError::runtime(format!(
+                                    "TimestampPath '{p}' must point to a timestamp string, not {v}"
+                                ))
                             })?
                         }
                         _ => return Err(ExecError::runtime("Wait state without a duration")),
@@ -322,7 +351,10 @@ impl Run<'_> {
                 if until > now {
                     self.exec.clock.sleep((until - now).to_std().unwrap_or_default()).await;
                 }
-                Ok(Transition { output: apply_path(&w.output_path, effective, ctx)?, next: w.next.clone() })
+                Ok(Transition {
+                    output: apply_path(&w.output_path, effective, ctx)?,
+                    next: w.next.clone(),
+                })
             }
             State::Choice(c) => {
                 let effective = apply_path(&c.input_path, raw, ctx)?;
@@ -334,25 +366,65 @@ impl Run<'_> {
                     }
                 }
                 let next = next.or_else(|| c.default.clone()).ok_or_else(|| {
-                    ExecError::new("States.NoChoiceMatched", format!("no choice rule of state \"{name}\" matched and there is no Default"))
+                    ExecError::new(
+                        "States.NoChoiceMatched",
+                        format!("no choice rule of state \"{name}\" matched and there is no Default"),
+                    )
                 })?;
-                Ok(Transition { output: apply_path(&c.output_path, effective, ctx)?, next: Some(next) })
+                Ok(Transition {
+                    output: apply_path(&c.output_path, effective, ctx)?,
+                    next: Some(next),
+                })
             }
             State::Task(t) => {
                 let run = |effective: Value, ctx: Value| async move { self.task(name, t, effective, &ctx).await };
-                self.with_retry(name, &t.input_path, &t.parameters, &t.result_selector, &t.result_path, &t.output_path, &t.retry, &t.catch, t.next.clone(), raw, ctx, run)
-                    .await
+                self.with_retry(
+                    name,
+                    &t.input_path,
+                    &t.parameters,
+                    &t.result_selector,
+                    &t.result_path,
+                    &t.output_path,
+                    &t.retry,
+                    &t.catch,
+                    t.next.clone(),
+                    raw,
+                    ctx,
+                    run,
+                )
+                .await
             }
             State::Parallel(p, branches) => {
                 let run = |effective: Value, ctx: Value| async move {
                     self.emit("ParallelStateStarted", Some(name), json!({}));
                     let futs = branches.iter().map(|b| self.machine(b, effective.clone(), ctx.clone()));
                     let r = futures::future::try_join_all(futs).await.map(Value::Array);
-                    self.emit(if r.is_ok() { "ParallelStateSucceeded" } else { "ParallelStateFailed" }, Some(name), json!({}));
+                    self.emit(
+                        if r.is_ok() {
+                            "ParallelStateSucceeded"
+                        } else {
+                            "ParallelStateFailed"
+                        },
+                        Some(name),
+                        json!({}),
+                    );
                     r
                 };
-                self.with_retry(name, &p.input_path, &p.parameters, &p.result_selector, &p.result_path, &p.output_path, &p.retry, &p.catch, p.next.clone(), raw, ctx, run)
-                    .await
+                self.with_retry(
+                    name,
+                    &p.input_path,
+                    &p.parameters,
+                    &p.result_selector,
+                    &p.result_path,
+                    &p.output_path,
+                    &p.retry,
+                    &p.catch,
+                    p.next.clone(),
+                    raw,
+                    ctx,
+                    run,
+                )
+                .await
             }
             State::Map(m, processor) => {
                 let run = |effective: Value, ctx: Value| async move {
@@ -384,23 +456,52 @@ impl Run<'_> {
                             let r = self.machine(processor, input, item_ctx).await;
                             match &r {
                                 Ok(_) => self.emit("MapIterationSucceeded", Some(name), json!({"index": i})),
-                                Err(e) => self.emit("MapIterationFailed", Some(name), json!({"index": i, "error": e.error})),
+                                Err(e) => {
+                                    self.emit("MapIterationFailed", Some(name), json!({"index": i, "error": e.error}))
+                                }
                             }
                             r
                         }
                     }))
                     .buffered(limit);
                     let r: Result<Vec<Value>, ExecError> = iterations.try_collect().await;
-                    self.emit(if r.is_ok() { "MapStateSucceeded" } else { "MapStateFailed" }, Some(name), json!({}));
+                    self.emit(
+                        if r.is_ok() {
+                            "MapStateSucceeded"
+                        } else {
+                            "MapStateFailed"
+                        },
+                        Some(name),
+                        json!({}),
+                    );
                     r.map(Value::Array)
                 };
-                self.with_retry(name, &m.input_path, &None, &m.result_selector, &m.result_path, &m.output_path, &m.retry, &m.catch, m.next.clone(), raw, ctx, run)
-                    .await
+                self.with_retry(
+                    name,
+                    &m.input_path,
+                    &None,
+                    &m.result_selector,
+                    &m.result_path,
+                    &m.output_path,
+                    &m.retry,
+                    &m.catch,
+                    m.next.clone(),
+                    raw,
+                    ctx,
+                    run,
+                )
+                .await
             }
         }
     }
 
-    fn input(&self, input_path: &Option<Value>, parameters: &Option<Value>, raw: &Value, ctx: &Value) -> Result<Value, ExecError> {
+    fn input(
+        &self,
+        input_path: &Option<Value>,
+        parameters: &Option<Value>,
+        raw: &Value,
+        ctx: &Value,
+    ) -> Result<Value, ExecError> {
         let effective = apply_path(input_path, raw.clone(), ctx)?;
         match parameters {
             Some(t) => paths::render_template(t, &effective, ctx),
@@ -410,8 +511,8 @@ impl Run<'_> {
 
     /// Input processing, the work with Retry, then Catch or result processing.
     #[allow(clippy::too_many_arguments)]
-    async fn with_retry<'s, F, Fut>(
-        &'s self,
+    async fn with_retry<F, Fut>(
+        &self,
         name: &str,
         input_path: &Option<Value>,
         parameters: &Option<Value>,
@@ -445,7 +546,10 @@ impl Run<'_> {
                         None => result,
                     };
                     let out = apply_result_path(result_path, raw, result)?;
-                    return Ok(Transition { output: apply_path(output_path, out, &ctx)?, next });
+                    return Ok(Transition {
+                        output: apply_path(output_path, out, &ctx)?,
+                        next,
+                    });
                 }
                 Err(e) => e,
             };
@@ -467,7 +571,11 @@ impl Run<'_> {
                 }
             }
             if let Some(c) = catch.iter().find(|c| error_matches(&c.error_equals, &err.error)) {
-                self.emit("StateCaught", Some(name), json!({"error": err.error, "cause": err.cause, "next": c.next}));
+                self.emit(
+                    "StateCaught",
+                    Some(name),
+                    json!({"error": err.error, "cause": err.cause, "next": c.next}),
+                );
                 let result_path = match &c.result_path {
                     None => PathSpec::Default,
                     Some(Value::Null) => PathSpec::Null,
@@ -479,18 +587,33 @@ impl Run<'_> {
                     PathSpec::Null => raw,
                     PathSpec::Path(p) => paths::write(raw, &p, err.to_value())?,
                 };
-                return Ok(Transition { output: out, next: Some(c.next.clone()) });
+                return Ok(Transition {
+                    output: out,
+                    next: Some(c.next.clone()),
+                });
             }
             return Err(err);
         }
     }
 
-    async fn task(&self, name: &str, t: &crate::definition::TaskState, effective: Value, ctx: &Value) -> Result<Value, ExecError> {
+    async fn task(
+        &self,
+        name: &str,
+        t: &crate::definition::TaskState,
+        effective: Value,
+        ctx: &Value,
+    ) -> Result<Value, ExecError> {
         let (key, payload, wrap) = if t.resource == LAMBDA_INVOKE {
             let f = effective.get("FunctionName").and_then(Value::as_str).ok_or_else(|| {
-                ExecError::runtime(format!("state \"{name}\": lambda:invoke Parameters must give FunctionName as a string"))
+                ExecError::runtime(format!(
+                    "state \"{name}\": lambda:invoke Parameters must give FunctionName as a string"
+                ))
             })?;
-            (f.to_string(), effective.get("Payload").cloned().unwrap_or_else(|| json!({})), true)
+            (
+                f.to_string(),
+                effective.get("Payload").cloned().unwrap_or_else(|| json!({})),
+                true,
+            )
         } else {
             (t.resource.clone(), effective, false)
         };
@@ -498,8 +621,16 @@ impl Run<'_> {
             .exec
             .resolve(&key)
             .ok_or_else(|| ExecError::new("States.TaskFailed", format!("no task handler for resource {key}")))?;
-        let prefix = if !wrap && is_lambda_arn(&t.resource) { "LambdaFunction" } else { "Task" };
-        self.emit(&format!("{prefix}Scheduled"), Some(name), json!({"resource": key, "parameters": payload}));
+        let prefix = if !wrap && is_lambda_arn(&t.resource) {
+            "LambdaFunction"
+        } else {
+            "Task"
+        };
+        self.emit(
+            &format!("{prefix}Scheduled"),
+            Some(name),
+            json!({"resource": key, "parameters": payload}),
+        );
         self.emit(&format!("{prefix}Started"), Some(name), json!({"resource": key}));
         let timeout = match (&t.timeout_seconds, &t.timeout_seconds_path) {
             (Some(s), _) => Some(*s),
@@ -513,8 +644,15 @@ impl Run<'_> {
             Some(s) => match tokio::time::timeout(std::time::Duration::from_secs(s), call).await {
                 Ok(r) => r,
                 Err(_) => {
-                    let e = ExecError::new("States.Timeout", format!("task of state \"{name}\" ran longer than {s}s"));
-                    self.emit(&format!("{prefix}TimedOut"), Some(name), json!({"error": e.error, "cause": e.cause}));
+                    let e = ExecError::new(
+                        "States.Timeout",
+                        format!("task of state \"{name}\" ran longer than {s}s"),
+                    );
+                    self.emit(
+                        &format!("{prefix}TimedOut"),
+                        Some(name),
+                        json!({"error": e.error, "cause": e.cause}),
+                    );
                     return Err(e);
                 }
             },
@@ -536,7 +674,11 @@ impl Run<'_> {
                 }
             }
             Err(e) => {
-                self.emit(&format!("{prefix}Failed"), Some(name), json!({"error": e.error, "cause": e.cause}));
+                self.emit(
+                    &format!("{prefix}Failed"),
+                    Some(name),
+                    json!({"error": e.error, "cause": e.cause}),
+                );
                 Err(e)
             }
         }

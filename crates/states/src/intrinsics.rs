@@ -188,7 +188,11 @@ fn eval_call(call: &Call, input: &Value, context: &Value) -> Result<Value, ExecE
     }
     let n = call.name.as_str();
     let want = |count: usize| -> Result<(), ExecError> {
-        if args.len() == count { Ok(()) } else { Err(fail(n, format!("expects {count} argument(s), got {}", args.len()))) }
+        if args.len() == count {
+            Ok(())
+        } else {
+            Err(fail(n, format!("expects {count} argument(s), got {}", args.len())))
+        }
     };
     let int = |v: &Value| -> Result<i64, ExecError> {
         v.as_i64()
@@ -196,15 +200,21 @@ fn eval_call(call: &Call, input: &Value, context: &Value) -> Result<Value, ExecE
             .ok_or_else(|| fail(n, format!("{v} is not an integer")))
     };
     let arr = |v: &Value| -> Result<Vec<Value>, ExecError> {
-        v.as_array().cloned().ok_or_else(|| fail(n, format!("{v} is not an array")))
+        v.as_array()
+            .cloned()
+            .ok_or_else(|| fail(n, format!("{v} is not an array")))
     };
     let string = |v: &Value| -> Result<String, ExecError> {
-        v.as_str().map(str::to_string).ok_or_else(|| fail(n, format!("{v} is not a string")))
+        v.as_str()
+            .map(str::to_string)
+            .ok_or_else(|| fail(n, format!("{v} is not a string")))
     };
     match n {
         "States.Format" => {
             let template = string(args.first().ok_or_else(|| fail(n, "needs a template"))?)?;
-            format_template(&template, &args[1..]).map(Value::String).map_err(|e| fail(n, e))
+            format_template(&template, &args[1..])
+                .map(Value::String)
+                .map_err(|e| fail(n, e))
         }
         "States.StringToJson" => {
             want(1)?;
@@ -222,7 +232,9 @@ fn eval_call(call: &Call, input: &Value, context: &Value) -> Result<Value, ExecE
                 return Err(fail(n, "chunk size must be positive"));
             }
             let items = arr(&args[0])?;
-            Ok(Value::Array(items.chunks(size as usize).map(|c| Value::Array(c.to_vec())).collect()))
+            Ok(Value::Array(
+                items.chunks(size as usize).map(|c| Value::Array(c.to_vec())).collect(),
+            ))
         }
         "States.ArrayContains" => {
             want(2)?;
@@ -298,7 +310,9 @@ fn eval_call(call: &Call, input: &Value, context: &Value) -> Result<Value, ExecE
         }
         "States.MathAdd" => {
             want(2)?;
-            let sum = int(&args[0])?.checked_add(int(&args[1])?).ok_or_else(|| fail(n, "overflow"))?;
+            let sum = int(&args[0])?
+                .checked_add(int(&args[1])?)
+                .ok_or_else(|| fail(n, "overflow"))?;
             Ok(Value::from(sum))
         }
         "States.StringSplit" => {
@@ -306,7 +320,10 @@ fn eval_call(call: &Call, input: &Value, context: &Value) -> Result<Value, ExecE
             let (s, d) = (string(&args[0])?, string(&args[1])?);
             let delims: Vec<char> = d.chars().collect();
             Ok(Value::Array(
-                s.split(|c| delims.contains(&c)).filter(|p| !p.is_empty()).map(|p| Value::String(p.to_string())).collect(),
+                s.split(|c| delims.contains(&c))
+                    .filter(|p| !p.is_empty())
+                    .map(|p| Value::String(p.to_string()))
+                    .collect(),
             ))
         }
         "States.UUID" => {
@@ -320,7 +337,9 @@ fn eval_call(call: &Call, input: &Value, context: &Value) -> Result<Value, ExecE
         "States.Base64Decode" => {
             want(1)?;
             let bytes = base64_decode(&string(&args[0])?).ok_or_else(|| fail(n, "invalid base64"))?;
-            String::from_utf8(bytes).map(Value::String).map_err(|_| fail(n, "decoded bytes are not UTF-8"))
+            String::from_utf8(bytes)
+                .map(Value::String)
+                .map_err(|_| fail(n, "decoded bytes are not UTF-8"))
         }
         other => Err(fail(other, "unsupported")),
     }
@@ -343,7 +362,9 @@ fn format_template(template: &str, args: &[Value]) -> Result<String, String> {
                 next_arg += 1;
                 match v {
                     Value::String(s) => out.push_str(s),
-                    Value::Object(_) | Value::Array(_) => return Err("arguments must be strings, numbers, booleans or null".into()),
+                    Value::Object(_) | Value::Array(_) => {
+                        return Err("arguments must be strings, numbers, booleans or null".into());
+                    }
                     other => out.push_str(&other.to_string()),
                 }
             }
@@ -364,7 +385,14 @@ fn uuid_v4() -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -406,27 +434,47 @@ mod tests {
     use serde_json::json;
 
     fn ev(expr: &str) -> Value {
-        evaluate(expr, &json!({"a": [1, 2, 2, 3], "s": "x,y", "o": {"k": 1}, "n": 5}), &json!({})).unwrap()
+        evaluate(
+            expr,
+            &json!({"a": [1, 2, 2, 3], "s": "x,y", "o": {"k": 1}, "n": 5}),
+            &json!({}),
+        )
+        .unwrap()
     }
 
     #[test]
     fn the_documented_functions_compute_what_aws_documents() {
-        assert_eq!(ev("States.Format('Hello, {}! n={}', 'world', $.n)"), json!("Hello, world! n=5"));
+        assert_eq!(
+            ev("States.Format('Hello, {}! n={}', 'world', $.n)"),
+            json!("Hello, world! n=5")
+        );
         assert_eq!(ev(r"States.Format('literal \{\} {}', 'x')"), json!("literal {} x"));
         assert_eq!(ev("States.StringToJson('{\"a\": 1}')"), json!({"a": 1}));
         assert_eq!(ev("States.JsonToString($.o)"), json!("{\"k\":1}"));
-        assert_eq!(ev("States.Array(1, 'two', $.n, null, true)"), json!([1, "two", 5, null, true]));
+        assert_eq!(
+            ev("States.Array(1, 'two', $.n, null, true)"),
+            json!([1, "two", 5, null, true])
+        );
         assert_eq!(ev("States.ArrayPartition($.a, 3)"), json!([[1, 2, 2], [3]]));
         assert_eq!(ev("States.ArrayContains($.a, 3)"), json!(true));
         assert_eq!(ev("States.ArrayRange(1, 9, 2)"), json!([1, 3, 5, 7, 9]));
         assert_eq!(ev("States.ArrayGetItem($.a, 3)"), json!(3));
         assert_eq!(ev("States.ArrayLength($.a)"), json!(4));
         assert_eq!(ev("States.ArrayUnique($.a)"), json!([1, 2, 3]));
-        assert_eq!(ev("States.JsonMerge($.o, States.StringToJson('{\"z\": 2}'), false)"), json!({"k": 1, "z": 2}));
+        assert_eq!(
+            ev("States.JsonMerge($.o, States.StringToJson('{\"z\": 2}'), false)"),
+            json!({"k": 1, "z": 2})
+        );
         assert_eq!(ev("States.MathAdd($.n, -1)"), json!(4));
         assert_eq!(ev("States.StringSplit($.s, ',')"), json!(["x", "y"]));
-        assert_eq!(ev("States.Base64Encode('Data to encode')"), json!("RGF0YSB0byBlbmNvZGU="));
-        assert_eq!(ev("States.Base64Decode('RGF0YSB0byBlbmNvZGU=')"), json!("Data to encode"));
+        assert_eq!(
+            ev("States.Base64Encode('Data to encode')"),
+            json!("RGF0YSB0byBlbmNvZGU=")
+        );
+        assert_eq!(
+            ev("States.Base64Decode('RGF0YSB0byBlbmNvZGU=')"),
+            json!("Data to encode")
+        );
         let r = ev("States.MathRandom(1, 10)").as_i64().unwrap();
         assert!((1..10).contains(&r));
         assert_eq!(ev("States.UUID()").as_str().unwrap().len(), 36);

@@ -28,7 +28,16 @@ pub fn parse_reference_path(path: &str) -> Option<Vec<Segment>> {
                 let start = i;
                 while i < chars.len() && chars[i] != '.' && chars[i] != '[' {
                     let c = chars[i];
-                    if c == '*' || c == '@' || c == ',' || c == ':' || c == '?' || c == '(' || c == ')' || c == '\'' || c == '"' {
+                    if c == '*'
+                        || c == '@'
+                        || c == ','
+                        || c == ':'
+                        || c == '?'
+                        || c == '('
+                        || c == ')'
+                        || c == '\''
+                        || c == '"'
+                    {
                         return None;
                     }
                     i += 1;
@@ -77,19 +86,28 @@ pub fn parse_reference_path(path: &str) -> Option<Vec<Segment>> {
 
 /// Checks a path's syntax at load time.
 pub fn check_path(path: &str) -> Result<(), String> {
-    let p = path.strip_prefix('$').map(|_| path).ok_or_else(|| format!("path \"{path}\" must start with $"))?;
-    let p = if let Some(ctx) = p.strip_prefix("$$") { format!("${ctx}") } else { p.to_string() };
+    let p = path
+        .strip_prefix('$')
+        .map(|_| path)
+        .ok_or_else(|| format!("path \"{path}\" must start with $"))?;
+    let p = if let Some(ctx) = p.strip_prefix("$$") {
+        format!("${ctx}")
+    } else {
+        p.to_string()
+    };
     if parse_reference_path(&p).is_some() {
         return Ok(());
     }
-    serde_json_path::JsonPath::parse(&p).map(|_| ()).map_err(|e| format!("invalid JSONPath \"{path}\": {e}"))
+    serde_json_path::JsonPath::parse(&p)
+        .map(|_| ())
+        .map_err(|e| format!("invalid JSONPath \"{path}\": {e}"))
 }
 
 /// Checks a ResultPath: a reference path only.
 pub fn check_reference_path(path: &str) -> Result<(), String> {
-    parse_reference_path(path)
-        .map(|_| ())
-        .ok_or_else(|| format!("\"{path}\" is not a reference path (only $, .field, ['field'] and [index] are allowed)"))
+    parse_reference_path(path).map(|_| ()).ok_or_else(|| {
+        format!("\"{path}\" is not a reference path (only $, .field, ['field'] and [index] are allowed)")
+    })
 }
 
 /// Reads `path` from `input`, or from `context` for `$$` paths.
@@ -101,18 +119,22 @@ pub fn read(path: &str, input: &Value, context: &Value) -> Result<Value, ExecErr
     };
     if let Some(segments) = parse_reference_path(&p) {
         return get(doc, &segments).cloned().ok_or_else(|| {
-            ExecError::runtime(format!("Invalid path '{path}': The path does not match any element of the input"))
+            ExecError::runtime(format!(
+                "Invalid path '{path}': The path does not match any element of the input"
+            ))
         });
     }
-    let compiled = serde_json_path::JsonPath::parse(&p)
-        .map_err(|e| ExecError::runtime(format!("Invalid path '{path}': {e}")))?;
+    let compiled =
+        serde_json_path::JsonPath::parse(&p).map_err(|e| ExecError::runtime(format!("Invalid path '{path}': {e}")))?;
     Ok(Value::Array(compiled.query(doc).all().into_iter().cloned().collect()))
 }
 
 /// Whether `path` matches anything (Choice's IsPresent).
 pub fn exists(path: &str, input: &Value, context: &Value) -> bool {
     match read(path, input, context) {
-        Ok(Value::Array(a)) if parse_reference_path(path.trim_start_matches('$')).is_none() && !path.starts_with("$$") => {
+        Ok(Value::Array(a))
+            if parse_reference_path(path.trim_start_matches('$')).is_none() && !path.starts_with("$$") =>
+        {
             !a.is_empty() || parse_reference_path(path).is_some()
         }
         Ok(_) => true,
@@ -133,8 +155,12 @@ fn get<'a>(mut v: &'a Value, segments: &[Segment]) -> Option<&'a Value> {
 
 /// Writes `value` at reference path `path` inside `target` (ResultPath).
 pub fn write(target: Value, path: &str, value: Value) -> Result<Value, ExecError> {
-    let segments = parse_reference_path(path)
-        .ok_or_else(|| ExecError::new("States.ResultPathMatchFailure", format!("'{path}' is not a reference path")))?;
+    let segments = parse_reference_path(path).ok_or_else(|| {
+        ExecError::new(
+            "States.ResultPathMatchFailure",
+            format!("'{path}' is not a reference path"),
+        )
+    })?;
     if segments.is_empty() {
         return Ok(value);
     }
@@ -148,7 +174,9 @@ pub fn write(target: Value, path: &str, value: Value) -> Result<Value, ExecError
                     let Value::Object(m) = cur else {
                         return Err(ExecError::new(
                             "States.ResultPathMatchFailure",
-                            format!("Unable to apply ResultPath '{path}': '{f}' is inside a value that is not an object"),
+                            format!(
+                                "Unable to apply ResultPath '{path}': '{f}' is inside a value that is not an object"
+                            ),
                         ));
                     };
                     if last {
@@ -161,7 +189,9 @@ pub fn write(target: Value, path: &str, value: Value) -> Result<Value, ExecError
                     let Value::Array(a) = cur else {
                         return Err(ExecError::new(
                             "States.ResultPathMatchFailure",
-                            format!("Unable to apply ResultPath '{path}': [{idx}] is inside a value that is not an array"),
+                            format!(
+                                "Unable to apply ResultPath '{path}': [{idx}] is inside a value that is not an array"
+                            ),
                         ));
                     };
                     let Some(slot) = a.get_mut(*idx) else {
@@ -191,7 +221,10 @@ pub fn render_template(template: &Value, input: &Value, context: &Value) -> Resu
             for (k, v) in m {
                 if let Some(name) = k.strip_suffix(".$") {
                     let expr = v.as_str().ok_or_else(|| {
-                        ExecError::new("States.ParameterPathFailure", format!("the value of '{k}' must be a string"))
+                        ExecError::new(
+                            "States.ParameterPathFailure",
+                            format!("the value of '{k}' must be a string"),
+                        )
                     })?;
                     out.insert(name.to_string(), eval_expression(expr, input, context)?);
                 } else {
@@ -201,7 +234,9 @@ pub fn render_template(template: &Value, input: &Value, context: &Value) -> Resu
             Ok(Value::Object(out))
         }
         Value::Array(a) => Ok(Value::Array(
-            a.iter().map(|v| render_template(v, input, context)).collect::<Result<_, _>>()?,
+            a.iter()
+                .map(|v| render_template(v, input, context))
+                .collect::<Result<_, _>>()?,
         )),
         other => Ok(other.clone()),
     }
@@ -226,7 +261,9 @@ pub fn check_template(template: &Value) -> Result<(), String> {
         Value::Object(m) => {
             for (k, v) in m {
                 if k.ends_with(".$") {
-                    let expr = v.as_str().ok_or_else(|| format!("the value of \"{k}\" must be a string"))?;
+                    let expr = v
+                        .as_str()
+                        .ok_or_else(|| format!("the value of \"{k}\" must be a string"))?;
                     if expr.starts_with("States.") {
                         intrinsics::parse(expr).map_err(|e| format!("\"{k}\": {e}"))?;
                     } else {
@@ -253,7 +290,11 @@ mod tests {
         assert_eq!(parse_reference_path("$"), Some(vec![]));
         assert_eq!(
             parse_reference_path("$.a['b c'][2]"),
-            Some(vec![Segment::Field("a".into()), Segment::Field("b c".into()), Segment::Index(2)])
+            Some(vec![
+                Segment::Field("a".into()),
+                Segment::Field("b c".into()),
+                Segment::Index(2)
+            ])
         );
         assert_eq!(parse_reference_path("$..a"), None);
         assert_eq!(parse_reference_path("$.a[*]"), None);
@@ -278,7 +319,10 @@ mod tests {
         let v = write(json!({"a": 1}), "$.r.s", json!(true)).unwrap();
         assert_eq!(v, json!({"a": 1, "r": {"s": true}}));
         assert_eq!(write(json!({"a": 1}), "$", json!(5)).unwrap(), json!(5));
-        assert_eq!(write(json!({"l": [0, 0]}), "$.l[1]", json!(9)).unwrap(), json!({"l": [0, 9]}));
+        assert_eq!(
+            write(json!({"l": [0, 0]}), "$.l[1]", json!(9)).unwrap(),
+            json!({"l": [0, 9]})
+        );
         let err = write(json!({"a": 1}), "$.a.b", json!(1)).unwrap_err();
         assert_eq!(err.error, "States.ResultPathMatchFailure");
     }

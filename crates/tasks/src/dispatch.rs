@@ -7,9 +7,9 @@ use crate::shift_dns::{ShiftInput, shift_dns};
 use crate::validate::{ValidateInput, validate};
 use crate::verify_traffic::{VerifyInput, verify_traffic};
 use crate::wait_dns::{WaitDnsInput, wait_dns};
+use lifeboat_core::LifeboatError;
 use lifeboat_core::calls::ApiCalls;
 use lifeboat_core::dns::BatchLimits;
-use lifeboat_core::LifeboatError;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -24,8 +24,13 @@ pub enum TaskKind {
 }
 
 impl TaskKind {
-    pub const ALL: [TaskKind; 5] =
-        [TaskKind::Validate, TaskKind::ShiftDns, TaskKind::WaitDns, TaskKind::VerifyTraffic, TaskKind::RecordOutcome];
+    pub const ALL: [TaskKind; 5] = [
+        TaskKind::Validate,
+        TaskKind::ShiftDns,
+        TaskKind::WaitDns,
+        TaskKind::VerifyTraffic,
+        TaskKind::RecordOutcome,
+    ];
 
     /// The Lambda function's name when run locally (and its default name on AWS).
     pub fn function_name(self) -> &'static str {
@@ -62,8 +67,12 @@ impl TaskKind {
 }
 
 fn parse<T: DeserializeOwned>(kind: TaskKind, input: &Value) -> Result<T, LifeboatError> {
-    serde_json::from_value(input.clone())
-        .map_err(|e| LifeboatError::internal(format!("{} got input it cannot read ({e}): the state machine definition and the task disagree", kind.function_name())))
+    serde_json::from_value(input.clone()).map_err(|e| {
+        LifeboatError::internal(format!(
+            "{} got input it cannot read ({e}): the state machine definition and the task disagree",
+            kind.function_name()
+        ))
+    })
 }
 
 fn to_value<T: serde::Serialize>(v: T) -> Result<Value, LifeboatError> {
@@ -92,15 +101,19 @@ pub async fn dispatch(kind: TaskKind, s: &Services, input: Value) -> Result<Valu
         TaskKind::RecordOutcome => {
             let i: RecordInput = parse(kind, &input)?;
             let counter = s.counter.clone();
-            return to_value(record_outcome(&*s.registry, &*s.journal, &*s.dns_read, &move || counter.snapshot(), i).await?);
+            return to_value(
+                record_outcome(&*s.registry, &*s.journal, &*s.dns_read, &move || counter.snapshot(), i).await?,
+            );
         }
     };
     let mut calls = s.counter.snapshot();
     // The verify loop carries its running total from check to check.
-    if kind == TaskKind::VerifyTraffic {
-        if let Some(prev) = input.get("api_calls").and_then(|v| serde_json::from_value::<ApiCalls>(v.clone()).ok()) {
-            calls.merge(&prev);
-        }
+    if kind == TaskKind::VerifyTraffic
+        && let Some(prev) = input
+            .get("api_calls")
+            .and_then(|v| serde_json::from_value::<ApiCalls>(v.clone()).ok())
+    {
+        calls.merge(&prev);
     }
     if let Value::Object(m) = &mut out {
         m.insert("api_calls".into(), to_value(calls)?);

@@ -15,7 +15,10 @@ pub struct TaskError(pub LifeboatError);
 
 impl From<TaskError> for Diagnostic {
     fn from(e: TaskError) -> Diagnostic {
-        Diagnostic { error_type: e.0.name.as_str().to_string(), error_message: e.0.message }
+        Diagnostic {
+            error_type: e.0.name.as_str().to_string(),
+            error_message: e.0.message,
+        }
     }
 }
 
@@ -27,7 +30,11 @@ pub async fn run(kind: TaskKind) -> Result<(), lambda_runtime::Error> {
         .without_time() // CloudWatch Logs stamps every line
         .init();
     let config = lifeboat_aws::clients::load_sdk_config(None, None).await;
-    let factory = Arc::new(AwsServicesFactory { config, settings: Settings::from_env(), run_counter: CallCounter::new() });
+    let factory = Arc::new(AwsServicesFactory {
+        config,
+        settings: Settings::from_env(),
+        run_counter: CallCounter::new(),
+    });
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let factory = factory.clone();
         async move {
@@ -57,9 +64,16 @@ mod tests {
             serde_json::json!({"trigger": {"action": "failover", "apps": ["ghost"]}, "run_id": "r1"}),
             lambda_runtime::Context::default(),
         );
-        let err = dispatch(TaskKind::Validate, &services, event.payload).await.map_err(TaskError).unwrap_err();
+        let err = dispatch(TaskKind::Validate, &services, event.payload)
+            .await
+            .map_err(TaskError)
+            .unwrap_err();
         let d: Diagnostic = err.into();
         assert_eq!(d.error_type, "Lifeboat.InvalidRequest");
-        assert!(d.error_message.contains("unknown application \"ghost\""), "{}", d.error_message);
+        assert!(
+            d.error_message.contains("unknown application \"ghost\""),
+            "{}",
+            d.error_message
+        );
     }
 }

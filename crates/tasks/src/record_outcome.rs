@@ -4,11 +4,11 @@
 
 use chrono::{DateTime, Utc};
 use lifeboat_aws::ports::{DnsReader, Journal, RegistryStore, read_records};
-use lifeboat_core::dns::RecordIndex;
+use lifeboat_core::LifeboatError;
 use lifeboat_core::calls::ApiCalls;
+use lifeboat_core::dns::RecordIndex;
 use lifeboat_core::outcome::{AppOutcome, AppStatus, RunRecord, RunStatus};
 use lifeboat_core::plan::Plan;
-use lifeboat_core::LifeboatError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -35,11 +35,11 @@ pub fn sum_api_calls(v: &Value, into: &mut ApiCalls) {
     match v {
         Value::Object(m) => {
             for (k, child) in m {
-                if k == "api_calls" {
-                    if let Ok(calls) = serde_json::from_value::<ApiCalls>(child.clone()) {
-                        into.merge(&calls);
-                        continue;
-                    }
+                if k == "api_calls"
+                    && let Ok(calls) = serde_json::from_value::<ApiCalls>(child.clone())
+                {
+                    into.merge(&calls);
+                    continue;
                 }
                 sum_api_calls(child, into);
             }
@@ -49,27 +49,56 @@ pub fn sum_api_calls(v: &Value, into: &mut ApiCalls) {
     }
 }
 
-fn wave_result<'a>(results: Option<&'a Value>, phase: usize, wave: usize) -> Option<&'a Value> {
-    results?.get(phase)?.as_array()?.iter().find(|w| w.get("wave").and_then(Value::as_u64) == Some(wave as u64))
+fn wave_result(results: Option<&Value>, phase: usize, wave: usize) -> Option<&Value> {
+    results?
+        .get(phase)?
+        .as_array()?
+        .iter()
+        .find(|w| w.get("wave").and_then(Value::as_u64) == Some(wave as u64))
 }
 
 /// Where an app's records are now, against a phase's before/after weights.
-fn observed_status(app: &lifeboat_core::plan::AppMove, observed: &RecordIndex, stop_reason: &str) -> (AppStatus, String) {
-    let weights: Vec<Option<i64>> = app.dns.iter().map(|c| observed.get(&c.key).and_then(|r| r.weight)).collect();
+fn observed_status(
+    app: &lifeboat_core::plan::AppMove,
+    observed: &RecordIndex,
+    stop_reason: &str,
+) -> (AppStatus, String) {
+    let weights: Vec<Option<i64>> = app
+        .dns
+        .iter()
+        .map(|c| observed.get(&c.key).and_then(|r| r.weight))
+        .collect();
     if app.dns.iter().zip(&weights).all(|(c, w)| *w == Some(c.after)) {
-        (AppStatus::Moved, format!("moved before the run stopped ({stop_reason})"))
+        (
+            AppStatus::Moved,
+            format!("moved before the run stopped ({stop_reason})"),
+        )
     } else if app.dns.iter().zip(&weights).all(|(c, w)| *w == Some(c.before)) {
         (AppStatus::NotMoved, format!("weights as before the run: {stop_reason}"))
     } else {
-        (AppStatus::Failed, format!("weights are partly changed; check Route 53: {stop_reason}"))
+        (
+            AppStatus::Failed,
+            format!("weights are partly changed; check Route 53: {stop_reason}"),
+        )
     }
 }
 
 /// Works out each application's outcome from the wave results or, when the
 /// run stopped without them, from the weights Route 53 has now.
-pub fn outcomes(plan: &Plan, results: Option<&Value>, error: Option<&Value>, observed: Option<&RecordIndex>) -> Vec<AppOutcome> {
+pub fn outcomes(
+    plan: &Plan,
+    results: Option<&Value>,
+    error: Option<&Value>,
+    observed: Option<&RecordIndex>,
+) -> Vec<AppOutcome> {
     let stop_reason = error
-        .map(|e| format!("{}: {}", e["Error"].as_str().unwrap_or("error"), e["Cause"].as_str().unwrap_or("")))
+        .map(|e| {
+            format!(
+                "{}: {}",
+                e["Error"].as_str().unwrap_or("error"),
+                e["Cause"].as_str().unwrap_or("")
+            )
+        })
         .unwrap_or_else(|| "the run stopped".into());
     let mut out = Vec::new();
     for (p, phase) in plan.phases.iter().enumerate() {
@@ -83,20 +112,37 @@ pub fn outcomes(plan: &Plan, results: Option<&Value>, error: Option<&Value>, obs
                     },
                     Some(w) if w.get("failed").and_then(Value::as_bool) == Some(true) => {
                         let cause = w["error"]["Cause"].as_str().unwrap_or("wave failed");
-                        (AppStatus::RolledBack, format!("wave {} failed and was rolled back: {cause}", wave.index))
+                        (
+                            AppStatus::RolledBack,
+                            format!("wave {} failed and was rolled back: {cause}", wave.index),
+                        )
                     }
                     Some(w) => {
-                        let v = w["verified"].as_array().and_then(|a| a.iter().find(|r| r["app"] == Value::String(app.app.clone())));
+                        let v = w["verified"]
+                            .as_array()
+                            .and_then(|a| a.iter().find(|r| r["app"] == Value::String(app.app.clone())));
                         let detail = v.and_then(|r| r["detail"].as_str()).unwrap_or("").to_string();
-                        let rolled_back = w["rollback"]["apps"].as_array().is_some_and(|a| a.iter().any(|n| n == &Value::String(app.app.clone())));
+                        let rolled_back = w["rollback"]["apps"]
+                            .as_array()
+                            .is_some_and(|a| a.iter().any(|n| n == &Value::String(app.app.clone())));
                         match v.and_then(|r| r["verified"].as_bool()) {
                             Some(true) => (AppStatus::Moved, detail),
-                            _ if rolled_back => (AppStatus::RolledBack, format!("verification failed, weights restored: {detail}")),
+                            _ if rolled_back => (
+                                AppStatus::RolledBack,
+                                format!("verification failed, weights restored: {detail}"),
+                            ),
                             _ => (AppStatus::Failed, format!("verification failed: {detail}")),
                         }
                     }
                 };
-                out.push(AppOutcome { app: app.app.clone(), phase: p, action: phase.action, to_region: app.to_region.clone(), status, detail });
+                out.push(AppOutcome {
+                    app: app.app.clone(),
+                    phase: p,
+                    action: phase.action,
+                    to_region: app.to_region.clone(),
+                    status,
+                    detail,
+                });
             }
         }
     }
@@ -144,7 +190,9 @@ pub async fn record_outcome(
         active.push((&a.app, &a.to_region));
     }
     for (app, region) in &active {
-        registry.set_active_region(app, region, &plan.run_id, finished_at).await?;
+        registry
+            .set_active_region(app, region, &plan.run_id, finished_at)
+            .await?;
     }
     let mut api_calls = ApiCalls::default();
     if let Some(v) = &input.api_calls {
@@ -161,7 +209,11 @@ pub async fn record_outcome(
             "{}: {moved}/{} application move(s) verified{}",
             plan.action,
             apps.len(),
-            input.error.as_ref().map(|e| format!("; stopped by {}", e["Error"].as_str().unwrap_or("error"))).unwrap_or_default()
+            input
+                .error
+                .as_ref()
+                .map(|e| format!("; stopped by {}", e["Error"].as_str().unwrap_or("error")))
+                .unwrap_or_default()
         ),
     };
     let record = RunRecord {
@@ -178,7 +230,13 @@ pub async fn record_outcome(
         apps,
         api_calls,
         summary,
-        error: input.error.as_ref().map(|e| format!("{}: {}", e["Error"].as_str().unwrap_or(""), e["Cause"].as_str().unwrap_or(""))),
+        error: input.error.as_ref().map(|e| {
+            format!(
+                "{}: {}",
+                e["Error"].as_str().unwrap_or(""),
+                e["Cause"].as_str().unwrap_or("")
+            )
+        }),
     };
     journal.record_run(&record).await?;
     tracing::info!(run = %record.run_id, status = ?record.status, summary = %record.summary, "recorded outcome");
@@ -203,7 +261,11 @@ mod tests {
             source: "test".into(),
             dry_run: false,
             empty: false,
-            phases: vec![lifeboat_core::plan::Phase { action: lifeboat_core::request::Action::Failover, target: lifeboat_core::registry::Side::Secondary, waves: vec![wave] }],
+            phases: vec![lifeboat_core::plan::Phase {
+                action: lifeboat_core::request::Action::Failover,
+                target: lifeboat_core::registry::Side::Secondary,
+                waves: vec![wave],
+            }],
             skipped: vec![],
             soak_seconds: 0,
             max_concurrency: 4,
@@ -216,7 +278,10 @@ mod tests {
     async fn partial_run_records_moved_and_rolled_back_apps_and_sums_api_calls() {
         let plan = plan_with(&["api", "web"]).await;
         let registry = FakeRegistry::default();
-        registry.put_apps(&crate::test_support::registry().applications).await.unwrap();
+        registry
+            .put_apps(&crate::test_support::registry().applications)
+            .await
+            .unwrap();
         let journal = FakeJournal::default();
         let results = json!([[{
             "wave": 0,
@@ -228,21 +293,37 @@ mod tests {
             "rollback": {"apps": ["web"], "api_calls": {"route53:ChangeResourceRecordSets": 1}}
         }]]);
         let t0 = Utc::now();
-        let rec = record_outcome(&registry, &journal, &estate(), &ApiCalls::default, RecordInput {
-            plan, results: Some(results), error: None, started_at: t0, finished_at: Some(t0 + chrono::Duration::seconds(42)),
-            api_calls: Some(json!({"route53:ListResourceRecordSets": 2})),
-        })
+        let rec = record_outcome(
+            &registry,
+            &journal,
+            &estate(),
+            &ApiCalls::default,
+            RecordInput {
+                plan,
+                results: Some(results),
+                error: None,
+                started_at: t0,
+                finished_at: Some(t0 + chrono::Duration::seconds(42)),
+                api_calls: Some(json!({"route53:ListResourceRecordSets": 2})),
+            },
+        )
         .await
         .unwrap();
         assert_eq!(rec.status, RunStatus::Partial);
         assert_eq!(rec.duration_seconds, 42.0);
         let statuses: Vec<(&str, AppStatus)> = rec.apps.iter().map(|a| (a.app.as_str(), a.status)).collect();
-        assert_eq!(statuses, vec![("api", AppStatus::Moved), ("web", AppStatus::RolledBack)]);
+        assert_eq!(
+            statuses,
+            vec![("api", AppStatus::Moved), ("web", AppStatus::RolledBack)]
+        );
         assert_eq!(rec.api_calls.get("route53:ChangeResourceRecordSets"), 3);
         assert_eq!(rec.api_calls.get("route53:ListResourceRecordSets"), 4);
         assert_eq!(rec.api_calls.get("cloudwatch:DescribeAlarms"), 4);
         let stored = registry.load().await.unwrap();
-        let active: Vec<(String, Option<String>)> = stored.iter().map(|s| (s.app.name.clone(), s.active_region.clone())).collect();
+        let active: Vec<(String, Option<String>)> = stored
+            .iter()
+            .map(|s| (s.app.name.clone(), s.active_region.clone()))
+            .collect();
         assert!(active.contains(&("api".into(), Some("us-west-2".into()))));
         assert!(active.contains(&("web".into(), None)));
         assert!(journal.runs.lock().unwrap().contains_key("run-7"));
@@ -253,13 +334,30 @@ mod tests {
         let plan = plan_with(&["api"]).await;
         let registry = FakeRegistry::default();
         let journal = FakeJournal::default();
-        let rec = record_outcome(&registry, &journal, &estate(), &ApiCalls::default, RecordInput {
-            plan, results: None, error: Some(json!({"Error": "Lifeboat.Internal", "Cause": "boom"})), started_at: Utc::now(), finished_at: None, api_calls: None,
-        })
+        let rec = record_outcome(
+            &registry,
+            &journal,
+            &estate(),
+            &ApiCalls::default,
+            RecordInput {
+                plan,
+                results: None,
+                error: Some(json!({"Error": "Lifeboat.Internal", "Cause": "boom"})),
+                started_at: Utc::now(),
+                finished_at: None,
+                api_calls: None,
+            },
+        )
         .await
         .unwrap();
         assert_eq!(rec.status, RunStatus::Failed);
         assert_eq!(rec.apps[0].status, AppStatus::NotMoved);
-        assert!(rec.apps[0].detail.contains("weights as before the run: Lifeboat.Internal: boom"), "{}", rec.apps[0].detail);
+        assert!(
+            rec.apps[0]
+                .detail
+                .contains("weights as before the run: Lifeboat.Internal: boom"),
+            "{}",
+            rec.apps[0].detail
+        );
     }
 }

@@ -1,12 +1,12 @@
 //! What a task invocation needs: the ports, built fresh per invocation so its
 //! AWS calls are counted on their own, and the settings read once at start.
 
+use lifeboat_aws::CallCounter;
 use lifeboat_aws::clients::AwsClients;
 use lifeboat_aws::cloudwatch::CloudWatch;
 use lifeboat_aws::dynamodb::{DynamoJournal, DynamoRegistry};
 use lifeboat_aws::ports::{AlarmStates, DnsReader, DnsWriter, HealthChecks, Journal, RegistryStore};
 use lifeboat_aws::route53::Route53;
-use lifeboat_aws::CallCounter;
 use std::sync::Arc;
 
 /// Settings read from the environment once, in main (never inside a handler).
@@ -20,7 +20,11 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { registry_table: "lifeboat-registry".into(), journal_table: "lifeboat-journal".into(), max_concurrency: 10 }
+        Settings {
+            registry_table: "lifeboat-registry".into(),
+            journal_table: "lifeboat-journal".into(),
+            max_concurrency: 10,
+        }
     }
 }
 
@@ -71,8 +75,14 @@ impl ServicesFactory for AwsServicesFactory {
         let clients = AwsClients::new(&self.config, self.run_counter.child());
         let route53 = Arc::new(Route53::new(clients.route53.clone()));
         Services {
-            registry: Arc::new(DynamoRegistry::new(clients.dynamodb.clone(), &self.settings.registry_table)),
-            journal: Arc::new(DynamoJournal::new(clients.dynamodb.clone(), &self.settings.journal_table)),
+            registry: Arc::new(DynamoRegistry::new(
+                clients.dynamodb.clone(),
+                &self.settings.registry_table,
+            )),
+            journal: Arc::new(DynamoJournal::new(
+                clients.dynamodb.clone(),
+                &self.settings.journal_table,
+            )),
             dns_read: route53.clone(),
             dns_write: route53.clone(),
             health: route53,

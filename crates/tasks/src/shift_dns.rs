@@ -3,9 +3,9 @@
 //! weights they had before the phase. Reads first, so a rerun changes nothing.
 
 use lifeboat_aws::ports::{DnsReader, DnsWriter, read_records};
+use lifeboat_core::LifeboatError;
 use lifeboat_core::dns::{BatchLimits, DesiredWeight, plan_weight_changes};
 use lifeboat_core::plan::Wave;
-use lifeboat_core::LifeboatError;
 use serde::{Deserialize, Serialize};
 
 /// Shift to the target, or restore what was there.
@@ -75,7 +75,12 @@ pub async fn shift_dns(
     };
     let names: Vec<String> = apps.iter().map(|a| a.app.clone()).collect();
     if apps.is_empty() {
-        return Ok(ShiftOutput { mode: input.mode, apps: names, changes: vec![], records_changed: 0 });
+        return Ok(ShiftOutput {
+            mode: input.mode,
+            apps: names,
+            changes: vec![],
+            records_changed: 0,
+        });
     }
     let desired: Vec<DesiredWeight> = apps
         .iter()
@@ -90,7 +95,12 @@ pub async fn shift_dns(
         ShiftMode::Shift => "shift",
         ShiftMode::Rollback => "rollback",
     };
-    let comment = format!("lifeboat {} {verb} wave {}: {}", input.run_id, input.wave.index, names.join(","));
+    let comment = format!(
+        "lifeboat {} {verb} wave {}: {}",
+        input.run_id,
+        input.wave.index,
+        names.join(",")
+    );
     let comment: String = comment.chars().take(256).collect();
     let mut changes = Vec::new();
     let mut records_changed = 0;
@@ -98,7 +108,11 @@ pub async fn shift_dns(
         let id = writer.upsert(&b.hosted_zone_id, &b.upserts, &comment).await?;
         tracing::info!(zone = %b.hosted_zone_id, change = %id, records = b.upserts.len(), mode = verb, "submitted change batch");
         records_changed += b.upserts.len();
-        changes.push(ChangeRef { hosted_zone_id: b.hosted_zone_id.clone(), change_id: id, records: b.upserts.len() });
+        changes.push(ChangeRef {
+            hosted_zone_id: b.hosted_zone_id.clone(),
+            change_id: id,
+            records: b.upserts.len(),
+        });
     }
     if batches.is_empty() {
         tracing::info!(apps = ?names, mode = verb, "weights already in place: no change");
@@ -106,23 +120,39 @@ pub async fn shift_dns(
     if let Some(err) = &input.error {
         tracing::warn!(apps = ?names, error = %err, "rolled back the wave after an error");
     }
-    Ok(ShiftOutput { mode: input.mode, apps: names, changes, records_changed })
+    Ok(ShiftOutput {
+        mode: input.mode,
+        apps: names,
+        changes,
+        records_changed,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::test_support::*;
-    use lifeboat_aws::fakes::FakeRoute53;
     use lifeboat_aws::AwsError;
+    use lifeboat_aws::fakes::FakeRoute53;
 
     #[tokio::test]
     async fn shifts_a_wave_in_one_batch_per_zone_keeping_everything_but_the_weight() {
         let r53 = estate();
         let wave = wave_of(&r53, &["api", "web"]).await;
-        let out = shift_dns(&r53, &r53, BatchLimits::default(), ShiftInput { run_id: "r".into(), wave, mode: ShiftMode::Shift, verified: None, error: None })
-            .await
-            .unwrap();
+        let out = shift_dns(
+            &r53,
+            &r53,
+            BatchLimits::default(),
+            ShiftInput {
+                run_id: "r".into(),
+                wave,
+                mode: ShiftMode::Shift,
+                verified: None,
+                error: None,
+            },
+        )
+        .await
+        .unwrap();
         assert_eq!(out.records_changed, 4);
         // api and web are in different zones: two batches, one per zone.
         assert_eq!(r53.batches.lock().unwrap().len(), 2);
@@ -137,28 +167,71 @@ mod tests {
     async fn a_second_identical_shift_makes_no_change_call() {
         let r53 = estate();
         let wave = wave_of(&r53, &["api"]).await;
-        let input = ShiftInput { run_id: "r".into(), wave, mode: ShiftMode::Shift, verified: None, error: None };
-        shift_dns(&r53, &r53, BatchLimits::default(), input.clone()).await.unwrap();
+        let input = ShiftInput {
+            run_id: "r".into(),
+            wave,
+            mode: ShiftMode::Shift,
+            verified: None,
+            error: None,
+        };
+        shift_dns(&r53, &r53, BatchLimits::default(), input.clone())
+            .await
+            .unwrap();
         let before = r53.calls.lock().unwrap().get("route53:ChangeResourceRecordSets");
         let out = shift_dns(&r53, &r53, BatchLimits::default(), input).await.unwrap();
         assert!(out.changes.is_empty());
-        assert_eq!(r53.calls.lock().unwrap().get("route53:ChangeResourceRecordSets"), before);
+        assert_eq!(
+            r53.calls.lock().unwrap().get("route53:ChangeResourceRecordSets"),
+            before
+        );
     }
 
     #[tokio::test]
     async fn rollback_restores_only_the_apps_that_failed_verification() {
         let r53 = estate();
         let wave = wave_of(&r53, &["api", "web"]).await;
-        shift_dns(&r53, &r53, BatchLimits::default(), ShiftInput { run_id: "r".into(), wave: wave.clone(), mode: ShiftMode::Shift, verified: None, error: None })
-            .await
-            .unwrap();
+        shift_dns(
+            &r53,
+            &r53,
+            BatchLimits::default(),
+            ShiftInput {
+                run_id: "r".into(),
+                wave: wave.clone(),
+                mode: ShiftMode::Shift,
+                verified: None,
+                error: None,
+            },
+        )
+        .await
+        .unwrap();
         let verified = vec![
-            VerifyResult { app: "api".into(), verified: true, detail: String::new(), api_calls: serde_json::Value::Null },
-            VerifyResult { app: "web".into(), verified: false, detail: "alarm".into(), api_calls: serde_json::Value::Null },
+            VerifyResult {
+                app: "api".into(),
+                verified: true,
+                detail: String::new(),
+                api_calls: serde_json::Value::Null,
+            },
+            VerifyResult {
+                app: "web".into(),
+                verified: false,
+                detail: "alarm".into(),
+                api_calls: serde_json::Value::Null,
+            },
         ];
-        let out = shift_dns(&r53, &r53, BatchLimits::default(), ShiftInput { run_id: "r".into(), wave, mode: ShiftMode::Rollback, verified: Some(verified), error: None })
-            .await
-            .unwrap();
+        let out = shift_dns(
+            &r53,
+            &r53,
+            BatchLimits::default(),
+            ShiftInput {
+                run_id: "r".into(),
+                wave,
+                mode: ShiftMode::Rollback,
+                verified: Some(verified),
+                error: None,
+            },
+        )
+        .await
+        .unwrap();
         assert_eq!(out.apps, vec!["web".to_string()]);
         assert_eq!(r53.weight("Z2", "www.example.org.", "web-use1"), Some(100));
         assert_eq!(r53.weight("Z2", "www.example.org.", "web-usw2"), Some(0));
@@ -168,11 +241,25 @@ mod tests {
     #[tokio::test]
     async fn a_throttled_change_surfaces_as_lifeboat_throttled() {
         let r53 = estate();
-        r53.fail_upserts.lock().unwrap().push_back(AwsError::Throttled("Rate exceeded".into()));
+        r53.fail_upserts
+            .lock()
+            .unwrap()
+            .push_back(AwsError::Throttled("Rate exceeded".into()));
         let wave = wave_of(&r53, &["api"]).await;
-        let err = shift_dns(&r53, &r53, BatchLimits::default(), ShiftInput { run_id: "r".into(), wave, mode: ShiftMode::Shift, verified: None, error: None })
-            .await
-            .unwrap_err();
+        let err = shift_dns(
+            &r53,
+            &r53,
+            BatchLimits::default(),
+            ShiftInput {
+                run_id: "r".into(),
+                wave,
+                mode: ShiftMode::Shift,
+                verified: None,
+                error: None,
+            },
+        )
+        .await
+        .unwrap_err();
         assert_eq!(err.name, lifeboat_core::ErrorName::Throttled);
     }
 
@@ -187,9 +274,20 @@ mod tests {
                 r53.add_record("Z1", r);
             }
         }
-        let err = shift_dns(&r53, &r53, BatchLimits::default(), ShiftInput { run_id: "r".into(), wave, mode: ShiftMode::Shift, verified: None, error: None })
-            .await
-            .unwrap_err();
+        let err = shift_dns(
+            &r53,
+            &r53,
+            BatchLimits::default(),
+            ShiftInput {
+                run_id: "r".into(),
+                wave,
+                mode: ShiftMode::Shift,
+                verified: None,
+                error: None,
+            },
+        )
+        .await
+        .unwrap_err();
         assert_eq!(err.name, lifeboat_core::ErrorName::InvalidRequest);
         assert!(r53.batches.lock().unwrap().is_empty());
     }

@@ -1,8 +1,8 @@
 //! Shared fixtures for the tasks' unit tests: a small estate on the fakes.
 
 use crate::services::{Services, Settings};
-use lifeboat_aws::fakes::{FakeAlarms, FakeJournal, FakeRegistry, FakeRoute53};
 use lifeboat_aws::CallCounter;
+use lifeboat_aws::fakes::{FakeAlarms, FakeJournal, FakeRegistry, FakeRoute53};
 use lifeboat_core::dns::{RecordIndex, RecordSet};
 use lifeboat_core::plan::{PlanContext, Wave, build_plan};
 use lifeboat_core::registry::{Registry, parse_registry};
@@ -45,10 +45,43 @@ fn rec(name: &str, ty: &str, set: &str, weight: i64, value: &str, hc: Option<&st
 /// api (zone Z1) and web (zone Z2), active in us-east-1.
 pub fn estate() -> FakeRoute53 {
     let r53 = FakeRoute53::new();
-    r53.add_record("Z1", rec("api.example.com.", "A", "api-use1", 100, "192.0.2.10", Some("hc-api-use1")));
-    r53.add_record("Z1", rec("api.example.com.", "A", "api-usw2", 0, "198.51.100.10", Some("hc-api-usw2")));
-    r53.add_record("Z2", rec("www.example.org.", "CNAME", "web-use1", 100, "web-use1.example.org", None));
-    r53.add_record("Z2", rec("www.example.org.", "CNAME", "web-usw2", 0, "web-usw2.example.org", None));
+    r53.add_record(
+        "Z1",
+        rec(
+            "api.example.com.",
+            "A",
+            "api-use1",
+            100,
+            "192.0.2.10",
+            Some("hc-api-use1"),
+        ),
+    );
+    r53.add_record(
+        "Z1",
+        rec(
+            "api.example.com.",
+            "A",
+            "api-usw2",
+            0,
+            "198.51.100.10",
+            Some("hc-api-usw2"),
+        ),
+    );
+    r53.add_record(
+        "Z2",
+        rec(
+            "www.example.org.",
+            "CNAME",
+            "web-use1",
+            100,
+            "web-use1.example.org",
+            None,
+        ),
+    );
+    r53.add_record(
+        "Z2",
+        rec("www.example.org.", "CNAME", "web-usw2", 0, "web-usw2.example.org", None),
+    );
     r53.set_health("hc-api-usw2", true);
     r53.set_health("hc-api-use1", true);
     r53
@@ -64,9 +97,21 @@ pub async fn wave_of(r53: &FakeRoute53, apps: &[&str]) -> Wave {
         }
     }
     let req = normalize_trigger(&serde_json::json!({"action": "failover", "apps": apps})).expect("request");
-    let ctx = PlanContext { run_id: "t".into(), now: chrono::Utc::now(), max_concurrency: 4 };
+    let ctx = PlanContext {
+        run_id: "t".into(),
+        now: chrono::Utc::now(),
+        max_concurrency: 4,
+    };
     let plan = build_plan(&registry(), &req, &idx, &ctx).expect("plan");
-    Wave { index: 0, apps: plan.phases.into_iter().flat_map(|p| p.waves).flat_map(|w| w.apps).collect() }
+    Wave {
+        index: 0,
+        apps: plan
+            .phases
+            .into_iter()
+            .flat_map(|p| p.waves)
+            .flat_map(|w| w.apps)
+            .collect(),
+    }
 }
 
 pub struct Fakes {

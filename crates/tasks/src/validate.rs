@@ -3,11 +3,11 @@
 
 use chrono::{DateTime, Utc};
 use lifeboat_aws::ports::{AlarmStates, DnsReader, RegistryStore, read_records};
+use lifeboat_core::LifeboatError;
 use lifeboat_core::dns::RecordKey;
 use lifeboat_core::plan::{Plan, PlanContext, build_plan, select_apps};
-use lifeboat_core::registry::{Registry, parse_registry_value, REGISTRY_VERSION};
+use lifeboat_core::registry::{REGISTRY_VERSION, Registry, parse_registry_value};
 use lifeboat_core::request::normalize_trigger;
-use lifeboat_core::LifeboatError;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -36,7 +36,8 @@ pub async fn load_registry(store: &dyn RegistryStore) -> Result<Registry, Lifebo
         "version": REGISTRY_VERSION,
         "applications": stored.iter().map(|s| &s.app).collect::<Vec<_>>(),
     });
-    parse_registry_value(&doc).map_err(|e| LifeboatError::invalid(format!("the registry table holds an invalid registry: {e}")))
+    parse_registry_value(&doc)
+        .map_err(|e| LifeboatError::invalid(format!("the registry table holds an invalid registry: {e}")))
 }
 
 pub async fn validate(
@@ -53,7 +54,10 @@ pub async fn validate(
         max_concurrency,
     };
     if request.ignore.is_some() {
-        let empty = Registry { version: REGISTRY_VERSION, applications: vec![] };
+        let empty = Registry {
+            version: REGISTRY_VERSION,
+            applications: vec![],
+        };
         let plan = build_plan(&empty, &request, &Default::default(), &ctx)?;
         tracing::info!(run = %input.run_id, summary = %plan.summary, "trigger ignored");
         return Ok(ValidateOutput { plan });
@@ -78,7 +82,12 @@ pub async fn validate(
 /// Every verification alarm must exist in the Region it will be read in.
 async fn check_alarms_exist(alarms: &dyn AlarmStates, plan: &Plan) -> Result<(), LifeboatError> {
     let mut by_region: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for a in plan.phases.iter().flat_map(|p| p.waves.iter()).flat_map(|w| w.apps.iter()) {
+    for a in plan
+        .phases
+        .iter()
+        .flat_map(|p| p.waves.iter())
+        .flat_map(|w| w.apps.iter())
+    {
         let names = by_region.entry(a.verification.region.as_str()).or_default();
         for n in &a.verification.alarms {
             if !names.contains(n) {
@@ -92,7 +101,12 @@ async fn check_alarms_exist(alarms: &dyn AlarmStates, plan: &Plan) -> Result<(),
             continue;
         }
         let found = alarms.alarm_states(region, &names).await?;
-        missing.extend(names.into_iter().filter(|n| !found.contains_key(n)).map(|n| format!("{n} (in {region})")));
+        missing.extend(
+            names
+                .into_iter()
+                .filter(|n| !found.contains_key(n))
+                .map(|n| format!("{n} (in {region})")),
+        );
     }
     if missing.is_empty() {
         Ok(())
@@ -114,13 +128,28 @@ mod tests {
         let (s, f) = fake_services();
         f.registry.put_apps(&registry().applications).await.unwrap();
         f.alarms.set("us-west-2", "api-usw2-5xx", "OK");
-        validate(&*s.registry, &*s.dns_read, &*s.alarms, 4, ValidateInput { trigger, run_id: "r1".into(), started_at: None }).await
+        validate(
+            &*s.registry,
+            &*s.dns_read,
+            &*s.alarms,
+            4,
+            ValidateInput {
+                trigger,
+                run_id: "r1".into(),
+                started_at: None,
+            },
+        )
+        .await
     }
 
     #[tokio::test]
     async fn a_manual_failover_plans_both_apps_in_dependency_order() {
         let out = run(json!({"action": "failover"})).await.unwrap();
-        let waves: Vec<Vec<&str>> = out.plan.phases[0].waves.iter().map(|w| w.apps.iter().map(|a| a.app.as_str()).collect()).collect();
+        let waves: Vec<Vec<&str>> = out.plan.phases[0]
+            .waves
+            .iter()
+            .map(|w| w.apps.iter().map(|a| a.app.as_str()).collect())
+            .collect();
         assert_eq!(waves, vec![vec!["api"], vec!["web"]]);
         assert_eq!(out.plan.run_id, "r1");
     }
@@ -137,9 +166,19 @@ mod tests {
     async fn a_missing_verification_alarm_is_reported_before_anything_changes() {
         let (s, f) = fake_services();
         f.registry.put_apps(&registry().applications).await.unwrap();
-        let err = validate(&*s.registry, &*s.dns_read, &*s.alarms, 4, ValidateInput { trigger: json!({"action": "failover"}), run_id: "r".into(), started_at: None })
-            .await
-            .unwrap_err();
+        let err = validate(
+            &*s.registry,
+            &*s.dns_read,
+            &*s.alarms,
+            4,
+            ValidateInput {
+                trigger: json!({"action": "failover"}),
+                run_id: "r".into(),
+                started_at: None,
+            },
+        )
+        .await
+        .unwrap_err();
         assert!(err.message.contains("api-usw2-5xx (in us-west-2)"), "{err}");
         assert!(f.r53.batches.lock().unwrap().is_empty());
     }
@@ -147,9 +186,19 @@ mod tests {
     #[tokio::test]
     async fn an_empty_registry_says_how_to_fill_it() {
         let (s, _) = fake_services();
-        let err = validate(&*s.registry, &*s.dns_read, &*s.alarms, 4, ValidateInput { trigger: json!({"action": "failover"}), run_id: "r".into(), started_at: None })
-            .await
-            .unwrap_err();
+        let err = validate(
+            &*s.registry,
+            &*s.dns_read,
+            &*s.alarms,
+            4,
+            ValidateInput {
+                trigger: json!({"action": "failover"}),
+                run_id: "r".into(),
+                started_at: None,
+            },
+        )
+        .await
+        .unwrap_err();
         assert!(err.message.contains("lifeboat registry apply"), "{err}");
     }
 }

@@ -3,8 +3,8 @@
 //! machine repeats it (Wait + check loop) until healthy or out of checks.
 
 use lifeboat_aws::ports::{AlarmStates, HealthChecks};
-use lifeboat_core::plan::AppMove;
 use lifeboat_core::LifeboatError;
+use lifeboat_core::plan::AppMove;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -61,7 +61,12 @@ pub async fn verify_traffic(
         format!("check {checks}/{}: {}", v.max_checks, problems.join("; "))
     };
     tracing::info!(app = %input.app.app, healthy, checks, %detail, "verified traffic");
-    Ok(VerifyOutput { app: input.app.app.clone(), healthy, detail, checks })
+    Ok(VerifyOutput {
+        app: input.app.app.clone(),
+        healthy,
+        detail,
+        checks,
+    })
 }
 
 #[cfg(test)]
@@ -76,13 +81,28 @@ mod tests {
         let app = wave_of(&r53, &["api"]).await.apps.remove(0);
         let alarms = FakeAlarms::default();
         alarms.set("us-west-2", "api-usw2-5xx", "OK");
-        let out = verify_traffic(&r53, &alarms, VerifyInput { app: app.clone(), checks: 0 }).await.unwrap();
+        let out = verify_traffic(
+            &r53,
+            &alarms,
+            VerifyInput {
+                app: app.clone(),
+                checks: 0,
+            },
+        )
+        .await
+        .unwrap();
         assert!(out.healthy, "{}", out.detail);
         assert_eq!(out.checks, 1);
         alarms.set("us-west-2", "api-usw2-5xx", "ALARM");
-        let out = verify_traffic(&r53, &alarms, VerifyInput { app, checks: 1 }).await.unwrap();
+        let out = verify_traffic(&r53, &alarms, VerifyInput { app, checks: 1 })
+            .await
+            .unwrap();
         assert!(!out.healthy);
-        assert!(out.detail.contains("alarm api-usw2-5xx is ALARM in us-west-2"), "{}", out.detail);
+        assert!(
+            out.detail.contains("alarm api-usw2-5xx is ALARM in us-west-2"),
+            "{}",
+            out.detail
+        );
         assert_eq!(out.checks, 2);
     }
 
@@ -91,8 +111,14 @@ mod tests {
         let r53 = estate();
         r53.set_health("hc-api-usw2", false);
         let app = wave_of(&r53, &["api"]).await.apps.remove(0);
-        let out = verify_traffic(&r53, &FakeAlarms::default(), VerifyInput { app, checks: 0 }).await.unwrap();
+        let out = verify_traffic(&r53, &FakeAlarms::default(), VerifyInput { app, checks: 0 })
+            .await
+            .unwrap();
         assert!(!out.healthy);
-        assert!(out.detail.contains("unhealthy") && out.detail.contains("does not exist"), "{}", out.detail);
+        assert!(
+            out.detail.contains("unhealthy") && out.detail.contains("does not exist"),
+            "{}",
+            out.detail
+        );
     }
 }

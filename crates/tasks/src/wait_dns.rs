@@ -24,9 +24,14 @@ pub async fn wait_dns(writer: &dyn DnsWriter, input: WaitDnsInput) -> Result<Wai
         }
     }
     if pending.is_empty() {
-        Ok(WaitDnsOutput { in_sync: input.changes.len() })
+        Ok(WaitDnsOutput {
+            in_sync: input.changes.len(),
+        })
     } else {
-        Err(LifeboatError::not_ready(format!("Route 53 change(s) still PENDING: {}", pending.join(", "))))
+        Err(LifeboatError::not_ready(format!(
+            "Route 53 change(s) still PENDING: {}",
+            pending.join(", ")
+        )))
     }
 }
 
@@ -42,7 +47,13 @@ mod tests {
         *r53.pending_polls.lock().unwrap() = 2;
         let recs = r53.record_sets("Z1", "api.example.com.", "A").await.unwrap();
         let id = r53.upsert("Z1", &recs[..1], "t").await.unwrap();
-        let input = WaitDnsInput { changes: vec![ChangeRef { hosted_zone_id: "Z1".into(), change_id: id, records: 1 }] };
+        let input = WaitDnsInput {
+            changes: vec![ChangeRef {
+                hosted_zone_id: "Z1".into(),
+                change_id: id,
+                records: 1,
+            }],
+        };
         for _ in 0..2 {
             let err = wait_dns(&r53, input.clone()).await.unwrap_err();
             assert_eq!(err.name, lifeboat_core::ErrorName::NotReady);

@@ -5,7 +5,9 @@ use serde_json::json;
 use std::sync::atomic::AtomicUsize;
 
 fn t0() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-11-26T00:00:00Z").unwrap().with_timezone(&Utc)
+    DateTime::parse_from_rfc3339("2026-11-26T00:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 fn executor() -> (Executor, Arc<VirtualClock>) {
@@ -30,7 +32,11 @@ fn flaky(failures: usize, error: &'static str) -> (Arc<dyn TaskHandler>, Arc<Ato
     let h = handler_fn(move |input| {
         let n = c.fetch_add(1, Ordering::SeqCst);
         async move {
-            if n < failures { Err(ExecError::new(error, format!("failure {n}"))) } else { Ok(json!({"echo": input, "calls": n + 1})) }
+            if n < failures {
+                Err(ExecError::new(error, format!("failure {n}")))
+            } else {
+                Ok(json!({"echo": input, "calls": n + 1}))
+            }
         }
     });
     (h, calls)
@@ -66,7 +72,10 @@ async fn task_by_function_arn_and_by_lambda_invoke_with_payload_wrapping() {
     let out = e.output.clone().unwrap();
     assert_eq!(out["b"], json!({"p": {"echo": {"k": 1}, "calls": 2}, "code": 200}));
     let t = types(&e);
-    assert!(t.contains(&"LambdaFunctionScheduled") && t.contains(&"LambdaFunctionSucceeded"), "{t:?}");
+    assert!(
+        t.contains(&"LambdaFunctionScheduled") && t.contains(&"LambdaFunctionSucceeded"),
+        "{t:?}"
+    );
     assert!(t.contains(&"TaskScheduled") && t.contains(&"TaskSucceeded"), "{t:?}");
     assert_eq!(t.first(), Some(&"ExecutionStarted"));
     assert_eq!(t.last(), Some(&"ExecutionSucceeded"));
@@ -119,10 +128,13 @@ async fn catch_puts_the_error_at_result_path_and_task_failed_does_not_match_time
     let (mut exec, _) = executor();
     let (h, _) = flaky(100, "Lifeboat.VerificationFailed");
     exec.register("f", h);
-    exec.register("slow", handler_fn(|_| async {
-        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
-        Ok(json!({}))
-    }));
+    exec.register(
+        "slow",
+        handler_fn(|_| async {
+            tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+            Ok(json!({}))
+        }),
+    );
     let def = json!({"StartAt": "A", "States": {
         "A": {"Type": "Task", "Resource": "f", "Next": "Done",
               "Catch": [{"ErrorEquals": ["Lifeboat.InvalidRequest"], "Next": "Done"},
@@ -136,9 +148,16 @@ async fn catch_puts_the_error_at_result_path_and_task_failed_does_not_match_time
     assert_eq!(err.error, "States.Timeout");
     let caught = e.events.iter().find(|ev| ev.event_type == "StateCaught").unwrap();
     assert_eq!(caught.details["error"], json!("Lifeboat.VerificationFailed"));
-    let entered_s = e.events.iter().find(|ev| ev.event_type == "TaskStateEntered" && ev.state.as_deref() == Some("S")).unwrap();
+    let entered_s = e
+        .events
+        .iter()
+        .find(|ev| ev.event_type == "TaskStateEntered" && ev.state.as_deref() == Some("S"))
+        .unwrap();
     assert_eq!(entered_s.details["input"]["keep"], json!(true));
-    assert_eq!(entered_s.details["input"]["err"]["Error"], json!("Lifeboat.VerificationFailed"));
+    assert_eq!(
+        entered_s.details["input"]["err"]["Error"],
+        json!("Lifeboat.VerificationFailed")
+    );
     assert!(types(&e).contains(&"TaskTimedOut"));
 }
 
@@ -157,9 +176,18 @@ async fn choice_picks_the_first_match_then_default_else_fails() {
             "Mid": {"Type": "Pass", "Result": "mid", "End": true},
             "Small": {"Type": "Pass", "Result": "small", "End": true}}})
     };
-    assert_eq!(run(&exec, def(true), json!({"n": 11, "s": "x"})).await.output, Some(json!("big")));
-    assert_eq!(run(&exec, def(true), json!({"n": 6, "s": "x"})).await.output, Some(json!("mid")));
-    assert_eq!(run(&exec, def(true), json!({"n": 6, "s": "y"})).await.output, Some(json!("small")));
+    assert_eq!(
+        run(&exec, def(true), json!({"n": 11, "s": "x"})).await.output,
+        Some(json!("big"))
+    );
+    assert_eq!(
+        run(&exec, def(true), json!({"n": 6, "s": "x"})).await.output,
+        Some(json!("mid"))
+    );
+    assert_eq!(
+        run(&exec, def(true), json!({"n": 6, "s": "y"})).await.output,
+        Some(json!("small"))
+    );
     let mut d = def(false);
     d["States"].as_object_mut().unwrap().remove("Small");
     let e = run(&exec, d, json!({"n": 1, "s": "y"})).await;
@@ -218,17 +246,24 @@ async fn map_selects_items_respects_max_concurrency_and_keeps_order() {
     let active = Arc::new(AtomicUsize::new(0));
     let peak = Arc::new(AtomicUsize::new(0));
     let (a, p) = (active.clone(), peak.clone());
-    exec.register("work", handler_fn(move |input: Value| {
-        let (a, p) = (a.clone(), p.clone());
-        async move {
-            let now = a.fetch_add(1, Ordering::SeqCst) + 1;
-            p.fetch_max(now, Ordering::SeqCst);
-            tokio::task::yield_now().await;
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-            a.fetch_sub(1, Ordering::SeqCst);
-            Ok(json!(format!("{}#{}", input["name"].as_str().unwrap_or("?"), input["index"])))
-        }
-    }));
+    exec.register(
+        "work",
+        handler_fn(move |input: Value| {
+            let (a, p) = (a.clone(), p.clone());
+            async move {
+                let now = a.fetch_add(1, Ordering::SeqCst) + 1;
+                p.fetch_max(now, Ordering::SeqCst);
+                tokio::task::yield_now().await;
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                a.fetch_sub(1, Ordering::SeqCst);
+                Ok(json!(format!(
+                    "{}#{}",
+                    input["name"].as_str().unwrap_or("?"),
+                    input["index"]
+                )))
+            }
+        }),
+    );
     let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "ItemsPath": "$.apps", "MaxConcurrency": 2,
         "ItemSelector": {"name.$": "$$.Map.Item.Value.name", "index.$": "$$.Map.Item.Index", "run.$": "$.run"},
         "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "W", "States": {"W": {"Type": "Task", "Resource": "work", "End": true}}},
@@ -236,7 +271,10 @@ async fn map_selects_items_respects_max_concurrency_and_keeps_order() {
     let apps: Vec<Value> = (0..6).map(|i| json!({"name": format!("a{i}")})).collect();
     let e = run(&exec, def, json!({"apps": apps, "run": "r"})).await;
     assert_eq!(e.status, ExecutionStatus::Succeeded, "{:?}", e.error);
-    assert_eq!(e.output.clone().unwrap()["results"], json!(["a0#0", "a1#1", "a2#2", "a3#3", "a4#4", "a5#5"]));
+    assert_eq!(
+        e.output.clone().unwrap()["results"],
+        json!(["a0#0", "a1#1", "a2#2", "a3#3", "a4#4", "a5#5"])
+    );
     assert_eq!(peak.load(Ordering::SeqCst), 2);
     assert_eq!(types(&e).iter().filter(|t| **t == "MapIterationSucceeded").count(), 6);
 }
@@ -292,13 +330,26 @@ async fn the_sink_sees_every_event_in_order() {
     let e = run(&exec, def, json!({})).await;
     let ids = seen.lock().unwrap().clone();
     assert_eq!(ids, e.events.iter().map(|e| e.id).collect::<Vec<_>>());
-    assert_eq!(types(&e), vec!["ExecutionStarted", "PassStateEntered", "PassStateExited", "SucceedStateEntered", "SucceedStateExited", "ExecutionSucceeded"]);
+    assert_eq!(
+        types(&e),
+        vec![
+            "ExecutionStarted",
+            "PassStateEntered",
+            "PassStateExited",
+            "SucceedStateEntered",
+            "SucceedStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
 }
 
 #[test]
 fn missing_handlers_are_a_load_error() {
     let (exec, _) = executor();
-    let m = parse_definition(&json!({"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "nope", "End": true}}}).to_string()).unwrap();
+    let m = parse_definition(
+        &json!({"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "nope", "End": true}}}).to_string(),
+    )
+    .unwrap();
     let err = exec.check_handlers(&m).unwrap_err();
     assert!(err.to_string().contains("no task handler for resource(s) nope"));
 }

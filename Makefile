@@ -1,0 +1,73 @@
+# lifeboat: the README's two commands are `make demo` and `make test`.
+# Everything the project needs is installed here, into .venv (Python) and by cargo.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := $(CURDIR)/.venv
+STAMP := $(VENV)/.installed
+
+# Never reach for real AWS: dummy credentials, an explicit Region, no instance
+# metadata probing, and an endpoint on loopback where nothing listens (tests
+# and the demo point their clients at their own emulator on a free port).
+export AWS_ACCESS_KEY_ID := test
+export AWS_SECRET_ACCESS_KEY := test
+export AWS_REGION := us-west-2
+export AWS_DEFAULT_REGION := us-west-2
+export AWS_EC2_METADATA_DISABLED := true
+export AWS_ENDPOINT_URL := http://127.0.0.1:1
+export AWS_CONFIG_FILE := /dev/null
+export AWS_SHARED_CREDENTIALS_FILE := /dev/null
+export LIFEBOAT_MOTO_SERVER := $(VENV)/bin/moto_server
+export CARGO_TERM_COLOR ?= never
+unexport AWS_SESSION_TOKEN AWS_PROFILE AWS_DEFAULT_PROFILE
+
+NEXTEST := $(shell command -v cargo-nextest 2>/dev/null)
+
+.PHONY: help setup build-cli demo test unit lint fmt bench clean
+
+help:
+	@echo "make demo   - set up, build, and run a full failover and failback on a local AWS emulator"
+	@echo "make test   - set up, lint, and run every test (unit, adapters and end-to-end against moto)"
+	@echo "make lint   - cargo fmt --check and clippy -D warnings"
+	@echo "make bench  - time a failover of a large estate on the emulator and count its AWS calls"
+
+setup: $(STAMP)
+
+$(STAMP): requirements-dev.txt constraints.txt
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) is required (the AWS emulator is moto, a Python package)"; exit 2; }
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	@touch $@
+
+build-cli:
+	cargo build -p lifeboat --bin lifeboat
+
+demo: setup build-cli
+	./target/debug/lifeboat demo
+
+lint:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+# Unit tests, adapter tests and end-to-end tests; the e2e tests drive the
+# lifeboat binary, so it is built first (same profile, shared target dir).
+unit: setup build-cli
+ifneq ($(NEXTEST),)
+	cargo nextest run --workspace --no-fail-fast
+else
+	cargo test --workspace --no-fail-fast
+endif
+
+test: setup lint unit
+
+fmt:
+	cargo fmt --all
+
+bench: setup
+	cargo run -p lifeboat-e2e --bin bench-failover
+
+clean:
+	cargo clean
+	rm -rf $(VENV)
