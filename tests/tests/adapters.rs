@@ -1,0 +1,256 @@
+//! Every AWS adapter against moto server over real HTTP with the real SDK.
+
+#![allow(clippy::unwrap_used)]
+
+use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType};
+use harness::{moto, sdk_config, unique};
+use lifeboat::demo::create_ok_alarm;
+use lifeboat_aws::cloudwatch::CloudWatch;
+use lifeboat_aws::dynamodb::{DynamoJournal, DynamoRegistry};
+use lifeboat_aws::ports::{AlarmStates, DnsReader, DnsWriter, HealthChecks, Journal, RegistryStore};
+use lifeboat_aws::route53::Route53;
+use lifeboat_aws::{AwsClients, AwsError, CallCounter};
+use lifeboat_core::calls::ApiCalls;
+use lifeboat_core::outcome::{RunRecord, RunStatus};
+use lifeboat_core::registry::parse_registry;
+use lifeboat_core::request::{Action, Mode, TriggerKind};
+
+async fn clients() -> AwsClients {
+    AwsClients::new(&sdk_config(&moto().endpoint()).await, CallCounter::new())
+}
+
+fn weighted(name: &str, ty: &str, set: &str, weight: i64, value: &str) -> ResourceRecordSet {
+    ResourceRecordSet::builder()
+        .name(name)
+        .r#type(RrType::from(ty))
+        .set_identifier(set)
+        .weight(weight)
+        .ttl(300)
+        .resource_records(ResourceRecord::builder().value(value).build().unwrap())
+        .build()
+        .unwrap()
+}
+
+async fn zone_with(c: &AwsClients, records: Vec<ResourceRecordSet>) -> String {
+    let zone = c
+        .route53
+        .create_hosted_zone()
+        .name("lifeboat.test.")
+        .caller_reference(unique("ref"))
+        .send()
+        .await
+        .unwrap();
+    let id = zone
+        .hosted_zone()
+        .unwrap()
+        .id()
+        .trim_start_matches("/hostedzone/")
+        .to_string();
+    let changes = records
+        .into_iter()
+        .map(|r| {
+            Change::builder()
+                .action(ChangeAction::Create)
+                .resource_record_set(r)
+                .build()
+                .unwrap()
+        })
+        .collect();
+    c.route53
+        .change_resource_record_sets()
+        .hosted_zone_id(&id)
+        .change_batch(ChangeBatch::builder().set_changes(Some(changes)).build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    id
+}
+
+#[tokio::test]
+async fn route53_reads_exactly_one_name_and_type_and_upserts_only_the_weight() {
+    let c = clients().await;
+    let zone = zone_with(
+        &c,
+        vec![
+            weighted("a.lifeboat.test.", "A", "a-1", 100, "192.0.2.1"),
+            weighted("api.lifeboat.test.", "A", "p", 100, "192.0.2.10"),
+            weighted("api.lifeboat.test.", "A", "s", 0, "198.51.100.10"),
+            weighted("api.lifeboat.test.", "TXT", "t", 1, "\"v=1\""),
+            weighted("b.lifeboat.test.", "A", "b-1", 100, "192.0.2.2"),
+        ],
+    )
+    .await;
+    let setup = c.counter.snapshot();
+    let r53 = Route53::new(c.route53.clone());
+    let recs = r53.record_sets(&zone, "API.lifeboat.test", "A").await.unwrap();
+    let mut sets: Vec<(&str, Option<i64>)> = recs
+        .iter()
+        .map(|r| (r.set_identifier.as_deref().unwrap(), r.weight))
+        .collect();
+    sets.sort();
+    assert_eq!(sets, vec![("p", Some(100)), ("s", Some(0))]);
+
+    let mut primary = recs
+        .iter()
+        .find(|r| r.set_identifier.as_deref() == Some("p"))
+        .unwrap()
+        .clone();
+    primary.weight = Some(0);
+    let change = r53.upsert(&zone, &[primary], "lifeboat adapter test").await.unwrap();
+    assert!(change.contains("change"), "{change}");
+    // moto: every change is INSYNC at once (AWS: PENDING for a while).
+    assert!(r53.change_in_sync(&change).await.unwrap());
+    let after = r53.record_sets(&zone, "api.lifeboat.test.", "A").await.unwrap();
+    let p = after.iter().find(|r| r.set_identifier.as_deref() == Some("p")).unwrap();
+    assert_eq!(
+        (p.weight, p.ttl, p.values.clone()),
+        (Some(0), Some(300), vec!["192.0.2.10".to_string()])
+    );
+    // Every attempt is counted, by service and operation (setup calls excluded).
+    let calls = c.counter.snapshot();
+    let made = |op: &str| calls.get(op) - setup.get(op);
+    assert_eq!(made("route53:ListResourceRecordSets"), 2);
+    assert_eq!(made("route53:ChangeResourceRecordSets"), 1);
+    assert_eq!(made("route53:GetChange"), 1);
+}
+
+#[tokio::test]
+async fn route53_errors_are_classified_into_lifeboat_names() {
+    let c = clients().await;
+    let r53 = Route53::new(c.route53.clone());
+    let err = r53
+        .record_sets("ZNOSUCHZONE00000", "x.example.", "A")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AwsError::NotFound(_)), "{err:?}");
+    let name = lifeboat_core::LifeboatError::from(err).name;
+    assert_eq!(name, lifeboat_core::ErrorName::InvalidRequest);
+}
+
+#[tokio::test]
+async fn route53_health_check_status_is_read() {
+    let c = clients().await;
+    let hc = c
+        .route53
+        .create_health_check()
+        .caller_reference(unique("hc"))
+        .health_check_config(
+            aws_sdk_route53::types::HealthCheckConfig::builder()
+                .r#type(aws_sdk_route53::types::HealthCheckType::Https)
+                .fully_qualified_domain_name("app.example.net")
+                .port(443)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let id = hc.health_check().unwrap().id().to_string();
+    let report = Route53::new(c.route53.clone()).health(&id).await.unwrap();
+    // moto reports every health check healthy; AWS reports each checker's verdict.
+    assert!(report.healthy, "{}", report.detail);
+    assert!(report.detail.contains(&id));
+}
+
+#[tokio::test]
+async fn cloudwatch_alarm_states_are_read_per_region() {
+    let c = clients().await;
+    let config = sdk_config(&moto().endpoint()).await;
+    let name = unique("alarm");
+    create_ok_alarm(&config, "us-east-1", &name).await.unwrap();
+    let cw = CloudWatch::new(c.clone());
+    let east = cw
+        .alarm_states("us-east-1", &[name.clone(), "missing".into()])
+        .await
+        .unwrap();
+    assert_eq!(east.get(&name).map(String::as_str), Some("OK"));
+    assert!(!east.contains_key("missing"));
+    let west = cw.alarm_states("us-west-2", std::slice::from_ref(&name)).await.unwrap();
+    assert!(west.is_empty(), "alarms live in their own Region: {west:?}");
+    assert_eq!(c.counter.snapshot().get("cloudwatch:DescribeAlarms"), 2);
+}
+
+#[tokio::test]
+async fn the_registry_table_is_created_written_read_and_updated() {
+    let c = clients().await;
+    let store = DynamoRegistry::new(c.dynamodb.clone(), unique("registry"));
+    assert!(store.ensure_table().await.unwrap(), "created");
+    assert!(!store.ensure_table().await.unwrap(), "already there");
+    let reg = parse_registry(include_str!("../../examples/registry.yaml")).unwrap();
+    store.put_apps(&reg.applications).await.unwrap();
+    let loaded = store.load().await.unwrap();
+    assert_eq!(loaded.iter().map(|s| s.app.clone()).collect::<Vec<_>>().len(), 3);
+    for s in &loaded {
+        assert_eq!(Some(&s.app), reg.app(&s.app.name));
+        assert_eq!(s.active_region, None);
+    }
+    store
+        .set_active_region("orders", "us-west-2", "run-1", chrono::Utc::now())
+        .await
+        .unwrap();
+    let orders = store
+        .load()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.app.name == "orders")
+        .unwrap();
+    assert_eq!(
+        (orders.active_region.as_deref(), orders.updated_by.as_deref()),
+        (Some("us-west-2"), Some("run-1"))
+    );
+    // Never creates a half item for an app that is not registered.
+    let err = store
+        .set_active_region("ghost", "us-west-2", "run-1", chrono::Utc::now())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("ghost"), "{err}");
+    store.delete_apps(&["orders".to_string()]).await.unwrap();
+    assert_eq!(store.load().await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_missing_registry_table_says_how_to_create_it() {
+    let c = clients().await;
+    let err = DynamoRegistry::new(c.dynamodb.clone(), unique("absent"))
+        .load()
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("lifeboat registry apply"), "{err}");
+}
+
+#[tokio::test]
+async fn the_journal_keeps_runs_newest_first() {
+    let c = clients().await;
+    let journal = DynamoJournal::new(c.dynamodb.clone(), unique("journal"));
+    journal.ensure_table().await.unwrap();
+    let t0 = chrono::Utc::now();
+    for (i, id) in ["run-a", "run-b"].iter().enumerate() {
+        let rec = RunRecord {
+            run_id: id.to_string(),
+            action: Action::Failover,
+            mode: Mode::Planned,
+            trigger: TriggerKind::Manual,
+            source: "test".into(),
+            dry_run: false,
+            status: RunStatus::Succeeded,
+            started_at: t0 + chrono::Duration::seconds(i as i64),
+            finished_at: t0 + chrono::Duration::seconds(10),
+            duration_seconds: 10.0,
+            apps: vec![],
+            api_calls: ApiCalls::default(),
+            summary: "ok".into(),
+            error: None,
+        };
+        journal.record_run(&rec).await.unwrap();
+        // Idempotent: the same run written twice is one run.
+        journal.record_run(&rec).await.unwrap();
+    }
+    let runs = journal.list_runs(10).await.unwrap();
+    assert_eq!(
+        runs.iter().map(|r| r.run_id.as_str()).collect::<Vec<_>>(),
+        vec!["run-b", "run-a"]
+    );
+    assert_eq!(journal.get_run("run-a").await.unwrap().unwrap().summary, "ok");
+    assert!(journal.get_run("run-z").await.unwrap().is_none());
+}
