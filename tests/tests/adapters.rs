@@ -254,3 +254,45 @@ async fn the_journal_keeps_runs_newest_first() {
     assert_eq!(journal.get_run("run-a").await.unwrap().unwrap().summary, "ok");
     assert!(journal.get_run("run-z").await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn active_regions_are_set_in_batches_and_a_missing_app_is_named() {
+    let c = clients().await;
+    let store = DynamoRegistry::new(c.dynamodb.clone(), unique("registry"));
+    store.ensure_table().await.unwrap();
+    let reg = parse_registry(include_str!("../../examples/registry.yaml")).unwrap();
+    store.put_apps(&reg.applications).await.unwrap();
+    let before = c.counter.snapshot();
+    let all: Vec<(String, String)> = reg
+        .applications
+        .iter()
+        .map(|a| (a.name.clone(), "us-west-2".to_string()))
+        .collect();
+    store
+        .set_active_regions(&all, "run-2", chrono::Utc::now())
+        .await
+        .unwrap();
+    let calls = c.counter.snapshot();
+    assert_eq!(
+        calls.get("dynamodb:TransactWriteItems") - before.get("dynamodb:TransactWriteItems"),
+        1
+    );
+    assert_eq!(calls.get("dynamodb:UpdateItem"), before.get("dynamodb:UpdateItem"));
+    assert!(
+        store
+            .load()
+            .await
+            .unwrap()
+            .iter()
+            .all(|s| s.active_region.as_deref() == Some("us-west-2"))
+    );
+    let with_ghost = vec![
+        ("orders".to_string(), "us-east-1".to_string()),
+        ("ghost".to_string(), "us-east-1".to_string()),
+    ];
+    let err = store
+        .set_active_regions(&with_ghost, "run-3", chrono::Utc::now())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("ghost"), "{err}");
+}

@@ -9,7 +9,7 @@ use crate::ports::{Journal, RegistryStore, StoredApp};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, DeleteRequest, KeySchemaElement, KeyType, PutRequest,
-    ScalarAttributeType, TableStatus, WriteRequest,
+    ScalarAttributeType, TableStatus, TransactWriteItem, Update, WriteRequest,
 };
 use chrono::{DateTime, Utc};
 use lifeboat_core::outcome::RunRecord;
@@ -122,6 +122,8 @@ async fn batch_write(
     Ok(())
 }
 
+const SET_ACTIVE: &str = "SET active_region = :r, updated_at = :t, updated_by = :run";
+
 /// The registry table: one item per application, key `app`.
 #[derive(Debug, Clone)]
 pub struct DynamoRegistry {
@@ -232,7 +234,7 @@ impl RegistryStore for DynamoRegistry {
             .update_item()
             .table_name(&self.table)
             .key("app", s(app))
-            .update_expression("SET active_region = :r, updated_at = :t, updated_by = :run")
+            .update_expression(SET_ACTIVE)
             // Only for apps that are in the registry: never create a half item.
             .condition_expression("attribute_exists(app)")
             .expression_attribute_values(":r", s(region))
@@ -241,6 +243,54 @@ impl RegistryStore for DynamoRegistry {
             .send()
             .await
             .map_err(|e| AwsError::from_sdk(&format!("UpdateItem {} app {app}", self.table), e))?;
+        Ok(())
+    }
+
+    /// One TransactWriteItems call per 100 apps instead of one UpdateItem each;
+    /// if a transaction is cancelled (an app left the registry meanwhile), its
+    /// apps are updated one by one so the error names the app.
+    async fn set_active_regions(
+        &self,
+        updates: &[(String, String)],
+        run_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), AwsError> {
+        for chunk in updates.chunks(100) {
+            let items = chunk
+                .iter()
+                .map(|(app, region)| {
+                    let update = Update::builder()
+                        .table_name(&self.table)
+                        .key("app", s(app))
+                        .update_expression(SET_ACTIVE)
+                        .condition_expression("attribute_exists(app)")
+                        .expression_attribute_values(":r", s(region))
+                        .expression_attribute_values(":t", s(at.to_rfc3339()))
+                        .expression_attribute_values(":run", s(run_id))
+                        .build()
+                        .map_err(|e| AwsError::Other(e.to_string()))?;
+                    Ok(TransactWriteItem::builder().update(update).build())
+                })
+                .collect::<Result<Vec<_>, AwsError>>()?;
+            match self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items))
+                .send()
+                .await
+            {
+                Ok(_) => {}
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|se| se.is_transaction_canceled_exception()) =>
+                {
+                    for (app, region) in chunk {
+                        self.set_active_region(app, region, run_id, at).await?;
+                    }
+                }
+                Err(e) => return Err(AwsError::from_sdk(&format!("TransactWriteItems {}", self.table), e)),
+            }
+        }
         Ok(())
     }
 }

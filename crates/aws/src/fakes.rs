@@ -3,7 +3,10 @@
 //! go INSYNC after a configurable number of polls) and count their calls.
 
 use crate::error::AwsError;
-use crate::ports::{AlarmStates, DnsReader, DnsWriter, HealthChecks, HealthReport, Journal, RegistryStore, StoredApp};
+use crate::ports::{
+    AlarmStates, DnsReader, DnsWriter, HealthChecks, HealthReport, Journal, PageStart, RecordPage, RegistryStore,
+    StoredApp,
+};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use lifeboat_core::calls::ApiCalls;
@@ -30,6 +33,8 @@ pub struct FakeRoute53 {
     health: Mutex<HashMap<String, bool>>,
     pub calls: Mutex<ApiCalls>,
     pub batches: Mutex<Vec<(String, usize)>>,
+    /// Record sets per ListResourceRecordSets page (Route 53: up to 300); 0 = 300.
+    pub page_size: Mutex<usize>,
 }
 
 impl FakeRoute53 {
@@ -72,6 +77,60 @@ impl DnsReader for FakeRoute53 {
             .filter(|r| normalize_record_name(&r.name) == normalize_record_name(name) && r.record_type == record_type)
             .cloned()
             .collect())
+    }
+
+    async fn list_page(&self, zone: &str, start: Option<&PageStart>) -> Result<RecordPage, AwsError> {
+        self.count("ListResourceRecordSets");
+        let records = self.sorted(zone)?;
+        let size = match *lock(&self.page_size) {
+            0 => 300,
+            n => n,
+        };
+        let from = match start {
+            None => 0,
+            Some(s) => records
+                .iter()
+                .position(|r| {
+                    (
+                        normalize_record_name(&r.name),
+                        r.record_type.as_str(),
+                        r.set_identifier.as_deref(),
+                    ) >= (
+                        normalize_record_name(&s.name),
+                        s.record_type.as_str(),
+                        s.identifier.as_deref(),
+                    )
+                })
+                .unwrap_or(records.len()),
+        };
+        let end = (from + size).min(records.len());
+        let next = records.get(end).map(|r| PageStart {
+            name: r.name.clone(),
+            record_type: r.record_type.clone(),
+            identifier: r.set_identifier.clone(),
+        });
+        Ok(RecordPage {
+            records: records[from..end].to_vec(),
+            next,
+        })
+    }
+}
+
+impl FakeRoute53 {
+    fn sorted(&self, zone: &str) -> Result<Vec<RecordSet>, AwsError> {
+        let zones = lock(&self.zones);
+        let mut records = zones
+            .get(&normalize_zone_id(zone))
+            .ok_or_else(|| AwsError::NotFound(format!("NoSuchHostedZone: {zone}")))?
+            .clone();
+        records.sort_by(|a, b| {
+            (normalize_record_name(&a.name), &a.record_type, &a.set_identifier).cmp(&(
+                normalize_record_name(&b.name),
+                &b.record_type,
+                &b.set_identifier,
+            ))
+        });
+        Ok(records)
     }
 }
 

@@ -1,7 +1,7 @@
 //! Route 53 adapter: record sets, change batches, change status, health checks.
 
 use crate::error::AwsError;
-use crate::ports::{DnsReader, DnsWriter, HealthChecks, HealthReport};
+use crate::ports::{DnsReader, DnsWriter, HealthChecks, HealthReport, PageStart, RecordPage};
 use async_trait::async_trait;
 use aws_sdk_route53::types::{
     AliasTarget as SdkAlias, Change, ChangeAction, ChangeBatch, ChangeStatus, ResourceRecord, ResourceRecordSet, RrType,
@@ -89,44 +89,49 @@ pub fn to_sdk(r: &RecordSet) -> Result<ResourceRecordSet, AwsError> {
 #[async_trait]
 impl DnsReader for Route53 {
     async fn record_sets(&self, zone: &str, name: &str, record_type: &str) -> Result<Vec<RecordSet>, AwsError> {
+        // Route 53 allows at most 100 weighted records of one name and type,
+        // so starting at ours, one page of 300 holds them all.
         let wanted = normalize_record_name(name);
-        let mut out = Vec::new();
-        let mut start_name = Some(name.to_string());
-        let mut start_type = Some(RrType::from(record_type));
-        let mut start_id: Option<String> = None;
-        // Records come sorted by name and type: start at ours, stop once past it.
-        loop {
-            let resp = self
-                .client
-                .list_resource_record_sets()
-                .hosted_zone_id(zone)
-                .set_start_record_name(start_name.take())
-                .set_start_record_type(start_type.take())
-                .set_start_record_identifier(start_id.take())
-                .max_items(300)
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk(&format!("ListResourceRecordSets in zone {zone}"), e))?;
-            let mut past = false;
-            for r in resp.resource_record_sets() {
-                if normalize_record_name(r.name()) == wanted && r.r#type().as_str() == record_type {
-                    out.push(from_sdk(r));
-                } else if !out.is_empty() {
-                    past = true;
-                    break;
-                }
-            }
-            if past || !resp.is_truncated() {
-                break;
-            }
-            start_name = resp.next_record_name().map(str::to_string);
-            start_type = resp.next_record_type().cloned();
-            start_id = resp.next_record_identifier().map(str::to_string);
-            if start_name.as_deref().map(normalize_record_name) != Some(wanted.clone()) {
-                break;
-            }
-        }
-        Ok(out)
+        let start = PageStart {
+            name: name.to_string(),
+            record_type: record_type.to_string(),
+            identifier: None,
+        };
+        let page = self.list_page(zone, Some(&start)).await?;
+        Ok(page
+            .records
+            .into_iter()
+            .filter(|r| normalize_record_name(&r.name) == wanted && r.record_type == record_type)
+            .collect())
+    }
+
+    async fn list_page(&self, zone: &str, start: Option<&PageStart>) -> Result<RecordPage, AwsError> {
+        let resp = self
+            .client
+            .list_resource_record_sets()
+            .hosted_zone_id(zone)
+            .set_start_record_name(start.map(|s| s.name.clone()))
+            .set_start_record_type(start.map(|s| RrType::from(s.record_type.as_str())))
+            .set_start_record_identifier(start.and_then(|s| s.identifier.clone()))
+            .max_items(300)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(&format!("ListResourceRecordSets in zone {zone}"), e))?;
+        let next = match (resp.is_truncated(), resp.next_record_name()) {
+            (true, Some(name)) => Some(PageStart {
+                name: name.to_string(),
+                record_type: resp
+                    .next_record_type()
+                    .map(|t| t.as_str().to_string())
+                    .unwrap_or_default(),
+                identifier: resp.next_record_identifier().map(str::to_string),
+            }),
+            _ => None,
+        };
+        Ok(RecordPage {
+            records: resp.resource_record_sets().iter().map(from_sdk).collect(),
+            next,
+        })
     }
 }
 

@@ -184,16 +184,12 @@ pub async fn record_outcome(
     };
     let finished_at = input.finished_at.unwrap_or_else(Utc::now);
     // An app's active Region is where its last successful move took it.
-    let mut active: Vec<(&str, &str)> = Vec::new();
+    let mut active: Vec<(String, String)> = Vec::new();
     for a in apps.iter().filter(|a| a.status == AppStatus::Moved) {
         active.retain(|(n, _)| *n != a.app);
-        active.push((&a.app, &a.to_region));
+        active.push((a.app.clone(), a.to_region.clone()));
     }
-    for (app, region) in &active {
-        registry
-            .set_active_region(app, region, &plan.run_id, finished_at)
-            .await?;
-    }
+    registry.set_active_regions(&active, &plan.run_id, finished_at).await?;
     let mut api_calls = ApiCalls::default();
     if let Some(v) = &input.api_calls {
         sum_api_calls(&serde_json::json!({"api_calls": v}), &mut api_calls);
