@@ -109,7 +109,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let settings = Settings {
         registry_table: "bench-registry".into(),
         journal_table: "bench-journal".into(),
-        max_concurrency: 10,
     };
     let admin = AwsServicesFactory {
         config: config.clone(),

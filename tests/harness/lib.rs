@@ -91,7 +91,6 @@ impl TestEnv {
         let settings = Settings {
             registry_table: format!("{namespace}-registry"),
             journal_table: format!("{namespace}-journal"),
-            max_concurrency: 10,
         };
         let env = TestEnv {
             config: sdk_config(endpoint).await,

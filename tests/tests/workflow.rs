@@ -178,7 +178,7 @@ async fn a_throttled_route53_change_is_retried_by_the_state_machine() {
     let retried: Vec<&str> = exec
         .events
         .iter()
-        .filter(|e| e.event_type == "StateRetried")
+        .filter(|e| e.event_type == "TaskFailed" && e.state.as_deref() == Some("ShiftDns"))
         .map(|e| e.details["error"].as_str().unwrap_or(""))
         .collect();
     assert_eq!(retried, vec!["Lifeboat.Throttled"]);

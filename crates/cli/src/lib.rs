@@ -198,7 +198,6 @@ fn settings(cli: &Cli) -> Settings {
     Settings {
         registry_table: cli.registry_table.clone(),
         journal_table: cli.journal_table.clone(),
-        ..Settings::from_env()
     }
 }
 
@@ -283,7 +282,6 @@ async fn run_command(cli: &Cli) -> Result<i32, CliError> {
                 &*s.registry,
                 &*s.dns_read,
                 &*s.alarms,
-                s.settings.max_concurrency,
                 ValidateInput {
                     trigger,
                     run_id: "plan".into(),

@@ -77,17 +77,15 @@ pub fn describe(ev: &HistoryEvent) -> Option<String> {
             };
             Some(format!("{state}: {text}"))
         }
+        // May be retried: the next TaskScheduled says so, the execution's end says how it ended.
         "TaskFailed" | "LambdaFunctionFailed" | "TaskTimedOut" => Some(format!(
-            "{state}: FAILED {}: {}",
+            "{state}: {}: {}",
             short(&d["error"], 60),
             short(&d["cause"], 300)
         )),
-        "StateRetried" => Some(format!(
-            "{state}: {} - retry {} in {:.1}s",
-            short(&d["error"], 60),
-            d["attempt"],
-            d["delaySeconds"].as_f64().unwrap_or(0.0)
-        )),
+        "TaskScheduled" | "LambdaFunctionScheduled" if d["retryCount"].as_u64().unwrap_or(0) > 0 => {
+            Some(format!("{state}: retry {}", d["retryCount"]))
+        }
         "ExecutionSucceeded" => Some("execution succeeded".to_string()),
         "ExecutionFailed" => Some(format!(
             "execution FAILED: {}: {}",

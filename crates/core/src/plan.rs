@@ -100,7 +100,6 @@ pub struct Plan {
     pub phases: Vec<Phase>,
     pub skipped: Vec<Skipped>,
     pub soak_seconds: u32,
-    pub max_concurrency: u32,
     pub created_at: DateTime<Utc>,
     pub summary: String,
 }
@@ -127,7 +126,6 @@ impl Plan {
 pub struct PlanContext {
     pub run_id: String,
     pub now: DateTime<Utc>,
-    pub max_concurrency: u32,
 }
 
 /// The applications a request selects, or why it selects none it may.
@@ -198,7 +196,6 @@ pub fn build_plan(
         phases: Vec::new(),
         skipped: Vec::new(),
         soak_seconds: request.soak_seconds,
-        max_concurrency: ctx.max_concurrency.max(1),
         created_at: ctx.now,
         summary: String::new(),
     };
@@ -521,7 +518,6 @@ applications:
         PlanContext {
             run_id: "run-1".into(),
             now: Utc::now(),
-            max_concurrency: 4,
         }
     }
 

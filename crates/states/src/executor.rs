@@ -315,7 +315,6 @@ impl Run<'_> {
                 };
                 let error = text(&f.error, &f.error_path, "States.Fail")?;
                 let cause = text(&f.cause, &f.cause_path, "")?;
-                self.emit("FailStateEntered", Some(name), json!({"error": error, "cause": cause}));
                 Err(ExecError::new(error, cause))
             }
             State::Wait(w) => {
@@ -560,22 +559,15 @@ impl Run<'_> {
                     let delay = retry_delay(r, attempts[i]);
                     attempts[i] += 1;
                     retry_count += 1;
+                    // Step Functions has no retry event: the failure event, then the
+                    // task scheduled again (with its retryCount in our details).
                     tracing::debug!(state = name, error = %err.error, attempt = attempts[i], ?delay, "retrying");
-                    self.emit(
-                        "StateRetried",
-                        Some(name),
-                        json!({"error": err.error, "cause": err.cause, "attempt": attempts[i], "delaySeconds": delay.as_secs_f64()}),
-                    );
                     self.exec.clock.sleep(delay).await;
                     continue;
                 }
             }
             if let Some(c) = catch.iter().find(|c| error_matches(&c.error_equals, &err.error)) {
-                self.emit(
-                    "StateCaught",
-                    Some(name),
-                    json!({"error": err.error, "cause": err.cause, "next": c.next}),
-                );
+                tracing::debug!(state = name, error = %err.error, next = %c.next, "caught");
                 let result_path = match &c.result_path {
                     None => PathSpec::Default,
                     Some(Value::Null) => PathSpec::Null,
@@ -626,10 +618,11 @@ impl Run<'_> {
         } else {
             "Task"
         };
+        let retry_count = ctx["State"]["RetryCount"].as_u64().unwrap_or(0);
         self.emit(
             &format!("{prefix}Scheduled"),
             Some(name),
-            json!({"resource": key, "parameters": payload}),
+            json!({"resource": key, "parameters": payload, "retryCount": retry_count}),
         );
         self.emit(&format!("{prefix}Started"), Some(name), json!({"resource": key}));
         let timeout = match (&t.timeout_seconds, &t.timeout_seconds_path) {

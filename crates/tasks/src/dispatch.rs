@@ -84,7 +84,7 @@ pub async fn dispatch(kind: TaskKind, s: &Services, input: Value) -> Result<Valu
     let mut out = match kind {
         TaskKind::Validate => {
             let i: ValidateInput = parse(kind, &input)?;
-            to_value(validate(&*s.registry, &*s.dns_read, &*s.alarms, s.settings.max_concurrency, i).await?)?
+            to_value(validate(&*s.registry, &*s.dns_read, &*s.alarms, i).await?)?
         }
         TaskKind::ShiftDns => {
             let i: ShiftInput = parse(kind, &input)?;

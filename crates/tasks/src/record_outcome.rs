@@ -264,7 +264,6 @@ mod tests {
             }],
             skipped: vec![],
             soak_seconds: 0,
-            max_concurrency: 4,
             created_at: Utc::now(),
             summary: "s".into(),
         }

@@ -14,8 +14,6 @@ use std::sync::Arc;
 pub struct Settings {
     pub registry_table: String,
     pub journal_table: String,
-    /// How many applications of a wave move at once.
-    pub max_concurrency: u32,
 }
 
 impl Default for Settings {
@@ -23,22 +21,17 @@ impl Default for Settings {
         Settings {
             registry_table: "lifeboat-registry".into(),
             journal_table: "lifeboat-journal".into(),
-            max_concurrency: 10,
         }
     }
 }
 
 impl Settings {
-    /// `LIFEBOAT_REGISTRY_TABLE`, `LIFEBOAT_JOURNAL_TABLE`, `LIFEBOAT_MAX_CONCURRENCY`.
+    /// `LIFEBOAT_REGISTRY_TABLE`, `LIFEBOAT_JOURNAL_TABLE`.
     pub fn from_env() -> Self {
         let d = Settings::default();
         Settings {
             registry_table: std::env::var("LIFEBOAT_REGISTRY_TABLE").unwrap_or(d.registry_table),
             journal_table: std::env::var("LIFEBOAT_JOURNAL_TABLE").unwrap_or(d.journal_table),
-            max_concurrency: std::env::var("LIFEBOAT_MAX_CONCURRENCY")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(d.max_concurrency),
         }
     }
 }

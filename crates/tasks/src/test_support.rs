@@ -100,7 +100,6 @@ pub async fn wave_of(r53: &FakeRoute53, apps: &[&str]) -> Wave {
     let ctx = PlanContext {
         run_id: "t".into(),
         now: chrono::Utc::now(),
-        max_concurrency: 4,
     };
     let plan = build_plan(&registry(), &req, &idx, &ctx).expect("plan");
     Wave {

@@ -44,14 +44,12 @@ pub async fn validate(
     registry: &dyn RegistryStore,
     dns: &dyn DnsReader,
     alarms: &dyn AlarmStates,
-    max_concurrency: u32,
     input: ValidateInput,
 ) -> Result<ValidateOutput, LifeboatError> {
     let request = normalize_trigger(&input.trigger)?;
     let ctx = PlanContext {
         run_id: input.run_id.clone(),
         now: input.started_at.unwrap_or_else(Utc::now),
-        max_concurrency,
     };
     if request.ignore.is_some() {
         let empty = Registry {
@@ -132,7 +130,6 @@ mod tests {
             &*s.registry,
             &*s.dns_read,
             &*s.alarms,
-            4,
             ValidateInput {
                 trigger,
                 run_id: "r1".into(),
@@ -170,7 +167,6 @@ mod tests {
             &*s.registry,
             &*s.dns_read,
             &*s.alarms,
-            4,
             ValidateInput {
                 trigger: json!({"action": "failover"}),
                 run_id: "r".into(),
@@ -190,7 +186,6 @@ mod tests {
             &*s.registry,
             &*s.dns_read,
             &*s.alarms,
-            4,
             ValidateInput {
                 trigger: json!({"action": "failover"}),
                 run_id: "r".into(),

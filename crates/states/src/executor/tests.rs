@@ -94,7 +94,15 @@ async fn retry_backs_off_on_the_executor_clock_and_then_succeeds() {
     assert_eq!(calls.load(Ordering::SeqCst), 3);
     // 2s then 6s of virtual back-off, no real sleeping.
     assert_eq!((clock.now() - t0()).num_seconds(), 8);
-    assert_eq!(types(&e).iter().filter(|t| **t == "StateRetried").count(), 2);
+    // As on Step Functions: each failure, then the task scheduled again.
+    assert_eq!(types(&e).iter().filter(|t| **t == "TaskFailed").count(), 2);
+    let scheduled: Vec<u64> = e
+        .events
+        .iter()
+        .filter(|ev| ev.event_type == "TaskScheduled")
+        .map(|ev| ev.details["retryCount"].as_u64().unwrap())
+        .collect();
+    assert_eq!(scheduled, vec![0, 1, 2]);
 }
 
 #[tokio::test]
@@ -146,7 +154,7 @@ async fn catch_puts_the_error_at_result_path_and_task_failed_does_not_match_time
     assert_eq!(e.status, ExecutionStatus::Failed);
     let err = e.error.clone().unwrap();
     assert_eq!(err.error, "States.Timeout");
-    let caught = e.events.iter().find(|ev| ev.event_type == "StateCaught").unwrap();
+    let caught = e.events.iter().find(|ev| ev.event_type == "TaskFailed").unwrap();
     assert_eq!(caught.details["error"], json!("Lifeboat.VerificationFailed"));
     let entered_s = e
         .events
