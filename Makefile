@@ -7,6 +7,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := $(CURDIR)/.venv
 STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
 
 # Never reach for real AWS: dummy credentials, an explicit Region, no instance
 # metadata probing, and an endpoint on loopback where nothing listens (tests
@@ -25,12 +26,12 @@ unexport AWS_SESSION_TOKEN AWS_PROFILE AWS_DEFAULT_PROFILE
 
 NEXTEST := $(shell command -v cargo-nextest 2>/dev/null)
 
-.PHONY: help setup build-cli demo test unit lint fmt bench clean
+.PHONY: help setup build-cli demo test unit lint asl-lint fmt bench clean
 
 help:
 	@echo "make demo   - set up, build, and run a full failover and failback on a local AWS emulator"
 	@echo "make test   - set up, lint, and run every test (unit, adapters and end-to-end against moto)"
-	@echo "make lint   - cargo fmt --check and clippy -D warnings"
+	@echo "make lint   - cargo fmt --check and clippy -D warnings (make asl-lint checks the state machine)"
 	@echo "make bench  - time a failover of a large estate on the emulator and count its AWS calls"
 
 setup: $(STAMP)
@@ -40,6 +41,16 @@ $(STAMP): requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	@touch $@
+
+# The ASL validator (npm's asl-validator, pinned in package-lock.json) checks the
+# definition the way the Step Functions console does, beside our executor's own checks.
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "error: npm is required to validate the state machine definition"; exit 2; }
+	npm ci --silent --no-audit --no-fund
+	@touch $@
+
+asl-lint: $(NODE_STAMP)
+	npx --no-install asl-validator --json-path statemachine/lifeboat.asl.json
 
 build-cli:
 	cargo build -p lifeboat --bin lifeboat
@@ -60,7 +71,7 @@ else
 	cargo test --workspace --no-fail-fast
 endif
 
-test: setup lint unit
+test: setup lint asl-lint unit
 
 fmt:
 	cargo fmt --all
@@ -70,4 +81,4 @@ bench: setup
 
 clean:
 	cargo clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) node_modules
