@@ -123,6 +123,15 @@ async fn batch_write(
 }
 
 const SET_ACTIVE: &str = "SET active_region = :r, updated_at = :t, updated_by = :run";
+const APP_EXISTS: &str = "attribute_exists(app)";
+
+fn active_values(region: &str, run_id: &str, at: DateTime<Utc>) -> Item {
+    HashMap::from([
+        (":r".to_string(), s(region)),
+        (":t".to_string(), s(at.to_rfc3339())),
+        (":run".to_string(), s(run_id)),
+    ])
+}
 
 /// The registry table: one item per application, key `app`.
 #[derive(Debug, Clone)]
@@ -236,10 +245,8 @@ impl RegistryStore for DynamoRegistry {
             .key("app", s(app))
             .update_expression(SET_ACTIVE)
             // Only for apps that are in the registry: never create a half item.
-            .condition_expression("attribute_exists(app)")
-            .expression_attribute_values(":r", s(region))
-            .expression_attribute_values(":t", s(at.to_rfc3339()))
-            .expression_attribute_values(":run", s(run_id))
+            .condition_expression(APP_EXISTS)
+            .set_expression_attribute_values(Some(active_values(region, run_id, at)))
             .send()
             .await
             .map_err(|e| AwsError::from_sdk(&format!("UpdateItem {} app {app}", self.table), e))?;
@@ -263,10 +270,8 @@ impl RegistryStore for DynamoRegistry {
                         .table_name(&self.table)
                         .key("app", s(app))
                         .update_expression(SET_ACTIVE)
-                        .condition_expression("attribute_exists(app)")
-                        .expression_attribute_values(":r", s(region))
-                        .expression_attribute_values(":t", s(at.to_rfc3339()))
-                        .expression_attribute_values(":run", s(run_id))
+                        .condition_expression(APP_EXISTS)
+                        .set_expression_attribute_values(Some(active_values(region, run_id, at)))
                         .build()
                         .map_err(|e| AwsError::Other(e.to_string()))?;
                     Ok(TransactWriteItem::builder().update(update).build())

@@ -228,14 +228,7 @@ pub struct WeightRow {
 
 /// Reads the current weights of every application's records.
 pub async fn weight_rows(dns: &dyn DnsReader, apps: &[Application]) -> Result<Vec<WeightRow>, AwsError> {
-    let key = |p: &lifeboat_core::registry::DnsRecordPair, side: Side| {
-        RecordKey::new(
-            &p.hosted_zone_id,
-            &p.name,
-            p.record_type.as_str(),
-            p.set_identifiers.get(side),
-        )
-    };
+    let key = |p: &lifeboat_core::registry::DnsRecordPair, side: Side| p.key(side);
     let keys: Vec<RecordKey> = apps
         .iter()
         .flat_map(|a| a.dns.iter())

@@ -229,7 +229,7 @@ pub fn build_plan(
     for app in &apps {
         for pair in &app.dns {
             for side in [Side::Primary, Side::Secondary] {
-                let key = key_of(pair, side);
+                let key = pair.key(side);
                 let weight = records.get(&key).and_then(|r| r.weight).unwrap_or(0);
                 current.insert(key, weight);
             }
@@ -278,21 +278,12 @@ pub fn build_plan(
     Ok(plan)
 }
 
-fn key_of(pair: &crate::registry::DnsRecordPair, side: Side) -> RecordKey {
-    RecordKey::new(
-        &pair.hosted_zone_id,
-        &pair.name,
-        pair.record_type.as_str(),
-        pair.set_identifiers.get(side),
-    )
-}
-
 fn check_records(apps: &[&Application], records: &RecordIndex) -> Result<(), LifeboatError> {
     let mut problems = Vec::new();
     for app in apps {
         for (i, pair) in app.dns.iter().enumerate() {
             for side in [Side::Primary, Side::Secondary] {
-                let key = key_of(pair, side);
+                let key = pair.key(side);
                 match records.get(&key) {
                     None => problems.push(format!(
                         "{}: dns[{i}] {side} record {} does not exist in Route 53",
@@ -327,7 +318,7 @@ fn app_move(app: &Application, target: Side, current: &HashMap<RecordKey, i64>) 
     let mut dns = Vec::new();
     for pair in &app.dns {
         for side in [Side::Primary, Side::Secondary] {
-            let key = key_of(pair, side);
+            let key = pair.key(side);
             let before = current.get(&key).copied().unwrap_or(0);
             dns.push(WeightChange {
                 key,

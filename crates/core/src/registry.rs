@@ -194,6 +194,16 @@ pub struct DnsRecordPair {
 }
 
 impl DnsRecordPair {
+    /// The key of `side`'s weighted record.
+    pub fn key(&self, side: Side) -> crate::dns::RecordKey {
+        crate::dns::RecordKey::new(
+            &self.hosted_zone_id,
+            &self.name,
+            self.record_type.as_str(),
+            self.set_identifiers.get(side),
+        )
+    }
+
     /// The weight the record of `side` should have when `active` serves traffic.
     pub fn weight_for(&self, side: Side, active: Side) -> i64 {
         if side == active {

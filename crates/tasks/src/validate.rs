@@ -6,7 +6,7 @@ use lifeboat_aws::ports::{AlarmStates, DnsReader, RegistryStore, read_records};
 use lifeboat_core::LifeboatError;
 use lifeboat_core::dns::RecordKey;
 use lifeboat_core::plan::{Plan, PlanContext, build_plan, select_apps};
-use lifeboat_core::registry::{REGISTRY_VERSION, Registry, parse_registry_value};
+use lifeboat_core::registry::{REGISTRY_VERSION, Registry, Side, parse_registry_value};
 use lifeboat_core::request::normalize_trigger;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -65,10 +65,7 @@ pub async fn validate(
     let keys: Vec<RecordKey> = apps
         .iter()
         .flat_map(|a| a.dns.iter())
-        .flat_map(|p| {
-            [&p.set_identifiers.primary, &p.set_identifiers.secondary]
-                .map(|s| RecordKey::new(&p.hosted_zone_id, &p.name, p.record_type.as_str(), s))
-        })
+        .flat_map(|p| [p.key(Side::Primary), p.key(Side::Secondary)])
         .collect();
     let records = read_records(dns, keys.iter()).await?;
     let plan = build_plan(&reg, &request, &records, &ctx)?;
