@@ -546,6 +546,13 @@ pub async fn run_demo(format: OutputFormat) -> Result<i32, CliError> {
             ("after failback", &after_failback),
         ]),
     );
+    if let Some(rec) = s.journal.get_run(&failover.name).await? {
+        say(
+            format,
+            "The failover's journal record (recovery time per app: from its wave's start to verified traffic):",
+        );
+        say(format, crate::report::run_text(&rec));
+    }
     let history = s.journal.list_runs(10).await?;
     say(format, "Journal:");
     say(format, crate::report::history_table(&history));

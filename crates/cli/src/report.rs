@@ -205,9 +205,10 @@ pub fn run_text(r: &RunRecord) -> String {
         let _ = writeln!(s, "error: {e}");
     }
     for a in &r.apps {
+        let took = a.recovery_seconds.map(|t| format!(" in {t:.2}s")).unwrap_or_default();
         let _ = writeln!(
             s,
-            "  phase {} {} -> {}: {:?} - {}",
+            "  phase {} {} -> {}: {:?}{took} - {}",
             a.phase, a.app, a.to_region, a.status, a.detail
         );
     }

@@ -36,7 +36,7 @@ pub enum AppStatus {
 }
 
 /// One application in one phase of a run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AppOutcome {
     pub app: String,
     pub phase: usize,
@@ -44,6 +44,15 @@ pub struct AppOutcome {
     pub to_region: String,
     pub status: AppStatus,
     pub detail: String,
+    /// When the app's wave started shifting DNS.
+    #[serde(default)]
+    pub wave_started_at: Option<DateTime<Utc>>,
+    /// When its traffic verified in the target Region.
+    #[serde(default)]
+    pub verified_at: Option<DateTime<Utc>>,
+    /// From the wave's start to verified traffic: this app's measured recovery time.
+    #[serde(default)]
+    pub recovery_seconds: Option<f64>,
 }
 
 /// The journal's record of one run.

@@ -135,6 +135,21 @@ pub fn outcomes(
                         }
                     }
                 };
+                let time = |v: Option<&Value>| v.and_then(Value::as_str).and_then(|t| t.parse::<DateTime<Utc>>().ok());
+                let wave_started_at = time(wr.and_then(|w| w.get("started_at")));
+                let verified_at = if status == AppStatus::Moved {
+                    time(wr.and_then(|w| w["verified"].as_array()).and_then(|a| {
+                        a.iter()
+                            .find(|r| r["app"] == Value::String(app.app.clone()))
+                            .and_then(|r| r.get("at"))
+                    }))
+                } else {
+                    None
+                };
+                let recovery_seconds = match (wave_started_at, verified_at) {
+                    (Some(s), Some(v)) => Some((v - s).num_milliseconds() as f64 / 1000.0),
+                    _ => None,
+                };
                 out.push(AppOutcome {
                     app: app.app.clone(),
                     phase: p,
@@ -142,6 +157,9 @@ pub fn outcomes(
                     to_region: app.to_region.clone(),
                     status,
                     detail,
+                    wave_started_at,
+                    verified_at,
+                    recovery_seconds,
                 });
             }
         }
@@ -280,9 +298,10 @@ mod tests {
         let journal = FakeJournal::default();
         let results = json!([[{
             "wave": 0,
+            "started_at": "2026-11-26T10:00:00.000Z",
             "shift": {"api_calls": {"route53:ChangeResourceRecordSets": 2, "route53:ListResourceRecordSets": 2}},
             "verified": [
-                {"app": "api", "verified": true, "detail": "ok", "api_calls": {"cloudwatch:DescribeAlarms": 1}},
+                {"app": "api", "verified": true, "detail": "ok", "at": "2026-11-26T10:00:12.500Z", "api_calls": {"cloudwatch:DescribeAlarms": 1}},
                 {"app": "web", "verified": false, "detail": "alarm web is ALARM", "api_calls": {"cloudwatch:DescribeAlarms": 3}}
             ],
             "rollback": {"apps": ["web"], "api_calls": {"route53:ChangeResourceRecordSets": 1}}
