@@ -109,6 +109,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let settings = Settings {
         registry_table: "bench-registry".into(),
         journal_table: "bench-journal".into(),
+        ..Settings::default()
     };
     let admin = AwsServicesFactory {
         config: config.clone(),

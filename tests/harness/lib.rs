@@ -91,6 +91,7 @@ impl TestEnv {
         let settings = Settings {
             registry_table: format!("{namespace}-registry"),
             journal_table: format!("{namespace}-journal"),
+            ..Settings::default()
         };
         let env = TestEnv {
             config: sdk_config(endpoint).await,
@@ -142,6 +143,16 @@ impl TestEnv {
             LocalRun::Ran(e) => (*e, factory.run_counter.snapshot()),
             LocalRun::Duplicate { name, .. } => panic!("execution {name} was refused as a duplicate"),
         }
+    }
+
+    /// Runs the real definition, returning a duplicate refusal instead of failing on it.
+    pub async fn run_or_refuse(&self, input: Value) -> LocalRun {
+        let factory = self.factory();
+        let definition = Path::new(env!("CARGO_MANIFEST_DIR")).join("../statemachine/lifeboat.asl.json");
+        let clock = Arc::new(VirtualClock::new(chrono::Utc::now()));
+        local::run_local(&definition, input, factory, clock, None)
+            .await
+            .unwrap()
     }
 
     /// Current weights, app by app: (app, primary weight, secondary weight).

@@ -296,3 +296,63 @@ async fn active_regions_are_set_in_batches_and_a_missing_app_is_named() {
         .unwrap_err();
     assert!(err.to_string().contains("ghost"), "{err}");
 }
+
+#[tokio::test]
+async fn the_lease_is_one_at_a_time_expires_and_starts_a_cooldown() {
+    use lifeboat_aws::dynamodb::DynamoLease;
+    use lifeboat_aws::ports::{LeaseOutcome, RunLease};
+    let c = clients().await;
+    let table = unique("journal");
+    DynamoJournal::new(c.dynamodb.clone(), &table)
+        .ensure_table()
+        .await
+        .unwrap();
+    let lease = DynamoLease::new(c.dynamodb.clone(), &table);
+    let t0 = chrono::Utc::now();
+    let hour = chrono::Duration::hours(1);
+    assert_eq!(
+        lease.acquire("a", t0, hour, true).await.unwrap(),
+        LeaseOutcome::Acquired { epoch: 1 }
+    );
+    assert_eq!(
+        lease.acquire("a", t0, hour, true).await.unwrap(),
+        LeaseOutcome::Acquired { epoch: 2 },
+        "same run again"
+    );
+    assert!(
+        matches!(lease.acquire("b", t0, hour, false).await.unwrap(), LeaseOutcome::Held { holder, .. } if holder == "a")
+    );
+    // A holder that died: its lease expires.
+    let later = t0 + hour + chrono::Duration::seconds(5);
+    assert_eq!(
+        lease.acquire("b", later, hour, false).await.unwrap(),
+        LeaseOutcome::Acquired { epoch: 3 }
+    );
+    assert!(!lease.release("a", later, hour).await.unwrap(), "not a's any more");
+    assert!(lease.release("b", later, chrono::Duration::seconds(600)).await.unwrap());
+    let soon = later + chrono::Duration::seconds(60);
+    assert!(
+        matches!(lease.acquire("c", soon, hour, true).await.unwrap(), LeaseOutcome::Cooldown { last_run, .. } if last_run == "b")
+    );
+    assert!(matches!(
+        lease.acquire("c", soon, hour, false).await.unwrap(),
+        LeaseOutcome::Acquired { epoch: 4 }
+    ));
+}
+
+#[tokio::test]
+async fn execution_names_are_claimed_once_and_ignored_triggers_kept() {
+    let c = clients().await;
+    let journal = DynamoJournal::new(c.dynamodb.clone(), unique("journal"));
+    journal.ensure_table().await.unwrap();
+    let now = chrono::Utc::now();
+    assert!(journal.claim_execution("alarm-x-20261126T000000Z", now).await.unwrap());
+    assert!(!journal.claim_execution("alarm-x-20261126T000000Z", now).await.unwrap());
+    journal.record_ignored("alarm-y", "cooldown", now).await.unwrap();
+    journal.record_ignored("alarm-y", "cooldown again", now).await.unwrap();
+    assert_eq!(journal.ignored("alarm-y").await.unwrap().len(), 2);
+    assert!(
+        journal.list_runs(10).await.unwrap().is_empty(),
+        "claims and ignored triggers are not runs"
+    );
+}

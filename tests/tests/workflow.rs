@@ -59,12 +59,19 @@ async fn an_alarm_event_fails_every_app_over_in_waves_and_records_it() {
     // (wave, hosted zone): 1 + 2 + 1.
     assert_eq!(calls.get("route53:ChangeResourceRecordSets"), 4);
     assert_eq!(rec.api_calls.get("route53:ChangeResourceRecordSets"), 4);
-    // The record carries every task's calls: all of the run's but its own
-    // journal write and the local runner's duplicate check before the run.
-    assert_eq!(calls.get("dynamodb:GetItem"), 1);
+    // The record carries every task's calls but three: the local runner's claim
+    // of the execution name (PutItem) before the run, and the record's own
+    // journal write (BatchWriteItem) and lease release (UpdateItem) after it.
+    assert_eq!(calls.get("dynamodb:PutItem"), 1);
     assert_eq!(calls.get("dynamodb:BatchWriteItem"), 1);
     assert_eq!(
-        rec.api_calls.total() + 2,
+        calls.get("dynamodb:UpdateItem"),
+        2,
+        "lease taken by validate, released by record_outcome"
+    );
+    assert_eq!(rec.api_calls.get("dynamodb:UpdateItem"), 1);
+    assert_eq!(
+        rec.api_calls.total() + 3,
         calls.total(),
         "record {:?} vs counted {:?}",
         rec.api_calls,

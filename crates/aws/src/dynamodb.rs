@@ -5,16 +5,17 @@
 //! (lifeboat-core) and needs no attribute-by-attribute mapping.
 
 use crate::error::AwsError;
-use crate::ports::{Journal, RegistryStore, StoredApp};
+use crate::ports::{Journal, LeaseOutcome, RegistryStore, RunLease, StoredApp};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, DeleteRequest, KeySchemaElement, KeyType, PutRequest,
-    ScalarAttributeType, TableStatus, TransactWriteItem, Update, WriteRequest,
+    ReturnValue, ScalarAttributeType, TableStatus, TransactWriteItem, Update, WriteRequest,
 };
 use chrono::{DateTime, Utc};
 use lifeboat_core::outcome::RunRecord;
 use lifeboat_core::registry::Application;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -24,6 +25,27 @@ fn s(v: impl Into<String>) -> AttributeValue {
 
 fn get_s<'a>(item: &'a Item, key: &str) -> Option<&'a str> {
     item.get(key).and_then(|v| v.as_s().ok()).map(String::as_str)
+}
+
+fn n(v: i64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn get_n(item: &Item, key: &str) -> Option<i64> {
+    item.get(key).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
+}
+
+fn from_epoch(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(secs, 0).unwrap_or_default()
+}
+
+/// Whether an SDK error is DynamoDB's ConditionalCheckFailedException.
+fn is_condition_failed<E, R>(e: &aws_smithy_runtime_api::client::result::SdkError<E, R>) -> bool
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata,
+{
+    // Each operation has its own typed variant; the code is the same for all.
+    e.as_service_error().and_then(|se| se.code()) == Some("ConditionalCheckFailedException")
 }
 
 /// Creates a table with a string hash key (and optional range key) if missing;
@@ -406,6 +428,176 @@ impl Journal for DynamoJournal {
                 .map(Some)
                 .map_err(|e| AwsError::Other(format!("journal record is unreadable: {e}"))),
             None => Ok(None),
+        }
+    }
+
+    async fn claim_execution(&self, name: &str, at: DateTime<Utc>) -> Result<bool, AwsError> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("run_id", s(name))
+            .item("entry", s("execution"))
+            .item("claimed_at", s(at.to_rfc3339()))
+            .condition_expression("attribute_not_exists(run_id)")
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failed(&e) => Ok(false),
+            Err(e) => Err(AwsError::from_sdk(
+                &format!("PutItem {} execution {name}", self.table),
+                e,
+            )),
+        }
+    }
+
+    async fn record_ignored(&self, run_id: &str, reason: &str, at: DateTime<Utc>) -> Result<(), AwsError> {
+        static SEQ: AtomicU64 = AtomicU64::new(0);
+        let entry = format!(
+            "ignored#{}#{}-{}",
+            at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        );
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("run_id", s(run_id))
+            .item("entry", s(entry))
+            .item("reason", s(reason))
+            .item("at", s(at.to_rfc3339()))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(&format!("PutItem {} ignored trigger", self.table), e))?;
+        Ok(())
+    }
+
+    async fn ignored(&self, run_id: &str) -> Result<Vec<String>, AwsError> {
+        let resp = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("run_id = :id AND begins_with(entry, :p)")
+            .expression_attribute_values(":id", s(run_id))
+            .expression_attribute_values(":p", s("ignored#"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(&format!("Query {}", self.table), e))?;
+        Ok(resp
+            .items()
+            .iter()
+            .filter_map(|i| get_s(i, "reason").map(str::to_string))
+            .collect())
+    }
+}
+
+/// The run lease: one item (`#lease`, `lease`) in the journal table.
+#[derive(Debug, Clone)]
+pub struct DynamoLease {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl DynamoLease {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        DynamoLease {
+            client,
+            table: table.into(),
+        }
+    }
+
+    async fn read(&self) -> Result<Item, AwsError> {
+        let resp = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("run_id", s(LEASE_KEY))
+            .key("entry", s("lease"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(&format!("GetItem {} lease", self.table), e))?;
+        Ok(resp.item().cloned().unwrap_or_default())
+    }
+}
+
+const LEASE_KEY: &str = "#lease";
+
+#[async_trait]
+impl RunLease for DynamoLease {
+    async fn acquire(
+        &self,
+        run_id: &str,
+        now: DateTime<Utc>,
+        ttl: chrono::Duration,
+        respect_cooldown: bool,
+    ) -> Result<LeaseOutcome, AwsError> {
+        // Free, already ours (a retried validate), or expired (a run that died).
+        let mut condition = "(attribute_not_exists(holder) OR holder = :me OR expires_at < :now)".to_string();
+        if respect_cooldown {
+            condition.push_str(" AND (attribute_not_exists(cooldown_until) OR cooldown_until < :now)");
+        }
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("run_id", s(LEASE_KEY))
+            .key("entry", s("lease"))
+            .update_expression("SET holder = :me, acquired_at = :now, expires_at = :exp ADD epoch :one")
+            .condition_expression(condition)
+            .expression_attribute_values(":me", s(run_id))
+            .expression_attribute_values(":now", n(now.timestamp()))
+            .expression_attribute_values(":exp", n((now + ttl).timestamp()))
+            .expression_attribute_values(":one", n(1))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await;
+        match update {
+            Ok(out) => {
+                let epoch = out.attributes().and_then(|a| get_n(a, "epoch")).unwrap_or(1);
+                Ok(LeaseOutcome::Acquired {
+                    epoch: u64::try_from(epoch).unwrap_or(1),
+                })
+            }
+            Err(e) if is_condition_failed(&e) => {
+                let item = self.read().await?;
+                let holder = get_s(&item, "holder").map(str::to_string);
+                let expires = get_n(&item, "expires_at").unwrap_or(0);
+                match holder {
+                    Some(h) if h != run_id && expires >= now.timestamp() => Ok(LeaseOutcome::Held {
+                        holder: h,
+                        since: from_epoch(get_n(&item, "acquired_at").unwrap_or(0)),
+                    }),
+                    _ => Ok(LeaseOutcome::Cooldown {
+                        until: from_epoch(get_n(&item, "cooldown_until").unwrap_or(0)),
+                        last_run: get_s(&item, "last_run").unwrap_or("?").to_string(),
+                    }),
+                }
+            }
+            Err(e) => Err(AwsError::from_sdk(&format!("UpdateItem {} lease", self.table), e)),
+        }
+    }
+
+    async fn release(&self, run_id: &str, now: DateTime<Utc>, cooldown: chrono::Duration) -> Result<bool, AwsError> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("run_id", s(LEASE_KEY))
+            .key("entry", s("lease"))
+            .update_expression("REMOVE holder, expires_at SET cooldown_until = :cd, last_run = :me, released_at = :now")
+            .condition_expression("holder = :me")
+            .expression_attribute_values(":me", s(run_id))
+            .expression_attribute_values(":now", n(now.timestamp()))
+            .expression_attribute_values(":cd", n((now + cooldown).timestamp()))
+            .send()
+            .await;
+        match update {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failed(&e) => Ok(false),
+            Err(e) => Err(AwsError::from_sdk(&format!("UpdateItem {} lease", self.table), e)),
         }
     }
 }

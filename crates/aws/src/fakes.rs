@@ -4,8 +4,8 @@
 
 use crate::error::AwsError;
 use crate::ports::{
-    AlarmStates, DnsReader, DnsWriter, HealthChecks, HealthReport, Journal, PageStart, RecordPage, RegistryStore,
-    StoredApp,
+    AlarmStates, DnsReader, DnsWriter, HealthChecks, HealthReport, Journal, LeaseOutcome, PageStart, RecordPage,
+    RegistryStore, RunLease, StoredApp,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -283,6 +283,8 @@ impl RegistryStore for FakeRegistry {
 #[derive(Debug, Default)]
 pub struct FakeJournal {
     pub runs: Mutex<BTreeMap<String, RunRecord>>,
+    pub executions: Mutex<Vec<String>>,
+    pub ignored: Mutex<Vec<(String, String)>>,
 }
 
 #[async_trait]
@@ -302,5 +304,88 @@ impl Journal for FakeJournal {
     }
     async fn get_run(&self, run_id: &str) -> Result<Option<RunRecord>, AwsError> {
         Ok(lock(&self.runs).get(run_id).cloned())
+    }
+    async fn claim_execution(&self, name: &str, _at: DateTime<Utc>) -> Result<bool, AwsError> {
+        let mut names = lock(&self.executions);
+        if names.iter().any(|n| n == name) {
+            return Ok(false);
+        }
+        names.push(name.to_string());
+        Ok(true)
+    }
+    async fn record_ignored(&self, run_id: &str, reason: &str, _at: DateTime<Utc>) -> Result<(), AwsError> {
+        lock(&self.ignored).push((run_id.to_string(), reason.to_string()));
+        Ok(())
+    }
+    async fn ignored(&self, run_id: &str) -> Result<Vec<String>, AwsError> {
+        Ok(lock(&self.ignored)
+            .iter()
+            .filter(|(r, _)| r == run_id)
+            .map(|(_, why)| why.clone())
+            .collect())
+    }
+}
+
+/// The run lease in memory, with the same rules as the DynamoDB one.
+#[derive(Debug, Default)]
+pub struct FakeLease {
+    pub state: Mutex<FakeLeaseState>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct FakeLeaseState {
+    pub holder: Option<String>,
+    pub acquired_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub cooldown_until: Option<DateTime<Utc>>,
+    pub last_run: Option<String>,
+    pub epoch: u64,
+}
+
+#[async_trait]
+impl RunLease for FakeLease {
+    async fn acquire(
+        &self,
+        run_id: &str,
+        now: DateTime<Utc>,
+        ttl: chrono::Duration,
+        respect_cooldown: bool,
+    ) -> Result<LeaseOutcome, AwsError> {
+        let mut st = lock(&self.state);
+        let free = match (&st.holder, st.expires_at) {
+            (None, _) => true,
+            (Some(h), _) if h == run_id => true,
+            (Some(_), Some(exp)) => exp < now,
+            (Some(_), None) => false,
+        };
+        if !free {
+            return Ok(LeaseOutcome::Held {
+                holder: st.holder.clone().unwrap_or_default(),
+                since: st.acquired_at.unwrap_or(now),
+            });
+        }
+        if respect_cooldown && st.cooldown_until.is_some_and(|c| c >= now) {
+            return Ok(LeaseOutcome::Cooldown {
+                until: st.cooldown_until.unwrap_or(now),
+                last_run: st.last_run.clone().unwrap_or_default(),
+            });
+        }
+        st.holder = Some(run_id.to_string());
+        st.acquired_at = Some(now);
+        st.expires_at = Some(now + ttl);
+        st.epoch += 1;
+        Ok(LeaseOutcome::Acquired { epoch: st.epoch })
+    }
+
+    async fn release(&self, run_id: &str, now: DateTime<Utc>, cooldown: chrono::Duration) -> Result<bool, AwsError> {
+        let mut st = lock(&self.state);
+        if st.holder.as_deref() != Some(run_id) {
+            return Ok(false);
+        }
+        st.holder = None;
+        st.expires_at = None;
+        st.cooldown_until = Some(now + cooldown);
+        st.last_run = Some(run_id.to_string());
+        Ok(true)
     }
 }

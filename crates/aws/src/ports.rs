@@ -104,12 +104,47 @@ pub trait Journal: Send + Sync {
     /// Recent runs, newest first.
     async fn list_runs(&self, limit: usize) -> Result<Vec<RunRecord>, AwsError>;
     async fn get_run(&self, run_id: &str) -> Result<Option<RunRecord>, AwsError>;
+    /// Claims an execution name, as StartExecution does: true for the first
+    /// claim, false if the name was used before (the same trigger delivered again).
+    async fn claim_execution(&self, name: &str, at: DateTime<Utc>) -> Result<bool, AwsError>;
+    /// Records a trigger that was not executed (lease held, cooldown).
+    async fn record_ignored(&self, run_id: &str, reason: &str, at: DateTime<Utc>) -> Result<(), AwsError>;
+    /// Triggers recorded as ignored under a run id.
+    async fn ignored(&self, run_id: &str) -> Result<Vec<String>, AwsError>;
 }
 
 /// Up to this many (name, type) lookups in a zone are made one by one; past
 /// it the zone is read page by page (300 record sets a call), which costs
 /// fewer calls whenever the records sit in a few pages.
 pub const PER_NAME_LOOKUPS_MAX: usize = 3;
+
+/// What taking the run lease found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeaseOutcome {
+    /// Ours, with this epoch (each acquisition increments it).
+    Acquired { epoch: u64 },
+    /// Another run holds it.
+    Held { holder: String, since: DateTime<Utc> },
+    /// The last run ended recently; triggers that respect the cooldown wait.
+    Cooldown { until: DateTime<Utc>, last_run: String },
+}
+
+/// One run at a time, and a cooldown after each (flapping alarms start one run).
+#[async_trait]
+pub trait RunLease: Send + Sync {
+    /// Takes the lease for `run_id` unless another run holds it (an expired
+    /// lease is free) or, with `respect_cooldown`, the cooldown has not passed.
+    /// Taking it again for the same run succeeds (a retried validate).
+    async fn acquire(
+        &self,
+        run_id: &str,
+        now: DateTime<Utc>,
+        ttl: chrono::Duration,
+        respect_cooldown: bool,
+    ) -> Result<LeaseOutcome, AwsError>;
+    /// Releases it if `run_id` holds it and starts the cooldown; false if it was not ours.
+    async fn release(&self, run_id: &str, now: DateTime<Utc>, cooldown: chrono::Duration) -> Result<bool, AwsError>;
+}
 
 /// Reads every record the keys name, with as few ListResourceRecordSets calls
 /// as it can: one lookup per (name, type) in zones where few are wanted, a

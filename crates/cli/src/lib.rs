@@ -198,6 +198,7 @@ fn settings(cli: &Cli) -> Settings {
     Settings {
         registry_table: cli.registry_table.clone(),
         journal_table: cli.journal_table.clone(),
+        ..Settings::from_env()
     }
 }
 
@@ -383,7 +384,10 @@ pub fn run_record(exec: &Execution) -> Option<Value> {
         .rev()
         .find(|e| {
             e.event_type == "TaskSucceeded"
-                && matches!(e.state.as_deref(), Some("RecordOutcome") | Some("RecordFailure"))
+                && matches!(
+                    e.state.as_deref(),
+                    Some("RecordOutcome") | Some("RecordFailure") | Some("RecordIgnored")
+                )
         })
         .map(|e| e.details["output"].clone())
 }

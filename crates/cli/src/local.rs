@@ -147,13 +147,24 @@ pub async fn run_local(
     let exec = local_executor(factory, clock, sink);
     exec.check_handlers(&machine)?;
     let name = execution_name(&input, exec.clock().now());
-    // A journal that cannot be read yet (no table) has no duplicates.
-    if let Ok(Some(previous)) = journal.get_run(&name).await {
-        let status = serde_json::to_value(previous.status)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
-        return Ok(LocalRun::Duplicate { name, status });
+    // Like StartExecution, an execution name is used once: claimed atomically,
+    // so the same event delivered twice, or fifty times at once, runs once.
+    // A journal that does not exist yet cannot hold duplicates.
+    match journal.claim_execution(&name, chrono::Utc::now()).await {
+        Ok(true) => {}
+        Ok(false) => {
+            let status = match journal.get_run(&name).await {
+                Ok(Some(previous)) => serde_json::to_value(previous.status)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                _ => "still running".to_string(),
+            };
+            return Ok(LocalRun::Duplicate { name, status });
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "could not claim the execution name; running without duplicate protection")
+        }
     }
     Ok(LocalRun::Ran(Box::new(exec.run(&machine, input, &name).await)))
 }

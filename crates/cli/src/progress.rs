@@ -68,7 +68,7 @@ pub fn describe(ev: &HistoryEvent) -> Option<String> {
                     },
                     out["checks"]
                 ),
-                "RecordOutcome" | "RecordFailure" => format!(
+                "RecordOutcome" | "RecordFailure" | "RecordIgnored" => format!(
                     "recorded: {} - {}",
                     short(&out["status"], 20),
                     short(&out["summary"], 200)

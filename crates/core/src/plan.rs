@@ -102,6 +102,9 @@ pub struct Plan {
     pub soak_seconds: u32,
     pub created_at: DateTime<Utc>,
     pub summary: String,
+    /// The run lease's epoch, once validate took it (runs that change something).
+    #[serde(default)]
+    pub lease_epoch: Option<u64>,
 }
 
 impl Plan {
@@ -193,6 +196,7 @@ pub fn build_plan(
         source: request.source.clone(),
         dry_run: request.dry_run,
         empty: true,
+        lease_epoch: None,
         phases: Vec::new(),
         skipped: Vec::new(),
         soak_seconds: request.soak_seconds,

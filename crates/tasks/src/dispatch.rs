@@ -1,10 +1,10 @@
 //! Runs a task by kind: parse its input, call the task fn over the ports,
 //! and put the invocation's AWS call counts in its output.
 
-use crate::record_outcome::{RecordInput, record_outcome};
+use crate::record_outcome::{IgnoredInput, RecordInput, record_ignored, record_outcome};
 use crate::services::Services;
 use crate::shift_dns::{ShiftInput, shift_dns};
-use crate::validate::{ValidateInput, validate};
+use crate::validate::{ValidateInput, take_lease, validate};
 use crate::verify_traffic::{VerifyInput, verify_traffic};
 use crate::wait_dns::{WaitDnsInput, wait_dns};
 use lifeboat_core::LifeboatError;
@@ -84,7 +84,9 @@ pub async fn dispatch(kind: TaskKind, s: &Services, input: Value) -> Result<Valu
     let mut out = match kind {
         TaskKind::Validate => {
             let i: ValidateInput = parse(kind, &input)?;
-            to_value(validate(&*s.registry, &*s.dns_read, &*s.alarms, i).await?)?
+            let mut out = validate(&*s.registry, &*s.dns_read, &*s.alarms, i).await?;
+            take_lease(&*s.lease, &s.settings, chrono::Utc::now(), &mut out.plan).await?;
+            to_value(out)?
         }
         TaskKind::ShiftDns => {
             let i: ShiftInput = parse(kind, &input)?;
@@ -98,11 +100,24 @@ pub async fn dispatch(kind: TaskKind, s: &Services, input: Value) -> Result<Valu
             let i: VerifyInput = parse(kind, &input)?;
             to_value(verify_traffic(&*s.health, &*s.alarms, i).await?)?
         }
+        TaskKind::RecordOutcome if input.get("ignored").is_some() => {
+            let i: IgnoredInput = parse(kind, &input)?;
+            return to_value(record_ignored(&*s.journal, i).await?);
+        }
         TaskKind::RecordOutcome => {
             let i: RecordInput = parse(kind, &input)?;
             let counter = s.counter.clone();
             return to_value(
-                record_outcome(&*s.registry, &*s.journal, &*s.dns_read, &move || counter.snapshot(), i).await?,
+                record_outcome(
+                    &*s.registry,
+                    &*s.journal,
+                    &*s.dns_read,
+                    &*s.lease,
+                    &s.settings,
+                    &move || counter.snapshot(),
+                    i,
+                )
+                .await?,
             );
         }
     };

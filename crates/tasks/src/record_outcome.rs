@@ -2,8 +2,9 @@
 //! run's journal record, update each moved application's active Region, and
 //! return the record (which the CLI prints and an outcome event carries).
 
+use crate::services::Settings;
 use chrono::{DateTime, Utc};
-use lifeboat_aws::ports::{DnsReader, Journal, RegistryStore, read_records};
+use lifeboat_aws::ports::{DnsReader, Journal, RegistryStore, RunLease, read_records};
 use lifeboat_core::LifeboatError;
 use lifeboat_core::calls::ApiCalls;
 use lifeboat_core::dns::RecordIndex;
@@ -167,10 +168,40 @@ pub fn outcomes(
     out
 }
 
+/// A trigger the lease turned away.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IgnoredInput {
+    /// `{"Error": "Lifeboat.LeaseHeld", "Cause": ...}`
+    pub ignored: Value,
+    pub run_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IgnoredRecord {
+    pub run_id: String,
+    pub status: String,
+    pub summary: String,
+}
+
+/// Records that a trigger was not executed, and why.
+pub async fn record_ignored(journal: &dyn Journal, input: IgnoredInput) -> Result<IgnoredRecord, LifeboatError> {
+    let reason = input.ignored["Cause"].as_str().unwrap_or("lease held").to_string();
+    journal.record_ignored(&input.run_id, &reason, Utc::now()).await?;
+    tracing::warn!(run = %input.run_id, %reason, "trigger ignored");
+    Ok(IgnoredRecord {
+        run_id: input.run_id,
+        status: "ignored".into(),
+        summary: format!("ignored: {reason}"),
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
 pub async fn record_outcome(
     registry: &dyn RegistryStore,
     journal: &dyn Journal,
     dns: &dyn DnsReader,
+    lease: &dyn RunLease,
+    settings: &Settings,
     own_calls: &(dyn Fn() -> ApiCalls + Send + Sync),
     input: RecordInput,
 ) -> Result<RunRecord, LifeboatError> {
@@ -216,7 +247,7 @@ pub async fn record_outcome(
         sum_api_calls(r, &mut api_calls);
     }
     api_calls.merge(&own_calls());
-    // The journal write below is this record's last call and is not in it.
+    // The journal write (and the lease release) below are not in the record.
     let summary = match status {
         RunStatus::NothingToDo | RunStatus::DryRun => plan.summary.clone(),
         _ => format!(
@@ -253,6 +284,12 @@ pub async fn record_outcome(
         }),
     };
     journal.record_run(&record).await?;
+    if plan.lease_epoch.is_some() {
+        let cooldown = chrono::Duration::seconds(i64::from(settings.cooldown_seconds));
+        if !lease.release(&plan.run_id, Utc::now(), cooldown).await? {
+            tracing::warn!(run = %plan.run_id, "the lease was no longer ours to release");
+        }
+    }
     tracing::info!(run = %record.run_id, status = ?record.status, summary = %record.summary, "recorded outcome");
     Ok(record)
 }
@@ -261,7 +298,7 @@ pub async fn record_outcome(
 mod tests {
     use super::*;
     use crate::test_support::{estate, wave_of};
-    use lifeboat_aws::fakes::{FakeJournal, FakeRegistry};
+    use lifeboat_aws::fakes::{FakeJournal, FakeLease, FakeRegistry};
     use serde_json::json;
 
     async fn plan_with(apps: &[&str]) -> Plan {
@@ -284,6 +321,7 @@ mod tests {
             soak_seconds: 0,
             created_at: Utc::now(),
             summary: "s".into(),
+            lease_epoch: None,
         }
     }
 
@@ -311,6 +349,8 @@ mod tests {
             &registry,
             &journal,
             &estate(),
+            &FakeLease::default(),
+            &Settings::default(),
             &ApiCalls::default,
             RecordInput {
                 plan,
@@ -352,6 +392,8 @@ mod tests {
             &registry,
             &journal,
             &estate(),
+            &FakeLease::default(),
+            &Settings::default(),
             &ApiCalls::default,
             RecordInput {
                 plan,

@@ -4,8 +4,8 @@
 use lifeboat_aws::CallCounter;
 use lifeboat_aws::clients::AwsClients;
 use lifeboat_aws::cloudwatch::CloudWatch;
-use lifeboat_aws::dynamodb::{DynamoJournal, DynamoRegistry};
-use lifeboat_aws::ports::{AlarmStates, DnsReader, DnsWriter, HealthChecks, Journal, RegistryStore};
+use lifeboat_aws::dynamodb::{DynamoJournal, DynamoLease, DynamoRegistry};
+use lifeboat_aws::ports::{AlarmStates, DnsReader, DnsWriter, HealthChecks, Journal, RegistryStore, RunLease};
 use lifeboat_aws::route53::Route53;
 use std::sync::Arc;
 
@@ -14,6 +14,10 @@ use std::sync::Arc;
 pub struct Settings {
     pub registry_table: String,
     pub journal_table: String,
+    /// After a run, alarm triggers wait this long before another run may start.
+    pub cooldown_seconds: u32,
+    /// A lease older than this is taken to belong to a run that died.
+    pub lease_ttl_seconds: u32,
 }
 
 impl Default for Settings {
@@ -21,17 +25,23 @@ impl Default for Settings {
         Settings {
             registry_table: "lifeboat-registry".into(),
             journal_table: "lifeboat-journal".into(),
+            cooldown_seconds: 900,
+            // The state machine's own TimeoutSeconds.
+            lease_ttl_seconds: 7200,
         }
     }
 }
 
 impl Settings {
-    /// `LIFEBOAT_REGISTRY_TABLE`, `LIFEBOAT_JOURNAL_TABLE`.
+    /// `LIFEBOAT_REGISTRY_TABLE`, `LIFEBOAT_JOURNAL_TABLE`, `LIFEBOAT_COOLDOWN_SECONDS`, `LIFEBOAT_LEASE_TTL_SECONDS`.
     pub fn from_env() -> Self {
         let d = Settings::default();
+        let num = |name: &str, default: u32| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
         Settings {
             registry_table: std::env::var("LIFEBOAT_REGISTRY_TABLE").unwrap_or(d.registry_table),
             journal_table: std::env::var("LIFEBOAT_JOURNAL_TABLE").unwrap_or(d.journal_table),
+            cooldown_seconds: num("LIFEBOAT_COOLDOWN_SECONDS", d.cooldown_seconds),
+            lease_ttl_seconds: num("LIFEBOAT_LEASE_TTL_SECONDS", d.lease_ttl_seconds),
         }
     }
 }
@@ -41,6 +51,7 @@ impl Settings {
 pub struct Services {
     pub registry: Arc<dyn RegistryStore>,
     pub journal: Arc<dyn Journal>,
+    pub lease: Arc<dyn RunLease>,
     pub dns_read: Arc<dyn DnsReader>,
     pub dns_write: Arc<dyn DnsWriter>,
     pub health: Arc<dyn HealthChecks>,
@@ -76,6 +87,7 @@ impl ServicesFactory for AwsServicesFactory {
                 clients.dynamodb.clone(),
                 &self.settings.journal_table,
             )),
+            lease: Arc::new(DynamoLease::new(clients.dynamodb.clone(), &self.settings.journal_table)),
             dns_read: route53.clone(),
             dns_write: route53.clone(),
             health: route53,

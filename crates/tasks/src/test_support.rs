@@ -2,7 +2,7 @@
 
 use crate::services::{Services, Settings};
 use lifeboat_aws::CallCounter;
-use lifeboat_aws::fakes::{FakeAlarms, FakeJournal, FakeRegistry, FakeRoute53};
+use lifeboat_aws::fakes::{FakeAlarms, FakeJournal, FakeLease, FakeRegistry, FakeRoute53};
 use lifeboat_core::dns::{RecordIndex, RecordSet};
 use lifeboat_core::plan::{PlanContext, Wave, build_plan};
 use lifeboat_core::registry::{Registry, parse_registry};
@@ -118,6 +118,7 @@ pub struct Fakes {
     pub alarms: Arc<FakeAlarms>,
     pub registry: Arc<FakeRegistry>,
     pub journal: Arc<FakeJournal>,
+    pub lease: Arc<FakeLease>,
 }
 
 pub fn fake_services() -> (Services, Fakes) {
@@ -126,10 +127,12 @@ pub fn fake_services() -> (Services, Fakes) {
         alarms: Arc::new(FakeAlarms::default()),
         registry: Arc::new(FakeRegistry::default()),
         journal: Arc::new(FakeJournal::default()),
+        lease: Arc::new(FakeLease::default()),
     };
     let s = Services {
         registry: f.registry.clone(),
         journal: f.journal.clone(),
+        lease: f.lease.clone(),
         dns_read: f.r53.clone(),
         dns_write: f.r53.clone(),
         health: f.r53.clone(),

@@ -1,13 +1,15 @@
 //! validate: normalise the trigger, load the registry, check the recovery
 //! Region is ready, and build the plan. Changes nothing.
 
+use crate::services::Settings;
 use chrono::{DateTime, Utc};
-use lifeboat_aws::ports::{AlarmStates, DnsReader, RegistryStore, read_records};
-use lifeboat_core::LifeboatError;
+use lifeboat_aws::ports::{AlarmStates, DnsReader, LeaseOutcome, RegistryStore, RunLease, read_records};
 use lifeboat_core::dns::RecordKey;
 use lifeboat_core::plan::{Plan, PlanContext, build_plan, select_apps};
 use lifeboat_core::registry::{REGISTRY_VERSION, Registry, Side, parse_registry_value};
+use lifeboat_core::request::TriggerKind;
 use lifeboat_core::request::normalize_trigger;
+use lifeboat_core::{ErrorName, LifeboatError};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -72,6 +74,43 @@ pub async fn validate(
     check_alarms_exist(alarms, &plan).await?;
     tracing::info!(run = %input.run_id, summary = %plan.summary, "plan ready");
     Ok(ValidateOutput { plan })
+}
+
+/// Takes the run lease for a plan that changes something (one run at a time;
+/// alarm triggers also respect the cooldown after the last run). Another run
+/// holding it, or the cooldown, is `Lifeboat.LeaseHeld`: the state machine
+/// records the trigger and ignores it.
+pub async fn take_lease(
+    lease: &dyn RunLease,
+    settings: &Settings,
+    now: DateTime<Utc>,
+    plan: &mut Plan,
+) -> Result<(), LifeboatError> {
+    if plan.empty || plan.dry_run {
+        return Ok(());
+    }
+    let ttl = chrono::Duration::seconds(i64::from(settings.lease_ttl_seconds));
+    let respect_cooldown = plan.trigger == TriggerKind::Alarm;
+    match lease.acquire(&plan.run_id, now, ttl, respect_cooldown).await? {
+        LeaseOutcome::Acquired { epoch } => {
+            tracing::info!(run = %plan.run_id, epoch, "lease taken");
+            plan.lease_epoch = Some(epoch);
+            Ok(())
+        }
+        LeaseOutcome::Held { holder, since } => Err(LifeboatError::new(
+            ErrorName::LeaseHeld,
+            format!(
+                "run {holder} holds the lease since {since}: one run at a time, so this trigger is recorded and ignored"
+            ),
+        )),
+        LeaseOutcome::Cooldown { until, last_run } => Err(LifeboatError::new(
+            ErrorName::LeaseHeld,
+            format!(
+                "cooldown after run {last_run} until {until}: alarm triggers in the cooldown are recorded and ignored \
+                 (a manual request is not held back by it)"
+            ),
+        )),
+    }
 }
 
 /// Every verification alarm must exist in the Region it will be read in.
@@ -192,5 +231,72 @@ mod tests {
         .await
         .unwrap_err();
         assert!(err.message.contains("lifeboat registry apply"), "{err}");
+    }
+
+    fn plan_of(trigger: TriggerKind, run_id: &str) -> Plan {
+        let mut p = lifeboat_core::plan::build_plan(
+            &registry(),
+            // An alarm back to OK plans nothing and needs no records: a bare plan to take the lease for.
+            &lifeboat_core::request::normalize_trigger(&json!({"detail-type": "CloudWatch Alarm State Change", "source": "aws.cloudwatch",
+                "detail": {"alarmName": "a", "state": {"value": "OK", "reason": "r", "timestamp": "2026-11-26T10:00:00.000+0000"}, "configuration": {}}}))
+            .unwrap(),
+            &Default::default(),
+            &lifeboat_core::plan::PlanContext { run_id: run_id.into(), now: Utc::now() },
+        )
+        .unwrap_or_else(|_| panic!("plan"));
+        p.empty = false;
+        p.trigger = trigger;
+        p
+    }
+
+    #[tokio::test]
+    async fn one_run_at_a_time_and_alarms_wait_for_the_cooldown() {
+        let lease = lifeboat_aws::fakes::FakeLease::default();
+        let settings = Settings::default();
+        let now = Utc::now();
+        let mut first = plan_of(TriggerKind::Alarm, "run-1");
+        take_lease(&lease, &settings, now, &mut first).await.unwrap();
+        assert_eq!(first.lease_epoch, Some(1));
+        // A retried validate of the same run takes it again.
+        take_lease(&lease, &settings, now, &mut first).await.unwrap();
+        let mut second = plan_of(TriggerKind::Alarm, "run-2");
+        let err = take_lease(&lease, &settings, now, &mut second).await.unwrap_err();
+        assert_eq!(err.name, ErrorName::LeaseHeld);
+        assert!(err.message.contains("run run-1 holds the lease"), "{err}");
+        // Released: an alarm in the cooldown is held back, a manual request is not.
+        lifeboat_aws::ports::RunLease::release(&lease, "run-1", now, chrono::Duration::seconds(900))
+            .await
+            .unwrap();
+        let err = take_lease(&lease, &settings, now + chrono::Duration::seconds(60), &mut second)
+            .await
+            .unwrap_err();
+        assert!(err.message.contains("cooldown after run run-1"), "{err}");
+        let mut manual = plan_of(TriggerKind::Manual, "run-3");
+        take_lease(&lease, &settings, now + chrono::Duration::seconds(60), &mut manual)
+            .await
+            .unwrap();
+        assert!(manual.lease_epoch.is_some());
+    }
+
+    #[tokio::test]
+    async fn an_expired_lease_is_free_and_dry_runs_take_none() {
+        let lease = lifeboat_aws::fakes::FakeLease::default();
+        let settings = Settings {
+            lease_ttl_seconds: 60,
+            ..Settings::default()
+        };
+        let now = Utc::now();
+        take_lease(&lease, &settings, now, &mut plan_of(TriggerKind::Manual, "dead-run"))
+            .await
+            .unwrap();
+        let mut next = plan_of(TriggerKind::Manual, "next-run");
+        take_lease(&lease, &settings, now + chrono::Duration::seconds(61), &mut next)
+            .await
+            .unwrap();
+        assert_eq!(next.lease_epoch, Some(2));
+        let mut dry = plan_of(TriggerKind::Manual, "dry");
+        dry.dry_run = true;
+        take_lease(&lease, &settings, now, &mut dry).await.unwrap();
+        assert_eq!(dry.lease_epoch, None);
     }
 }

@@ -1,0 +1,135 @@
+//! Trigger handling end to end: one run per incident, one run at a time,
+//! a cooldown for alarms after a run.
+
+#![allow(clippy::unwrap_used)]
+
+use aws_sdk_cloudwatch::types::StateValue;
+use harness::TestEnv;
+use lifeboat::demo::{PRIMARY, alarm_event, set_alarm};
+use lifeboat::local::LocalRun;
+use lifeboat_aws::dynamodb::DynamoLease;
+use lifeboat_aws::ports::{LeaseOutcome, RunLease};
+use lifeboat_states::ExecutionStatus;
+use serde_json::json;
+
+fn ran(run: LocalRun) -> lifeboat_states::Execution {
+    match run {
+        LocalRun::Ran(e) => *e,
+        LocalRun::Duplicate { name, .. } => panic!("{name} was refused as a duplicate"),
+    }
+}
+
+#[tokio::test]
+async fn the_same_alarm_event_fifty_times_at_once_runs_once() {
+    let env = TestEnv::new().await;
+    set_alarm(&env.config, PRIMARY, &env.estate.trigger_alarm, StateValue::Alarm)
+        .await
+        .unwrap();
+    let event = alarm_event(&env.estate.trigger_alarm, PRIMARY, chrono::Utc::now());
+    // Polled together, not one after another, so the fifty claims really race.
+    let runs = futures::future::join_all((0..50).map(|_| env.run_or_refuse(event.clone()))).await;
+    let (mut executed, mut refused) = (Vec::new(), 0);
+    for r in runs {
+        match r {
+            LocalRun::Ran(e) => executed.push(e),
+            LocalRun::Duplicate { .. } => refused += 1,
+        }
+    }
+    assert_eq!(executed.len(), 1, "exactly one execution");
+    assert_eq!(refused, 49);
+    assert_eq!(
+        executed[0].status,
+        ExecutionStatus::Succeeded,
+        "{:?}",
+        executed[0].error
+    );
+    assert_eq!(env.admin().journal.list_runs(100).await.unwrap().len(), 1);
+    // And once more, after it finished: still the same incident, still refused.
+    assert!(matches!(env.run_or_refuse(event).await, LocalRun::Duplicate { .. }));
+}
+
+#[tokio::test]
+async fn an_alarm_in_the_cooldown_is_recorded_and_ignored_but_an_operator_is_not_held_back() {
+    let env = TestEnv::new().await;
+    let t0 = chrono::Utc::now();
+    let first = ran(env
+        .run_or_refuse(alarm_event(&env.estate.trigger_alarm, PRIMARY, t0))
+        .await);
+    assert_eq!(first.status, ExecutionStatus::Succeeded, "{:?}", first.error);
+    // The operator fails back at once: manual requests ignore the cooldown.
+    let back = ran(env.run_or_refuse(json!({"action": "failback"})).await);
+    assert_eq!(back.status, ExecutionStatus::Succeeded, "{:?}", back.error);
+    // The alarm flaps: a new state change, a new execution name, inside the cooldown.
+    let flap = ran(env
+        .run_or_refuse(alarm_event(
+            &env.estate.trigger_alarm,
+            PRIMARY,
+            t0 + chrono::Duration::seconds(90),
+        ))
+        .await);
+    assert_eq!(
+        flap.status,
+        ExecutionStatus::Succeeded,
+        "ignored, not failed: {:?}",
+        flap.error
+    );
+    let record = lifeboat::run_record(&flap).unwrap();
+    assert_eq!(record["status"], "ignored");
+    assert!(
+        record["summary"].as_str().unwrap().contains("cooldown after run"),
+        "{record}"
+    );
+    assert!(
+        env.weights()
+            .await
+            .iter()
+            .all(|(_, p, s)| *p == Some(100) && *s == Some(0)),
+        "nothing moved"
+    );
+    let ignored = env.admin().journal.ignored(&flap.name).await.unwrap();
+    assert_eq!(ignored.len(), 1, "{ignored:?}");
+}
+
+#[tokio::test]
+async fn a_trigger_while_another_run_holds_the_lease_changes_nothing() {
+    let env = TestEnv::new().await;
+    let lease = DynamoLease::new(aws_sdk_dynamodb_client(&env), &env.settings.journal_table);
+    let taken = lease
+        .acquire("someone-else", chrono::Utc::now(), chrono::Duration::hours(2), false)
+        .await
+        .unwrap();
+    assert!(matches!(taken, LeaseOutcome::Acquired { .. }));
+    let exec = ran(env.run_or_refuse(json!({"action": "failover"})).await);
+    assert_eq!(exec.status, ExecutionStatus::Succeeded);
+    let record = lifeboat::run_record(&exec).unwrap();
+    assert!(
+        record["summary"]
+            .as_str()
+            .unwrap()
+            .contains("run someone-else holds the lease"),
+        "{record}"
+    );
+    assert!(
+        env.weights()
+            .await
+            .iter()
+            .all(|(_, p, s)| *p == Some(100) && *s == Some(0))
+    );
+    // Released, the same request runs.
+    lease
+        .release("someone-else", chrono::Utc::now(), chrono::Duration::seconds(900))
+        .await
+        .unwrap();
+    let exec = ran(env.run_or_refuse(json!({"action": "failover"})).await);
+    assert_eq!(exec.status, ExecutionStatus::Succeeded, "{:?}", exec.error);
+    assert!(
+        env.weights()
+            .await
+            .iter()
+            .all(|(_, p, s)| *p == Some(0) && *s == Some(100))
+    );
+}
+
+fn aws_sdk_dynamodb_client(env: &TestEnv) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(&env.config)
+}
