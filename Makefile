@@ -26,7 +26,7 @@ unexport AWS_SESSION_TOKEN AWS_PROFILE AWS_DEFAULT_PROFILE
 
 NEXTEST := $(shell command -v cargo-nextest 2>/dev/null)
 
-.PHONY: help setup build-cli demo test unit lint asl-lint fmt bench clean
+.PHONY: help setup build-cli demo test unit lint asl-lint infra-lint fmt bench clean
 
 help:
 	@echo "make demo   - set up, build, and run a full failover and failback on a local AWS emulator"
@@ -52,6 +52,11 @@ $(NODE_STAMP): package.json package-lock.json
 asl-lint: $(NODE_STAMP)
 	npx --no-install asl-validator --json-path statemachine/lifeboat.asl.json
 
+# cfn-lint (pinned in the venv, with the SAM translator) checks the template
+# through the Serverless transform.
+infra-lint: setup
+	$(VENV)/bin/cfn-lint infra/template.yaml
+
 build-cli:
 	cargo build -p lifeboat --bin lifeboat
 
@@ -71,7 +76,7 @@ else
 	cargo test --workspace --no-fail-fast
 endif
 
-test: setup lint asl-lint unit
+test: setup lint asl-lint infra-lint unit
 
 fmt:
 	cargo fmt --all

@@ -86,6 +86,15 @@ pub fn local_executor(
     clock: Arc<dyn Clock>,
     sink: Option<Arc<dyn EventSink>>,
 ) -> Executor {
+    local_executor_per_task(|_| factory.clone(), clock, sink)
+}
+
+/// The same, with each task's own services (tests count each task's calls apart).
+pub fn local_executor_per_task(
+    factory_for: impl Fn(TaskKind) -> Arc<dyn ServicesFactory>,
+    clock: Arc<dyn Clock>,
+    sink: Option<Arc<dyn EventSink>>,
+) -> Executor {
     let mut exec =
         Executor::new(clock).with_state_machine_arn("arn:aws:states:local:000000000000:stateMachine:lifeboat");
     for kind in TaskKind::ALL {
@@ -93,7 +102,7 @@ pub fn local_executor(
             kind.function_name(),
             Arc::new(LocalTask {
                 kind,
-                factory: factory.clone(),
+                factory: factory_for(kind),
             }),
         );
     }

@@ -1,0 +1,193 @@
+//! Cross-checks between infra/template.yaml, the state machine definition and
+//! the code: every `${...}` substitution is provided, every Task's function is
+//! a template function built from a task binary that exists, and every
+//! function's IAM policy covers exactly the AWS calls its task makes, the
+//! calls being observed, not listed by hand: each task runs with its own call
+//! counter through scenarios that take every path of the definition.
+
+#![allow(clippy::unwrap_used)]
+
+use aws_sdk_cloudwatch::types::StateValue;
+use harness::proxy::{FaultProxy, ROUTE53_THROTTLING, change_resource_record_sets};
+use harness::{TestEnv, moto};
+use lifeboat::demo::{SECONDARY, set_alarm};
+use lifeboat_aws::CallCounter;
+use lifeboat_aws::dynamodb::DynamoLease;
+use lifeboat_aws::ports::RunLease;
+use lifeboat_core::calls::ApiCalls;
+use lifeboat_states::VirtualClock;
+use lifeboat_tasks::{AwsServicesFactory, ServicesFactory, TaskKind};
+use serde_json::json;
+use serde_yaml_ng::Value as Yaml;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::Arc;
+
+fn root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+fn template() -> Yaml {
+    serde_yaml_ng::from_str(&std::fs::read_to_string(root().join("infra/template.yaml")).unwrap()).unwrap()
+}
+
+/// A CloudFormation short-form tag's value (`!GetAtt X.Arn` → "X.Arn"), or the plain value.
+fn untag(v: &Yaml) -> &Yaml {
+    match v {
+        Yaml::Tagged(t) => &t.value,
+        other => other,
+    }
+}
+
+fn functions(t: &Yaml) -> BTreeMap<String, Yaml> {
+    t["Resources"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::Serverless::Function"))
+        .map(|(k, r)| (k.as_str().unwrap().to_string(), r.clone()))
+        .collect()
+}
+
+fn function_for(t: &Yaml, kind: TaskKind) -> (String, Yaml) {
+    functions(t)
+        .into_iter()
+        .find(|(_, f)| f["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(kind.binary()))
+        .unwrap_or_else(|| panic!("no function in the template is built from binary {}", kind.binary()))
+}
+
+#[test]
+fn every_substitution_maps_to_a_function_built_from_an_existing_task_binary() {
+    let t = template();
+    let asl = std::fs::read_to_string(root().join("statemachine/lifeboat.asl.json")).unwrap();
+    let used: BTreeSet<String> = asl
+        .split("${")
+        .skip(1)
+        .map(|rest| rest.split('}').next().unwrap().to_string())
+        .collect();
+    let subs = t["Resources"]["StateMachine"]["Properties"]["DefinitionSubstitutions"]
+        .as_mapping()
+        .unwrap();
+    let provided: BTreeSet<String> = subs.keys().map(|k| k.as_str().unwrap().to_string()).collect();
+    assert_eq!(
+        used, provided,
+        "the definition's ${{...}} and the template's DefinitionSubstitutions differ"
+    );
+    for kind in TaskKind::ALL {
+        let (name, f) = function_for(&t, kind);
+        let target = untag(&subs[kind.placeholder()]).as_str().unwrap().to_string();
+        assert_eq!(
+            target,
+            format!("{name}.Arn"),
+            "{} should be the ARN of {name}",
+            kind.placeholder()
+        );
+        assert_eq!(f["Metadata"]["BuildMethod"].as_str(), Some("rust-cargolambda"));
+        let bin = root().join(format!("crates/tasks/src/bin/{}.rs", kind.binary()));
+        assert!(bin.exists(), "{} is missing", bin.display());
+    }
+    assert_eq!(
+        functions(&t).len(),
+        TaskKind::ALL.len(),
+        "one function per task, no more"
+    );
+}
+
+/// IAM actions in a function's inline policy statements.
+fn allowed_actions(f: &Yaml) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for policy in f["Properties"]["Policies"].as_sequence().unwrap() {
+        for st in policy["Statement"].as_sequence().unwrap() {
+            match &st["Action"] {
+                Yaml::Sequence(a) => out.extend(a.iter().map(|x| x.as_str().unwrap().to_string())),
+                Yaml::String(a) => {
+                    out.insert(a.clone());
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// The IAM action an API call needs.
+fn iam_action(call: &str) -> String {
+    match call {
+        // TransactWriteItems is authorised item by item, by the items' own actions.
+        "dynamodb:TransactWriteItems" => "dynamodb:UpdateItem".into(),
+        other => other.into(),
+    }
+}
+
+#[tokio::test]
+async fn every_function_policy_allows_exactly_the_calls_its_task_makes() {
+    // One counter per task, shared across the scenarios below.
+    let counters: BTreeMap<&str, CallCounter> =
+        TaskKind::ALL.iter().map(|k| (k.binary(), CallCounter::new())).collect();
+    let run = |env: &TestEnv, input: serde_json::Value| {
+        let counters = counters.clone();
+        let config = env.config.clone();
+        let settings = env.settings.clone();
+        async move {
+            let exec = lifeboat::local::local_executor_per_task(
+                |kind| -> Arc<dyn ServicesFactory> {
+                    Arc::new(AwsServicesFactory {
+                        config: config.clone(),
+                        settings: settings.clone(),
+                        run_counter: counters[kind.binary()].clone(),
+                    })
+                },
+                Arc::new(VirtualClock::new(chrono::Utc::now())),
+                None,
+            );
+            let machine = lifeboat::local::load_definition(&root().join("statemachine/lifeboat.asl.json")).unwrap();
+            exec.run(&machine, input, &harness::unique("run")).await
+        }
+    };
+    // 1. A failover with one app failing verification: shift, sync, verify, rollback, record.
+    let env = TestEnv::new().await;
+    set_alarm(
+        &env.config,
+        SECONDARY,
+        &env.alarm("storefront-usw2-errors"),
+        StateValue::Alarm,
+    )
+    .await
+    .unwrap();
+    run(&env, json!({"action": "failover"})).await;
+    // 2. Another run holds the lease: validate reads it, the trigger is recorded as ignored.
+    let lease = DynamoLease::new(aws_sdk_dynamodb::Client::new(&env.config), &env.settings.journal_table);
+    lease
+        .acquire("other", chrono::Utc::now(), chrono::Duration::hours(1), false)
+        .await
+        .unwrap();
+    run(&env, json!({"action": "failback"})).await;
+    // 3. Route 53 keeps throttling: the wave rolls back and RecordFailure asks Route 53 where apps are.
+    let proxy = FaultProxy::start(
+        moto().port(),
+        change_resource_record_sets,
+        10_000,
+        400,
+        ROUTE53_THROTTLING,
+    );
+    let throttled = TestEnv::with_endpoint(&proxy.endpoint()).await;
+    run(&throttled, json!({"action": "failover", "apps": ["payments"]})).await;
+
+    let t = template();
+    let mut problems = Vec::new();
+    for kind in TaskKind::ALL {
+        let calls: ApiCalls = counters[kind.binary()].snapshot();
+        let needed: BTreeSet<String> = calls.0.keys().map(|c| iam_action(c)).collect();
+        let (name, f) = function_for(&t, kind);
+        let allowed = allowed_actions(&f);
+        for n in needed.difference(&allowed) {
+            problems.push(format!("{name} calls {n} but its policy does not allow it"));
+        }
+        for a in allowed.difference(&needed) {
+            problems.push(format!(
+                "{name} is allowed {a} but its task never called it in these scenarios"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
