@@ -9,30 +9,34 @@ VENV := $(CURDIR)/.venv
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-# Never reach for real AWS: dummy credentials, an explicit Region, no instance
-# metadata probing, and an endpoint on loopback where nothing listens (tests
-# and the demo point their clients at their own emulator on a free port).
-export AWS_ACCESS_KEY_ID := test
-export AWS_SECRET_ACCESS_KEY := test
-export AWS_REGION := us-west-2
-export AWS_DEFAULT_REGION := us-west-2
-export AWS_EC2_METADATA_DISABLED := true
-export AWS_ENDPOINT_URL := http://127.0.0.1:1
-export AWS_CONFIG_FILE := /dev/null
-export AWS_SHARED_CREDENTIALS_FILE := /dev/null
+# Never reach for real AWS from the demo, the tests or the benchmark: dummy
+# credentials, an explicit Region, no instance metadata probing, and an
+# endpoint on loopback where nothing listens (the demo and tests point their
+# clients at their own emulator on a free port). Only `make deploy` sees the
+# caller's real AWS configuration.
+SAFE_TARGETS := setup demo test unit lint asl-lint infra-lint build-cli bench
+$(SAFE_TARGETS): export AWS_ACCESS_KEY_ID := test
+$(SAFE_TARGETS): export AWS_SECRET_ACCESS_KEY := test
+$(SAFE_TARGETS): export AWS_REGION := us-west-2
+$(SAFE_TARGETS): export AWS_DEFAULT_REGION := us-west-2
+$(SAFE_TARGETS): export AWS_EC2_METADATA_DISABLED := true
+$(SAFE_TARGETS): export AWS_ENDPOINT_URL := http://127.0.0.1:1
+$(SAFE_TARGETS): export AWS_CONFIG_FILE := /dev/null
+$(SAFE_TARGETS): export AWS_SHARED_CREDENTIALS_FILE := /dev/null
 export LIFEBOAT_MOTO_SERVER := $(VENV)/bin/moto_server
 export CARGO_TERM_COLOR ?= never
-unexport AWS_SESSION_TOKEN AWS_PROFILE AWS_DEFAULT_PROFILE
 
 NEXTEST := $(shell command -v cargo-nextest 2>/dev/null)
 
-.PHONY: help setup build-cli demo test unit lint asl-lint infra-lint fmt bench clean
+.PHONY: help setup build-tools build deploy deploy-tools build-cli demo test unit lint asl-lint infra-lint fmt bench clean
 
 help:
 	@echo "make demo   - set up, build, and run a full failover and failback on a local AWS emulator"
 	@echo "make test   - set up, lint, and run every test (unit, adapters and end-to-end against moto)"
 	@echo "make lint   - cargo fmt --check and clippy -D warnings (make asl-lint checks the state machine)"
 	@echo "make bench  - time a failover of a large estate on the emulator and count its AWS calls"
+	@echo "make build  - the arm64 Lambda zips (cargo-lambda + zig, installed into .venv)"
+	@echo "make deploy - sam deploy to both Regions with your AWS credentials (STACK, PRIMARY_REGION, SECONDARY_REGION, TRIGGER_ALARMS)"
 
 setup: $(STAMP)
 
@@ -55,7 +59,48 @@ asl-lint: $(NODE_STAMP)
 # cfn-lint (pinned in the venv, with the SAM translator) checks the template
 # through the Serverless transform.
 infra-lint: setup
-	$(VENV)/bin/cfn-lint infra/template.yaml
+	$(VENV)/bin/cfn-lint infra/template.yaml infra/pipeline.yaml
+
+BUILD_STAMP := $(VENV)/.build-tools
+
+$(BUILD_STAMP): requirements-build.txt | $(STAMP)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-build.txt
+	rustup target add aarch64-unknown-linux-gnu
+	@touch $@
+
+build-tools: $(BUILD_STAMP)
+
+# One bootstrap.zip per task under target/lambda/<binary>/ (release profile: lto, one codegen unit, stripped).
+build: build-tools
+	PATH="$(VENV)/bin:$$PATH" cargo lambda build --release --arm64 --output-format zip -p lifeboat-tasks
+	@for f in target/lambda/*/bootstrap.zip; do \
+	  d=$$(dirname $$f); printf '%-16s bootstrap %6s KiB  zip %6s KiB\n' $$(basename $$d) \
+	    $$(( $$(unzip -l $$f | tail -1 | awk '{print $$1}') / 1024 )) $$(( $$(stat -c %s $$f) / 1024 )); \
+	done
+
+# `make deploy`: the stack in the primary Region (which creates the global
+# tables), then in the secondary, same stack name. Uses your AWS credentials.
+STACK ?= lifeboat
+PRIMARY_REGION ?= us-east-1
+SECONDARY_REGION ?= us-west-2
+TRIGGER_ALARMS ?= lifeboat-no-alarm-configured
+DEPLOY_VENV := $(CURDIR)/.venv-deploy
+
+$(DEPLOY_VENV)/.installed:
+	$(PYTHON) -m venv $(DEPLOY_VENV)
+	$(DEPLOY_VENV)/bin/pip install --quiet --disable-pip-version-check aws-sam-cli==1.170.0
+	@touch $@
+
+deploy-tools: build-tools $(DEPLOY_VENV)/.installed
+
+deploy: deploy-tools
+	cd infra && PATH="$(VENV)/bin:$(DEPLOY_VENV)/bin:$$PATH" sam build --template template.yaml
+	@for region in $(PRIMARY_REGION) $(SECONDARY_REGION); do \
+	  echo "== deploying $(STACK) to $$region"; \
+	  (cd infra && PATH="$(DEPLOY_VENV)/bin:$$PATH" sam deploy --stack-name $(STACK) --region $$region --resolve-s3 \
+	    --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND --no-fail-on-empty-changeset \
+	    --parameter-overrides PrimaryRegion=$(PRIMARY_REGION) SecondaryRegion=$(SECONDARY_REGION) TriggerAlarmNames=$(TRIGGER_ALARMS)) || exit 1; \
+	done
 
 build-cli:
 	cargo build -p lifeboat --bin lifeboat
@@ -86,4 +131,4 @@ bench: setup
 
 clean:
 	cargo clean
-	rm -rf $(VENV) node_modules
+	rm -rf $(VENV) $(DEPLOY_VENV) node_modules
