@@ -120,8 +120,14 @@ pub fn normalize_trigger(input: &serde_json::Value) -> Result<Request, LifeboatE
 }
 
 fn from_alarm_event(input: &serde_json::Value) -> Result<Request, LifeboatError> {
-    let event: EventBridgeEvent<CloudWatchAlarmData> = serde_json::from_value(input.clone())
-        .map_err(|e| LifeboatError::invalid(format!("malformed CloudWatch Alarm State Change event: {e}")))?;
+    let event: EventBridgeEvent<CloudWatchAlarmData> =
+        serde_path_to_error::deserialize(input.clone()).map_err(|e| {
+            LifeboatError::invalid(format!(
+                "malformed CloudWatch Alarm State Change event: {}: {}",
+                e.path(),
+                e.inner()
+            ))
+        })?;
     let alarm = event.detail.alarm_name.clone();
     if alarm.is_empty() {
         return Err(LifeboatError::invalid(
@@ -153,8 +159,8 @@ fn from_alarm_event(input: &serde_json::Value) -> Result<Request, LifeboatError>
 }
 
 fn from_schedule_event(input: &serde_json::Value) -> Result<Request, LifeboatError> {
-    let event: EventBridgeEvent<serde_json::Value> = serde_json::from_value(input.clone())
-        .map_err(|e| LifeboatError::invalid(format!("malformed Scheduled Event: {e}")))?;
+    let event: EventBridgeEvent<serde_json::Value> = serde_path_to_error::deserialize(input.clone())
+        .map_err(|e| LifeboatError::invalid(format!("malformed Scheduled Event: {}: {}", e.path(), e.inner())))?;
     let source = event
         .resources
         .as_ref()
@@ -175,8 +181,12 @@ fn from_schedule_event(input: &serde_json::Value) -> Result<Request, LifeboatErr
 }
 
 fn from_manual(input: &serde_json::Value) -> Result<Request, LifeboatError> {
-    let req: ManualRequest = serde_json::from_value(input.clone())
-        .map_err(|e| LifeboatError::invalid(format!("malformed manual request: {e}; {ACCEPTED}")))?;
+    // serde_path_to_error names the field at fault (`dry_run: invalid type ...`).
+    let req: ManualRequest = serde_path_to_error::deserialize(input.clone()).map_err(|e| {
+        let at = e.path().to_string();
+        let at = if at == "." { String::new() } else { format!("{at}: ") };
+        LifeboatError::invalid(format!("malformed manual request: {at}{}; {ACCEPTED}", e.inner()))
+    })?;
     let mut seen = std::collections::BTreeSet::new();
     for app in &req.apps {
         if !seen.insert(app) {
@@ -292,6 +302,10 @@ mod tests {
             "{err}"
         );
         assert!(err.message.contains("alarmName"), "{err}");
+        let mut ev = alarm_event("x", "ALARM");
+        ev["detail"]["state"]["value"] = json!(42);
+        let err = normalize_trigger(&ev).unwrap_err();
+        assert!(err.message.contains("detail.state.value"), "names the field: {err}");
     }
 
     #[test]
@@ -318,6 +332,30 @@ mod tests {
         let r = normalize_trigger(&json!({"action": "failover", "apps": ["a"], "dry_run": true})).unwrap();
         assert_eq!(r.apps, AppSelection::Named(vec!["a".into()]));
         assert!(execution_name_for(&r).is_none());
+    }
+
+    #[test]
+    fn the_deployed_triggers_inputs_are_manual_requests() {
+        // EventBridge Scheduler's target Input in infra/template.yaml.
+        let r = normalize_trigger(&json!({"action": "drill", "dry_run": true, "reason": "scheduled practice drill"}))
+            .unwrap();
+        assert_eq!(
+            (r.action, r.dry_run, r.trigger),
+            (Action::Drill, true, TriggerKind::Manual)
+        );
+        // The REST API passes the POST body as the execution input.
+        let body: serde_json::Value =
+            serde_json::from_str(r#"{"action": "failback", "apps": ["orders"], "reason": "INC-42"}"#).unwrap();
+        let r = normalize_trigger(&body).unwrap();
+        assert_eq!((r.action, r.source.as_str()), (Action::Failback, "INC-42"));
+        // A body that is not a JSON object, or a request with a wrongly typed field.
+        assert!(normalize_trigger(&json!("failover")).is_err());
+        assert!(
+            normalize_trigger(&json!({"action": "drill", "dry_run": "yes"}))
+                .unwrap_err()
+                .message
+                .contains("dry_run")
+        );
     }
 
     #[test]
