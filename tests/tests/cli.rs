@@ -279,3 +279,87 @@ async fn any_asl_file_runs_on_the_executor() {
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(v["output"]["msg"], "hello sre");
 }
+
+/// moto 5.2.5 outside its execute mode keeps every execution RUNNING and
+/// answers GetExecutionHistory with a fixed sample history; AWS runs them.
+/// What is checked here is ours: the name, one execution per trigger, following.
+#[tokio::test]
+async fn run_against_a_deployed_state_machine_starts_one_execution_per_trigger() {
+    let env = TestEnv::new().await;
+    let endpoint = moto().endpoint();
+    let sfn = aws_sdk_sfn::Client::new(&env.config);
+    let mut definition = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../statemachine/lifeboat.asl.json"),
+    )
+    .unwrap();
+    for kind in lifeboat_tasks::TaskKind::ALL {
+        definition = definition.replace(
+            &format!("${{{}}}", kind.placeholder()),
+            &format!(
+                "arn:aws:lambda:us-west-2:123456789012:function:{}",
+                kind.function_name()
+            ),
+        );
+    }
+    let sm = sfn
+        .create_state_machine()
+        .name(harness::unique("lifeboat"))
+        .definition(definition)
+        .role_arn("arn:aws:iam::123456789012:role/lifeboat-states")
+        .send()
+        .await
+        .unwrap();
+    let arn = sm.state_machine_arn().to_string();
+    let event = alarm_event(&env.estate.trigger_alarm, PRIMARY, chrono::Utc::now());
+    let args = [
+        "run",
+        "--state-machine-arn",
+        &arn,
+        "--input",
+        "-",
+        "--wait-seconds",
+        "1",
+        "--output",
+        "json",
+    ];
+    let (code, stdout, stderr) = run_cli(&endpoint, &env.settings, &args, Some(&event.to_string()));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let out: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let name = out["execution"].as_str().unwrap().to_string();
+    assert!(
+        name.starts_with(&format!("alarm-{}", env.estate.trigger_alarm)),
+        "{name}"
+    );
+    assert_eq!(out["status"], "RUNNING");
+    assert!(
+        stderr.contains("execution started"),
+        "progress from the history:\n{stderr}"
+    );
+
+    // The same event again: same name, same input, so the same execution (as on AWS).
+    let (code, stdout, _) = run_cli(&endpoint, &env.settings, &args, Some(&event.to_string()));
+    assert_eq!(code, 0);
+    assert!(stdout.contains(&name));
+    // The same incident with another payload (a redelivery with another id): refused.
+    let mut other = event.clone();
+    other["id"] = serde_json::json!("another-delivery");
+    let (code, stdout, _) = run_cli(&endpoint, &env.settings, &args, Some(&other.to_string()));
+    assert_eq!(code, 0);
+    assert!(stdout.contains("\"duplicate\": true"), "{stdout}");
+    let executions = sfn.list_executions().state_machine_arn(&arn).send().await.unwrap();
+    assert_eq!(executions.executions().len(), 1, "one execution for one incident");
+
+    let (code, stdout, _) = run_cli(&endpoint, &env.settings, &["status", "--state-machine-arn", &arn], None);
+    assert_eq!(code, 0);
+    assert!(stdout.contains(&format!("running: {name}")), "{stdout}");
+
+    let missing = arn.replace(":stateMachine:", ":stateMachine:missing-");
+    let (code, _, stderr) = run_cli(
+        &endpoint,
+        &env.settings,
+        &["run", "--state-machine-arn", &missing, "--input", "-"],
+        Some(&event.to_string()),
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("not found"), "{stderr}");
+}

@@ -5,6 +5,7 @@ pub mod demo;
 pub mod emulator;
 pub mod local;
 pub mod progress;
+pub mod remote;
 pub mod report;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -77,14 +78,21 @@ pub enum Command {
         apps: Vec<String>,
     },
     /// Run the workflow with an input (an EventBridge event or a manual request).
+    #[command(group(clap::ArgGroup::new("where").required(true).args(["local", "state_machine_arn"])))]
     Run {
         /// Input JSON file, or - for standard input.
         #[arg(long)]
         input: String,
         /// Run the definition in this process against the AWS endpoint of the
         /// environment (AWS_ENDPOINT_URL, profile, ...).
-        #[arg(long, required = true)]
+        #[arg(long)]
         local: bool,
+        /// Start an execution of this deployed state machine and follow it.
+        #[arg(long)]
+        state_machine_arn: Option<String>,
+        /// With --state-machine-arn: how long to follow the execution before leaving it running.
+        #[arg(long, default_value_t = 3600)]
+        wait_seconds: u64,
         /// The ASL definition to run.
         #[arg(long, default_value = local::DEFAULT_DEFINITION)]
         definition: PathBuf,
@@ -100,7 +108,11 @@ pub enum Command {
     /// One run's record from the journal.
     Report { run: String },
     /// Each application's active Region and the latest run.
-    Status,
+    Status {
+        /// Also list the deployed state machine's running executions.
+        #[arg(long)]
+        state_machine_arn: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -298,9 +310,30 @@ async fn run_command(cli: &Cli) -> Result<i32, CliError> {
         }
         Command::Run {
             input,
-            local: _,
+            state_machine_arn: Some(arn),
+            wait_seconds,
+            ..
+        } => {
+            let input = read_input(input)?;
+            let sfn = aws_sdk_sfn::Client::new(&load_sdk_config(None, None).await);
+            let name = local::execution_name(&input, chrono::Utc::now());
+            let progress = progress::Progress::new();
+            let run = remote::run_remote(
+                &sfn,
+                arn,
+                &name,
+                &input,
+                std::time::Duration::from_secs(*wait_seconds),
+                &progress,
+            )
+            .await?;
+            Ok(print_remote(&run, cli.output))
+        }
+        Command::Run {
+            input,
             definition,
             clock,
+            ..
         } => {
             let input = read_input(input)?;
             let f = Arc::new(factory(cli).await);
@@ -355,26 +388,85 @@ async fn run_command(cli: &Cli) -> Result<i32, CliError> {
             }
             Ok(EXIT_OK)
         }
-        Command::Status => {
+        Command::Status { state_machine_arn } => {
             let f = factory(cli).await;
             let s = f.services();
             let apps = s.registry.load().await?;
             let last = s.journal.list_runs(1).await.unwrap_or_default();
+            let running = match state_machine_arn {
+                Some(arn) => Some(remote::running(&aws_sdk_sfn::Client::new(&f.config), arn).await?),
+                None => None,
+            };
             match cli.output {
-                OutputFormat::Json => {
-                    print_json(&json!({"applications": report::apps_json(&apps), "last_run": last.first()}))
-                }
+                OutputFormat::Json => print_json(&json!({
+                    "applications": report::apps_json(&apps),
+                    "last_run": last.first(),
+                    "running_executions": running.as_ref().map(|r| r.iter().map(|(n, t)| json!({"name": n, "started": t})).collect::<Vec<_>>()),
+                })),
                 OutputFormat::Text => {
                     print!("{}", report::apps_table(&apps));
                     match last.first() {
                         Some(r) => println!("last run: {} {:?} - {}", r.run_id, r.status, r.summary),
                         None => println!("last run: none"),
                     }
+                    if let Some(r) = &running {
+                        if r.is_empty() {
+                            println!("running executions: none");
+                        }
+                        for (n, t) in r {
+                            println!("running: {n} (since {t})");
+                        }
+                    }
                 }
             }
             Ok(EXIT_OK)
         }
     }
+}
+
+/// Prints a remote run's result and returns its exit code.
+pub fn print_remote(run: &remote::RemoteRun, format: OutputFormat) -> i32 {
+    let (doc, text, code) = match run {
+        remote::RemoteRun::Finished {
+            name,
+            arn,
+            status,
+            output,
+            error,
+        } => {
+            let code = match (status.as_str(), error) {
+                ("SUCCEEDED", _) => EXIT_OK,
+                (_, Some((e, _))) if e == ErrorName::InvalidRequest.as_str() => EXIT_BAD_INPUT,
+                _ => EXIT_RUN_FAILED,
+            };
+            let text = match error {
+                Some((e, c)) => format!("execution {name}: {status}\n  error: {e}: {c}"),
+                None => format!("execution {name}: {status}"),
+            };
+            (
+                json!({"execution": name, "arn": arn, "status": status, "output": output, "error": error}),
+                text,
+                code,
+            )
+        }
+        remote::RemoteRun::Running { name, arn } => (
+            json!({"execution": name, "arn": arn, "status": "RUNNING"}),
+            format!(
+                "execution {name} is still running; follow it with `lifeboat status --state-machine-arn ...` or the console"
+            ),
+            EXIT_OK,
+        ),
+        remote::RemoteRun::Duplicate { name } => (
+            json!({"execution": name, "duplicate": true}),
+            format!("execution {name} already exists: the same trigger runs once; nothing was started"),
+            EXIT_OK,
+        ),
+    };
+    match format {
+        OutputFormat::Json => print_json(&doc),
+        OutputFormat::Text => println!("{text}"),
+    }
+    code
 }
 
 /// The run record the execution's RecordOutcome/RecordFailure task produced, if any.
