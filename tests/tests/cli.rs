@@ -352,6 +352,18 @@ async fn run_against_a_deployed_state_machine_starts_one_execution_per_trigger()
     let (code, stdout, _) = run_cli(&endpoint, &env.settings, &["status", "--state-machine-arn", &arn], None);
     assert_eq!(code, 0);
     assert!(stdout.contains(&format!("running: {name}")), "{stdout}");
+    assert!(stdout.contains("lease: free"), "{stdout}");
+    let (code, stdout, _) = run_cli(
+        &endpoint,
+        &env.settings,
+        &["history", "--state-machine-arn", &arn],
+        None,
+    );
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("Step Functions executions:") && stdout.contains(&name),
+        "{stdout}"
+    );
 
     let missing = arn.replace(":stateMachine:", ":stateMachine:missing-");
     let (code, _, stderr) = run_cli(

@@ -5,7 +5,7 @@
 //! (lifeboat-core) and needs no attribute-by-attribute mapping.
 
 use crate::error::AwsError;
-use crate::ports::{Journal, LeaseOutcome, RegistryStore, RunLease, StoredApp};
+use crate::ports::{Journal, LeaseOutcome, LeaseState, RegistryStore, RunLease, StoredApp};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, DeleteRequest, KeySchemaElement, KeyType, PutRequest,
@@ -578,6 +578,18 @@ impl RunLease for DynamoLease {
             }
             Err(e) => Err(AwsError::from_sdk(&format!("UpdateItem {} lease", self.table), e)),
         }
+    }
+
+    async fn state(&self) -> Result<LeaseState, AwsError> {
+        let item = self.read().await?;
+        Ok(LeaseState {
+            holder: get_s(&item, "holder").map(str::to_string),
+            epoch: get_n(&item, "epoch").and_then(|e| u64::try_from(e).ok()).unwrap_or(0),
+            acquired_at: get_n(&item, "acquired_at").map(from_epoch),
+            expires_at: get_n(&item, "expires_at").map(from_epoch),
+            cooldown_until: get_n(&item, "cooldown_until").map(from_epoch),
+            last_run: get_s(&item, "last_run").map(str::to_string),
+        })
     }
 
     async fn release(&self, run_id: &str, now: DateTime<Utc>, cooldown: chrono::Duration) -> Result<bool, AwsError> {

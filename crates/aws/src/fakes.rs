@@ -4,8 +4,8 @@
 
 use crate::error::AwsError;
 use crate::ports::{
-    AlarmStates, DnsReader, DnsWriter, HealthChecks, HealthReport, Journal, LeaseOutcome, PageStart, RecordPage,
-    RegistryStore, RunLease, StoredApp,
+    AlarmStates, DnsReader, DnsWriter, HealthChecks, HealthReport, Journal, LeaseOutcome, LeaseState, PageStart,
+    RecordPage, RegistryStore, RunLease, StoredApp,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -375,6 +375,18 @@ impl RunLease for FakeLease {
         st.expires_at = Some(now + ttl);
         st.epoch += 1;
         Ok(LeaseOutcome::Acquired { epoch: st.epoch })
+    }
+
+    async fn state(&self) -> Result<LeaseState, AwsError> {
+        let st = lock(&self.state);
+        Ok(LeaseState {
+            holder: st.holder.clone(),
+            epoch: st.epoch,
+            acquired_at: st.acquired_at,
+            expires_at: st.expires_at,
+            cooldown_until: st.cooldown_until,
+            last_run: st.last_run.clone(),
+        })
     }
 
     async fn release(&self, run_id: &str, now: DateTime<Utc>, cooldown: chrono::Duration) -> Result<bool, AwsError> {

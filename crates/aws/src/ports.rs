@@ -144,6 +144,19 @@ pub trait RunLease: Send + Sync {
     ) -> Result<LeaseOutcome, AwsError>;
     /// Releases it if `run_id` holds it and starts the cooldown; false if it was not ours.
     async fn release(&self, run_id: &str, now: DateTime<Utc>, cooldown: chrono::Duration) -> Result<bool, AwsError>;
+    /// The lease as it is (for `lifeboat status`).
+    async fn state(&self) -> Result<LeaseState, AwsError>;
+}
+
+/// The run lease as stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct LeaseState {
+    pub holder: Option<String>,
+    pub epoch: u64,
+    pub acquired_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub cooldown_until: Option<DateTime<Utc>>,
+    pub last_run: Option<String>,
 }
 
 /// Reads every record the keys name, with as few ListResourceRecordSets calls

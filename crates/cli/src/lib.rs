@@ -104,6 +104,9 @@ pub enum Command {
     History {
         #[arg(long, default_value_t = 20)]
         limit: usize,
+        /// Also list the deployed state machine's recent executions.
+        #[arg(long)]
+        state_machine_arn: Option<String>,
     },
     /// One run's record from the journal.
     Report { run: String },
@@ -366,12 +369,30 @@ async fn run_command(cli: &Cli) -> Result<i32, CliError> {
                 }
             }
         }
-        Command::History { limit } => {
+        Command::History {
+            limit,
+            state_machine_arn,
+        } => {
             let f = factory(cli).await;
             let runs = f.services().journal.list_runs(*limit).await?;
+            let executions = match state_machine_arn {
+                Some(arn) => Some(remote::recent(&aws_sdk_sfn::Client::new(&f.config), arn, *limit).await?),
+                None => None,
+            };
             match cli.output {
-                OutputFormat::Json => print_json(&serde_json::to_value(&runs).unwrap_or(Value::Null)),
-                OutputFormat::Text => print!("{}", report::history_table(&runs)),
+                OutputFormat::Json => print_json(&json!({
+                    "runs": runs,
+                    "executions": executions.as_ref().map(|e| e.iter().map(|(n, st, t)| json!({"name": n, "status": st, "started": t})).collect::<Vec<_>>()),
+                })),
+                OutputFormat::Text => {
+                    print!("{}", report::history_table(&runs));
+                    if let Some(e) = &executions {
+                        println!("Step Functions executions:");
+                        for (n, st, t) in e {
+                            println!("  {n:<44} {st:<10} {t}");
+                        }
+                    }
+                }
             }
             Ok(EXIT_OK)
         }
@@ -393,6 +414,7 @@ async fn run_command(cli: &Cli) -> Result<i32, CliError> {
             let s = f.services();
             let apps = s.registry.load().await?;
             let last = s.journal.list_runs(1).await.unwrap_or_default();
+            let lease = s.lease.state().await.unwrap_or_default();
             let running = match state_machine_arn {
                 Some(arn) => Some(remote::running(&aws_sdk_sfn::Client::new(&f.config), arn).await?),
                 None => None,
@@ -401,6 +423,7 @@ async fn run_command(cli: &Cli) -> Result<i32, CliError> {
                 OutputFormat::Json => print_json(&json!({
                     "applications": report::apps_json(&apps),
                     "last_run": last.first(),
+                    "lease": lease,
                     "running_executions": running.as_ref().map(|r| r.iter().map(|(n, t)| json!({"name": n, "started": t})).collect::<Vec<_>>()),
                 })),
                 OutputFormat::Text => {
@@ -409,6 +432,7 @@ async fn run_command(cli: &Cli) -> Result<i32, CliError> {
                         Some(r) => println!("last run: {} {:?} - {}", r.run_id, r.status, r.summary),
                         None => println!("last run: none"),
                     }
+                    println!("{}", report::lease_line(&lease, chrono::Utc::now()));
                     if let Some(r) = &running {
                         if r.is_empty() {
                             println!("running executions: none");

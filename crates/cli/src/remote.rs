@@ -220,3 +220,36 @@ pub async fn running(sfn: &aws_sdk_sfn::Client, state_machine_arn: &str) -> Resu
         })
         .collect())
 }
+
+/// Recent executions of a state machine, newest first: (name, status, start time).
+pub async fn recent(
+    sfn: &aws_sdk_sfn::Client,
+    state_machine_arn: &str,
+    limit: usize,
+) -> Result<Vec<(String, String, String)>, CliError> {
+    let out = sfn
+        .list_executions()
+        .state_machine_arn(state_machine_arn)
+        .max_results(i32::try_from(limit.clamp(1, 1000)).unwrap_or(100))
+        .send()
+        .await
+        .map_err(|e| {
+            CliError::failed(format!(
+                "ListExecutions failed: {}",
+                aws_smithy_types::error::display::DisplayErrorContext(&e)
+            ))
+        })?;
+    Ok(out
+        .executions()
+        .iter()
+        .map(|e| {
+            (
+                e.name().to_string(),
+                e.status().as_str().to_string(),
+                chrono::DateTime::from_timestamp(e.start_date().secs(), 0)
+                    .map(|t| t.to_rfc3339())
+                    .unwrap_or_default(),
+            )
+        })
+        .collect())
+}

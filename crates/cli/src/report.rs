@@ -123,6 +123,25 @@ pub fn apps_table(apps: &[StoredApp]) -> String {
     s
 }
 
+/// The run lease for people: who holds it, or whether alarms are in the cooldown.
+pub fn lease_line(l: &lifeboat_aws::ports::LeaseState, now: chrono::DateTime<chrono::Utc>) -> String {
+    match (&l.holder, l.expires_at) {
+        (Some(h), Some(exp)) if exp >= now => format!(
+            "lease: held by run {h} (epoch {}) since {}",
+            l.epoch,
+            l.acquired_at.map(|t| t.to_rfc3339()).unwrap_or_default()
+        ),
+        _ => match l.cooldown_until {
+            Some(c) if c > now => format!(
+                "lease: free; alarm triggers are in the cooldown until {} (after run {})",
+                c.to_rfc3339(),
+                l.last_run.as_deref().unwrap_or("?")
+            ),
+            _ => "lease: free".to_string(),
+        },
+    }
+}
+
 pub fn calls_line(calls: &ApiCalls) -> String {
     if calls.0.is_empty() {
         return "none".to_string();
@@ -314,6 +333,35 @@ applications:
         let s = apply_registry(&store, &smaller, true).await.unwrap();
         assert_eq!(s.deleted, vec!["b"]);
         assert_eq!(store.load().await.unwrap().len(), 1);
+    }
+
+    #[test]
+    fn lease_line_says_who_holds_it_or_how_long_alarms_wait() {
+        use lifeboat_aws::ports::LeaseState;
+        let now = chrono::Utc::now();
+        let held = LeaseState {
+            holder: Some("run-9".into()),
+            epoch: 4,
+            acquired_at: Some(now),
+            expires_at: Some(now + chrono::Duration::hours(1)),
+            ..LeaseState::default()
+        };
+        assert!(lease_line(&held, now).starts_with("lease: held by run run-9 (epoch 4)"));
+        let expired = LeaseState {
+            expires_at: Some(now - chrono::Duration::seconds(1)),
+            ..held
+        };
+        assert_eq!(lease_line(&expired, now), "lease: free");
+        let cooling = LeaseState {
+            cooldown_until: Some(now + chrono::Duration::seconds(60)),
+            last_run: Some("run-9".into()),
+            ..LeaseState::default()
+        };
+        assert!(
+            lease_line(&cooling, now).contains("cooldown until"),
+            "{}",
+            lease_line(&cooling, now)
+        );
     }
 
     #[test]
