@@ -124,8 +124,11 @@ async fn every_function_policy_allows_exactly_the_calls_its_task_makes() {
     // One counter per task, shared across the scenarios below.
     let counters: BTreeMap<&str, CallCounter> =
         TaskKind::ALL.iter().map(|k| (k.binary(), CallCounter::new())).collect();
+    // The state machine's own calls (its EventBridge integration).
+    let machine_counter = CallCounter::new();
     let run = |env: &TestEnv, input: serde_json::Value| {
         let counters = counters.clone();
+        let machine_counter = machine_counter.clone();
         let config = env.config.clone();
         let settings = env.settings.clone();
         async move {
@@ -137,6 +140,11 @@ async fn every_function_policy_allows_exactly_the_calls_its_task_makes() {
                         run_counter: counters[kind.binary()].clone(),
                     })
                 },
+                Arc::new(AwsServicesFactory {
+                    config: config.clone(),
+                    settings: settings.clone(),
+                    run_counter: machine_counter,
+                }),
                 Arc::new(VirtualClock::new(chrono::Utc::now())),
                 None,
             );
@@ -189,5 +197,22 @@ async fn every_function_policy_allows_exactly_the_calls_its_task_makes() {
             ));
         }
     }
+    // The state machine role: invoke the functions, and whatever its integrations call.
+    let sm_policies = serde_yaml_ng::to_string(&t["Resources"]["StateMachine"]["Properties"]["Policies"]).unwrap();
+    for call in machine_counter.snapshot().0.keys() {
+        let allowed = match call.as_str() {
+            "eventbridge:PutEvents" => sm_policies.contains("EventBridgePutEventsPolicy"),
+            other => sm_policies.contains(other),
+        };
+        if !allowed {
+            problems.push(format!(
+                "the state machine calls {call} but its policies do not allow it"
+            ));
+        }
+    }
+    assert!(
+        machine_counter.snapshot().get("eventbridge:PutEvents") > 0,
+        "the scenarios publish outcome events"
+    );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

@@ -59,9 +59,9 @@ async fn an_alarm_event_fails_every_app_over_in_waves_and_records_it() {
     // (wave, hosted zone): 1 + 2 + 1.
     assert_eq!(calls.get("route53:ChangeResourceRecordSets"), 4);
     assert_eq!(rec.api_calls.get("route53:ChangeResourceRecordSets"), 4);
-    // The record carries every task's calls but three: the local runner's claim
-    // of the execution name (PutItem) before the run, and the record's own
-    // journal write (BatchWriteItem) and lease release (UpdateItem) after it.
+    // The record carries every task's calls but four: the local runner's claim
+    // of the execution name (PutItem) before the run, the record's own journal
+    // write (BatchWriteItem) and lease release (UpdateItem), and the outcome event.
     assert_eq!(calls.get("dynamodb:PutItem"), 1);
     assert_eq!(calls.get("dynamodb:BatchWriteItem"), 1);
     assert_eq!(
@@ -70,8 +70,11 @@ async fn an_alarm_event_fails_every_app_over_in_waves_and_records_it() {
         "lease taken by validate, released by record_outcome"
     );
     assert_eq!(rec.api_calls.get("dynamodb:UpdateItem"), 1);
+    // The outcome event, published by the state machine after RecordOutcome
+    // (Step Functions' EventBridge integration; moto accepts it on the default bus).
+    assert_eq!(calls.get("eventbridge:PutEvents"), 1);
     assert_eq!(
-        rec.api_calls.total() + 3,
+        rec.api_calls.total() + 4,
         calls.total(),
         "record {:?} vs counted {:?}",
         rec.api_calls,

@@ -80,18 +80,74 @@ impl TaskHandler for LocalTask {
     }
 }
 
+/// Step Functions' optimized EventBridge integration, which the definition
+/// uses to publish each run's outcome.
+pub const EVENTS_PUT_EVENTS: &str = "arn:aws:states:::events:putEvents";
+
+/// The local stand-in for `arn:aws:states:::events:putEvents`: the same
+/// PutEvents call Step Functions makes, over the SDK, to the endpoint in use.
+struct PutEvents {
+    factory: Arc<dyn ServicesFactory>,
+}
+
+#[async_trait::async_trait]
+impl TaskHandler for PutEvents {
+    async fn call(&self, input: Value) -> Result<Value, lifeboat_states::ExecError> {
+        use aws_sdk_eventbridge::types::PutEventsRequestEntry;
+        let fail = |m: String| lifeboat_states::ExecError::new("EventBridge.EventBridgeException", m);
+        let services = self.factory.services();
+        let client = aws_sdk_eventbridge::Client::from_conf(
+            aws_sdk_eventbridge::config::Builder::from(&services.sdk_config)
+                .interceptor(services.counter.clone())
+                .build(),
+        );
+        let entries = input["Entries"].as_array().cloned().unwrap_or_default();
+        let mut req = client.put_events();
+        for e in &entries {
+            // Like Step Functions, a JSON Detail is sent as its text.
+            let detail = match &e["Detail"] {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            req = req.entries(
+                PutEventsRequestEntry::builder()
+                    .set_source(e["Source"].as_str().map(str::to_string))
+                    .set_detail_type(e["DetailType"].as_str().map(str::to_string))
+                    .set_event_bus_name(e["EventBusName"].as_str().map(str::to_string))
+                    .detail(detail)
+                    .build(),
+            );
+        }
+        let out = req.send().await.map_err(|e| {
+            fail(format!(
+                "PutEvents: {}",
+                aws_smithy_types::error::display::DisplayErrorContext(&e)
+            ))
+        })?;
+        if out.failed_entry_count() > 0 {
+            return Err(fail(format!("PutEvents: {} entries failed", out.failed_entry_count())));
+        }
+        Ok(serde_json::json!({
+            "Entries": out.entries().iter().map(|e| serde_json::json!({"EventId": e.event_id()})).collect::<Vec<_>>(),
+            "FailedEntryCount": 0,
+        }))
+    }
+}
+
 /// An executor whose task handlers are lifeboat's tasks over `factory`'s services.
 pub fn local_executor(
     factory: Arc<dyn ServicesFactory>,
     clock: Arc<dyn Clock>,
     sink: Option<Arc<dyn EventSink>>,
 ) -> Executor {
-    local_executor_per_task(|_| factory.clone(), clock, sink)
+    local_executor_per_task(|_| factory.clone(), factory.clone(), clock, sink)
 }
 
-/// The same, with each task's own services (tests count each task's calls apart).
+/// The same, with each task's own services, and the state machine's own
+/// integrations' (tests count each one's calls apart).
 pub fn local_executor_per_task(
     factory_for: impl Fn(TaskKind) -> Arc<dyn ServicesFactory>,
+    state_machine_factory: Arc<dyn ServicesFactory>,
     clock: Arc<dyn Clock>,
     sink: Option<Arc<dyn EventSink>>,
 ) -> Executor {
@@ -106,6 +162,12 @@ pub fn local_executor_per_task(
             }),
         );
     }
+    exec.register(
+        EVENTS_PUT_EVENTS,
+        Arc::new(PutEvents {
+            factory: state_machine_factory,
+        }),
+    );
     if let Some(s) = sink {
         exec = exec.with_sink(s);
     }
@@ -185,7 +247,10 @@ mod tests {
     #[test]
     fn every_placeholder_in_the_definition_has_a_local_function() {
         let m = load_definition(Path::new(DEFAULT_DEFINITION)).unwrap();
-        let resources = lifeboat_states::task_resources(&m);
+        let resources: Vec<String> = lifeboat_states::task_resources(&m)
+            .into_iter()
+            .filter(|r| r != EVENTS_PUT_EVENTS)
+            .collect();
         let expected: Vec<String> = {
             let mut v: Vec<String> = TaskKind::ALL.iter().map(|k| local_function_arn(*k)).collect();
             v.sort();

@@ -58,6 +58,8 @@ pub struct Services {
     pub alarms: Arc<dyn AlarmStates>,
     pub counter: CallCounter,
     pub settings: Settings,
+    /// The SDK configuration these services were built from (for other clients).
+    pub sdk_config: aws_config::SdkConfig,
 }
 
 /// Makes [`Services`] for each invocation.
@@ -94,6 +96,7 @@ impl ServicesFactory for AwsServicesFactory {
             alarms: Arc::new(CloudWatch::new(clients.clone())),
             counter: clients.counter,
             settings: self.settings.clone(),
+            sdk_config: self.config.clone(),
         }
     }
 }

@@ -139,6 +139,7 @@ pub fn fake_services() -> (Services, Fakes) {
         alarms: f.alarms.clone(),
         counter: CallCounter::new(),
         settings: Settings::default(),
+        sdk_config: aws_config::SdkConfig::builder().build(),
     };
     (s, f)
 }
