@@ -73,6 +73,7 @@ pub fn describe(ev: &HistoryEvent) -> Option<String> {
                     short(&out["status"], 20),
                     short(&out["summary"], 200)
                 ),
+                "PublishOutcome" | "PublishFailure" => "outcome event published".to_string(),
                 _ => "done".to_string(),
             };
             Some(format!("{state}: {text}"))
