@@ -109,6 +109,25 @@ async fn ensure_table(
     )))
 }
 
+/// One journal-table item by key, read consistently.
+async fn get_entry(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    run_id: &str,
+    entry: &str,
+) -> Result<Option<Item>, AwsError> {
+    let resp = client
+        .get_item()
+        .table_name(table)
+        .key("run_id", s(run_id))
+        .key("entry", s(entry))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk(&format!("GetItem {table} {run_id}/{entry}"), e))?;
+    Ok(resp.item().cloned())
+}
+
 /// Writes requests in BatchWriteItem chunks of 25, resending unprocessed items.
 async fn batch_write(
     client: &aws_sdk_dynamodb::Client,
@@ -413,17 +432,8 @@ impl Journal for DynamoJournal {
     }
 
     async fn get_run(&self, run_id: &str) -> Result<Option<RunRecord>, AwsError> {
-        let resp = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("run_id", s(run_id))
-            .key("entry", s("run"))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(&format!("GetItem {}", self.table), e))?;
-        match resp.item().and_then(|i| get_s(i, "record")) {
+        let item = get_entry(&self.client, &self.table, run_id, "run").await?;
+        match item.as_ref().and_then(|i| get_s(i, "record")) {
             Some(rec) => serde_json::from_str(rec)
                 .map(Some)
                 .map_err(|e| AwsError::Other(format!("journal record is unreadable: {e}"))),
@@ -509,17 +519,9 @@ impl DynamoLease {
     }
 
     async fn read(&self) -> Result<Item, AwsError> {
-        let resp = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("run_id", s(LEASE_KEY))
-            .key("entry", s("lease"))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(&format!("GetItem {} lease", self.table), e))?;
-        Ok(resp.item().cloned().unwrap_or_default())
+        Ok(get_entry(&self.client, &self.table, LEASE_KEY, "lease")
+            .await?
+            .unwrap_or_default())
     }
 }
 

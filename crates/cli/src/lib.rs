@@ -376,7 +376,7 @@ async fn run_command(cli: &Cli) -> Result<i32, CliError> {
             let f = factory(cli).await;
             let runs = f.services().journal.list_runs(*limit).await?;
             let executions = match state_machine_arn {
-                Some(arn) => Some(remote::recent(&aws_sdk_sfn::Client::new(&f.config), arn, *limit).await?),
+                Some(arn) => Some(remote::executions(&aws_sdk_sfn::Client::new(&f.config), arn, None, *limit).await?),
                 None => None,
             };
             match cli.output {
@@ -416,7 +416,15 @@ async fn run_command(cli: &Cli) -> Result<i32, CliError> {
             let last = s.journal.list_runs(1).await.unwrap_or_default();
             let lease = s.lease.state().await.unwrap_or_default();
             let running = match state_machine_arn {
-                Some(arn) => Some(remote::running(&aws_sdk_sfn::Client::new(&f.config), arn).await?),
+                Some(arn) => Some(
+                    remote::executions(
+                        &aws_sdk_sfn::Client::new(&f.config),
+                        arn,
+                        Some(aws_sdk_sfn::types::ExecutionStatus::Running),
+                        1000,
+                    )
+                    .await?,
+                ),
                 None => None,
             };
             match cli.output {
@@ -424,7 +432,7 @@ async fn run_command(cli: &Cli) -> Result<i32, CliError> {
                     "applications": report::apps_json(&apps),
                     "last_run": last.first(),
                     "lease": lease,
-                    "running_executions": running.as_ref().map(|r| r.iter().map(|(n, t)| json!({"name": n, "started": t})).collect::<Vec<_>>()),
+                    "running_executions": running.as_ref().map(|r| r.iter().map(|(n, _, t)| json!({"name": n, "started": t})).collect::<Vec<_>>()),
                 })),
                 OutputFormat::Text => {
                     print!("{}", report::apps_table(&apps));
@@ -437,7 +445,7 @@ async fn run_command(cli: &Cli) -> Result<i32, CliError> {
                         if r.is_empty() {
                             println!("running executions: none");
                         }
-                        for (n, t) in r {
+                        for (n, _, t) in r {
                             println!("running: {n} (since {t})");
                         }
                     }

@@ -193,43 +193,18 @@ pub async fn run_remote(
     }
 }
 
-/// Running executions of a state machine: (name, start time).
-pub async fn running(sfn: &aws_sdk_sfn::Client, state_machine_arn: &str) -> Result<Vec<(String, String)>, CliError> {
-    let out = sfn
-        .list_executions()
-        .state_machine_arn(state_machine_arn)
-        .status_filter(ExecutionStatus::Running)
-        .send()
-        .await
-        .map_err(|e| {
-            CliError::failed(format!(
-                "ListExecutions failed: {}",
-                aws_smithy_types::error::display::DisplayErrorContext(&e)
-            ))
-        })?;
-    Ok(out
-        .executions()
-        .iter()
-        .map(|e| {
-            (
-                e.name().to_string(),
-                chrono::DateTime::from_timestamp(e.start_date().secs(), 0)
-                    .map(|t| t.to_rfc3339())
-                    .unwrap_or_default(),
-            )
-        })
-        .collect())
-}
-
-/// Recent executions of a state machine, newest first: (name, status, start time).
-pub async fn recent(
+/// Executions of a state machine, newest first: (name, status, start time);
+/// only those in `status` if given.
+pub async fn executions(
     sfn: &aws_sdk_sfn::Client,
     state_machine_arn: &str,
+    status: Option<ExecutionStatus>,
     limit: usize,
 ) -> Result<Vec<(String, String, String)>, CliError> {
     let out = sfn
         .list_executions()
         .state_machine_arn(state_machine_arn)
+        .set_status_filter(status)
         .max_results(i32::try_from(limit.clamp(1, 1000)).unwrap_or(100))
         .send()
         .await
