@@ -109,6 +109,39 @@ async fn ensure_table(
     )))
 }
 
+/// Every item of a table (optionally filtered by `expression` with one
+/// value), following Scan's pages.
+async fn scan_all(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    filter: Option<(&str, &str, AttributeValue)>,
+    consistent: bool,
+) -> Result<Vec<Item>, AwsError> {
+    let mut items = Vec::new();
+    let mut start: Option<Item> = None;
+    loop {
+        let mut req = client
+            .scan()
+            .table_name(table)
+            .consistent_read(consistent)
+            .set_exclusive_start_key(start.take());
+        if let Some((expression, name, value)) = &filter {
+            req = req
+                .filter_expression(*expression)
+                .expression_attribute_values(*name, value.clone());
+        }
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(&format!("Scan {table}"), e))?;
+        items.extend(resp.items().iter().cloned());
+        match resp.last_evaluated_key() {
+            Some(k) if !k.is_empty() => start = Some(k.clone()),
+            _ => return Ok(items),
+        }
+    }
+}
+
 /// One journal-table item by key, read consistently.
 async fn get_entry(
     client: &aws_sdk_dynamodb::Client,
@@ -197,43 +230,27 @@ impl RegistryStore for DynamoRegistry {
     }
 
     async fn load(&self) -> Result<Vec<StoredApp>, AwsError> {
+        let items = scan_all(&self.client, &self.table, None, true)
+            .await
+            .map_err(|e| match e {
+                AwsError::NotFound(m) => AwsError::NotFound(format!(
+                    "{m} (the registry table is missing: run `lifeboat registry apply FILE`)"
+                )),
+                other => other,
+            })?;
         let mut out = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let resp = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| {
-                    let e = AwsError::from_sdk(&format!("Scan {}", self.table), e);
-                    match e {
-                        AwsError::NotFound(m) => AwsError::NotFound(format!(
-                            "{m} (the registry table is missing: run `lifeboat registry apply FILE`)"
-                        )),
-                        other => other,
-                    }
-                })?;
-            for item in resp.items() {
-                let name = get_s(item, "app").unwrap_or("?");
-                let spec = get_s(item, "spec")
-                    .ok_or_else(|| AwsError::Other(format!("registry item {name} has no spec attribute")))?;
-                let app: Application = serde_json::from_str(spec)
-                    .map_err(|e| AwsError::Other(format!("registry item {name} has an unreadable spec: {e}")))?;
-                out.push(StoredApp {
-                    app,
-                    active_region: get_s(item, "active_region").map(str::to_string),
-                    updated_at: get_s(item, "updated_at").map(str::to_string),
-                    updated_by: get_s(item, "updated_by").map(str::to_string),
-                });
-            }
-            match resp.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => break,
-            }
+        for item in &items {
+            let name = get_s(item, "app").unwrap_or("?");
+            let spec = get_s(item, "spec")
+                .ok_or_else(|| AwsError::Other(format!("registry item {name} has no spec attribute")))?;
+            let app: Application = serde_json::from_str(spec)
+                .map_err(|e| AwsError::Other(format!("registry item {name} has an unreadable spec: {e}")))?;
+            out.push(StoredApp {
+                app,
+                active_region: get_s(item, "active_region").map(str::to_string),
+                updated_at: get_s(item, "updated_at").map(str::to_string),
+                updated_by: get_s(item, "updated_by").map(str::to_string),
+            });
         }
         out.sort_by(|a, b| a.app.name.cmp(&b.app.name));
         Ok(out)
@@ -401,30 +418,18 @@ impl Journal for DynamoJournal {
     }
 
     async fn list_runs(&self, limit: usize) -> Result<Vec<RunRecord>, AwsError> {
+        let items = scan_all(
+            &self.client,
+            &self.table,
+            Some(("entry = :run", ":run", s("run"))),
+            false,
+        )
+        .await?;
         let mut runs = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let resp = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .filter_expression("entry = :run")
-                .expression_attribute_values(":run", s("run"))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk(&format!("Scan {}", self.table), e))?;
-            for item in resp.items() {
-                if let Some(rec) = get_s(item, "record") {
-                    let r: RunRecord = serde_json::from_str(rec)
-                        .map_err(|e| AwsError::Other(format!("journal record is unreadable: {e}")))?;
-                    runs.push(r);
-                }
-            }
-            match resp.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => break,
-            }
+        for rec in items.iter().filter_map(|item| get_s(item, "record")) {
+            let r: RunRecord =
+                serde_json::from_str(rec).map_err(|e| AwsError::Other(format!("journal record is unreadable: {e}")))?;
+            runs.push(r);
         }
         runs.sort_by_key(|r| std::cmp::Reverse(r.started_at));
         runs.truncate(limit);

@@ -42,8 +42,15 @@ pub struct Estate {
 #[error("seeding the sample estate failed: {0}")]
 pub struct SeedError(pub String);
 
-fn seed_err<E: std::fmt::Display>(what: &str) -> impl FnOnce(E) -> SeedError + '_ {
-    move |e| SeedError(format!("{what}: {e}"))
+/// Says which seeding step failed, with the error's whole chain of causes.
+fn seed_err<E: std::error::Error>(what: impl Into<String>) -> impl FnOnce(E) -> SeedError {
+    let what = what.into();
+    move |e| {
+        SeedError(format!(
+            "{what}: {}",
+            aws_smithy_types::error::display::DisplayErrorContext(&e)
+        ))
+    }
 }
 
 /// An app of the sample estate: (name, tier, depends_on, zone index, record name, type, primary value, secondary value)
@@ -130,12 +137,7 @@ pub async fn seed_estate(config: &SdkConfig, namespace: &str) -> Result<Estate, 
             ))
             .send()
             .await
-            .map_err(|e| {
-                SeedError(format!(
-                    "CreateHostedZone {z}: {}",
-                    aws_smithy_types::error::display::DisplayErrorContext(&e)
-                ))
-            })?;
+            .map_err(seed_err(format!("CreateHostedZone {z}")))?;
         let id = resp
             .hosted_zone()
             .map(|h| h.id().trim_start_matches("/hostedzone/").to_string())
@@ -171,12 +173,7 @@ pub async fn seed_estate(config: &SdkConfig, namespace: &str) -> Result<Estate, 
                 )
                 .send()
                 .await
-                .map_err(|e| {
-                    SeedError(format!(
-                        "CreateHealthCheck {fqdn}: {}",
-                        aws_smithy_types::error::display::DisplayErrorContext(&e)
-                    ))
-                })?;
+                .map_err(seed_err(format!("CreateHealthCheck {fqdn}")))?;
             let hc_id = hc.health_check().map(|h| h.id().to_string()).unwrap_or_default();
             health_checks += 1;
             hc_ids.push(hc_id.clone());
@@ -213,13 +210,7 @@ pub async fn seed_estate(config: &SdkConfig, namespace: &str) -> Result<Estate, 
             )
             .send()
             .await
-            .map_err(|e| {
-                SeedError(format!(
-                    "creating records of {}: {}",
-                    app.name,
-                    aws_smithy_types::error::display::DisplayErrorContext(&e)
-                ))
-            })?;
+            .map_err(seed_err(format!("creating records of {}", app.name)))?;
         for region in [PRIMARY, SECONDARY] {
             create_ok_alarm(
                 config,
@@ -275,12 +266,7 @@ pub async fn create_ok_alarm(config: &SdkConfig, region: &str, name: &str) -> Re
         .comparison_operator(ComparisonOperator::GreaterThanThreshold)
         .send()
         .await
-        .map_err(|e| {
-            SeedError(format!(
-                "PutMetricAlarm {name}: {}",
-                aws_smithy_types::error::display::DisplayErrorContext(&e)
-            ))
-        })?;
+        .map_err(seed_err(format!("PutMetricAlarm {name}")))?;
     set_alarm(config, region, name, StateValue::Ok).await
 }
 
@@ -293,12 +279,7 @@ pub async fn set_alarm(config: &SdkConfig, region: &str, name: &str, state: Stat
         .state_reason("set by lifeboat demo")
         .send()
         .await
-        .map_err(|e| {
-            SeedError(format!(
-                "SetAlarmState {name}: {}",
-                aws_smithy_types::error::display::DisplayErrorContext(&e)
-            ))
-        })?;
+        .map_err(seed_err(format!("SetAlarmState {name}")))?;
     Ok(())
 }
 
