@@ -58,6 +58,16 @@ impl AwsClients {
         )
     }
 
+    /// An RDS client for `region` (databases are promoted in the Region that takes over).
+    pub fn rds(&self, region: &str) -> aws_sdk_rds::Client {
+        aws_sdk_rds::Client::from_conf(
+            aws_sdk_rds::config::Builder::from(&self.config)
+                .region(Region::new(region.to_string()))
+                .interceptor(self.counter.clone())
+                .build(),
+        )
+    }
+
     /// The Region the SDK is configured for (where the orchestrator runs).
     pub fn region(&self) -> String {
         self.config

@@ -47,7 +47,12 @@ impl AwsError {
         let text = format!("{what}: {}", DisplayErrorContext(&err));
         match code.as_deref() {
             Some(c) if THROTTLING_CODES.contains(&c) => AwsError::Throttled(text),
-            Some(c) if c.starts_with("NoSuch") || c.ends_with("NotFound") || c == "ResourceNotFoundException" => {
+            Some(c)
+                if c.starts_with("NoSuch")
+                    || c.ends_with("NotFound")
+                    || c.ends_with("NotFoundFault")
+                    || c == "ResourceNotFoundException" =>
+            {
                 AwsError::NotFound(text)
             }
             Some(
@@ -57,6 +62,9 @@ impl AwsError {
                 | "InvalidParameterValue"
                 | "InvalidParameterCombination",
             ) => AwsError::Rejected(text),
+            // RDS: the database is not in a state that allows the call (another
+            // failover in progress, already the writer).
+            Some(c) if c.starts_with("Invalid") && c.ends_with("StateFault") => AwsError::Rejected(text),
             _ => AwsError::Other(text),
         }
     }

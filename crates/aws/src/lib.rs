@@ -12,6 +12,7 @@ pub mod dynamodb;
 pub mod error;
 pub mod fakes;
 pub mod ports;
+pub mod rds;
 pub mod route53;
 
 pub use calls::CallCounter;

@@ -36,6 +36,7 @@ pub struct Estate {
     pub zones: Vec<(String, String)>,
     pub health_checks: usize,
     pub alarms: usize,
+    pub databases: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -75,7 +76,7 @@ const SAMPLE_APPS: [SampleApp; 4] = [
         record: "payments.example.com.",
         record_type: "A",
         values: ["192.0.2.10", "198.51.100.10"],
-        database: "dynamodb-global",
+        database: "aurora-global",
     },
     SampleApp {
         name: "search",
@@ -105,7 +106,7 @@ const SAMPLE_APPS: [SampleApp; 4] = [
         record: "orders.example.com.",
         record_type: "A",
         values: ["192.0.2.30", "198.51.100.30"],
-        database: "dynamodb-global",
+        database: "rds-backup",
     },
 ];
 
@@ -113,9 +114,136 @@ fn short_region(r: &str) -> &'static str {
     if r == PRIMARY { "use1" } else { "usw2" }
 }
 
+/// The registry's `database:` block of a sample app; `p` is the namespace prefix.
+fn database_yaml(app: &SampleApp, p: &str) -> String {
+    let name = app.name;
+    match app.database {
+        "aurora-global" => format!(
+            "    database:\n      kind: aurora-global\n      global_cluster_id: {p}{name}-global\n      identifiers: {{ primary: {p}{name}-use1, secondary: {p}{name}-usw2 }}\n      max_rpo_seconds: {DEMO_MAX_RPO_SECONDS}\n      deadline_seconds: 600\n      interval_seconds: 20\n"
+        ),
+        "rds-backup" => format!(
+            "    database:\n      kind: rds-backup\n      identifiers: {{ primary: {p}{name}-use1, secondary: {p}{name}-usw2 }}\n      restore: {{ instance_class: db.r6g.large, parameter_group: {p}{name}-restore }}\n      deadline_seconds: 1800\n      interval_seconds: 60\n"
+        ),
+        kind => format!("    database: {{ kind: {kind} }}\n"),
+    }
+}
+
+/// The RPO budget of the sample Aurora global database, and the replication lag seeded for it.
+pub const DEMO_MAX_RPO_SECONDS: u32 = 30;
+pub const DEMO_REPLICATION_LAG_MS: f64 = 1800.0;
+
+fn rds(config: &SdkConfig, region: &str) -> aws_sdk_rds::Client {
+    aws_sdk_rds::Client::from_conf(
+        aws_sdk_rds::config::Builder::from(config)
+            .region(aws_config::Region::new(region.to_string()))
+            .build(),
+    )
+}
+
+/// Sets the replication lag CloudWatch reports for an Aurora global database's
+/// secondary cluster (AuroraGlobalDBReplicationLag, milliseconds, now).
+pub async fn put_replication_lag(config: &SdkConfig, cluster: &str, lag_ms: f64) -> Result<(), SeedError> {
+    use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
+    cloudwatch(config, SECONDARY)
+        .put_metric_data()
+        .namespace("AWS/RDS")
+        .metric_data(
+            MetricDatum::builder()
+                .metric_name("AuroraGlobalDBReplicationLag")
+                .dimensions(Dimension::builder().name("DBClusterIdentifier").value(cluster).build())
+                .value(lag_ms)
+                .unit(StandardUnit::Milliseconds)
+                .timestamp(aws_smithy_types::DateTime::from_secs(chrono::Utc::now().timestamp()))
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(seed_err(format!("PutMetricData replication lag of {cluster}")))?;
+    Ok(())
+}
+
+/// The sample databases: an Aurora global database (writer in the primary
+/// Region, a secondary cluster in the recovery Region, a little replication
+/// lag) and an RDS instance whose automated backups replicate to the recovery
+/// Region. Returns how many databases it created.
+async fn seed_databases(config: &SdkConfig, p: &str) -> Result<usize, SeedError> {
+    let (east, west) = (rds(config, PRIMARY), rds(config, SECONDARY));
+    let mut created = 0;
+    for app in &SAMPLE_APPS {
+        let name = format!("{p}{}", app.name);
+        match app.database {
+            "aurora-global" => {
+                let global = format!("{name}-global");
+                east.create_global_cluster()
+                    .global_cluster_identifier(&global)
+                    .engine("aurora-postgresql")
+                    .engine_version("15.4")
+                    .send()
+                    .await
+                    .map_err(seed_err(format!("CreateGlobalCluster {global}")))?;
+                for (client, region) in [(&east, PRIMARY), (&west, SECONDARY)] {
+                    let id = format!("{name}-{}", short_region(region));
+                    client
+                        .create_db_cluster()
+                        .db_cluster_identifier(&id)
+                        .engine("aurora-postgresql")
+                        .engine_version("15.4")
+                        .global_cluster_identifier(&global)
+                        // moto asks every cluster for a master user; AWS only the primary.
+                        .master_username("lifeboat")
+                        .master_user_password("demo-only-not-a-secret")
+                        .send()
+                        .await
+                        .map_err(seed_err(format!("CreateDBCluster {id} in {region}")))?;
+                    created += 1;
+                }
+                put_replication_lag(config, &format!("{name}-usw2"), DEMO_REPLICATION_LAG_MS).await?;
+            }
+            "rds-backup" => {
+                let id = format!("{name}-use1");
+                let source = east
+                    .create_db_instance()
+                    .db_instance_identifier(&id)
+                    .engine("postgres")
+                    .db_instance_class("db.t3.micro")
+                    .allocated_storage(20)
+                    .master_username("lifeboat")
+                    .master_user_password("demo-only-not-a-secret")
+                    .backup_retention_period(7)
+                    .send()
+                    .await
+                    .map_err(seed_err(format!("CreateDBInstance {id}")))?;
+                created += 1;
+                let arn = source
+                    .db_instance()
+                    .and_then(|d| d.db_instance_arn())
+                    .unwrap_or_default()
+                    .to_string();
+                west.start_db_instance_automated_backups_replication()
+                    .source_db_instance_arn(&arn)
+                    .backup_retention_period(7)
+                    .send()
+                    .await
+                    .map_err(seed_err(format!("StartDBInstanceAutomatedBackupsReplication {id}")))?;
+                west.create_db_parameter_group()
+                    .db_parameter_group_name(format!("{name}-restore"))
+                    .db_parameter_group_family("postgres16")
+                    .description("lifeboat demo: parameters of the restored instance")
+                    .send()
+                    .await
+                    .map_err(seed_err(format!("CreateDBParameterGroup {name}-restore")))?;
+            }
+            _ => {}
+        }
+    }
+    Ok(created)
+}
+
 /// Creates the sample estate: 2 hosted zones, 4 applications with weighted
 /// pairs at 100/0 and a health check per record, verification alarms in both
-/// Regions, and the trigger alarm; returns its registry.
+/// Regions, the trigger alarm, an Aurora global database (payments) and an RDS
+/// instance with backups replicated to the recovery Region (orders); returns
+/// its registry.
 /// `namespace` prefixes alarm names so several estates can share one emulator.
 pub async fn seed_estate(config: &SdkConfig, namespace: &str) -> Result<Estate, SeedError> {
     let ns = |name: &str| {
@@ -226,18 +354,27 @@ pub async fn seed_estate(config: &SdkConfig, namespace: &str) -> Result<Estate, 
             format!("    depends_on: [{}]\n", app.depends_on.join(", "))
         };
         yaml.push_str(&format!(
-            "  - name: {name}\n    tier: {tier}\n{deps}    regions: {{ primary: {PRIMARY}, secondary: {SECONDARY} }}\n    dns:\n      - hosted_zone_id: {zone_id}\n        name: {record}\n        type: {rt}\n        set_identifiers: {{ primary: {name}-use1, secondary: {name}-usw2 }}\n    database: {{ kind: {db} }}\n    verification:\n      health_checks: {{ primary: {hc0}, secondary: {hc1} }}\n      alarms: {{ primary: [{p}{name}-use1-errors], secondary: [{p}{name}-usw2-errors] }}\n      deadline_seconds: 60\n      interval_seconds: 10\n    triggers:\n      alarms: [{trigger}, {p}{name}-use1-5xx]\n",
+            "  - name: {name}\n    tier: {tier}\n{deps}    regions: {{ primary: {PRIMARY}, secondary: {SECONDARY} }}\n    dns:\n      - hosted_zone_id: {zone_id}\n        name: {record}\n        type: {rt}\n        set_identifiers: {{ primary: {name}-use1, secondary: {name}-usw2 }}\n{db}    verification:\n      health_checks: {{ primary: {hc0}, secondary: {hc1} }}\n      alarms: {{ primary: [{p}{name}-use1-errors], secondary: [{p}{name}-usw2-errors] }}\n      deadline_seconds: 60\n      interval_seconds: 10\n    triggers:\n      alarms: [{trigger}, {p}{name}-use1-5xx]\n",
             p = if namespace.is_empty() { String::new() } else { format!("{namespace}-") },
             trigger = ns(REGION_ALARM),
             name = app.name,
             tier = app.tier,
             record = app.record,
             rt = app.record_type,
-            db = app.database,
+            db = database_yaml(app, &if namespace.is_empty() { String::new() } else { format!("{namespace}-") }),
             hc0 = hc_ids[0],
             hc1 = hc_ids[1],
         ));
     }
+    let databases = seed_databases(
+        config,
+        &if namespace.is_empty() {
+            String::new()
+        } else {
+            format!("{namespace}-")
+        },
+    )
+    .await?;
     let trigger_alarm = ns(REGION_ALARM);
     create_ok_alarm(config, PRIMARY, &trigger_alarm).await?;
     alarms += 1;
@@ -249,6 +386,7 @@ pub async fn seed_estate(config: &SdkConfig, namespace: &str) -> Result<Estate, 
         zones,
         health_checks,
         alarms,
+        databases,
     })
 }
 

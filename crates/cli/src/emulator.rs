@@ -1,5 +1,10 @@
 //! The local AWS emulator: moto server from the project's venv, on a free
 //! 127.0.0.1 port, stopped when dropped. Loopback only, always.
+//!
+//! moto runs with lifeboat's RDS extension (`emulator/lifeboat_moto.py`,
+//! built into this binary): what a database failover does that moto 5.2.5
+//! lacks (global cluster switchover/failover, replica promotion that shows,
+//! replicated automated backups, statuses that pass through `creating`).
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -18,6 +23,9 @@ pub enum EmulatorError {
     #[error("moto API call failed: {0}")]
     Api(String),
 }
+
+/// moto's entry point with lifeboat's RDS extension installed.
+const EXTENSION: &str = include_str!("../../../emulator/lifeboat_moto.py");
 
 /// A running moto server.
 #[derive(Debug)]
@@ -57,12 +65,16 @@ impl MotoServer {
         if !binary.exists() {
             return Err(EmulatorError::NotInstalled(binary.to_path_buf()));
         }
+        let python = binary.with_file_name("python");
+        if !python.exists() {
+            return Err(EmulatorError::NotInstalled(python));
+        }
         let port = free_port()?;
         // A watchdog shell owns moto: it stops moto when told to (TERM) and also
         // when this process dies without dropping us (Ctrl-C, a test binary's
         // exit with the server in a static), so no emulator outlives its user.
         let script = format!(
-            "\"$0\" -H 127.0.0.1 -p {port} & moto=$!; \
+            "\"$0\" -c \"$1\" -H 127.0.0.1 -p {port} & moto=$!; \
              trap 'kill $moto 2>/dev/null; exit 0' TERM INT HUP; \
              while kill -0 {parent} 2>/dev/null && kill -0 $moto 2>/dev/null; do sleep 0.5; done; \
              kill $moto 2>/dev/null",
@@ -71,7 +83,8 @@ impl MotoServer {
         let child = Command::new("sh")
             .arg("-c")
             .arg(script)
-            .arg(binary)
+            .arg(&python)
+            .arg(EXTENSION)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

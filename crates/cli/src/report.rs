@@ -150,6 +150,34 @@ pub fn calls_line(calls: &ApiCalls) -> String {
     format!("{} total ({})", calls.total(), parts.join(", "))
 }
 
+/// What a move does to the app's database, in a few words.
+pub fn database_text(app: &lifeboat_core::plan::AppMove) -> String {
+    use lifeboat_core::database::DbAction;
+    let d = &app.database;
+    match d.action {
+        DbAction::None => d.kind.as_str().to_string(),
+        DbAction::Switchover => format!(
+            "switchover of {} to {} (no data loss)",
+            d.global_cluster_id.as_deref().unwrap_or(""),
+            d.target
+        ),
+        DbAction::Failover => format!(
+            "failover of {} to {}, data loss allowed{}",
+            d.global_cluster_id.as_deref().unwrap_or(""),
+            d.target,
+            match (d.max_rpo_seconds, d.accept_data_loss) {
+                (_, true) => " (data loss accepted)".to_string(),
+                (Some(b), false) => format!(" if replication lag <= {b} s"),
+                (None, false) => String::new(),
+            }
+        ),
+        DbAction::PromoteCluster => format!("promote replica cluster {}", d.target),
+        DbAction::PromoteInstance => format!("promote read replica {}", d.target),
+        DbAction::RestoreBackup => format!("restore {}'s replicated backup as {}", d.source, d.target),
+        DbAction::ManualRebuild => "rebuilt by hand: DNS only".to_string(),
+    }
+}
+
 pub fn plan_text(plan: &Plan) -> String {
     let mut s = format!("{}\n", plan.summary);
     for (p, phase) in plan.phases.iter().enumerate() {
@@ -162,8 +190,11 @@ pub fn plan_text(plan: &Plan) -> String {
                     "    {} -> {} (database: {})",
                     app.app,
                     app.to_region,
-                    app.database.as_str()
+                    database_text(app)
                 );
+                for (i, step) in app.database.manual_steps.iter().enumerate() {
+                    let _ = writeln!(s, "      manual step {}: {step}", i + 1);
+                }
                 for c in &app.dns {
                     let mark = if c.before == c.after { "" } else { "  *" };
                     let _ = writeln!(

@@ -53,6 +53,36 @@ pub struct AppOutcome {
     /// From the wave's start to verified traffic: this app's measured recovery time.
     #[serde(default)]
     pub recovery_seconds: Option<f64>,
+    /// What happened to its database (absent when it has none to move).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<DatabaseOutcome>,
+}
+
+/// One application's database step in one phase.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatabaseOutcome {
+    /// `switchover`, `failover`, `promote-cluster`, `promote-instance`, `restore-backup`, `manual-rebuild`.
+    pub action: String,
+    /// `writable`, `refused`, `timed-out`, `failed`, `manual`.
+    pub status: String,
+    pub region: String,
+    pub target: String,
+    #[serde(default)]
+    pub started_at: Option<DateTime<Utc>>,
+    /// When the target was first seen writable.
+    #[serde(default)]
+    pub writable_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub seconds_to_writable: Option<f64>,
+    /// Replication lag when it failed over (0 for a switchover): the data at risk.
+    #[serde(default)]
+    pub rpo_at_risk_seconds: Option<f64>,
+    /// rds-backup: the point in time restored to, and the writes after it that were lost.
+    #[serde(default)]
+    pub restore_time: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub data_window_lost_seconds: Option<f64>,
+    pub detail: String,
 }
 
 /// The journal's record of one run.
@@ -74,4 +104,8 @@ pub struct RunRecord {
     pub api_calls: ApiCalls,
     pub summary: String,
     pub error: Option<String>,
+    /// The error name a failed or partial run ends with (`Lifeboat.RpoExceeded`,
+    /// `Lifeboat.VerificationFailed`, ...); none when it succeeded.
+    #[serde(default)]
+    pub error_name: Option<String>,
 }

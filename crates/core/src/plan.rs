@@ -2,9 +2,10 @@
 //! changes and checks. Built by `validate` from the request, the registry and
 //! the record sets as they are; carried through the state machine as data.
 
+use crate::database::{DatabasePlan, DbDecision, database_step};
 use crate::dns::{DesiredWeight, RecordIndex, RecordKey};
 use crate::error::LifeboatError;
-use crate::registry::{Application, DatabaseKind, Registry, Side};
+use crate::registry::{Application, Registry, Side};
 use crate::request::{Action, AppSelection, Mode, Request, TriggerKind};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -36,7 +37,7 @@ pub struct AppMove {
     pub target: Side,
     pub from_region: String,
     pub to_region: String,
-    pub database: DatabaseKind,
+    pub database: DatabasePlan,
     pub dns: Vec<WeightChange>,
     pub verification: VerifyPlan,
 }
@@ -209,19 +210,6 @@ pub fn build_plan(
     }
     let apps = select_apps(registry, request)?;
     check_records(&apps, records)?;
-    let unsupported: Vec<String> = apps
-        .iter()
-        .filter(|a| a.database.kind.needs_action())
-        .map(|a| format!("\"{}\" ({})", a.name, a.database.kind.as_str()))
-        .collect();
-    if !unsupported.is_empty() {
-        return Err(LifeboatError::invalid(format!(
-            "database actions are not supported yet for {}: moving their traffic would leave the data behind; \
-             exclude them with --apps or set database.kind to none if the database is managed elsewhere",
-            unsupported.join(", ")
-        )));
-    }
-
     let targets: Vec<(Action, Side)> = match request.action {
         Action::Failover => vec![(Action::Failover, Side::Secondary)],
         Action::Failback => vec![(Action::Failback, Side::Primary)],
@@ -242,7 +230,19 @@ pub fn build_plan(
     for (phase_index, (action, target)) in targets.into_iter().enumerate() {
         let mut moving = Vec::new();
         for app in &apps {
-            let mv = app_move(app, target, &current);
+            let database = match database_step(app, action, target, request) {
+                DbDecision::Move(d) => d,
+                DbDecision::Skip(reason) => {
+                    if !plan.skipped.iter().any(|s| s.app == app.name) {
+                        plan.skipped.push(Skipped {
+                            app: app.name.clone(),
+                            reason,
+                        });
+                    }
+                    continue;
+                }
+            };
+            let mv = app_move(app, target, &current, database);
             if mv.dns.iter().all(|c| c.before == c.after) {
                 if phase_index == 0 {
                     plan.skipped.push(Skipped {
@@ -318,7 +318,7 @@ fn check_records(apps: &[&Application], records: &RecordIndex) -> Result<(), Lif
     }
 }
 
-fn app_move(app: &Application, target: Side, current: &HashMap<RecordKey, i64>) -> AppMove {
+fn app_move(app: &Application, target: Side, current: &HashMap<RecordKey, i64>, database: DatabasePlan) -> AppMove {
     let mut dns = Vec::new();
     for pair in &app.dns {
         for side in [Side::Primary, Side::Secondary] {
@@ -337,7 +337,7 @@ fn app_move(app: &Application, target: Side, current: &HashMap<RecordKey, i64>) 
         target,
         from_region: app.regions.get(target.other()).to_string(),
         to_region: app.regions.get(target).to_string(),
-        database: app.database.kind,
+        database,
         dns,
         verification: VerifyPlan {
             region: app.regions.get(target).to_string(),

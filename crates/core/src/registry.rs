@@ -252,7 +252,7 @@ impl DatabaseKind {
 }
 
 /// The application's database.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Database {
     #[serde(default)]
@@ -266,6 +266,62 @@ pub struct Database {
     /// The most data, in seconds of replication lag, a disaster failover may lose.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_rpo_seconds: Option<u32>,
+    /// Whether a disaster may fail over with data loss (aurora-global). `false`
+    /// makes every failover of this app a switchover: no data lost, but it needs
+    /// a healthy primary.
+    #[serde(default = "default_true")]
+    pub allow_data_loss: bool,
+    /// How long the promoted database may take to become writable before the
+    /// app fails (its DNS is not moved).
+    #[serde(default = "default_db_deadline")]
+    #[schemars(range(min = 1, max = 86400))]
+    pub deadline_seconds: u32,
+    /// How often to check whether it is writable.
+    #[serde(default = "default_db_interval")]
+    #[schemars(range(min = 1, max = 3600))]
+    pub interval_seconds: u32,
+    /// The instance an rds-backup restore creates (its name is `identifiers.secondary`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore: Option<RestoreSpec>,
+}
+
+impl Default for Database {
+    fn default() -> Self {
+        Database {
+            kind: DatabaseKind::None,
+            global_cluster_id: None,
+            identifiers: None,
+            max_rpo_seconds: None,
+            allow_data_loss: true,
+            deadline_seconds: default_db_deadline(),
+            interval_seconds: default_db_interval(),
+            restore: None,
+        }
+    }
+}
+
+fn default_true() -> bool {
+    true
+}
+fn default_db_deadline() -> u32 {
+    1800
+}
+fn default_db_interval() -> u32 {
+    30
+}
+
+/// How to size and place the instance restored from a replicated automated backup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RestoreSpec {
+    /// DB instance class, e.g. `db.r6g.large`.
+    pub instance_class: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subnet_group: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub security_group_ids: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameter_group: Option<String>,
 }
 
 fn default_deadline() -> u32 {
@@ -499,6 +555,26 @@ fn check_semantics(registry: &Registry) -> Vec<RegistryProblem> {
             push(
                 format!("{at}.database.identifiers"),
                 format!("required for kind {}", app.database.kind.as_str()),
+            );
+        }
+        if app.database.kind == DatabaseKind::RdsBackup && app.database.restore.is_none() {
+            push(
+                format!("{at}.database.restore"),
+                "required for kind rds-backup: the restored instance's instance_class (and optionally \
+                 subnet_group, security_group_ids, parameter_group)"
+                    .into(),
+            );
+        }
+        if app.database.kind != DatabaseKind::RdsBackup && app.database.restore.is_some() {
+            push(
+                format!("{at}.database.restore"),
+                format!("only for kind rds-backup, not {}", app.database.kind.as_str()),
+            );
+        }
+        if app.database.interval_seconds > app.database.deadline_seconds {
+            push(
+                format!("{at}.database.interval_seconds"),
+                "must not exceed deadline_seconds".into(),
             );
         }
     }

@@ -72,6 +72,15 @@ pub struct Request {
     pub soak_seconds: u32,
     /// Set when the trigger asks for nothing (e.g. an alarm back to OK).
     pub ignore: Option<String>,
+    /// The operator accepts losing up to the measured replication lag: a
+    /// disaster failover goes ahead even over an app's `max_rpo_seconds`.
+    #[serde(default)]
+    pub accept_data_loss: bool,
+    /// Failback of apps whose database cannot be failed back automatically
+    /// (promoted replicas, restored backups): move their DNS anyway, the
+    /// database having been rebuilt by hand.
+    #[serde(default)]
+    pub move_dns_without_database: bool,
 }
 
 /// A request made by a person (CLI, console, API): `{"action": ..., "apps": [...], "dry_run": ...}`.
@@ -87,6 +96,14 @@ struct ManualRequest {
     reason: Option<String>,
     #[serde(default)]
     soak_seconds: Option<u32>,
+    /// `disaster` when the primary Region is down (a failover only): databases
+    /// fail over without the primary, after the RPO gate.
+    #[serde(default)]
+    mode: Option<Mode>,
+    #[serde(default)]
+    accept_data_loss: bool,
+    #[serde(default)]
+    move_dns_without_database: bool,
 }
 
 const ALARM_DETAIL_TYPE: &str = "CloudWatch Alarm State Change";
@@ -155,6 +172,8 @@ fn from_alarm_event(input: &serde_json::Value) -> Result<Request, LifeboatError>
         dry_run: false,
         soak_seconds: 0,
         ignore,
+        accept_data_loss: false,
+        move_dns_without_database: false,
     })
 }
 
@@ -177,6 +196,8 @@ fn from_schedule_event(input: &serde_json::Value) -> Result<Request, LifeboatErr
         dry_run: true,
         soak_seconds: DEFAULT_SOAK_SECONDS,
         ignore: None,
+        accept_data_loss: false,
+        move_dns_without_database: false,
     })
 }
 
@@ -193,9 +214,18 @@ fn from_manual(input: &serde_json::Value) -> Result<Request, LifeboatError> {
             return Err(LifeboatError::invalid(format!("apps lists \"{app}\" twice")));
         }
     }
+    let mode = req.mode.unwrap_or(Mode::Planned);
+    if mode == Mode::Disaster && req.action != Action::Failover {
+        return Err(LifeboatError::invalid(format!(
+            "mode: a {} is always planned; only a failover may be a disaster",
+            req.action
+        )));
+    }
     Ok(Request {
         action: req.action,
-        mode: Mode::Planned,
+        mode,
+        accept_data_loss: req.accept_data_loss,
+        move_dns_without_database: req.move_dns_without_database,
         trigger: TriggerKind::Manual,
         source: req.reason.unwrap_or_else(|| "manual request".to_string()),
         triggered_at: None,

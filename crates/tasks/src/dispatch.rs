@@ -1,6 +1,7 @@
 //! Runs a task by kind: parse its input, call the task fn over the ports,
 //! and put the invocation's AWS call counts in its output.
 
+use crate::database::{CheckInput, PromoteInput, check_database, preflight, promote_database};
 use crate::record_outcome::{IgnoredInput, RecordInput, record_ignored, record_outcome};
 use crate::services::Services;
 use crate::shift_dns::{ShiftInput, shift_dns};
@@ -17,6 +18,8 @@ use serde_json::Value;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TaskKind {
     Validate,
+    PromoteDatabase,
+    CheckDatabase,
     ShiftDns,
     WaitDns,
     VerifyTraffic,
@@ -24,8 +27,10 @@ pub enum TaskKind {
 }
 
 impl TaskKind {
-    pub const ALL: [TaskKind; 5] = [
+    pub const ALL: [TaskKind; 7] = [
         TaskKind::Validate,
+        TaskKind::PromoteDatabase,
+        TaskKind::CheckDatabase,
         TaskKind::ShiftDns,
         TaskKind::WaitDns,
         TaskKind::VerifyTraffic,
@@ -36,6 +41,8 @@ impl TaskKind {
     pub fn function_name(self) -> &'static str {
         match self {
             TaskKind::Validate => "lifeboat-validate",
+            TaskKind::PromoteDatabase => "lifeboat-promote-database",
+            TaskKind::CheckDatabase => "lifeboat-check-database",
             TaskKind::ShiftDns => "lifeboat-shift-dns",
             TaskKind::WaitDns => "lifeboat-wait-dns",
             TaskKind::VerifyTraffic => "lifeboat-verify-traffic",
@@ -47,6 +54,8 @@ impl TaskKind {
     pub fn placeholder(self) -> &'static str {
         match self {
             TaskKind::Validate => "ValidateFunctionArn",
+            TaskKind::PromoteDatabase => "PromoteDatabaseFunctionArn",
+            TaskKind::CheckDatabase => "CheckDatabaseFunctionArn",
             TaskKind::ShiftDns => "ShiftDnsFunctionArn",
             TaskKind::WaitDns => "WaitDnsFunctionArn",
             TaskKind::VerifyTraffic => "VerifyTrafficFunctionArn",
@@ -58,6 +67,8 @@ impl TaskKind {
     pub fn binary(self) -> &'static str {
         match self {
             TaskKind::Validate => "validate",
+            TaskKind::PromoteDatabase => "promote_database",
+            TaskKind::CheckDatabase => "check_database",
             TaskKind::ShiftDns => "shift_dns",
             TaskKind::WaitDns => "wait_dns",
             TaskKind::VerifyTraffic => "verify_traffic",
@@ -85,8 +96,17 @@ pub async fn dispatch(kind: TaskKind, s: &Services, input: Value) -> Result<Valu
         TaskKind::Validate => {
             let i: ValidateInput = parse(kind, &input)?;
             let mut out = validate(&*s.registry, &*s.dns_read, &*s.alarms, i).await?;
+            preflight(&*s.databases, &out.plan).await?;
             take_lease(&*s.lease, &s.settings, chrono::Utc::now(), &mut out.plan).await?;
             to_value(out)?
+        }
+        TaskKind::PromoteDatabase => {
+            let i: PromoteInput = parse(kind, &input)?;
+            to_value(promote_database(&*s.databases, &*s.lag, chrono::Utc::now(), i).await?)?
+        }
+        TaskKind::CheckDatabase => {
+            let i: CheckInput = parse(kind, &input)?;
+            to_value(check_database(&*s.databases, i).await?)?
         }
         TaskKind::ShiftDns => {
             let i: ShiftInput = parse(kind, &input)?;
@@ -122,8 +142,8 @@ pub async fn dispatch(kind: TaskKind, s: &Services, input: Value) -> Result<Valu
         }
     };
     let mut calls = s.counter.snapshot();
-    // The verify loop carries its running total from check to check.
-    if kind == TaskKind::VerifyTraffic
+    // The verify and database-check loops carry its running total from check to check.
+    if matches!(kind, TaskKind::VerifyTraffic | TaskKind::CheckDatabase)
         && let Some(prev) = input
             .get("api_calls")
             .and_then(|v| serde_json::from_value::<ApiCalls>(v.clone()).ok())

@@ -7,8 +7,9 @@ use chrono::{DateTime, Utc};
 use lifeboat_aws::ports::{DnsReader, Journal, RegistryStore, RunLease, read_records};
 use lifeboat_core::LifeboatError;
 use lifeboat_core::calls::ApiCalls;
+use lifeboat_core::database::DbAction;
 use lifeboat_core::dns::RecordIndex;
-use lifeboat_core::outcome::{AppOutcome, AppStatus, RunRecord, RunStatus};
+use lifeboat_core::outcome::{AppOutcome, AppStatus, DatabaseOutcome, RunRecord, RunStatus};
 use lifeboat_core::plan::Plan;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -84,6 +85,87 @@ fn observed_status(
     }
 }
 
+fn time(v: Option<&Value>) -> Option<DateTime<Utc>> {
+    v.and_then(Value::as_str).and_then(|t| t.parse::<DateTime<Utc>>().ok())
+}
+
+/// An app's database step from its wave's `databases` results.
+fn database_outcome(app: &lifeboat_core::plan::AppMove, wave: Option<&Value>) -> Option<DatabaseOutcome> {
+    let d = &app.database;
+    if d.action == DbAction::None {
+        return None;
+    }
+    let r = wave
+        .and_then(|w| w["databases"].as_array())
+        .and_then(|a| a.iter().find(|r| r["app"] == Value::String(app.app.clone())));
+    let mut out = DatabaseOutcome {
+        action: d.action.as_str().to_string(),
+        status: "not-reached".into(),
+        region: d.region.clone(),
+        target: d.target.clone(),
+        started_at: None,
+        writable_at: None,
+        seconds_to_writable: None,
+        rpo_at_risk_seconds: None,
+        restore_time: None,
+        data_window_lost_seconds: None,
+        detail: String::new(),
+    };
+    if d.action == DbAction::ManualRebuild {
+        out.status = "manual".into();
+        out.detail = format!(
+            "moved DNS only; the database is rebuilt by hand: {}",
+            d.manual_steps.join("; ")
+        );
+        return Some(out);
+    }
+    let Some(r) = r else {
+        return Some(out);
+    };
+    let p = &r["promotion"];
+    out.status = r["status"].as_str().unwrap_or("unknown").to_string();
+    out.started_at = time(r.get("started_at"));
+    out.writable_at = time(r.get("writable_at"));
+    out.seconds_to_writable = match (out.started_at, out.writable_at) {
+        (Some(s), Some(w)) => Some((w - s).num_milliseconds() as f64 / 1000.0),
+        _ => None,
+    };
+    out.rpo_at_risk_seconds = p["rpo_at_risk_seconds"].as_f64();
+    out.restore_time = time(p.get("restore_time"));
+    out.data_window_lost_seconds = p["data_window_lost_seconds"].as_f64();
+    out.detail = match out.status.as_str() {
+        "timed-out" => format!(
+            "not writable after {} checks: {}",
+            r["check"]["checks"].as_u64().unwrap_or(0),
+            r["check"]["detail"].as_str().unwrap_or("")
+        ),
+        "failed" => format!(
+            "{}: {}",
+            r["error"]["Error"].as_str().unwrap_or("error"),
+            r["error"]["Cause"].as_str().unwrap_or("")
+        ),
+        _ => p["detail"].as_str().unwrap_or("").to_string(),
+    };
+    Some(out)
+}
+
+/// The error a failed database step stands for.
+fn database_error_name(db: &DatabaseOutcome) -> Option<String> {
+    match db.status.as_str() {
+        "refused" => Some(lifeboat_core::ErrorName::RpoExceeded.as_str().to_string()),
+        "timed-out" => Some(lifeboat_core::ErrorName::NotReady.as_str().to_string()),
+        "failed" => Some(
+            db.detail
+                .split(':')
+                .next()
+                .filter(|n| n.starts_with("Lifeboat.") || n.starts_with("States."))
+                .unwrap_or(lifeboat_core::ErrorName::Internal.as_str())
+                .to_string(),
+        ),
+        _ => None,
+    }
+}
+
 /// Works out each application's outcome from the wave results or, when the
 /// run stopped without them, from the weights Route 53 has now.
 pub fn outcomes(
@@ -106,7 +188,19 @@ pub fn outcomes(
         for wave in &phase.waves {
             let wr = wave_result(results, p, wave.index);
             for app in &wave.apps {
+                let database = database_outcome(app, wr);
+                let db_blocked = database
+                    .as_ref()
+                    .filter(|d| matches!(d.status.as_str(), "refused" | "timed-out" | "failed"));
                 let (status, detail) = match wr {
+                    Some(_) if db_blocked.is_some() => (
+                        AppStatus::NotMoved,
+                        format!(
+                            "database not writable in {}, traffic left where it was: {}",
+                            app.to_region,
+                            db_blocked.map(|d| d.detail.as_str()).unwrap_or_default()
+                        ),
+                    ),
                     None => match observed {
                         Some(obs) => observed_status(app, obs, &stop_reason),
                         None => (AppStatus::NotMoved, format!("not reached: {stop_reason}")),
@@ -136,7 +230,6 @@ pub fn outcomes(
                         }
                     }
                 };
-                let time = |v: Option<&Value>| v.and_then(Value::as_str).and_then(|t| t.parse::<DateTime<Utc>>().ok());
                 let wave_started_at = time(wr.and_then(|w| w.get("started_at")));
                 let verified_at = if status == AppStatus::Moved {
                     time(wr.and_then(|w| w["verified"].as_array()).and_then(|a| {
@@ -161,6 +254,7 @@ pub fn outcomes(
                     wave_started_at,
                     verified_at,
                     recovery_seconds,
+                    database,
                 });
             }
         }
@@ -261,7 +355,23 @@ pub async fn record_outcome(
                 .unwrap_or_default()
         ),
     };
+    let error_name = match status {
+        RunStatus::Partial | RunStatus::Failed => Some(
+            apps.iter()
+                .filter_map(|a| a.database.as_ref().and_then(database_error_name))
+                .min_by_key(|n| n != lifeboat_core::ErrorName::RpoExceeded.as_str())
+                .or_else(|| {
+                    input
+                        .error
+                        .as_ref()
+                        .and_then(|e| e["Error"].as_str().map(str::to_string))
+                })
+                .unwrap_or_else(|| lifeboat_core::ErrorName::VerificationFailed.as_str().to_string()),
+        ),
+        _ => None,
+    };
     let record = RunRecord {
+        error_name,
         run_id: plan.run_id.clone(),
         action: plan.action,
         mode: plan.mode,

@@ -5,7 +5,10 @@ use lifeboat_aws::CallCounter;
 use lifeboat_aws::clients::AwsClients;
 use lifeboat_aws::cloudwatch::CloudWatch;
 use lifeboat_aws::dynamodb::{DynamoJournal, DynamoLease, DynamoRegistry};
-use lifeboat_aws::ports::{AlarmStates, DnsReader, DnsWriter, HealthChecks, Journal, RegistryStore, RunLease};
+use lifeboat_aws::ports::{
+    AlarmStates, Databases, DnsReader, DnsWriter, HealthChecks, Journal, RegistryStore, ReplicationLag, RunLease,
+};
+use lifeboat_aws::rds::Rds;
 use lifeboat_aws::route53::Route53;
 use std::sync::Arc;
 
@@ -56,6 +59,8 @@ pub struct Services {
     pub dns_write: Arc<dyn DnsWriter>,
     pub health: Arc<dyn HealthChecks>,
     pub alarms: Arc<dyn AlarmStates>,
+    pub databases: Arc<dyn Databases>,
+    pub lag: Arc<dyn ReplicationLag>,
     pub counter: CallCounter,
     pub settings: Settings,
     /// The SDK configuration these services were built from (for other clients).
@@ -80,6 +85,7 @@ impl ServicesFactory for AwsServicesFactory {
     fn services(&self) -> Services {
         let clients = AwsClients::new(&self.config, self.run_counter.child());
         let route53 = Arc::new(Route53::new(clients.route53.clone()));
+        let rds = Arc::new(Rds::new(clients.clone()));
         Services {
             registry: Arc::new(DynamoRegistry::new(
                 clients.dynamodb.clone(),
@@ -94,6 +100,8 @@ impl ServicesFactory for AwsServicesFactory {
             dns_write: route53.clone(),
             health: route53,
             alarms: Arc::new(CloudWatch::new(clients.clone())),
+            databases: rds.clone(),
+            lag: rds,
             counter: clients.counter,
             settings: self.settings.clone(),
             sdk_config: self.config.clone(),

@@ -38,6 +38,25 @@ pub struct ShiftInput {
     /// The error that made the whole wave roll back, for the log.
     #[serde(default)]
     pub error: Option<serde_json::Value>,
+    /// Shift only: each app's database step (`{"app", "status"}`); an app
+    /// whose database did not become writable keeps its traffic where it is.
+    #[serde(default)]
+    pub databases: Option<Vec<DatabaseResult>>,
+}
+
+/// One app's database step, as the state machine collects it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatabaseResult {
+    pub app: String,
+    /// `not-needed`, `writable`, `failed`, `refused`, `timed-out`.
+    pub status: String,
+}
+
+impl DatabaseResult {
+    /// Whether the app's traffic may follow (its data is writable where it goes).
+    pub fn ready(&self) -> bool {
+        matches!(self.status.as_str(), "not-needed" | "writable")
+    }
 }
 
 /// A submitted change, to wait on.
@@ -53,6 +72,9 @@ pub struct ShiftOutput {
     pub mode: ShiftMode,
     /// The apps whose records this call was about.
     pub apps: Vec<String>,
+    /// Shift: the apps moved (their plans), for verification.
+    #[serde(default)]
+    pub moving: Vec<lifeboat_core::plan::AppMove>,
     pub changes: Vec<ChangeRef>,
     pub records_changed: usize,
 }
@@ -64,7 +86,21 @@ pub async fn shift_dns(
     input: ShiftInput,
 ) -> Result<ShiftOutput, LifeboatError> {
     let apps: Vec<&lifeboat_core::plan::AppMove> = match (&input.mode, &input.verified) {
-        (ShiftMode::Shift, _) => input.wave.apps.iter().collect(),
+        (ShiftMode::Shift, _) => input
+            .wave
+            .apps
+            .iter()
+            .filter(|a| {
+                let db = input.databases.as_ref().and_then(|d| d.iter().find(|r| r.app == a.app));
+                match db {
+                    Some(r) if !r.ready() => {
+                        tracing::warn!(app = %a.app, status = %r.status, "database not writable: traffic stays");
+                        false
+                    }
+                    _ => true,
+                }
+            })
+            .collect(),
         (ShiftMode::Rollback, None) => input.wave.apps.iter().collect(),
         (ShiftMode::Rollback, Some(results)) => input
             .wave
@@ -78,6 +114,7 @@ pub async fn shift_dns(
         return Ok(ShiftOutput {
             mode: input.mode,
             apps: names,
+            moving: vec![],
             changes: vec![],
             records_changed: 0,
         });
@@ -120,9 +157,14 @@ pub async fn shift_dns(
     if let Some(err) = &input.error {
         tracing::warn!(apps = ?names, error = %err, "rolled back the wave after an error");
     }
+    let moving = match input.mode {
+        ShiftMode::Shift => apps.iter().map(|a| (*a).clone()).collect(),
+        ShiftMode::Rollback => vec![],
+    };
     Ok(ShiftOutput {
         mode: input.mode,
         apps: names,
+        moving,
         changes,
         records_changed,
     })
@@ -149,6 +191,7 @@ mod tests {
                 mode: ShiftMode::Shift,
                 verified: None,
                 error: None,
+                databases: None,
             },
         )
         .await
@@ -173,6 +216,7 @@ mod tests {
             mode: ShiftMode::Shift,
             verified: None,
             error: None,
+            databases: None,
         };
         shift_dns(&r53, &r53, BatchLimits::default(), input.clone())
             .await
@@ -200,6 +244,7 @@ mod tests {
                 mode: ShiftMode::Shift,
                 verified: None,
                 error: None,
+                databases: None,
             },
         )
         .await
@@ -228,6 +273,7 @@ mod tests {
                 mode: ShiftMode::Rollback,
                 verified: Some(verified),
                 error: None,
+                databases: None,
             },
         )
         .await
@@ -256,6 +302,7 @@ mod tests {
                 mode: ShiftMode::Shift,
                 verified: None,
                 error: None,
+                databases: None,
             },
         )
         .await
@@ -284,6 +331,7 @@ mod tests {
                 mode: ShiftMode::Shift,
                 verified: None,
                 error: None,
+                databases: None,
             },
         )
         .await

@@ -2,7 +2,7 @@
 
 use crate::services::{Services, Settings};
 use lifeboat_aws::CallCounter;
-use lifeboat_aws::fakes::{FakeAlarms, FakeJournal, FakeLease, FakeRegistry, FakeRoute53};
+use lifeboat_aws::fakes::{FakeAlarms, FakeDatabases, FakeJournal, FakeLease, FakeRegistry, FakeRoute53};
 use lifeboat_core::dns::{RecordIndex, RecordSet};
 use lifeboat_core::plan::{PlanContext, Wave, build_plan};
 use lifeboat_core::registry::{Registry, parse_registry};
@@ -119,6 +119,7 @@ pub struct Fakes {
     pub registry: Arc<FakeRegistry>,
     pub journal: Arc<FakeJournal>,
     pub lease: Arc<FakeLease>,
+    pub databases: Arc<FakeDatabases>,
 }
 
 pub fn fake_services() -> (Services, Fakes) {
@@ -128,6 +129,7 @@ pub fn fake_services() -> (Services, Fakes) {
         registry: Arc::new(FakeRegistry::default()),
         journal: Arc::new(FakeJournal::default()),
         lease: Arc::new(FakeLease::default()),
+        databases: Arc::new(FakeDatabases::default()),
     };
     let s = Services {
         registry: f.registry.clone(),
@@ -137,6 +139,8 @@ pub fn fake_services() -> (Services, Fakes) {
         dns_write: f.r53.clone(),
         health: f.r53.clone(),
         alarms: f.alarms.clone(),
+        databases: f.databases.clone(),
+        lag: f.databases.clone(),
         counter: CallCounter::new(),
         settings: Settings::default(),
         sdk_config: aws_config::SdkConfig::builder().build(),

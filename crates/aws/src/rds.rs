@@ -1,0 +1,290 @@
+//! RDS / Aurora adapter: read database state and promote the standby, in the
+//! Region that takes over; replication lag from CloudWatch.
+
+use crate::clients::AwsClients;
+use crate::error::AwsError;
+use crate::ports::{
+    Databases, DbState, GlobalClusterState, GlobalMember, ReplicatedBackup, ReplicationLag, RestoreRequest,
+};
+use async_trait::async_trait;
+use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, ScanBy};
+use chrono::{DateTime, Utc};
+
+/// RDS through the SDK; one client per Region, made on demand.
+#[derive(Debug, Clone)]
+pub struct Rds {
+    clients: AwsClients,
+}
+
+impl Rds {
+    pub fn new(clients: AwsClients) -> Self {
+        Rds { clients }
+    }
+}
+
+fn to_chrono(t: &aws_smithy_types::DateTime) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(t.secs(), t.subsec_nanos())
+}
+
+#[async_trait]
+impl Databases for Rds {
+    async fn global_cluster(&self, region: &str, id: &str) -> Result<Option<GlobalClusterState>, AwsError> {
+        let resp = match self
+            .clients
+            .rds(region)
+            .describe_global_clusters()
+            .global_cluster_identifier(id)
+            .send()
+            .await
+        {
+            Ok(r) => r,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_global_cluster_not_found_fault()) =>
+            {
+                return Ok(None);
+            }
+            Err(e) => {
+                return Err(AwsError::from_sdk(
+                    &format!("DescribeGlobalClusters {id} in {region}"),
+                    e,
+                ));
+            }
+        };
+        Ok(resp
+            .global_clusters()
+            .iter()
+            .find(|g| g.global_cluster_identifier() == Some(id))
+            .map(|g| GlobalClusterState {
+                id: id.to_string(),
+                status: g.status().unwrap_or_default().to_string(),
+                members: g
+                    .global_cluster_members()
+                    .iter()
+                    .map(|m| GlobalMember {
+                        cluster_arn: m.db_cluster_arn().unwrap_or_default().to_string(),
+                        is_writer: m.is_writer().unwrap_or(false),
+                    })
+                    .collect(),
+            }))
+    }
+
+    async fn cluster(&self, region: &str, id: &str) -> Result<Option<DbState>, AwsError> {
+        let resp = match self
+            .clients
+            .rds(region)
+            .describe_db_clusters()
+            .db_cluster_identifier(id)
+            .send()
+            .await
+        {
+            Ok(r) => r,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_db_cluster_not_found_fault()) => return Ok(None),
+            Err(e) => return Err(AwsError::from_sdk(&format!("DescribeDBClusters {id} in {region}"), e)),
+        };
+        Ok(resp.db_clusters().first().map(|c| DbState {
+            id: c.db_cluster_identifier().unwrap_or(id).to_string(),
+            arn: c.db_cluster_arn().unwrap_or_default().to_string(),
+            status: c.status().unwrap_or_default().to_string(),
+            replicating_from: c.replication_source_identifier().map(str::to_string),
+            endpoint: c.endpoint().map(str::to_string),
+        }))
+    }
+
+    async fn instance(&self, region: &str, id: &str) -> Result<Option<DbState>, AwsError> {
+        let resp = match self
+            .clients
+            .rds(region)
+            .describe_db_instances()
+            .db_instance_identifier(id)
+            .send()
+            .await
+        {
+            Ok(r) => r,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_db_instance_not_found_fault()) => return Ok(None),
+            Err(e) => return Err(AwsError::from_sdk(&format!("DescribeDBInstances {id} in {region}"), e)),
+        };
+        Ok(resp.db_instances().first().map(|i| DbState {
+            id: i.db_instance_identifier().unwrap_or(id).to_string(),
+            arn: i.db_instance_arn().unwrap_or_default().to_string(),
+            status: i.db_instance_status().unwrap_or_default().to_string(),
+            replicating_from: i.read_replica_source_db_instance_identifier().map(str::to_string),
+            endpoint: i.endpoint().and_then(|e| e.address()).map(str::to_string),
+        }))
+    }
+
+    async fn replicated_backup(
+        &self,
+        region: &str,
+        source_instance_id: &str,
+    ) -> Result<Option<ReplicatedBackup>, AwsError> {
+        let resp = self
+            .clients
+            .rds(region)
+            .describe_db_instance_automated_backups()
+            .db_instance_identifier(source_instance_id)
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::from_sdk(
+                    &format!("DescribeDBInstanceAutomatedBackups {source_instance_id} in {region}"),
+                    e,
+                )
+            })?;
+        // A replicated backup names its source's Region; this Region's own backups are not the ones.
+        Ok(resp
+            .db_instance_automated_backups()
+            .iter()
+            .filter(|b| b.region() != Some(region))
+            .find_map(|b| {
+                Some(ReplicatedBackup {
+                    arn: b.db_instance_automated_backups_arn()?.to_string(),
+                    source_instance_id: b.db_instance_identifier().unwrap_or(source_instance_id).to_string(),
+                    status: b.status().unwrap_or_default().to_string(),
+                    latest_restorable: b.restore_window().and_then(|w| w.latest_time()).and_then(to_chrono),
+                })
+            }))
+    }
+
+    async fn move_global_writer(
+        &self,
+        region: &str,
+        global_id: &str,
+        target_cluster_arn: &str,
+        allow_data_loss: bool,
+    ) -> Result<(), AwsError> {
+        let client = self.clients.rds(region);
+        if allow_data_loss {
+            client
+                .failover_global_cluster()
+                .global_cluster_identifier(global_id)
+                .target_db_cluster_identifier(target_cluster_arn)
+                .allow_data_loss(true)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk(&format!("FailoverGlobalCluster {global_id} in {region}"), e))?;
+        } else {
+            client
+                .switchover_global_cluster()
+                .global_cluster_identifier(global_id)
+                .target_db_cluster_identifier(target_cluster_arn)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk(&format!("SwitchoverGlobalCluster {global_id} in {region}"), e))?;
+        }
+        Ok(())
+    }
+
+    async fn promote_cluster(&self, region: &str, id: &str) -> Result<(), AwsError> {
+        self.clients
+            .rds(region)
+            .promote_read_replica_db_cluster()
+            .db_cluster_identifier(id)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(&format!("PromoteReadReplicaDBCluster {id} in {region}"), e))?;
+        Ok(())
+    }
+
+    async fn promote_instance(&self, region: &str, id: &str) -> Result<(), AwsError> {
+        self.clients
+            .rds(region)
+            .promote_read_replica()
+            .db_instance_identifier(id)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(&format!("PromoteReadReplica {id} in {region}"), e))?;
+        Ok(())
+    }
+
+    async fn restore_backup(&self, region: &str, r: RestoreRequest<'_>) -> Result<(), AwsError> {
+        let spec = r.spec;
+        self.clients
+            .rds(region)
+            .restore_db_instance_to_point_in_time()
+            .source_db_instance_automated_backups_arn(r.backup_arn)
+            .target_db_instance_identifier(r.target_instance_id)
+            .use_latest_restorable_time(true)
+            .db_instance_class(&spec.instance_class)
+            .set_db_subnet_group_name(spec.subnet_group.clone())
+            .set_vpc_security_group_ids((!spec.security_group_ids.is_empty()).then(|| spec.security_group_ids.clone()))
+            .set_db_parameter_group_name(spec.parameter_group.clone())
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::from_sdk(
+                    &format!("RestoreDBInstanceToPointInTime {} in {region}", r.target_instance_id),
+                    e,
+                )
+            })?;
+        Ok(())
+    }
+}
+
+/// The replication lag metrics Aurora publishes for a global database's secondary cluster (milliseconds).
+const LAG_METRICS: [&str; 2] = ["AuroraGlobalDBReplicationLag", "AuroraGlobalDBRPOLag"];
+
+#[async_trait]
+impl ReplicationLag for Rds {
+    async fn lag_seconds(&self, region: &str, cluster_id: &str) -> Result<Option<f64>, AwsError> {
+        let now = Utc::now();
+        let start = now - chrono::Duration::minutes(10);
+        let queries = LAG_METRICS
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                MetricDataQuery::builder()
+                    .id(format!("lag{i}"))
+                    .metric_stat(
+                        MetricStat::builder()
+                            .metric(
+                                Metric::builder()
+                                    .namespace("AWS/RDS")
+                                    .metric_name(*name)
+                                    .dimensions(
+                                        Dimension::builder()
+                                            .name("DBClusterIdentifier")
+                                            .value(cluster_id)
+                                            .build(),
+                                    )
+                                    .build(),
+                            )
+                            .period(60)
+                            .stat("Maximum")
+                            .build(),
+                    )
+                    .return_data(true)
+                    .build()
+            })
+            .collect::<Vec<_>>();
+        let resp = self
+            .clients
+            .cloudwatch(region)
+            .get_metric_data()
+            .set_metric_data_queries(Some(queries))
+            .start_time(aws_smithy_types::DateTime::from_secs(start.timestamp()))
+            .end_time(aws_smithy_types::DateTime::from_secs(now.timestamp() + 60))
+            .scan_by(ScanBy::TimestampDescending)
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::from_sdk(
+                    &format!("GetMetricData (replication lag of {cluster_id}) in {region}"),
+                    e,
+                )
+            })?;
+        // The last value seen of each metric; the larger of the two is the data at risk.
+        let latest = resp
+            .metric_data_results()
+            .iter()
+            .filter_map(|r| {
+                r.timestamps()
+                    .iter()
+                    .zip(r.values())
+                    .max_by_key(|(t, _)| t.secs())
+                    .map(|(_, v)| *v / 1000.0)
+            })
+            .fold(None, |acc: Option<f64>, v| Some(acc.map_or(v, |a| a.max(v))));
+        Ok(latest)
+    }
+}

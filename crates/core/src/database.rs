@@ -1,0 +1,343 @@
+//! What happens to an application's database when its traffic moves: the
+//! action by kind and mode (DESIGN.md §3), the RPO gate, and the failback rules.
+
+use crate::registry::{Application, DatabaseKind, RestoreSpec, Side};
+use crate::request::{Action, Mode, Request};
+use serde::{Deserialize, Serialize};
+
+/// The one call (or none) that makes the target Region's database the writer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DbAction {
+    /// Nothing to do (no database, DynamoDB global tables).
+    None,
+    /// SwitchoverGlobalCluster: planned, no data lost, needs a healthy primary.
+    Switchover,
+    /// FailoverGlobalCluster with AllowDataLoss: the primary may be gone; loses the lag.
+    Failover,
+    /// PromoteReadReplicaDBCluster.
+    PromoteCluster,
+    /// PromoteReadReplica.
+    PromoteInstance,
+    /// RestoreDBInstanceToPointInTime from the replicated automated backup.
+    RestoreBackup,
+    /// No automatic way back: an operator rebuilds replication; lifeboat moves DNS only.
+    ManualRebuild,
+}
+
+impl DbAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DbAction::None => "none",
+            DbAction::Switchover => "switchover",
+            DbAction::Failover => "failover",
+            DbAction::PromoteCluster => "promote-cluster",
+            DbAction::PromoteInstance => "promote-instance",
+            DbAction::RestoreBackup => "restore-backup",
+            DbAction::ManualRebuild => "manual-rebuild",
+        }
+    }
+
+    /// Whether the workflow calls AWS for it (and waits for the result).
+    pub fn changes_database(self) -> bool {
+        !matches!(self, DbAction::None | DbAction::ManualRebuild)
+    }
+}
+
+/// One application's database step in one phase.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatabasePlan {
+    pub kind: DatabaseKind,
+    pub action: DbAction,
+    /// The Region whose database becomes the writer.
+    pub region: String,
+    /// The cluster/instance that becomes the writer (for rds-backup: the instance to create).
+    #[serde(default)]
+    pub target: String,
+    /// The one it takes over from (for rds-backup: the instance whose backups are restored).
+    #[serde(default)]
+    pub source: String,
+    #[serde(default)]
+    pub global_cluster_id: Option<String>,
+    /// The RPO gate's budget (disaster failover only).
+    #[serde(default)]
+    pub max_rpo_seconds: Option<u32>,
+    /// The operator accepted data loss over the budget.
+    #[serde(default)]
+    pub accept_data_loss: bool,
+    #[serde(default)]
+    pub restore: Option<RestoreSpec>,
+    /// Checks before the app fails: deadline / interval, at least one.
+    pub interval_seconds: u32,
+    pub max_checks: u32,
+    /// For a manual rebuild: what the operator must do, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub manual_steps: Vec<String>,
+}
+
+/// What the database rules say about an app in a phase.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DbDecision {
+    Move(DatabasePlan),
+    /// The app must not move in this phase; the reason says why and what to do.
+    Skip(String),
+}
+
+/// The database step of `app` moving to `target` in a phase of `action`.
+pub fn database_step(app: &Application, action: Action, target: Side, request: &Request) -> DbDecision {
+    let db = &app.database;
+    let ids = db.identifiers.clone().unwrap_or_default();
+    let mut plan = DatabasePlan {
+        kind: db.kind,
+        action: DbAction::None,
+        region: app.regions.get(target).to_string(),
+        target: ids.get(target).clone(),
+        source: ids.get(target.other()).clone(),
+        global_cluster_id: db.global_cluster_id.clone(),
+        max_rpo_seconds: None,
+        accept_data_loss: request.accept_data_loss,
+        restore: db.restore.clone(),
+        interval_seconds: db.interval_seconds.max(1),
+        max_checks: (db.deadline_seconds / db.interval_seconds.max(1)).max(1),
+        manual_steps: Vec::new(),
+    };
+    // Every failback, and each phase of a drill, is planned (DESIGN.md §3).
+    let mode = if action == Action::Failover && request.action == Action::Failover {
+        request.mode
+    } else {
+        Mode::Planned
+    };
+    let back_home = target == Side::Primary;
+    plan.action = match db.kind {
+        DatabaseKind::None | DatabaseKind::DynamodbGlobal => DbAction::None,
+        DatabaseKind::AuroraGlobal => match mode {
+            Mode::Disaster if db.allow_data_loss => {
+                plan.max_rpo_seconds = db.max_rpo_seconds;
+                DbAction::Failover
+            }
+            _ => DbAction::Switchover,
+        },
+        kind if back_home => {
+            plan.manual_steps = manual_rebuild_steps(app, kind);
+            if !request.move_dns_without_database {
+                return DbDecision::Skip(format!(
+                    "its {} database cannot be failed back automatically: {}; then rerun the failback with \
+                     move_dns_without_database to move its traffic",
+                    kind.as_str(),
+                    plan.manual_steps.join("; ")
+                ));
+            }
+            DbAction::ManualRebuild
+        }
+        kind if request.action == Action::Drill => {
+            return DbDecision::Skip(format!(
+                "a drill would leave its {} database promoted in {} with no automatic way back; \
+                 fail it over on its own (action failover) when you mean it",
+                kind.as_str(),
+                plan.region
+            ));
+        }
+        DatabaseKind::AuroraReplica => DbAction::PromoteCluster,
+        DatabaseKind::RdsReplica => DbAction::PromoteInstance,
+        DatabaseKind::RdsBackup => DbAction::RestoreBackup,
+    };
+    DbDecision::Move(plan)
+}
+
+/// How an operator brings a promoted replica or a restored backup home.
+fn manual_rebuild_steps(app: &Application, kind: DatabaseKind) -> Vec<String> {
+    let ids = app.database.identifiers.clone().unwrap_or_default();
+    let (home, away) = (&app.regions.primary, &app.regions.secondary);
+    let writer = &ids.secondary;
+    match kind {
+        DatabaseKind::AuroraReplica => vec![
+            format!("create a cross-Region replica cluster of {writer} ({away}) in {home}"),
+            format!(
+                "promote it in {home} once replication has caught up (it replaces {})",
+                ids.primary
+            ),
+            format!("recreate a replica cluster in {away} for the next failover"),
+        ],
+        DatabaseKind::RdsReplica => vec![
+            format!("create a cross-Region read replica of {writer} ({away}) in {home}"),
+            format!(
+                "promote it in {home} once replica lag is 0 (it replaces {})",
+                ids.primary
+            ),
+            format!("recreate a read replica in {away} for the next failover"),
+        ],
+        _ => vec![
+            format!(
+                "copy {writer}'s data ({away}) back to {home}: a snapshot copied across Regions, or a read replica"
+            ),
+            format!("make it the writer in {home} as {}", ids.primary),
+            format!("start automated backup replication of {} to {away} again", ids.primary),
+        ],
+    }
+}
+
+/// The RPO gate: may a data-loss failover go ahead with `lag_seconds` of replication lag?
+/// `Err` says why not, and what to do.
+pub fn rpo_gate(plan: &DatabasePlan, app: &str, lag_seconds: Option<f64>) -> Result<(), String> {
+    let Some(budget) = plan.max_rpo_seconds else {
+        return Ok(());
+    };
+    if plan.accept_data_loss {
+        return Ok(());
+    }
+    match lag_seconds {
+        Some(lag) if lag <= f64::from(budget) => Ok(()),
+        Some(lag) => Err(format!(
+            "{app}: replication lag of {} is {lag:.1} s, over its max_rpo_seconds of {budget} s: a failover now \
+             would lose that much data; rerun with accept_data_loss to fail over anyway, or wait for the lag to drop",
+            plan.target
+        )),
+        None => Err(format!(
+            "{app}: no replication lag measured for {} in the last 10 minutes (AuroraGlobalDBReplicationLag / \
+             AuroraGlobalDBRPOLag), so its max_rpo_seconds of {budget} s cannot be shown to hold; rerun with \
+             accept_data_loss to fail over anyway",
+            plan.target
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::parse_registry;
+    use crate::request::normalize_trigger;
+    use serde_json::json;
+
+    fn app(kind: &str, extra: &str) -> Application {
+        let yaml = format!(
+            r#"
+version: 1
+applications:
+  - name: orders
+    regions: {{ primary: us-east-1, secondary: us-west-2 }}
+    dns:
+      - hosted_zone_id: Z1
+        name: orders.example.com
+        type: A
+        set_identifiers: {{ primary: orders-use1, secondary: orders-usw2 }}
+    database:
+      kind: {kind}
+      global_cluster_id: orders-global
+      identifiers: {{ primary: orders-use1, secondary: orders-usw2 }}
+      max_rpo_seconds: 30
+{extra}
+"#
+        );
+        let reg = parse_registry(&yaml).unwrap_or_else(|e| panic!("{e}"));
+        reg.applications[0].clone()
+    }
+
+    fn request(v: serde_json::Value) -> Request {
+        normalize_trigger(&v).unwrap()
+    }
+
+    fn alarm() -> Request {
+        let mut r = request(json!({"action": "failover"}));
+        r.mode = Mode::Disaster;
+        r
+    }
+
+    #[test]
+    fn aurora_global_switches_over_when_planned_and_fails_over_in_a_disaster() {
+        let a = app("aurora-global", "");
+        let planned = request(json!({"action": "failover"}));
+        let DbDecision::Move(p) = database_step(&a, Action::Failover, Side::Secondary, &planned) else {
+            panic!()
+        };
+        assert_eq!((p.action, p.max_rpo_seconds), (DbAction::Switchover, None));
+        assert_eq!((p.target.as_str(), p.region.as_str()), ("orders-usw2", "us-west-2"));
+        let DbDecision::Move(p) = database_step(&a, Action::Failover, Side::Secondary, &alarm()) else {
+            panic!()
+        };
+        assert_eq!((p.action, p.max_rpo_seconds), (DbAction::Failover, Some(30)));
+        assert_eq!(p.max_checks, 60);
+    }
+
+    #[test]
+    fn an_app_that_never_allows_data_loss_switches_over_even_in_a_disaster() {
+        let a = app("aurora-global", "      allow_data_loss: false");
+        let DbDecision::Move(p) = database_step(&a, Action::Failover, Side::Secondary, &alarm()) else {
+            panic!()
+        };
+        assert_eq!(p.action, DbAction::Switchover);
+    }
+
+    #[test]
+    fn failback_of_aurora_global_is_a_switchover_home() {
+        let a = app("aurora-global", "");
+        let r = request(json!({"action": "failback"}));
+        let DbDecision::Move(p) = database_step(&a, Action::Failback, Side::Primary, &r) else {
+            panic!()
+        };
+        assert_eq!((p.action, p.target.as_str()), (DbAction::Switchover, "orders-use1"));
+    }
+
+    #[test]
+    fn failback_of_a_promoted_replica_names_the_manual_steps_and_moves_dns_only_when_asked() {
+        let a = app("rds-replica", "");
+        let r = request(json!({"action": "failback"}));
+        let DbDecision::Skip(reason) = database_step(&a, Action::Failback, Side::Primary, &r) else {
+            panic!()
+        };
+        assert!(reason.contains("read replica of orders-usw2"), "{reason}");
+        assert!(reason.contains("move_dns_without_database"), "{reason}");
+        let r = request(json!({"action": "failback", "move_dns_without_database": true}));
+        let DbDecision::Move(p) = database_step(&a, Action::Failback, Side::Primary, &r) else {
+            panic!()
+        };
+        assert_eq!(p.action, DbAction::ManualRebuild);
+        assert_eq!(p.manual_steps.len(), 3);
+    }
+
+    #[test]
+    fn a_drill_skips_databases_it_could_not_bring_back() {
+        let r = request(json!({"action": "drill"}));
+        for kind in ["aurora-replica", "rds-replica"] {
+            let a = app(kind, "");
+            assert!(matches!(
+                database_step(&a, Action::Failover, Side::Secondary, &r),
+                DbDecision::Skip(_)
+            ));
+        }
+    }
+
+    #[test]
+    fn each_kind_has_its_action() {
+        let r = request(json!({"action": "failover"}));
+        for (kind, extra, action) in [
+            ("aurora-replica", "", DbAction::PromoteCluster),
+            ("rds-replica", "", DbAction::PromoteInstance),
+            (
+                "rds-backup",
+                "      restore: { instance_class: db.t3.micro }",
+                DbAction::RestoreBackup,
+            ),
+            ("dynamodb-global", "", DbAction::None),
+        ] {
+            let a = app(kind, extra);
+            let DbDecision::Move(p) = database_step(&a, Action::Failover, Side::Secondary, &r) else {
+                panic!("{kind}")
+            };
+            assert_eq!(p.action, action, "{kind}");
+        }
+    }
+
+    #[test]
+    fn the_rpo_gate_refuses_over_budget_or_unmeasured_lag_unless_data_loss_is_accepted() {
+        let a = app("aurora-global", "");
+        let DbDecision::Move(mut p) = database_step(&a, Action::Failover, Side::Secondary, &alarm()) else {
+            panic!()
+        };
+        assert!(rpo_gate(&p, "orders", Some(12.0)).is_ok());
+        let err = rpo_gate(&p, "orders", Some(42.5)).unwrap_err();
+        assert!(err.contains("42.5 s") && err.contains("accept_data_loss"), "{err}");
+        assert!(rpo_gate(&p, "orders", None).is_err());
+        p.accept_data_loss = true;
+        assert!(rpo_gate(&p, "orders", Some(42.5)).is_ok());
+    }
+}

@@ -1,0 +1,409 @@
+//! The database steps: `preflight` (validate: the standby exists, is healthy
+//! and belongs where the registry says), `promote_database` (one call that
+//! makes the target the writer, after checking it has not been made already,
+//! and the RPO gate before a data-loss failover) and `check_database` (one
+//! look: is the target writable yet? The state machine's Wait loop repeats it).
+
+use chrono::{DateTime, Utc};
+use lifeboat_aws::ports::{Databases, DbState, GlobalClusterState, ReplicationLag, RestoreRequest};
+use lifeboat_core::database::{DatabasePlan, DbAction, rpo_gate};
+use lifeboat_core::plan::{AppMove, Plan};
+use lifeboat_core::{ErrorName, LifeboatError};
+use serde::{Deserialize, Serialize};
+
+/// Statuses in which a standby cannot take over.
+fn unhealthy(status: &str) -> bool {
+    matches!(
+        status,
+        "stopped"
+            | "stopping"
+            | "failed"
+            | "deleting"
+            | "storage-full"
+            | "restore-error"
+            | "inaccessible-encryption-credentials"
+    ) || status.starts_with("incompatible")
+}
+
+/// A cluster id from an id or an ARN (`...:cluster:<id>`).
+fn cluster_id(id_or_arn: &str) -> &str {
+    id_or_arn.rsplit(':').next().unwrap_or(id_or_arn)
+}
+
+fn apps_with_database(plan: &Plan) -> impl Iterator<Item = &AppMove> {
+    plan.phases
+        .iter()
+        .flat_map(|p| p.waves.iter())
+        .flat_map(|w| w.apps.iter())
+        .filter(|a| a.database.action.changes_database())
+}
+
+/// Checks every database the plan will promote, before anything changes;
+/// every problem is reported at once, naming the app and what to fix.
+pub async fn preflight(dbs: &dyn Databases, plan: &Plan) -> Result<(), LifeboatError> {
+    let mut problems = Vec::new();
+    for app in apps_with_database(plan) {
+        if let Some(p) = check_standby(dbs, app).await? {
+            problems.push(format!("{}: {p}", app.app));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(LifeboatError::invalid(format!(
+            "the standby database is not ready: {}",
+            problems.join("; ")
+        )))
+    }
+}
+
+async fn check_standby(dbs: &dyn Databases, app: &AppMove) -> Result<Option<String>, LifeboatError> {
+    let d = &app.database;
+    let region = d.region.as_str();
+    Ok(match d.action {
+        DbAction::Switchover | DbAction::Failover => {
+            let gid = d.global_cluster_id.as_deref().unwrap_or_default();
+            match dbs.global_cluster(region, gid).await? {
+                None => Some(format!("global cluster {gid} not found (looked in {region})")),
+                Some(g) if g.member(&d.target).is_none() => {
+                    Some(if app.target == lifeboat_core::registry::Side::Primary {
+                        format!(
+                            "{} has not rejoined global cluster {gid} as a secondary, so it cannot take the writer back: \
+                         wait until Aurora rejoins it once {region} has recovered (or add it to the global cluster), \
+                         then run the failback again",
+                            d.target
+                        )
+                    } else {
+                        format!("{} ({region}) is not a member of global cluster {gid}", d.target)
+                    })
+                }
+                Some(_) => match dbs.cluster(region, cluster_id(&d.target)).await? {
+                    None => Some(format!("cluster {} not found in {region}", d.target)),
+                    Some(c) if unhealthy(&c.status) => {
+                        Some(format!("cluster {} in {region} is {}", d.target, c.status))
+                    }
+                    Some(_) => None,
+                },
+            }
+        }
+        DbAction::PromoteCluster => match dbs.cluster(region, &d.target).await? {
+            None => Some(format!("replica cluster {} not found in {region}", d.target)),
+            Some(c) if unhealthy(&c.status) => {
+                Some(format!("replica cluster {} in {region} is {}", d.target, c.status))
+            }
+            Some(_) => None,
+        },
+        DbAction::PromoteInstance => match dbs.instance(region, &d.target).await? {
+            None => Some(format!("read replica {} not found in {region}", d.target)),
+            Some(i) if unhealthy(&i.status) => Some(format!("read replica {} in {region} is {}", d.target, i.status)),
+            Some(_) => None,
+        },
+        DbAction::RestoreBackup => {
+            if dbs.instance(region, &d.target).await?.is_some() {
+                // Restored already (a rerun): promote_database picks it up.
+                None
+            } else if dbs.replicated_backup(region, &d.source).await?.is_none() {
+                Some(format!(
+                    "no automated backup of {} is replicated to {region}: start it with \
+                     StartDBInstanceAutomatedBackupsReplication (in {region})",
+                    d.source
+                ))
+            } else {
+                None
+            }
+        }
+        DbAction::None | DbAction::ManualRebuild => None,
+    })
+}
+
+/// What the state machine passes to promote_database.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PromoteInput {
+    pub run_id: String,
+    pub app: AppMove,
+}
+
+/// How the promote step went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PromoteOutcome {
+    /// This call started it.
+    Started,
+    /// A previous attempt started it; waiting on it.
+    InProgress,
+    /// The target is the writer already.
+    AlreadyDone,
+    /// The RPO gate said no: nothing was changed.
+    Refused,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PromoteOutput {
+    pub app: String,
+    pub action: DbAction,
+    pub outcome: PromoteOutcome,
+    pub detail: String,
+    /// Replication lag measured before a failover (0 for a switchover): the data at risk.
+    pub rpo_at_risk_seconds: Option<f64>,
+    /// rds-backup: the point in time restored to.
+    pub restore_time: Option<DateTime<Utc>>,
+    /// rds-backup: the writes after `restore_time` that the restore does not have.
+    pub data_window_lost_seconds: Option<f64>,
+    /// Set when refused: `{"Error": "Lifeboat.RpoExceeded", "Cause": ...}`.
+    pub error: Option<serde_json::Value>,
+}
+
+fn not_found(app: &AppMove, what: String) -> LifeboatError {
+    LifeboatError::invalid(format!("{}: {what}", app.app))
+}
+
+pub async fn promote_database(
+    dbs: &dyn Databases,
+    lag: &dyn ReplicationLag,
+    now: DateTime<Utc>,
+    input: PromoteInput,
+) -> Result<PromoteOutput, LifeboatError> {
+    let app = &input.app;
+    let d = &app.database;
+    let region = d.region.as_str();
+    let mut out = PromoteOutput {
+        app: app.app.clone(),
+        action: d.action,
+        outcome: PromoteOutcome::AlreadyDone,
+        detail: String::new(),
+        rpo_at_risk_seconds: None,
+        restore_time: None,
+        data_window_lost_seconds: None,
+        error: None,
+    };
+    match d.action {
+        DbAction::None | DbAction::ManualRebuild => {
+            out.detail = "no database change".into();
+        }
+        DbAction::Switchover | DbAction::Failover => {
+            let gid = d.global_cluster_id.as_deref().unwrap_or_default();
+            let g = dbs
+                .global_cluster(region, gid)
+                .await?
+                .ok_or_else(|| not_found(app, format!("global cluster {gid} not found")))?;
+            let member = g
+                .member(&d.target)
+                .ok_or_else(|| not_found(app, format!("{} is not a member of global cluster {gid}", d.target)))?
+                .clone();
+            if member.is_writer {
+                out.detail = format!("{} is the writer of {gid} already", d.target);
+            } else if matches!(g.status.as_str(), "failing-over" | "switching-over") {
+                out.outcome = PromoteOutcome::InProgress;
+                out.detail = format!("{gid} is {} already: waiting for it", g.status);
+            } else if d.action == DbAction::Switchover {
+                dbs.move_global_writer(region, gid, &member.cluster_arn, false).await?;
+                out.outcome = PromoteOutcome::Started;
+                out.rpo_at_risk_seconds = Some(0.0);
+                out.detail = format!("switchover of {gid} to {} started (no data loss)", d.target);
+            } else {
+                let measured = lag.lag_seconds(region, cluster_id(&d.target)).await?;
+                out.rpo_at_risk_seconds = measured;
+                if let Err(why) = rpo_gate(d, &app.app, measured) {
+                    tracing::warn!(app = %app.app, lag = ?measured, "RPO gate refused the failover");
+                    out.outcome = PromoteOutcome::Refused;
+                    out.error = Some(serde_json::json!({"Error": ErrorName::RpoExceeded.as_str(), "Cause": why}));
+                    out.detail = why;
+                    return Ok(out);
+                }
+                dbs.move_global_writer(region, gid, &member.cluster_arn, true).await?;
+                out.outcome = PromoteOutcome::Started;
+                out.detail = format!(
+                    "failover of {gid} to {} started, allowing data loss ({})",
+                    d.target,
+                    measured.map_or("replication lag not measured".to_string(), |l| format!(
+                        "replication lag {l:.1} s"
+                    ))
+                );
+            }
+        }
+        DbAction::PromoteCluster => {
+            let c = dbs
+                .cluster(region, &d.target)
+                .await?
+                .ok_or_else(|| not_found(app, format!("replica cluster {} not found in {region}", d.target)))?;
+            promote_replica(&mut out, &c, "promoting", || dbs.promote_cluster(region, &d.target)).await?;
+        }
+        DbAction::PromoteInstance => {
+            let i = dbs
+                .instance(region, &d.target)
+                .await?
+                .ok_or_else(|| not_found(app, format!("read replica {} not found in {region}", d.target)))?;
+            promote_replica(&mut out, &i, "modifying", || dbs.promote_instance(region, &d.target)).await?;
+        }
+        DbAction::RestoreBackup => restore(dbs, now, d, app, &mut out).await?,
+    }
+    tracing::info!(app = %app.app, action = d.action.as_str(), outcome = ?out.outcome, detail = %out.detail, "database");
+    Ok(out)
+}
+
+async fn promote_replica<F, Fut>(
+    out: &mut PromoteOutput,
+    current: &DbState,
+    promoting_status: &str,
+    promote: F,
+) -> Result<(), LifeboatError>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<(), lifeboat_aws::AwsError>>,
+{
+    if current.replicating_from.is_none() {
+        out.outcome = if current.status == promoting_status {
+            PromoteOutcome::InProgress
+        } else {
+            PromoteOutcome::AlreadyDone
+        };
+        out.detail = format!("{} is promoted already ({})", current.id, current.status);
+    } else {
+        promote().await?;
+        out.outcome = PromoteOutcome::Started;
+        out.detail = format!(
+            "promotion of {} started (it stops replicating from {})",
+            current.id,
+            current.replicating_from.as_deref().unwrap_or("its source")
+        );
+    }
+    Ok(())
+}
+
+async fn restore(
+    dbs: &dyn Databases,
+    now: DateTime<Utc>,
+    d: &DatabasePlan,
+    app: &AppMove,
+    out: &mut PromoteOutput,
+) -> Result<(), LifeboatError> {
+    let region = d.region.as_str();
+    if let Some(existing) = dbs.instance(region, &d.target).await? {
+        out.outcome = if existing.status == "available" {
+            PromoteOutcome::AlreadyDone
+        } else {
+            PromoteOutcome::InProgress
+        };
+        out.detail = format!(
+            "{} exists already ({}): restored by an earlier attempt",
+            d.target, existing.status
+        );
+        return Ok(());
+    }
+    let backup = dbs.replicated_backup(region, &d.source).await?.ok_or_else(|| {
+        not_found(
+            app,
+            format!("no automated backup of {} is replicated to {region}", d.source),
+        )
+    })?;
+    let spec = d
+        .restore
+        .as_ref()
+        .ok_or_else(|| LifeboatError::invalid(format!("{}: database.restore is required for rds-backup", app.app)))?;
+    dbs.restore_backup(
+        region,
+        RestoreRequest {
+            backup_arn: &backup.arn,
+            target_instance_id: &d.target,
+            spec,
+        },
+    )
+    .await?;
+    out.outcome = PromoteOutcome::Started;
+    out.restore_time = backup.latest_restorable;
+    out.data_window_lost_seconds = backup
+        .latest_restorable
+        .map(|t| ((now - t).num_milliseconds().max(0) as f64) / 1000.0);
+    out.detail = format!(
+        "restore of {}'s replicated backup into {} ({}) started, to its latest restorable time{}",
+        d.source,
+        d.target,
+        spec.instance_class,
+        backup
+            .latest_restorable
+            .map(|t| format!(" {}", t.to_rfc3339()))
+            .unwrap_or_default()
+    );
+    Ok(())
+}
+
+/// What the state machine passes to check_database.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CheckInput {
+    pub app: AppMove,
+    /// Checks made so far.
+    #[serde(default)]
+    pub checks: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckOutput {
+    pub app: String,
+    pub writable: bool,
+    pub checks: u32,
+    pub detail: String,
+    /// The writer endpoint in the target Region, once writable.
+    pub endpoint: Option<String>,
+}
+
+pub async fn check_database(dbs: &dyn Databases, input: CheckInput) -> Result<CheckOutput, LifeboatError> {
+    let d = &input.app.database;
+    let region = d.region.as_str();
+    let (writable, detail, endpoint) = match d.action {
+        DbAction::Switchover | DbAction::Failover => {
+            let gid = d.global_cluster_id.as_deref().unwrap_or_default();
+            let g = dbs
+                .global_cluster(region, gid)
+                .await?
+                .unwrap_or_else(|| GlobalClusterState {
+                    id: gid.to_string(),
+                    status: "not found".into(),
+                    members: vec![],
+                });
+            let is_writer = g.member(&d.target).is_some_and(|m| m.is_writer);
+            let cluster = dbs.cluster(region, cluster_id(&d.target)).await?;
+            let status = cluster.as_ref().map_or("not found", |c| c.status.as_str());
+            (
+                is_writer && g.status == "available" && status == "available",
+                format!(
+                    "global cluster {gid} {}; {} is {} and {status}",
+                    g.status,
+                    d.target,
+                    if is_writer { "the writer" } else { "not the writer yet" }
+                ),
+                cluster.and_then(|c| c.endpoint),
+            )
+        }
+        DbAction::PromoteCluster => state_check(dbs.cluster(region, &d.target).await?, &d.target),
+        DbAction::PromoteInstance | DbAction::RestoreBackup => {
+            state_check(dbs.instance(region, &d.target).await?, &d.target)
+        }
+        DbAction::None | DbAction::ManualRebuild => (true, "no database change".to_string(), None),
+    };
+    let checks = input.checks + 1;
+    tracing::info!(app = %input.app.app, writable, checks, %detail, "database check");
+    Ok(CheckOutput {
+        app: input.app.app.clone(),
+        writable,
+        checks,
+        detail,
+        endpoint: if writable { endpoint } else { None },
+    })
+}
+
+fn state_check(state: Option<DbState>, id: &str) -> (bool, String, Option<String>) {
+    match state {
+        None => (false, format!("{id} not found"), None),
+        Some(s) => {
+            let writable = s.status == "available" && s.replicating_from.is_none();
+            let detail = match &s.replicating_from {
+                Some(src) => format!("{id} is {} and still replicating from {src}", s.status),
+                None => format!("{id} is {}", s.status),
+            };
+            (writable, detail, s.endpoint)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

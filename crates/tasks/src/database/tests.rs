@@ -1,0 +1,226 @@
+use super::*;
+use lifeboat_aws::fakes::FakeDatabases;
+use lifeboat_core::database::DatabasePlan;
+use lifeboat_core::plan::{AppMove, VerifyPlan};
+use lifeboat_core::registry::{DatabaseKind, RestoreSpec, Side};
+
+const P_ARN: &str = "arn:aws:rds:us-east-1:123456789012:cluster:orders-use1";
+const S_ARN: &str = "arn:aws:rds:us-west-2:123456789012:cluster:orders-usw2";
+
+fn app(kind: DatabaseKind, action: DbAction) -> AppMove {
+    AppMove {
+        app: "orders".into(),
+        target: Side::Secondary,
+        from_region: "us-east-1".into(),
+        to_region: "us-west-2".into(),
+        database: DatabasePlan {
+            kind,
+            action,
+            region: "us-west-2".into(),
+            target: "orders-usw2".into(),
+            source: "orders-use1".into(),
+            global_cluster_id: Some("orders-global".into()),
+            max_rpo_seconds: Some(30),
+            accept_data_loss: false,
+            restore: Some(RestoreSpec {
+                instance_class: "db.r6g.large".into(),
+                subnet_group: None,
+                security_group_ids: vec![],
+                parameter_group: None,
+            }),
+            interval_seconds: 30,
+            max_checks: 10,
+            manual_steps: vec![],
+        },
+        dns: vec![],
+        verification: VerifyPlan {
+            region: "us-west-2".into(),
+            health_check_id: None,
+            alarms: vec![],
+            interval_seconds: 15,
+            max_checks: 1,
+        },
+    }
+}
+
+fn global_estate() -> FakeDatabases {
+    let f = FakeDatabases::default();
+    f.add_global("orders-global", &[(P_ARN, true), (S_ARN, false)]);
+    f.add_cluster("us-west-2", "orders-usw2", None);
+    *f.pending_describes.lock().unwrap() = 2;
+    f
+}
+
+async fn promote(f: &FakeDatabases, a: AppMove) -> PromoteOutput {
+    promote_database(
+        f,
+        f,
+        Utc::now(),
+        PromoteInput {
+            run_id: "r".into(),
+            app: a,
+        },
+    )
+    .await
+    .unwrap()
+}
+
+async fn check_until_writable(f: &FakeDatabases, a: &AppMove) -> u32 {
+    let mut checks = 0;
+    loop {
+        let out = check_database(f, CheckInput { app: a.clone(), checks }).await.unwrap();
+        checks = out.checks;
+        if out.writable {
+            assert!(out.endpoint.is_some());
+            return checks;
+        }
+        assert!(checks < 10, "never writable: {}", out.detail);
+    }
+}
+
+#[tokio::test]
+async fn a_switchover_moves_the_writer_and_is_not_repeated_on_a_rerun() {
+    let f = global_estate();
+    let a = app(DatabaseKind::AuroraGlobal, DbAction::Switchover);
+    let out = promote(&f, a.clone()).await;
+    assert_eq!(
+        (out.outcome, out.rpo_at_risk_seconds),
+        (PromoteOutcome::Started, Some(0.0))
+    );
+    // A rerun while it is switching over waits on it instead of calling again.
+    let again = promote(&f, a.clone()).await;
+    assert_eq!(again.outcome, PromoteOutcome::InProgress);
+    assert!(check_until_writable(&f, &a).await > 1);
+    assert_eq!(f.writer("orders-global").as_deref(), Some(S_ARN));
+    assert_eq!(promote(&f, a).await.outcome, PromoteOutcome::AlreadyDone);
+    assert_eq!(f.calls.lock().unwrap().get("rds:SwitchoverGlobalCluster"), 1);
+}
+
+#[tokio::test]
+async fn the_rpo_gate_refuses_a_failover_over_budget_and_changes_nothing() {
+    let f = global_estate();
+    f.lag
+        .lock()
+        .unwrap()
+        .insert(("us-west-2".into(), "orders-usw2".into()), 42.0);
+    let a = app(DatabaseKind::AuroraGlobal, DbAction::Failover);
+    let out = promote(&f, a.clone()).await;
+    assert_eq!(out.outcome, PromoteOutcome::Refused);
+    assert_eq!(out.rpo_at_risk_seconds, Some(42.0));
+    assert_eq!(out.error.as_ref().unwrap()["Error"], "Lifeboat.RpoExceeded");
+    assert_eq!(f.calls.lock().unwrap().get("rds:FailoverGlobalCluster"), 0);
+    assert_eq!(f.writer("orders-global").as_deref(), Some(P_ARN));
+
+    let mut accepted = a;
+    accepted.database.accept_data_loss = true;
+    let out = promote(&f, accepted).await;
+    assert_eq!(
+        (out.outcome, out.rpo_at_risk_seconds),
+        (PromoteOutcome::Started, Some(42.0))
+    );
+    assert_eq!(f.calls.lock().unwrap().get("rds:FailoverGlobalCluster"), 1);
+}
+
+#[tokio::test]
+async fn replicas_are_promoted_once() {
+    let f = FakeDatabases::default();
+    *f.pending_describes.lock().unwrap() = 1;
+    f.add_instance(
+        "us-west-2",
+        "orders-usw2",
+        Some("arn:aws:rds:us-east-1:123456789012:db:orders-use1"),
+    );
+    let a = app(DatabaseKind::RdsReplica, DbAction::PromoteInstance);
+    assert_eq!(promote(&f, a.clone()).await.outcome, PromoteOutcome::Started);
+    check_until_writable(&f, &a).await;
+    assert_eq!(promote(&f, a).await.outcome, PromoteOutcome::AlreadyDone);
+    assert_eq!(f.calls.lock().unwrap().get("rds:PromoteReadReplica"), 1);
+
+    f.add_cluster("us-west-2", "orders-usw2", Some(P_ARN));
+    let a = app(DatabaseKind::AuroraReplica, DbAction::PromoteCluster);
+    assert_eq!(promote(&f, a.clone()).await.outcome, PromoteOutcome::Started);
+    check_until_writable(&f, &a).await;
+    assert_eq!(f.calls.lock().unwrap().get("rds:PromoteReadReplicaDBCluster"), 1);
+}
+
+#[tokio::test]
+async fn a_backup_restore_records_the_data_window_and_a_rerun_finds_the_instance() {
+    let f = FakeDatabases::default();
+    let now = Utc::now();
+    f.add_backup("us-west-2", "orders-use1", now - chrono::Duration::seconds(300));
+    let a = app(DatabaseKind::RdsBackup, DbAction::RestoreBackup);
+    let out = promote_database(
+        &f,
+        &f,
+        now,
+        PromoteInput {
+            run_id: "r".into(),
+            app: a.clone(),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.outcome, PromoteOutcome::Started);
+    assert_eq!(out.data_window_lost_seconds, Some(300.0));
+    let again = promote(&f, a).await;
+    assert_eq!(again.outcome, PromoteOutcome::AlreadyDone);
+    assert_eq!(f.calls.lock().unwrap().get("rds:RestoreDBInstanceToPointInTime"), 1);
+}
+
+#[tokio::test]
+async fn preflight_names_every_missing_or_unjoined_standby() {
+    let f = FakeDatabases::default();
+    f.add_global("orders-global", &[(S_ARN, true)]);
+    let mut plan_app = app(DatabaseKind::AuroraGlobal, DbAction::Switchover);
+    plan_app.target = Side::Primary;
+    plan_app.database.target = "orders-use1".into();
+    plan_app.database.region = "us-east-1".into();
+    let mut backup_app = app(DatabaseKind::RdsBackup, DbAction::RestoreBackup);
+    backup_app.app = "ledger".into();
+    let plan = lifeboat_core::plan::Plan {
+        run_id: "r".into(),
+        action: lifeboat_core::request::Action::Failback,
+        mode: lifeboat_core::request::Mode::Planned,
+        trigger: lifeboat_core::request::TriggerKind::Manual,
+        source: "t".into(),
+        dry_run: false,
+        empty: false,
+        phases: vec![lifeboat_core::plan::Phase {
+            action: lifeboat_core::request::Action::Failback,
+            target: Side::Primary,
+            waves: vec![lifeboat_core::plan::Wave {
+                index: 0,
+                apps: vec![plan_app, backup_app],
+            }],
+        }],
+        skipped: vec![],
+        soak_seconds: 0,
+        created_at: Utc::now(),
+        summary: String::new(),
+        lease_epoch: None,
+    };
+    let err = preflight(&f, &plan).await.unwrap_err();
+    assert_eq!(err.name, ErrorName::InvalidRequest);
+    assert!(
+        err.message
+            .contains("orders: orders-use1 has not rejoined global cluster orders-global"),
+        "{}",
+        err.message
+    );
+    assert!(
+        err.message
+            .contains("ledger: no automated backup of orders-use1 is replicated to us-west-2"),
+        "{}",
+        err.message
+    );
+}
+
+#[tokio::test]
+async fn a_check_that_never_sees_the_writer_says_what_it_saw() {
+    let f = global_estate();
+    let a = app(DatabaseKind::AuroraGlobal, DbAction::Switchover);
+    let out = check_database(&f, CheckInput { app: a, checks: 3 }).await.unwrap();
+    assert!(!out.writable);
+    assert_eq!(out.checks, 4);
+    assert!(out.detail.contains("not the writer yet"), "{}", out.detail);
+}

@@ -1,0 +1,321 @@
+"""moto server with lifeboat's RDS extension.
+
+Started by lifeboat (the demo and the test harness) as
+`.venv/bin/python lifeboat_moto.py -H 127.0.0.1 -p PORT`; everything not
+named here is plain moto 5.2.5.
+
+moto's RDS lacks what a database failover does, so this fills the gaps the
+way AWS documents them, over the same HTTP API the SDK calls:
+
+- FailoverGlobalCluster / SwitchoverGlobalCluster (moto: HTTP 500). The
+  global cluster shows Status `failing-over` / `switching-over` and a
+  FailoverState for a few describes, then the target member becomes the
+  writer and the old primary a reader (it stays a member: AWS rejoins an old
+  primary as a secondary once it recovers).
+- DescribeGlobalClusters honours GlobalClusterIdentifier (moto: ignored) and
+  answers GlobalClusterNotFoundFault for an unknown one.
+- PromoteReadReplicaDBCluster: Status `promoting` for a few describes.
+- PromoteReadReplica (moto: changes nothing visible): the instance loses
+  ReadReplicaSourceDBInstanceIdentifier and shows `modifying` for a while.
+- StartDBInstanceAutomatedBackupsReplication (moto: HTTP 500), called in the
+  destination Region: the source's automated backups appear there in
+  DescribeDBInstanceAutomatedBackups with a RestoreWindow whose LatestTime
+  trails now by LIFEBOAT_MOTO_BACKUP_LAG_SECONDS (default 300).
+- RestoreDBInstanceToPointInTime with SourceDBInstanceAutomatedBackupsArn
+  (moto: ignored): the new instance copies the source's engine and storage,
+  takes the class, subnet group, security groups and parameter group asked
+  for, and is `creating` for a few describes.
+
+"A few describes": each RDS Describe* call moves every pending change one
+step; LIFEBOAT_MOTO_RDS_STEPS (default 2) steps finish it. Counting calls,
+not seconds, keeps the emulator deterministic under a virtual clock.
+"""
+
+import datetime
+import os
+import sys
+import threading
+
+from moto.core.responses import ActionResult
+from moto.rds import exceptions as rds_errors
+from moto.rds.models import RDSBackend, rds_backends
+from moto.rds.responses import RDSResponse
+from moto.server import main
+
+STEPS = int(os.environ.get("LIFEBOAT_MOTO_RDS_STEPS", "2"))
+BACKUP_LAG = int(os.environ.get("LIFEBOAT_MOTO_BACKUP_LAG_SECONDS", "300"))
+
+_lock = threading.RLock()
+_pending = []  # [steps left, finish callback]
+
+
+def _after_steps(finish):
+    with _lock:
+        _pending.append([STEPS, finish])
+
+
+def _step():
+    with _lock:
+        for entry in list(_pending):
+            entry[0] -= 1
+            if entry[0] <= 0:
+                _pending.remove(entry)
+                entry[1]()
+
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+class _Fault(rds_errors.RDSClientError):
+    def __init__(self, code, message):
+        super().__init__(code, message)
+
+
+def _global_cluster(response, identifier):
+    gc = response.global_backend.global_clusters.get(identifier or "")
+    if gc is None:
+        raise _Fault("GlobalClusterNotFoundFault", f"Global cluster {identifier} not found.")
+    return gc
+
+
+def _member(gc, target):
+    for member in gc.members:
+        if target in (member.db_cluster_arn, member.db_cluster_identifier):
+            return member
+    raise _Fault(
+        "DBClusterNotFoundFault",
+        f"DB cluster {target} is not a member of global cluster {gc.global_cluster_identifier}.",
+    )
+
+
+def _global_move(response, kind):
+    params = response.params
+    gc = _global_cluster(response, params.get("GlobalClusterIdentifier"))
+    target = _member(gc, params.get("TargetDbClusterIdentifier", ""))
+    if gc.status != "available":
+        raise _Fault(
+            "InvalidGlobalClusterStateFault",
+            f"Global cluster {gc.global_cluster_identifier} is {gc.status}.",
+        )
+    if target.is_writer:
+        raise _Fault(
+            "InvalidDBClusterStateFault",
+            f"DB cluster {target.db_cluster_identifier} is already the primary of {gc.global_cluster_identifier}.",
+        )
+    source = next((m for m in gc.members if m.is_writer), None)
+    data_loss = kind == "failover"
+    if kind == "switchover" and source is None:
+        raise _Fault("InvalidGlobalClusterStateFault", "Switchover needs a healthy primary cluster.")
+    gc.status = "failing-over" if data_loss else "switching-over"
+    gc.failover_state = {
+        "Status": "failing-over" if data_loss else "switching-over",
+        "FromDbClusterArn": source.db_cluster_arn if source else None,
+        "ToDbClusterArn": target.db_cluster_arn,
+        "IsDataLossAllowed": data_loss,
+    }
+
+    def finish():
+        for member in gc.members:
+            member.is_writer = member is target
+        gc.status = "available"
+        gc.failover_state = None
+
+    _after_steps(finish)
+    return ActionResult({"GlobalCluster": gc})
+
+
+def failover_global_cluster(self):
+    return _global_move(self, "failover")
+
+
+def switchover_global_cluster(self):
+    return _global_move(self, "switchover")
+
+
+_orig_describe_global_clusters = RDSResponse.describe_global_clusters
+
+
+def describe_global_clusters(self):
+    _step()
+    identifier = self.params.get("GlobalClusterIdentifier")
+    if identifier:
+        return ActionResult({"GlobalClusters": [_global_cluster(self, identifier)]})
+    return _orig_describe_global_clusters(self)
+
+
+def _stepping(original):
+    def describe(self):
+        _step()
+        return original(self)
+
+    return describe
+
+
+_orig_promote_cluster = RDSResponse.promote_read_replica_db_cluster
+
+
+def promote_read_replica_db_cluster(self):
+    result = _orig_promote_cluster(self)
+    cluster = self.backend.clusters[self.params["DBClusterIdentifier"]]
+    cluster.status = "promoting"
+    _after_steps(lambda: setattr(cluster, "status", "available"))
+    return result
+
+
+def promote_read_replica(self):
+    identifier = self.params.get("DBInstanceIdentifier", "")
+    database = self.backend.databases.get(identifier)
+    if database is None:
+        raise rds_errors.DBInstanceNotFoundError(identifier)
+    if not database.is_replica and not database.source_db_instance_identifier:
+        raise rds_errors.InvalidDBInstanceStateError(identifier, "promote")
+    database.is_replica = False
+    database.source_db_instance_identifier = None
+    database.status = "modifying"
+    _after_steps(lambda: setattr(database, "status", "available"))
+    return ActionResult({"DBInstance": database})
+
+
+def _find_instance(arn):
+    for account in rds_backends.values():
+        for backend in account.values():
+            for database in backend.databases.values():
+                if database.db_instance_arn == arn:
+                    return database
+    return None
+
+
+class ReplicatedBackup:
+    """One source instance's automated backups, replicated to this Region."""
+
+    def __init__(self, backend, source):
+        self.source = source
+        self.db_instance_arn = source.db_instance_arn
+        self.db_instance_identifier = source.db_instance_identifier
+        self.dbi_resource_id = source.dbi_resource_id
+        self.region = source.region
+        self.engine = source.engine
+        self.engine_version = source.engine_version
+        self.allocated_storage = source.allocated_storage
+        self.port = source.port
+        self.master_username = source.master_username
+        self.storage_type = source.storage_type
+        self.encrypted = bool(source.storage_encrypted)
+        self.backup_retention_period = 7
+        self.status = "replicating"
+        self.created = _now()
+        self.db_instance_automated_backups_arn = (
+            f"arn:aws:rds:{backend.region_name}:{backend.account_id}:auto-backup:ab-{source.dbi_resource_id.lower()}"
+        )
+
+    @property
+    def restore_window(self):
+        latest = max(self.created, _now() - datetime.timedelta(seconds=BACKUP_LAG))
+        return {"EarliestTime": self.created, "LatestTime": latest}
+
+
+def _replicated(backend):
+    if not hasattr(backend, "lifeboat_replicated_backups"):
+        backend.lifeboat_replicated_backups = {}
+    return backend.lifeboat_replicated_backups
+
+
+def start_db_instance_automated_backups_replication(self):
+    arn = self.params.get("SourceDBInstanceArn", "")
+    source = _find_instance(arn)
+    if source is None:
+        raise rds_errors.DBInstanceNotFoundError(arn)
+    backups = _replicated(self.backend)
+    backup = backups.get(arn)
+    if backup is None:
+        backup = ReplicatedBackup(self.backend, source)
+        backups[arn] = backup
+    return ActionResult({"DBInstanceAutomatedBackup": backup})
+
+
+_orig_describe_backups = RDSResponse.describe_db_instance_automated_backups
+
+
+def describe_db_instance_automated_backups(self):
+    identifier = self.params.get("DBInstanceIdentifier")
+    arn = self.params.get("DBInstanceAutomatedBackupsArn")
+    replicated = [
+        b
+        for b in _replicated(self.backend).values()
+        if (identifier is None or b.db_instance_identifier == identifier)
+        and (arn is None or b.db_instance_automated_backups_arn == arn)
+    ]
+    if arn is not None:
+        return ActionResult({"DBInstanceAutomatedBackups": replicated})
+    own = _orig_describe_backups(self)
+    own.result["DBInstanceAutomatedBackups"] = list(own.result["DBInstanceAutomatedBackups"]) + replicated
+    return own
+
+
+_orig_restore_pitr = RDSResponse.restore_db_instance_to_point_in_time
+
+
+def restore_db_instance_to_point_in_time(self):
+    arn = self.params.get("SourceDBInstanceAutomatedBackupsArn")
+    if not arn:
+        return _orig_restore_pitr(self)
+    backup = next(
+        (b for b in _replicated(self.backend).values() if b.db_instance_automated_backups_arn == arn),
+        None,
+    )
+    if backup is None:
+        raise _Fault("DBInstanceAutomatedBackupNotFound", f"Automated backup {arn} not found.")
+    target = self.params.get("TargetDBInstanceIdentifier", "")
+    if target in self.backend.databases:
+        raise rds_errors.DBInstanceAlreadyExists()
+    source = backup.source
+    props = {
+        "db_instance_identifier": target,
+        "engine": source.engine,
+        "engine_version": source.engine_version,
+        "allocated_storage": source.allocated_storage,
+        "storage_type": source.storage_type,
+        "master_username": source.master_username,
+        "port": source.port,
+        "db_instance_class": self.params.get("DBInstanceClass") or source.db_instance_class,
+    }
+    for param, prop in [
+        ("DBSubnetGroupName", "db_subnet_group_name"),
+        ("VpcSecurityGroupIds", "vpc_security_group_ids"),
+        ("DBParameterGroupName", "db_parameter_group_name"),
+    ]:
+        if self.params.get(param):
+            props[prop] = self.params[param]
+    database = self.backend.create_db_instance(props)
+    database.status = "creating"
+    _after_steps(lambda: setattr(database, "status", "available"))
+    return ActionResult({"DBInstance": database})
+
+
+_orig_reset = RDSBackend.reset
+
+
+def reset(self):
+    with _lock:
+        _pending.clear()
+    _orig_reset(self)
+
+
+def install():
+    RDSResponse.failover_global_cluster = failover_global_cluster
+    RDSResponse.switchover_global_cluster = switchover_global_cluster
+    RDSResponse.describe_global_clusters = describe_global_clusters
+    RDSResponse.describe_db_clusters = _stepping(RDSResponse.describe_db_clusters)
+    RDSResponse.describe_db_instances = _stepping(RDSResponse.describe_db_instances)
+    RDSResponse.promote_read_replica_db_cluster = promote_read_replica_db_cluster
+    RDSResponse.promote_read_replica = promote_read_replica
+    RDSResponse.start_db_instance_automated_backups_replication = start_db_instance_automated_backups_replication
+    RDSResponse.describe_db_instance_automated_backups = describe_db_instance_automated_backups
+    RDSResponse.restore_db_instance_to_point_in_time = restore_db_instance_to_point_in_time
+    RDSBackend.reset = reset
+
+
+if __name__ == "__main__":
+    install()
+    main(sys.argv[1:])
