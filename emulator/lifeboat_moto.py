@@ -1,8 +1,8 @@
 """moto server with lifeboat's RDS extension.
 
-Started by lifeboat (the demo and the test harness) as
-`.venv/bin/python lifeboat_moto.py -H 127.0.0.1 -p PORT`; everything not
-named here is plain moto 5.2.5.
+Started by lifeboat (the demo and the test harness, from the copy built into
+the `lifeboat` binary) as `.venv/bin/python -c <this file> -H 127.0.0.1 -p PORT`;
+everything not named here is plain moto 5.2.5.
 
 moto's RDS lacks what a database failover does, so this fills the gaps the
 way AWS documents them, over the same HTTP API the SDK calls:
@@ -211,8 +211,10 @@ class ReplicatedBackup:
 
     @property
     def restore_window(self):
-        latest = max(self.created, _now() - datetime.timedelta(seconds=BACKUP_LAG))
-        return {"EarliestTime": self.created, "LatestTime": latest}
+        # Backups of the retention period came along; the newest restorable
+        # point trails now by the replication lag.
+        earliest = self.created - datetime.timedelta(days=self.backup_retention_period)
+        return {"EarliestTime": earliest, "LatestTime": _now() - datetime.timedelta(seconds=BACKUP_LAG)}
 
 
 def _replicated(backend):

@@ -211,3 +211,133 @@ pub fn run_cli(endpoint: &str, settings: &Settings, args: &[&str], stdin: Option
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// moto asks every cluster and instance for a master user; AWS only asks a primary.
+const MASTER_USER: &str = "lifeboat";
+const MASTER_PASSWORD: &str = "tests-only-not-a-secret";
+
+impl TestEnv {
+    /// The namespaced database identifier of `app` in `region` (e.g. `t-1-2-payments-usw2`).
+    pub fn db_id(&self, app: &str, region: &str) -> String {
+        let short = if region == lifeboat::demo::PRIMARY {
+            "use1"
+        } else {
+            "usw2"
+        };
+        format!("{}-{app}-{short}", self.namespace)
+    }
+
+    /// An RDS client for `region`, straight against the emulator.
+    pub fn rds(&self, region: &str) -> aws_sdk_rds::Client {
+        aws_sdk_rds::Client::from_conf(
+            aws_sdk_rds::config::Builder::from(&self.config)
+                .region(aws_config::Region::new(region.to_string()))
+                .build(),
+        )
+    }
+
+    /// Changes one application in the registry table (from the seeded registry).
+    pub async fn update_app(&self, name: &str, change: impl FnOnce(&mut lifeboat_core::registry::Application)) {
+        let mut app = self
+            .estate
+            .registry
+            .applications
+            .iter()
+            .find(|a| a.name == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no app {name}"));
+        change(&mut app);
+        self.admin().registry.put_apps(&[app]).await.unwrap();
+    }
+
+    /// Gives `app` a cross-Region replica database (`aurora-replica` or
+    /// `rds-replica`): the source in the primary Region, the replica in the
+    /// secondary; the registry says so.
+    pub async fn give_replica(&self, app: &str, kind: lifeboat_core::registry::DatabaseKind) {
+        use lifeboat::demo::{PRIMARY, SECONDARY};
+        use lifeboat_core::registry::{BySide, DatabaseKind};
+        let (east, west) = (self.rds(PRIMARY), self.rds(SECONDARY));
+        let (source, replica) = (self.db_id(app, PRIMARY), self.db_id(app, SECONDARY));
+        match kind {
+            DatabaseKind::AuroraReplica => {
+                let arn = east
+                    .create_db_cluster()
+                    .db_cluster_identifier(&source)
+                    .engine("aurora-mysql")
+                    .engine_version("8.0.mysql_aurora.3.05.2")
+                    .master_username(MASTER_USER)
+                    .master_user_password(MASTER_PASSWORD)
+                    .send()
+                    .await
+                    .unwrap()
+                    .db_cluster()
+                    .and_then(|c| c.db_cluster_arn())
+                    .unwrap()
+                    .to_string();
+                west.create_db_cluster()
+                    .db_cluster_identifier(&replica)
+                    .engine("aurora-mysql")
+                    .engine_version("8.0.mysql_aurora.3.05.2")
+                    .replication_source_identifier(arn)
+                    .master_username(MASTER_USER)
+                    .master_user_password(MASTER_PASSWORD)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+            DatabaseKind::RdsReplica => {
+                let arn = east
+                    .create_db_instance()
+                    .db_instance_identifier(&source)
+                    .engine("mysql")
+                    .db_instance_class("db.t3.micro")
+                    .allocated_storage(20)
+                    .master_username(MASTER_USER)
+                    .master_user_password(MASTER_PASSWORD)
+                    .backup_retention_period(1)
+                    .send()
+                    .await
+                    .unwrap()
+                    .db_instance()
+                    .and_then(|d| d.db_instance_arn())
+                    .unwrap()
+                    .to_string();
+                west.create_db_instance_read_replica()
+                    .db_instance_identifier(&replica)
+                    .source_db_instance_identifier(arn)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+            other => panic!("give_replica does not make {other:?}"),
+        }
+        self.update_app(app, |a| {
+            a.database.kind = kind;
+            a.database.identifiers = Some(BySide {
+                primary: source,
+                secondary: replica,
+            });
+            a.database.interval_seconds = 30;
+        })
+        .await;
+    }
+
+    /// The cluster id that is the writer of `app`'s Aurora global database.
+    pub async fn global_writer(&self, app: &str) -> Option<String> {
+        let global = format!("{}-{app}-global", self.namespace);
+        let resp = self
+            .rds(REGION)
+            .describe_global_clusters()
+            .global_cluster_identifier(&global)
+            .send()
+            .await
+            .unwrap();
+        resp.global_clusters()
+            .first()?
+            .global_cluster_members()
+            .iter()
+            .find(|m| m.is_writer() == Some(true))
+            .and_then(|m| m.db_cluster_arn())
+            .map(|arn| arn.rsplit(':').next().unwrap_or(arn).to_string())
+    }
+}

@@ -241,6 +241,8 @@ async fn the_journal_keeps_runs_newest_first() {
             api_calls: ApiCalls::default(),
             summary: "ok".into(),
             error: None,
+            error_name: None,
+            skipped: vec![],
         };
         journal.record_run(&rec).await.unwrap();
         // Idempotent: the same run written twice is one run.

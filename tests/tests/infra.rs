@@ -15,6 +15,7 @@ use lifeboat_aws::CallCounter;
 use lifeboat_aws::dynamodb::DynamoLease;
 use lifeboat_aws::ports::RunLease;
 use lifeboat_core::calls::ApiCalls;
+use lifeboat_core::registry::DatabaseKind;
 use lifeboat_states::VirtualClock;
 use lifeboat_tasks::{AwsServicesFactory, ServicesFactory, TaskKind};
 use serde_json::json;
@@ -180,6 +181,22 @@ async fn every_function_policy_allows_exactly_the_calls_its_task_makes() {
     );
     let throttled = TestEnv::with_endpoint(&proxy.endpoint()).await;
     run(&throttled, json!({"action": "failover", "apps": ["payments"]})).await;
+    // 4. A disaster: the Aurora global database fails over after the RPO gate reads the lag.
+    let disaster = TestEnv::new().await;
+    run(
+        &disaster,
+        json!({"action": "failover", "mode": "disaster", "apps": ["payments"]}),
+    )
+    .await;
+    // 5. Replica kinds: a replica cluster and a read replica promoted.
+    let replicas = TestEnv::new().await;
+    replicas.give_replica("search", DatabaseKind::AuroraReplica).await;
+    replicas.give_replica("storefront", DatabaseKind::RdsReplica).await;
+    run(
+        &replicas,
+        json!({"action": "failover", "apps": ["search", "storefront"]}),
+    )
+    .await;
 
     let t = template();
     let mut problems = Vec::new();

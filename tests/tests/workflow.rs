@@ -89,11 +89,25 @@ async fn an_alarm_event_fails_every_app_over_in_waves_and_records_it() {
 }
 
 #[tokio::test]
-async fn failback_returns_every_app_to_the_primary() {
+async fn failback_returns_every_app_whose_database_can_follow_and_the_rest_on_request() {
     let env = TestEnv::new().await;
     let (exec, _) = env.run(json!({"action": "failover"})).await;
     assert_eq!(exec.status, ExecutionStatus::Succeeded, "{:?}", exec.error);
     let (exec, _) = env.run(json!({"action": "failback"})).await;
+    assert_eq!(exec.status, ExecutionStatus::Succeeded, "{:?}", exec.error);
+    // orders' database was restored from a backup: there is no automatic way back.
+    let rec = record(&exec);
+    assert_eq!(rec.skipped.len(), 1);
+    assert_eq!(rec.skipped[0].app, "orders");
+    assert!(
+        env.weights()
+            .await
+            .iter()
+            .all(|(a, p, s)| (a == "orders") == (*p == Some(0) && *s == Some(100)))
+    );
+    let (exec, _) = env
+        .run(json!({"action": "failback", "apps": ["orders"], "move_dns_without_database": true}))
+        .await;
     assert_eq!(exec.status, ExecutionStatus::Succeeded, "{:?}", exec.error);
     assert!(all_at(&env.weights().await, 100, 0));
     let rec = record(&exec);
@@ -205,7 +219,7 @@ async fn a_throttled_route53_change_is_retried_by_the_state_machine() {
 async fn a_real_drill_fails_over_soaks_and_fails_back_in_one_execution() {
     let env = TestEnv::new().await;
     let (exec, calls) = env
-        .run(json!({"action": "drill", "apps": ["payments", "orders"], "soak_seconds": 300}))
+        .run(json!({"action": "drill", "apps": ["payments", "search"], "soak_seconds": 300}))
         .await;
     assert_eq!(exec.status, ExecutionStatus::Succeeded, "{:?}", exec.error);
     assert!(all_at(&env.weights().await, 100, 0));
@@ -217,4 +231,27 @@ async fn a_real_drill_fails_over_soaks_and_fails_back_in_one_execution() {
         rec.duration_seconds
     );
     assert_eq!(calls.get("route53:ChangeResourceRecordSets"), 4);
+    // A drill is planned both ways: payments' Aurora global database switches over and back.
+    assert_eq!(calls.get("rds:SwitchoverGlobalCluster"), 2);
+    assert_eq!(calls.get("rds:FailoverGlobalCluster"), 0);
+}
+
+#[tokio::test]
+async fn a_drill_leaves_out_databases_it_could_not_bring_back() {
+    let env = TestEnv::new().await;
+    let (exec, calls) = env
+        .run(json!({"action": "drill", "apps": ["orders", "search"], "soak_seconds": 0}))
+        .await;
+    assert_eq!(exec.status, ExecutionStatus::Succeeded, "{:?}", exec.error);
+    let rec = record(&exec);
+    assert_eq!(rec.skipped.len(), 1);
+    assert!(
+        rec.skipped[0]
+            .reason
+            .contains("a drill would leave its rds-backup database"),
+        "{:?}",
+        rec.skipped
+    );
+    assert_eq!(calls.get("rds:RestoreDBInstanceToPointInTime"), 0);
+    assert!(all_at(&env.weights().await, 100, 0));
 }

@@ -644,7 +644,6 @@ pub async fn run_demo(format: OutputFormat) -> Result<i32, CliError> {
         .map_err(|e| CliError::failed(e.to_string()))?;
     let (failback, failback_calls) = run(json!({"action": "failback", "reason": "primary Region recovered"})).await?;
     let failback = ran(failback)?;
-    let after_failback = weight_rows(&*s.dns_read, apps).await?;
     say(
         format,
         format!(
@@ -652,6 +651,35 @@ pub async fn run_demo(format: OutputFormat) -> Result<i32, CliError> {
             failback.name,
             failback.status,
             calls_line(&failback_calls)
+        ),
+    );
+    if let Some(rec) = s.journal.get_run(&failback.name).await? {
+        for k in &rec.skipped {
+            say(format, format!("   not failed back: {}: {}", k.app, k.reason));
+        }
+    }
+
+    say(format, "");
+    say(
+        format,
+        "4) The operator rebuilt orders' database in the primary Region by hand, then moves its traffic home:\n   {\"action\": \"failback\", \"apps\": [\"orders\"], \"move_dns_without_database\": true}",
+    );
+    let (dns_only, dns_only_calls) = run(json!({
+        "action": "failback",
+        "apps": ["orders"],
+        "move_dns_without_database": true,
+        "reason": "orders database rebuilt in the primary Region"
+    }))
+    .await?;
+    let dns_only = ran(dns_only)?;
+    let after_failback = weight_rows(&*s.dns_read, apps).await?;
+    say(
+        format,
+        format!(
+            "   execution {} {:?}; AWS API calls: {}",
+            dns_only.name,
+            dns_only.status,
+            calls_line(&dns_only_calls)
         ),
     );
 
@@ -665,12 +693,20 @@ pub async fn run_demo(format: OutputFormat) -> Result<i32, CliError> {
             ("after failback", &after_failback),
         ]),
     );
-    if let Some(rec) = s.journal.get_run(&failover.name).await? {
+    let mut records = Vec::new();
+    for (label, name) in [("failover", &failover.name), ("failback", &failback.name)] {
+        if let Some(rec) = s.journal.get_run(name).await? {
+            records.push((label, rec));
+        }
+    }
+    say(format, "Databases (from the journal):");
+    say(format, crate::report::database_table(&records));
+    if let Some((_, rec)) = records.first() {
         say(
             format,
             "The failover's journal record (recovery time per app: from its wave's start to verified traffic):",
         );
-        say(format, crate::report::run_text(&rec));
+        say(format, crate::report::run_text(rec));
     }
     let history = s.journal.list_runs(10).await?;
     say(format, "Journal:");
@@ -683,7 +719,7 @@ pub async fn run_demo(format: OutputFormat) -> Result<i32, CliError> {
         ),
     );
 
-    let code = [&failover, &again, &failback]
+    let code = [&failover, &again, &failback, &dns_only]
         .iter()
         .map(|e| exit_code(e))
         .max()
@@ -696,6 +732,7 @@ pub async fn run_demo(format: OutputFormat) -> Result<i32, CliError> {
                 "replay": replay_json,
                 "failover_again": {"execution": again.name, "status": again.status, "record": run_record(&again), "api_calls": again_calls},
                 "failback": {"execution": failback.name, "status": failback.status, "record": run_record(&failback), "api_calls": failback_calls},
+                "failback_dns_only": {"execution": dns_only.name, "status": dns_only.status, "record": run_record(&dns_only), "api_calls": dns_only_calls},
                 "weights": {"before": before, "after_failover": after_failover, "after_failback": after_failback},
             }))
             .unwrap_or_default()

@@ -55,6 +55,17 @@ pub fn describe(ev: &HistoryEvent) -> Option<String> {
                         format!("[{apps}] {n} record(s) changed in {batches} change batch(es)")
                     }
                 }
+                "PromoteDatabase" => format!("[{}] {}", short(&out["app"], 40), short(&out["detail"], 240)),
+                "CheckDatabase" => format!(
+                    "[{}] {} (check {})",
+                    short(&out["app"], 40),
+                    if out["writable"] == Value::Bool(true) {
+                        format!("writable: {}", short(&out["detail"], 160))
+                    } else {
+                        format!("not writable yet: {}", short(&out["detail"], 160))
+                    },
+                    out["checks"]
+                ),
                 "WaitForDnsSync" | "WaitForRollbackSync" | "WaitForWaveRollback" => {
                     format!("{} change(s) INSYNC", out["in_sync"])
                 }

@@ -261,8 +261,72 @@ pub fn run_text(r: &RunRecord) -> String {
             "  phase {} {} -> {}: {:?}{took} - {}",
             a.phase, a.app, a.to_region, a.status, a.detail
         );
+        if let Some(d) = &a.database {
+            let _ = writeln!(s, "      database: {}", database_outcome_text(d));
+        }
+    }
+    for k in &r.skipped {
+        let _ = writeln!(s, "  skipped {}: {}", k.app, k.reason);
     }
     let _ = writeln!(s, "AWS API calls: {}", calls_line(&r.api_calls));
+    s
+}
+
+/// Each app's database step per run: `(label, record)` in order.
+pub fn database_table(runs: &[(&str, RunRecord)]) -> String {
+    let mut s = format!(
+        "  {:<10} {:<9} {:<16} {:<10} {:>10} {:>12}  {}\n",
+        "APP", "RUN", "ACTION", "STATUS", "WRITABLE", "RPO AT RISK", "TARGET"
+    );
+    for (label, r) in runs {
+        for a in &r.apps {
+            let Some(d) = &a.database else { continue };
+            let at_risk = match (d.rpo_at_risk_seconds, d.data_window_lost_seconds) {
+                (Some(x), _) => format!("{x:.1}s"),
+                (None, Some(w)) => format!("{w:.0}s lost"),
+                _ => "-".to_string(),
+            };
+            let _ = writeln!(
+                s,
+                "  {:<10} {:<9} {:<16} {:<10} {:>10} {:>12}  {} in {}",
+                a.app,
+                label,
+                d.action,
+                d.status,
+                d.seconds_to_writable.map_or("-".to_string(), |t| format!("{t:.0}s")),
+                at_risk,
+                d.target,
+                d.region
+            );
+        }
+        for k in &r.skipped {
+            let _ = writeln!(s, "  {:<10} {:<9} skipped: {}", k.app, label, k.reason);
+        }
+    }
+    s
+}
+
+/// A database step in one line: what, how it ended, when writable, the data at risk.
+pub fn database_outcome_text(d: &lifeboat_core::outcome::DatabaseOutcome) -> String {
+    let mut s = format!("{} {} in {}: {}", d.action, d.target, d.region, d.status);
+    if let Some(w) = d.writable_at {
+        let _ = write!(s, ", writable at {}", w.format("%H:%M:%SZ"));
+    }
+    if let Some(t) = d.seconds_to_writable {
+        let _ = write!(s, " ({t:.1}s after the step started)");
+    }
+    if let Some(r) = d.rpo_at_risk_seconds {
+        let _ = write!(s, "; RPO at risk {r:.1}s");
+    }
+    if let Some(t) = d.restore_time {
+        let _ = write!(s, "; restored to {}", t.format("%H:%M:%SZ"));
+    }
+    if let Some(w) = d.data_window_lost_seconds {
+        let _ = write!(s, "; data window lost {w:.0}s");
+    }
+    if !d.detail.is_empty() {
+        let _ = write!(s, " - {}", d.detail);
+    }
     s
 }
 

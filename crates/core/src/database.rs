@@ -78,7 +78,7 @@ pub struct DatabasePlan {
 /// What the database rules say about an app in a phase.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DbDecision {
-    Move(DatabasePlan),
+    Move(Box<DatabasePlan>),
     /// The app must not move in this phase; the reason says why and what to do.
     Skip(String),
 }
@@ -141,7 +141,7 @@ pub fn database_step(app: &Application, action: Action, target: Side, request: &
         DatabaseKind::RdsReplica => DbAction::PromoteInstance,
         DatabaseKind::RdsBackup => DbAction::RestoreBackup,
     };
-    DbDecision::Move(plan)
+    DbDecision::Move(Box::new(plan))
 }
 
 /// How an operator brings a promoted replica or a restored backup home.

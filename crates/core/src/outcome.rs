@@ -108,4 +108,7 @@ pub struct RunRecord {
     /// `Lifeboat.VerificationFailed`, ...); none when it succeeded.
     #[serde(default)]
     pub error_name: Option<String>,
+    /// Applications the request named that did not move, and why (what to do).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<crate::plan::Skipped>,
 }

@@ -231,7 +231,7 @@ pub fn build_plan(
         let mut moving = Vec::new();
         for app in &apps {
             let database = match database_step(app, action, target, request) {
-                DbDecision::Move(d) => d,
+                DbDecision::Move(d) => *d,
                 DbDecision::Skip(reason) => {
                     if !plan.skipped.iter().any(|s| s.app == app.name) {
                         plan.skipped.push(Skipped {

@@ -385,6 +385,7 @@ pub async fn record_outcome(
         apps,
         api_calls,
         summary,
+        skipped: plan.skipped.clone(),
         error: input.error.as_ref().map(|e| {
             format!(
                 "{}: {}",

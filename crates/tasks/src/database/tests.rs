@@ -47,7 +47,7 @@ fn global_estate() -> FakeDatabases {
     let f = FakeDatabases::default();
     f.add_global("orders-global", &[(P_ARN, true), (S_ARN, false)]);
     f.add_cluster("us-west-2", "orders-usw2", None);
-    *f.pending_describes.lock().unwrap() = 2;
+    *f.pending_describes.lock().unwrap() = 4;
     f
 }
 

@@ -1,0 +1,378 @@
+//! End-to-end: databases follow the traffic. The real definition, every task
+//! over real HTTP against moto server with lifeboat's RDS extension
+//! (`emulator/lifeboat_moto.py`).
+//!
+//! Where the emulator departs from AWS (each named where a test leans on it):
+//! - moto 5.2.5 has no FailoverGlobalCluster, SwitchoverGlobalCluster or
+//!   StartDBInstanceAutomatedBackupsReplication, and PromoteReadReplica /
+//!   RestoreDBInstanceToPointInTime(SourceDBInstanceAutomatedBackupsArn) do
+//!   not do what AWS does: the extension models them. Its intermediate
+//!   statuses (`failing-over`, `switching-over`, `promoting`, `modifying`,
+//!   `creating`) last two RDS Describe* calls, not minutes.
+//! - CloudWatch accepts our PutMetricData into `AWS/RDS` (AWS reserves the
+//!   `AWS/` namespaces for its own services): that is how tests set the
+//!   replication lag Aurora would report.
+//! - moto wants a master user on every cluster, also a global database's
+//!   secondary and a replica cluster (AWS takes it from the source).
+
+#![allow(clippy::unwrap_used)]
+
+use aws_sdk_cloudwatch::types::StateValue;
+use harness::TestEnv;
+use lifeboat::demo::{PRIMARY, SECONDARY, alarm_event, put_replication_lag, set_alarm};
+use lifeboat_core::outcome::{AppStatus, RunRecord};
+use lifeboat_core::registry::DatabaseKind;
+use lifeboat_states::ExecutionStatus;
+use serde_json::json;
+
+fn record(exec: &lifeboat_states::Execution) -> RunRecord {
+    serde_json::from_value(lifeboat::run_record(exec).expect("the run records its outcome")).unwrap()
+}
+
+fn weights_of(w: &[(String, Option<i64>, Option<i64>)], app: &str) -> (Option<i64>, Option<i64>) {
+    w.iter().find(|(a, _, _)| a == app).map(|(_, p, s)| (*p, *s)).unwrap()
+}
+
+/// No call that changes DNS or a database (the execution-name claim is the only write).
+fn assert_no_change(calls: &lifeboat_core::calls::ApiCalls) {
+    let changes: Vec<&String> = calls
+        .0
+        .keys()
+        .filter(|k| k.starts_with("route53:") || k.starts_with("rds:"))
+        .filter(|k| !(k.contains(":Describe") || k.contains(":List") || k.contains(":Get")))
+        .collect();
+    assert!(changes.is_empty(), "changed something: {calls:?}");
+    assert_eq!(calls.get("dynamodb:UpdateItem"), 0, "took no lease: {calls:?}");
+}
+
+/// The event index of the first `event_type` in `state` (for ordering checks).
+fn first(exec: &lifeboat_states::Execution, event_type: &str, state: &str) -> usize {
+    exec.events
+        .iter()
+        .position(|e| e.event_type == event_type && e.state.as_deref() == Some(state))
+        .unwrap_or_else(|| panic!("no {event_type} in {state}"))
+}
+
+#[tokio::test]
+async fn an_alarm_fails_the_global_database_over_and_restores_the_backup_before_dns_moves() {
+    let env = TestEnv::new().await;
+    set_alarm(&env.config, PRIMARY, &env.estate.trigger_alarm, StateValue::Alarm)
+        .await
+        .unwrap();
+    let (exec, calls) = env
+        .run(alarm_event(&env.estate.trigger_alarm, PRIMARY, chrono::Utc::now()))
+        .await;
+    assert_eq!(exec.status, ExecutionStatus::Succeeded, "{:?}", exec.error);
+    // A disaster: failover with data loss allowed, never a switchover.
+    assert_eq!(calls.get("rds:FailoverGlobalCluster"), 1);
+    assert_eq!(calls.get("rds:SwitchoverGlobalCluster"), 0);
+    assert_eq!(calls.get("rds:RestoreDBInstanceToPointInTime"), 1);
+    assert_eq!(
+        env.global_writer("payments").await.as_deref(),
+        Some(env.db_id("payments", SECONDARY).as_str())
+    );
+    let restored = env
+        .rds(SECONDARY)
+        .describe_db_instances()
+        .db_instance_identifier(env.db_id("orders", SECONDARY))
+        .send()
+        .await
+        .unwrap();
+    let restored = &restored.db_instances()[0];
+    assert_eq!(restored.db_instance_status(), Some("available"));
+    assert_eq!(restored.db_instance_class(), Some("db.r6g.large"));
+    // The wait loop saw the intermediate status before the database was writable, and DNS moved after.
+    assert!(
+        exec.events
+            .iter()
+            .filter(|e| e.event_type == "WaitStateEntered" && e.state.as_deref() == Some("WaitForDatabase"))
+            .count()
+            >= 2
+    );
+    assert!(first(&exec, "PassStateEntered", "DatabaseReady") < first(&exec, "TaskSucceeded", "ShiftDns"));
+
+    let rec = record(&exec);
+    assert!(rec.apps.iter().all(|a| a.status == AppStatus::Moved), "{rec:?}");
+    let payments = rec.apps.iter().find(|a| a.app == "payments").unwrap();
+    let db = payments.database.as_ref().unwrap();
+    assert_eq!((db.action.as_str(), db.status.as_str()), ("failover", "writable"));
+    assert_eq!(db.rpo_at_risk_seconds, Some(1.8));
+    assert!(db.writable_at.is_some() && db.seconds_to_writable.unwrap() > 0.0);
+    let orders = rec.apps.iter().find(|a| a.app == "orders").unwrap();
+    let db = orders.database.as_ref().unwrap();
+    assert_eq!((db.action.as_str(), db.status.as_str()), ("restore-backup", "writable"));
+    assert!(db.restore_time.is_some());
+    // The emulator's replicated backups trail by 300 s.
+    assert!(db.data_window_lost_seconds.unwrap() >= 299.0, "{db:?}");
+    // The journal keeps the same.
+    let journal = env.admin().journal.get_run(&exec.name).await.unwrap().unwrap();
+    assert_eq!(journal.apps, rec.apps);
+}
+
+#[tokio::test]
+async fn the_rpo_gate_refuses_a_lagging_failover_then_accepts_it_with_accept_data_loss() {
+    let env = TestEnv::new().await;
+    put_replication_lag(&env.config, &env.db_id("payments", SECONDARY), 120_000.0)
+        .await
+        .unwrap();
+    set_alarm(&env.config, PRIMARY, &env.estate.trigger_alarm, StateValue::Alarm)
+        .await
+        .unwrap();
+    let (exec, calls) = env
+        .run(alarm_event(&env.estate.trigger_alarm, PRIMARY, chrono::Utc::now()))
+        .await;
+    assert_eq!(exec.status, ExecutionStatus::Failed);
+    assert_eq!(exec.error.as_ref().unwrap().error, "Lifeboat.RpoExceeded");
+    assert_eq!(calls.get("rds:FailoverGlobalCluster"), 0);
+    assert_eq!(
+        env.global_writer("payments").await.as_deref(),
+        Some(env.db_id("payments", PRIMARY).as_str())
+    );
+    assert_eq!(weights_of(&env.weights().await, "payments"), (Some(100), Some(0)));
+    let rec = record(&exec);
+    let payments = rec.apps.iter().find(|a| a.app == "payments").unwrap();
+    assert_eq!(payments.status, AppStatus::NotMoved);
+    let db = payments.database.as_ref().unwrap();
+    assert_eq!(db.status, "refused");
+    assert_eq!(
+        db.rpo_at_risk_seconds,
+        Some(120.0),
+        "the lag is recorded when refused too"
+    );
+    assert!(db.detail.contains("accept_data_loss"), "{}", db.detail);
+    assert_eq!(rec.error_name.as_deref(), Some("Lifeboat.RpoExceeded"));
+
+    // The operator accepts the loss: the primary is gone, the data since is lost either way.
+    let (exec, calls) = env
+        .run(
+            json!({"action": "failover", "mode": "disaster", "accept_data_loss": true, "apps": ["payments"],
+                    "reason": "us-east-1 down; accepting 120 s of lost writes"}),
+        )
+        .await;
+    assert_eq!(exec.status, ExecutionStatus::Succeeded, "{:?}", exec.error);
+    assert_eq!(calls.get("rds:FailoverGlobalCluster"), 1);
+    assert_eq!(weights_of(&env.weights().await, "payments"), (Some(0), Some(100)));
+    let rec = record(&exec);
+    let db = rec.apps[0].database.as_ref().unwrap();
+    assert_eq!((db.status.as_str(), db.rpo_at_risk_seconds), ("writable", Some(120.0)));
+}
+
+#[tokio::test]
+async fn a_rerun_after_a_crash_right_after_promote_converges_without_promoting_twice() {
+    use lifeboat_tasks::database::{PromoteInput, PromoteOutcome, promote_database};
+    use lifeboat_tasks::validate::{ValidateInput, validate};
+    let env = TestEnv::new().await;
+    // The first run died right after its promote calls: plan, then promote, nothing else.
+    let s = env.admin();
+    let planned = validate(
+        &*s.registry,
+        &*s.dns_read,
+        &*s.alarms,
+        ValidateInput {
+            trigger: json!({"action": "failover", "apps": ["payments", "orders"]}),
+            run_id: "crashed".into(),
+            started_at: None,
+        },
+    )
+    .await
+    .unwrap();
+    for app in planned.plan.phases[0].waves.iter().flat_map(|w| w.apps.iter()) {
+        let out = promote_database(
+            &*s.databases,
+            &*s.lag,
+            chrono::Utc::now(),
+            PromoteInput {
+                run_id: "crashed".into(),
+                app: app.clone(),
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(out.outcome, PromoteOutcome::Started, "{out:?}");
+    }
+    // The rerun finds the switchover and the restore under way and waits for them.
+    let (exec, calls) = env
+        .run(json!({"action": "failover", "apps": ["payments", "orders"]}))
+        .await;
+    assert_eq!(exec.status, ExecutionStatus::Succeeded, "{:?}", exec.error);
+    assert_eq!(calls.get("rds:SwitchoverGlobalCluster"), 0);
+    assert_eq!(calls.get("rds:RestoreDBInstanceToPointInTime"), 0);
+    assert_eq!(
+        env.global_writer("payments").await.as_deref(),
+        Some(env.db_id("payments", SECONDARY).as_str())
+    );
+    let rec = record(&exec);
+    assert!(rec.apps.iter().all(|a| a.status == AppStatus::Moved), "{rec:?}");
+    assert!(
+        rec.apps
+            .iter()
+            .all(|a| a.database.as_ref().unwrap().detail.contains("already")),
+        "{rec:?}"
+    );
+}
+
+#[tokio::test]
+async fn replicas_are_promoted_before_their_traffic_moves_and_failback_names_the_manual_rebuild() {
+    let env = TestEnv::new().await;
+    env.give_replica("search", DatabaseKind::AuroraReplica).await;
+    env.give_replica("storefront", DatabaseKind::RdsReplica).await;
+    let (exec, calls) = env
+        .run(json!({"action": "failover", "apps": ["search", "storefront"]}))
+        .await;
+    assert_eq!(exec.status, ExecutionStatus::Succeeded, "{:?}", exec.error);
+    assert_eq!(calls.get("rds:PromoteReadReplicaDBCluster"), 1);
+    assert_eq!(calls.get("rds:PromoteReadReplica"), 1);
+    let cluster = env
+        .rds(SECONDARY)
+        .describe_db_clusters()
+        .db_cluster_identifier(env.db_id("search", SECONDARY))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cluster.db_clusters()[0].replication_source_identifier(), None);
+    let instance = env
+        .rds(SECONDARY)
+        .describe_db_instances()
+        .db_instance_identifier(env.db_id("storefront", SECONDARY))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        instance.db_instances()[0].read_replica_source_db_instance_identifier(),
+        None
+    );
+    let rec = record(&exec);
+    assert!(rec.apps.iter().all(|a| a.status == AppStatus::Moved), "{rec:?}");
+
+    // Failback: no automatic way back for promoted replicas. The plan says what to do; DNS stays.
+    let (exec, calls) = env
+        .run(json!({"action": "failback", "apps": ["search", "storefront"]}))
+        .await;
+    assert_eq!(exec.status, ExecutionStatus::Succeeded, "{:?}", exec.error);
+    assert_eq!(calls.get("route53:ChangeResourceRecordSets"), 0);
+    let rec = record(&exec);
+    assert_eq!(rec.skipped.len(), 2);
+    let search = rec.skipped.iter().find(|k| k.app == "search").unwrap();
+    assert!(
+        search.reason.contains("cross-Region replica cluster of")
+            && search.reason.contains("move_dns_without_database"),
+        "{}",
+        search.reason
+    );
+    assert_eq!(weights_of(&env.weights().await, "search"), (Some(0), Some(100)));
+
+    // The operator rebuilt them, and asks for the traffic only.
+    let (exec, calls) = env
+        .run(json!({"action": "failback", "apps": ["search", "storefront"], "move_dns_without_database": true}))
+        .await;
+    assert_eq!(exec.status, ExecutionStatus::Succeeded, "{:?}", exec.error);
+    assert_eq!(
+        calls.get("rds:PromoteReadReplica") + calls.get("rds:PromoteReadReplicaDBCluster"),
+        0
+    );
+    assert_eq!(weights_of(&env.weights().await, "search"), (Some(100), Some(0)));
+    let rec = record(&exec);
+    assert!(
+        rec.apps
+            .iter()
+            .all(|a| a.database.as_ref().is_some_and(|d| d.status == "manual")),
+        "{rec:?}"
+    );
+}
+
+#[tokio::test]
+async fn failback_switches_the_global_database_back_to_the_primary() {
+    let env = TestEnv::new().await;
+    let (exec, _) = env
+        .run(json!({"action": "failover", "mode": "disaster", "apps": ["payments"]}))
+        .await;
+    assert_eq!(exec.status, ExecutionStatus::Succeeded, "{:?}", exec.error);
+    let (exec, calls) = env.run(json!({"action": "failback", "apps": ["payments"]})).await;
+    assert_eq!(exec.status, ExecutionStatus::Succeeded, "{:?}", exec.error);
+    // Every failback is planned: a switchover, no data lost.
+    assert_eq!(calls.get("rds:SwitchoverGlobalCluster"), 1);
+    assert_eq!(calls.get("rds:FailoverGlobalCluster"), 0);
+    assert_eq!(
+        env.global_writer("payments").await.as_deref(),
+        Some(env.db_id("payments", PRIMARY).as_str())
+    );
+    assert_eq!(weights_of(&env.weights().await, "payments"), (Some(100), Some(0)));
+    let db = record(&exec).apps[0].database.clone().unwrap();
+    assert_eq!((db.action.as_str(), db.rpo_at_risk_seconds), ("switchover", Some(0.0)));
+}
+
+#[tokio::test]
+async fn failback_is_refused_until_the_old_primary_has_rejoined_the_global_database() {
+    let env = TestEnv::new().await;
+    let (exec, _) = env
+        .run(json!({"action": "failover", "mode": "disaster", "apps": ["payments"]}))
+        .await;
+    assert_eq!(exec.status, ExecutionStatus::Succeeded, "{:?}", exec.error);
+    // The old primary is not (yet) back in the global cluster.
+    let old_primary_arn = format!(
+        "arn:aws:rds:{PRIMARY}:123456789012:cluster:{}",
+        env.db_id("payments", PRIMARY)
+    );
+    env.rds(PRIMARY)
+        .remove_from_global_cluster()
+        .global_cluster_identifier(format!("{}-payments-global", env.namespace))
+        .db_cluster_identifier(old_primary_arn)
+        .send()
+        .await
+        .unwrap();
+    let (exec, calls) = env.run(json!({"action": "failback", "apps": ["payments"]})).await;
+    assert_eq!(exec.status, ExecutionStatus::Failed);
+    let err = exec.error.clone().unwrap();
+    assert_eq!(err.error, "Lifeboat.InvalidRequest");
+    assert!(err.cause.contains("has not rejoined global cluster"), "{}", err.cause);
+    assert_no_change(&calls);
+    assert_eq!(weights_of(&env.weights().await, "payments"), (Some(0), Some(100)));
+}
+
+#[tokio::test]
+async fn a_database_not_writable_by_its_deadline_keeps_that_apps_traffic_where_it_is() {
+    let env = TestEnv::new().await;
+    // One check only: the emulator's switchover is still under way at the first look.
+    env.update_app("payments", |a| {
+        a.database.deadline_seconds = 20;
+        a.database.interval_seconds = 20;
+    })
+    .await;
+    let (exec, calls) = env
+        .run(json!({"action": "failover", "apps": ["payments", "search"]}))
+        .await;
+    assert_eq!(exec.status, ExecutionStatus::Failed);
+    assert_eq!(exec.error.as_ref().unwrap().error, "Lifeboat.NotReady");
+    assert_eq!(calls.get("rds:SwitchoverGlobalCluster"), 1);
+    let w = env.weights().await;
+    assert_eq!(weights_of(&w, "payments"), (Some(100), Some(0)), "no DNS change for it");
+    assert_eq!(weights_of(&w, "search"), (Some(0), Some(100)), "the others move");
+    let rec = record(&exec);
+    let payments = rec.apps.iter().find(|a| a.app == "payments").unwrap();
+    assert_eq!(payments.status, AppStatus::NotMoved);
+    let db = payments.database.as_ref().unwrap();
+    assert_eq!(db.status, "timed-out");
+    assert!(db.detail.contains("not writable after 1 checks"), "{}", db.detail);
+}
+
+#[tokio::test]
+async fn a_missing_standby_is_reported_by_validate_and_nothing_changes() {
+    let env = TestEnv::new().await;
+    env.update_app("payments", |a| {
+        if let Some(ids) = a.database.identifiers.as_mut() {
+            ids.secondary = "no-such-cluster".into();
+        }
+    })
+    .await;
+    let (exec, calls) = env.run(json!({"action": "failover"})).await;
+    assert_eq!(exec.status, ExecutionStatus::Failed);
+    let err = exec.error.clone().unwrap();
+    assert_eq!(err.error, "Lifeboat.InvalidRequest");
+    assert!(
+        err.cause
+            .contains("no-such-cluster (us-west-2) is not a member of global cluster"),
+        "{}",
+        err.cause
+    );
+    assert_no_change(&calls);
+}
