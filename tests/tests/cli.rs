@@ -189,6 +189,21 @@ async fn run_plan_history_and_report_work_through_the_binary() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("orders -> us-west-2"), "{stdout}");
     assert!(stdout.contains("weight 100 -> 0"), "{stdout}");
+    assert!(
+        stdout.contains("restore t-") && stdout.contains("replicated backup as"),
+        "{stdout}"
+    );
+    let (code, stdout, stderr) = run_cli(
+        &endpoint,
+        &env.settings,
+        &["plan", "--action", "failover", "--apps", "payments", "--disaster"],
+        None,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("data loss allowed if replication lag <= 30 s"),
+        "{stdout}"
+    );
 
     let input = alarm_event(&env.estate.trigger_alarm, PRIMARY, chrono::Utc::now()).to_string();
     let (code, stdout, stderr) = run_cli(
@@ -201,7 +216,9 @@ async fn run_plan_history_and_report_work_through_the_binary() {
     );
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(
-        stderr.contains("ShiftDns: [payments] 2 record(s) changed in 1 change batch(es)"),
+        // payments' two weights and its writer CNAME, once its database is writable.
+        stderr.contains("CheckDatabase: [payments] writable")
+            && stderr.contains("ShiftDns: [payments] 3 record(s) changed in 1 change batch(es)"),
         "progress on stderr:\n{stderr}"
     );
     let result: serde_json::Value = serde_json::from_str(&stdout).unwrap();

@@ -19,7 +19,7 @@
 
 use aws_sdk_cloudwatch::types::StateValue;
 use harness::TestEnv;
-use lifeboat::demo::{PRIMARY, SECONDARY, alarm_event, put_replication_lag, set_alarm};
+use lifeboat::demo::{PRIMARY, SECONDARY, alarm_event, cname_value, put_replication_lag, set_alarm};
 use lifeboat_core::outcome::{AppStatus, RunRecord};
 use lifeboat_core::registry::DatabaseKind;
 use lifeboat_states::ExecutionStatus;
@@ -43,6 +43,13 @@ fn assert_no_change(calls: &lifeboat_core::calls::ApiCalls) {
         .collect();
     assert!(changes.is_empty(), "changed something: {calls:?}");
     assert_eq!(calls.get("dynamodb:UpdateItem"), 0, "took no lease: {calls:?}");
+}
+
+/// What `payments-db.example.com.` (the sample writer CNAME) points at.
+async fn writer_cname(env: &TestEnv) -> String {
+    cname_value(&env.config, &env.estate.zones[0].1, "payments-db.example.com.")
+        .await
+        .expect("the sample estate has the writer CNAME")
 }
 
 /// The event index of the first `event_type` in `state` (for ordering checks).
@@ -90,6 +97,13 @@ async fn an_alarm_fails_the_global_database_over_and_restores_the_backup_before_
             >= 2
     );
     assert!(first(&exec, "PassStateEntered", "DatabaseReady") < first(&exec, "TaskSucceeded", "ShiftDns"));
+    // The writer's CNAME follows, in the same change batch as payments' weights (one per zone and wave).
+    assert!(
+        writer_cname(&env)
+            .await
+            .starts_with(&format!("{}.", env.db_id("payments", SECONDARY)))
+    );
+    assert_eq!(calls.get("route53:ChangeResourceRecordSets"), 4);
 
     let rec = record(&exec);
     assert!(rec.apps.iter().all(|a| a.status == AppStatus::Moved), "{rec:?}");
@@ -297,6 +311,11 @@ async fn failback_switches_the_global_database_back_to_the_primary() {
         Some(env.db_id("payments", PRIMARY).as_str())
     );
     assert_eq!(weights_of(&env.weights().await, "payments"), (Some(100), Some(0)));
+    assert!(
+        writer_cname(&env)
+            .await
+            .starts_with(&format!("{}.", env.db_id("payments", PRIMARY)))
+    );
     let db = record(&exec).apps[0].database.clone().unwrap();
     assert_eq!((db.action.as_str(), db.rpo_at_risk_seconds), ("switchover", Some(0.0)));
 }

@@ -115,17 +115,23 @@ fn short_region(r: &str) -> &'static str {
 }
 
 /// The registry's `database:` block of a sample app; `p` is the namespace prefix.
-fn database_yaml(app: &SampleApp, p: &str) -> String {
+fn database_yaml(app: &SampleApp, p: &str, zone_id: &str) -> String {
     let name = app.name;
     match app.database {
         "aurora-global" => format!(
-            "    database:\n      kind: aurora-global\n      global_cluster_id: {p}{name}-global\n      identifiers: {{ primary: {p}{name}-use1, secondary: {p}{name}-usw2 }}\n      max_rpo_seconds: {DEMO_MAX_RPO_SECONDS}\n      deadline_seconds: 600\n      interval_seconds: 20\n"
+            "    database:\n      kind: aurora-global\n      global_cluster_id: {p}{name}-global\n      identifiers: {{ primary: {p}{name}-use1, secondary: {p}{name}-usw2 }}\n      max_rpo_seconds: {DEMO_MAX_RPO_SECONDS}\n      deadline_seconds: 600\n      interval_seconds: 20\n      endpoint_record: {{ hosted_zone_id: {zone_id}, name: {} }}\n",
+            endpoint_record_name(app)
         ),
         "rds-backup" => format!(
             "    database:\n      kind: rds-backup\n      identifiers: {{ primary: {p}{name}-use1, secondary: {p}{name}-usw2 }}\n      restore: {{ instance_class: db.r6g.large, parameter_group: {p}{name}-restore }}\n      deadline_seconds: 1800\n      interval_seconds: 60\n"
         ),
         kind => format!("    database: {{ kind: {kind} }}\n"),
     }
+}
+
+/// The CNAME clients use for an app's database writer (`payments-db.example.com.`).
+fn endpoint_record_name(app: &SampleApp) -> String {
+    format!("{}-db.{}", app.name, SAMPLE_ZONES[app.zone])
 }
 
 /// The RPO budget of the sample Aurora global database, and the replication lag seeded for it.
@@ -138,6 +144,74 @@ fn rds(config: &SdkConfig, region: &str) -> aws_sdk_rds::Client {
             .region(aws_config::Region::new(region.to_string()))
             .build(),
     )
+}
+
+/// Each registry endpoint record and its current value.
+async fn endpoint_values(
+    config: &SdkConfig,
+    apps: &[lifeboat_core::registry::Application],
+) -> Vec<(String, Option<String>)> {
+    let mut out = Vec::new();
+    for a in apps {
+        if let Some(rec) = &a.database.endpoint_record {
+            let name = lifeboat_core::registry::normalize_record_name(&rec.name);
+            out.push((name.clone(), cname_value(config, &rec.hosted_zone_id, &name).await));
+        }
+    }
+    out
+}
+
+/// A simple-routing CNAME, as clients would use for a database writer.
+async fn create_cname(config: &SdkConfig, zone_id: &str, name: &str, value: &str) -> Result<(), SeedError> {
+    let rrs = ResourceRecordSet::builder()
+        .name(name)
+        .r#type(RrType::Cname)
+        .ttl(60)
+        .resource_records(
+            ResourceRecord::builder()
+                .value(value)
+                .build()
+                .map_err(seed_err("record value"))?,
+        )
+        .build()
+        .map_err(seed_err("record set"))?;
+    aws_sdk_route53::Client::new(config)
+        .change_resource_record_sets()
+        .hosted_zone_id(zone_id)
+        .change_batch(
+            ChangeBatch::builder()
+                .changes(
+                    Change::builder()
+                        .action(ChangeAction::Create)
+                        .resource_record_set(rrs)
+                        .build()
+                        .map_err(seed_err("change"))?,
+                )
+                .build()
+                .map_err(seed_err("change batch"))?,
+        )
+        .send()
+        .await
+        .map_err(seed_err(format!("creating {name} CNAME")))?;
+    Ok(())
+}
+
+/// The value of a simple-routing CNAME (a database endpoint record), if any.
+pub async fn cname_value(config: &SdkConfig, zone_id: &str, name: &str) -> Option<String> {
+    let resp = aws_sdk_route53::Client::new(config)
+        .list_resource_record_sets()
+        .hosted_zone_id(zone_id)
+        .start_record_name(name)
+        .start_record_type(RrType::Cname)
+        .max_items(1)
+        .send()
+        .await
+        .ok()?;
+    resp.resource_record_sets()
+        .iter()
+        .find(|r| r.name() == name && r.r#type() == &RrType::Cname && r.set_identifier().is_none())
+        .and_then(|r| r.resource_records().first())
+        .map(|v| v.value().to_string())
 }
 
 /// Sets the replication lag CloudWatch reports for an Aurora global database's
@@ -166,7 +240,7 @@ pub async fn put_replication_lag(config: &SdkConfig, cluster: &str, lag_ms: f64)
 /// Region, a secondary cluster in the recovery Region, a little replication
 /// lag) and an RDS instance whose automated backups replicate to the recovery
 /// Region. Returns how many databases it created.
-async fn seed_databases(config: &SdkConfig, p: &str) -> Result<usize, SeedError> {
+async fn seed_databases(config: &SdkConfig, p: &str, zones: &[(String, String)]) -> Result<usize, SeedError> {
     let (east, west) = (rds(config, PRIMARY), rds(config, SECONDARY));
     let mut created = 0;
     for app in &SAMPLE_APPS {
@@ -183,7 +257,7 @@ async fn seed_databases(config: &SdkConfig, p: &str) -> Result<usize, SeedError>
                     .map_err(seed_err(format!("CreateGlobalCluster {global}")))?;
                 for (client, region) in [(&east, PRIMARY), (&west, SECONDARY)] {
                     let id = format!("{name}-{}", short_region(region));
-                    client
+                    let created_cluster = client
                         .create_db_cluster()
                         .db_cluster_identifier(&id)
                         .engine("aurora-postgresql")
@@ -196,6 +270,10 @@ async fn seed_databases(config: &SdkConfig, p: &str) -> Result<usize, SeedError>
                         .await
                         .map_err(seed_err(format!("CreateDBCluster {id} in {region}")))?;
                     created += 1;
+                    let endpoint = created_cluster.db_cluster().and_then(|c| c.endpoint());
+                    if let (PRIMARY, Some(endpoint)) = (region, endpoint) {
+                        create_cname(config, &zones[app.zone].1, &endpoint_record_name(app), endpoint).await?;
+                    }
                 }
                 put_replication_lag(config, &format!("{name}-usw2"), DEMO_REPLICATION_LAG_MS).await?;
             }
@@ -252,6 +330,11 @@ pub async fn seed_estate(config: &SdkConfig, namespace: &str) -> Result<Estate, 
         } else {
             format!("{namespace}-{name}")
         }
+    };
+    let prefix = if namespace.is_empty() {
+        String::new()
+    } else {
+        format!("{namespace}-")
     };
     let r53 = aws_sdk_route53::Client::new(config);
     let mut zones = Vec::new();
@@ -355,26 +438,18 @@ pub async fn seed_estate(config: &SdkConfig, namespace: &str) -> Result<Estate, 
         };
         yaml.push_str(&format!(
             "  - name: {name}\n    tier: {tier}\n{deps}    regions: {{ primary: {PRIMARY}, secondary: {SECONDARY} }}\n    dns:\n      - hosted_zone_id: {zone_id}\n        name: {record}\n        type: {rt}\n        set_identifiers: {{ primary: {name}-use1, secondary: {name}-usw2 }}\n{db}    verification:\n      health_checks: {{ primary: {hc0}, secondary: {hc1} }}\n      alarms: {{ primary: [{p}{name}-use1-errors], secondary: [{p}{name}-usw2-errors] }}\n      deadline_seconds: 60\n      interval_seconds: 10\n    triggers:\n      alarms: [{trigger}, {p}{name}-use1-5xx]\n",
-            p = if namespace.is_empty() { String::new() } else { format!("{namespace}-") },
+            p = prefix,
             trigger = ns(REGION_ALARM),
             name = app.name,
             tier = app.tier,
             record = app.record,
             rt = app.record_type,
-            db = database_yaml(app, &if namespace.is_empty() { String::new() } else { format!("{namespace}-") }),
+            db = database_yaml(app, &prefix, zone_id),
             hc0 = hc_ids[0],
             hc1 = hc_ids[1],
         ));
     }
-    let databases = seed_databases(
-        config,
-        &if namespace.is_empty() {
-            String::new()
-        } else {
-            format!("{namespace}-")
-        },
-    )
-    .await?;
+    let databases = seed_databases(config, &prefix, &zones).await?;
     let trigger_alarm = ns(REGION_ALARM);
     create_ok_alarm(config, PRIMARY, &trigger_alarm).await?;
     alarms += 1;
@@ -543,6 +618,7 @@ pub async fn run_demo(format: OutputFormat) -> Result<i32, CliError> {
     );
     let apps = &estate.registry.applications;
     let before = weight_rows(&*s.dns_read, apps).await?;
+    let endpoints_before = endpoint_values(&config, apps).await;
 
     let definition = Path::new(local::DEFAULT_DEFINITION);
     // Waits are skipped, real work is timed: the journal's durations stay honest.
@@ -584,6 +660,7 @@ pub async fn run_demo(format: OutputFormat) -> Result<i32, CliError> {
     let (failover, failover_calls) = run(event.clone()).await?;
     let failover = ran(failover)?;
     let after_failover = weight_rows(&*s.dns_read, apps).await?;
+    let endpoints_after_failover = endpoint_values(&config, apps).await;
     say(
         format,
         format!(
@@ -673,6 +750,7 @@ pub async fn run_demo(format: OutputFormat) -> Result<i32, CliError> {
     .await?;
     let dns_only = ran(dns_only)?;
     let after_failback = weight_rows(&*s.dns_read, apps).await?;
+    let endpoints_after_failback = endpoint_values(&config, apps).await;
     say(
         format,
         format!(
@@ -693,6 +771,25 @@ pub async fn run_demo(format: OutputFormat) -> Result<i32, CliError> {
             ("after failback", &after_failback),
         ]),
     );
+    say(format, "Database endpoint records (CNAME to the writer):");
+    for (i, (name, value)) in endpoints_before.iter().enumerate() {
+        say(
+            format,
+            format!(
+                "  {name}\n    before:         {}\n    after failover: {}\n    after failback: {}",
+                value.as_deref().unwrap_or("-"),
+                endpoints_after_failover
+                    .get(i)
+                    .and_then(|e| e.1.as_deref())
+                    .unwrap_or("-"),
+                endpoints_after_failback
+                    .get(i)
+                    .and_then(|e| e.1.as_deref())
+                    .unwrap_or("-"),
+            ),
+        );
+    }
+    say(format, "");
     let mut records = Vec::new();
     for (label, name) in [("failover", &failover.name), ("failback", &failback.name)] {
         if let Some(rec) = s.journal.get_run(name).await? {

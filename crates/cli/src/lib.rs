@@ -76,6 +76,16 @@ pub enum Command {
         /// Comma-separated application names (default: all).
         #[arg(long, value_delimiter = ',')]
         apps: Vec<String>,
+        /// Plan a failover for a disaster (the primary is down): Aurora global
+        /// databases fail over with data loss, after the RPO gate.
+        #[arg(long)]
+        disaster: bool,
+        /// Fail over even if the replication lag is over an app's max_rpo_seconds.
+        #[arg(long)]
+        accept_data_loss: bool,
+        /// Failback: move the traffic of apps whose database was rebuilt by hand.
+        #[arg(long)]
+        move_dns_without_database: bool,
     },
     /// Run the workflow with an input (an EventBridge event or a manual request).
     #[command(group(clap::ArgGroup::new("where").required(true).args(["local", "state_machine_arn"])))]
@@ -285,7 +295,13 @@ async fn run_command(cli: &Cli) -> Result<i32, CliError> {
             }
             Ok(EXIT_OK)
         }
-        Command::Plan { action, apps } => {
+        Command::Plan {
+            action,
+            apps,
+            disaster,
+            accept_data_loss,
+            move_dns_without_database,
+        } => {
             let action = match action {
                 ActionArg::Failover => "failover",
                 ActionArg::Failback => "failback",
@@ -293,7 +309,9 @@ async fn run_command(cli: &Cli) -> Result<i32, CliError> {
             };
             let f = factory(cli).await;
             let s = f.services();
-            let trigger = json!({"action": action, "apps": apps, "dry_run": true});
+            let trigger = json!({"action": action, "apps": apps, "dry_run": true,
+                "mode": if *disaster { "disaster" } else { "planned" },
+                "accept_data_loss": accept_data_loss, "move_dns_without_database": move_dns_without_database});
             let out = validate(
                 &*s.registry,
                 &*s.dns_read,
@@ -305,6 +323,7 @@ async fn run_command(cli: &Cli) -> Result<i32, CliError> {
                 },
             )
             .await?;
+            lifeboat_tasks::database::preflight(&*s.databases, &*s.dns_read, &out.plan).await?;
             match cli.output {
                 OutputFormat::Json => print_json(&serde_json::to_value(&out.plan).unwrap_or(Value::Null)),
                 OutputFormat::Text => print!("{}", report::plan_text(&out.plan)),

@@ -1,7 +1,7 @@
 //! What happens to an application's database when its traffic moves: the
 //! action by kind and mode (DESIGN.md §3), the RPO gate, and the failback rules.
 
-use crate::registry::{Application, DatabaseKind, RestoreSpec, Side};
+use crate::registry::{Application, DatabaseKind, EndpointRecord, RestoreSpec, Side};
 use crate::request::{Action, Mode, Request};
 use serde::{Deserialize, Serialize};
 
@@ -70,6 +70,9 @@ pub struct DatabasePlan {
     /// Checks before the app fails: deadline / interval, at least one.
     pub interval_seconds: u32,
     pub max_checks: u32,
+    /// The writer's CNAME, repointed once the target is writable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint_record: Option<EndpointRecord>,
     /// For a manual rebuild: what the operator must do, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub manual_steps: Vec<String>,
@@ -100,6 +103,7 @@ pub fn database_step(app: &Application, action: Action, target: Side, request: &
         interval_seconds: db.interval_seconds.max(1),
         max_checks: (db.deadline_seconds / db.interval_seconds.max(1)).max(1),
         manual_steps: Vec::new(),
+        endpoint_record: db.endpoint_record.clone(),
     };
     // Every failback, and each phase of a drill, is planned (DESIGN.md §3).
     let mode = if action == Action::Failover && request.action == Action::Failover {

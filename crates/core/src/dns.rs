@@ -126,6 +126,17 @@ pub fn plan_weight_changes(
     current: &RecordIndex,
     limits: BatchLimits,
 ) -> Result<Vec<ZoneBatch>, LifeboatError> {
+    plan_changes(desired, current, Vec::new(), limits)
+}
+
+/// As [`plan_weight_changes`], with other UPSERTs (`(zone, record)`, e.g. a
+/// database endpoint CNAME) in the same batches as their zone's weights.
+pub fn plan_changes(
+    desired: &[DesiredWeight],
+    current: &RecordIndex,
+    other_upserts: Vec<(String, RecordSet)>,
+    limits: BatchLimits,
+) -> Result<Vec<ZoneBatch>, LifeboatError> {
     let mut problems = Vec::new();
     let mut by_zone: BTreeMap<String, Vec<RecordSet>> = BTreeMap::new();
     let mut seen: BTreeMap<&RecordKey, i64> = BTreeMap::new();
@@ -161,6 +172,9 @@ pub fn plan_weight_changes(
     }
     if !problems.is_empty() {
         return Err(LifeboatError::invalid(problems.join("; ")));
+    }
+    for (zone, record) in other_upserts {
+        by_zone.entry(normalize_zone_id(&zone)).or_default().push(record);
     }
     let mut batches = Vec::new();
     for (zone, upserts) in by_zone {

@@ -283,6 +283,23 @@ pub struct Database {
     /// The instance an rds-backup restore creates (its name is `identifiers.secondary`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restore: Option<RestoreSpec>,
+    /// A CNAME (simple routing, often in a private hosted zone) that clients
+    /// use for the writer: repointed to the new writer's endpoint, in the
+    /// wave's change batch of its zone, once the database is writable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint_record: Option<EndpointRecord>,
+}
+
+/// A CNAME that points at the database writer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointRecord {
+    /// The hosted zone id (`Z...`).
+    #[schemars(length(min = 1))]
+    pub hosted_zone_id: String,
+    /// The record name, e.g. `orders-db.internal.example.com.`.
+    #[schemars(length(min = 1, max = 1024))]
+    pub name: String,
 }
 
 impl Default for Database {
@@ -296,6 +313,7 @@ impl Default for Database {
             deadline_seconds: default_db_deadline(),
             interval_seconds: default_db_interval(),
             restore: None,
+            endpoint_record: None,
         }
     }
 }
@@ -569,6 +587,12 @@ fn check_semantics(registry: &Registry) -> Vec<RegistryProblem> {
             push(
                 format!("{at}.database.restore"),
                 format!("only for kind rds-backup, not {}", app.database.kind.as_str()),
+            );
+        }
+        if app.database.endpoint_record.is_some() && !app.database.kind.needs_action() {
+            push(
+                format!("{at}.database.endpoint_record"),
+                format!("kind {} has no writer to follow", app.database.kind.as_str()),
             );
         }
         if app.database.interval_seconds > app.database.deadline_seconds {

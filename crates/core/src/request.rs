@@ -111,7 +111,8 @@ const SCHEDULE_DETAIL_TYPE: &str = "Scheduled Event";
 const DEFAULT_SOAK_SECONDS: u32 = 60;
 
 const ACCEPTED: &str = "expected an EventBridge \"CloudWatch Alarm State Change\" event, an EventBridge \
-\"Scheduled Event\", or a manual request {\"action\": \"failover\"|\"failback\"|\"drill\", \"apps\": [...], \"dry_run\": false}";
+\"Scheduled Event\", or a manual request {\"action\": \"failover\"|\"failback\"|\"drill\", \"apps\": [...], \"dry_run\": false, \
+\"mode\": \"planned\"|\"disaster\", \"accept_data_loss\": false, \"move_dns_without_database\": false}";
 
 /// Turns whatever started the run into a [`Request`], or says what is wrong with it.
 pub fn normalize_trigger(input: &serde_json::Value) -> Result<Request, LifeboatError> {
@@ -386,6 +387,17 @@ mod tests {
                 .message
                 .contains("dry_run")
         );
+    }
+
+    #[test]
+    fn an_operator_may_declare_a_disaster_for_a_failover_only() {
+        let r =
+            normalize_trigger(&json!({"action": "failover", "mode": "disaster", "accept_data_loss": true})).unwrap();
+        assert_eq!((r.mode, r.accept_data_loss), (Mode::Disaster, true));
+        let r = normalize_trigger(&json!({"action": "failback", "move_dns_without_database": true})).unwrap();
+        assert_eq!((r.mode, r.move_dns_without_database), (Mode::Planned, true));
+        let err = normalize_trigger(&json!({"action": "failback", "mode": "disaster"})).unwrap_err();
+        assert!(err.message.contains("always planned"), "{}", err.message);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! look: is the target writable yet? The state machine's Wait loop repeats it).
 
 use chrono::{DateTime, Utc};
-use lifeboat_aws::ports::{Databases, DbState, GlobalClusterState, ReplicationLag, RestoreRequest};
+use lifeboat_aws::ports::{Databases, DbState, DnsReader, GlobalClusterState, ReplicationLag, RestoreRequest};
 use lifeboat_core::database::{DatabasePlan, DbAction, rpo_gate};
 use lifeboat_core::plan::{AppMove, Plan};
 use lifeboat_core::{ErrorName, LifeboatError};
@@ -40,11 +40,21 @@ fn apps_with_database(plan: &Plan) -> impl Iterator<Item = &AppMove> {
 
 /// Checks every database the plan will promote, before anything changes;
 /// every problem is reported at once, naming the app and what to fix.
-pub async fn preflight(dbs: &dyn Databases, plan: &Plan) -> Result<(), LifeboatError> {
+pub async fn preflight(dbs: &dyn Databases, dns: &dyn DnsReader, plan: &Plan) -> Result<(), LifeboatError> {
     let mut problems = Vec::new();
     for app in apps_with_database(plan) {
         if let Some(p) = check_standby(dbs, app).await? {
             problems.push(format!("{}: {p}", app.app));
+        }
+        if let Some(rec) = &app.database.endpoint_record {
+            let name = lifeboat_core::registry::normalize_record_name(&rec.name);
+            let found = dns.record_sets(&rec.hosted_zone_id, &name, "CNAME").await?;
+            if !found.iter().any(|r| r.set_identifier.is_none()) {
+                problems.push(format!(
+                    "{}: database endpoint record {name} CNAME (simple routing) not found in zone {}",
+                    app.app, rec.hosted_zone_id
+                ));
+            }
         }
     }
     if problems.is_empty() {

@@ -96,7 +96,7 @@ pub async fn dispatch(kind: TaskKind, s: &Services, input: Value) -> Result<Valu
         TaskKind::Validate => {
             let i: ValidateInput = parse(kind, &input)?;
             let mut out = validate(&*s.registry, &*s.dns_read, &*s.alarms, i).await?;
-            preflight(&*s.databases, &out.plan).await?;
+            preflight(&*s.databases, &*s.dns_read, &out.plan).await?;
             take_lease(&*s.lease, &s.settings, chrono::Utc::now(), &mut out.plan).await?;
             to_value(out)?
         }

@@ -495,6 +495,76 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn database_steps_are_journaled_with_when_writable_and_the_rpo_at_risk() {
+        let mut plan = plan_with(&["api", "web"]).await;
+        for (app, action) in plan.phases[0].waves[0]
+            .apps
+            .iter_mut()
+            .zip([DbAction::Failover, DbAction::Failover])
+        {
+            app.database.action = action;
+            app.database.target = format!("{}-usw2", app.app);
+        }
+        let results = json!([[{
+            "wave": 0,
+            "started_at": "2026-11-26T10:00:00.000Z",
+            "databases": [
+                {"app": "api", "status": "writable", "action": "failover",
+                 "started_at": "2026-11-26T10:00:00.000Z", "writable_at": "2026-11-26T10:01:30.000Z",
+                 "promotion": {"outcome": "started", "detail": "failover started", "rpo_at_risk_seconds": 2.5,
+                               "api_calls": {"rds:FailoverGlobalCluster": 1}},
+                 "check": {"checks": 4, "detail": "writer", "api_calls": {"rds:DescribeGlobalClusters": 4}}},
+                {"app": "web", "status": "refused", "action": "failover",
+                 "started_at": "2026-11-26T10:00:00.000Z",
+                 "promotion": {"outcome": "refused", "detail": "lag 42.0 s over 30 s", "rpo_at_risk_seconds": 42.0},
+                 "error": {"Error": "Lifeboat.RpoExceeded", "Cause": "lag 42.0 s over 30 s"}}
+            ],
+            "verified": [{"app": "api", "verified": true, "detail": "ok", "at": "2026-11-26T10:01:40.000Z"}],
+            "rollback": {"apps": []}
+        }]]);
+        let registry = FakeRegistry::default();
+        registry
+            .put_apps(&crate::test_support::registry().applications)
+            .await
+            .unwrap();
+        let t0 = Utc::now();
+        let rec = record_outcome(
+            &registry,
+            &FakeJournal::default(),
+            &estate(),
+            &FakeLease::default(),
+            &Settings::default(),
+            &ApiCalls::default,
+            RecordInput {
+                plan,
+                results: Some(results),
+                error: None,
+                started_at: t0,
+                finished_at: Some(t0),
+                api_calls: None,
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(rec.status, RunStatus::Partial);
+        assert_eq!(rec.error_name.as_deref(), Some("Lifeboat.RpoExceeded"));
+        assert_eq!(rec.api_calls.get("rds:DescribeGlobalClusters"), 4);
+        let api = &rec.apps[0];
+        assert_eq!(api.status, AppStatus::Moved);
+        assert_eq!(api.recovery_seconds, Some(100.0));
+        let db = api.database.as_ref().unwrap();
+        assert_eq!(
+            (db.seconds_to_writable, db.rpo_at_risk_seconds),
+            (Some(90.0), Some(2.5))
+        );
+        let web = &rec.apps[1];
+        assert_eq!(web.status, AppStatus::NotMoved);
+        assert!(web.detail.contains("database not writable"), "{}", web.detail);
+        let db = web.database.as_ref().unwrap();
+        assert_eq!((db.status.as_str(), db.rpo_at_risk_seconds), ("refused", Some(42.0)));
+    }
+
+    #[tokio::test]
     async fn a_run_stopped_by_an_error_marks_unreached_apps() {
         let plan = plan_with(&["api"]).await;
         let registry = FakeRegistry::default();

@@ -4,7 +4,7 @@
 
 use lifeboat_aws::ports::{DnsReader, DnsWriter, read_records};
 use lifeboat_core::LifeboatError;
-use lifeboat_core::dns::{BatchLimits, DesiredWeight, plan_weight_changes};
+use lifeboat_core::dns::{BatchLimits, DesiredWeight, RecordSet, plan_changes};
 use lifeboat_core::plan::Wave;
 use serde::{Deserialize, Serialize};
 
@@ -50,6 +50,9 @@ pub struct DatabaseResult {
     pub app: String,
     /// `not-needed`, `writable`, `failed`, `refused`, `timed-out`.
     pub status: String,
+    /// The new writer's endpoint, once writable.
+    #[serde(default)]
+    pub endpoint: Option<String>,
 }
 
 impl DatabaseResult {
@@ -77,6 +80,52 @@ pub struct ShiftOutput {
     pub moving: Vec<lifeboat_core::plan::AppMove>,
     pub changes: Vec<ChangeRef>,
     pub records_changed: usize,
+}
+
+/// Normalised for comparison: lowercase, no trailing dot.
+fn host(v: &str) -> String {
+    v.trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// The database endpoint CNAMEs to repoint at their new writer (none already right).
+async fn endpoint_upserts(
+    reader: &dyn DnsReader,
+    apps: &[&lifeboat_core::plan::AppMove],
+    databases: &[DatabaseResult],
+) -> Result<Vec<(String, RecordSet)>, LifeboatError> {
+    let mut out = Vec::new();
+    for app in apps {
+        let Some(rec) = &app.database.endpoint_record else {
+            continue;
+        };
+        let Some(endpoint) = databases
+            .iter()
+            .find(|d| d.app == app.app)
+            .and_then(|d| d.endpoint.clone())
+        else {
+            continue;
+        };
+        let name = lifeboat_core::registry::normalize_record_name(&rec.name);
+        let existing = reader
+            .record_sets(&rec.hosted_zone_id, &name, "CNAME")
+            .await?
+            .into_iter()
+            .find(|r| r.set_identifier.is_none());
+        let Some(existing) = existing else {
+            return Err(LifeboatError::invalid(format!(
+                "{}: database endpoint record {name} CNAME does not exist in zone {}",
+                app.app, rec.hosted_zone_id
+            )));
+        };
+        if existing.values.iter().map(|v| host(v)).eq([host(&endpoint)]) {
+            continue;
+        }
+        tracing::info!(app = %app.app, record = %name, to = %endpoint, "repointing the database endpoint");
+        let mut changed = existing;
+        changed.values = vec![endpoint];
+        out.push((rec.hosted_zone_id.clone(), changed));
+    }
+    Ok(out)
 }
 
 pub async fn shift_dns(
@@ -127,7 +176,12 @@ pub async fn shift_dns(
         })
         .collect();
     let current = read_records(reader, desired.iter().map(|d| &d.key)).await?;
-    let batches = plan_weight_changes(&desired, &current, limits)?;
+    let endpoints = match input.mode {
+        ShiftMode::Shift => endpoint_upserts(reader, &apps, input.databases.as_deref().unwrap_or_default()).await?,
+        // The database stays promoted: its endpoint keeps pointing at the writer.
+        ShiftMode::Rollback => Vec::new(),
+    };
+    let batches = plan_changes(&desired, &current, endpoints, limits)?;
     let verb = match input.mode {
         ShiftMode::Shift => "shift",
         ShiftMode::Rollback => "rollback",
@@ -228,6 +282,88 @@ mod tests {
             r53.calls.lock().unwrap().get("route53:ChangeResourceRecordSets"),
             before
         );
+    }
+
+    fn db(app: &str, status: &str, endpoint: Option<&str>) -> DatabaseResult {
+        DatabaseResult {
+            app: app.into(),
+            status: status.into(),
+            endpoint: endpoint.map(str::to_string),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_app_whose_database_is_not_writable_keeps_its_traffic() {
+        let r53 = estate();
+        let wave = wave_of(&r53, &["api", "web"]).await;
+        let out = shift_dns(
+            &r53,
+            &r53,
+            BatchLimits::default(),
+            ShiftInput {
+                run_id: "r".into(),
+                wave,
+                mode: ShiftMode::Shift,
+                verified: None,
+                error: None,
+                databases: Some(vec![db("api", "refused", None), db("web", "not-needed", None)]),
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(out.apps, vec!["web".to_string()]);
+        assert_eq!(out.moving.len(), 1);
+        assert_eq!(r53.weight("Z1", "api.example.com.", "api-usw2"), Some(0));
+        assert_eq!(r53.weight("Z2", "www.example.org.", "web-usw2"), Some(100));
+    }
+
+    #[tokio::test]
+    async fn the_database_endpoint_follows_the_writer_in_its_zones_batch_once() {
+        let r53 = estate();
+        r53.add_record(
+            "Z1",
+            RecordSet {
+                name: "api-db.example.com.".into(),
+                record_type: "CNAME".into(),
+                set_identifier: None,
+                weight: None,
+                ttl: Some(30),
+                values: vec!["api.cluster-a.us-east-1.rds.amazonaws.com".into()],
+                alias: None,
+                health_check_id: None,
+                unsupported: None,
+            },
+        );
+        let mut wave = wave_of(&r53, &["api"]).await;
+        wave.apps[0].database.endpoint_record = Some(lifeboat_core::registry::EndpointRecord {
+            hosted_zone_id: "Z1".into(),
+            name: "api-db.example.com".into(),
+        });
+        let input = ShiftInput {
+            run_id: "r".into(),
+            wave,
+            mode: ShiftMode::Shift,
+            verified: None,
+            error: None,
+            databases: Some(vec![db(
+                "api",
+                "writable",
+                Some("api.cluster-b.us-west-2.rds.amazonaws.com"),
+            )]),
+        };
+        let out = shift_dns(&r53, &r53, BatchLimits::default(), input.clone())
+            .await
+            .unwrap();
+        // Two weights and the CNAME, one batch: the zone's.
+        assert_eq!((out.records_changed, out.changes.len()), (3, 1));
+        let cname = r53.record_sets("Z1", "api-db.example.com.", "CNAME").await.unwrap();
+        assert_eq!(
+            cname[0].values,
+            vec!["api.cluster-b.us-west-2.rds.amazonaws.com".to_string()]
+        );
+        assert_eq!(cname[0].ttl, Some(30));
+        let again = shift_dns(&r53, &r53, BatchLimits::default(), input).await.unwrap();
+        assert_eq!(again.records_changed, 0);
     }
 
     #[tokio::test]

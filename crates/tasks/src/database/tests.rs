@@ -31,6 +31,7 @@ fn app(kind: DatabaseKind, action: DbAction) -> AppMove {
             interval_seconds: 30,
             max_checks: 10,
             manual_steps: vec![],
+            endpoint_record: None,
         },
         dns: vec![],
         verification: VerifyPlan {
@@ -199,7 +200,8 @@ async fn preflight_names_every_missing_or_unjoined_standby() {
         summary: String::new(),
         lease_epoch: None,
     };
-    let err = preflight(&f, &plan).await.unwrap_err();
+    let r53 = lifeboat_aws::fakes::FakeRoute53::new();
+    let err = preflight(&f, &r53, &plan).await.unwrap_err();
     assert_eq!(err.name, ErrorName::InvalidRequest);
     assert!(
         err.message
