@@ -155,6 +155,17 @@ async fn the_rpo_gate_refuses_a_lagging_failover_then_accepts_it_with_accept_dat
     );
     assert!(db.detail.contains("accept_data_loss"), "{}", db.detail);
     assert_eq!(rec.error_name.as_deref(), Some("Lifeboat.RpoExceeded"));
+    // orders depends on payments: it is held back too, its backup not restored.
+    let orders = rec.apps.iter().find(|a| a.app == "orders").unwrap();
+    assert_eq!(orders.status, AppStatus::NotMoved);
+    assert!(orders.detail.contains("waits for payments"), "{}", orders.detail);
+    assert_eq!(calls.get("rds:RestoreDBInstanceToPointInTime"), 0);
+    assert_eq!(weights_of(&env.weights().await, "orders"), (Some(100), Some(0)));
+    assert_eq!(
+        weights_of(&env.weights().await, "search"),
+        (Some(0), Some(100)),
+        "independent apps move"
+    );
 
     // The operator accepts the loss: the primary is gone, the data since is lost either way.
     let (exec, calls) = env
@@ -171,19 +182,18 @@ async fn the_rpo_gate_refuses_a_lagging_failover_then_accepts_it_with_accept_dat
     assert_eq!((db.status.as_str(), db.rpo_at_risk_seconds), ("writable", Some(120.0)));
 }
 
-#[tokio::test]
-async fn a_rerun_after_a_crash_right_after_promote_converges_without_promoting_twice() {
+/// Plans `apps`' failover and calls promote_database for each, as a run
+/// that died right after its promote calls would have done.
+async fn promote_then_crash(env: &TestEnv, apps: &[&str]) {
     use lifeboat_tasks::database::{PromoteInput, PromoteOutcome, promote_database};
     use lifeboat_tasks::validate::{ValidateInput, validate};
-    let env = TestEnv::new().await;
-    // The first run died right after its promote calls: plan, then promote, nothing else.
     let s = env.admin();
     let planned = validate(
         &*s.registry,
         &*s.dns_read,
         &*s.alarms,
         ValidateInput {
-            trigger: json!({"action": "failover", "apps": ["payments", "orders"]}),
+            trigger: json!({"action": "failover", "apps": apps}),
             run_id: "crashed".into(),
             started_at: None,
         },
@@ -194,6 +204,7 @@ async fn a_rerun_after_a_crash_right_after_promote_converges_without_promoting_t
         let out = promote_database(
             &*s.databases,
             &*s.lag,
+            &*s.dns_read,
             chrono::Utc::now(),
             PromoteInput {
                 run_id: "crashed".into(),
@@ -204,25 +215,29 @@ async fn a_rerun_after_a_crash_right_after_promote_converges_without_promoting_t
         .unwrap();
         assert_eq!(out.outcome, PromoteOutcome::Started, "{out:?}");
     }
-    // The rerun finds the switchover and the restore under way and waits for them.
-    let (exec, calls) = env
-        .run(json!({"action": "failover", "apps": ["payments", "orders"]}))
-        .await;
+}
+
+#[tokio::test]
+async fn a_rerun_after_a_crash_right_after_promote_converges_without_promoting_twice() {
+    let env = TestEnv::new().await;
+    // The switchover was started; the run died before it saw the result.
+    promote_then_crash(&env, &["payments"]).await;
+    let (exec, calls) = env.run(json!({"action": "failover", "apps": ["payments"]})).await;
     assert_eq!(exec.status, ExecutionStatus::Succeeded, "{:?}", exec.error);
     assert_eq!(calls.get("rds:SwitchoverGlobalCluster"), 0);
-    assert_eq!(calls.get("rds:RestoreDBInstanceToPointInTime"), 0);
     assert_eq!(
         env.global_writer("payments").await.as_deref(),
         Some(env.db_id("payments", SECONDARY).as_str())
     );
-    let rec = record(&exec);
-    assert!(rec.apps.iter().all(|a| a.status == AppStatus::Moved), "{rec:?}");
-    assert!(
-        rec.apps
-            .iter()
-            .all(|a| a.database.as_ref().unwrap().detail.contains("already")),
-        "{rec:?}"
-    );
+    // The restore was started under the registry's name; the rerun waits for that instance.
+    promote_then_crash(&env, &["orders"]).await;
+    let (exec, calls) = env.run(json!({"action": "failover", "apps": ["orders"]})).await;
+    assert_eq!(exec.status, ExecutionStatus::Succeeded, "{:?}", exec.error);
+    assert_eq!(calls.get("rds:RestoreDBInstanceToPointInTime"), 0);
+    let orders = &record(&exec).apps[0];
+    assert_eq!(orders.status, AppStatus::Moved);
+    let db = orders.database.as_ref().unwrap();
+    assert!(db.detail.contains("exists already"), "{db:?}");
 }
 
 #[tokio::test]

@@ -40,6 +40,17 @@ pub struct AppMove {
     pub database: DatabasePlan,
     pub dns: Vec<WeightChange>,
     pub verification: VerifyPlan,
+    /// Applications this one depends on that move in the same phase (in an
+    /// earlier wave): it moves only once they are active where it goes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<Dependency>,
+}
+
+/// A dependency moving ahead of an app: active in the target once its records have these weights.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dependency {
+    pub app: String,
+    pub dns: Vec<DesiredWeight>,
 }
 
 impl AppMove {
@@ -339,6 +350,7 @@ fn app_move(app: &Application, target: Side, current: &HashMap<RecordKey, i64>, 
         to_region: app.regions.get(target).to_string(),
         database,
         dns,
+        depends_on: Vec::new(),
         verification: VerifyPlan {
             region: app.regions.get(target).to_string(),
             health_check_id: v.health_checks.get(target).clone(),
@@ -383,8 +395,22 @@ fn into_waves(registry: &Registry, moves: Vec<AppMove>) -> Vec<Wave> {
         depth.insert(name.to_string(), d);
         d
     }
+    let targets: HashMap<String, Vec<DesiredWeight>> =
+        moves.iter().map(|m| (m.app.clone(), m.shift_weights())).collect();
     let mut grouped: BTreeMap<(u32, u32), Vec<AppMove>> = BTreeMap::new();
-    for m in moves {
+    for mut m in moves {
+        m.depends_on = registry
+            .app(&m.app)
+            .map(|a| a.depends_on.clone())
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|d| {
+                targets.get(&d).map(|dns| Dependency {
+                    app: d,
+                    dns: dns.clone(),
+                })
+            })
+            .collect();
         let tier = tier_of.get(m.app.as_str()).copied().unwrap_or(0);
         let d = depth_of(&m.app, registry, &moving, &mut depth, 0);
         grouped.entry((tier, d)).or_default().push(m);

@@ -145,6 +145,11 @@ pub enum PromoteOutcome {
     AlreadyDone,
     /// The RPO gate said no: nothing was changed.
     Refused,
+    /// An application it depends on is not active in the target Region (its
+    /// move failed): nothing was changed, its traffic stays.
+    Blocked,
+    /// No database change for this app (its dependencies are in place).
+    NotNeeded,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -167,9 +172,35 @@ fn not_found(app: &AppMove, what: String) -> LifeboatError {
     LifeboatError::invalid(format!("{}: {what}", app.app))
 }
 
+/// The dependencies of `app` that are not active where it goes (their records
+/// are not at the weights their move sets), as `"name"`s.
+async fn unmet_dependencies(dns: &dyn DnsReader, app: &AppMove) -> Result<Vec<String>, LifeboatError> {
+    if app.depends_on.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Owned keys: a borrowing iterator held across the await would make the future not Send.
+    let keys: Vec<lifeboat_core::dns::RecordKey> = app
+        .depends_on
+        .iter()
+        .flat_map(|d| d.dns.iter().map(|w| w.key.clone()))
+        .collect();
+    let records = lifeboat_aws::ports::read_records(dns, keys.iter()).await?;
+    Ok(app
+        .depends_on
+        .iter()
+        .filter(|d| {
+            d.dns
+                .iter()
+                .any(|w| records.get(&w.key).and_then(|r| r.weight) != Some(w.weight))
+        })
+        .map(|d| d.app.clone())
+        .collect())
+}
+
 pub async fn promote_database(
     dbs: &dyn Databases,
     lag: &dyn ReplicationLag,
+    dns: &dyn DnsReader,
     now: DateTime<Utc>,
     input: PromoteInput,
 ) -> Result<PromoteOutput, LifeboatError> {
@@ -186,8 +217,21 @@ pub async fn promote_database(
         data_window_lost_seconds: None,
         error: None,
     };
+    let unmet = unmet_dependencies(dns, app).await?;
+    if !unmet.is_empty() {
+        out.outcome = PromoteOutcome::Blocked;
+        out.detail = format!(
+            "waits for {}, not active in {}: its move did not complete, so {} stays where it is",
+            unmet.join(", "),
+            app.to_region,
+            app.app
+        );
+        tracing::warn!(app = %app.app, unmet = ?unmet, "dependencies not in place");
+        return Ok(out);
+    }
     match d.action {
         DbAction::None | DbAction::ManualRebuild => {
+            out.outcome = PromoteOutcome::NotNeeded;
             out.detail = "no database change".into();
         }
         DbAction::Switchover | DbAction::Failover => {

@@ -102,7 +102,7 @@ pub async fn dispatch(kind: TaskKind, s: &Services, input: Value) -> Result<Valu
         }
         TaskKind::PromoteDatabase => {
             let i: PromoteInput = parse(kind, &input)?;
-            to_value(promote_database(&*s.databases, &*s.lag, chrono::Utc::now(), i).await?)?
+            to_value(promote_database(&*s.databases, &*s.lag, &*s.dns_read, chrono::Utc::now(), i).await?)?
         }
         TaskKind::CheckDatabase => {
             let i: CheckInput = parse(kind, &input)?;

@@ -192,7 +192,23 @@ pub fn outcomes(
                 let db_blocked = database
                     .as_ref()
                     .filter(|d| matches!(d.status.as_str(), "refused" | "timed-out" | "failed"));
+                // A dependency that did not move holds the app back (whatever its database).
+                let dependency_blocked = wr
+                    .and_then(|w| w["databases"].as_array())
+                    .and_then(|a| {
+                        a.iter()
+                            .find(|r| r["app"] == Value::String(app.app.clone()) && r["status"] == "blocked")
+                    })
+                    .map(|r| {
+                        r["promotion"]["detail"]
+                            .as_str()
+                            .unwrap_or("a dependency did not move")
+                            .to_string()
+                    });
                 let (status, detail) = match wr {
+                    Some(_) if dependency_blocked.is_some() => {
+                        (AppStatus::NotMoved, dependency_blocked.clone().unwrap_or_default())
+                    }
                     Some(_) if db_blocked.is_some() => (
                         AppStatus::NotMoved,
                         format!(

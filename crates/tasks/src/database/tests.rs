@@ -34,6 +34,7 @@ fn app(kind: DatabaseKind, action: DbAction) -> AppMove {
             endpoint_record: None,
         },
         dns: vec![],
+        depends_on: vec![],
         verification: VerifyPlan {
             region: "us-west-2".into(),
             health_check_id: None,
@@ -56,6 +57,7 @@ async fn promote(f: &FakeDatabases, a: AppMove) -> PromoteOutput {
     promote_database(
         f,
         f,
+        &lifeboat_aws::fakes::FakeRoute53::new(),
         Utc::now(),
         PromoteInput {
             run_id: "r".into(),
@@ -153,6 +155,7 @@ async fn a_backup_restore_records_the_data_window_and_a_rerun_finds_the_instance
     let out = promote_database(
         &f,
         &f,
+        &lifeboat_aws::fakes::FakeRoute53::new(),
         now,
         PromoteInput {
             run_id: "r".into(),
