@@ -126,8 +126,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let definition = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../statemachine/lifeboat.asl.json");
     println!(
-        "{:<10} {:>6} {:>8} {:>7} {:>12} {:>10}  calls",
-        "run", "apps", "seconds", "calls", "calls/app", "changes"
+        "{:<10} {:>6} {:>8} {:>7} {:>12} {:>10} {:>13}  calls",
+        "run", "apps", "seconds", "calls", "calls/app", "changes", "max data KiB"
     );
     for input in [
         serde_json::json!({"action": "failover"}),
@@ -148,14 +148,42 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             return Err(format!("{action} did not succeed: {run:?}").into());
         }
         let calls = factory.run_counter.snapshot();
+        // Step Functions caps a state's input or output at 256 KiB: the plan travels in them.
+        if let lifeboat::local::LocalRun::Ran(e) = &run
+            && let Some(plan) = e
+                .events
+                .iter()
+                .find(|ev| ev.event_type == "TaskSucceeded" && ev.state.as_deref() == Some("Validate"))
+                .and_then(|ev| ev.details["output"].get("plan").cloned())
+        {
+            eprintln!(
+                "{action}: the plan is {:.1} KiB",
+                plan.to_string().len() as f64 / 1024.0
+            );
+        }
+        let (max_data, max_state) = match &run {
+            lifeboat::local::LocalRun::Ran(e) => e
+                .events
+                .iter()
+                .flat_map(|ev| {
+                    [ev.details.get("input"), ev.details.get("output")]
+                        .into_iter()
+                        .flatten()
+                        .map(move |v| (v.to_string().len(), ev.state.clone().unwrap_or_default()))
+                })
+                .max()
+                .unwrap_or_default(),
+            lifeboat::local::LocalRun::Duplicate { .. } => (0, String::new()),
+        };
         println!(
-            "{:<10} {:>6} {:>8.2} {:>7} {:>12.2} {:>10}  {}",
+            "{:<10} {:>6} {:>8.2} {:>7} {:>12.2} {:>10} {:>13.1}  ({max_state}) {}",
             action,
             apps,
             secs,
             calls.total(),
             calls.total() as f64 / apps as f64,
             calls.get("route53:ChangeResourceRecordSets"),
+            max_data as f64 / 1024.0,
             calls_line(&calls)
         );
     }

@@ -44,7 +44,8 @@ impl DbAction {
     }
 }
 
-/// One application's database step in one phase.
+/// One application's database step in one phase. Empty fields are left out
+/// of its JSON: the plan travels in the state machine's data (256 KiB at most).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DatabasePlan {
     pub kind: DatabaseKind,
@@ -52,20 +53,20 @@ pub struct DatabasePlan {
     /// The Region whose database becomes the writer.
     pub region: String,
     /// The cluster/instance that becomes the writer (for rds-backup: the instance to create).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub target: String,
     /// The one it takes over from (for rds-backup: the instance whose backups are restored).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub source: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub global_cluster_id: Option<String>,
     /// The RPO gate's budget (disaster failover only).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_rpo_seconds: Option<u32>,
     /// The operator accepted data loss over the budget.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub accept_data_loss: bool,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restore: Option<RestoreSpec>,
     /// Checks before the app fails: deadline / interval, at least one.
     pub interval_seconds: u32,

@@ -271,6 +271,7 @@ impl Run<'_> {
                     "RetryCount": 0,
                 });
                 let t = self.state(&current, state, input, &ctx).await?;
+                check_data_size(&current, &t.output)?;
                 self.emit(
                     &format!("{kind}StateExited"),
                     Some(&current),
@@ -707,6 +708,39 @@ fn apply_result_path(spec: &Option<Value>, raw: Value, result: Value) -> Result<
         Some(Value::String(p)) => paths::write(raw, p, result),
         Some(other) => Err(ExecError::runtime(format!("invalid ResultPath {other}"))),
     }
+}
+
+/// Step Functions' limit on a state's input or output: 256 KiB of UTF-8.
+pub const MAX_DATA_BYTES: usize = 256 * 1024;
+
+/// Counts the bytes of a value's JSON without keeping them.
+struct ByteCount(usize);
+
+impl std::io::Write for ByteCount {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A state whose output is over the limit fails the execution as on AWS
+/// (`States.DataLimitExceeded`, which `States.ALL` does not catch).
+fn check_data_size(state: &str, output: &Value) -> Result<(), ExecError> {
+    let mut n = ByteCount(0);
+    serde_json::to_writer(&mut n, output).map_err(|e| ExecError::runtime(e.to_string()))?;
+    if n.0 > MAX_DATA_BYTES {
+        return Err(ExecError::new(
+            "States.DataLimitExceeded",
+            format!(
+                "the output of state {state} is {} bytes, over Step Functions' limit of {MAX_DATA_BYTES}",
+                n.0
+            ),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -71,6 +71,7 @@ pub async fn validate(
         .collect();
     let records = read_records(dns, keys.iter()).await?;
     let plan = build_plan(&reg, &request, &records, &ctx)?;
+    lifeboat_core::plan::check_state_data(&plan)?;
     check_alarms_exist(alarms, &plan).await?;
     tracing::info!(run = %input.run_id, summary = %plan.summary, "plan ready");
     Ok(ValidateOutput { plan })

@@ -361,3 +361,23 @@ fn missing_handlers_are_a_load_error() {
     let err = exec.check_handlers(&m).unwrap_err();
     assert!(err.to_string().contains("no task handler for resource(s) nope"));
 }
+
+#[tokio::test]
+async fn a_state_output_over_256_kib_fails_the_execution_uncaught() {
+    let (exec, _) = executor();
+    let big = "x".repeat(MAX_DATA_BYTES);
+    let def = json!({"StartAt": "Try", "States": {
+        "Try": {"Type": "Parallel", "Branches": [{"StartAt": "Grow", "States": {
+            "Grow": {"Type": "Pass", "Result": {"blob": big}, "End": true}}}],
+            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}], "Next": "Done"},
+        "Caught": {"Type": "Succeed"},
+        "Done": {"Type": "Succeed"}}});
+    let e = run(&exec, def, json!({})).await;
+    let err = e.error.unwrap();
+    assert_eq!(err.error, "States.DataLimitExceeded");
+    assert!(err.cause.contains("state Grow"), "{}", err.cause);
+
+    let small =
+        json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"blob": "x".repeat(1000)}, "End": true}}});
+    assert!(run(&exec, small, json!({})).await.error.is_none());
+}
