@@ -229,3 +229,47 @@ async fn a_check_that_never_sees_the_writer_says_what_it_saw() {
     assert_eq!(out.checks, 4);
     assert!(out.detail.contains("not the writer yet"), "{}", out.detail);
 }
+
+#[tokio::test]
+async fn a_stopped_standby_is_not_ready_and_a_throttled_promote_is_retryable() {
+    // Neither is reachable on the emulator (moto never throttles, and its
+    // instances cannot be stopped into other states): the fake covers them.
+    let f = FakeDatabases::default();
+    f.add_instance(
+        "us-west-2",
+        "orders-usw2",
+        Some("arn:aws:rds:us-east-1:123456789012:db:orders-use1"),
+    );
+    f.instances
+        .lock()
+        .unwrap()
+        .get_mut(&("us-west-2".to_string(), "orders-usw2".to_string()))
+        .unwrap()
+        .status = "storage-full".into();
+    let a = app(DatabaseKind::RdsReplica, DbAction::PromoteInstance);
+    let problem = check_standby(&f, &a).await.unwrap();
+    assert_eq!(
+        problem.as_deref(),
+        Some("read replica orders-usw2 in us-west-2 is storage-full")
+    );
+
+    f.fail_actions
+        .lock()
+        .unwrap()
+        .push_back(lifeboat_aws::AwsError::Throttled("Throttling: Rate exceeded".into()));
+    let err = promote_database(
+        &f,
+        &f,
+        &lifeboat_aws::fakes::FakeRoute53::new(),
+        Utc::now(),
+        PromoteInput {
+            run_id: "r".into(),
+            app: a.clone(),
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.name, ErrorName::Throttled);
+    // The retry (the state machine's) promotes it.
+    assert_eq!(promote(&f, a).await.outcome, PromoteOutcome::Started);
+}
