@@ -579,7 +579,8 @@ pub async fn run_demo(format: OutputFormat) -> Result<i32, CliError> {
     say(
         format,
         format!(
-            "  seeded: {} hosted zones ({}), {} applications, {} weighted records, {} health checks, {} alarms",
+            "  seeded: {} hosted zones ({}), {} applications, {} weighted records, {} health checks, {} alarms, \
+             {} databases (payments: an Aurora global database; orders: an RDS instance whose backups replicate to {SECONDARY})",
             estate.zones.len(),
             estate
                 .zones
@@ -590,7 +591,8 @@ pub async fn run_demo(format: OutputFormat) -> Result<i32, CliError> {
             estate.registry.applications.len(),
             estate.registry.applications.len() * 2,
             estate.health_checks,
-            estate.alarms
+            estate.alarms,
+            estate.databases
         ),
     );
     let dir = std::env::temp_dir().join(format!("lifeboat-demo-{}", moto.port()));

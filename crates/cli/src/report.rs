@@ -275,8 +275,8 @@ pub fn run_text(r: &RunRecord) -> String {
 /// Each app's database step per run: `(label, record)` in order.
 pub fn database_table(runs: &[(&str, RunRecord)]) -> String {
     let mut s = format!(
-        "  {:<10} {:<9} {:<16} {:<10} {:>10} {:>12}  {}\n",
-        "APP", "RUN", "ACTION", "STATUS", "WRITABLE", "RPO AT RISK", "TARGET"
+        "  {:<10} {:<9} {:<16} {:<10} {:>11} {:>12}  {}\n",
+        "APP", "RUN", "ACTION", "STATUS", "WRITABLE IN", "RPO AT RISK", "TARGET"
     );
     for (label, r) in runs {
         for a in &r.apps {
@@ -288,7 +288,7 @@ pub fn database_table(runs: &[(&str, RunRecord)]) -> String {
             };
             let _ = writeln!(
                 s,
-                "  {:<10} {:<9} {:<16} {:<10} {:>10} {:>12}  {} in {}",
+                "  {:<10} {:<9} {:<16} {:<10} {:>11} {:>12}  {} in {}",
                 a.app,
                 label,
                 d.action,
