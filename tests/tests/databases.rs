@@ -19,7 +19,7 @@
 
 use aws_sdk_cloudwatch::types::StateValue;
 use harness::TestEnv;
-use lifeboat::demo::{PRIMARY, SECONDARY, alarm_event, cname_value, put_replication_lag, set_alarm};
+use lifeboat::demo::{PRIMARY, SECONDARY, alarm_event, cname_value, put_rds_metric, put_replication_lag, set_alarm};
 use lifeboat_core::outcome::{AppStatus, RunRecord};
 use lifeboat_core::registry::DatabaseKind;
 use lifeboat_states::ExecutionStatus;
@@ -116,8 +116,9 @@ async fn an_alarm_fails_the_global_database_over_and_restores_the_backup_before_
     let db = orders.database.as_ref().unwrap();
     assert_eq!((db.action.as_str(), db.status.as_str()), ("restore-backup", "writable"));
     assert!(db.restore_time.is_some());
-    // The emulator's replicated backups trail by 300 s.
+    // The emulator's replicated backups trail by 300 s: the writes after the restore point are at risk.
     assert!(db.data_window_lost_seconds.unwrap() >= 299.0, "{db:?}");
+    assert_eq!(db.rpo_at_risk_seconds, db.data_window_lost_seconds);
     // The journal keeps the same.
     let journal = env.admin().journal.get_run(&exec.name).await.unwrap().unwrap();
     assert_eq!(journal.apps, rec.apps);
@@ -245,6 +246,16 @@ async fn replicas_are_promoted_before_their_traffic_moves_and_failback_names_the
     let env = TestEnv::new().await;
     env.give_replica("search", DatabaseKind::AuroraReplica).await;
     env.give_replica("storefront", DatabaseKind::RdsReplica).await;
+    // The read replica is 4 s behind when it is promoted: that is the data at risk.
+    put_rds_metric(
+        &env.config,
+        "ReplicaLag",
+        ("DBInstanceIdentifier", &env.db_id("storefront", SECONDARY)),
+        4.0,
+        aws_sdk_cloudwatch::types::StandardUnit::Seconds,
+    )
+    .await
+    .unwrap();
     let (exec, calls) = env
         .run(json!({"action": "failover", "apps": ["search", "storefront"]}))
         .await;
@@ -272,6 +283,19 @@ async fn replicas_are_promoted_before_their_traffic_moves_and_failback_names_the
     );
     let rec = record(&exec);
     assert!(rec.apps.iter().all(|a| a.status == AppStatus::Moved), "{rec:?}");
+    let at_risk = |app: &str| {
+        rec.apps
+            .iter()
+            .find(|a| a.app == app)
+            .and_then(|a| a.database.as_ref())
+            .and_then(|d| d.rpo_at_risk_seconds)
+    };
+    assert_eq!(at_risk("storefront"), Some(4.0));
+    assert_eq!(
+        at_risk("search"),
+        None,
+        "no AuroraBinlogReplicaLag datapoint: not measured"
+    );
 
     // Failback: no automatic way back for promoted replicas. The plan says what to do; DNS stays.
     let (exec, calls) = env

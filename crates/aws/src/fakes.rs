@@ -653,10 +653,8 @@ impl crate::ports::Databases for FakeDatabases {
 
 #[async_trait]
 impl crate::ports::ReplicationLag for FakeDatabases {
-    async fn lag_seconds(&self, region: &str, cluster_id: &str) -> Result<Option<f64>, AwsError> {
+    async fn lag_seconds(&self, region: &str, of: crate::ports::LagOf<'_>) -> Result<Option<f64>, AwsError> {
         lock(&self.calls).add("cloudwatch:GetMetricData", 1);
-        Ok(lock(&self.lag)
-            .get(&(region.to_string(), cluster_id.to_string()))
-            .copied())
+        Ok(lock(&self.lag).get(&(region.to_string(), of.id().to_string())).copied())
     }
 }

@@ -383,10 +383,30 @@ pub trait Databases: Send + Sync {
     async fn restore_backup(&self, region: &str, request: RestoreRequest<'_>) -> Result<(), AwsError>;
 }
 
-/// Reads Aurora global database replication lag (CloudWatch).
+/// Whose replication lag, which decides the CloudWatch metrics read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LagOf<'a> {
+    /// An Aurora global database's secondary cluster: AuroraGlobalDBReplicationLag and
+    /// AuroraGlobalDBRPOLag (milliseconds).
+    GlobalSecondary(&'a str),
+    /// A cross-Region Aurora replica cluster: AuroraBinlogReplicaLag (seconds).
+    ReplicaCluster(&'a str),
+    /// An RDS read replica: ReplicaLag (seconds).
+    ReplicaInstance(&'a str),
+}
+
+impl LagOf<'_> {
+    pub fn id(&self) -> &str {
+        match self {
+            LagOf::GlobalSecondary(id) | LagOf::ReplicaCluster(id) | LagOf::ReplicaInstance(id) => id,
+        }
+    }
+}
+
+/// Reads replication lag (CloudWatch): the data a promotion or failover may lose.
 #[async_trait]
 pub trait ReplicationLag: Send + Sync {
-    /// The last value seen in the last 10 minutes of AuroraGlobalDBReplicationLag and
-    /// AuroraGlobalDBRPOLag for the secondary cluster, the larger of the two, in seconds.
-    async fn lag_seconds(&self, region: &str, cluster_id: &str) -> Result<Option<f64>, AwsError>;
+    /// The last value seen in the last 10 minutes of the lag metrics of `of` (the
+    /// larger, if two), in seconds; `None` when there is no datapoint.
+    async fn lag_seconds(&self, region: &str, of: LagOf<'_>) -> Result<Option<f64>, AwsError>;
 }

@@ -4,7 +4,7 @@
 use crate::clients::AwsClients;
 use crate::error::AwsError;
 use crate::ports::{
-    Databases, DbState, GlobalClusterState, GlobalMember, ReplicatedBackup, ReplicationLag, RestoreRequest,
+    Databases, DbState, GlobalClusterState, GlobalMember, LagOf, ReplicatedBackup, ReplicationLag, RestoreRequest,
 };
 use async_trait::async_trait;
 use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, ScanBy};
@@ -221,15 +221,27 @@ impl Databases for Rds {
     }
 }
 
-/// The replication lag metrics Aurora publishes for a global database's secondary cluster (milliseconds).
-const LAG_METRICS: [&str; 2] = ["AuroraGlobalDBReplicationLag", "AuroraGlobalDBRPOLag"];
+/// The lag metrics of `of`: (metric names, dimension, seconds per unit).
+fn lag_metrics(of: LagOf<'_>) -> (&'static [&'static str], &'static str, f64) {
+    match of {
+        LagOf::GlobalSecondary(_) => (
+            &["AuroraGlobalDBReplicationLag", "AuroraGlobalDBRPOLag"],
+            "DBClusterIdentifier",
+            0.001,
+        ),
+        LagOf::ReplicaCluster(_) => (&["AuroraBinlogReplicaLag"], "DBClusterIdentifier", 1.0),
+        LagOf::ReplicaInstance(_) => (&["ReplicaLag"], "DBInstanceIdentifier", 1.0),
+    }
+}
 
 #[async_trait]
 impl ReplicationLag for Rds {
-    async fn lag_seconds(&self, region: &str, cluster_id: &str) -> Result<Option<f64>, AwsError> {
+    async fn lag_seconds(&self, region: &str, of: LagOf<'_>) -> Result<Option<f64>, AwsError> {
         let now = Utc::now();
         let start = now - chrono::Duration::minutes(10);
-        let queries = LAG_METRICS
+        let (names, dimension, seconds_per_unit) = lag_metrics(of);
+        let id = of.id();
+        let queries = names
             .iter()
             .enumerate()
             .map(|(i, name)| {
@@ -241,12 +253,7 @@ impl ReplicationLag for Rds {
                                 Metric::builder()
                                     .namespace("AWS/RDS")
                                     .metric_name(*name)
-                                    .dimensions(
-                                        Dimension::builder()
-                                            .name("DBClusterIdentifier")
-                                            .value(cluster_id)
-                                            .build(),
-                                    )
+                                    .dimensions(Dimension::builder().name(dimension).value(id).build())
                                     .build(),
                             )
                             .period(60)
@@ -267,12 +274,7 @@ impl ReplicationLag for Rds {
             .scan_by(ScanBy::TimestampDescending)
             .send()
             .await
-            .map_err(|e| {
-                AwsError::from_sdk(
-                    &format!("GetMetricData (replication lag of {cluster_id}) in {region}"),
-                    e,
-                )
-            })?;
+            .map_err(|e| AwsError::from_sdk(&format!("GetMetricData (replication lag of {id}) in {region}"), e))?;
         // The last value seen of each metric; the larger of the two is the data at risk.
         let latest = resp
             .metric_data_results()
@@ -282,7 +284,7 @@ impl ReplicationLag for Rds {
                     .iter()
                     .zip(r.values())
                     .max_by_key(|(t, _)| t.secs())
-                    .map(|(_, v)| *v / 1000.0)
+                    .map(|(_, v)| *v * seconds_per_unit)
             })
             .fold(None, |acc: Option<f64>, v| Some(acc.map_or(v, |a| a.max(v))));
         Ok(latest)

@@ -217,22 +217,40 @@ pub async fn cname_value(config: &SdkConfig, zone_id: &str, name: &str) -> Optio
 /// Sets the replication lag CloudWatch reports for an Aurora global database's
 /// secondary cluster (AuroraGlobalDBReplicationLag, milliseconds, now).
 pub async fn put_replication_lag(config: &SdkConfig, cluster: &str, lag_ms: f64) -> Result<(), SeedError> {
-    use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
+    put_rds_metric(
+        config,
+        "AuroraGlobalDBReplicationLag",
+        ("DBClusterIdentifier", cluster),
+        lag_ms,
+        aws_sdk_cloudwatch::types::StandardUnit::Milliseconds,
+    )
+    .await
+}
+
+/// One datapoint, now, of an `AWS/RDS` metric in the recovery Region (as RDS would publish it).
+pub async fn put_rds_metric(
+    config: &SdkConfig,
+    metric: &str,
+    (dimension, id): (&str, &str),
+    value: f64,
+    unit: aws_sdk_cloudwatch::types::StandardUnit,
+) -> Result<(), SeedError> {
+    use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
     cloudwatch(config, SECONDARY)
         .put_metric_data()
         .namespace("AWS/RDS")
         .metric_data(
             MetricDatum::builder()
-                .metric_name("AuroraGlobalDBReplicationLag")
-                .dimensions(Dimension::builder().name("DBClusterIdentifier").value(cluster).build())
-                .value(lag_ms)
-                .unit(StandardUnit::Milliseconds)
+                .metric_name(metric)
+                .dimensions(Dimension::builder().name(dimension).value(id).build())
+                .value(value)
+                .unit(unit)
                 .timestamp(aws_smithy_types::DateTime::from_secs(chrono::Utc::now().timestamp()))
                 .build(),
         )
         .send()
         .await
-        .map_err(seed_err(format!("PutMetricData replication lag of {cluster}")))?;
+        .map_err(seed_err(format!("PutMetricData {metric} of {id}")))?;
     Ok(())
 }
 

@@ -5,7 +5,7 @@
 //! look: is the target writable yet? The state machine's Wait loop repeats it).
 
 use chrono::{DateTime, Utc};
-use lifeboat_aws::ports::{Databases, DbState, DnsReader, GlobalClusterState, ReplicationLag, RestoreRequest};
+use lifeboat_aws::ports::{Databases, DbState, DnsReader, GlobalClusterState, LagOf, ReplicationLag, RestoreRequest};
 use lifeboat_core::database::{DatabasePlan, DbAction, rpo_gate};
 use lifeboat_core::plan::{AppMove, Plan};
 use lifeboat_core::{ErrorName, LifeboatError};
@@ -255,7 +255,9 @@ pub async fn promote_database(
                 out.rpo_at_risk_seconds = Some(0.0);
                 out.detail = format!("switchover of {gid} to {} started (no data loss)", d.target);
             } else {
-                let measured = lag.lag_seconds(region, cluster_id(&d.target)).await?;
+                let measured = lag
+                    .lag_seconds(region, LagOf::GlobalSecondary(cluster_id(&d.target)))
+                    .await?;
                 out.rpo_at_risk_seconds = measured;
                 if let Err(why) = rpo_gate(d, &app.app, measured) {
                     tracing::warn!(app = %app.app, lag = ?measured, "RPO gate refused the failover");
@@ -280,14 +282,22 @@ pub async fn promote_database(
                 .cluster(region, &d.target)
                 .await?
                 .ok_or_else(|| not_found(app, format!("replica cluster {} not found in {region}", d.target)))?;
-            promote_replica(&mut out, &c, "promoting", || dbs.promote_cluster(region, &d.target)).await?;
+            let lag_now = || lag.lag_seconds(region, LagOf::ReplicaCluster(&d.target));
+            promote_replica(&mut out, &c, "promoting", lag_now, || {
+                dbs.promote_cluster(region, &d.target)
+            })
+            .await?;
         }
         DbAction::PromoteInstance => {
             let i = dbs
                 .instance(region, &d.target)
                 .await?
                 .ok_or_else(|| not_found(app, format!("read replica {} not found in {region}", d.target)))?;
-            promote_replica(&mut out, &i, "modifying", || dbs.promote_instance(region, &d.target)).await?;
+            let lag_now = || lag.lag_seconds(region, LagOf::ReplicaInstance(&d.target));
+            promote_replica(&mut out, &i, "modifying", lag_now, || {
+                dbs.promote_instance(region, &d.target)
+            })
+            .await?;
         }
         DbAction::RestoreBackup => restore(dbs, now, d, app, &mut out).await?,
     }
@@ -295,13 +305,18 @@ pub async fn promote_database(
     Ok(out)
 }
 
-async fn promote_replica<F, Fut>(
+/// Promotes a replica unless it is promoted already; the replica's lag just
+/// before is the data at risk (writes it had not received yet).
+async fn promote_replica<L, LFut, F, Fut>(
     out: &mut PromoteOutput,
     current: &DbState,
     promoting_status: &str,
+    lag_now: L,
     promote: F,
 ) -> Result<(), LifeboatError>
 where
+    L: FnOnce() -> LFut,
+    LFut: std::future::Future<Output = Result<Option<f64>, lifeboat_aws::AwsError>>,
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<(), lifeboat_aws::AwsError>>,
 {
@@ -313,6 +328,7 @@ where
         };
         out.detail = format!("{} is promoted already ({})", current.id, current.status);
     } else {
+        out.rpo_at_risk_seconds = lag_now().await?;
         promote().await?;
         out.outcome = PromoteOutcome::Started;
         out.detail = format!(
@@ -368,6 +384,8 @@ async fn restore(
     out.data_window_lost_seconds = backup
         .latest_restorable
         .map(|t| ((now - t).num_milliseconds().max(0) as f64) / 1000.0);
+    // The writes after the restore point are the data at risk.
+    out.rpo_at_risk_seconds = out.data_window_lost_seconds;
     out.detail = format!(
         "restore of {}'s replicated backup into {} ({}) started, to its latest restorable time{}",
         d.source,
