@@ -370,6 +370,15 @@ async fn run_against_a_deployed_state_machine_starts_one_execution_per_trigger()
     assert_eq!(code, 0);
     assert!(stdout.contains(&format!("running: {name}")), "{stdout}");
     assert!(stdout.contains("lease: free"), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "database of payments: aurora-global global cluster {}-payments-global (available): writer {}",
+            env.namespace,
+            env.db_id("payments", PRIMARY)
+        )),
+        "{stdout}"
+    );
+    assert!(stdout.contains("database of orders: rds-backup backups of"), "{stdout}");
     let (code, stdout, _) = run_cli(
         &endpoint,
         &env.settings,

@@ -434,6 +434,12 @@ async fn run_command(cli: &Cli) -> Result<i32, CliError> {
             let apps = s.registry.load().await?;
             let last = s.journal.list_runs(1).await.unwrap_or_default();
             let lease = s.lease.state().await.unwrap_or_default();
+            let mut databases = Vec::new();
+            for a in &apps {
+                if let Some(text) = lifeboat_tasks::database::describe_database(&*s.databases, &a.app).await {
+                    databases.push((a.app.name.clone(), text));
+                }
+            }
             let running = match state_machine_arn {
                 Some(arn) => Some(
                     remote::executions(
@@ -451,10 +457,14 @@ async fn run_command(cli: &Cli) -> Result<i32, CliError> {
                     "applications": report::apps_json(&apps),
                     "last_run": last.first(),
                     "lease": lease,
+                    "databases": databases.iter().map(|(n, t)| (n.clone(), json!(t))).collect::<serde_json::Map<_, _>>(),
                     "running_executions": running.as_ref().map(|r| r.iter().map(|(n, _, t)| json!({"name": n, "started": t})).collect::<Vec<_>>()),
                 })),
                 OutputFormat::Text => {
                     print!("{}", report::apps_table(&apps));
+                    for (name, text) in &databases {
+                        println!("database of {name}: {text}");
+                    }
                     match last.first() {
                         Some(r) => println!("last run: {} {:?} - {}", r.run_id, r.status, r.summary),
                         None => println!("last run: none"),
