@@ -82,6 +82,10 @@ pub struct DatabaseOutcome {
     pub restore_time: Option<DateTime<Utc>>,
     #[serde(default)]
     pub data_window_lost_seconds: Option<f64>,
+    /// Why the app did not move, when its database stopped it (`Lifeboat.RpoExceeded`,
+    /// `Lifeboat.NotReady` for the deadline, or the promote's own error).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
     pub detail: String,
 }
 

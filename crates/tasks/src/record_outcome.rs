@@ -89,15 +89,19 @@ fn time(v: Option<&Value>) -> Option<DateTime<Utc>> {
     v.and_then(Value::as_str).and_then(|t| t.parse::<DateTime<Utc>>().ok())
 }
 
+/// An app's entry in its wave's `databases` results.
+fn database_result<'a>(app: &str, wave: Option<&'a Value>) -> Option<&'a Value> {
+    wave.and_then(|w| w["databases"].as_array())
+        .and_then(|a| a.iter().find(|r| r["app"].as_str() == Some(app)))
+}
+
 /// An app's database step from its wave's `databases` results.
 fn database_outcome(app: &lifeboat_core::plan::AppMove, wave: Option<&Value>) -> Option<DatabaseOutcome> {
     let d = &app.database;
     if d.action == DbAction::None {
         return None;
     }
-    let r = wave
-        .and_then(|w| w["databases"].as_array())
-        .and_then(|a| a.iter().find(|r| r["app"] == Value::String(app.app.clone())));
+    let r = database_result(&app.app, wave);
     let mut out = DatabaseOutcome {
         action: d.action.as_str().to_string(),
         status: "not-reached".into(),
@@ -109,6 +113,7 @@ fn database_outcome(app: &lifeboat_core::plan::AppMove, wave: Option<&Value>) ->
         rpo_at_risk_seconds: None,
         restore_time: None,
         data_window_lost_seconds: None,
+        error: None,
         detail: String::new(),
     };
     if d.action == DbAction::ManualRebuild {
@@ -133,6 +138,16 @@ fn database_outcome(app: &lifeboat_core::plan::AppMove, wave: Option<&Value>) ->
     out.rpo_at_risk_seconds = p["rpo_at_risk_seconds"].as_f64();
     out.restore_time = time(p.get("restore_time"));
     out.data_window_lost_seconds = p["data_window_lost_seconds"].as_f64();
+    out.error = match out.status.as_str() {
+        "timed-out" => Some(lifeboat_core::ErrorName::NotReady.as_str().to_string()),
+        "refused" | "failed" => Some(
+            r["error"]["Error"]
+                .as_str()
+                .unwrap_or(lifeboat_core::ErrorName::Internal.as_str())
+                .to_string(),
+        ),
+        _ => None,
+    };
     out.detail = match out.status.as_str() {
         "timed-out" => format!(
             "not writable after {} checks: {}",
@@ -147,23 +162,6 @@ fn database_outcome(app: &lifeboat_core::plan::AppMove, wave: Option<&Value>) ->
         _ => p["detail"].as_str().unwrap_or("").to_string(),
     };
     Some(out)
-}
-
-/// The error a failed database step stands for.
-fn database_error_name(db: &DatabaseOutcome) -> Option<String> {
-    match db.status.as_str() {
-        "refused" => Some(lifeboat_core::ErrorName::RpoExceeded.as_str().to_string()),
-        "timed-out" => Some(lifeboat_core::ErrorName::NotReady.as_str().to_string()),
-        "failed" => Some(
-            db.detail
-                .split(':')
-                .next()
-                .filter(|n| n.starts_with("Lifeboat.") || n.starts_with("States."))
-                .unwrap_or(lifeboat_core::ErrorName::Internal.as_str())
-                .to_string(),
-        ),
-        _ => None,
-    }
 }
 
 /// Works out each application's outcome from the wave results or, when the
@@ -189,16 +187,10 @@ pub fn outcomes(
             let wr = wave_result(results, p, wave.index);
             for app in &wave.apps {
                 let database = database_outcome(app, wr);
-                let db_blocked = database
-                    .as_ref()
-                    .filter(|d| matches!(d.status.as_str(), "refused" | "timed-out" | "failed"));
+                let db_blocked = database.as_ref().filter(|d| d.error.is_some());
                 // A dependency that did not move holds the app back (whatever its database).
-                let dependency_blocked = wr
-                    .and_then(|w| w["databases"].as_array())
-                    .and_then(|a| {
-                        a.iter()
-                            .find(|r| r["app"] == Value::String(app.app.clone()) && r["status"] == "blocked")
-                    })
+                let dependency_blocked = database_result(&app.app, wr)
+                    .filter(|r| r["status"] == "blocked")
                     .map(|r| {
                         r["promotion"]["detail"]
                             .as_str()
@@ -374,7 +366,7 @@ pub async fn record_outcome(
     let error_name = match status {
         RunStatus::Partial | RunStatus::Failed => Some(
             apps.iter()
-                .filter_map(|a| a.database.as_ref().and_then(database_error_name))
+                .filter_map(|a| a.database.as_ref().and_then(|d| d.error.clone()))
                 .min_by_key(|n| n != lifeboat_core::ErrorName::RpoExceeded.as_str())
                 .or_else(|| {
                     input
@@ -578,6 +570,7 @@ mod tests {
         assert!(web.detail.contains("database not writable"), "{}", web.detail);
         let db = web.database.as_ref().unwrap();
         assert_eq!((db.status.as_str(), db.rpo_at_risk_seconds), ("refused", Some(42.0)));
+        assert_eq!(db.error.as_deref(), Some("Lifeboat.RpoExceeded"));
     }
 
     #[tokio::test]
