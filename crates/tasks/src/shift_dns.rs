@@ -82,11 +82,6 @@ pub struct ShiftOutput {
     pub records_changed: usize,
 }
 
-/// Normalised for comparison: lowercase, no trailing dot.
-fn host(v: &str) -> String {
-    v.trim_end_matches('.').to_ascii_lowercase()
-}
-
 /// The database endpoint CNAMEs to repoint at their new writer (none already right).
 async fn endpoint_upserts(
     reader: &dyn DnsReader,
@@ -105,7 +100,8 @@ async fn endpoint_upserts(
         else {
             continue;
         };
-        let name = lifeboat_core::registry::normalize_record_name(&rec.name);
+        use lifeboat_core::registry::normalize_record_name;
+        let name = normalize_record_name(&rec.name);
         let existing = reader
             .record_sets(&rec.hosted_zone_id, &name, "CNAME")
             .await?
@@ -117,7 +113,13 @@ async fn endpoint_upserts(
                 app.app, rec.hosted_zone_id
             )));
         };
-        if existing.values.iter().map(|v| host(v)).eq([host(&endpoint)]) {
+        // A DNS name compares as Route 53 does: case and the final dot do not matter.
+        if existing
+            .values
+            .iter()
+            .map(|v| normalize_record_name(v))
+            .eq([normalize_record_name(&endpoint)])
+        {
             continue;
         }
         tracing::info!(app = %app.app, record = %name, to = %endpoint, "repointing the database endpoint");
