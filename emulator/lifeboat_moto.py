@@ -26,6 +26,13 @@ way AWS documents them, over the same HTTP API the SDK calls:
   takes the class, subnet group, security groups and parameter group asked
   for, and is `creating` for a few describes.
 
+And one fix outside RDS:
+
+- DynamoDB writes are made one at a time. moto server answers requests on
+  many threads and checks a ConditionExpression, then writes, without a lock,
+  so two racing conditional writes can both succeed. On AWS a conditional
+  write is atomic; lifeboat's execution-name claim and run lease rely on it.
+
 "A few describes": each RDS Describe* call moves every pending change one
 step; LIFEBOAT_MOTO_RDS_STEPS (default 2) steps finish it. Counting calls,
 not seconds, keeps the emulator deterministic under a virtual clock.
@@ -37,6 +44,7 @@ import sys
 import threading
 
 from moto.core.responses import ActionResult
+from moto.dynamodb.responses import DynamoHandler
 from moto.rds import exceptions as rds_errors
 from moto.rds.models import RDSBackend, rds_backends
 from moto.rds.responses import RDSResponse
@@ -295,6 +303,17 @@ def restore_db_instance_to_point_in_time(self):
     return ActionResult({"DBInstance": database})
 
 
+_dynamodb_writes = threading.Lock()
+
+
+def _one_at_a_time(original):
+    def write(self):
+        with _dynamodb_writes:
+            return original(self)
+
+    return write
+
+
 _orig_reset = RDSBackend.reset
 
 
@@ -316,6 +335,8 @@ def install():
     RDSResponse.describe_db_instance_automated_backups = describe_db_instance_automated_backups
     RDSResponse.restore_db_instance_to_point_in_time = restore_db_instance_to_point_in_time
     RDSBackend.reset = reset
+    for name in ["put_item", "update_item", "delete_item", "batch_write_item", "transact_write_items"]:
+        setattr(DynamoHandler, name, _one_at_a_time(getattr(DynamoHandler, name)))
 
 
 if __name__ == "__main__":

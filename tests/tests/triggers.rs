@@ -27,6 +27,8 @@ async fn the_same_alarm_event_fifty_times_at_once_runs_once() {
         .unwrap();
     let event = alarm_event(&env.estate.trigger_alarm, PRIMARY, chrono::Utc::now());
     // Polled together, not one after another, so the fifty claims really race.
+    // (moto server's conditional writes are not atomic across its threads, as
+    // AWS's are: the harness's emulator extension serialises DynamoDB writes.)
     let runs = futures::future::join_all((0..50).map(|_| env.run_or_refuse(event.clone()))).await;
     let (mut executed, mut refused) = (Vec::new(), 0);
     for r in runs {
