@@ -175,24 +175,43 @@ async fn create_cname(config: &SdkConfig, zone_id: &str, name: &str, value: &str
         )
         .build()
         .map_err(seed_err("record set"))?;
-    aws_sdk_route53::Client::new(config)
-        .change_resource_record_sets()
+    create_record_sets(
+        &aws_sdk_route53::Client::new(config),
+        zone_id,
+        vec![rrs],
+        &format!("creating {name} CNAME"),
+    )
+    .await
+}
+
+/// CREATEs record sets in one ChangeBatch; `what` names the step in an error.
+async fn create_record_sets(
+    r53: &aws_sdk_route53::Client,
+    zone_id: &str,
+    records: Vec<ResourceRecordSet>,
+    what: &str,
+) -> Result<(), SeedError> {
+    let changes = records
+        .into_iter()
+        .map(|rrs| {
+            Change::builder()
+                .action(ChangeAction::Create)
+                .resource_record_set(rrs)
+                .build()
+                .map_err(seed_err("change"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    r53.change_resource_record_sets()
         .hosted_zone_id(zone_id)
         .change_batch(
             ChangeBatch::builder()
-                .changes(
-                    Change::builder()
-                        .action(ChangeAction::Create)
-                        .resource_record_set(rrs)
-                        .build()
-                        .map_err(seed_err("change"))?,
-                )
+                .set_changes(Some(changes))
                 .build()
                 .map_err(seed_err("change batch"))?,
         )
         .send()
         .await
-        .map_err(seed_err(format!("creating {name} CNAME")))?;
+        .map_err(seed_err(what))?;
     Ok(())
 }
 
@@ -342,18 +361,12 @@ async fn seed_databases(config: &SdkConfig, p: &str, zones: &[(String, String)])
 /// its registry.
 /// `namespace` prefixes alarm names so several estates can share one emulator.
 pub async fn seed_estate(config: &SdkConfig, namespace: &str) -> Result<Estate, SeedError> {
-    let ns = |name: &str| {
-        if namespace.is_empty() {
-            name.to_string()
-        } else {
-            format!("{namespace}-{name}")
-        }
-    };
     let prefix = if namespace.is_empty() {
         String::new()
     } else {
         format!("{namespace}-")
     };
+    let ns = |name: &str| format!("{prefix}{name}");
     let r53 = aws_sdk_route53::Client::new(config);
     let mut zones = Vec::new();
     for (i, z) in SAMPLE_ZONES.iter().enumerate() {
@@ -380,7 +393,7 @@ pub async fn seed_estate(config: &SdkConfig, namespace: &str) -> Result<Estate, 
     for app in &SAMPLE_APPS {
         let (zone_name, zone_id) = &zones[app.zone];
         let _ = zone_name;
-        let mut changes = Vec::new();
+        let mut records = Vec::new();
         let mut hc_ids = Vec::new();
         for (side, region) in [PRIMARY, SECONDARY].iter().enumerate() {
             let fqdn = format!("{}-{}.example.net", app.name, short_region(region));
@@ -421,25 +434,9 @@ pub async fn seed_estate(config: &SdkConfig, namespace: &str) -> Result<Estate, 
                 .health_check_id(hc_id)
                 .build()
                 .map_err(seed_err("record set"))?;
-            changes.push(
-                Change::builder()
-                    .action(ChangeAction::Create)
-                    .resource_record_set(rrs)
-                    .build()
-                    .map_err(seed_err("change"))?,
-            );
+            records.push(rrs);
         }
-        r53.change_resource_record_sets()
-            .hosted_zone_id(zone_id)
-            .change_batch(
-                ChangeBatch::builder()
-                    .set_changes(Some(changes))
-                    .build()
-                    .map_err(seed_err("change batch"))?,
-            )
-            .send()
-            .await
-            .map_err(seed_err(format!("creating records of {}", app.name)))?;
+        create_record_sets(&r53, zone_id, records, &format!("creating records of {}", app.name)).await?;
         for region in [PRIMARY, SECONDARY] {
             create_ok_alarm(
                 config,

@@ -1,7 +1,7 @@
 //! What happens to an application's database when its traffic moves: the
 //! action by kind and mode (DESIGN.md §3), the RPO gate, and the failback rules.
 
-use crate::registry::{Application, DatabaseKind, EndpointRecord, RestoreSpec, Side};
+use crate::registry::{Application, DatabaseKind, EndpointRecord, RestoreSpec, Side, checks_within};
 use crate::request::{Action, Mode, Request};
 use serde::{Deserialize, Serialize};
 
@@ -102,7 +102,7 @@ pub fn database_step(app: &Application, action: Action, target: Side, request: &
         accept_data_loss: request.accept_data_loss,
         restore: db.restore.clone(),
         interval_seconds: db.interval_seconds.max(1),
-        max_checks: (db.deadline_seconds / db.interval_seconds.max(1)).max(1),
+        max_checks: checks_within(db.deadline_seconds, db.interval_seconds),
         manual_steps: Vec::new(),
         endpoint_record: db.endpoint_record.clone(),
     };

@@ -395,7 +395,7 @@ fn app_move(app: &Application, target: Side, current: &HashMap<RecordKey, i64>, 
             health_check_id: v.health_checks.get(target).clone(),
             alarms: v.alarms.get(target).clone(),
             interval_seconds: v.interval_seconds,
-            max_checks: (v.deadline_seconds / v.interval_seconds.max(1)).max(1),
+            max_checks: crate::registry::checks_within(v.deadline_seconds, v.interval_seconds),
         },
     }
 }

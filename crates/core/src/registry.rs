@@ -342,6 +342,12 @@ pub struct RestoreSpec {
     pub parameter_group: Option<String>,
 }
 
+/// How many checks, `interval` apart, fit in `deadline` (at least one): the
+/// bound of the state machine's Wait + check loops.
+pub fn checks_within(deadline_seconds: u32, interval_seconds: u32) -> u32 {
+    (deadline_seconds / interval_seconds.max(1)).max(1)
+}
+
 fn default_deadline() -> u32 {
     300
 }
