@@ -4,10 +4,25 @@
 use crate::calls::CallCounter;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
+/// Connect and per-attempt timeouts, so a dark endpoint fails in seconds
+/// rather than at the Lambda's timeout.
+pub fn timeouts(connect_seconds: u64, attempt_seconds: u64) -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(connect_seconds))
+        .operation_attempt_timeout(std::time::Duration::from_secs(attempt_seconds))
+        .build()
+}
+
+/// Every client's default: 3 s to connect, 20 s an attempt (a large
+/// ChangeResourceRecordSets answers well within it).
+pub const CONNECT_TIMEOUT_SECONDS: u64 = 3;
+pub const ATTEMPT_TIMEOUT_SECONDS: u64 = 20;
+
 /// Loads the SDK configuration once (in a Lambda's main, or the CLI's start).
 /// `endpoint_url` overrides `AWS_ENDPOINT_URL` (tests pass their emulator's).
 pub async fn load_sdk_config(region: Option<String>, endpoint_url: Option<String>) -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(timeouts(CONNECT_TIMEOUT_SECONDS, ATTEMPT_TIMEOUT_SECONDS));
     if let Some(r) = region {
         loader = loader.region(Region::new(r));
     }
@@ -46,6 +61,18 @@ impl AwsClients {
             route53,
             dynamodb,
         }
+    }
+
+    /// A Route 53 client for reads a disaster run can do without: one
+    /// attempt, short timeouts (Route 53's API lives in us-east-1).
+    pub fn route53_best_effort(&self) -> aws_sdk_route53::Client {
+        aws_sdk_route53::Client::from_conf(
+            aws_sdk_route53::config::Builder::from(&self.config)
+                .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
+                .timeout_config(timeouts(2, 5))
+                .interceptor(self.counter.clone())
+                .build(),
+        )
     }
 
     /// A CloudWatch client for `region` (alarms live in the Region they watch).

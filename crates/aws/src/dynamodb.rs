@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::types::{
 };
 use chrono::{DateTime, Utc};
 use lifeboat_core::outcome::RunRecord;
-use lifeboat_core::registry::Application;
+use lifeboat_core::registry::{Application, RoutingControlCluster};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -223,6 +223,10 @@ impl DynamoRegistry {
     }
 }
 
+/// The registry table's item for the top-level `routing_control_cluster`
+/// (application names cannot start with `@`).
+const CLUSTER_ITEM: &str = "@routing_control_cluster";
+
 #[async_trait]
 impl RegistryStore for DynamoRegistry {
     async fn ensure_table(&self) -> Result<bool, AwsError> {
@@ -241,6 +245,9 @@ impl RegistryStore for DynamoRegistry {
         let mut out = Vec::new();
         for item in &items {
             let name = get_s(item, "app").unwrap_or("?");
+            if name == CLUSTER_ITEM {
+                continue;
+            }
             let spec = get_s(item, "spec")
                 .ok_or_else(|| AwsError::Other(format!("registry item {name} has no spec attribute")))?;
             let app: Application = serde_json::from_str(spec)
@@ -274,6 +281,50 @@ impl RegistryStore for DynamoRegistry {
             })
             .collect::<Result<Vec<_>, AwsError>>()?;
         batch_write(&self.client, &self.table, requests).await
+    }
+
+    async fn load_cluster(&self) -> Result<Option<RoutingControlCluster>, AwsError> {
+        let resp = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("app", s(CLUSTER_ITEM))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(&format!("GetItem {} {CLUSTER_ITEM}", self.table), e))?;
+        let Some(spec) = resp.item().and_then(|i| get_s(i, "spec")) else {
+            return Ok(None);
+        };
+        serde_json::from_str(spec)
+            .map(Some)
+            .map_err(|e| AwsError::Other(format!("registry item {CLUSTER_ITEM} has an unreadable spec: {e}")))
+    }
+
+    async fn put_cluster(&self, cluster: Option<&RoutingControlCluster>) -> Result<(), AwsError> {
+        match cluster {
+            Some(c) => {
+                let spec = serde_json::to_string(c).map_err(|e| AwsError::Other(e.to_string()))?;
+                self.client
+                    .put_item()
+                    .table_name(&self.table)
+                    .item("app", s(CLUSTER_ITEM))
+                    .item("spec", s(spec))
+                    .item("applied_at", s(Utc::now().to_rfc3339()))
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::from_sdk(&format!("PutItem {} {CLUSTER_ITEM}", self.table), e))?;
+            }
+            None => {
+                self.client
+                    .delete_item()
+                    .table_name(&self.table)
+                    .key("app", s(CLUSTER_ITEM))
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::from_sdk(&format!("DeleteItem {} {CLUSTER_ITEM}", self.table), e))?;
+            }
+        }
+        Ok(())
     }
 
     async fn delete_apps(&self, names: &[String]) -> Result<(), AwsError> {

@@ -1,5 +1,6 @@
 //! AWS errors, classified once into what the workflow can do about them.
 
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -17,7 +18,11 @@ pub enum AwsError {
     /// AWS refused the input (bad change batch, bad parameter).
     #[error("rejected by AWS: {0}")]
     Rejected(String),
-    /// Anything else (network, service error, a bug).
+    /// The service did not answer: no connection, a timeout, or a 5xx. On the
+    /// day of a disaster this is the dark Region or a control plane in it.
+    #[error("AWS did not answer: {0}")]
+    Unavailable(String),
+    /// Anything else (a service error we do not classify, a bug).
     #[error("AWS call failed: {0}")]
     Other(String),
 }
@@ -38,15 +43,20 @@ const THROTTLING_CODES: &[&str] = &[
 
 impl AwsError {
     /// Classifies an SDK error; `what` says which call on what resource, for the message.
-    pub fn from_sdk<E, R>(what: &str, err: SdkError<E, R>) -> AwsError
+    pub fn from_sdk<E>(what: &str, err: SdkError<E, HttpResponse>) -> AwsError
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-        R: std::fmt::Debug + Send + Sync + 'static,
     {
         let code = err.as_service_error().and_then(|e| e.code()).map(str::to_string);
         let text = format!("{what}: {}", DisplayErrorContext(&err));
+        let server_error = err.raw_response().is_some_and(|r| r.status().is_server_error());
+        let no_answer = matches!(
+            err,
+            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_)
+        );
         match code.as_deref() {
             Some(c) if THROTTLING_CODES.contains(&c) => AwsError::Throttled(text),
+            _ if no_answer || server_error => AwsError::Unavailable(text),
             Some(c)
                 if c.starts_with("NoSuch")
                     || c.ends_with("NotFound")
@@ -70,12 +80,19 @@ impl AwsError {
     }
 }
 
+impl AwsError {
+    /// The service did not answer (as opposed to answering no).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, AwsError::Unavailable(_))
+    }
+}
+
 impl From<AwsError> for LifeboatError {
     fn from(e: AwsError) -> Self {
         let name = match &e {
             AwsError::Throttled(_) => ErrorName::Throttled,
             AwsError::NotFound(_) | AwsError::Rejected(_) => ErrorName::InvalidRequest,
-            AwsError::Other(_) => ErrorName::Internal,
+            AwsError::Unavailable(_) | AwsError::Other(_) => ErrorName::Internal,
         };
         LifeboatError::new(name, e.to_string())
     }

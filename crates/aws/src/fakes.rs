@@ -5,8 +5,10 @@
 use crate::error::AwsError;
 use crate::ports::{
     AlarmStates, DnsReader, DnsWriter, HealthChecks, HealthReport, Journal, LeaseOutcome, LeaseState, PageStart,
-    RecordPage, RegistryStore, RunLease, StoredApp,
+    ArcAnswer, ArcUpdateError, RecordPage, RegistryStore, RoutingControls, RunLease, StoredApp,
 };
+use lifeboat_core::registry::{ClusterEndpoint, RoutingControlCluster};
+use lifeboat_core::traffic::{ControlState, ControlStates};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use lifeboat_core::calls::ApiCalls;
@@ -35,6 +37,8 @@ pub struct FakeRoute53 {
     pub batches: Mutex<Vec<(String, usize)>>,
     /// Record sets per ListResourceRecordSets page (Route 53: up to 300); 0 = 300.
     pub page_size: Mutex<usize>,
+    /// Route 53's API does not answer (us-east-1 dark): every call fails.
+    pub dark: Mutex<bool>,
 }
 
 impl FakeRoute53 {
@@ -59,15 +63,19 @@ impl FakeRoute53 {
             .flatten()
         })
     }
-    fn count(&self, op: &str) {
+    fn count(&self, op: &str) -> Result<(), AwsError> {
         lock(&self.calls).add(&format!("route53:{op}"), 1);
+        if *lock(&self.dark) {
+            return Err(AwsError::Unavailable(format!("{op}: Route 53's API did not answer (fake outage)")));
+        }
+        Ok(())
     }
 }
 
 #[async_trait]
 impl DnsReader for FakeRoute53 {
     async fn record_sets(&self, zone: &str, name: &str, record_type: &str) -> Result<Vec<RecordSet>, AwsError> {
-        self.count("ListResourceRecordSets");
+        self.count("ListResourceRecordSets")?;
         let zones = lock(&self.zones);
         let records = zones
             .get(&normalize_zone_id(zone))
@@ -80,7 +88,7 @@ impl DnsReader for FakeRoute53 {
     }
 
     async fn list_page(&self, zone: &str, start: Option<&PageStart>) -> Result<RecordPage, AwsError> {
-        self.count("ListResourceRecordSets");
+        self.count("ListResourceRecordSets")?;
         let records = self.sorted(zone)?;
         let size = match *lock(&self.page_size) {
             0 => 300,
@@ -137,7 +145,7 @@ impl FakeRoute53 {
 #[async_trait]
 impl DnsWriter for FakeRoute53 {
     async fn upsert(&self, zone: &str, records: &[RecordSet], _comment: &str) -> Result<String, AwsError> {
-        self.count("ChangeResourceRecordSets");
+        self.count("ChangeResourceRecordSets")?;
         if let Some(e) = lock(&self.fail_upserts).pop_front() {
             return Err(e);
         }
@@ -163,7 +171,7 @@ impl DnsWriter for FakeRoute53 {
     }
 
     async fn change_in_sync(&self, change_id: &str) -> Result<bool, AwsError> {
-        self.count("GetChange");
+        self.count("GetChange")?;
         let mut changes = lock(&self.changes);
         let left = changes
             .get_mut(change_id)
@@ -180,7 +188,7 @@ impl DnsWriter for FakeRoute53 {
 #[async_trait]
 impl HealthChecks for FakeRoute53 {
     async fn health(&self, health_check_id: &str) -> Result<HealthReport, AwsError> {
-        self.count("GetHealthCheckStatus");
+        self.count("GetHealthCheckStatus")?;
         let healthy = lock(&self.health)
             .get(health_check_id)
             .copied()
@@ -191,6 +199,95 @@ impl HealthChecks for FakeRoute53 {
                 "health check {health_check_id}: {}",
                 if healthy { "healthy" } else { "unhealthy" }
             ),
+        })
+    }
+}
+
+/// A Route 53 ARC cluster's data plane in memory: routing controls, ATLEAST
+/// assertion rules, and endpoints whose Region can be made dark.
+#[derive(Debug, Default)]
+pub struct FakeArc {
+    pub controls: Mutex<BTreeMap<String, ControlState>>,
+    /// (rule ARN, asserted controls, at least this many On).
+    pub rules: Mutex<Vec<(String, Vec<String>, usize)>>,
+    /// Endpoints in these Regions do not answer.
+    pub dark_regions: Mutex<Vec<String>>,
+    pub calls: Mutex<ApiCalls>,
+    /// Each UpdateRoutingControlStates that went through: its entries.
+    pub updates: Mutex<Vec<Vec<(String, ControlState)>>>,
+}
+
+impl FakeArc {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn set(&self, arn: &str, state: ControlState) {
+        lock(&self.controls).insert(arn.to_string(), state);
+    }
+    pub fn get(&self, arn: &str) -> Option<ControlState> {
+        lock(&self.controls).get(arn).copied()
+    }
+    fn endpoint<'a>(&self, endpoints: &'a [ClusterEndpoint], op: &str) -> Result<&'a ClusterEndpoint, AwsError> {
+        let dark = lock(&self.dark_regions).clone();
+        for e in endpoints {
+            lock(&self.calls).add(&format!("route53-recovery-cluster:{op}"), 1);
+            if !dark.contains(&e.region) {
+                return Ok(e);
+            }
+        }
+        Err(AwsError::Unavailable("no ARC cluster endpoint answered (fake outage)".into()))
+    }
+}
+
+#[async_trait]
+impl RoutingControls for FakeArc {
+    async fn states(
+        &self,
+        endpoints: &[ClusterEndpoint],
+        arns: &[String],
+    ) -> Result<ArcAnswer<ControlStates>, AwsError> {
+        let e = self.endpoint(endpoints, "ListRoutingControls")?;
+        let controls = lock(&self.controls);
+        Ok(ArcAnswer {
+            value: arns
+                .iter()
+                .filter_map(|a| controls.get(a).map(|s| (a.clone(), *s)))
+                .collect(),
+            endpoint_region: e.region.clone(),
+            skipped: vec![],
+        })
+    }
+
+    async fn update(
+        &self,
+        endpoints: &[ClusterEndpoint],
+        entries: &[(String, ControlState)],
+        override_rules: &[String],
+    ) -> Result<ArcAnswer<()>, ArcUpdateError> {
+        let e = self.endpoint(endpoints, "UpdateRoutingControlStates")?;
+        let mut controls = lock(&self.controls);
+        let mut after = controls.clone();
+        for (arn, state) in entries {
+            if !after.contains_key(arn) {
+                return Err(AwsError::NotFound(format!("ResourceNotFoundException: {arn}")).into());
+            }
+            after.insert(arn.clone(), *state);
+        }
+        for (rule, asserted, at_least) in lock(&self.rules).iter() {
+            let on = asserted.iter().filter(|a| after.get(*a) == Some(&ControlState::On)).count();
+            if on < *at_least && !override_rules.contains(rule) {
+                return Err(ArcUpdateError::SafetyRule {
+                    rule: rule.clone(),
+                    message: format!("at least {at_least} of {} must be On", asserted.join(", ")),
+                });
+            }
+        }
+        *controls = after;
+        lock(&self.updates).push(entries.to_vec());
+        Ok(ArcAnswer {
+            value: (),
+            endpoint_region: e.region.clone(),
+            skipped: vec![],
         })
     }
 }
@@ -228,6 +325,7 @@ impl AlarmStates for FakeAlarms {
 #[derive(Debug, Default)]
 pub struct FakeRegistry {
     apps: Mutex<BTreeMap<String, StoredApp>>,
+    cluster: Mutex<Option<RoutingControlCluster>>,
 }
 
 #[async_trait]
@@ -252,6 +350,13 @@ impl RegistryStore for FakeRegistry {
                 },
             );
         }
+        Ok(())
+    }
+    async fn load_cluster(&self) -> Result<Option<RoutingControlCluster>, AwsError> {
+        Ok(lock(&self.cluster).clone())
+    }
+    async fn put_cluster(&self, cluster: Option<&RoutingControlCluster>) -> Result<(), AwsError> {
+        *lock(&self.cluster) = cluster.cloned();
         Ok(())
     }
     async fn delete_apps(&self, names: &[String]) -> Result<(), AwsError> {

@@ -5,7 +5,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use lifeboat_core::dns::{RecordIndex, RecordKey, RecordSet};
 use lifeboat_core::outcome::RunRecord;
-use lifeboat_core::registry::{Application, normalize_record_name};
+use lifeboat_core::registry::{Application, ClusterEndpoint, RoutingControlCluster, normalize_record_name};
+use lifeboat_core::traffic::{ControlState, ControlStates};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Where a ListResourceRecordSets page starts.
@@ -40,6 +41,47 @@ pub trait DnsWriter: Send + Sync {
     async fn upsert(&self, zone: &str, records: &[RecordSet], comment: &str) -> Result<String, AwsError>;
     /// Whether a change has propagated to every Route 53 server (INSYNC).
     async fn change_in_sync(&self, change_id: &str) -> Result<bool, AwsError>;
+}
+
+/// What a routing-control call got, and from which of the cluster's endpoints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArcAnswer<T> {
+    pub value: T,
+    /// The Region of the endpoint that answered.
+    pub endpoint_region: String,
+    /// The endpoints tried before it, and why each did not answer.
+    pub skipped: Vec<String>,
+}
+
+/// Route 53 ARC's routing-control data plane (the cluster's regional
+/// endpoints). Each call tries the endpoints in the order given until one
+/// answers; no control-configuration call is made.
+#[async_trait]
+pub trait RoutingControls: Send + Sync {
+    /// The state of each named control (absent: the cluster does not have it).
+    async fn states(
+        &self,
+        endpoints: &[ClusterEndpoint],
+        arns: &[String],
+    ) -> Result<ArcAnswer<ControlStates>, AwsError>;
+    /// Sets the states in one UpdateRoutingControlStates call (at most 10
+    /// entries), overriding the named safety rules.
+    async fn update(
+        &self,
+        endpoints: &[ClusterEndpoint],
+        entries: &[(String, ControlState)],
+        override_rules: &[String],
+    ) -> Result<ArcAnswer<()>, ArcUpdateError>;
+}
+
+/// Why an UpdateRoutingControlStates call did not go through.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ArcUpdateError {
+    /// A safety rule refused the end state: its ARN and ARC's message.
+    #[error("refused by ARC safety rule {rule}: {message}")]
+    SafetyRule { rule: String, message: String },
+    #[error(transparent)]
+    Aws(#[from] AwsError),
 }
 
 /// A Route 53 health check's current verdict.
@@ -78,6 +120,9 @@ pub trait RegistryStore: Send + Sync {
     async fn ensure_table(&self) -> Result<bool, AwsError>;
     async fn load(&self) -> Result<Vec<StoredApp>, AwsError>;
     async fn put_apps(&self, apps: &[Application]) -> Result<(), AwsError>;
+    /// The registry's ARC cluster, stored beside the apps (none: no item).
+    async fn load_cluster(&self) -> Result<Option<RoutingControlCluster>, AwsError>;
+    async fn put_cluster(&self, cluster: Option<&RoutingControlCluster>) -> Result<(), AwsError>;
     async fn delete_apps(&self, names: &[String]) -> Result<(), AwsError>;
     async fn set_active_region(&self, app: &str, region: &str, run_id: &str, at: DateTime<Utc>)
     -> Result<(), AwsError>;

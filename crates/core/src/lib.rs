@@ -11,5 +11,6 @@ pub mod outcome;
 pub mod plan;
 pub mod registry;
 pub mod request;
+pub mod traffic;
 
 pub use error::{ErrorName, LifeboatError};

@@ -5,7 +5,8 @@
 use crate::database::{DatabasePlan, DbDecision, database_step};
 use crate::dns::{DesiredWeight, RecordIndex, RecordKey};
 use crate::error::LifeboatError;
-use crate::registry::{Application, Registry, Side};
+use crate::registry::{Application, ClusterEndpoint, Registry, Side};
+use crate::traffic::{ControlChange, ControlState, ControlStates};
 use crate::request::{Action, AppSelection, Mode, Request, TriggerKind};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -28,6 +29,10 @@ pub struct VerifyPlan {
     pub interval_seconds: u32,
     /// Checks before giving up: deadline / interval, at least one.
     pub max_checks: u32,
+    /// A disaster run: the health check (Route 53's API, in us-east-1) is read
+    /// if it answers, and the target Region's alarms decide if it does not.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub health_check_best_effort: bool,
 }
 
 /// One application moving in one phase.
@@ -38,7 +43,11 @@ pub struct AppMove {
     pub from_region: String,
     pub to_region: String,
     pub database: DatabasePlan,
+    /// Weight changes (weighted apps); empty for routing-control apps.
     pub dns: Vec<WeightChange>,
+    /// Routing-control apps: the target's control On, the other Off, in one call.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub controls: Vec<ControlChange>,
     pub verification: VerifyPlan,
     /// Applications this one depends on that move in the same phase (in an
     /// earlier wave): it moves only once they are active where it goes.
@@ -51,6 +60,9 @@ pub struct AppMove {
 pub struct Dependency {
     pub app: String,
     pub dns: Vec<DesiredWeight>,
+    /// A routing-control dependency: the states its move sets.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub controls: Vec<(String, ControlState)>,
 }
 
 impl AppMove {
@@ -63,6 +75,18 @@ impl AppMove {
                 weight: c.after,
             })
             .collect()
+    }
+    /// Routing-control states that make the target Region active.
+    pub fn shift_controls(&self) -> Vec<(String, ControlState)> {
+        self.controls.iter().map(|c| (c.arn.clone(), c.after)).collect()
+    }
+    /// Routing-control states as they were before the phase (rollback).
+    pub fn restore_controls(&self) -> Vec<(String, ControlState)> {
+        self.controls.iter().map(|c| (c.arn.clone(), c.before)).collect()
+    }
+    /// Whether the move changes nothing (already where it should be).
+    pub fn is_noop(&self) -> bool {
+        self.dns.iter().all(|c| c.before == c.after) && self.controls.iter().all(|c| c.before == c.after)
     }
     /// Weights as they were before the phase (rollback).
     pub fn restore_weights(&self) -> Vec<DesiredWeight> {
@@ -81,6 +105,13 @@ impl AppMove {
 pub struct Wave {
     pub index: usize,
     pub apps: Vec<AppMove>,
+    /// The ARC cluster's endpoints in the order to try them (the target
+    /// Region's first); empty when no app of the run uses routing controls.
+    #[serde(default)]
+    pub arc_endpoints: Vec<ClusterEndpoint>,
+    /// Break glass: override the ARC safety rules that refuse this wave's update.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub override_safety_rules: bool,
 }
 
 /// One direction of travel (a drill has two: failover, then failback).
@@ -96,6 +127,10 @@ pub struct Phase {
 pub struct Skipped {
     pub app: String,
     pub reason: String,
+    /// Set when the app should have moved but could not (`Lifeboat.NotReady`
+    /// when Route 53's API did not answer in a disaster): the run is then partial.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// Everything the workflow will do, decided before anything changes.
@@ -175,6 +210,27 @@ pub fn check_state_data(plan: &Plan) -> Result<(), LifeboatError> {
     Ok(())
 }
 
+/// What validate read of the world: the record sets and the routing controls
+/// as they are, and what could not be read.
+#[derive(Debug, Clone, Default)]
+pub struct Observed {
+    pub records: RecordIndex,
+    pub controls: ControlStates,
+    /// Set when Route 53's API did not answer (a disaster run goes on
+    /// without it): why. Weighted apps cannot move then; routing-control
+    /// apps move, their records unchecked.
+    pub route53_unavailable: Option<String>,
+}
+
+impl From<RecordIndex> for Observed {
+    fn from(records: RecordIndex) -> Self {
+        Observed {
+            records,
+            ..Default::default()
+        }
+    }
+}
+
 /// Facts the plan needs that are not in the request or the registry.
 #[derive(Debug, Clone)]
 pub struct PlanContext {
@@ -236,9 +292,10 @@ pub fn select_apps<'a>(registry: &'a Registry, request: &Request) -> Result<Vec<
 pub fn build_plan(
     registry: &Registry,
     request: &Request,
-    records: &RecordIndex,
+    observed: &Observed,
     ctx: &PlanContext,
 ) -> Result<Plan, LifeboatError> {
+    let records = &observed.records;
     let mut plan = Plan {
         run_id: ctx.run_id.clone(),
         action: request.action,
@@ -258,8 +315,13 @@ pub fn build_plan(
         plan.summary = reason.clone();
         return Ok(plan);
     }
-    let apps = select_apps(registry, request)?;
-    check_records(&apps, records)?;
+    let mut apps = select_apps(registry, request)?;
+    if let Some(why) = &observed.route53_unavailable {
+        let (cannot, can) = unmovable_without_route53(&apps, why);
+        plan.skipped.extend(cannot);
+        apps = can;
+    }
+    check_records(&apps, observed)?;
     let targets: Vec<(Action, Side)> = match request.action {
         Action::Failover => vec![(Action::Failover, Side::Secondary)],
         Action::Failback => vec![(Action::Failback, Side::Primary)],
@@ -268,7 +330,9 @@ pub fn build_plan(
     // Weights as the phase will find them: observed for the first phase, the
     // previous phase's result after that.
     let mut current: HashMap<RecordKey, i64> = HashMap::new();
-    for app in &apps {
+    let mut controls: HashMap<String, ControlState> =
+        observed.controls.iter().map(|(k, v)| (k.clone(), *v)).collect();
+    for app in apps.iter().filter(|a| a.routing_controls().is_none()) {
         for pair in &app.dns {
             for side in [Side::Primary, Side::Secondary] {
                 let key = pair.key(side);
@@ -287,23 +351,29 @@ pub fn build_plan(
                         plan.skipped.push(Skipped {
                             app: app.name.clone(),
                             reason,
+                            error: None,
                         });
                     }
                     continue;
                 }
             };
-            let mv = app_move(app, target, &current, database);
-            if mv.dns.iter().all(|c| c.before == c.after) {
+            let mut mv = app_move(app, target, &current, &controls, database);
+            mv.verification.health_check_best_effort = request.mode == Mode::Disaster;
+            if mv.is_noop() {
                 if phase_index == 0 {
                     plan.skipped.push(Skipped {
                         app: app.name.clone(),
                         reason: format!("already active in {} ({target})", app.regions.get(target)),
+                        error: None,
                     });
                 }
                 continue;
             }
             for c in &mv.dns {
                 current.insert(c.key.clone(), c.after);
+            }
+            for c in &mv.controls {
+                controls.insert(c.arn.clone(), c.after);
             }
             moving.push(mv);
         }
@@ -324,17 +394,110 @@ pub fn build_plan(
         if moving.is_empty() {
             continue;
         }
-        let waves = into_waves(registry, moving);
+        let mut waves = into_waves(registry, moving);
+        if let Some(cluster) = &registry.routing_control_cluster
+            && waves.iter().flat_map(|w| &w.apps).any(|a| !a.controls.is_empty())
+        {
+            // ARC's advice: start with the endpoint in the Region we move to.
+            let region = waves
+                .iter()
+                .flat_map(|w| &w.apps)
+                .map(|a| a.to_region.clone())
+                .next()
+                .unwrap_or_default();
+            for w in &mut waves {
+                w.arc_endpoints = cluster.endpoints_from(&region);
+                w.override_safety_rules = request.override_safety_rules;
+            }
+        }
         plan.phases.push(Phase { action, target, waves });
     }
     plan.empty = plan.phases.is_empty();
+    let cannot: Vec<String> = plan
+        .skipped
+        .iter()
+        .filter(|s| s.error.is_some())
+        .map(|s| format!("{}: {}", s.app, s.reason))
+        .collect();
+    if plan.empty && !cannot.is_empty() {
+        return Err(LifeboatError::new(
+            crate::ErrorName::NotReady,
+            format!("no application can move now: {}", cannot.join("; ")),
+        ));
+    }
     plan.summary = summarize(&plan);
     Ok(plan)
 }
 
-fn check_records(apps: &[&Application], records: &RecordIndex) -> Result<(), LifeboatError> {
+/// Weighted apps cannot move while Route 53's API does not answer; nor can
+/// the apps that depend on one of them. Returns (those, the others).
+fn unmovable_without_route53<'a>(
+    apps: &[&'a Application],
+    why: &str,
+) -> (Vec<Skipped>, Vec<&'a Application>) {
+    let not_ready = crate::ErrorName::NotReady.as_str().to_string();
+    let mut blocked: BTreeMap<&str, String> = apps
+        .iter()
+        .filter(|a| a.routing_controls().is_none())
+        .map(|a| {
+            (
+                a.name.as_str(),
+                format!(
+                    "its traffic moves by weighted records and Route 53's API did not answer ({why}); \
+                     its database was left untouched: move it once Route 53 answers, or give it routing controls"
+                ),
+            )
+        })
+        .collect();
+    loop {
+        let more: Vec<(&str, String)> = apps
+            .iter()
+            .filter(|a| !blocked.contains_key(a.name.as_str()))
+            .filter_map(|a| {
+                a.depends_on
+                    .iter()
+                    .find(|d| blocked.contains_key(d.as_str()))
+                    .map(|d| (a.name.as_str(), format!("depends on {d}, which cannot move: {why}")))
+            })
+            .collect();
+        if more.is_empty() {
+            break;
+        }
+        blocked.extend(more);
+    }
+    let skipped = apps
+        .iter()
+        .filter_map(|a| {
+            blocked.get(a.name.as_str()).map(|reason| Skipped {
+                app: a.name.clone(),
+                reason: reason.clone(),
+                error: Some(not_ready.clone()),
+            })
+        })
+        .collect();
+    let rest = apps.iter().copied().filter(|a| !blocked.contains_key(a.name.as_str())).collect();
+    (skipped, rest)
+}
+
+fn check_records(apps: &[&Application], observed: &Observed) -> Result<(), LifeboatError> {
+    let records = &observed.records;
     let mut problems = Vec::new();
     for app in apps {
+        if let Some(rc) = app.routing_controls() {
+            for side in [Side::Primary, Side::Secondary] {
+                if !observed.controls.contains_key(rc.get(side)) {
+                    problems.push(format!(
+                        "{}: {side} routing control {} was not found in the ARC cluster",
+                        app.name,
+                        rc.get(side)
+                    ));
+                }
+            }
+            // Its records are only read when Route 53's API answers.
+            if observed.route53_unavailable.is_some() {
+                continue;
+            }
+        }
         for (i, pair) in app.dns.iter().enumerate() {
             for side in [Side::Primary, Side::Secondary] {
                 let key = pair.key(side);
@@ -368,9 +531,24 @@ fn check_records(apps: &[&Application], records: &RecordIndex) -> Result<(), Lif
     }
 }
 
-fn app_move(app: &Application, target: Side, current: &HashMap<RecordKey, i64>, database: DatabasePlan) -> AppMove {
+fn app_move(
+    app: &Application,
+    target: Side,
+    current: &HashMap<RecordKey, i64>,
+    current_controls: &HashMap<String, ControlState>,
+    database: DatabasePlan,
+) -> AppMove {
     let mut dns = Vec::new();
-    for pair in &app.dns {
+    let mut controls = Vec::new();
+    if let Some(rc) = app.routing_controls() {
+        for side in [Side::Primary, Side::Secondary] {
+            let arn = rc.get(side).clone();
+            let before = current_controls.get(&arn).copied().unwrap_or(ControlState::Off);
+            let after = if side == target { ControlState::On } else { ControlState::Off };
+            controls.push(ControlChange { arn, before, after });
+        }
+    }
+    for pair in app.dns.iter().filter(|_| controls.is_empty()) {
         for side in [Side::Primary, Side::Secondary] {
             let key = pair.key(side);
             let before = current.get(&key).copied().unwrap_or(0);
@@ -389,6 +567,7 @@ fn app_move(app: &Application, target: Side, current: &HashMap<RecordKey, i64>, 
         to_region: app.regions.get(target).to_string(),
         database,
         dns,
+        controls,
         depends_on: Vec::new(),
         verification: VerifyPlan {
             region: app.regions.get(target).to_string(),
@@ -396,6 +575,7 @@ fn app_move(app: &Application, target: Side, current: &HashMap<RecordKey, i64>, 
             alarms: v.alarms.get(target).clone(),
             interval_seconds: v.interval_seconds,
             max_checks: crate::registry::checks_within(v.deadline_seconds, v.interval_seconds),
+            health_check_best_effort: false,
         },
     }
 }
@@ -434,8 +614,10 @@ fn into_waves(registry: &Registry, moves: Vec<AppMove>) -> Vec<Wave> {
         depth.insert(name.to_string(), d);
         d
     }
-    let targets: HashMap<String, Vec<DesiredWeight>> =
-        moves.iter().map(|m| (m.app.clone(), m.shift_weights())).collect();
+    let targets: HashMap<String, (Vec<DesiredWeight>, Vec<(String, ControlState)>)> = moves
+        .iter()
+        .map(|m| (m.app.clone(), (m.shift_weights(), m.shift_controls())))
+        .collect();
     let mut grouped: BTreeMap<(u32, u32), Vec<AppMove>> = BTreeMap::new();
     for mut m in moves {
         m.depends_on = registry
@@ -444,9 +626,10 @@ fn into_waves(registry: &Registry, moves: Vec<AppMove>) -> Vec<Wave> {
             .unwrap_or_default()
             .into_iter()
             .filter_map(|d| {
-                targets.get(&d).map(|dns| Dependency {
+                targets.get(&d).map(|(dns, controls)| Dependency {
                     app: d,
                     dns: dns.clone(),
+                    controls: controls.clone(),
                 })
             })
             .collect();
@@ -457,7 +640,12 @@ fn into_waves(registry: &Registry, moves: Vec<AppMove>) -> Vec<Wave> {
     grouped
         .into_values()
         .enumerate()
-        .map(|(index, apps)| Wave { index, apps })
+        .map(|(index, apps)| Wave {
+            index,
+            apps,
+            arc_endpoints: Vec::new(),
+            override_safety_rules: false,
+        })
         .collect()
 }
 
@@ -583,7 +771,7 @@ applications:
 
     fn plan_for(input: serde_json::Value, recs: &RecordIndex) -> Result<Plan, LifeboatError> {
         let reg = parse_registry(REG).unwrap();
-        build_plan(&reg, &normalize_trigger(&input).unwrap(), recs, &ctx())
+        build_plan(&reg, &normalize_trigger(&input).unwrap(), &Observed::from(recs.clone()), &ctx())
     }
 
     #[test]
@@ -633,7 +821,7 @@ applications:
             run_id: "r".into(),
             now: Utc::now(),
         };
-        let mut plan = build_plan(&reg, &req, &at_primary(), &ctx).unwrap();
+        let mut plan = build_plan(&reg, &req, &at_primary().into(), &ctx).unwrap();
         assert!(check_state_data(&plan).is_ok());
         // The same move, 400 times over (as a registry of 400 apps would plan).
         let one = plan.phases[0].waves[0].apps[0].clone();

@@ -22,8 +22,58 @@ pub struct Registry {
     /// Format version; must be 1.
     #[schemars(range(min = 1, max = 1))]
     pub version: u32,
+    /// The Route 53 ARC cluster whose routing controls move the traffic of
+    /// apps with `traffic.routing_controls` (required when any app has them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing_control_cluster: Option<RoutingControlCluster>,
     /// The applications, in any order (waves come from `tier` and `depends_on`).
     pub applications: Vec<Application>,
+}
+
+/// A Route 53 ARC cluster: its regional endpoints, as DescribeCluster lists
+/// them. A run tries them one after the other (the recovery Region's first)
+/// until one answers; no control-configuration call is ever on a run's path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingControlCluster {
+    /// The cluster's regional endpoints (ARC gives five).
+    #[schemars(length(min = 1, max = 5))]
+    pub endpoints: Vec<ClusterEndpoint>,
+}
+
+/// One regional endpoint of an ARC cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterEndpoint {
+    /// The endpoint's Region (requests to it are signed for this Region).
+    #[schemars(regex(pattern = r"^[a-z]{2}(-[a-z]+)+-[0-9]+$"))]
+    pub region: String,
+    /// The endpoint URL, e.g. `https://host-aaaa.us-east-1.example.aws/v1`.
+    #[schemars(regex(pattern = r"^https?://"))]
+    pub url: String,
+}
+
+impl RoutingControlCluster {
+    /// The endpoints in the order a run tries them: `first_region`'s first,
+    /// then the others as listed.
+    pub fn endpoints_from(&self, first_region: &str) -> Vec<ClusterEndpoint> {
+        let (mut first, rest): (Vec<_>, Vec<_>) =
+            self.endpoints.iter().cloned().partition(|e| e.region == first_region);
+        first.extend(rest);
+        first
+    }
+}
+
+/// How an application's traffic moves.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Traffic {
+    /// Route 53 ARC routing controls, one per Region: failover turns the
+    /// target's On and the other Off in one call (data plane only, so it
+    /// works with us-east-1 dark). The app's `dns` records are then only
+    /// checked, never edited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing_controls: Option<BySide<String>>,
 }
 
 /// One application, active in one Region at a time.
@@ -53,6 +103,22 @@ pub struct Application {
     /// The CloudWatch alarms whose ALARM state fails this application over.
     #[serde(default)]
     pub triggers: Triggers,
+    /// How its traffic moves: weighted records (the default) or ARC routing controls.
+    #[serde(default, skip_serializing_if = "Traffic::is_weighted")]
+    pub traffic: Traffic,
+}
+
+impl Traffic {
+    pub fn is_weighted(&self) -> bool {
+        self.routing_controls.is_none()
+    }
+}
+
+impl Application {
+    /// The routing controls that move this app's traffic, if it uses them.
+    pub fn routing_controls(&self) -> Option<&BySide<String>> {
+        self.traffic.routing_controls.as_ref()
+    }
 }
 
 /// A primary and a secondary Region.
@@ -497,6 +563,61 @@ fn pointer_to_path(pointer: &str) -> String {
     out
 }
 
+/// A routing control ARN: `arn:PARTITION:route53-recovery-control::ACCOUNT:controlpanel/ID/routingcontrol/ID`.
+pub fn is_routing_control_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    if parts.len() != 6 || parts[0] != "arn" || !parts[1].starts_with("aws") {
+        return false;
+    }
+    let path: Vec<&str> = parts[5].split('/').collect();
+    parts[2] == "route53-recovery-control"
+        && parts[3].is_empty()
+        && parts[4].len() == 12
+        && parts[4].chars().all(|c| c.is_ascii_digit())
+        && path.len() == 4
+        && path[0] == "controlpanel"
+        && path[2] == "routingcontrol"
+        && !path[1].is_empty()
+        && !path[3].is_empty()
+}
+
+fn check_routing_controls(
+    at: &str,
+    rc: &BySide<String>,
+    have_cluster: bool,
+    push: &mut impl FnMut(String, String),
+) {
+    for side in [Side::Primary, Side::Secondary] {
+        let arn = rc.get(side);
+        if arn.is_empty() {
+            push(
+                format!("{at}.traffic.routing_controls.{side}"),
+                "required: the routing control ARN of this Region's cell".into(),
+            );
+        } else if !is_routing_control_arn(arn) {
+            push(
+                format!("{at}.traffic.routing_controls.{side}"),
+                format!(
+                    "\"{arn}\" is not a routing control ARN \
+                     (arn:aws:route53-recovery-control::ACCOUNT:controlpanel/ID/routingcontrol/ID)"
+                ),
+            );
+        }
+    }
+    if !rc.primary.is_empty() && rc.primary == rc.secondary {
+        push(
+            format!("{at}.traffic.routing_controls"),
+            "primary and secondary must be different routing controls".into(),
+        );
+    }
+    if !have_cluster {
+        push(
+            format!("{at}.traffic.routing_controls"),
+            "needs the top-level routing_control_cluster (its endpoints, from DescribeCluster)".into(),
+        );
+    }
+}
+
 /// What the schema cannot express.
 fn check_semantics(registry: &Registry) -> Vec<RegistryProblem> {
     let mut problems = Vec::new();
@@ -600,6 +721,9 @@ fn check_semantics(registry: &Registry) -> Vec<RegistryProblem> {
                 format!("{at}.database.endpoint_record"),
                 format!("kind {} has no writer to follow", app.database.kind.as_str()),
             );
+        }
+        if let Some(rc) = app.routing_controls() {
+            check_routing_controls(&at, rc, registry.routing_control_cluster.is_some(), &mut push);
         }
         if app.database.interval_seconds > app.database.deadline_seconds {
             push(

@@ -81,6 +81,10 @@ pub struct Request {
     /// database having been rebuilt by hand.
     #[serde(default)]
     pub move_dns_without_database: bool,
+    /// The operator overrides ARC safety rules that refuse a routing-control
+    /// update (break glass): the only way past one.
+    #[serde(default)]
+    pub override_safety_rules: bool,
 }
 
 /// A request made by a person (CLI, console, API): `{"action": ..., "apps": [...], "dry_run": ...}`.
@@ -104,6 +108,8 @@ struct ManualRequest {
     accept_data_loss: bool,
     #[serde(default)]
     move_dns_without_database: bool,
+    #[serde(default)]
+    override_safety_rules: bool,
 }
 
 const ALARM_DETAIL_TYPE: &str = "CloudWatch Alarm State Change";
@@ -112,7 +118,8 @@ const DEFAULT_SOAK_SECONDS: u32 = 60;
 
 const ACCEPTED: &str = "expected an EventBridge \"CloudWatch Alarm State Change\" event, an EventBridge \
 \"Scheduled Event\", or a manual request {\"action\": \"failover\"|\"failback\"|\"drill\", \"apps\": [...], \"dry_run\": false, \
-\"mode\": \"planned\"|\"disaster\", \"accept_data_loss\": false, \"move_dns_without_database\": false}";
+\"mode\": \"planned\"|\"disaster\", \"accept_data_loss\": false, \"move_dns_without_database\": false, \
+\"override_safety_rules\": false}";
 
 /// Turns whatever started the run into a [`Request`], or says what is wrong with it.
 pub fn normalize_trigger(input: &serde_json::Value) -> Result<Request, LifeboatError> {
@@ -175,6 +182,7 @@ fn from_alarm_event(input: &serde_json::Value) -> Result<Request, LifeboatError>
         ignore,
         accept_data_loss: false,
         move_dns_without_database: false,
+        override_safety_rules: false,
     })
 }
 
@@ -199,6 +207,7 @@ fn from_schedule_event(input: &serde_json::Value) -> Result<Request, LifeboatErr
         ignore: None,
         accept_data_loss: false,
         move_dns_without_database: false,
+        override_safety_rules: false,
     })
 }
 
@@ -227,6 +236,7 @@ fn from_manual(input: &serde_json::Value) -> Result<Request, LifeboatError> {
         mode,
         accept_data_loss: req.accept_data_loss,
         move_dns_without_database: req.move_dns_without_database,
+        override_safety_rules: req.override_safety_rules,
         trigger: TriggerKind::Manual,
         source: req.reason.unwrap_or_else(|| "manual request".to_string()),
         triggered_at: None,

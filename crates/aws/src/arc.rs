@@ -1,0 +1,225 @@
+//! Route 53 ARC routing-control adapter: the cluster's data plane only
+//! (ListRoutingControls, UpdateRoutingControlStates), one regional endpoint
+//! after another until one answers, as AWS advises. Each endpoint's requests
+//! are signed for its own Region, so an outage of one Region costs one short
+//! timeout, not the run.
+
+use crate::calls::CallCounter;
+use crate::error::AwsError;
+use crate::ports::{ArcAnswer, ArcUpdateError, RoutingControls};
+use async_trait::async_trait;
+use aws_config::{Region, SdkConfig};
+use aws_sdk_route53recoverycluster::operation::update_routing_control_states::UpdateRoutingControlStatesError;
+use aws_sdk_route53recoverycluster::types::{RoutingControlState, UpdateRoutingControlStateEntry};
+use lifeboat_core::registry::ClusterEndpoint;
+use lifeboat_core::traffic::{ControlState, ControlStates};
+use std::collections::BTreeMap;
+use std::future::Future;
+
+/// The cluster's data plane through the SDK.
+#[derive(Debug, Clone)]
+pub struct ArcCluster {
+    config: SdkConfig,
+    counter: CallCounter,
+}
+
+impl ArcCluster {
+    pub fn new(config: SdkConfig, counter: CallCounter) -> Self {
+        ArcCluster { config, counter }
+    }
+
+    fn client(&self, endpoint: &ClusterEndpoint) -> aws_sdk_route53recoverycluster::Client {
+        aws_sdk_route53recoverycluster::Client::from_conf(
+            aws_sdk_route53recoverycluster::config::Builder::from(&self.config)
+                .region(Region::new(endpoint.region.clone()))
+                .endpoint_url(&endpoint.url)
+                // One quick attempt: the next endpoint is the retry.
+                .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
+                .timeout_config(crate::clients::timeouts(2, 5))
+                .interceptor(self.counter.clone())
+                .build(),
+        )
+    }
+
+    /// Runs `call` on each endpoint in turn until one answers (any answer
+    /// that is not "unavailable", throttled or an internal error counts).
+    async fn first_answer<T, E, F, Fut>(&self, endpoints: &[ClusterEndpoint], call: F) -> Result<ArcAnswer<T>, E>
+    where
+        F: Fn(aws_sdk_route53recoverycluster::Client, ClusterEndpoint) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        E: TryNext + From<AwsError>,
+    {
+        let mut skipped = Vec::new();
+        for endpoint in endpoints {
+            match call(self.client(endpoint), endpoint.clone()).await {
+                Ok(value) => {
+                    return Ok(ArcAnswer {
+                        value,
+                        endpoint_region: endpoint.region.clone(),
+                        skipped,
+                    });
+                }
+                Err(e) if e.try_next() => {
+                    tracing::warn!(endpoint = %endpoint.url, region = %endpoint.region, error = %e.describe(), "ARC endpoint did not answer; trying the next");
+                    skipped.push(format!("{} ({}): {}", endpoint.region, endpoint.url, e.describe()));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(E::from(AwsError::Unavailable(if endpoints.is_empty() {
+            "no ARC cluster endpoint is configured (routing_control_cluster.endpoints)".into()
+        } else {
+            format!("no ARC cluster endpoint answered: {}", skipped.join("; "))
+        })))
+    }
+}
+
+/// Whether an error means "try the cluster's next endpoint".
+trait TryNext {
+    fn try_next(&self) -> bool;
+    fn describe(&self) -> String;
+}
+
+impl TryNext for AwsError {
+    fn try_next(&self) -> bool {
+        // EndpointTemporarilyUnavailableException and InternalServerException
+        // are ARC's own words for "ask another endpoint".
+        matches!(self, AwsError::Unavailable(_) | AwsError::Throttled(_))
+            || matches!(self, AwsError::Other(m) if m.contains("EndpointTemporarilyUnavailable") || m.contains("InternalServer"))
+    }
+    fn describe(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl TryNext for ArcUpdateError {
+    fn try_next(&self) -> bool {
+        matches!(self, ArcUpdateError::Aws(e) if e.try_next())
+    }
+    fn describe(&self) -> String {
+        self.to_string()
+    }
+}
+
+fn state_to_sdk(s: ControlState) -> RoutingControlState {
+    match s {
+        ControlState::On => RoutingControlState::On,
+        ControlState::Off => RoutingControlState::Off,
+    }
+}
+
+/// `arn:...:controlpanel/ID/routingcontrol/ID` → `arn:...:controlpanel/ID`.
+pub fn control_panel_of(arn: &str) -> &str {
+    arn.find("/routingcontrol/").map(|i| &arn[..i]).unwrap_or(arn)
+}
+
+#[async_trait]
+impl RoutingControls for ArcCluster {
+    async fn states(
+        &self,
+        endpoints: &[ClusterEndpoint],
+        arns: &[String],
+    ) -> Result<ArcAnswer<ControlStates>, AwsError> {
+        let mut panels: BTreeMap<&str, Vec<&String>> = BTreeMap::new();
+        for arn in arns {
+            panels.entry(control_panel_of(arn)).or_default().push(arn);
+        }
+        let panels: Vec<String> = panels.keys().map(|p| p.to_string()).collect();
+        let wanted: Vec<String> = arns.to_vec();
+        self.first_answer(endpoints, |client, endpoint| {
+            let panels = panels.clone();
+            let wanted = wanted.clone();
+            async move {
+                let mut out = ControlStates::new();
+                // One paged ListRoutingControls per control panel: an app's
+                // pair of controls usually shares one.
+                for panel in panels {
+                    let mut pages = client
+                        .list_routing_controls()
+                        .control_panel_arn(&panel)
+                        .into_paginator()
+                        .send();
+                    while let Some(page) = pages.next().await {
+                        let page = page.map_err(|e| {
+                            AwsError::from_sdk(&format!("ListRoutingControls {panel} at {}", endpoint.url), e)
+                        })?;
+                        for rc in page.routing_controls() {
+                            let (Some(arn), Some(state)) = (rc.routing_control_arn(), rc.routing_control_state())
+                            else {
+                                continue;
+                            };
+                            if let Some(s) = ControlState::parse(state.as_str())
+                                && wanted.iter().any(|w| w == arn)
+                            {
+                                out.insert(arn.to_string(), s);
+                            }
+                        }
+                    }
+                }
+                Ok(out)
+            }
+        })
+        .await
+    }
+
+    async fn update(
+        &self,
+        endpoints: &[ClusterEndpoint],
+        entries: &[(String, ControlState)],
+        override_rules: &[String],
+    ) -> Result<ArcAnswer<()>, ArcUpdateError> {
+        let sdk_entries = entries
+            .iter()
+            .map(|(arn, state)| {
+                UpdateRoutingControlStateEntry::builder()
+                    .routing_control_arn(arn)
+                    .routing_control_state(state_to_sdk(*state))
+                    .build()
+                    .map_err(|e| ArcUpdateError::Aws(AwsError::Other(e.to_string())))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let overrides = override_rules.to_vec();
+        self.first_answer(endpoints, |client, endpoint| {
+            let sdk_entries = sdk_entries.clone();
+            let overrides = overrides.clone();
+            async move {
+                let result = client
+                    .update_routing_control_states()
+                    .set_update_routing_control_state_entries(Some(sdk_entries))
+                    .set_safety_rules_to_override((!overrides.is_empty()).then_some(overrides))
+                    .send()
+                    .await;
+                match result {
+                    Ok(_) => Ok(()),
+                    Err(e) => {
+                        if let Some(UpdateRoutingControlStatesError::ConflictException(c)) = e.as_service_error() {
+                            // ARC names the refusing safety rule as the conflict's resource.
+                            return Err(ArcUpdateError::SafetyRule {
+                                rule: c.resource_id().to_string(),
+                                message: c.message().to_string(),
+                            });
+                        }
+                        Err(ArcUpdateError::Aws(AwsError::from_sdk(
+                            &format!("UpdateRoutingControlStates at {}", endpoint.url),
+                            e,
+                        )))
+                    }
+                }
+            }
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_routing_control_arn_names_its_control_panel() {
+        assert_eq!(
+            control_panel_of("arn:aws:route53-recovery-control::111122223333:controlpanel/abc/routingcontrol/def"),
+            "arn:aws:route53-recovery-control::111122223333:controlpanel/abc"
+        );
+    }
+}
