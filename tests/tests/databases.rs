@@ -190,9 +190,7 @@ async fn promote_then_crash(env: &TestEnv, apps: &[&str]) {
     use lifeboat_tasks::validate::{ValidateInput, validate};
     let s = env.admin();
     let planned = validate(
-        &*s.registry,
-        &*s.dns_read,
-        &*s.alarms,
+        s.validate_ports(),
         ValidateInput {
             trigger: json!({"action": "failover", "apps": apps}),
             run_id: "crashed".into(),
@@ -206,10 +204,12 @@ async fn promote_then_crash(env: &TestEnv, apps: &[&str]) {
             &*s.databases,
             &*s.lag,
             &*s.dns_read,
+            &*s.arc,
             chrono::Utc::now(),
             PromoteInput {
                 run_id: "crashed".into(),
                 app: app.clone(),
+                arc_endpoints: vec![],
             },
         )
         .await

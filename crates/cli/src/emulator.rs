@@ -1,10 +1,12 @@
 //! The local AWS emulator: moto server from the project's venv, on a free
 //! 127.0.0.1 port, stopped when dropped. Loopback only, always.
 //!
-//! moto runs with lifeboat's RDS extension (`emulator/lifeboat_moto.py`,
-//! built into this binary): what a database failover does that moto 5.2.5
-//! lacks (global cluster switchover/failover, replica promotion that shows,
-//! replicated automated backups, statuses that pass through `creating`).
+//! moto runs with lifeboat's extensions (the `emulator/lifeboat_emulator`
+//! package, one module per service, built into this binary and written to a
+//! temporary directory at start): what moto 5.2.5 lacks for a failover
+//! (Aurora global switchover/failover, replica promotion, replicated backups,
+//! Route 53 ARC routing controls, RECOVERY_CONTROL health checks,
+//! TestDNSAnswer) and atomic DynamoDB conditional writes.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -24,8 +26,28 @@ pub enum EmulatorError {
     Api(String),
 }
 
-/// moto's entry point with lifeboat's RDS extension installed.
-const EXTENSION: &str = include_str!("../../../emulator/lifeboat_moto.py");
+/// The extension package's modules, by file name.
+const EXTENSION: &[(&str, &str)] = &[
+    ("__init__.py", include_str!("../../../emulator/lifeboat_emulator/__init__.py")),
+    ("__main__.py", include_str!("../../../emulator/lifeboat_emulator/__main__.py")),
+    ("arc.py", include_str!("../../../emulator/lifeboat_emulator/arc.py")),
+    ("dynamodb.py", include_str!("../../../emulator/lifeboat_emulator/dynamodb.py")),
+    ("rds.py", include_str!("../../../emulator/lifeboat_emulator/rds.py")),
+    ("route53.py", include_str!("../../../emulator/lifeboat_emulator/route53.py")),
+];
+
+/// Writes the extension package under a fresh temporary directory; returns it.
+fn write_extension(port: u16) -> Result<PathBuf, EmulatorError> {
+    let root = std::env::temp_dir().join(format!("lifeboat-emulator-{}-{port}", std::process::id()));
+    let package = root.join("lifeboat_emulator");
+    std::fs::create_dir_all(&package)
+        .map_err(|e| EmulatorError::Start(format!("cannot create {}: {e}", package.display())))?;
+    for (name, text) in EXTENSION {
+        std::fs::write(package.join(name), text)
+            .map_err(|e| EmulatorError::Start(format!("cannot write {}: {e}", package.join(name).display())))?;
+    }
+    Ok(root)
+}
 
 /// A running moto server.
 #[derive(Debug)]
@@ -33,6 +55,8 @@ pub struct MotoServer {
     /// The watchdog shell that owns moto (see [`MotoServer::start`]).
     child: Child,
     port: u16,
+    /// Where the extension package was written (removed on drop).
+    extension_dir: PathBuf,
 }
 
 /// Where moto_server is: `LIFEBOAT_MOTO_SERVER`, else `.venv/bin/moto_server` here or above.
@@ -62,6 +86,12 @@ fn free_port() -> Result<u16, EmulatorError> {
 impl MotoServer {
     /// Starts moto on a free loopback port and waits until it answers.
     pub fn start(binary: &Path) -> Result<MotoServer, EmulatorError> {
+        Self::start_on(binary, "127.0.0.1", None)
+    }
+
+    /// Starts moto on `host` (always a loopback address here) and `port`
+    /// (a free one when `None`).
+    pub fn start_on(binary: &Path, host: &str, port: Option<u16>) -> Result<MotoServer, EmulatorError> {
         if !binary.exists() {
             return Err(EmulatorError::NotInstalled(binary.to_path_buf()));
         }
@@ -69,12 +99,16 @@ impl MotoServer {
         if !python.exists() {
             return Err(EmulatorError::NotInstalled(python));
         }
-        let port = free_port()?;
+        let port = match port {
+            Some(p) => p,
+            None => free_port()?,
+        };
+        let extension_dir = write_extension(port)?;
         // A watchdog shell owns moto: it stops moto when told to (TERM) and also
         // when this process dies without dropping us (Ctrl-C, a test binary's
         // exit with the server in a static), so no emulator outlives its user.
         let script = format!(
-            "\"$0\" -c \"$1\" -H 127.0.0.1 -p {port} & moto=$!; \
+            "PYTHONPATH=\"$1\" \"$0\" -m lifeboat_emulator -H {host} -p {port} & moto=$!; \
              trap 'kill $moto 2>/dev/null; exit 0' TERM INT HUP; \
              while kill -0 {parent} 2>/dev/null && kill -0 $moto 2>/dev/null; do sleep 0.5; done; \
              kill $moto 2>/dev/null",
@@ -84,13 +118,17 @@ impl MotoServer {
             .arg("-c")
             .arg(script)
             .arg(&python)
-            .arg(EXTENSION)
+            .arg(&extension_dir)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .map_err(|e| EmulatorError::Start(format!("{}: {e}", binary.display())))?;
-        let mut server = MotoServer { child, port };
+        let mut server = MotoServer {
+            child,
+            port,
+            extension_dir,
+        };
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Ok(Some(status)) = server.child.try_wait() {
@@ -156,5 +194,6 @@ impl Drop for MotoServer {
             .arg(self.child.id().to_string())
             .status();
         let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.extension_dir);
     }
 }

@@ -313,9 +313,7 @@ async fn run_command(cli: &Cli) -> Result<i32, CliError> {
                 "mode": if *disaster { "disaster" } else { "planned" },
                 "accept_data_loss": accept_data_loss, "move_dns_without_database": move_dns_without_database});
             let out = validate(
-                &*s.registry,
-                &*s.dns_read,
-                &*s.alarms,
+                s.validate_ports(),
                 ValidateInput {
                     trigger,
                     run_id: "plan".into(),
@@ -323,7 +321,8 @@ async fn run_command(cli: &Cli) -> Result<i32, CliError> {
                 },
             )
             .await?;
-            lifeboat_tasks::database::preflight(&*s.databases, &*s.dns_read, &out.plan).await?;
+            lifeboat_tasks::database::preflight(&*s.databases, &*s.dns_read, &*s.dns_read_best_effort, &out.plan)
+                .await?;
             match cli.output {
                 OutputFormat::Json => print_json(&serde_json::to_value(&out.plan).unwrap_or(Value::Null)),
                 OutputFormat::Text => print!("{}", report::plan_text(&out.plan)),

@@ -131,6 +131,9 @@ pub struct Skipped {
     /// when Route 53's API did not answer in a disaster): the run is then partial.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// With `error`: the Region it should have moved to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_region: Option<String>,
 }
 
 /// Everything the workflow will do, decided before anything changes.
@@ -352,6 +355,7 @@ pub fn build_plan(
                             app: app.name.clone(),
                             reason,
                             error: None,
+                            to_region: None,
                         });
                     }
                     continue;
@@ -365,6 +369,7 @@ pub fn build_plan(
                         app: app.name.clone(),
                         reason: format!("already active in {} ({target})", app.regions.get(target)),
                         error: None,
+                        to_region: None,
                     });
                 }
                 continue;
@@ -472,6 +477,7 @@ fn unmovable_without_route53<'a>(
                 app: a.name.clone(),
                 reason: reason.clone(),
                 error: Some(not_ready.clone()),
+                to_region: Some(a.regions.secondary.clone()),
             })
         })
         .collect();

@@ -95,14 +95,14 @@ pub async fn dispatch(kind: TaskKind, s: &Services, input: Value) -> Result<Valu
     let mut out = match kind {
         TaskKind::Validate => {
             let i: ValidateInput = parse(kind, &input)?;
-            let mut out = validate(&*s.registry, &*s.dns_read, &*s.alarms, i).await?;
-            preflight(&*s.databases, &*s.dns_read, &out.plan).await?;
+            let mut out = validate(s.validate_ports(), i).await?;
+            preflight(&*s.databases, &*s.dns_read, &*s.dns_read_best_effort, &out.plan).await?;
             take_lease(&*s.lease, &s.settings, chrono::Utc::now(), &mut out.plan).await?;
             to_value(out)?
         }
         TaskKind::PromoteDatabase => {
             let i: PromoteInput = parse(kind, &input)?;
-            to_value(promote_database(&*s.databases, &*s.lag, &*s.dns_read, chrono::Utc::now(), i).await?)?
+            to_value(promote_database(&*s.databases, &*s.lag, &*s.dns_read, &*s.arc, chrono::Utc::now(), i).await?)?
         }
         TaskKind::CheckDatabase => {
             let i: CheckInput = parse(kind, &input)?;
@@ -110,7 +110,7 @@ pub async fn dispatch(kind: TaskKind, s: &Services, input: Value) -> Result<Valu
         }
         TaskKind::ShiftDns => {
             let i: ShiftInput = parse(kind, &input)?;
-            to_value(shift_dns(&*s.dns_read, &*s.dns_write, BatchLimits::default(), i).await?)?
+            to_value(shift_dns(&*s.dns_read, &*s.dns_write, &*s.arc, BatchLimits::default(), i).await?)?
         }
         TaskKind::WaitDns => {
             let i: WaitDnsInput = parse(kind, &input)?;
@@ -118,7 +118,7 @@ pub async fn dispatch(kind: TaskKind, s: &Services, input: Value) -> Result<Valu
         }
         TaskKind::VerifyTraffic => {
             let i: VerifyInput = parse(kind, &input)?;
-            to_value(verify_traffic(&*s.health, &*s.alarms, i).await?)?
+            to_value(verify_traffic(&*s.health, &*s.health_best_effort, &*s.alarms, i).await?)?
         }
         TaskKind::RecordOutcome if input.get("ignored").is_some() => {
             let i: IgnoredInput = parse(kind, &input)?;

@@ -320,7 +320,23 @@ pub async fn record_outcome(
     } else {
         None
     };
-    let apps = outcomes(plan, input.results.as_ref(), input.error.as_ref(), observed.as_ref());
+    let mut apps = outcomes(plan, input.results.as_ref(), input.error.as_ref(), observed.as_ref());
+    // Apps that should have moved but could not (Route 53's API dark in a disaster).
+    let cannot_move: Vec<&lifeboat_core::plan::Skipped> = plan.skipped.iter().filter(|s| s.error.is_some()).collect();
+    if !plan.dry_run {
+        apps.extend(cannot_move.iter().map(|s| AppOutcome {
+            app: s.app.clone(),
+            phase: 0,
+            action: plan.phases.first().map(|p| p.action).unwrap_or(lifeboat_core::request::Action::Failover),
+            to_region: s.to_region.clone().unwrap_or_default(),
+            status: AppStatus::NotMoved,
+            detail: format!("{}: {}", s.error.as_deref().unwrap_or_default(), s.reason),
+            wave_started_at: None,
+            verified_at: None,
+            recovery_seconds: None,
+            database: None,
+        }));
+    }
     let moved = apps.iter().filter(|a| a.status == AppStatus::Moved).count();
     let status = if plan.empty {
         RunStatus::NothingToDo
@@ -368,6 +384,7 @@ pub async fn record_outcome(
             apps.iter()
                 .filter_map(|a| a.database.as_ref().and_then(|d| d.error.clone()))
                 .min_by_key(|n| n != lifeboat_core::ErrorName::RpoExceeded.as_str())
+                .or_else(|| cannot_move.first().and_then(|s| s.error.clone()))
                 .or_else(|| {
                     input
                         .error

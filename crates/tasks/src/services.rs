@@ -2,11 +2,13 @@
 //! AWS calls are counted on their own, and the settings read once at start.
 
 use lifeboat_aws::CallCounter;
+use lifeboat_aws::arc::ArcCluster;
 use lifeboat_aws::clients::AwsClients;
 use lifeboat_aws::cloudwatch::CloudWatch;
 use lifeboat_aws::dynamodb::{DynamoJournal, DynamoLease, DynamoRegistry};
 use lifeboat_aws::ports::{
-    AlarmStates, Databases, DnsReader, DnsWriter, HealthChecks, Journal, RegistryStore, ReplicationLag, RunLease,
+    AlarmStates, Databases, DnsReader, DnsWriter, HealthChecks, Journal, RegistryStore, ReplicationLag,
+    RoutingControls, RunLease,
 };
 use lifeboat_aws::rds::Rds;
 use lifeboat_aws::route53::Route53;
@@ -56,8 +58,14 @@ pub struct Services {
     pub journal: Arc<dyn Journal>,
     pub lease: Arc<dyn RunLease>,
     pub dns_read: Arc<dyn DnsReader>,
+    /// Route 53 reads a disaster run can do without: one short attempt.
+    pub dns_read_best_effort: Arc<dyn DnsReader>,
     pub dns_write: Arc<dyn DnsWriter>,
     pub health: Arc<dyn HealthChecks>,
+    /// Health checks read best-effort (one short attempt), for disaster runs.
+    pub health_best_effort: Arc<dyn HealthChecks>,
+    /// The ARC cluster's routing controls (data plane only).
+    pub arc: Arc<dyn RoutingControls>,
     pub alarms: Arc<dyn AlarmStates>,
     pub databases: Arc<dyn Databases>,
     pub lag: Arc<dyn ReplicationLag>,
@@ -85,6 +93,7 @@ impl ServicesFactory for AwsServicesFactory {
     fn services(&self) -> Services {
         let clients = AwsClients::new(&self.config, self.run_counter.child());
         let route53 = Arc::new(Route53::new(clients.route53.clone()));
+        let route53_best_effort = Arc::new(Route53::new(clients.route53_best_effort()));
         let rds = Arc::new(Rds::new(clients.clone()));
         Services {
             registry: Arc::new(DynamoRegistry::new(
@@ -97,8 +106,11 @@ impl ServicesFactory for AwsServicesFactory {
             )),
             lease: Arc::new(DynamoLease::new(clients.dynamodb.clone(), &self.settings.journal_table)),
             dns_read: route53.clone(),
+            dns_read_best_effort: route53_best_effort.clone(),
             dns_write: route53.clone(),
             health: route53,
+            health_best_effort: route53_best_effort,
+            arc: Arc::new(ArcCluster::new(self.config.clone(), clients.counter.clone())),
             alarms: Arc::new(CloudWatch::new(clients.clone())),
             databases: rds.clone(),
             lag: rds,

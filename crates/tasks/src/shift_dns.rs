@@ -2,8 +2,9 @@
 //! wave's changes in one ChangeBatch per hosted zone; or roll apps back to the
 //! weights they had before the phase. Reads first, so a rerun changes nothing.
 
-use lifeboat_aws::ports::{DnsReader, DnsWriter, read_records};
-use lifeboat_core::LifeboatError;
+use lifeboat_aws::ports::{ArcUpdateError, DnsReader, DnsWriter, RoutingControls, read_records};
+use lifeboat_core::traffic::{ControlState, update_batches};
+use lifeboat_core::{ErrorName, LifeboatError};
 use lifeboat_core::dns::{BatchLimits, DesiredWeight, RecordSet, plan_changes};
 use lifeboat_core::plan::Wave;
 use serde::{Deserialize, Serialize};
@@ -80,6 +81,104 @@ pub struct ShiftOutput {
     pub moving: Vec<lifeboat_core::plan::AppMove>,
     pub changes: Vec<ChangeRef>,
     pub records_changed: usize,
+    /// What the routing-control apps' move did (null when the wave has none).
+    #[serde(default)]
+    pub arc: Option<ArcReport>,
+}
+
+/// A wave's routing-control update.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArcReport {
+    /// The Region of the cluster endpoint that answered.
+    pub endpoint_region: String,
+    /// Endpoints tried before it that did not answer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub endpoints_skipped: Vec<String>,
+    /// Routing controls set (0: all were already as wanted).
+    pub controls_changed: usize,
+    /// UpdateRoutingControlStates calls made.
+    pub updates: usize,
+    /// Safety rules overridden (break glass).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overridden_rules: Vec<String>,
+    /// Database endpoint CNAMEs of these apps that could not be repointed
+    /// (Route 53's API did not answer): the new writer's endpoint, to set by hand.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub endpoint_records_not_repointed: Vec<String>,
+}
+
+/// How many distinct safety rules one update may override, one at a time.
+const MAX_OVERRIDES: usize = 20;
+
+/// Sets the routing controls of the wave's routing-control apps, reading
+/// them first so a rerun changes nothing, in as few calls as ARC allows.
+async fn set_controls(
+    arc: &dyn RoutingControls,
+    wave: &Wave,
+    apps: &[&lifeboat_core::plan::AppMove],
+    mode: ShiftMode,
+) -> Result<Option<ArcReport>, LifeboatError> {
+    let wanted: Vec<Vec<(String, ControlState)>> = apps
+        .iter()
+        .filter(|a| !a.controls.is_empty())
+        .map(|a| match mode {
+            ShiftMode::Shift => a.shift_controls(),
+            ShiftMode::Rollback => a.restore_controls(),
+        })
+        .collect();
+    if wanted.is_empty() {
+        return Ok(None);
+    }
+    let endpoints = &wave.arc_endpoints;
+    let arns: Vec<String> = wanted.iter().flatten().map(|(a, _)| a.clone()).collect();
+    let not_ready = |e: lifeboat_aws::AwsError| match e {
+        lifeboat_aws::AwsError::Unavailable(m) => LifeboatError::new(ErrorName::NotReady, m),
+        other => other.into(),
+    };
+    let read = arc.states(endpoints, &arns).await.map_err(not_ready)?;
+    let mut report = ArcReport {
+        endpoint_region: read.endpoint_region,
+        endpoints_skipped: read.skipped,
+        controls_changed: 0,
+        updates: 0,
+        overridden_rules: Vec::new(),
+        endpoint_records_not_repointed: Vec::new(),
+    };
+    for batch in update_batches(&wanted, &read.value) {
+        loop {
+            match arc.update(endpoints, &batch, &report.overridden_rules).await {
+                Ok(answer) => {
+                    tracing::info!(endpoint_region = %answer.endpoint_region, controls = batch.len(), "routing controls set");
+                    report.endpoint_region = answer.endpoint_region;
+                    report.endpoints_skipped.extend(answer.skipped);
+                    report.controls_changed += batch.len();
+                    report.updates += 1;
+                    break;
+                }
+                Err(ArcUpdateError::SafetyRule { rule, message })
+                    if wave.override_safety_rules
+                        && !report.overridden_rules.contains(&rule)
+                        && report.overridden_rules.len() < MAX_OVERRIDES =>
+                {
+                    tracing::warn!(%rule, %message, "overriding an ARC safety rule, as the request asked");
+                    report.overridden_rules.push(rule);
+                }
+                Err(ArcUpdateError::SafetyRule { rule, message }) => {
+                    return Err(LifeboatError::invalid(format!(
+                        "ARC safety rule {rule} refused setting {}: {message}; nothing in this update was changed. \
+                         If this end state is what you want, start a manual run with \"override_safety_rules\": true",
+                        batch
+                            .iter()
+                            .map(|(a, s)| format!("{a} {s}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )));
+                }
+                Err(ArcUpdateError::Aws(e)) => return Err(not_ready(e)),
+            }
+        }
+    }
+    Ok(Some(report))
 }
 
 /// The database endpoint CNAMEs to repoint at their new writer (none already right).
@@ -133,6 +232,7 @@ async fn endpoint_upserts(
 pub async fn shift_dns(
     reader: &dyn DnsReader,
     writer: &dyn DnsWriter,
+    arc: &dyn RoutingControls,
     limits: BatchLimits,
     input: ShiftInput,
 ) -> Result<ShiftOutput, LifeboatError> {
@@ -168,8 +268,11 @@ pub async fn shift_dns(
             moving: vec![],
             changes: vec![],
             records_changed: 0,
+            arc: None,
         });
     }
+    // Routing controls first: ARC's data plane, which a disaster can rely on.
+    let mut arc_report = set_controls(arc, &input.wave, &apps, input.mode).await?;
     let desired: Vec<DesiredWeight> = apps
         .iter()
         .flat_map(|a| match input.mode {
@@ -178,11 +281,34 @@ pub async fn shift_dns(
         })
         .collect();
     let current = read_records(reader, desired.iter().map(|d| &d.key)).await?;
-    let endpoints = match input.mode {
-        ShiftMode::Shift => endpoint_upserts(reader, &apps, input.databases.as_deref().unwrap_or_default()).await?,
+    let (weighted, controlled): (Vec<_>, Vec<_>) = apps.iter().copied().partition(|a| a.controls.is_empty());
+    let databases = input.databases.as_deref().unwrap_or_default();
+    let mut endpoints = match input.mode {
+        ShiftMode::Shift => endpoint_upserts(reader, &weighted, databases).await?,
         // The database stays promoted: its endpoint keeps pointing at the writer.
         ShiftMode::Rollback => Vec::new(),
     };
+    // A routing-control app's writer CNAME is a Route 53 edit: made when
+    // Route 53's API answers, reported (not fatal) when it does not.
+    if input.mode == ShiftMode::Shift && !controlled.is_empty() {
+        match endpoint_upserts(reader, &controlled, databases).await {
+            Ok(more) => endpoints.extend(more),
+            Err(e) if e.name == ErrorName::Internal || e.name == ErrorName::NotReady => {
+                tracing::warn!(error = %e, "database endpoint records of routing-control apps not repointed");
+                if let Some(r) = arc_report.as_mut() {
+                    r.endpoint_records_not_repointed = controlled
+                        .iter()
+                        .filter_map(|a| {
+                            let rec = a.database.endpoint_record.as_ref()?;
+                            let to = databases.iter().find(|d| d.app == a.app)?.endpoint.clone()?;
+                            Some(format!("{} CNAME {to}", rec.name))
+                        })
+                        .collect();
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
     let batches = plan_changes(&desired, &current, endpoints, limits)?;
     let verb = match input.mode {
         ShiftMode::Shift => "shift",
@@ -198,7 +324,19 @@ pub async fn shift_dns(
     let mut changes = Vec::new();
     let mut records_changed = 0;
     for b in &batches {
-        let id = writer.upsert(&b.hosted_zone_id, &b.upserts, &comment).await?;
+        let id = match writer.upsert(&b.hosted_zone_id, &b.upserts, &comment).await {
+            Ok(id) => id,
+            // Only routing-control apps' writer CNAMEs in this batch: best-effort.
+            Err(e) if weighted.is_empty() && e.is_unavailable() => {
+                tracing::warn!(error = %e, "database endpoint records not repointed");
+                if let Some(r) = arc_report.as_mut() {
+                    r.endpoint_records_not_repointed
+                        .extend(b.upserts.iter().map(|u| format!("{} CNAME {}", u.name, u.values.join(","))));
+                }
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
         tracing::info!(zone = %b.hosted_zone_id, change = %id, records = b.upserts.len(), mode = verb, "submitted change batch");
         records_changed += b.upserts.len();
         changes.push(ChangeRef {
@@ -223,6 +361,7 @@ pub async fn shift_dns(
         moving,
         changes,
         records_changed,
+        arc: arc_report,
     })
 }
 
@@ -231,16 +370,13 @@ mod tests {
     use super::*;
     use crate::test_support::*;
     use lifeboat_aws::AwsError;
-    use lifeboat_aws::fakes::FakeRoute53;
+    use lifeboat_aws::fakes::{FakeArc, FakeRoute53};
 
     #[tokio::test]
     async fn shifts_a_wave_in_one_batch_per_zone_keeping_everything_but_the_weight() {
         let r53 = estate();
         let wave = wave_of(&r53, &["api", "web"]).await;
-        let out = shift_dns(
-            &r53,
-            &r53,
-            BatchLimits::default(),
+        let out = shift_dns(&r53, &r53, &FakeArc::new(), BatchLimits::default(),
             ShiftInput {
                 run_id: "r".into(),
                 wave,
@@ -274,11 +410,11 @@ mod tests {
             error: None,
             databases: None,
         };
-        shift_dns(&r53, &r53, BatchLimits::default(), input.clone())
+        shift_dns(&r53, &r53, &FakeArc::new(), BatchLimits::default(), input.clone())
             .await
             .unwrap();
         let before = r53.calls.lock().unwrap().get("route53:ChangeResourceRecordSets");
-        let out = shift_dns(&r53, &r53, BatchLimits::default(), input).await.unwrap();
+        let out = shift_dns(&r53, &r53, &FakeArc::new(), BatchLimits::default(), input).await.unwrap();
         assert!(out.changes.is_empty());
         assert_eq!(
             r53.calls.lock().unwrap().get("route53:ChangeResourceRecordSets"),
@@ -298,10 +434,7 @@ mod tests {
     async fn an_app_whose_database_is_not_writable_keeps_its_traffic() {
         let r53 = estate();
         let wave = wave_of(&r53, &["api", "web"]).await;
-        let out = shift_dns(
-            &r53,
-            &r53,
-            BatchLimits::default(),
+        let out = shift_dns(&r53, &r53, &FakeArc::new(), BatchLimits::default(),
             ShiftInput {
                 run_id: "r".into(),
                 wave,
@@ -353,7 +486,7 @@ mod tests {
                 Some("api.cluster-b.us-west-2.rds.amazonaws.com"),
             )]),
         };
-        let out = shift_dns(&r53, &r53, BatchLimits::default(), input.clone())
+        let out = shift_dns(&r53, &r53, &FakeArc::new(), BatchLimits::default(), input.clone())
             .await
             .unwrap();
         // Two weights and the CNAME, one batch: the zone's.
@@ -364,7 +497,7 @@ mod tests {
             vec!["api.cluster-b.us-west-2.rds.amazonaws.com".to_string()]
         );
         assert_eq!(cname[0].ttl, Some(30));
-        let again = shift_dns(&r53, &r53, BatchLimits::default(), input).await.unwrap();
+        let again = shift_dns(&r53, &r53, &FakeArc::new(), BatchLimits::default(), input).await.unwrap();
         assert_eq!(again.records_changed, 0);
     }
 
@@ -372,10 +505,7 @@ mod tests {
     async fn rollback_restores_only_the_apps_that_failed_verification() {
         let r53 = estate();
         let wave = wave_of(&r53, &["api", "web"]).await;
-        shift_dns(
-            &r53,
-            &r53,
-            BatchLimits::default(),
+        shift_dns(&r53, &r53, &FakeArc::new(), BatchLimits::default(),
             ShiftInput {
                 run_id: "r".into(),
                 wave: wave.clone(),
@@ -401,10 +531,7 @@ mod tests {
                 api_calls: serde_json::Value::Null,
             },
         ];
-        let out = shift_dns(
-            &r53,
-            &r53,
-            BatchLimits::default(),
+        let out = shift_dns(&r53, &r53, &FakeArc::new(), BatchLimits::default(),
             ShiftInput {
                 run_id: "r".into(),
                 wave,
@@ -430,10 +557,7 @@ mod tests {
             .unwrap()
             .push_back(AwsError::Throttled("Rate exceeded".into()));
         let wave = wave_of(&r53, &["api"]).await;
-        let err = shift_dns(
-            &r53,
-            &r53,
-            BatchLimits::default(),
+        let err = shift_dns(&r53, &r53, &FakeArc::new(), BatchLimits::default(),
             ShiftInput {
                 run_id: "r".into(),
                 wave,
@@ -459,10 +583,7 @@ mod tests {
                 r53.add_record("Z1", r);
             }
         }
-        let err = shift_dns(
-            &r53,
-            &r53,
-            BatchLimits::default(),
+        let err = shift_dns(&r53, &r53, &FakeArc::new(), BatchLimits::default(),
             ShiftInput {
                 run_id: "r".into(),
                 wave,

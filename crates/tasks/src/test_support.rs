@@ -2,7 +2,7 @@
 
 use crate::services::{Services, Settings};
 use lifeboat_aws::CallCounter;
-use lifeboat_aws::fakes::{FakeAlarms, FakeDatabases, FakeJournal, FakeLease, FakeRegistry, FakeRoute53};
+use lifeboat_aws::fakes::{FakeAlarms, FakeArc, FakeDatabases, FakeJournal, FakeLease, FakeRegistry, FakeRoute53};
 use lifeboat_core::dns::{RecordIndex, RecordSet};
 use lifeboat_core::plan::{PlanContext, Wave, build_plan};
 use lifeboat_core::registry::{Registry, parse_registry};
@@ -101,7 +101,7 @@ pub async fn wave_of(r53: &FakeRoute53, apps: &[&str]) -> Wave {
         run_id: "t".into(),
         now: chrono::Utc::now(),
     };
-    let plan = build_plan(&registry(), &req, &idx, &ctx).expect("plan");
+    let plan = build_plan(&registry(), &req, &idx.into(), &ctx).expect("plan");
     Wave {
         index: 0,
         apps: plan
@@ -110,6 +110,8 @@ pub async fn wave_of(r53: &FakeRoute53, apps: &[&str]) -> Wave {
             .flat_map(|p| p.waves)
             .flat_map(|w| w.apps)
             .collect(),
+        arc_endpoints: Vec::new(),
+        override_safety_rules: false,
     }
 }
 
@@ -120,6 +122,7 @@ pub struct Fakes {
     pub journal: Arc<FakeJournal>,
     pub lease: Arc<FakeLease>,
     pub databases: Arc<FakeDatabases>,
+    pub arc: Arc<FakeArc>,
 }
 
 pub fn fake_services() -> (Services, Fakes) {
@@ -130,14 +133,18 @@ pub fn fake_services() -> (Services, Fakes) {
         journal: Arc::new(FakeJournal::default()),
         lease: Arc::new(FakeLease::default()),
         databases: Arc::new(FakeDatabases::default()),
+        arc: Arc::new(FakeArc::new()),
     };
     let s = Services {
         registry: f.registry.clone(),
         journal: f.journal.clone(),
         lease: f.lease.clone(),
         dns_read: f.r53.clone(),
+        dns_read_best_effort: f.r53.clone(),
         dns_write: f.r53.clone(),
         health: f.r53.clone(),
+        health_best_effort: f.r53.clone(),
+        arc: f.arc.clone(),
         alarms: f.alarms.clone(),
         databases: f.databases.clone(),
         lag: f.databases.clone(),

@@ -3,11 +3,14 @@
 
 use crate::services::Settings;
 use chrono::{DateTime, Utc};
-use lifeboat_aws::ports::{AlarmStates, DnsReader, LeaseOutcome, RegistryStore, RunLease, read_records};
+use lifeboat_aws::AwsError;
+use lifeboat_aws::ports::{
+    AlarmStates, DnsReader, LeaseOutcome, RegistryStore, RoutingControls, RunLease, read_records,
+};
 use lifeboat_core::dns::RecordKey;
-use lifeboat_core::plan::{Plan, PlanContext, build_plan, select_apps};
-use lifeboat_core::registry::{REGISTRY_VERSION, Registry, Side, parse_registry_value};
-use lifeboat_core::request::TriggerKind;
+use lifeboat_core::plan::{Observed, Plan, PlanContext, build_plan, select_apps};
+use lifeboat_core::registry::{Application, REGISTRY_VERSION, Registry, Side, parse_registry_value};
+use lifeboat_core::request::{Mode, TriggerKind};
 use lifeboat_core::request::normalize_trigger;
 use lifeboat_core::{ErrorName, LifeboatError};
 use serde::{Deserialize, Serialize};
@@ -34,20 +37,92 @@ pub struct ValidateOutput {
 /// Loads the registry table as a checked [`Registry`].
 pub async fn load_registry(store: &dyn RegistryStore) -> Result<Registry, LifeboatError> {
     let stored = store.load().await?;
-    let doc = serde_json::json!({
+    let cluster = store.load_cluster().await?;
+    let mut doc = serde_json::json!({
         "version": REGISTRY_VERSION,
         "applications": stored.iter().map(|s| &s.app).collect::<Vec<_>>(),
     });
+    if let Some(c) = cluster {
+        doc["routing_control_cluster"] = serde_json::to_value(c)
+            .map_err(|e| LifeboatError::internal(format!("cannot serialise the ARC cluster: {e}")))?;
+    }
     parse_registry_value(&doc)
         .map_err(|e| LifeboatError::invalid(format!("the registry table holds an invalid registry: {e}")))
 }
 
-pub async fn validate(
-    registry: &dyn RegistryStore,
-    dns: &dyn DnsReader,
-    alarms: &dyn AlarmStates,
-    input: ValidateInput,
-) -> Result<ValidateOutput, LifeboatError> {
+/// What validate reads through.
+#[derive(Clone, Copy)]
+pub struct ValidatePorts<'a> {
+    pub registry: &'a dyn RegistryStore,
+    pub dns: &'a dyn DnsReader,
+    /// Route 53 read best-effort (one short attempt): a disaster run's reader.
+    pub dns_best_effort: &'a dyn DnsReader,
+    pub alarms: &'a dyn AlarmStates,
+    pub arc: &'a dyn RoutingControls,
+}
+
+/// Reads the record sets and the routing controls the selected apps use. In
+/// a disaster, Route 53's API not answering is noted, not fatal: weighted
+/// apps then cannot move, routing-control apps can.
+pub async fn observe(
+    ports: ValidatePorts<'_>,
+    registry: &Registry,
+    apps: &[&Application],
+    disaster: bool,
+) -> Result<Observed, LifeboatError> {
+    let keys: Vec<RecordKey> = apps
+        .iter()
+        .flat_map(|a| a.dns.iter())
+        .flat_map(|p| [p.key(Side::Primary), p.key(Side::Secondary)])
+        .collect();
+    let mut observed = Observed::default();
+    let arns: Vec<String> = apps
+        .iter()
+        .filter_map(|a| a.routing_controls())
+        .flat_map(|rc| [rc.primary.clone(), rc.secondary.clone()])
+        .collect();
+    if !arns.is_empty() {
+        let cluster = registry.routing_control_cluster.as_ref().ok_or_else(|| {
+            LifeboatError::invalid("apps use routing controls but the registry has no routing_control_cluster")
+        })?;
+        // Start with the endpoint in the Region the run executes in: the recovery Region.
+        let region = apps.first().map(|a| a.regions.secondary.clone()).unwrap_or_default();
+        let answer = ports
+            .arc
+            .states(&cluster.endpoints_from(&region), &arns)
+            .await
+            .map_err(|e| match e {
+                AwsError::Unavailable(m) => LifeboatError::new(ErrorName::NotReady, m),
+                other => other.into(),
+            })?;
+        tracing::info!(endpoint_region = %answer.endpoint_region, skipped = ?answer.skipped, "read routing controls");
+        observed.controls = answer.value;
+    }
+    let reader = if disaster { ports.dns_best_effort } else { ports.dns };
+    match read_records(reader, keys.iter()).await {
+        Ok(records) => observed.records = records,
+        Err(e) if disaster && e.is_unavailable() => {
+            tracing::warn!(error = %e, "Route 53's API did not answer: going on without it");
+            observed.route53_unavailable = Some(e.to_string());
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(observed)
+}
+
+impl crate::services::Services {
+    pub fn validate_ports(&self) -> ValidatePorts<'_> {
+        ValidatePorts {
+            registry: &*self.registry,
+            dns: &*self.dns_read,
+            dns_best_effort: &*self.dns_read_best_effort,
+            alarms: &*self.alarms,
+            arc: &*self.arc,
+        }
+    }
+}
+
+pub async fn validate(ports: ValidatePorts<'_>, input: ValidateInput) -> Result<ValidateOutput, LifeboatError> {
     let request = normalize_trigger(&input.trigger)?;
     let ctx = PlanContext {
         run_id: input.run_id.clone(),
@@ -56,23 +131,19 @@ pub async fn validate(
     if request.ignore.is_some() {
         let empty = Registry {
             version: REGISTRY_VERSION,
+            routing_control_cluster: None,
             applications: vec![],
         };
         let plan = build_plan(&empty, &request, &Default::default(), &ctx)?;
         tracing::info!(run = %input.run_id, summary = %plan.summary, "trigger ignored");
         return Ok(ValidateOutput { plan });
     }
-    let reg = load_registry(registry).await?;
+    let reg = load_registry(ports.registry).await?;
     let apps = select_apps(&reg, &request)?;
-    let keys: Vec<RecordKey> = apps
-        .iter()
-        .flat_map(|a| a.dns.iter())
-        .flat_map(|p| [p.key(Side::Primary), p.key(Side::Secondary)])
-        .collect();
-    let records = read_records(dns, keys.iter()).await?;
-    let plan = build_plan(&reg, &request, &records, &ctx)?;
+    let observed = observe(ports, &reg, &apps, request.mode == Mode::Disaster).await?;
+    let plan = build_plan(&reg, &request, &observed, &ctx)?;
     lifeboat_core::plan::check_state_data(&plan)?;
-    check_alarms_exist(alarms, &plan).await?;
+    check_alarms_exist(ports.alarms, &plan).await?;
     tracing::info!(run = %input.run_id, summary = %plan.summary, "plan ready");
     Ok(ValidateOutput { plan })
 }
@@ -164,9 +235,7 @@ mod tests {
         f.registry.put_apps(&registry().applications).await.unwrap();
         f.alarms.set("us-west-2", "api-usw2-5xx", "OK");
         validate(
-            &*s.registry,
-            &*s.dns_read,
-            &*s.alarms,
+            s.validate_ports(),
             ValidateInput {
                 trigger,
                 run_id: "r1".into(),
@@ -201,9 +270,7 @@ mod tests {
         let (s, f) = fake_services();
         f.registry.put_apps(&registry().applications).await.unwrap();
         let err = validate(
-            &*s.registry,
-            &*s.dns_read,
-            &*s.alarms,
+            s.validate_ports(),
             ValidateInput {
                 trigger: json!({"action": "failover"}),
                 run_id: "r".into(),
@@ -220,9 +287,7 @@ mod tests {
     async fn an_empty_registry_says_how_to_fill_it() {
         let (s, _) = fake_services();
         let err = validate(
-            &*s.registry,
-            &*s.dns_read,
-            &*s.alarms,
+            s.validate_ports(),
             ValidateInput {
                 trigger: json!({"action": "failover"}),
                 run_id: "r".into(),

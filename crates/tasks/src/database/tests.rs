@@ -35,7 +35,9 @@ fn app(kind: DatabaseKind, action: DbAction) -> AppMove {
         },
         dns: vec![],
         depends_on: vec![],
+        controls: vec![],
         verification: VerifyPlan {
+            health_check_best_effort: false,
             region: "us-west-2".into(),
             health_check_id: None,
             alarms: vec![],
@@ -58,10 +60,12 @@ async fn promote(f: &FakeDatabases, a: AppMove) -> PromoteOutput {
         f,
         f,
         &lifeboat_aws::fakes::FakeRoute53::new(),
+        &lifeboat_aws::fakes::FakeArc::new(),
         Utc::now(),
         PromoteInput {
             run_id: "r".into(),
             app: a,
+            arc_endpoints: vec![],
         },
     )
     .await
@@ -156,10 +160,12 @@ async fn a_backup_restore_records_the_data_window_and_a_rerun_finds_the_instance
         &f,
         &f,
         &lifeboat_aws::fakes::FakeRoute53::new(),
+        &lifeboat_aws::fakes::FakeArc::new(),
         now,
         PromoteInput {
             run_id: "r".into(),
             app: a.clone(),
+            arc_endpoints: vec![],
         },
     )
     .await
@@ -193,6 +199,8 @@ async fn preflight_names_every_missing_or_unjoined_standby() {
             action: lifeboat_core::request::Action::Failback,
             target: Side::Primary,
             waves: vec![lifeboat_core::plan::Wave {
+                arc_endpoints: vec![],
+                override_safety_rules: false,
                 index: 0,
                 apps: vec![plan_app, backup_app],
             }],
@@ -204,7 +212,7 @@ async fn preflight_names_every_missing_or_unjoined_standby() {
         lease_epoch: None,
     };
     let r53 = lifeboat_aws::fakes::FakeRoute53::new();
-    let err = preflight(&f, &r53, &plan).await.unwrap_err();
+    let err = preflight(&f, &r53, &r53, &plan).await.unwrap_err();
     assert_eq!(err.name, ErrorName::InvalidRequest);
     assert!(
         err.message
@@ -261,10 +269,12 @@ async fn a_stopped_standby_is_not_ready_and_a_throttled_promote_is_retryable() {
         &f,
         &f,
         &lifeboat_aws::fakes::FakeRoute53::new(),
+        &lifeboat_aws::fakes::FakeArc::new(),
         Utc::now(),
         PromoteInput {
             run_id: "r".into(),
             app: a.clone(),
+            arc_endpoints: vec![],
         },
     )
     .await

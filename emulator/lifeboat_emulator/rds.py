@@ -1,11 +1,5 @@
-"""moto server with lifeboat's RDS extension.
-
-Started by lifeboat (the demo and the test harness, from the copy built into
-the `lifeboat` binary) as `.venv/bin/python -c <this file> -H 127.0.0.1 -p PORT`;
-everything not named here is plain moto 5.2.5.
-
-moto's RDS lacks what a database failover does, so this fills the gaps the
-way AWS documents them, over the same HTTP API the SDK calls:
+"""RDS: what a database failover does that moto 5.2.5 lacks, the way AWS
+documents it, over the same HTTP API the SDK calls.
 
 - FailoverGlobalCluster / SwitchoverGlobalCluster (moto: HTTP 500). The
   global cluster shows Status `failing-over` / `switching-over` and a
@@ -26,13 +20,6 @@ way AWS documents them, over the same HTTP API the SDK calls:
   takes the class, subnet group, security groups and parameter group asked
   for, and is `creating` for a few describes.
 
-And one fix outside RDS:
-
-- DynamoDB writes are made one at a time. moto server answers requests on
-  many threads and checks a ConditionExpression, then writes, without a lock,
-  so two racing conditional writes can both succeed. On AWS a conditional
-  write is atomic; lifeboat's execution-name claim and run lease rely on it.
-
 "A few describes": each RDS Describe* call moves every pending change one
 step; LIFEBOAT_MOTO_RDS_STEPS (default 2) steps finish it. Counting calls,
 not seconds, keeps the emulator deterministic under a virtual clock.
@@ -40,15 +27,12 @@ not seconds, keeps the emulator deterministic under a virtual clock.
 
 import datetime
 import os
-import sys
 import threading
 
 from moto.core.responses import ActionResult
-from moto.dynamodb.responses import DynamoHandler
 from moto.rds import exceptions as rds_errors
 from moto.rds.models import RDSBackend, rds_backends
 from moto.rds.responses import RDSResponse
-from moto.server import main
 
 STEPS = int(os.environ.get("LIFEBOAT_MOTO_RDS_STEPS", "2"))
 BACKUP_LAG = int(os.environ.get("LIFEBOAT_MOTO_BACKUP_LAG_SECONDS", "300"))
@@ -303,17 +287,6 @@ def restore_db_instance_to_point_in_time(self):
     return ActionResult({"DBInstance": database})
 
 
-_dynamodb_writes = threading.Lock()
-
-
-def _one_at_a_time(original):
-    def write(self):
-        with _dynamodb_writes:
-            return original(self)
-
-    return write
-
-
 _orig_reset = RDSBackend.reset
 
 
@@ -335,10 +308,3 @@ def install():
     RDSResponse.describe_db_instance_automated_backups = describe_db_instance_automated_backups
     RDSResponse.restore_db_instance_to_point_in_time = restore_db_instance_to_point_in_time
     RDSBackend.reset = reset
-    for name in ["put_item", "update_item", "delete_item", "batch_write_item", "transact_write_items"]:
-        setattr(DynamoHandler, name, _one_at_a_time(getattr(DynamoHandler, name)))
-
-
-if __name__ == "__main__":
-    install()
-    main(sys.argv[1:])

@@ -1,0 +1,15 @@
+"""moto server with lifeboat's extensions: one module per service.
+
+Started by lifeboat (the demo, the test harness and `lifeboat emulator`, from
+copies built into the `lifeboat` binary) as `python -m lifeboat_emulator -H
+127.0.0.1 -p PORT`; everything not named in these modules is plain moto 5.2.5.
+
+- rds: global database switchover/failover, replica promotion, replicated
+  automated backups and restores, with intermediate statuses.
+- dynamodb: conditional writes made atomic, as on AWS.
+- arc: Route 53 ARC routing controls, which moto lacks: the control-config
+  calls that create clusters, control panels, routing controls and assertion
+  safety rules, and the cluster data plane on five regional endpoints.
+- route53: RECOVERY_CONTROL health checks whose status follows their routing
+  control, and TestDNSAnswer for weighted records with health checks.
+"""

@@ -1,0 +1,47 @@
+"""Installs every extension, then runs moto server with the given arguments."""
+
+import sys
+
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+from moto.server import main
+
+from . import arc, dynamodb, rds, route53
+
+
+def _credential_scope(environ):
+    """(service, region) from a SigV4 Authorization header, or (None, None)."""
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    try:
+        scope = auth.split("Credential=", 1)[1].split(",", 1)[0]
+        _, _, region, service, _ = scope.split("/")
+        return service.lower(), region
+    except (IndexError, ValueError):
+        return None, None
+
+
+_dispatch = DomainDispatcherApplication.__call__
+
+
+def _call(self, environ, start_response):
+    path = environ.get("PATH_INFO", "")
+    if path == "/moto-api/reset" and environ.get("REQUEST_METHOD") == "POST":
+        arc.reset()
+    service, region = _credential_scope(environ)
+    if service == "route53-recovery-cluster" or path.startswith(arc.ENDPOINT_PREFIX):
+        return arc.data_plane(environ, start_response)
+    if service == "route53-recovery-control-config":
+        return arc.control_config(environ, start_response, region)
+    if path.rstrip("/").endswith("/testdnsanswer"):
+        return route53.test_dns_answer(environ, start_response)
+    return _dispatch(self, environ, start_response)
+
+
+def install():
+    rds.install()
+    dynamodb.install()
+    route53.install()
+    DomainDispatcherApplication.__call__ = _call
+
+
+install()
+main(sys.argv[1:])

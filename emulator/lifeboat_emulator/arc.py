@@ -1,0 +1,314 @@
+"""Route 53 ARC routing controls (moto has none of ARC).
+
+Control configuration (REST-JSON, signed `route53-recovery-control-config`):
+CreateCluster (with its default control panel), DescribeCluster,
+CreateControlPanel, CreateRoutingControl, CreateSafetyRule (assertion rules),
+ListRoutingControls. A cluster's five regional endpoints are URLs on this
+server, `http://HOST/arc-cluster/ID/REGION/v1`, HOST being the one the
+cluster was created or described through (so a test proxy in front of the
+emulator stays in front of them).
+
+Data plane (JSON 1.0, `ToggleCustomerAPI.*`, signed
+`route53-recovery-cluster`): GetRoutingControlState, ListRoutingControls,
+UpdateRoutingControlState, UpdateRoutingControlStates (at most 10 entries:
+ServiceLimitExceededException past that, as ARC's quota says). Assertion
+safety rules are judged on the end state of an update that touches their
+controls; a refusal is a ConflictException naming the rule as its resource,
+unless the rule is in SafetyRulesToOverride. New routing controls are Off.
+"""
+
+import json
+import threading
+import uuid
+from urllib.parse import unquote
+
+ACCOUNT = "123456789012"
+ENDPOINT_PREFIX = "/arc-cluster/"
+ENDPOINT_REGIONS = ["us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2", "ap-northeast-1"]
+MAX_UPDATE_ENTRIES = 10
+
+_lock = threading.RLock()
+_clusters = {}  # arn -> {"name", "id"}
+_panels = {}  # arn -> {"name", "cluster", "default"}
+_controls = {}  # arn -> {"name", "panel", "state"}
+_rules = {}  # arn -> {"name", "panel", "asserted", "type", "threshold", "inverted", "wait"}
+
+
+def reset():
+    with _lock:
+        for d in (_clusters, _panels, _controls, _rules):
+            d.clear()
+
+
+def _arn(resource):
+    return f"arn:aws:route53-recovery-control::{ACCOUNT}:{resource}"
+
+
+def _new_id():
+    return uuid.uuid4().hex
+
+
+def _respond(start_response, status, body, content_type="application/x-amz-json-1.0"):
+    data = json.dumps(body).encode()
+    start_response(
+        f"{status} {'OK' if status == 200 else 'Error'}",
+        [("Content-Type", content_type), ("Content-Length", str(len(data)))],
+    )
+    return [data]
+
+
+class _Error(Exception):
+    def __init__(self, code, message, status=400, **fields):
+        super().__init__(message)
+        self.code, self.message, self.status, self.fields = code, message, status, fields
+
+
+def _error(start_response, e, content_type):
+    body = {"__type": e.code, "message": e.message, "Message": e.message, **e.fields}
+    data = json.dumps(body).encode()
+    start_response(
+        f"{e.status} Error",
+        [("Content-Type", content_type), ("Content-Length", str(len(data))), ("x-amzn-ErrorType", e.code)],
+    )
+    return [data]
+
+
+def _body(environ):
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    raw = environ["wsgi.input"].read(length) if length else b""
+    return json.loads(raw or b"{}")
+
+
+def _control(arn):
+    control = _controls.get(arn)
+    if control is None:
+        raise _Error("ResourceNotFoundException", f"Routing control {arn} not found.", resourceId=arn, resourceType="RoutingControl")
+    return control
+
+
+def _control_view(arn):
+    c = _controls[arn]
+    panel = _panels.get(c["panel"], {})
+    return {
+        "ControlPanelArn": c["panel"],
+        "ControlPanelName": panel.get("name"),
+        "RoutingControlArn": arn,
+        "RoutingControlName": c["name"],
+        "RoutingControlState": c["state"],
+        "Owner": ACCOUNT,
+    }
+
+
+def _rule_holds(rule, states):
+    on = sum(1 for a in rule["asserted"] if states.get(a) == "On")
+    kind = rule["type"]
+    if kind == "ATLEAST":
+        ok = on >= rule["threshold"]
+    elif kind == "AND":
+        ok = on == len(rule["asserted"])
+    else:  # OR
+        ok = on >= 1
+    return ok != rule["inverted"]
+
+
+def _update(entries, overrides):
+    if len(entries) > MAX_UPDATE_ENTRIES:
+        raise _Error(
+            "ServiceLimitExceededException",
+            f"At most {MAX_UPDATE_ENTRIES} routing control states can be updated in one request.",
+            limitCode="MaxRoutingControlsPerUpdate",
+            serviceCode="route53-recovery-cluster",
+        )
+    with _lock:
+        end = {arn: c["state"] for arn, c in _controls.items()}
+        touched = set()
+        for entry in entries:
+            arn = entry.get("RoutingControlArn", "")
+            state = entry.get("RoutingControlState", "")
+            _control(arn)
+            if state not in ("On", "Off"):
+                raise _Error("ValidationException", f"RoutingControlState must be On or Off, not {state!r}.")
+            end[arn] = state
+            touched.add(arn)
+        for rule_arn, rule in _rules.items():
+            if rule_arn in overrides or not touched.intersection(rule["asserted"]):
+                continue
+            if not _rule_holds(rule, end):
+                raise _Error(
+                    "ConflictException",
+                    f"The update violates safety rule {rule['name']} ({rule_arn}): "
+                    f"{rule['type']} {rule['threshold']} of its asserted routing controls must be On.",
+                    resourceId=rule_arn,
+                    resourceType="SafetyRule",
+                )
+        for arn in touched:
+            _controls[arn]["state"] = end[arn]
+
+
+def data_plane(environ, start_response):
+    content_type = "application/x-amz-json-1.0"
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    op = target.split(".", 1)[-1]
+    try:
+        body = _body(environ)
+        if op == "GetRoutingControlState":
+            with _lock:
+                arn = body.get("RoutingControlArn", "")
+                c = _control(arn)
+                return _respond(
+                    start_response,
+                    200,
+                    {"RoutingControlArn": arn, "RoutingControlState": c["state"], "RoutingControlName": c["name"]},
+                )
+        if op == "ListRoutingControls":
+            with _lock:
+                panel = body.get("ControlPanelArn")
+                if panel and panel not in _panels:
+                    raise _Error("ResourceNotFoundException", f"Control panel {panel} not found.", resourceId=panel, resourceType="ControlPanel")
+                arns = sorted(a for a, c in _controls.items() if panel is None or c["panel"] == panel)
+                start = int(body.get("NextToken") or 0)
+                size = int(body.get("MaxResults") or 500)
+                page = arns[start : start + size]
+                out = {"RoutingControls": [_control_view(a) for a in page]}
+                if start + size < len(arns):
+                    out["NextToken"] = str(start + size)
+                return _respond(start_response, 200, out)
+        if op == "UpdateRoutingControlState":
+            _update([body], set(body.get("SafetyRulesToOverride") or []))
+            return _respond(start_response, 200, {})
+        if op == "UpdateRoutingControlStates":
+            _update(body.get("UpdateRoutingControlStateEntries") or [], set(body.get("SafetyRulesToOverride") or []))
+            return _respond(start_response, 200, {})
+        raise _Error("ValidationException", f"Unknown operation {target!r}.")
+    except _Error as e:
+        return _error(start_response, e, content_type)
+
+
+def _endpoints(environ, cluster_id):
+    host = environ.get("HTTP_HOST", "127.0.0.1")
+    return [
+        {"Endpoint": f"http://{host}{ENDPOINT_PREFIX}{cluster_id}/{region}/v1", "Region": region}
+        for region in ENDPOINT_REGIONS
+    ]
+
+
+def _cluster_view(environ, arn):
+    c = _clusters[arn]
+    return {
+        "ClusterArn": arn,
+        "ClusterEndpoints": _endpoints(environ, c["id"]),
+        "Name": c["name"],
+        "Status": "DEPLOYED",
+        "Owner": ACCOUNT,
+        "NetworkType": "IPV4",
+    }
+
+
+def _panel_view(arn):
+    p = _panels[arn]
+    return {
+        "ClusterArn": p["cluster"],
+        "ControlPanelArn": arn,
+        "DefaultControlPanel": p["default"],
+        "Name": p["name"],
+        "RoutingControlCount": sum(1 for c in _controls.values() if c["panel"] == arn),
+        "Status": "DEPLOYED",
+        "Owner": ACCOUNT,
+    }
+
+
+def _new_panel(cluster, name, default):
+    arn = _arn(f"controlpanel/{_new_id()}")
+    _panels[arn] = {"name": name, "cluster": cluster, "default": default}
+    return arn
+
+
+def control_config(environ, start_response, _region):
+    content_type = "application/json"
+    method = environ.get("REQUEST_METHOD", "GET")
+    path = unquote(environ.get("RAW_URI") or environ.get("PATH_INFO", "")).split("?", 1)[0]
+    try:
+        with _lock:
+            if method == "POST" and path == "/cluster":
+                body = _body(environ)
+                cluster_id = _new_id()
+                arn = _arn(f"cluster/{cluster_id}")
+                _clusters[arn] = {"name": body.get("ClusterName", ""), "id": cluster_id}
+                _new_panel(arn, "DefaultControlPanel", True)
+                return _respond(start_response, 200, {"Cluster": _cluster_view(environ, arn)}, content_type)
+            if method == "GET" and path.startswith("/cluster/"):
+                arn = path[len("/cluster/") :]
+                if arn not in _clusters:
+                    raise _Error("ResourceNotFoundException", f"Cluster {arn} not found.", 404)
+                return _respond(start_response, 200, {"Cluster": _cluster_view(environ, arn)}, content_type)
+            if method == "POST" and path == "/controlpanel":
+                body = _body(environ)
+                cluster = body.get("ClusterArn", "")
+                if cluster not in _clusters:
+                    raise _Error("ResourceNotFoundException", f"Cluster {cluster} not found.", 404)
+                arn = _new_panel(cluster, body.get("ControlPanelName", ""), False)
+                return _respond(start_response, 200, {"ControlPanel": _panel_view(arn)}, content_type)
+            if method == "POST" and path == "/routingcontrol":
+                body = _body(environ)
+                cluster = body.get("ClusterArn", "")
+                if cluster not in _clusters:
+                    raise _Error("ResourceNotFoundException", f"Cluster {cluster} not found.", 404)
+                panel = body.get("ControlPanelArn") or next(
+                    a for a, p in _panels.items() if p["cluster"] == cluster and p["default"]
+                )
+                if panel not in _panels:
+                    raise _Error("ResourceNotFoundException", f"Control panel {panel} not found.", 404)
+                arn = f"{panel}/routingcontrol/{_new_id()[:16]}"
+                _controls[arn] = {"name": body.get("RoutingControlName", ""), "panel": panel, "state": "Off"}
+                view = {
+                    "ControlPanelArn": panel,
+                    "Name": _controls[arn]["name"],
+                    "RoutingControlArn": arn,
+                    "Status": "DEPLOYED",
+                    "Owner": ACCOUNT,
+                }
+                return _respond(start_response, 200, {"RoutingControl": view}, content_type)
+            if method == "POST" and path == "/safetyrule":
+                body = _body(environ)
+                rule = body.get("AssertionRule")
+                if not rule:
+                    raise _Error("ValidationException", "Only assertion rules are emulated.")
+                panel = rule.get("ControlPanelArn", "")
+                if panel not in _panels:
+                    raise _Error("ResourceNotFoundException", f"Control panel {panel} not found.", 404)
+                for a in rule.get("AssertedControls") or []:
+                    _control(a)
+                config = rule.get("RuleConfig") or {}
+                arn = f"{panel}/safetyrule/{_new_id()[:16]}"
+                _rules[arn] = {
+                    "name": rule.get("Name", ""),
+                    "panel": panel,
+                    "asserted": list(rule.get("AssertedControls") or []),
+                    "type": config.get("Type", "ATLEAST"),
+                    "threshold": int(config.get("Threshold") or 0),
+                    "inverted": bool(config.get("Inverted")),
+                    "wait": int(rule.get("WaitPeriodMs") or 5000),
+                }
+                view = dict(rule, SafetyRuleArn=arn, Status="DEPLOYED", Owner=ACCOUNT)
+                return _respond(start_response, 200, {"AssertionRule": view}, content_type)
+            if method == "GET" and path.startswith("/controlpanel/") and path.endswith("/routingcontrols"):
+                panel = path[len("/controlpanel/") : -len("/routingcontrols")]
+                views = [
+                    {"ControlPanelArn": c["panel"], "Name": c["name"], "RoutingControlArn": a, "Status": "DEPLOYED", "Owner": ACCOUNT}
+                    for a, c in sorted(_controls.items())
+                    if c["panel"] == panel
+                ]
+                return _respond(start_response, 200, {"RoutingControls": views}, content_type)
+        raise _Error("ValidationException", f"{method} {path} is not emulated.")
+    except _Error as e:
+        return _error(start_response, e, content_type)
+
+
+def control_state(arn):
+    """A routing control's state, for RECOVERY_CONTROL health checks (None: unknown)."""
+    with _lock:
+        c = _controls.get(arn)
+        return c["state"] if c else None
