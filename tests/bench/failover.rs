@@ -45,6 +45,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let mut registry = Registry {
         version: 1,
+        routing_control_cluster: None,
         applications: Vec::new(),
     };
     let mut per_zone: Vec<Vec<Change>> = vec![Vec::new(); zones];
@@ -95,6 +96,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             triggers: Triggers {
                 alarms: vec!["bench-region-health".into()],
             },
+            traffic: Default::default(),
         });
     }
     for (z, changes) in per_zone.into_iter().enumerate() {

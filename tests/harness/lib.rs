@@ -341,3 +341,66 @@ impl TestEnv {
             .map(|arn| arn.rsplit(':').next().unwrap_or(arn).to_string())
     }
 }
+
+impl TestEnv {
+    /// Gives `apps` Route 53 ARC routing controls (made straight on the
+    /// emulator: cluster, controls with the primary On, a safety rule per
+    /// pair, RECOVERY_CONTROL health checks on their records) and applies the
+    /// registry again. With `via`, the cluster's endpoints in the registry go
+    /// through that proxy, as a run's calls do.
+    pub async fn give_routing_controls(&mut self, apps: &[&str], via: Option<&str>) -> lifeboat::arc_seed::ArcSeed {
+        let direct = sdk_config(&moto().endpoint()).await;
+        let seed = lifeboat::arc_seed::seed_routing_controls(&direct, &mut self.estate.registry, apps, &self.namespace)
+            .await
+            .unwrap();
+        if let (Some(via), Some(cluster)) = (via, self.estate.registry.routing_control_cluster.as_mut()) {
+            for e in &mut cluster.endpoints {
+                e.url = e.url.replacen(&moto().endpoint(), via, 1);
+            }
+        }
+        lifeboat::report::apply_registry(&*self.admin().registry, &self.estate.registry, false)
+            .await
+            .unwrap();
+        seed
+    }
+
+    /// Each routing control's state, read straight from the emulator.
+    pub async fn control_states(&self, seed: &lifeboat::arc_seed::ArcSeed) -> lifeboat_core::traffic::ControlStates {
+        use lifeboat_aws::ports::RoutingControls;
+        let direct = sdk_config(&moto().endpoint()).await;
+        let arns: Vec<String> = seed
+            .controls
+            .values()
+            .flat_map(|p| [p.primary.clone(), p.secondary.clone()])
+            .collect();
+        lifeboat_aws::arc::ArcCluster::new(direct, CallCounter::new())
+            .states(&seed.endpoints, &arns)
+            .await
+            .unwrap()
+            .value
+    }
+
+    /// What Route 53 answers for `app`'s record now (TestDNSAnswer, straight on the emulator).
+    pub async fn dns_answer(&self, app: &str) -> Vec<String> {
+        let a = self.estate.registry.app(app).unwrap();
+        let rec = &a.dns[0];
+        let direct = sdk_config(&moto().endpoint()).await;
+        lifeboat::arc_seed::dns_answer(&direct, &rec.hosted_zone_id, &rec.name, rec.record_type.as_str())
+            .await
+            .unwrap()
+    }
+}
+
+impl TestEnv {
+    /// Current weights read straight from the emulator (whatever proxy the env's config goes through).
+    pub async fn weights_direct(&self) -> Vec<(String, Option<i64>, Option<i64>)> {
+        let direct = sdk_config(&moto().endpoint()).await;
+        let route53 = lifeboat_aws::route53::Route53::new(aws_sdk_route53::Client::new(&direct));
+        let rows = lifeboat::report::weight_rows(&route53, &self.estate.registry.applications)
+            .await
+            .unwrap();
+        rows.into_iter()
+            .map(|r| (r.app, r.primary_weight, r.secondary_weight))
+            .collect()
+    }
+}

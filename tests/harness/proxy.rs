@@ -1,20 +1,61 @@
 //! A fault-injecting HTTP proxy in front of moto: answers the first N
 //! matching requests with a canned AWS error (e.g. Route 53 throttling, which
-//! moto never produces) and forwards everything else unchanged.
+//! moto never produces, or a whole Region gone dark) and forwards everything
+//! else unchanged. It counts requests by the service and Region they are
+//! signed for.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// Route 53's throttling error, as its REST-XML protocol sends it.
 pub const ROUTE53_THROTTLING: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ErrorResponse xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\"><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>lifeboat-fault-proxy</RequestId></ErrorResponse>";
 
-type Matcher = fn(&str, &str) -> bool;
+/// What a matcher sees of a request.
+#[derive(Debug)]
+pub struct Seen<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    /// The SigV4 credential scope's service and Region (`route53`, `us-east-1`).
+    pub service: &'a str,
+    pub region: &'a str,
+}
+
+type Matcher = fn(&Seen) -> bool;
 
 /// Matches Route 53 ChangeResourceRecordSets (`POST .../hostedzone/{id}/rrset`).
-pub fn change_resource_record_sets(method: &str, path: &str) -> bool {
-    method == "POST" && path.contains("/hostedzone/") && path.trim_end_matches('/').ends_with("/rrset")
+pub fn change_resource_record_sets(r: &Seen) -> bool {
+    r.method == "POST" && r.path.contains("/hostedzone/") && r.path.trim_end_matches('/').ends_with("/rrset")
+}
+
+/// us-east-1 is dark: every call signed for it, and every Route 53 API call
+/// (Route 53's control plane is in us-east-1 whatever a client signs for).
+pub fn us_east_1_dark(r: &Seen) -> bool {
+    r.region == "us-east-1" || r.service == "route53"
+}
+
+/// What a dark Region's endpoint answers (a load balancer with nothing behind it).
+pub const SERVICE_UNAVAILABLE: &str = "Service Unavailable";
+
+/// `Credential=KEY/DATE/REGION/SERVICE/aws4_request` → (service, region).
+fn credential_scope(head: &[String]) -> (String, String) {
+    let auth = head
+        .iter()
+        .find(|l| l.to_ascii_lowercase().starts_with("authorization:"))
+        .cloned()
+        .unwrap_or_default();
+    let scope = auth
+        .split("Credential=")
+        .nth(1)
+        .and_then(|s| s.split(',').next())
+        .unwrap_or("");
+    let parts: Vec<&str> = scope.split('/').collect();
+    match parts.as_slice() {
+        [_, _, region, service, _] => (service.to_string(), region.to_string()),
+        _ => (String::new(), String::new()),
+    }
 }
 
 #[derive(Debug)]
@@ -22,6 +63,14 @@ pub struct FaultProxy {
     port: u16,
     injected: Arc<AtomicUsize>,
     forwarded: Arc<AtomicUsize>,
+    by_scope: Arc<Mutex<BTreeMap<String, Counts>>>,
+}
+
+/// Requests of one `service@region`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub forwarded: usize,
+    pub refused: usize,
 }
 
 impl FaultProxy {
@@ -32,12 +81,19 @@ impl FaultProxy {
         let remaining = Arc::new(AtomicUsize::new(failures));
         let injected = Arc::new(AtomicUsize::new(0));
         let forwarded = Arc::new(AtomicUsize::new(0));
-        let (inj, fwd) = (injected.clone(), forwarded.clone());
+        let by_scope = Arc::new(Mutex::new(BTreeMap::new()));
+        let (inj, fwd, scopes) = (injected.clone(), forwarded.clone(), by_scope.clone());
         std::thread::spawn(move || {
             for conn in listener.incoming().flatten() {
-                let (remaining, inj, fwd) = (remaining.clone(), inj.clone(), fwd.clone());
+                let (remaining, inj, fwd, scopes) = (remaining.clone(), inj.clone(), fwd.clone(), scopes.clone());
                 std::thread::spawn(move || {
-                    let _ = handle(conn, upstream_port, matcher, &remaining, &inj, &fwd, status, body);
+                    let counters = Counters {
+                        remaining: &remaining,
+                        injected: &inj,
+                        forwarded: &fwd,
+                        by_scope: &scopes,
+                    };
+                    let _ = handle(conn, upstream_port, matcher, counters, status, body);
                 });
             }
         });
@@ -45,6 +101,7 @@ impl FaultProxy {
             port,
             injected,
             forwarded,
+            by_scope,
         }
     }
 
@@ -58,19 +115,33 @@ impl FaultProxy {
     pub fn forwarded(&self) -> usize {
         self.forwarded.load(Ordering::SeqCst)
     }
+    /// Requests by `service@region` of their signature.
+    pub fn by_scope(&self) -> BTreeMap<String, Counts> {
+        self.by_scope.lock().map(|m| m.clone()).unwrap_or_default()
+    }
 }
 
-#[allow(clippy::too_many_arguments)]
+struct Counters<'a> {
+    remaining: &'a AtomicUsize,
+    injected: &'a AtomicUsize,
+    forwarded: &'a AtomicUsize,
+    by_scope: &'a Mutex<BTreeMap<String, Counts>>,
+}
+
 fn handle(
     client: TcpStream,
     upstream_port: u16,
     matcher: Matcher,
-    remaining: &AtomicUsize,
-    injected: &AtomicUsize,
-    forwarded: &AtomicUsize,
+    counters: Counters,
     status: u16,
     body: &str,
 ) -> std::io::Result<()> {
+    let Counters {
+        remaining,
+        injected,
+        forwarded,
+        by_scope,
+    } = counters;
     let mut reader = BufReader::new(client.try_clone()?);
     let mut head = Vec::new();
     let mut content_length = 0usize;
@@ -96,10 +167,25 @@ fn handle(
     let mut parts = request_line.split_whitespace();
     let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
     let mut client = client;
-    let take = matcher(method, path)
+    let (service, region) = credential_scope(&head);
+    let seen = Seen {
+        method,
+        path,
+        service: &service,
+        region: &region,
+    };
+    let take = matcher(&seen)
         && remaining
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
             .is_ok();
+    if let Ok(mut m) = by_scope.lock() {
+        let c = m.entry(format!("{service}@{region}")).or_default();
+        if take {
+            c.refused += 1;
+        } else {
+            c.forwarded += 1;
+        }
+    }
     if take {
         injected.fetch_add(1, Ordering::SeqCst);
         let resp = format!(

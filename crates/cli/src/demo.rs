@@ -44,7 +44,7 @@ pub struct Estate {
 pub struct SeedError(pub String);
 
 /// Says which seeding step failed, with the error's whole chain of causes.
-fn seed_err<E: std::error::Error>(what: impl Into<String>) -> impl FnOnce(E) -> SeedError {
+pub(crate) fn seed_err<E: std::error::Error>(what: impl Into<String>) -> impl FnOnce(E) -> SeedError {
     let what = what.into();
     move |e| {
         SeedError(format!(

@@ -1,6 +1,7 @@
 //! The `lifeboat` operator CLI: registry management, plans, local runs of the
 //! state machine, the journal, and the one-command demo.
 
+pub mod arc_seed;
 pub mod demo;
 pub mod emulator;
 pub mod local;

@@ -21,6 +21,9 @@ pub struct ApplySummary {
     pub deleted: Vec<String>,
     /// In the table but not in the file, kept because --prune was not given.
     pub kept: Vec<String>,
+    /// Whether the top-level routing_control_cluster was written (added, changed or removed).
+    #[serde(default)]
+    pub routing_control_cluster_changed: bool,
 }
 
 impl ApplySummary {
@@ -35,6 +38,9 @@ impl ApplySummary {
         let _ = writeln!(s, "unchanged: {}", list(&self.unchanged));
         if !self.deleted.is_empty() {
             let _ = writeln!(s, "deleted: {}", list(&self.deleted));
+        }
+        if self.routing_control_cluster_changed {
+            let _ = writeln!(s, "routing_control_cluster: written");
         }
         if !self.kept.is_empty() {
             let _ = writeln!(s, "not in the file, kept (use --prune to delete): {}", list(&self.kept));
@@ -75,6 +81,10 @@ pub async fn apply_registry(
         .collect();
     if !to_put.is_empty() {
         store.put_apps(&to_put).await?;
+    }
+    if store.load_cluster().await?.as_ref() != registry.routing_control_cluster.as_ref() {
+        store.put_cluster(registry.routing_control_cluster.as_ref()).await?;
+        summary.routing_control_cluster_changed = true;
     }
     if prune {
         if !extra.is_empty() {

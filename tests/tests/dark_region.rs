@@ -1,0 +1,115 @@
+//! End-to-end: us-east-1 goes dark. A fault-injecting proxy in front of the
+//! emulator refuses every call signed for us-east-1 and every Route 53 API
+//! call (Route 53's control plane lives in us-east-1), as a Region outage
+//! would. A disaster failover must still move the apps whose traffic is
+//! switched by ARC routing controls (data plane, five regional endpoints),
+//! and report the weighted ones as not moved, with their databases untouched.
+//!
+//! Emulator departures that shape these tests: moto has no ARC at all (our
+//! emulator extension serves the cluster data plane, the control-config calls
+//! and RECOVERY_CONTROL health checks); TestDNSAnswer is the extension's, as
+//! Route 53 documents it. The "dark" Region answers 503 at once here, where
+//! a real outage may also time out: the clients' connect and attempt
+//! timeouts bound that case.
+
+#![allow(clippy::unwrap_used)]
+
+use aws_sdk_cloudwatch::types::StateValue;
+use harness::proxy::{FaultProxy, SERVICE_UNAVAILABLE, us_east_1_dark};
+use harness::{TestEnv, moto};
+use lifeboat::demo::{PRIMARY, SECONDARY, alarm_event, set_alarm};
+use lifeboat_core::outcome::{AppStatus, RunRecord, RunStatus};
+use lifeboat_core::traffic::ControlState;
+
+fn record(exec: &lifeboat_states::Execution) -> RunRecord {
+    serde_json::from_value(lifeboat::run_record(exec).expect("the run records its outcome")).unwrap()
+}
+
+#[tokio::test]
+async fn with_us_east_1_and_route53_dark_routing_control_apps_fail_over_and_weighted_ones_wait() {
+    let proxy = FaultProxy::start(moto().port(), us_east_1_dark, usize::MAX, 503, SERVICE_UNAVAILABLE);
+    let mut env = TestEnv::with_endpoint(&proxy.endpoint()).await;
+    let rc_apps = ["payments", "search", "storefront"];
+    let seed = env.give_routing_controls(&rc_apps, Some(&proxy.endpoint())).await;
+    let before = env.dns_answer("payments").await;
+    assert_eq!(before, vec!["192.0.2.10".to_string()], "the primary answers before the outage");
+
+    // The trigger alarm goes to ALARM in the (now dark) primary Region; its
+    // event is what EventBridge would deliver to the recovery Region.
+    set_alarm(&harness::sdk_config(&moto().endpoint()).await, PRIMARY, &env.estate.trigger_alarm, StateValue::Alarm)
+        .await
+        .unwrap();
+    let refused_before = proxy.injected();
+    let started = std::time::Instant::now();
+    let (exec, calls) = env
+        .run(alarm_event(&env.estate.trigger_alarm, PRIMARY, chrono::Utc::now()))
+        .await;
+    let wall = started.elapsed();
+    let rec = record(&exec);
+
+    // The routing-control apps moved; orders (weighted) could not.
+    for app in rc_apps {
+        let a = rec.apps.iter().find(|a| a.app == app).unwrap();
+        assert_eq!(a.status, AppStatus::Moved, "{app}: {}", a.detail);
+        assert_eq!(a.to_region, SECONDARY);
+    }
+    let orders = rec.apps.iter().find(|a| a.app == "orders").unwrap();
+    assert_eq!(orders.status, AppStatus::NotMoved);
+    assert!(orders.detail.starts_with("Lifeboat.NotReady"), "{}", orders.detail);
+    assert!(orders.detail.contains("Route 53's API did not answer"), "{}", orders.detail);
+    assert_eq!(rec.status, RunStatus::Partial);
+    assert_eq!(rec.error_name.as_deref(), Some("Lifeboat.NotReady"));
+
+    // The controls flipped through a non-us-east-1 endpoint: the target On, the other Off.
+    let states = env.control_states(&seed).await;
+    for app in rc_apps {
+        let pair = &seed.controls[app];
+        assert_eq!(states.get(&pair.primary), Some(&ControlState::Off), "{app}");
+        assert_eq!(states.get(&pair.secondary), Some(&ControlState::On), "{app}");
+    }
+    let scopes = proxy.by_scope();
+    let arc_west = scopes.get("route53-recovery-cluster@us-west-2").copied().unwrap_or_default();
+    assert!(arc_west.forwarded >= 2, "{scopes:?}");
+    assert_eq!(
+        scopes.get("route53-recovery-cluster@us-east-1").map(|c| c.forwarded).unwrap_or(0),
+        0,
+        "{scopes:?}"
+    );
+    // Nothing signed for us-east-1 got through, and Route 53's API was asked
+    // (best-effort) and refused.
+    assert!(
+        scopes
+            .iter()
+            .filter(|(k, _)| k.ends_with("@us-east-1"))
+            .all(|(_, c)| c.forwarded == 0),
+        "{scopes:?}"
+    );
+    assert!(proxy.injected() > refused_before, "{scopes:?}");
+    assert_eq!(calls.get("route53:ChangeResourceRecordSets"), 0, "{calls:?}");
+    assert!(calls.get("route53recoverycluster:UpdateRoutingControlStates") >= 1, "{calls:?}");
+
+    // Asked after the outage, DNS answers with the recovery Region.
+    assert_eq!(env.dns_answer("payments").await, vec!["198.51.100.10".to_string()]);
+    assert_eq!(env.dns_answer("search").await, vec!["198.51.100.20".to_string()]);
+    // payments' Aurora global database fails over to the recovery Region.
+    assert_eq!(
+        env.global_writer("payments").await.as_deref(),
+        Some(env.db_id("payments", SECONDARY).as_str())
+    );
+    // orders' database was left alone: no restore in the recovery Region.
+    let restored = env
+        .rds(SECONDARY)
+        .describe_db_instances()
+        .db_instance_identifier(env.db_id("orders", SECONDARY))
+        .send()
+        .await;
+    assert!(restored.is_err(), "orders must not be restored: {restored:?}");
+    // orders' weights are as they were.
+    let weights = env.weights_direct().await;
+    assert!(weights.iter().any(|(app, p, s)| app == "orders" && *p == Some(100) && *s == Some(0)), "{weights:?}");
+    eprintln!(
+        "dark run: {:.1}s wall clock, {:.0}s virtual; calls by scope {scopes:?}; calls {calls:?}",
+        wall.as_secs_f64(),
+        rec.duration_seconds
+    );
+}
