@@ -32,13 +32,22 @@ async fn with_us_east_1_and_route53_dark_routing_control_apps_fail_over_and_weig
     let rc_apps = ["payments", "search", "storefront"];
     let seed = env.give_routing_controls(&rc_apps, Some(&proxy.endpoint())).await;
     let before = env.dns_answer("payments").await;
-    assert_eq!(before, vec!["192.0.2.10".to_string()], "the primary answers before the outage");
+    assert_eq!(
+        before,
+        vec!["192.0.2.10".to_string()],
+        "the primary answers before the outage"
+    );
 
     // The trigger alarm goes to ALARM in the (now dark) primary Region; its
     // event is what EventBridge would deliver to the recovery Region.
-    set_alarm(&harness::sdk_config(&moto().endpoint()).await, PRIMARY, &env.estate.trigger_alarm, StateValue::Alarm)
-        .await
-        .unwrap();
+    set_alarm(
+        &harness::sdk_config(&moto().endpoint()).await,
+        PRIMARY,
+        &env.estate.trigger_alarm,
+        StateValue::Alarm,
+    )
+    .await
+    .unwrap();
     let refused_before = proxy.injected();
     let started = std::time::Instant::now();
     let (exec, calls) = env
@@ -56,7 +65,11 @@ async fn with_us_east_1_and_route53_dark_routing_control_apps_fail_over_and_weig
     let orders = rec.apps.iter().find(|a| a.app == "orders").unwrap();
     assert_eq!(orders.status, AppStatus::NotMoved);
     assert!(orders.detail.starts_with("Lifeboat.NotReady"), "{}", orders.detail);
-    assert!(orders.detail.contains("Route 53's API did not answer"), "{}", orders.detail);
+    assert!(
+        orders.detail.contains("Route 53's API did not answer"),
+        "{}",
+        orders.detail
+    );
     assert_eq!(rec.status, RunStatus::Partial);
     assert_eq!(rec.error_name.as_deref(), Some("Lifeboat.NotReady"));
 
@@ -68,10 +81,16 @@ async fn with_us_east_1_and_route53_dark_routing_control_apps_fail_over_and_weig
         assert_eq!(states.get(&pair.secondary), Some(&ControlState::On), "{app}");
     }
     let scopes = proxy.by_scope();
-    let arc_west = scopes.get("route53-recovery-cluster@us-west-2").copied().unwrap_or_default();
+    let arc_west = scopes
+        .get("route53-recovery-cluster@us-west-2")
+        .copied()
+        .unwrap_or_default();
     assert!(arc_west.forwarded >= 2, "{scopes:?}");
     assert_eq!(
-        scopes.get("route53-recovery-cluster@us-east-1").map(|c| c.forwarded).unwrap_or(0),
+        scopes
+            .get("route53-recovery-cluster@us-east-1")
+            .map(|c| c.forwarded)
+            .unwrap_or(0),
         0,
         "{scopes:?}"
     );
@@ -86,7 +105,10 @@ async fn with_us_east_1_and_route53_dark_routing_control_apps_fail_over_and_weig
     );
     assert!(proxy.injected() > refused_before, "{scopes:?}");
     assert_eq!(calls.get("route53:ChangeResourceRecordSets"), 0, "{calls:?}");
-    assert!(calls.get("route53recoverycluster:UpdateRoutingControlStates") >= 1, "{calls:?}");
+    assert!(
+        calls.get("route53recoverycluster:UpdateRoutingControlStates") >= 1,
+        "{calls:?}"
+    );
 
     // Asked after the outage, DNS answers with the recovery Region.
     assert_eq!(env.dns_answer("payments").await, vec!["198.51.100.10".to_string()]);
@@ -106,7 +128,12 @@ async fn with_us_east_1_and_route53_dark_routing_control_apps_fail_over_and_weig
     assert!(restored.is_err(), "orders must not be restored: {restored:?}");
     // orders' weights are as they were.
     let weights = env.weights_direct().await;
-    assert!(weights.iter().any(|(app, p, s)| app == "orders" && *p == Some(100) && *s == Some(0)), "{weights:?}");
+    assert!(
+        weights
+            .iter()
+            .any(|(app, p, s)| app == "orders" && *p == Some(100) && *s == Some(0)),
+        "{weights:?}"
+    );
     eprintln!(
         "dark run: {:.1}s wall clock, {:.0}s virtual; calls by scope {scopes:?}; calls {calls:?}",
         wall.as_secs_f64(),

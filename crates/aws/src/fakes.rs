@@ -4,17 +4,17 @@
 
 use crate::error::AwsError;
 use crate::ports::{
-    AlarmStates, DnsReader, DnsWriter, HealthChecks, HealthReport, Journal, LeaseOutcome, LeaseState, PageStart,
-    ArcAnswer, ArcUpdateError, RecordPage, RegistryStore, RoutingControls, RunLease, StoredApp,
+    AlarmStates, ArcAnswer, ArcUpdateError, DnsReader, DnsWriter, HealthChecks, HealthReport, Journal, LeaseOutcome,
+    LeaseState, PageStart, RecordPage, RegistryStore, RoutingControls, RunLease, StoredApp,
 };
-use lifeboat_core::registry::{ClusterEndpoint, RoutingControlCluster};
-use lifeboat_core::traffic::{ControlState, ControlStates};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use lifeboat_core::calls::ApiCalls;
 use lifeboat_core::dns::RecordSet;
 use lifeboat_core::outcome::RunRecord;
 use lifeboat_core::registry::{Application, normalize_record_name, normalize_zone_id};
+use lifeboat_core::registry::{ClusterEndpoint, RoutingControlCluster};
+use lifeboat_core::traffic::{ControlState, ControlStates};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Mutex;
 
@@ -66,7 +66,9 @@ impl FakeRoute53 {
     fn count(&self, op: &str) -> Result<(), AwsError> {
         lock(&self.calls).add(&format!("route53:{op}"), 1);
         if *lock(&self.dark) {
-            return Err(AwsError::Unavailable(format!("{op}: Route 53's API did not answer (fake outage)")));
+            return Err(AwsError::Unavailable(format!(
+                "{op}: Route 53's API did not answer (fake outage)"
+            )));
         }
         Ok(())
     }
@@ -235,7 +237,9 @@ impl FakeArc {
                 return Ok(e);
             }
         }
-        Err(AwsError::Unavailable("no ARC cluster endpoint answered (fake outage)".into()))
+        Err(AwsError::Unavailable(
+            "no ARC cluster endpoint answered (fake outage)".into(),
+        ))
     }
 }
 
@@ -274,7 +278,10 @@ impl RoutingControls for FakeArc {
             after.insert(arn.clone(), *state);
         }
         for (rule, asserted, at_least) in lock(&self.rules).iter() {
-            let on = asserted.iter().filter(|a| after.get(*a) == Some(&ControlState::On)).count();
+            let on = asserted
+                .iter()
+                .filter(|a| after.get(*a) == Some(&ControlState::On))
+                .count();
             if on < *at_least && !override_rules.contains(rule) {
                 return Err(ArcUpdateError::SafetyRule {
                     rule: rule.clone(),

@@ -45,7 +45,9 @@ pub async fn seed_routing_controls(
         .send()
         .await
         .map_err(seed_err("CreateCluster"))?;
-    let cluster = cluster.cluster().ok_or_else(|| SeedError("CreateCluster returned no cluster".into()))?;
+    let cluster = cluster
+        .cluster()
+        .ok_or_else(|| SeedError("CreateCluster returned no cluster".into()))?;
     let cluster_arn = cluster.cluster_arn().unwrap_or_default().to_string();
     let endpoints: Vec<ClusterEndpoint> = cluster
         .cluster_endpoints()
@@ -222,7 +224,10 @@ async fn attach_recovery_health_checks(
                     )
                     .send()
                     .await
-                    .map_err(seed_err(format!("CreateHealthCheck RECOVERY_CONTROL {}", pair.get(side))))?;
+                    .map_err(seed_err(format!(
+                        "CreateHealthCheck RECOVERY_CONTROL {}",
+                        pair.get(side)
+                    )))?;
                 let hc_id = hc.health_check().map(|h| h.id().to_string()).unwrap_or_default();
                 let mut record = existing.clone();
                 record.health_check_id = Some(hc_id);

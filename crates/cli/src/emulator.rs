@@ -28,12 +28,24 @@ pub enum EmulatorError {
 
 /// The extension package's modules, by file name.
 const EXTENSION: &[(&str, &str)] = &[
-    ("__init__.py", include_str!("../../../emulator/lifeboat_emulator/__init__.py")),
-    ("__main__.py", include_str!("../../../emulator/lifeboat_emulator/__main__.py")),
+    (
+        "__init__.py",
+        include_str!("../../../emulator/lifeboat_emulator/__init__.py"),
+    ),
+    (
+        "__main__.py",
+        include_str!("../../../emulator/lifeboat_emulator/__main__.py"),
+    ),
     ("arc.py", include_str!("../../../emulator/lifeboat_emulator/arc.py")),
-    ("dynamodb.py", include_str!("../../../emulator/lifeboat_emulator/dynamodb.py")),
+    (
+        "dynamodb.py",
+        include_str!("../../../emulator/lifeboat_emulator/dynamodb.py"),
+    ),
     ("rds.py", include_str!("../../../emulator/lifeboat_emulator/rds.py")),
-    ("route53.py", include_str!("../../../emulator/lifeboat_emulator/route53.py")),
+    (
+        "route53.py",
+        include_str!("../../../emulator/lifeboat_emulator/route53.py"),
+    ),
 ];
 
 /// Writes the extension package under a fresh temporary directory; returns it.

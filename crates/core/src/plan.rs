@@ -6,8 +6,8 @@ use crate::database::{DatabasePlan, DbDecision, database_step};
 use crate::dns::{DesiredWeight, RecordIndex, RecordKey};
 use crate::error::LifeboatError;
 use crate::registry::{Application, ClusterEndpoint, Registry, Side};
-use crate::traffic::{ControlChange, ControlState, ControlStates};
 use crate::request::{Action, AppSelection, Mode, Request, TriggerKind};
+use crate::traffic::{ControlChange, ControlState, ControlStates};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -333,8 +333,7 @@ pub fn build_plan(
     // Weights as the phase will find them: observed for the first phase, the
     // previous phase's result after that.
     let mut current: HashMap<RecordKey, i64> = HashMap::new();
-    let mut controls: HashMap<String, ControlState> =
-        observed.controls.iter().map(|(k, v)| (k.clone(), *v)).collect();
+    let mut controls: HashMap<String, ControlState> = observed.controls.iter().map(|(k, v)| (k.clone(), *v)).collect();
     for app in apps.iter().filter(|a| a.routing_controls().is_none()) {
         for pair in &app.dns {
             for side in [Side::Primary, Side::Secondary] {
@@ -436,10 +435,7 @@ pub fn build_plan(
 
 /// Weighted apps cannot move while Route 53's API does not answer; nor can
 /// the apps that depend on one of them. Returns (those, the others).
-fn unmovable_without_route53<'a>(
-    apps: &[&'a Application],
-    why: &str,
-) -> (Vec<Skipped>, Vec<&'a Application>) {
+fn unmovable_without_route53<'a>(apps: &[&'a Application], why: &str) -> (Vec<Skipped>, Vec<&'a Application>) {
     let not_ready = crate::ErrorName::NotReady.as_str().to_string();
     let mut blocked: BTreeMap<&str, String> = apps
         .iter()
@@ -481,7 +477,11 @@ fn unmovable_without_route53<'a>(
             })
         })
         .collect();
-    let rest = apps.iter().copied().filter(|a| !blocked.contains_key(a.name.as_str())).collect();
+    let rest = apps
+        .iter()
+        .copied()
+        .filter(|a| !blocked.contains_key(a.name.as_str()))
+        .collect();
     (skipped, rest)
 }
 
@@ -550,7 +550,11 @@ fn app_move(
         for side in [Side::Primary, Side::Secondary] {
             let arn = rc.get(side).clone();
             let before = current_controls.get(&arn).copied().unwrap_or(ControlState::Off);
-            let after = if side == target { ControlState::On } else { ControlState::Off };
+            let after = if side == target {
+                ControlState::On
+            } else {
+                ControlState::Off
+            };
             controls.push(ControlChange { arn, before, after });
         }
     }
@@ -620,9 +624,17 @@ fn into_waves(registry: &Registry, moves: Vec<AppMove>) -> Vec<Wave> {
         depth.insert(name.to_string(), d);
         d
     }
-    let targets: HashMap<String, (Vec<DesiredWeight>, Vec<(String, ControlState)>)> = moves
+    // What each moving app looks like once active in the target: its dependents check it.
+    let targets: HashMap<String, Dependency> = moves
         .iter()
-        .map(|m| (m.app.clone(), (m.shift_weights(), m.shift_controls())))
+        .map(|m| {
+            let d = Dependency {
+                app: m.app.clone(),
+                dns: m.shift_weights(),
+                controls: m.shift_controls(),
+            };
+            (m.app.clone(), d)
+        })
         .collect();
     let mut grouped: BTreeMap<(u32, u32), Vec<AppMove>> = BTreeMap::new();
     for mut m in moves {
@@ -632,11 +644,7 @@ fn into_waves(registry: &Registry, moves: Vec<AppMove>) -> Vec<Wave> {
             .unwrap_or_default()
             .into_iter()
             .filter_map(|d| {
-                targets.get(&d).map(|(dns, controls)| Dependency {
-                    app: d,
-                    dns: dns.clone(),
-                    controls: controls.clone(),
-                })
+                targets.get(&d).cloned()
             })
             .collect();
         let tier = tier_of.get(m.app.as_str()).copied().unwrap_or(0);
@@ -712,6 +720,7 @@ mod tests {
     use crate::dns::RecordSet;
     use crate::registry::parse_registry;
     use crate::request::normalize_trigger;
+    use crate::traffic::ControlState;
     use serde_json::json;
 
     const REG: &str = r#"
@@ -777,7 +786,12 @@ applications:
 
     fn plan_for(input: serde_json::Value, recs: &RecordIndex) -> Result<Plan, LifeboatError> {
         let reg = parse_registry(REG).unwrap();
-        build_plan(&reg, &normalize_trigger(&input).unwrap(), &Observed::from(recs.clone()), &ctx())
+        build_plan(
+            &reg,
+            &normalize_trigger(&input).unwrap(),
+            &Observed::from(recs.clone()),
+            &ctx(),
+        )
     }
 
     #[test]
@@ -885,5 +899,91 @@ applications:
                 .contains("unknown application \"nope\"; the registry has: db, api, web"),
             "{err}"
         );
+    }
+
+    /// REG with `db` moved by routing controls.
+    fn with_controls() -> Registry {
+        let mut reg = parse_registry(REG).unwrap();
+        reg.routing_control_cluster = Some(crate::registry::RoutingControlCluster {
+            endpoints: vec![crate::registry::ClusterEndpoint {
+                region: "us-west-2".into(),
+                url: "https://w".into(),
+            }],
+        });
+        reg.applications[0].traffic.routing_controls = Some(crate::registry::BySide {
+            primary: "arn:aws:route53-recovery-control::111122223333:controlpanel/p/routingcontrol/db-p".into(),
+            secondary: "arn:aws:route53-recovery-control::111122223333:controlpanel/p/routingcontrol/db-s".into(),
+        });
+        reg
+    }
+
+    fn observed(db_primary_on: bool, route53: bool) -> Observed {
+        let (p, s) = if db_primary_on {
+            (ControlState::On, ControlState::Off)
+        } else {
+            (ControlState::Off, ControlState::On)
+        };
+        let mut o = Observed::from(if route53 { at_primary() } else { RecordIndex::default() });
+        o.controls.insert(
+            "arn:aws:route53-recovery-control::111122223333:controlpanel/p/routingcontrol/db-p".into(),
+            p,
+        );
+        o.controls.insert(
+            "arn:aws:route53-recovery-control::111122223333:controlpanel/p/routingcontrol/db-s".into(),
+            s,
+        );
+        if !route53 {
+            o.route53_unavailable = Some("ListResourceRecordSets: 503".into());
+        }
+        o
+    }
+
+    #[test]
+    fn a_routing_control_app_already_switched_is_skipped_and_a_drill_switches_back() {
+        let reg = with_controls();
+        let req = normalize_trigger(&json!({"action": "failover", "apps": ["db"]})).unwrap();
+        let plan = build_plan(&reg, &req, &observed(false, true), &ctx()).unwrap();
+        assert!(plan.empty, "{}", plan.summary);
+        let req = normalize_trigger(&json!({"action": "drill", "apps": ["db"]})).unwrap();
+        let plan = build_plan(&reg, &req, &observed(true, true), &ctx()).unwrap();
+        let back = &plan.phases[1].waves[0].apps[0];
+        assert_eq!(back.controls[0].before, ControlState::Off, "chained from the failover");
+        assert_eq!(back.controls[0].after, ControlState::On);
+        assert!(back.dns.is_empty());
+    }
+
+    #[test]
+    fn without_route53_weighted_apps_and_their_dependents_cannot_move() {
+        let mut reg = with_controls();
+        // web moves by routing controls too, but depends on api (weighted),
+        // which cannot move: neither can web.
+        let arn = |s: &str| format!("arn:aws:route53-recovery-control::111122223333:controlpanel/p/routingcontrol/{s}");
+        reg.applications[2].traffic.routing_controls = Some(crate::registry::BySide {
+            primary: arn("web-p"),
+            secondary: arn("web-s"),
+        });
+        let mut seen = observed(true, false);
+        seen.controls.insert(arn("web-p"), ControlState::On);
+        seen.controls.insert(arn("web-s"), ControlState::Off);
+        let req = normalize_trigger(&json!({"action": "failover", "mode": "disaster"})).unwrap();
+        let plan = build_plan(&reg, &req, &seen, &ctx()).unwrap();
+        let moving: Vec<&str> = plan.phases[0]
+            .waves
+            .iter()
+            .flat_map(|w| w.apps.iter().map(|a| a.app.as_str()))
+            .collect();
+        assert_eq!(moving, vec!["db"]);
+        let cannot: Vec<(&str, &str)> = plan
+            .skipped
+            .iter()
+            .map(|s| (s.app.as_str(), s.error.as_deref().unwrap_or("")))
+            .collect();
+        assert_eq!(cannot, vec![("api", "Lifeboat.NotReady"), ("web", "Lifeboat.NotReady")]);
+        assert!(
+            plan.skipped[1].reason.contains("depends on api"),
+            "{}",
+            plan.skipped[1].reason
+        );
+        assert!(plan.phases[0].waves[0].apps[0].verification.health_check_best_effort);
     }
 }

@@ -581,12 +581,7 @@ pub fn is_routing_control_arn(arn: &str) -> bool {
         && !path[3].is_empty()
 }
 
-fn check_routing_controls(
-    at: &str,
-    rc: &BySide<String>,
-    have_cluster: bool,
-    push: &mut impl FnMut(String, String),
-) {
+fn check_routing_controls(at: &str, rc: &BySide<String>, have_cluster: bool, push: &mut impl FnMut(String, String)) {
     for side in [Side::Primary, Side::Secondary] {
         let arn = rc.get(side);
         if arn.is_empty() {
@@ -976,6 +971,59 @@ applications:
             text.contains("applications[0].depends_on[0]: \"b\" is tier 1"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn routing_controls_need_the_cluster_and_two_distinct_arns() {
+        let arn = "arn:aws:route53-recovery-control::111122223333:controlpanel/p/routingcontrol/a";
+        let doc = format!(
+            r#"
+version: 1
+applications:
+  - name: a
+    regions: {{ primary: us-east-1, secondary: us-west-2 }}
+    traffic: {{ routing_controls: {{ primary: {arn}, secondary: {arn} }} }}
+    dns: [ {{ hosted_zone_id: Z1, name: a.x., type: A, set_identifiers: {{ primary: a1, secondary: a2 }} }} ]
+  - name: b
+    regions: {{ primary: us-east-1, secondary: us-west-2 }}
+    traffic: {{ routing_controls: {{ primary: not-an-arn }} }}
+    dns: [ {{ hosted_zone_id: Z1, name: b.x., type: A, set_identifiers: {{ primary: b1, secondary: b2 }} }} ]
+"#
+        );
+        let text = parse_registry(&doc).unwrap_err().to_string();
+        for expected in [
+            "applications[0].traffic.routing_controls: primary and secondary must be different",
+            "applications[0].traffic.routing_controls: needs the top-level routing_control_cluster",
+            "applications[1].traffic.routing_controls.primary: \"not-an-arn\" is not a routing control ARN",
+            "applications[1].traffic.routing_controls.secondary: required",
+        ] {
+            assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+        }
+    }
+
+    #[test]
+    fn the_recovery_regions_endpoint_is_tried_first() {
+        let cluster = RoutingControlCluster {
+            endpoints: ["us-east-1", "us-west-2", "eu-west-1"]
+                .iter()
+                .map(|r| ClusterEndpoint {
+                    region: r.to_string(),
+                    url: format!("https://{r}"),
+                })
+                .collect(),
+        };
+        let order: Vec<String> = cluster
+            .endpoints_from("us-west-2")
+            .into_iter()
+            .map(|e| e.region)
+            .collect();
+        assert_eq!(order, vec!["us-west-2", "us-east-1", "eu-west-1"]);
+        assert!(is_routing_control_arn(
+            "arn:aws:route53-recovery-control::111122223333:controlpanel/abc/routingcontrol/def"
+        ));
+        assert!(!is_routing_control_arn(
+            "arn:aws:route53-recovery-control::111122223333:cluster/abc"
+        ));
     }
 
     #[test]

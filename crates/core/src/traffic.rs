@@ -100,7 +100,10 @@ mod tests {
         let batches = update_batches(&[pair(0, true), pair(1, true)], &current);
         assert_eq!(
             batches,
-            vec![vec![("p1".to_string(), ControlState::Off), ("s1".to_string(), ControlState::On)]]
+            vec![vec![
+                ("p1".to_string(), ControlState::Off),
+                ("s1".to_string(), ControlState::On)
+            ]]
         );
     }
 

@@ -14,6 +14,8 @@ pub mod verify_traffic;
 pub mod wait_dns;
 
 #[cfg(test)]
+mod routing_tests;
+#[cfg(test)]
 mod test_support;
 
 pub use dispatch::{TaskKind, dispatch};

@@ -324,17 +324,23 @@ pub async fn record_outcome(
     // Apps that should have moved but could not (Route 53's API dark in a disaster).
     let cannot_move: Vec<&lifeboat_core::plan::Skipped> = plan.skipped.iter().filter(|s| s.error.is_some()).collect();
     if !plan.dry_run {
-        apps.extend(cannot_move.iter().map(|s| AppOutcome {
-            app: s.app.clone(),
-            phase: 0,
-            action: plan.phases.first().map(|p| p.action).unwrap_or(lifeboat_core::request::Action::Failover),
-            to_region: s.to_region.clone().unwrap_or_default(),
-            status: AppStatus::NotMoved,
-            detail: format!("{}: {}", s.error.as_deref().unwrap_or_default(), s.reason),
-            wave_started_at: None,
-            verified_at: None,
-            recovery_seconds: None,
-            database: None,
+        apps.extend(cannot_move.iter().map(|s| {
+            AppOutcome {
+                app: s.app.clone(),
+                phase: 0,
+                action: plan
+                    .phases
+                    .first()
+                    .map(|p| p.action)
+                    .unwrap_or(lifeboat_core::request::Action::Failover),
+                to_region: s.to_region.clone().unwrap_or_default(),
+                status: AppStatus::NotMoved,
+                detail: format!("{}: {}", s.error.as_deref().unwrap_or_default(), s.reason),
+                wave_started_at: None,
+                verified_at: None,
+                recovery_seconds: None,
+                database: None,
+            }
         }));
     }
     let moved = apps.iter().filter(|a| a.status == AppStatus::Moved).count();

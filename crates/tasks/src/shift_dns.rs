@@ -3,10 +3,10 @@
 //! weights they had before the phase. Reads first, so a rerun changes nothing.
 
 use lifeboat_aws::ports::{ArcUpdateError, DnsReader, DnsWriter, RoutingControls, read_records};
-use lifeboat_core::traffic::{ControlState, update_batches};
-use lifeboat_core::{ErrorName, LifeboatError};
 use lifeboat_core::dns::{BatchLimits, DesiredWeight, RecordSet, plan_changes};
 use lifeboat_core::plan::Wave;
+use lifeboat_core::traffic::{ControlState, update_batches};
+use lifeboat_core::{ErrorName, LifeboatError};
 use serde::{Deserialize, Serialize};
 
 /// Shift to the target, or restore what was there.
@@ -330,8 +330,11 @@ pub async fn shift_dns(
             Err(e) if weighted.is_empty() && e.is_unavailable() => {
                 tracing::warn!(error = %e, "database endpoint records not repointed");
                 if let Some(r) = arc_report.as_mut() {
-                    r.endpoint_records_not_repointed
-                        .extend(b.upserts.iter().map(|u| format!("{} CNAME {}", u.name, u.values.join(","))));
+                    r.endpoint_records_not_repointed.extend(
+                        b.upserts
+                            .iter()
+                            .map(|u| format!("{} CNAME {}", u.name, u.values.join(","))),
+                    );
                 }
                 continue;
             }
@@ -376,7 +379,11 @@ mod tests {
     async fn shifts_a_wave_in_one_batch_per_zone_keeping_everything_but_the_weight() {
         let r53 = estate();
         let wave = wave_of(&r53, &["api", "web"]).await;
-        let out = shift_dns(&r53, &r53, &FakeArc::new(), BatchLimits::default(),
+        let out = shift_dns(
+            &r53,
+            &r53,
+            &FakeArc::new(),
+            BatchLimits::default(),
             ShiftInput {
                 run_id: "r".into(),
                 wave,
@@ -414,7 +421,9 @@ mod tests {
             .await
             .unwrap();
         let before = r53.calls.lock().unwrap().get("route53:ChangeResourceRecordSets");
-        let out = shift_dns(&r53, &r53, &FakeArc::new(), BatchLimits::default(), input).await.unwrap();
+        let out = shift_dns(&r53, &r53, &FakeArc::new(), BatchLimits::default(), input)
+            .await
+            .unwrap();
         assert!(out.changes.is_empty());
         assert_eq!(
             r53.calls.lock().unwrap().get("route53:ChangeResourceRecordSets"),
@@ -434,7 +443,11 @@ mod tests {
     async fn an_app_whose_database_is_not_writable_keeps_its_traffic() {
         let r53 = estate();
         let wave = wave_of(&r53, &["api", "web"]).await;
-        let out = shift_dns(&r53, &r53, &FakeArc::new(), BatchLimits::default(),
+        let out = shift_dns(
+            &r53,
+            &r53,
+            &FakeArc::new(),
+            BatchLimits::default(),
             ShiftInput {
                 run_id: "r".into(),
                 wave,
@@ -497,7 +510,9 @@ mod tests {
             vec!["api.cluster-b.us-west-2.rds.amazonaws.com".to_string()]
         );
         assert_eq!(cname[0].ttl, Some(30));
-        let again = shift_dns(&r53, &r53, &FakeArc::new(), BatchLimits::default(), input).await.unwrap();
+        let again = shift_dns(&r53, &r53, &FakeArc::new(), BatchLimits::default(), input)
+            .await
+            .unwrap();
         assert_eq!(again.records_changed, 0);
     }
 
@@ -505,7 +520,11 @@ mod tests {
     async fn rollback_restores_only_the_apps_that_failed_verification() {
         let r53 = estate();
         let wave = wave_of(&r53, &["api", "web"]).await;
-        shift_dns(&r53, &r53, &FakeArc::new(), BatchLimits::default(),
+        shift_dns(
+            &r53,
+            &r53,
+            &FakeArc::new(),
+            BatchLimits::default(),
             ShiftInput {
                 run_id: "r".into(),
                 wave: wave.clone(),
@@ -531,7 +550,11 @@ mod tests {
                 api_calls: serde_json::Value::Null,
             },
         ];
-        let out = shift_dns(&r53, &r53, &FakeArc::new(), BatchLimits::default(),
+        let out = shift_dns(
+            &r53,
+            &r53,
+            &FakeArc::new(),
+            BatchLimits::default(),
             ShiftInput {
                 run_id: "r".into(),
                 wave,
@@ -557,7 +580,11 @@ mod tests {
             .unwrap()
             .push_back(AwsError::Throttled("Rate exceeded".into()));
         let wave = wave_of(&r53, &["api"]).await;
-        let err = shift_dns(&r53, &r53, &FakeArc::new(), BatchLimits::default(),
+        let err = shift_dns(
+            &r53,
+            &r53,
+            &FakeArc::new(),
+            BatchLimits::default(),
             ShiftInput {
                 run_id: "r".into(),
                 wave,
@@ -583,7 +610,11 @@ mod tests {
                 r53.add_record("Z1", r);
             }
         }
-        let err = shift_dns(&r53, &r53, &FakeArc::new(), BatchLimits::default(),
+        let err = shift_dns(
+            &r53,
+            &r53,
+            &FakeArc::new(),
+            BatchLimits::default(),
             ShiftInput {
                 run_id: "r".into(),
                 wave,

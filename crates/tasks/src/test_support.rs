@@ -154,3 +154,49 @@ pub fn fake_services() -> (Services, Fakes) {
     };
     (s, f)
 }
+
+/// Routing-control ARNs of `api` in the routing-control fixture.
+pub const API_RC_PRIMARY: &str =
+    "arn:aws:route53-recovery-control::111122223333:controlpanel/p1/routingcontrol/api-use1";
+pub const API_RC_SECONDARY: &str =
+    "arn:aws:route53-recovery-control::111122223333:controlpanel/p1/routingcontrol/api-usw2";
+/// The safety rule over `api`'s pair: at least one On.
+pub const API_RULE: &str = "arn:aws:route53-recovery-control::111122223333:controlpanel/p1/safetyrule/api-one-on";
+
+/// The fixture registry with `api` moved by routing controls (cluster
+/// endpoints in us-east-1 and us-west-2), on fakes where api's primary
+/// control is On, with an at-least-one-On safety rule over the pair.
+pub async fn routing_control_services() -> (Services, Fakes) {
+    let (s, f) = fake_services();
+    let mut reg = registry();
+    reg.routing_control_cluster = Some(lifeboat_core::registry::RoutingControlCluster {
+        endpoints: ["us-east-1", "us-west-2", "eu-west-1"]
+            .iter()
+            .map(|r| lifeboat_core::registry::ClusterEndpoint {
+                region: r.to_string(),
+                url: format!("https://host-{r}.example.aws/v1"),
+            })
+            .collect(),
+    });
+    if let Some(api) = reg.applications.iter_mut().find(|a| a.name == "api") {
+        api.traffic.routing_controls = Some(lifeboat_core::registry::BySide {
+            primary: API_RC_PRIMARY.into(),
+            secondary: API_RC_SECONDARY.into(),
+        });
+    }
+    use lifeboat_aws::ports::RegistryStore;
+    f.registry.put_apps(&reg.applications).await.expect("fake registry");
+    f.registry
+        .put_cluster(reg.routing_control_cluster.as_ref())
+        .await
+        .expect("fake registry");
+    f.arc.set(API_RC_PRIMARY, lifeboat_core::traffic::ControlState::On);
+    f.arc.set(API_RC_SECONDARY, lifeboat_core::traffic::ControlState::Off);
+    f.arc
+        .rules
+        .lock()
+        .expect("lock")
+        .push((API_RULE.into(), vec![API_RC_PRIMARY.into(), API_RC_SECONDARY.into()], 1));
+    f.alarms.set("us-west-2", "api-usw2-5xx", "OK");
+    (s, f)
+}

@@ -10,8 +10,8 @@ use lifeboat_aws::ports::{
 use lifeboat_core::dns::RecordKey;
 use lifeboat_core::plan::{Observed, Plan, PlanContext, build_plan, select_apps};
 use lifeboat_core::registry::{Application, REGISTRY_VERSION, Registry, Side, parse_registry_value};
-use lifeboat_core::request::{Mode, TriggerKind};
 use lifeboat_core::request::normalize_trigger;
+use lifeboat_core::request::{Mode, TriggerKind};
 use lifeboat_core::{ErrorName, LifeboatError};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
