@@ -643,9 +643,7 @@ fn into_waves(registry: &Registry, moves: Vec<AppMove>) -> Vec<Wave> {
             .map(|a| a.depends_on.clone())
             .unwrap_or_default()
             .into_iter()
-            .filter_map(|d| {
-                targets.get(&d).cloned()
-            })
+            .filter_map(|d| targets.get(&d).cloned())
             .collect();
         let tier = tier_of.get(m.app.as_str()).copied().unwrap_or(0);
         let d = depth_of(&m.app, registry, &moving, &mut depth, 0);
