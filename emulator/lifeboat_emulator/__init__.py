@@ -10,6 +10,7 @@ copies built into the `lifeboat` binary) as `python -m lifeboat_emulator -H
 - arc: Route 53 ARC routing controls, which moto lacks: the control-config
   calls that create clusters, control panels, routing controls and assertion
   safety rules, and the cluster data plane on five regional endpoints.
+- cloudwatch: metric alarms evaluated from the data put to them.
 - route53: RECOVERY_CONTROL health checks whose status follows their routing
   control, and TestDNSAnswer for weighted records with health checks.
 """

@@ -5,7 +5,7 @@ import sys
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.server import main
 
-from . import arc, dynamodb, rds, route53
+from . import arc, cloudwatch, dynamodb, rds, route53
 
 
 def _credential_scope(environ):
@@ -38,6 +38,7 @@ def _call(self, environ, start_response):
 
 def install():
     rds.install()
+    cloudwatch.install()
     dynamodb.install()
     route53.install()
     DomainDispatcherApplication.__call__ = _call

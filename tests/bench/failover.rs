@@ -95,8 +95,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             verification: Verification::default(),
             triggers: Triggers {
                 alarms: vec!["bench-region-health".into()],
+                insufficient_data: Default::default(),
             },
             traffic: Default::default(),
+            detection: None,
         });
     }
     for (z, changes) in per_zone.into_iter().enumerate() {
@@ -113,11 +115,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         journal_table: "bench-journal".into(),
         ..Settings::default()
     };
-    let admin = AwsServicesFactory {
-        config: config.clone(),
-        settings: settings.clone(),
-        run_counter: CallCounter::new(),
-    };
+    let admin = AwsServicesFactory::new(config.clone(), settings.clone(), CallCounter::new());
     let s = admin.services();
     apply_registry(&*s.registry, &registry, false).await?;
     s.journal.ensure_table().await?;
@@ -136,11 +134,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         serde_json::json!({"action": "failback"}),
     ] {
         let action = input["action"].as_str().unwrap_or("").to_string();
-        let factory = Arc::new(AwsServicesFactory {
-            config: config.clone(),
-            settings: settings.clone(),
-            run_counter: CallCounter::new(),
-        });
+        let factory = Arc::new(AwsServicesFactory::new(
+            config.clone(),
+            settings.clone(),
+            CallCounter::new(),
+        ));
         let clock = Arc::new(VirtualClock::following_real_time(chrono::Utc::now()));
         let t = Instant::now();
         let run = lifeboat::local::run_local(&definition, input, factory.clone(), clock, None).await?;

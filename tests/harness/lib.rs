@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used)] // test support: a failed setup should fail the test loudly
 
+pub mod endpoint;
 pub mod proxy;
 
 use aws_config::SdkConfig;
@@ -109,21 +110,16 @@ impl TestEnv {
 
     /// A factory whose calls count into a fresh counter.
     pub fn factory(&self) -> Arc<AwsServicesFactory> {
-        Arc::new(AwsServicesFactory {
-            config: self.config.clone(),
-            settings: self.settings.clone(),
-            run_counter: CallCounter::new(),
-        })
+        Arc::new(AwsServicesFactory::new(
+            self.config.clone(),
+            self.settings.clone(),
+            CallCounter::new(),
+        ))
     }
 
     /// Services straight against the emulator (not through any proxy), for setup and checks.
     pub fn admin(&self) -> Services {
-        AwsServicesFactory {
-            config: self.config.clone(),
-            settings: self.settings.clone(),
-            run_counter: CallCounter::new(),
-        }
-        .services()
+        AwsServicesFactory::new(self.config.clone(), self.settings.clone(), CallCounter::new()).services()
     }
 
     /// The namespaced name of a seeded alarm (e.g. `storefront-usw2-errors`).

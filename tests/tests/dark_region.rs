@@ -140,3 +140,104 @@ async fn with_us_east_1_and_route53_dark_routing_control_apps_fail_over_and_weig
         rec.duration_seconds
     );
 }
+
+#[tokio::test]
+async fn the_probe_from_the_recovery_region_sees_the_primary_die_and_its_alarm_fails_the_app_over() {
+    use harness::endpoint::TestEndpoint;
+    use lifeboat_core::registry::{Detection, DetectionProbe, HttpCheck};
+    let proxy = FaultProxy::start(moto().port(), us_east_1_dark, usize::MAX, 503, SERVICE_UNAVAILABLE);
+    let mut env = TestEnv::with_endpoint(&proxy.endpoint()).await;
+    let seed = env.give_routing_controls(&["payments"], Some(&proxy.endpoint())).await;
+    let (primary, secondary) = (TestEndpoint::start(), TestEndpoint::start());
+    let alarm = format!("{}-probe-payments", env.namespace);
+    let mut registry = env.estate.registry.clone();
+    if let Some(app) = registry.applications.iter_mut().find(|a| a.name == "payments") {
+        app.detection = Some(Detection {
+            probe: DetectionProbe {
+                url: primary.url("/health"),
+                expect_status: 200,
+                failures: 3,
+                alarm_name: Some(alarm.clone()),
+            },
+        });
+        // Verified by the recovery Region's own endpoint, not by Route 53.
+        app.verification.probes.secondary = vec![HttpCheck {
+            url: secondary.url("/health"),
+            expect_status: 200,
+        }];
+    }
+    env.estate.registry = registry;
+    let s = env.admin();
+    lifeboat::report::apply_registry(&*s.registry, &env.estate.registry, false)
+        .await
+        .unwrap();
+    let alarms = lifeboat_tasks::probe::apply_probe_alarms(&*s.metrics, &env.estate.registry)
+        .await
+        .unwrap();
+    assert_eq!(alarms, vec![alarm.clone()]);
+
+    let state = |env: &TestEnv| {
+        let alarm = alarm.clone();
+        let config = env.config.clone();
+        async move {
+            aws_sdk_cloudwatch::Client::from_conf(
+                aws_sdk_cloudwatch::config::Builder::from(&config)
+                    .region(aws_config::Region::new(SECONDARY))
+                    .build(),
+            )
+            .describe_alarms()
+            .alarm_names(&alarm)
+            .send()
+            .await
+            .unwrap()
+            .metric_alarms()[0]
+                .state_value()
+                .unwrap()
+                .as_str()
+                .to_string()
+        }
+    };
+    let probe = |at: chrono::DateTime<chrono::Utc>| {
+        let s = env.admin();
+        async move {
+            lifeboat_tasks::probe::probe_primaries(&*s.registry, &*s.http, &*s.metrics, SECONDARY, at)
+                .await
+                .unwrap()
+        }
+    };
+    let now = chrono::Utc::now();
+    // Healthy minutes (the alarm treats a missing minute as a failed one).
+    for minutes_ago in [5, 4, 3] {
+        let healthy = probe(now - chrono::Duration::minutes(minutes_ago)).await;
+        assert!(healthy.failing().is_empty(), "{healthy:?}");
+    }
+    assert_eq!(state(&env).await, "OK");
+
+    // The primary stops answering; the probe runs once a minute from us-west-2.
+    primary.go_dark();
+    for minutes_ago in [2, 1] {
+        let round = probe(now - chrono::Duration::minutes(minutes_ago)).await;
+        assert_eq!(round.failing(), vec!["payments"]);
+        assert_eq!(state(&env).await, "OK", "not yet: {} failure(s) of 3", 3 - minutes_ago);
+    }
+    probe(now).await;
+    assert_eq!(state(&env).await, "ALARM", "three failed minutes in a row");
+
+    // The alarm's state change, as EventBridge delivers it in the recovery Region.
+    let (exec, _calls) = env.run(alarm_event(&alarm, SECONDARY, now)).await;
+    let rec = record(&exec);
+    assert_eq!(rec.status, RunStatus::Succeeded, "{:?}", rec.apps);
+    assert_eq!(rec.apps.len(), 1);
+    assert_eq!(rec.apps[0].app, "payments");
+    assert!(
+        rec.apps[0].detail.contains(&secondary.url("/health")),
+        "{}",
+        rec.apps[0].detail
+    );
+    let states = env.control_states(&seed).await;
+    assert_eq!(
+        states.get(&seed.controls["payments"].secondary),
+        Some(&ControlState::On)
+    );
+    assert_eq!(env.dns_answer("payments").await, vec!["198.51.100.10".to_string()]);
+}

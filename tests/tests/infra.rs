@@ -135,17 +135,17 @@ async fn every_function_policy_allows_exactly_the_calls_its_task_makes() {
         async move {
             let exec = lifeboat::local::local_executor_per_task(
                 |kind| -> Arc<dyn ServicesFactory> {
-                    Arc::new(AwsServicesFactory {
-                        config: config.clone(),
-                        settings: settings.clone(),
-                        run_counter: counters[kind.binary()].clone(),
-                    })
+                    Arc::new(AwsServicesFactory::new(
+                        config.clone(),
+                        settings.clone(),
+                        counters[kind.binary()].clone(),
+                    ))
                 },
-                Arc::new(AwsServicesFactory {
-                    config: config.clone(),
-                    settings: settings.clone(),
-                    run_counter: machine_counter,
-                }),
+                Arc::new(AwsServicesFactory::new(
+                    config.clone(),
+                    settings.clone(),
+                    machine_counter,
+                )),
                 Arc::new(VirtualClock::new(chrono::Utc::now())),
                 None,
             );

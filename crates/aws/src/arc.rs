@@ -1,5 +1,5 @@
 //! Route 53 ARC routing-control adapter: the cluster's data plane only
-//! (ListRoutingControls, UpdateRoutingControlStates), one regional endpoint
+//! (GetRoutingControlState, UpdateRoutingControlStates), one regional endpoint
 //! after another until one answers, as AWS advises. Each endpoint's requests
 //! are signed for its own Region, so an outage of one Region costs one short
 //! timeout, not the run.
@@ -11,9 +11,9 @@ use async_trait::async_trait;
 use aws_config::{Region, SdkConfig};
 use aws_sdk_route53recoverycluster::operation::update_routing_control_states::UpdateRoutingControlStatesError;
 use aws_sdk_route53recoverycluster::types::{RoutingControlState, UpdateRoutingControlStateEntry};
+use futures::StreamExt;
 use lifeboat_core::registry::ClusterEndpoint;
 use lifeboat_core::traffic::{ControlState, ControlStates};
-use std::collections::BTreeMap;
 use std::future::Future;
 
 /// The cluster's data plane through the SDK.
@@ -108,10 +108,8 @@ fn state_to_sdk(s: ControlState) -> RoutingControlState {
     }
 }
 
-/// `arn:...:controlpanel/ID/routingcontrol/ID` → `arn:...:controlpanel/ID`.
-pub fn control_panel_of(arn: &str) -> &str {
-    arn.find("/routingcontrol/").map(|i| &arn[..i]).unwrap_or(arn)
-}
+/// Routing-control reads in flight at once on one endpoint.
+const READ_CONCURRENCY: usize = 8;
 
 #[async_trait]
 impl RoutingControls for ArcCluster {
@@ -120,40 +118,44 @@ impl RoutingControls for ArcCluster {
         endpoints: &[ClusterEndpoint],
         arns: &[String],
     ) -> Result<ArcAnswer<ControlStates>, AwsError> {
-        let mut panels: BTreeMap<&str, Vec<&String>> = BTreeMap::new();
-        for arn in arns {
-            panels.entry(control_panel_of(arn)).or_default().push(arn);
-        }
-        let panels: Vec<String> = panels.keys().map(|p| p.to_string()).collect();
-        let wanted: Vec<String> = arns.to_vec();
+        let wanted: Vec<String> = arns
+            .iter()
+            .cloned()
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
         self.first_answer(endpoints, |client, endpoint| {
-            let panels = panels.clone();
             let wanted = wanted.clone();
             async move {
-                let mut out = ControlStates::new();
-                // One paged ListRoutingControls per control panel: an app's
-                // pair of controls usually shares one.
-                for panel in panels {
-                    let mut pages = client
-                        .list_routing_controls()
-                        .control_panel_arn(&panel)
-                        .into_paginator()
-                        .send();
-                    while let Some(page) = pages.next().await {
-                        let page = page.map_err(|e| {
-                            AwsError::from_sdk(&format!("ListRoutingControls {panel} at {}", endpoint.url), e)
-                        })?;
-                        for rc in page.routing_controls() {
-                            let (Some(arn), Some(state)) = (rc.routing_control_arn(), rc.routing_control_state())
-                            else {
-                                continue;
-                            };
-                            if let Some(s) = ControlState::parse(state.as_str())
-                                && wanted.iter().any(|w| w == arn)
-                            {
-                                out.insert(arn.to_string(), s);
-                            }
+                // GetRoutingControlState per control, a few at a time: its IAM
+                // resource is the routing control, so the functions' policies
+                // name exactly the registry's controls.
+                let reads = futures::stream::iter(wanted.into_iter().map(|arn| {
+                    let client = client.clone();
+                    let url = endpoint.url.clone();
+                    async move {
+                        match client
+                            .get_routing_control_state()
+                            .routing_control_arn(&arn)
+                            .send()
+                            .await
+                        {
+                            Ok(out) => Ok(ControlState::parse(out.routing_control_state().as_str()).map(|s| (arn, s))),
+                            Err(e) => match AwsError::from_sdk(&format!("GetRoutingControlState {arn} at {url}"), e) {
+                                // A control the cluster does not have: absent, for validate to name.
+                                AwsError::NotFound(_) => Ok(None),
+                                other => Err(other),
+                            },
                         }
+                    }
+                }))
+                .buffer_unordered(READ_CONCURRENCY)
+                .collect::<Vec<_>>()
+                .await;
+                let mut out = ControlStates::new();
+                for r in reads {
+                    if let Some((arn, state)) = r? {
+                        out.insert(arn, state);
                     }
                 }
                 Ok(out)
@@ -208,18 +210,5 @@ impl RoutingControls for ArcCluster {
             }
         })
         .await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_routing_control_arn_names_its_control_panel() {
-        assert_eq!(
-            control_panel_of("arn:aws:route53-recovery-control::111122223333:controlpanel/abc/routingcontrol/def"),
-            "arn:aws:route53-recovery-control::111122223333:controlpanel/abc"
-        );
     }
 }

@@ -1,9 +1,12 @@
-//! CloudWatch adapter: alarm states, in the Region the alarms live in.
+//! CloudWatch adapter: alarm states, in the Region the alarms live in; the
+//! probe's metrics and alarms, in the recovery Region.
 
 use crate::clients::AwsClients;
 use crate::error::AwsError;
-use crate::ports::AlarmStates;
+use crate::ports::{AlarmStates, Datum, Metrics};
 use async_trait::async_trait;
+use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, MetricDatum, StandardUnit, Statistic};
+use lifeboat_core::registry::{PROBE_DIMENSION, PROBE_METRIC, PROBE_NAMESPACE};
 use std::collections::BTreeMap;
 
 /// CloudWatch through the SDK; one client per Region, made on demand.
@@ -51,5 +54,68 @@ impl AlarmStates for CloudWatch {
             }
         }
         Ok(out)
+    }
+}
+
+/// PutMetricData takes at most 1,000 datapoints a call.
+const MAX_DATA_PER_PUT: usize = 1000;
+
+#[async_trait]
+impl Metrics for CloudWatch {
+    async fn put(&self, region: &str, namespace: &str, data: &[Datum]) -> Result<(), AwsError> {
+        let client = self.clients.cloudwatch(region);
+        for chunk in data.chunks(MAX_DATA_PER_PUT) {
+            let datums = chunk
+                .iter()
+                .map(|d| {
+                    MetricDatum::builder()
+                        .metric_name(&d.metric)
+                        .set_dimensions(Some(
+                            d.dimensions
+                                .iter()
+                                .map(|(n, v)| Dimension::builder().name(n).value(v).build())
+                                .collect(),
+                        ))
+                        .value(d.value)
+                        .unit(StandardUnit::Count)
+                        .timestamp(aws_smithy_types::DateTime::from_millis(d.at.timestamp_millis()))
+                        .build()
+                })
+                .collect();
+            client
+                .put_metric_data()
+                .namespace(namespace)
+                .set_metric_data(Some(datums))
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk(&format!("PutMetricData {namespace} in {region}"), e))?;
+        }
+        Ok(())
+    }
+
+    async fn put_probe_alarm(&self, region: &str, alarm: &str, app: &str, failures: u32) -> Result<(), AwsError> {
+        let failures = i32::try_from(failures.max(1)).unwrap_or(1);
+        self.clients
+            .cloudwatch(region)
+            .put_metric_alarm()
+            .alarm_name(alarm)
+            .alarm_description(format!(
+                "lifeboat: {app}'s primary endpoint failed {failures} probe(s) in a row from {region} \
+                 (missing data counts as failed: a silent probe is not a healthy primary)"
+            ))
+            .namespace(PROBE_NAMESPACE)
+            .metric_name(PROBE_METRIC)
+            .dimensions(Dimension::builder().name(PROBE_DIMENSION).value(app).build())
+            .statistic(Statistic::Minimum)
+            .period(60)
+            .evaluation_periods(failures)
+            .datapoints_to_alarm(failures)
+            .threshold(1.0)
+            .comparison_operator(ComparisonOperator::LessThanThreshold)
+            .treat_missing_data("breaching")
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(&format!("PutMetricAlarm {alarm} in {region}"), e))?;
+        Ok(())
     }
 }

@@ -4,8 +4,9 @@
 
 use crate::error::AwsError;
 use crate::ports::{
-    AlarmStates, ArcAnswer, ArcUpdateError, DnsReader, DnsWriter, HealthChecks, HealthReport, Journal, LeaseOutcome,
-    LeaseState, PageStart, RecordPage, RegistryStore, RoutingControls, RunLease, StoredApp,
+    AlarmStates, ArcAnswer, ArcUpdateError, Datum, DnsReader, DnsWriter, HealthChecks, HealthReport, HttpProbe,
+    Journal, LeaseOutcome, LeaseState, Metrics, PageStart, ProbeAnswer, RecordPage, RegistryStore, RoutingControls,
+    RunLease, StoredApp,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -250,7 +251,7 @@ impl RoutingControls for FakeArc {
         endpoints: &[ClusterEndpoint],
         arns: &[String],
     ) -> Result<ArcAnswer<ControlStates>, AwsError> {
-        let e = self.endpoint(endpoints, "ListRoutingControls")?;
+        let e = self.endpoint(endpoints, "GetRoutingControlState")?;
         let controls = lock(&self.controls);
         Ok(ArcAnswer {
             value: arns
@@ -768,5 +769,69 @@ impl crate::ports::ReplicationLag for FakeDatabases {
     async fn lag_seconds(&self, region: &str, of: crate::ports::LagOf<'_>) -> Result<Option<f64>, AwsError> {
         lock(&self.calls).add("cloudwatch:GetMetricData", 1);
         Ok(lock(&self.lag).get(&(region.to_string(), of.id().to_string())).copied())
+    }
+}
+
+/// Endpoints that answer a set status; any other URL does not answer.
+#[derive(Debug, Default)]
+pub struct FakeProbe {
+    pub answers: Mutex<HashMap<String, u16>>,
+    pub calls: Mutex<Vec<String>>,
+}
+
+impl FakeProbe {
+    pub fn answer(&self, url: &str, status: u16) {
+        lock(&self.answers).insert(url.to_string(), status);
+    }
+    pub fn silence(&self, url: &str) {
+        lock(&self.answers).remove(url);
+    }
+}
+
+#[async_trait]
+impl HttpProbe for FakeProbe {
+    async fn get(&self, url: &str) -> ProbeAnswer {
+        lock(&self.calls).push(url.to_string());
+        match lock(&self.answers).get(url) {
+            Some(status) => ProbeAnswer {
+                status: Some(*status),
+                error: None,
+                millis: 1,
+            },
+            None => ProbeAnswer {
+                status: None,
+                error: Some("no answer: connection refused (fake)".into()),
+                millis: 1,
+            },
+        }
+    }
+}
+
+/// Published metrics and lifeboat's probe alarms, in memory.
+#[derive(Debug, Default)]
+pub struct FakeMetrics {
+    /// (region, namespace, datum)
+    pub data: Mutex<Vec<(String, String, Datum)>>,
+    /// PutMetricData calls made.
+    pub puts: Mutex<usize>,
+    /// (region, alarm, app, failures)
+    pub alarms: Mutex<Vec<(String, String, String, u32)>>,
+}
+
+#[async_trait]
+impl Metrics for FakeMetrics {
+    async fn put(&self, region: &str, namespace: &str, data: &[Datum]) -> Result<(), AwsError> {
+        *lock(&self.puts) += data.len().div_ceil(1000);
+        lock(&self.data).extend(
+            data.iter()
+                .map(|d| (region.to_string(), namespace.to_string(), d.clone())),
+        );
+        Ok(())
+    }
+    async fn put_probe_alarm(&self, region: &str, alarm: &str, app: &str, failures: u32) -> Result<(), AwsError> {
+        let mut alarms = lock(&self.alarms);
+        alarms.retain(|(r, a, _, _)| !(r == region && a == alarm));
+        alarms.push((region.to_string(), alarm.to_string(), app.to_string(), failures));
+        Ok(())
     }
 }

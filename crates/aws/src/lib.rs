@@ -13,6 +13,7 @@ pub mod dynamodb;
 pub mod error;
 pub mod fakes;
 pub mod ports;
+pub mod probe;
 pub mod rds;
 pub mod route53;
 

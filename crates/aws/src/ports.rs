@@ -84,6 +84,41 @@ pub enum ArcUpdateError {
     Aws(#[from] AwsError),
 }
 
+/// What one HTTP(S) probe got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeAnswer {
+    /// The status, when the endpoint answered.
+    pub status: Option<u16>,
+    /// Why it did not answer (connect error, timeout, TLS).
+    pub error: Option<String>,
+    pub millis: u64,
+}
+
+/// HTTP(S) GETs of application endpoints, with a short timeout.
+#[async_trait]
+pub trait HttpProbe: Send + Sync {
+    async fn get(&self, url: &str) -> ProbeAnswer;
+}
+
+/// One CloudWatch datapoint to publish.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Datum {
+    pub metric: String,
+    pub dimensions: Vec<(String, String)>,
+    pub value: f64,
+    pub at: DateTime<Utc>,
+}
+
+/// Publishes CloudWatch metrics and keeps lifeboat's own alarms.
+#[async_trait]
+pub trait Metrics: Send + Sync {
+    /// PutMetricData in `region`, as few calls as CloudWatch allows.
+    async fn put(&self, region: &str, namespace: &str, data: &[Datum]) -> Result<(), AwsError>;
+    /// Creates or updates the alarm on an app's probe metric in `region`:
+    /// ALARM after `failures` failed minutes in a row, missing data breaching.
+    async fn put_probe_alarm(&self, region: &str, alarm: &str, app: &str, failures: u32) -> Result<(), AwsError>;
+}
+
 /// A Route 53 health check's current verdict.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HealthReport {

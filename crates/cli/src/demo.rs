@@ -616,11 +616,7 @@ pub async fn run_demo(format: OutputFormat) -> Result<i32, CliError> {
     std::fs::write(&registry_file, &estate.registry_yaml).map_err(|e| CliError::failed(e.to_string()))?;
 
     let settings = Settings::default();
-    let admin = AwsServicesFactory {
-        config: config.clone(),
-        settings: settings.clone(),
-        run_counter: CallCounter::new(),
-    };
+    let admin = AwsServicesFactory::new(config.clone(), settings.clone(), CallCounter::new());
     let s = admin.services();
     let applied = apply_registry(&*s.registry, &estate.registry, false).await?;
     s.journal.ensure_table().await?;
@@ -645,11 +641,7 @@ pub async fn run_demo(format: OutputFormat) -> Result<i32, CliError> {
         let settings = settings.clone();
         let clock = clock.clone();
         async move {
-            let factory = Arc::new(AwsServicesFactory {
-                config,
-                settings,
-                run_counter: CallCounter::new(),
-            });
+            let factory = Arc::new(AwsServicesFactory::new(config, settings, CallCounter::new()));
             let run = local::run_local(
                 definition,
                 input,

@@ -38,6 +38,10 @@ const EXTENSION: &[(&str, &str)] = &[
     ),
     ("arc.py", include_str!("../../../emulator/lifeboat_emulator/arc.py")),
     (
+        "cloudwatch.py",
+        include_str!("../../../emulator/lifeboat_emulator/cloudwatch.py"),
+    ),
+    (
         "dynamodb.py",
         include_str!("../../../emulator/lifeboat_emulator/dynamodb.py"),
     ),
@@ -195,6 +199,25 @@ impl MotoServer {
         } else {
             Err(EmulatorError::Api(resp.lines().next().unwrap_or("").to_string()))
         }
+    }
+}
+
+/// `lifeboat emulator`: starts the emulator on loopback and serves until
+/// Ctrl-C (the watchdog stops moto when this process ends).
+pub fn serve_foreground(port: Option<u16>) -> Result<i32, crate::CliError> {
+    let server = MotoServer::start_on(&find_moto_server(), "127.0.0.1", port)
+        .map_err(|e| crate::CliError::failed(e.to_string()))?;
+    println!(
+        "lifeboat emulator (moto server with lifeboat's extensions) on {}",
+        server.endpoint()
+    );
+    println!(
+        "  export AWS_ENDPOINT_URL={} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-west-2 AWS_EC2_METADATA_DISABLED=true",
+        server.endpoint()
+    );
+    println!("  ARC clusters it creates list their five regional endpoints on this port; Ctrl-C stops it.");
+    loop {
+        std::thread::sleep(Duration::from_secs(3600));
     }
 }
 

@@ -127,6 +127,17 @@ pub enum Command {
         #[arg(long)]
         state_machine_arn: Option<String>,
     },
+    /// One round of detection probes from this Region (AWS_REGION, the
+    /// recovery Region): GET each primary endpoint and publish the results
+    /// to CloudWatch, as the scheduled probe function does every minute.
+    Probe,
+    /// Run the local AWS emulator (moto server with lifeboat's extensions) in
+    /// the foreground, for your own tools (aws CLI, boto3, terraform).
+    Emulator {
+        /// The loopback port to listen on (default: a free one).
+        #[arg(long)]
+        port: Option<u16>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -229,11 +240,7 @@ fn settings(cli: &Cli) -> Settings {
 }
 
 async fn factory(cli: &Cli) -> AwsServicesFactory {
-    AwsServicesFactory {
-        config: load_sdk_config(None, None).await,
-        settings: settings(cli),
-        run_counter: CallCounter::new(),
-    }
+    AwsServicesFactory::new(load_sdk_config(None, None).await, settings(cli), CallCounter::new())
 }
 
 fn print_json(v: &Value) {
@@ -264,6 +271,31 @@ fn read_registry_file(file: &PathBuf) -> Result<Registry, CliError> {
 async fn run_command(cli: &Cli) -> Result<i32, CliError> {
     match &cli.command {
         Command::Demo => demo::run_demo(cli.output).await,
+        Command::Probe => {
+            let f = factory(cli).await;
+            let s = f.services();
+            let region = s.sdk_config.region().map(|r| r.to_string()).ok_or_else(|| {
+                CliError::bad_input("no Region: set AWS_REGION to the recovery Region the probes run from")
+            })?;
+            let out = lifeboat_tasks::probe::probe_primaries(
+                &*s.registry,
+                &*s.http,
+                &*s.metrics,
+                &region,
+                chrono::Utc::now(),
+            )
+            .await?;
+            match cli.output {
+                OutputFormat::Json => print_json(&serde_json::to_value(&out).unwrap_or(Value::Null)),
+                OutputFormat::Text => print!("{}", report::probe_text(&out)),
+            }
+            Ok(if out.failing().is_empty() {
+                EXIT_OK
+            } else {
+                EXIT_RUN_FAILED
+            })
+        }
+        Command::Emulator { port } => emulator::serve_foreground(*port),
         Command::Registry(RegistryCommand::Schema) => {
             print_json(&registry_schema());
             Ok(EXIT_OK)
@@ -280,7 +312,8 @@ async fn run_command(cli: &Cli) -> Result<i32, CliError> {
             let reg = read_registry_file(file)?;
             let f = factory(cli).await;
             let s = f.services();
-            let summary = report::apply_registry(&*s.registry, &reg, *prune).await?;
+            let mut summary = report::apply_registry(&*s.registry, &reg, *prune).await?;
+            summary.probe_alarms = lifeboat_tasks::probe::apply_probe_alarms(&*s.metrics, &reg).await?;
             match cli.output {
                 OutputFormat::Json => print_json(&serde_json::to_value(&summary).unwrap_or(Value::Null)),
                 OutputFormat::Text => println!("{}", summary.describe(&settings(cli).registry_table)),

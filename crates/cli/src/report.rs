@@ -24,6 +24,9 @@ pub struct ApplySummary {
     /// Whether the top-level routing_control_cluster was written (added, changed or removed).
     #[serde(default)]
     pub routing_control_cluster_changed: bool,
+    /// The detection probes' alarms created or updated (in each app's recovery Region).
+    #[serde(default)]
+    pub probe_alarms: Vec<String>,
 }
 
 impl ApplySummary {
@@ -41,6 +44,9 @@ impl ApplySummary {
         }
         if self.routing_control_cluster_changed {
             let _ = writeln!(s, "routing_control_cluster: written");
+        }
+        if !self.probe_alarms.is_empty() {
+            let _ = writeln!(s, "probe alarms: {}", list(&self.probe_alarms));
         }
         if !self.kept.is_empty() {
             let _ = writeln!(s, "not in the file, kept (use --prune to delete): {}", list(&self.kept));
@@ -95,6 +101,28 @@ pub async fn apply_registry(
         summary.kept = extra;
     }
     Ok(summary)
+}
+
+/// One round of detection probes, one line an app.
+pub fn probe_text(out: &lifeboat_tasks::probe::ProbeOutput) -> String {
+    let mut s = format!(
+        "probed {} primary endpoint(s) from {} at {}\n",
+        out.results.len(),
+        out.region,
+        out.at.format("%Y-%m-%dT%H:%M:%SZ")
+    );
+    for r in &out.results {
+        let _ = writeln!(
+            s,
+            "  {:<20} {:<4} {} ({} ms): {}",
+            r.app,
+            if r.ok { "ok" } else { "FAIL" },
+            r.url,
+            r.millis,
+            r.detail
+        );
+    }
+    s
 }
 
 pub fn apps_json(apps: &[StoredApp]) -> Value {

@@ -5,7 +5,7 @@
 use crate::database::{DatabasePlan, DbDecision, database_step};
 use crate::dns::{DesiredWeight, RecordIndex, RecordKey};
 use crate::error::LifeboatError;
-use crate::registry::{Application, ClusterEndpoint, Registry, Side};
+use crate::registry::{Application, ClusterEndpoint, InsufficientData, Registry, Side};
 use crate::request::{Action, AppSelection, Mode, Request, TriggerKind};
 use crate::traffic::{ControlChange, ControlState, ControlStates};
 use chrono::{DateTime, Utc};
@@ -33,6 +33,9 @@ pub struct VerifyPlan {
     /// if it answers, and the target Region's alarms decide if it does not.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub health_check_best_effort: bool,
+    /// HTTP(S) probes of the target Region's own endpoint.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub probes: Vec<crate::registry::HttpCheck>,
 }
 
 /// One application moving in one phase.
@@ -277,12 +280,18 @@ pub fn select_apps<'a>(registry: &'a Registry, request: &Request) -> Result<Vec<
             }
             Ok(names.iter().filter_map(|n| registry.app(n)).collect())
         }
-        AppSelection::Alarm(alarm) => {
+        AppSelection::Alarm(alarm) | AppSelection::AlarmWithoutData(alarm) => {
             let apps = registry.apps_for_alarm(alarm);
             if apps.is_empty() {
                 return Err(LifeboatError::invalid(format!(
                     "alarm \"{alarm}\" maps to no application: add it to an application's triggers.alarms in the registry"
                 )));
+            }
+            if matches!(request.apps, AppSelection::AlarmWithoutData(_)) {
+                return Ok(apps
+                    .into_iter()
+                    .filter(|a| a.triggers.insufficient_data == InsufficientData::Failover)
+                    .collect());
             }
             Ok(apps)
         }
@@ -319,6 +328,12 @@ pub fn build_plan(
         return Ok(plan);
     }
     let mut apps = select_apps(registry, request)?;
+    if let (AppSelection::AlarmWithoutData(alarm), true) = (&request.apps, apps.is_empty()) {
+        plan.summary = format!(
+            "alarm \"{alarm}\" went to INSUFFICIENT_DATA: ignored (no app it triggers has triggers.insufficient_data: failover)"
+        );
+        return Ok(plan);
+    }
     if let Some(why) = &observed.route53_unavailable {
         let (cannot, can) = unmovable_without_route53(&apps, why);
         plan.skipped.extend(cannot);
@@ -586,6 +601,7 @@ fn app_move(
             interval_seconds: v.interval_seconds,
             max_checks: crate::registry::checks_within(v.deadline_seconds, v.interval_seconds),
             health_check_best_effort: false,
+            probes: v.probes.get(target).clone(),
         },
     }
 }

@@ -106,6 +106,9 @@ pub struct Application {
     /// How its traffic moves: weighted records (the default) or ARC routing controls.
     #[serde(default, skip_serializing_if = "Traffic::is_weighted")]
     pub traffic: Traffic,
+    /// How its outage is detected from the recovery Region (a probe and its alarm).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detection: Option<Detection>,
 }
 
 impl Traffic {
@@ -115,6 +118,21 @@ impl Traffic {
 }
 
 impl Application {
+    /// The detection probe's alarm name, if the app has a probe.
+    pub fn detection_alarm(&self) -> Option<String> {
+        self.detection.as_ref().map(|d| {
+            d.probe
+                .alarm_name
+                .clone()
+                .unwrap_or_else(|| format!("lifeboat-probe-{}", self.name))
+        })
+    }
+
+    /// Whether `alarm` triggers this app (its trigger alarms and its probe's alarm).
+    pub fn triggered_by(&self, alarm: &str) -> bool {
+        self.triggers.alarms.iter().any(|n| n == alarm) || self.detection_alarm().as_deref() == Some(alarm)
+    }
+
     /// The routing controls that move this app's traffic, if it uses them.
     pub fn routing_controls(&self) -> Option<&BySide<String>> {
         self.traffic.routing_controls.as_ref()
@@ -175,6 +193,12 @@ pub struct BySide<T> {
     pub primary: T,
     #[serde(default)]
     pub secondary: T,
+}
+
+impl<T> BySide<Vec<T>> {
+    pub fn is_empty(&self) -> bool {
+        self.primary.is_empty() && self.secondary.is_empty()
+    }
 }
 
 impl<T> BySide<T> {
@@ -431,6 +455,11 @@ pub struct Verification {
     /// CloudWatch alarm names in each Region; the target's must all be OK.
     #[serde(default)]
     pub alarms: BySide<Vec<String>>,
+    /// HTTP(S) probes of each Region's own endpoint, made by the verify task
+    /// from the recovery Region: the target's must answer as expected. They
+    /// need nothing from Route 53 or the failed Region.
+    #[serde(default, skip_serializing_if = "BySide::is_empty")]
+    pub probes: BySide<Vec<HttpCheck>>,
     /// How long to wait for healthy traffic before rolling the app back.
     #[serde(default = "default_deadline")]
     #[schemars(range(min = 1, max = 86400))]
@@ -446,19 +475,91 @@ impl Default for Verification {
         Verification {
             health_checks: BySide::default(),
             alarms: BySide::default(),
+            probes: BySide::default(),
             deadline_seconds: default_deadline(),
             interval_seconds: default_interval(),
         }
     }
 }
 
+fn default_expect_status() -> u16 {
+    200
+}
+
+/// One HTTP(S) GET and the status it must answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HttpCheck {
+    /// e.g. `https://api-usw2.example.com/health` (the Region's own endpoint, not the failover name).
+    #[schemars(regex(pattern = r"^https?://"))]
+    pub url: String,
+    /// The status a healthy endpoint answers (default 200).
+    #[serde(default = "default_expect_status")]
+    #[schemars(range(min = 100, max = 599))]
+    pub expect_status: u16,
+}
+
+fn default_failures() -> u32 {
+    3
+}
+
+/// A probe of the primary Region's endpoint, made every minute from the
+/// recovery Region: its CloudWatch alarm there fails the app over.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DetectionProbe {
+    #[schemars(regex(pattern = r"^https?://"))]
+    pub url: String,
+    #[serde(default = "default_expect_status")]
+    #[schemars(range(min = 100, max = 599))]
+    pub expect_status: u16,
+    /// Failed probes in a row (one a minute) before the alarm goes to ALARM.
+    #[serde(default = "default_failures")]
+    #[schemars(range(min = 1, max = 10))]
+    pub failures: u32,
+    /// The alarm's name (default `lifeboat-probe-APP`); it is one of the app's trigger alarms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alarm_name: Option<String>,
+}
+
+/// How the app's failure is detected from the recovery Region.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Detection {
+    pub probe: DetectionProbe,
+}
+
+/// The CloudWatch metric the probe publishes, per app, in the recovery Region.
+pub const PROBE_NAMESPACE: &str = "Lifeboat/Probe";
+pub const PROBE_METRIC: &str = "ProbeSuccess";
+pub const PROBE_DIMENSION: &str = "Application";
+
+/// What an INSUFFICIENT_DATA trigger alarm does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum InsufficientData {
+    /// Nothing (the default): an alarm without data is not evidence of an outage.
+    #[default]
+    Ignore,
+    /// Fail over, as on ALARM: for alarms whose data stops when the primary dies.
+    Failover,
+}
+
 /// What starts a failover of this application.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Triggers {
-    /// CloudWatch alarm names (in the primary Region's monitoring).
+    /// CloudWatch alarm names (in the primary Region's monitoring, or the
+    /// recovery Region's). The detection probe's alarm is one implicitly.
     #[serde(default)]
     pub alarms: Vec<String>,
+    /// What a trigger alarm going to INSUFFICIENT_DATA does (default: ignore).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub insufficient_data: InsufficientData,
+}
+
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
 }
 
 /// One problem found in a registry document, with the field it is about.
@@ -825,19 +926,16 @@ impl Registry {
         self.applications.iter().find(|a| a.name == name)
     }
 
-    /// Applications whose `triggers.alarms` name this alarm.
+    /// Applications this alarm triggers (`triggers.alarms`, or their probe's alarm).
     pub fn apps_for_alarm(&self, alarm: &str) -> Vec<&Application> {
-        self.applications
-            .iter()
-            .filter(|a| a.triggers.alarms.iter().any(|n| n == alarm))
-            .collect()
+        self.applications.iter().filter(|a| a.triggered_by(alarm)).collect()
     }
 
     /// All alarm names that trigger some application.
-    pub fn trigger_alarms(&self) -> BTreeSet<&str> {
+    pub fn trigger_alarms(&self) -> BTreeSet<String> {
         self.applications
             .iter()
-            .flat_map(|a| a.triggers.alarms.iter().map(String::as_str))
+            .flat_map(|a| a.triggers.alarms.iter().cloned().chain(a.detection_alarm()))
             .collect()
     }
 }

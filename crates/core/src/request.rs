@@ -53,7 +53,11 @@ pub enum TriggerKind {
 pub enum AppSelection {
     All,
     Named(Vec<String>),
+    /// The apps an alarm in ALARM triggers.
     Alarm(String),
+    /// The apps an alarm gone to INSUFFICIENT_DATA triggers: only those whose
+    /// `triggers.insufficient_data` is `failover`.
+    AlarmWithoutData(String),
 }
 
 /// A normalised request.
@@ -121,6 +125,55 @@ const ACCEPTED: &str = "expected an EventBridge \"CloudWatch Alarm State Change\
 \"mode\": \"planned\"|\"disaster\", \"accept_data_loss\": false, \"move_dns_without_database\": false, \
 \"override_safety_rules\": false}";
 
+/// Where alarm events are accepted from: the stack's own account and the
+/// Regions it is deployed to (the EventBridge rule matches the same).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TriggerOrigin {
+    pub account: Option<String>,
+    pub regions: Vec<String>,
+}
+
+/// Refuses an alarm event from another account or Region, or whose
+/// resource is not the alarm it names. Other inputs pass.
+pub fn check_alarm_origin(input: &serde_json::Value, origin: &TriggerOrigin) -> Result<(), LifeboatError> {
+    if input.get("detail-type").and_then(|v| v.as_str()) != Some(ALARM_DETAIL_TYPE) {
+        return Ok(());
+    }
+    let field = |k: &str| input.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+    let (account, region) = (field("account"), field("region"));
+    let alarm = input
+        .pointer("/detail/alarmName")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default();
+    if let Some(want) = &origin.account
+        && *want != account
+    {
+        return Err(LifeboatError::invalid(format!(
+            "alarm event from account \"{account}\" refused: only this stack's account {want} may trigger a run"
+        )));
+    }
+    if !origin.regions.is_empty() && !origin.regions.contains(&region) {
+        return Err(LifeboatError::invalid(format!(
+            "alarm event from Region \"{region}\" refused: only {} may trigger a run",
+            origin.regions.join(", ")
+        )));
+    }
+    if let Some(resources) = input.get("resources").and_then(|v| v.as_array()) {
+        let expected = format!("arn:aws:cloudwatch:{region}:{account}:alarm:{alarm}");
+        let partition_free = |arn: &str| arn.split(':').skip(2).collect::<Vec<_>>().join(":");
+        if !resources
+            .iter()
+            .filter_map(|r| r.as_str())
+            .any(|r| partition_free(r) == partition_free(&expected))
+        {
+            return Err(LifeboatError::invalid(format!(
+                "alarm event refused: its resources do not name the alarm {expected}"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Turns whatever started the run into a [`Request`], or says what is wrong with it.
 pub fn normalize_trigger(input: &serde_json::Value) -> Result<Request, LifeboatError> {
     let obj = input
@@ -165,10 +218,15 @@ fn from_alarm_event(input: &serde_json::Value) -> Result<Request, LifeboatError>
         ))
     })?;
     let ignore = match &state.value {
-        CloudWatchAlarmStateValue::Alarm => None,
+        CloudWatchAlarmStateValue::Alarm | CloudWatchAlarmStateValue::InsufficientData => None,
         other => Some(format!(
             "alarm \"{alarm}\" changed to {other:?}, not ALARM: nothing to do"
         )),
+    };
+    let apps = if state.value == CloudWatchAlarmStateValue::InsufficientData {
+        AppSelection::AlarmWithoutData(alarm.clone())
+    } else {
+        AppSelection::Alarm(alarm.clone())
     };
     Ok(Request {
         action: Action::Failover,
@@ -176,7 +234,7 @@ fn from_alarm_event(input: &serde_json::Value) -> Result<Request, LifeboatError>
         trigger: TriggerKind::Alarm,
         source: alarm.clone(),
         triggered_at: Some(state.timestamp),
-        apps: AppSelection::Alarm(alarm),
+        apps,
         dry_run: false,
         soak_seconds: 0,
         ignore,

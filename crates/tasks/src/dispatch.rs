@@ -118,7 +118,7 @@ pub async fn dispatch(kind: TaskKind, s: &Services, input: Value) -> Result<Valu
         }
         TaskKind::VerifyTraffic => {
             let i: VerifyInput = parse(kind, &input)?;
-            to_value(verify_traffic(&*s.health, &*s.health_best_effort, &*s.alarms, i).await?)?
+            to_value(verify_traffic(&*s.health, &*s.health_best_effort, &*s.alarms, &*s.http, i).await?)?
         }
         TaskKind::RecordOutcome if input.get("ignored").is_some() => {
             let i: IgnoredInput = parse(kind, &input)?;

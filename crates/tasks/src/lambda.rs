@@ -22,19 +22,46 @@ impl From<TaskError> for Diagnostic {
     }
 }
 
-/// Runs the Lambda runtime loop for one task.
-pub async fn run(kind: TaskKind) -> Result<(), lambda_runtime::Error> {
+fn init_logging() {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_ansi(false)
         .without_time() // CloudWatch Logs stamps every line
         .init();
+}
+
+/// Runs the Lambda runtime loop of the detection probe (not a state machine
+/// task: EventBridge Scheduler invokes it every minute in the recovery Region).
+pub async fn run_probe() -> Result<(), lambda_runtime::Error> {
+    init_logging();
     let config = lifeboat_aws::clients::load_sdk_config(None, None).await;
-    let factory = Arc::new(AwsServicesFactory {
+    let region = config.region().map(|r| r.to_string()).unwrap_or_default();
+    let factory = Arc::new(AwsServicesFactory::new(
         config,
-        settings: Settings::from_env(),
-        run_counter: CallCounter::new(),
-    });
+        Settings::from_env(),
+        CallCounter::new(),
+    ));
+    lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| {
+        let (factory, region) = (factory.clone(), region.clone());
+        async move {
+            let s = factory.services();
+            crate::probe::probe_primaries(&*s.registry, &*s.http, &*s.metrics, &region, chrono::Utc::now())
+                .await
+                .map_err(TaskError)
+        }
+    }))
+    .await
+}
+
+/// Runs the Lambda runtime loop for one task.
+pub async fn run(kind: TaskKind) -> Result<(), lambda_runtime::Error> {
+    init_logging();
+    let config = lifeboat_aws::clients::load_sdk_config(None, None).await;
+    let factory = Arc::new(AwsServicesFactory::new(
+        config,
+        Settings::from_env(),
+        CallCounter::new(),
+    ));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let factory = factory.clone();
         async move {

@@ -6,6 +6,7 @@
 pub mod database;
 pub mod dispatch;
 pub mod lambda;
+pub mod probe;
 pub mod record_outcome;
 pub mod services;
 pub mod shift_dns;

@@ -215,6 +215,7 @@ async fn in_a_disaster_without_route53_weighted_apps_wait_and_routing_control_ap
         &*s.health,
         &*s.health_best_effort,
         &*s.alarms,
+        &*s.http,
         VerifyInput { app: api, checks: 0 },
     )
     .await

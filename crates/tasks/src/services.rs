@@ -7,8 +7,8 @@ use lifeboat_aws::clients::AwsClients;
 use lifeboat_aws::cloudwatch::CloudWatch;
 use lifeboat_aws::dynamodb::{DynamoJournal, DynamoLease, DynamoRegistry};
 use lifeboat_aws::ports::{
-    AlarmStates, Databases, DnsReader, DnsWriter, HealthChecks, Journal, RegistryStore, ReplicationLag,
-    RoutingControls, RunLease,
+    AlarmStates, Databases, DnsReader, DnsWriter, HealthChecks, HttpProbe, Journal, Metrics, RegistryStore,
+    ReplicationLag, RoutingControls, RunLease,
 };
 use lifeboat_aws::rds::Rds;
 use lifeboat_aws::route53::Route53;
@@ -23,6 +23,8 @@ pub struct Settings {
     pub cooldown_seconds: u32,
     /// A lease older than this is taken to belong to a run that died.
     pub lease_ttl_seconds: u32,
+    /// Where alarm events may come from (empty: anywhere, as locally).
+    pub trigger_origin: lifeboat_core::request::TriggerOrigin,
 }
 
 impl Default for Settings {
@@ -33,12 +35,14 @@ impl Default for Settings {
             cooldown_seconds: 900,
             // The state machine's own TimeoutSeconds.
             lease_ttl_seconds: 7200,
+            trigger_origin: Default::default(),
         }
     }
 }
 
 impl Settings {
-    /// `LIFEBOAT_REGISTRY_TABLE`, `LIFEBOAT_JOURNAL_TABLE`, `LIFEBOAT_COOLDOWN_SECONDS`, `LIFEBOAT_LEASE_TTL_SECONDS`.
+    /// `LIFEBOAT_REGISTRY_TABLE`, `LIFEBOAT_JOURNAL_TABLE`, `LIFEBOAT_COOLDOWN_SECONDS`, `LIFEBOAT_LEASE_TTL_SECONDS`,
+    /// `LIFEBOAT_TRIGGER_ACCOUNT`, `LIFEBOAT_TRIGGER_REGIONS` (comma-separated).
     pub fn from_env() -> Self {
         let d = Settings::default();
         let num = |name: &str, default: u32| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
@@ -47,6 +51,16 @@ impl Settings {
             journal_table: std::env::var("LIFEBOAT_JOURNAL_TABLE").unwrap_or(d.journal_table),
             cooldown_seconds: num("LIFEBOAT_COOLDOWN_SECONDS", d.cooldown_seconds),
             lease_ttl_seconds: num("LIFEBOAT_LEASE_TTL_SECONDS", d.lease_ttl_seconds),
+            trigger_origin: lifeboat_core::request::TriggerOrigin {
+                account: std::env::var("LIFEBOAT_TRIGGER_ACCOUNT").ok().filter(|a| !a.is_empty()),
+                regions: std::env::var("LIFEBOAT_TRIGGER_REGIONS")
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|r| !r.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+            },
         }
     }
 }
@@ -66,6 +80,10 @@ pub struct Services {
     pub health_best_effort: Arc<dyn HealthChecks>,
     /// The ARC cluster's routing controls (data plane only).
     pub arc: Arc<dyn RoutingControls>,
+    /// HTTP(S) probes of application endpoints.
+    pub http: Arc<dyn HttpProbe>,
+    /// The probe's metrics and alarms.
+    pub metrics: Arc<dyn Metrics>,
     pub alarms: Arc<dyn AlarmStates>,
     pub databases: Arc<dyn Databases>,
     pub lag: Arc<dyn ReplicationLag>,
@@ -81,12 +99,63 @@ pub trait ServicesFactory: Send + Sync {
 }
 
 /// Real AWS (or the emulator `AWS_ENDPOINT_URL` points at).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AwsServicesFactory {
     pub config: aws_config::SdkConfig,
+    /// The HTTP(S) prober, built once (its connection pool is shared).
+    pub http: Arc<dyn HttpProbe>,
     pub settings: Settings,
     /// Every invocation's calls also count here (the whole local run's total).
     pub run_counter: CallCounter,
+}
+
+impl AwsServicesFactory {
+    /// A factory over `config`, with the standard prober (5 s a probe).
+    pub fn new(config: aws_config::SdkConfig, settings: Settings, run_counter: CallCounter) -> Self {
+        AwsServicesFactory {
+            config,
+            http: default_prober(),
+            settings,
+            run_counter,
+        }
+    }
+}
+
+impl std::fmt::Debug for AwsServicesFactory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwsServicesFactory")
+            .field("settings", &self.settings)
+            .finish()
+    }
+}
+
+/// How long a probe waits for an answer.
+pub const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The HTTP(S) prober; without TLS roots it still probes plain HTTP and
+/// reports every HTTPS probe as failed, saying why.
+pub fn default_prober() -> Arc<dyn HttpProbe> {
+    match lifeboat_aws::probe::HyperProbe::new(PROBE_TIMEOUT) {
+        Ok(p) => Arc::new(p),
+        Err(e) => {
+            tracing::warn!(error = %e, "HTTP probes unavailable");
+            Arc::new(NoProbe(e))
+        }
+    }
+}
+
+/// A prober that cannot probe, and says why.
+struct NoProbe(String);
+
+#[async_trait::async_trait]
+impl HttpProbe for NoProbe {
+    async fn get(&self, _url: &str) -> lifeboat_aws::ports::ProbeAnswer {
+        lifeboat_aws::ports::ProbeAnswer {
+            status: None,
+            error: Some(self.0.clone()),
+            millis: 0,
+        }
+    }
 }
 
 impl ServicesFactory for AwsServicesFactory {
@@ -112,6 +181,8 @@ impl ServicesFactory for AwsServicesFactory {
             health_best_effort: route53_best_effort,
             arc: Arc::new(ArcCluster::new(self.config.clone(), clients.counter.clone())),
             alarms: Arc::new(CloudWatch::new(clients.clone())),
+            metrics: Arc::new(CloudWatch::new(clients.clone())),
+            http: self.http.clone(),
             databases: rds.clone(),
             lag: rds,
             counter: clients.counter,

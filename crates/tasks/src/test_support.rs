@@ -2,7 +2,9 @@
 
 use crate::services::{Services, Settings};
 use lifeboat_aws::CallCounter;
-use lifeboat_aws::fakes::{FakeAlarms, FakeArc, FakeDatabases, FakeJournal, FakeLease, FakeRegistry, FakeRoute53};
+use lifeboat_aws::fakes::{
+    FakeAlarms, FakeArc, FakeDatabases, FakeJournal, FakeLease, FakeMetrics, FakeProbe, FakeRegistry, FakeRoute53,
+};
 use lifeboat_core::dns::{RecordIndex, RecordSet};
 use lifeboat_core::plan::{PlanContext, Wave, build_plan};
 use lifeboat_core::registry::{Registry, parse_registry};
@@ -123,6 +125,8 @@ pub struct Fakes {
     pub lease: Arc<FakeLease>,
     pub databases: Arc<FakeDatabases>,
     pub arc: Arc<FakeArc>,
+    pub http: Arc<FakeProbe>,
+    pub metrics: Arc<FakeMetrics>,
 }
 
 pub fn fake_services() -> (Services, Fakes) {
@@ -134,6 +138,8 @@ pub fn fake_services() -> (Services, Fakes) {
         lease: Arc::new(FakeLease::default()),
         databases: Arc::new(FakeDatabases::default()),
         arc: Arc::new(FakeArc::new()),
+        http: Arc::new(FakeProbe::default()),
+        metrics: Arc::new(FakeMetrics::default()),
     };
     let s = Services {
         registry: f.registry.clone(),
@@ -145,6 +151,8 @@ pub fn fake_services() -> (Services, Fakes) {
         health: f.r53.clone(),
         health_best_effort: f.r53.clone(),
         arc: f.arc.clone(),
+        http: f.http.clone(),
+        metrics: f.metrics.clone(),
         alarms: f.alarms.clone(),
         databases: f.databases.clone(),
         lag: f.databases.clone(),

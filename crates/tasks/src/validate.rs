@@ -11,7 +11,7 @@ use lifeboat_core::dns::RecordKey;
 use lifeboat_core::plan::{Observed, Plan, PlanContext, build_plan, select_apps};
 use lifeboat_core::registry::{Application, REGISTRY_VERSION, Registry, Side, parse_registry_value};
 use lifeboat_core::request::normalize_trigger;
-use lifeboat_core::request::{Mode, TriggerKind};
+use lifeboat_core::request::{Mode, TriggerKind, TriggerOrigin, check_alarm_origin};
 use lifeboat_core::{ErrorName, LifeboatError};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -59,6 +59,8 @@ pub struct ValidatePorts<'a> {
     pub dns_best_effort: &'a dyn DnsReader,
     pub alarms: &'a dyn AlarmStates,
     pub arc: &'a dyn RoutingControls,
+    /// Where alarm events may come from.
+    pub origin: &'a TriggerOrigin,
 }
 
 /// Reads the record sets and the routing controls the selected apps use. In
@@ -118,11 +120,13 @@ impl crate::services::Services {
             dns_best_effort: &*self.dns_read_best_effort,
             alarms: &*self.alarms,
             arc: &*self.arc,
+            origin: &self.settings.trigger_origin,
         }
     }
 }
 
 pub async fn validate(ports: ValidatePorts<'_>, input: ValidateInput) -> Result<ValidateOutput, LifeboatError> {
+    check_alarm_origin(&input.trigger, ports.origin)?;
     let request = normalize_trigger(&input.trigger)?;
     let ctx = PlanContext {
         run_id: input.run_id.clone(),

@@ -2,7 +2,7 @@
 //! its Route 53 health check healthy and its CloudWatch alarms OK. The state
 //! machine repeats it (Wait + check loop) until healthy or out of checks.
 
-use lifeboat_aws::ports::{AlarmStates, HealthChecks};
+use lifeboat_aws::ports::{AlarmStates, HealthChecks, HttpProbe};
 use lifeboat_core::LifeboatError;
 use lifeboat_core::plan::AppMove;
 use serde::{Deserialize, Serialize};
@@ -30,6 +30,7 @@ pub async fn verify_traffic(
     health: &dyn HealthChecks,
     health_best_effort: &dyn HealthChecks,
     alarms: &dyn AlarmStates,
+    http: &dyn HttpProbe,
     input: VerifyInput,
 ) -> Result<VerifyOutput, LifeboatError> {
     let v = &input.app.verification;
@@ -68,6 +69,15 @@ pub async fn verify_traffic(
             }
         }
     }
+    // The target Region's own endpoint, probed from here: no Route 53, no failed Region.
+    let answers = futures::future::join_all(v.probes.iter().map(|p| http.get(&p.url))).await;
+    for (p, a) in v.probes.iter().zip(answers) {
+        match (a.status, a.error) {
+            (Some(s), _) if s == p.expect_status => seen.push(format!("probe {} answered {s}", p.url)),
+            (Some(s), _) => problems.push(format!("probe {} answered {s}, not {}", p.url, p.expect_status)),
+            (None, e) => problems.push(format!("probe {}: {}", p.url, e.unwrap_or_default())),
+        }
+    }
     let checks = input.checks + 1;
     let healthy = problems.is_empty();
     let detail = if healthy {
@@ -104,6 +114,7 @@ mod tests {
             &r53,
             &r53,
             &alarms,
+            &lifeboat_aws::fakes::FakeProbe::default(),
             VerifyInput {
                 app: app.clone(),
                 checks: 0,
@@ -114,9 +125,15 @@ mod tests {
         assert!(out.healthy, "{}", out.detail);
         assert_eq!(out.checks, 1);
         alarms.set("us-west-2", "api-usw2-5xx", "ALARM");
-        let out = verify_traffic(&r53, &r53, &alarms, VerifyInput { app, checks: 1 })
-            .await
-            .unwrap();
+        let out = verify_traffic(
+            &r53,
+            &r53,
+            &alarms,
+            &lifeboat_aws::fakes::FakeProbe::default(),
+            VerifyInput { app, checks: 1 },
+        )
+        .await
+        .unwrap();
         assert!(!out.healthy);
         assert!(
             out.detail.contains("alarm api-usw2-5xx is ALARM in us-west-2"),
@@ -131,9 +148,15 @@ mod tests {
         let r53 = estate();
         r53.set_health("hc-api-usw2", false);
         let app = wave_of(&r53, &["api"]).await.apps.remove(0);
-        let out = verify_traffic(&r53, &r53, &FakeAlarms::default(), VerifyInput { app, checks: 0 })
-            .await
-            .unwrap();
+        let out = verify_traffic(
+            &r53,
+            &r53,
+            &FakeAlarms::default(),
+            &lifeboat_aws::fakes::FakeProbe::default(),
+            VerifyInput { app, checks: 0 },
+        )
+        .await
+        .unwrap();
         assert!(!out.healthy);
         assert!(
             out.detail.contains("unhealthy") && out.detail.contains("does not exist"),

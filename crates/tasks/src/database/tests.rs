@@ -38,6 +38,7 @@ fn app(kind: DatabaseKind, action: DbAction) -> AppMove {
         controls: vec![],
         verification: VerifyPlan {
             health_check_best_effort: false,
+            probes: vec![],
             region: "us-west-2".into(),
             health_check_id: None,
             alarms: vec![],
