@@ -8,7 +8,9 @@
 #![allow(clippy::unwrap_used)]
 
 use aws_sdk_cloudwatch::types::StateValue;
-use harness::proxy::{FaultProxy, ROUTE53_THROTTLING, change_resource_record_sets};
+use harness::proxy::{
+    FaultProxy, ROUTE53_THROTTLING, SERVICE_UNAVAILABLE, change_resource_record_sets, us_east_1_dark,
+};
 use harness::{TestEnv, moto};
 use lifeboat::demo::{SECONDARY, set_alarm};
 use lifeboat_aws::CallCounter;
@@ -51,10 +53,14 @@ fn functions(t: &Yaml) -> BTreeMap<String, Yaml> {
 }
 
 fn function_for(t: &Yaml, kind: TaskKind) -> (String, Yaml) {
+    function_by_binary(t, kind.binary())
+}
+
+fn function_by_binary(t: &Yaml, binary: &str) -> (String, Yaml) {
     functions(t)
         .into_iter()
-        .find(|(_, f)| f["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(kind.binary()))
-        .unwrap_or_else(|| panic!("no function in the template is built from binary {}", kind.binary()))
+        .find(|(_, f)| f["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(binary))
+        .unwrap_or_else(|| panic!("no function in the template is built from binary {binary}"))
 }
 
 #[test]
@@ -87,10 +93,14 @@ fn every_substitution_maps_to_a_function_built_from_an_existing_task_binary() {
         let bin = root().join(format!("crates/tasks/src/bin/{}.rs", kind.binary()));
         assert!(bin.exists(), "{} is missing", bin.display());
     }
+    // The detection probe is the one function outside the state machine.
+    let (_, probe) = function_by_binary(&t, "probe");
+    assert_eq!(probe["Metadata"]["BuildMethod"].as_str(), Some("rust-cargolambda"));
+    assert!(root().join("crates/tasks/src/bin/probe.rs").exists());
     assert_eq!(
         functions(&t).len(),
-        TaskKind::ALL.len(),
-        "one function per task, no more"
+        TaskKind::ALL.len() + 1,
+        "one function per task and the probe, no more"
     );
 }
 
@@ -116,7 +126,11 @@ fn iam_action(call: &str) -> String {
     match call {
         // TransactWriteItems is authorised item by item, by the items' own actions.
         "dynamodb:TransactWriteItems" => "dynamodb:UpdateItem".into(),
-        other => other.into(),
+        // The SDK's service key vs IAM's service prefix.
+        other => match other.split_once(':') {
+            Some(("route53recoverycluster", op)) => format!("route53-recovery-cluster:{op}"),
+            _ => other.into(),
+        },
     }
 }
 
@@ -198,12 +212,50 @@ async fn every_function_policy_allows_exactly_the_calls_its_task_makes() {
     )
     .await;
 
+    // 6. us-east-1 dark: routing-control apps move through ARC's data plane
+    // (one of them depends on another), a weighted app waits.
+    let proxy = FaultProxy::start(moto().port(), us_east_1_dark, usize::MAX, 503, SERVICE_UNAVAILABLE);
+    let mut dark = TestEnv::with_endpoint(&proxy.endpoint()).await;
+    dark.give_routing_controls(&["payments", "orders"], Some(&proxy.endpoint()))
+        .await;
+    run(&dark, json!({"action": "failover", "mode": "disaster"})).await;
+    // 7. The detection probe, with its own counter.
+    let probe_counter = CallCounter::new();
+    let endpoint = harness::endpoint::TestEndpoint::start();
+    replicas
+        .update_app("search", |a| {
+            a.detection = Some(lifeboat_core::registry::Detection {
+                probe: lifeboat_core::registry::DetectionProbe {
+                    url: endpoint.url("/"),
+                    expect_status: 200,
+                    failures: 3,
+                    alarm_name: None,
+                },
+            })
+        })
+        .await;
+    {
+        let s = AwsServicesFactory::new(
+            replicas.config.clone(),
+            replicas.settings.clone(),
+            probe_counter.clone(),
+        )
+        .services();
+        lifeboat_tasks::probe::probe_primaries(&*s.registry, &*s.http, &*s.metrics, SECONDARY, chrono::Utc::now())
+            .await
+            .unwrap();
+    }
+
     let t = template();
     let mut problems = Vec::new();
-    for kind in TaskKind::ALL {
-        let calls: ApiCalls = counters[kind.binary()].snapshot();
+    let observed: Vec<(&str, ApiCalls)> = TaskKind::ALL
+        .iter()
+        .map(|k| (k.binary(), counters[k.binary()].snapshot()))
+        .chain([("probe", probe_counter.snapshot())])
+        .collect();
+    for (binary, calls) in observed {
         let needed: BTreeSet<String> = calls.0.keys().map(|c| iam_action(c)).collect();
-        let (name, f) = function_for(&t, kind);
+        let (name, f) = function_by_binary(&t, binary);
         let allowed = allowed_actions(&f);
         for n in needed.difference(&allowed) {
             problems.push(format!("{name} calls {n} but its policy does not allow it"));
