@@ -28,14 +28,18 @@ pub const REGION: &str = "us-west-2";
 static MOTO: OnceLock<MotoServer> = OnceLock::new();
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
+/// The project's moto_server (its venv's, or `LIFEBOAT_MOTO_SERVER`).
+pub fn moto_server_path() -> PathBuf {
+    let bin = std::env::var("LIFEBOAT_MOTO_SERVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/moto_server"));
+    if bin.exists() { bin } else { find_moto_server() }
+}
+
 /// The test binary's moto server, started on first use.
 pub fn moto() -> &'static MotoServer {
     MOTO.get_or_init(|| {
-        let bin = std::env::var("LIFEBOAT_MOTO_SERVER")
-            .map(PathBuf::from)
-            .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/moto_server"));
-        let bin = if bin.exists() { bin } else { find_moto_server() };
-        MotoServer::start(&bin).unwrap_or_else(|e| panic!("cannot start the emulator: {e}"))
+        MotoServer::start(&moto_server_path()).unwrap_or_else(|e| panic!("cannot start the emulator: {e}"))
     })
 }
 

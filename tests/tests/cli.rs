@@ -401,3 +401,41 @@ async fn run_against_a_deployed_state_machine_starts_one_execution_per_trigger()
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("not found"), "{stderr}");
 }
+
+/// `lifeboat emulator` serves the emulator with lifeboat's extensions in the
+/// foreground, for a user's own tools: here the SDK creates an ARC cluster on
+/// it and reads a routing control through the cluster's regional endpoint.
+#[tokio::test]
+async fn lifeboat_emulator_serves_moto_with_the_arc_extension_in_the_foreground() {
+    use std::io::{BufRead, BufReader};
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = std::process::Command::new(harness::lifeboat_bin())
+        .args(["emulator", "--port", &port.to_string()])
+        .env("LIFEBOAT_MOTO_SERVER", harness::moto_server_path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    assert!(first.contains(&endpoint), "{first}");
+    let config = harness::sdk_config(&endpoint).await;
+    let mut registry = lifeboat_core::registry::parse_registry(
+        r#"
+version: 1
+applications: []
+"#,
+    )
+    .unwrap();
+    let seeded = lifeboat::arc_seed::seed_routing_controls(&config, &mut registry, &[], "cli").await;
+    let _ = child.kill();
+    let _ = child.wait();
+    let seeded = seeded.unwrap();
+    assert_eq!(seeded.endpoints.len(), 5, "{:?}", seeded.endpoints);
+    assert!(seeded.endpoints.iter().all(|e| e.url.starts_with(&endpoint)), "{:?}", seeded.endpoints);
+}

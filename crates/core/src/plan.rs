@@ -1000,4 +1000,22 @@ applications:
         );
         assert!(plan.phases[0].waves[0].apps[0].verification.health_check_best_effort);
     }
+
+    #[test]
+    fn an_insufficient_data_alarm_moves_only_the_apps_that_opt_in() {
+        let mut reg = parse_registry(REG).unwrap();
+        let ev = crate::request::tests::alarm_event("region-down", "INSUFFICIENT_DATA");
+        let req = normalize_trigger(&ev).unwrap();
+        let plan = build_plan(&reg, &req, &at_primary().into(), &ctx()).unwrap();
+        assert!(plan.empty);
+        assert!(plan.summary.contains("INSUFFICIENT_DATA: ignored"), "{}", plan.summary);
+        reg.applications[1].triggers.insufficient_data = InsufficientData::Failover;
+        let plan = build_plan(&reg, &req, &at_primary().into(), &ctx()).unwrap();
+        let moving: Vec<&str> = plan.phases[0]
+            .waves
+            .iter()
+            .flat_map(|w| w.apps.iter().map(|a| a.app.as_str()))
+            .collect();
+        assert_eq!(moving, vec!["api"]);
+    }
 }

@@ -338,7 +338,7 @@ pub fn execution_name_for(request: &Request) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use serde_json::json;
 
@@ -383,6 +383,34 @@ mod tests {
         assert_eq!(r.apps, AppSelection::Alarm("payments-5xx".into()));
         assert!(r.ignore.is_none());
         assert_eq!(execution_name_for(&r).unwrap(), "alarm-payments-5xx-20261126T184348Z");
+    }
+
+    #[test]
+    fn insufficient_data_selects_only_the_apps_that_opt_in() {
+        let r = normalize_trigger(&alarm_event("payments-5xx", "INSUFFICIENT_DATA")).unwrap();
+        assert_eq!(r.apps, AppSelection::AlarmWithoutData("payments-5xx".into()));
+        assert!(r.ignore.is_none());
+    }
+
+    #[test]
+    fn alarm_events_from_another_account_region_or_alarm_are_refused() {
+        let origin = TriggerOrigin {
+            account: Some("123456789012".into()),
+            regions: vec!["us-east-1".into(), "us-west-2".into()],
+        };
+        assert!(check_alarm_origin(&alarm_event("a", "ALARM"), &origin).is_ok());
+        let mut other_account = alarm_event("a", "ALARM");
+        other_account["account"] = json!("999999999999");
+        let e = check_alarm_origin(&other_account, &origin).unwrap_err();
+        assert!(e.message.contains("account \"999999999999\" refused"), "{e}");
+        let mut other_region = alarm_event("a", "ALARM");
+        other_region["region"] = json!("eu-west-1");
+        assert!(check_alarm_origin(&other_region, &origin).unwrap_err().message.contains("eu-west-1"));
+        let mut spoofed = alarm_event("a", "ALARM");
+        spoofed["resources"] = json!(["arn:aws:cloudwatch:us-east-1:123456789012:alarm:something-else"]);
+        assert!(check_alarm_origin(&spoofed, &origin).unwrap_err().message.contains("do not name the alarm"));
+        // Manual requests and schedules are not alarm events.
+        assert!(check_alarm_origin(&json!({"action": "failover"}), &origin).is_ok());
     }
 
     #[test]
