@@ -6,7 +6,9 @@
 #![allow(clippy::unwrap_used)] // test support: a failed setup should fail the test loudly
 
 pub mod endpoint;
-pub mod proxy;
+
+/// The fault-injecting proxy (shared with the demo's dark-Region chapter).
+pub use lifeboat::fault_proxy as proxy;
 
 use aws_config::SdkConfig;
 use aws_config::retry::RetryConfig;

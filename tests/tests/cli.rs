@@ -421,7 +421,9 @@ async fn lifeboat_emulator_serves_moto_with_the_arc_extension_in_the_foreground(
         .spawn()
         .unwrap();
     let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
     let endpoint = format!("http://127.0.0.1:{port}");
     assert!(first.contains(&endpoint), "{first}");
     let config = harness::sdk_config(&endpoint).await;
@@ -437,5 +439,9 @@ applications: []
     let _ = child.wait();
     let seeded = seeded.unwrap();
     assert_eq!(seeded.endpoints.len(), 5, "{:?}", seeded.endpoints);
-    assert!(seeded.endpoints.iter().all(|e| e.url.starts_with(&endpoint)), "{:?}", seeded.endpoints);
+    assert!(
+        seeded.endpoints.iter().all(|e| e.url.starts_with(&endpoint)),
+        "{:?}",
+        seeded.endpoints
+    );
 }

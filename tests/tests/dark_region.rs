@@ -27,7 +27,7 @@ fn record(exec: &lifeboat_states::Execution) -> RunRecord {
 
 #[tokio::test]
 async fn with_us_east_1_and_route53_dark_routing_control_apps_fail_over_and_weighted_ones_wait() {
-    let proxy = FaultProxy::start(moto().port(), us_east_1_dark, usize::MAX, 503, SERVICE_UNAVAILABLE);
+    let proxy = FaultProxy::start(moto().port(), us_east_1_dark, usize::MAX, 503, SERVICE_UNAVAILABLE).unwrap();
     let mut env = TestEnv::with_endpoint(&proxy.endpoint()).await;
     let rc_apps = ["payments", "search", "storefront"];
     let seed = env.give_routing_controls(&rc_apps, Some(&proxy.endpoint())).await;
@@ -61,6 +61,7 @@ async fn with_us_east_1_and_route53_dark_routing_control_apps_fail_over_and_weig
         let a = rec.apps.iter().find(|a| a.app == app).unwrap();
         assert_eq!(a.status, AppStatus::Moved, "{app}: {}", a.detail);
         assert_eq!(a.to_region, SECONDARY);
+        assert_eq!(a.routing_controls_via.as_deref(), Some(SECONDARY), "{app}");
     }
     let orders = rec.apps.iter().find(|a| a.app == "orders").unwrap();
     assert_eq!(orders.status, AppStatus::NotMoved);
@@ -145,7 +146,7 @@ async fn with_us_east_1_and_route53_dark_routing_control_apps_fail_over_and_weig
 async fn the_probe_from_the_recovery_region_sees_the_primary_die_and_its_alarm_fails_the_app_over() {
     use harness::endpoint::TestEndpoint;
     use lifeboat_core::registry::{Detection, DetectionProbe, HttpCheck};
-    let proxy = FaultProxy::start(moto().port(), us_east_1_dark, usize::MAX, 503, SERVICE_UNAVAILABLE);
+    let proxy = FaultProxy::start(moto().port(), us_east_1_dark, usize::MAX, 503, SERVICE_UNAVAILABLE).unwrap();
     let mut env = TestEnv::with_endpoint(&proxy.endpoint()).await;
     let seed = env.give_routing_controls(&["payments"], Some(&proxy.endpoint())).await;
     let (primary, secondary) = (TestEndpoint::start(), TestEndpoint::start());

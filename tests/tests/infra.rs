@@ -192,7 +192,8 @@ async fn every_function_policy_allows_exactly_the_calls_its_task_makes() {
         10_000,
         400,
         ROUTE53_THROTTLING,
-    );
+    )
+    .unwrap();
     let throttled = TestEnv::with_endpoint(&proxy.endpoint()).await;
     run(&throttled, json!({"action": "failover", "apps": ["payments"]})).await;
     // 4. A disaster: the Aurora global database fails over after the RPO gate reads the lag.
@@ -214,7 +215,7 @@ async fn every_function_policy_allows_exactly_the_calls_its_task_makes() {
 
     // 6. us-east-1 dark: routing-control apps move through ARC's data plane
     // (one of them depends on another), a weighted app waits.
-    let proxy = FaultProxy::start(moto().port(), us_east_1_dark, usize::MAX, 503, SERVICE_UNAVAILABLE);
+    let proxy = FaultProxy::start(moto().port(), us_east_1_dark, usize::MAX, 503, SERVICE_UNAVAILABLE).unwrap();
     let mut dark = TestEnv::with_endpoint(&proxy.endpoint()).await;
     dark.give_routing_controls(&["payments", "orders"], Some(&proxy.endpoint()))
         .await;

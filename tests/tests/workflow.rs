@@ -194,7 +194,7 @@ async fn a_throttled_route53_change_is_retried_by_the_state_machine() {
     // Four throttles: the SDK's own three attempts all fail, the task reports
     // Lifeboat.Throttled, the state machine retries, the fourth throttle is
     // absorbed by the SDK and the fifth attempt succeeds.
-    let proxy = FaultProxy::start(moto().port(), change_resource_record_sets, 4, 400, ROUTE53_THROTTLING);
+    let proxy = FaultProxy::start(moto().port(), change_resource_record_sets, 4, 400, ROUTE53_THROTTLING).unwrap();
     let env = TestEnv::with_endpoint(&proxy.endpoint()).await;
     let (exec, calls) = env.run(json!({"action": "failover", "apps": ["payments"]})).await;
     assert_eq!(exec.status, ExecutionStatus::Succeeded, "{:?}", exec.error);

@@ -56,7 +56,8 @@ impl AwsError {
         );
         match code.as_deref() {
             Some(c) if THROTTLING_CODES.contains(&c) => AwsError::Throttled(text),
-            _ if no_answer || server_error => AwsError::Unavailable(text),
+            // A dark endpoint: say so in a line, not with the whole response dump.
+            _ if no_answer || server_error => AwsError::Unavailable(format!("{what}: {}", no_answer_reason(&err))),
             Some(c)
                 if c.starts_with("NoSuch")
                     || c.ends_with("NotFound")
@@ -77,6 +78,24 @@ impl AwsError {
             Some(c) if c.starts_with("Invalid") && c.ends_with("StateFault") => AwsError::Rejected(text),
             _ => AwsError::Other(text),
         }
+    }
+}
+
+/// Why a call got no usable answer, in a few words.
+fn no_answer_reason<E>(err: &SdkError<E, HttpResponse>) -> String
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    match err {
+        SdkError::TimeoutError(_) => "timed out".into(),
+        SdkError::DispatchFailure(e) if e.is_timeout() => "timed out connecting".into(),
+        SdkError::DispatchFailure(e) if e.is_io() => "could not connect".into(),
+        SdkError::DispatchFailure(_) => "the request could not be sent".into(),
+        SdkError::ResponseError(_) => "the response was cut off or unreadable".into(),
+        _ => match err.raw_response() {
+            Some(r) => format!("HTTP {}", r.status().as_u16()),
+            None => "no answer".into(),
+        },
     }
 }
 

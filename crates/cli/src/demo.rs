@@ -558,7 +558,7 @@ pub async fn emulator_config(endpoint: &str, region: &str) -> SdkConfig {
         .await
 }
 
-fn say(format: OutputFormat, line: impl AsRef<str>) {
+pub(crate) fn say(format: OutputFormat, line: impl AsRef<str>) {
     // Text mode narrates on stdout; JSON mode keeps stdout for the final document.
     match format {
         OutputFormat::Text => println!("{}", line.as_ref()),
@@ -566,7 +566,7 @@ fn say(format: OutputFormat, line: impl AsRef<str>) {
     }
 }
 
-fn ran(run: local::LocalRun) -> Result<lifeboat_states::Execution, CliError> {
+pub(crate) fn ran(run: local::LocalRun) -> Result<lifeboat_states::Execution, CliError> {
     match run {
         local::LocalRun::Ran(e) => Ok(*e),
         local::LocalRun::Duplicate { name, .. } => {
@@ -814,6 +814,8 @@ pub async fn run_demo(format: OutputFormat) -> Result<i32, CliError> {
         );
         say(format, crate::report::run_text(rec));
     }
+    let dark = crate::demo_dark::run(format, &config, moto.port(), &estate.registry, &settings).await?;
+    say(format, "");
     let history = s.journal.list_runs(10).await?;
     say(format, "Journal:");
     say(format, crate::report::history_table(&history));
@@ -829,7 +831,13 @@ pub async fn run_demo(format: OutputFormat) -> Result<i32, CliError> {
         .iter()
         .map(|e| exit_code(e))
         .max()
-        .unwrap_or(EXIT_OK);
+        .unwrap_or(EXIT_OK)
+        // The dark run ends partial by design (orders must wait): it fails the demo only if it went otherwise.
+        .max(if dark.as_expected {
+            EXIT_OK
+        } else {
+            crate::EXIT_RUN_FAILED
+        });
     if format == OutputFormat::Json {
         println!(
             "{}",
@@ -840,6 +848,7 @@ pub async fn run_demo(format: OutputFormat) -> Result<i32, CliError> {
                 "failback": {"execution": failback.name, "status": failback.status, "record": run_record(&failback), "api_calls": failback_calls},
                 "failback_dns_only": {"execution": dns_only.name, "status": dns_only.status, "record": run_record(&dns_only), "api_calls": dns_only_calls},
                 "weights": {"before": before, "after_failover": after_failover, "after_failback": after_failback},
+                "us_east_1_dark": dark.json,
             }))
             .unwrap_or_default()
         );

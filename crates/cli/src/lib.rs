@@ -3,7 +3,9 @@
 
 pub mod arc_seed;
 pub mod demo;
+pub mod demo_dark;
 pub mod emulator;
+pub mod fault_proxy;
 pub mod local;
 pub mod progress;
 pub mod remote;

@@ -26,6 +26,32 @@ fn short(v: &Value, max: usize) -> String {
     }
 }
 
+/// What a wave's routing-control update did, for its ShiftDns line.
+fn arc_text(arc: &Value) -> String {
+    let mut s = format!(
+        "; routing controls: {} set in {} UpdateRoutingControlStates call(s) through the ARC endpoint in {}",
+        arc["controls_changed"],
+        arc["updates"],
+        short(&arc["endpoint_region"], 40)
+    );
+    if let Some(skipped) = arc["endpoints_skipped"].as_array().filter(|a| !a.is_empty()) {
+        s.push_str(&format!(" (no answer from {})", skipped.len()));
+    }
+    if let Some(rules) = arc["overridden_rules"].as_array().filter(|a| !a.is_empty()) {
+        s.push_str(&format!("; safety rules overridden: {}", rules.len()));
+    }
+    if let Some(recs) = arc["endpoint_records_not_repointed"]
+        .as_array()
+        .filter(|a| !a.is_empty())
+    {
+        s.push_str(&format!(
+            "; database endpoint records NOT repointed (Route 53's API did not answer), set by hand: {}",
+            recs.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    s
+}
+
 /// The line an event deserves, if any.
 pub fn describe(ev: &HistoryEvent) -> Option<String> {
     let state = ev.state.as_deref().unwrap_or("");
@@ -49,11 +75,18 @@ pub fn describe(ev: &HistoryEvent) -> Option<String> {
                         return None;
                     }
                     let batches = out["changes"].as_array().map(Vec::len).unwrap_or(0);
-                    if n == 0 {
+                    let arc = out.get("arc").filter(|a| a.is_object());
+                    let mut line = if n == 0 && arc.is_some() {
+                        format!("[{apps}] no record edited")
+                    } else if n == 0 {
                         format!("[{apps}] weights already in place: no change call")
                     } else {
                         format!("[{apps}] {n} record(s) changed in {batches} change batch(es)")
+                    };
+                    if let Some(arc) = arc {
+                        line.push_str(&arc_text(arc));
                     }
+                    line
                 }
                 "PromoteDatabase" => format!("[{}] {}", short(&out["app"], 40), short(&out["detail"], 240)),
                 "CheckDatabase" => format!(

@@ -302,8 +302,15 @@ pub fn run_text(r: &RunRecord) -> String {
         if let Some(d) = &a.database {
             let _ = writeln!(s, "      database: {}", database_outcome_text(d));
         }
+        if let Some(region) = &a.routing_controls_via {
+            let _ = writeln!(
+                s,
+                "      traffic: routing controls set through the ARC endpoint in {region}"
+            );
+        }
     }
-    for k in &r.skipped {
+    // Apps that could not move are listed with the apps above.
+    for k in r.skipped.iter().filter(|k| k.error.is_none()) {
         let _ = writeln!(s, "  skipped {}: {}", k.app, k.reason);
     }
     let _ = writeln!(s, "AWS API calls: {}", calls_line(&r.api_calls));

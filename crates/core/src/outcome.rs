@@ -56,6 +56,9 @@ pub struct AppOutcome {
     /// What happened to its database (absent when it has none to move).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database: Option<DatabaseOutcome>,
+    /// A routing-control app: the Region of the ARC cluster endpoint that set its controls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing_controls_via: Option<String>,
 }
 
 /// One application's database step in one phase.

@@ -405,10 +405,20 @@ pub(crate) mod tests {
         assert!(e.message.contains("account \"999999999999\" refused"), "{e}");
         let mut other_region = alarm_event("a", "ALARM");
         other_region["region"] = json!("eu-west-1");
-        assert!(check_alarm_origin(&other_region, &origin).unwrap_err().message.contains("eu-west-1"));
+        assert!(
+            check_alarm_origin(&other_region, &origin)
+                .unwrap_err()
+                .message
+                .contains("eu-west-1")
+        );
         let mut spoofed = alarm_event("a", "ALARM");
         spoofed["resources"] = json!(["arn:aws:cloudwatch:us-east-1:123456789012:alarm:something-else"]);
-        assert!(check_alarm_origin(&spoofed, &origin).unwrap_err().message.contains("do not name the alarm"));
+        assert!(
+            check_alarm_origin(&spoofed, &origin)
+                .unwrap_err()
+                .message
+                .contains("do not name the alarm")
+        );
         // Manual requests and schedules are not alarm events.
         assert!(check_alarm_origin(&json!({"action": "failover"}), &origin).is_ok());
     }

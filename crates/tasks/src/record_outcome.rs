@@ -252,7 +252,12 @@ pub fn outcomes(
                     (Some(s), Some(v)) => Some((v - s).num_milliseconds() as f64 / 1000.0),
                     _ => None,
                 };
+                let routing_controls_via = wr
+                    .filter(|_| !app.controls.is_empty() && status != AppStatus::NotMoved)
+                    .and_then(|w| w["shift"]["arc"]["endpoint_region"].as_str())
+                    .map(str::to_string);
                 out.push(AppOutcome {
+                    routing_controls_via,
                     app: app.app.clone(),
                     phase: p,
                     action: phase.action,
@@ -340,6 +345,7 @@ pub async fn record_outcome(
                 verified_at: None,
                 recovery_seconds: None,
                 database: None,
+                routing_controls_via: None,
             }
         }));
     }

@@ -1,4 +1,5 @@
-//! A fault-injecting HTTP proxy in front of moto: answers the first N
+//! A fault-injecting HTTP proxy in front of the emulator (tests and the
+//! demo's "us-east-1 goes dark" chapter; loopback only): answers the first N
 //! matching requests with a canned AWS error (e.g. Route 53 throttling, which
 //! moto never produces, or a whole Region gone dark) and forwards everything
 //! else unchanged. It counts requests by the service and Region they are
@@ -75,9 +76,15 @@ pub struct Counts {
 
 impl FaultProxy {
     /// Listens on a free 127.0.0.1 port; fails the first `failures` requests `matcher` accepts.
-    pub fn start(upstream_port: u16, matcher: Matcher, failures: usize, status: u16, body: &'static str) -> FaultProxy {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
-        let port = listener.local_addr().expect("proxy addr").port();
+    pub fn start(
+        upstream_port: u16,
+        matcher: Matcher,
+        failures: usize,
+        status: u16,
+        body: &'static str,
+    ) -> std::io::Result<FaultProxy> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let port = listener.local_addr()?.port();
         let remaining = Arc::new(AtomicUsize::new(failures));
         let injected = Arc::new(AtomicUsize::new(0));
         let forwarded = Arc::new(AtomicUsize::new(0));
@@ -97,12 +104,12 @@ impl FaultProxy {
                 });
             }
         });
-        FaultProxy {
+        Ok(FaultProxy {
             port,
             injected,
             forwarded,
             by_scope,
-        }
+        })
     }
 
     pub fn endpoint(&self) -> String {
