@@ -36,7 +36,7 @@ help:
 	@echo "make lint   - cargo fmt --check and clippy -D warnings (make asl-lint checks the state machine)"
 	@echo "make bench  - time a failover of a large estate on the emulator and count its AWS calls"
 	@echo "make build  - the arm64 Lambda zips (cargo-lambda + zig, installed into .venv)"
-	@echo "make deploy - sam deploy to both Regions with your AWS credentials (STACK, PRIMARY_REGION, SECONDARY_REGION, TRIGGER_ALARMS)"
+	@echo "make deploy - sam deploy to both Regions with your AWS credentials (STACK, PRIMARY_REGION, SECONDARY_REGION, TRIGGER_ALARMS, ROUTING_CONTROLS)"
 
 setup: $(STAMP)
 
@@ -84,6 +84,8 @@ STACK ?= lifeboat
 PRIMARY_REGION ?= us-east-1
 SECONDARY_REGION ?= us-west-2
 TRIGGER_ALARMS ?= lifeboat-no-alarm-configured
+# The ARC routing control ARNs of the registry's apps (comma-separated); empty: none.
+ROUTING_CONTROLS ?=
 DEPLOY_VENV := $(CURDIR)/.venv-deploy
 
 $(DEPLOY_VENV)/.installed:
@@ -99,7 +101,8 @@ deploy: deploy-tools
 	  echo "== deploying $(STACK) to $$region"; \
 	  (cd infra && PATH="$(DEPLOY_VENV)/bin:$$PATH" sam deploy --stack-name $(STACK) --region $$region --resolve-s3 \
 	    --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND --no-fail-on-empty-changeset \
-	    --parameter-overrides PrimaryRegion=$(PRIMARY_REGION) SecondaryRegion=$(SECONDARY_REGION) TriggerAlarmNames=$(TRIGGER_ALARMS)) || exit 1; \
+	    --parameter-overrides PrimaryRegion=$(PRIMARY_REGION) SecondaryRegion=$(SECONDARY_REGION) TriggerAlarmNames=$(TRIGGER_ALARMS) \
+	      $(if $(ROUTING_CONTROLS),RoutingControlArns=$(ROUTING_CONTROLS))) || exit 1; \
 	done
 
 build-cli:
