@@ -1,6 +1,6 @@
 //! End-to-end: databases follow the traffic. The real definition, every task
 //! over real HTTP against moto server with lifeboat's RDS extension
-//! (`emulator/lifeboat_moto.py`).
+//! (`emulator/lifeboat_emulator/rds.py`).
 //!
 //! Where the emulator departs from AWS (each named where a test leans on it):
 //! - moto 5.2.5 has no FailoverGlobalCluster, SwitchoverGlobalCluster or
