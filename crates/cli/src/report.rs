@@ -241,11 +241,26 @@ pub fn plan_text(plan: &Plan) -> String {
                         c.key.name, c.key.record_type, c.key.set_identifier, c.before, c.after
                     );
                 }
+                for c in &app.controls {
+                    let mark = if c.before == c.after { "" } else { "  *" };
+                    let _ = writeln!(s, "      routing control {} {} -> {}{mark}", c.arn, c.before, c.after);
+                }
+            }
+            if !wave.arc_endpoints.is_empty() {
+                let order: Vec<&str> = wave.arc_endpoints.iter().map(|e| e.region.as_str()).collect();
+                let _ = writeln!(s, "    ARC endpoints, in the order tried: {}", order.join(", "));
             }
         }
     }
     for k in &plan.skipped {
-        let _ = writeln!(s, "skipped {}: {}", k.app, k.reason);
+        match &k.error {
+            Some(e) => {
+                let _ = writeln!(s, "cannot move {}: {e}: {}", k.app, k.reason);
+            }
+            None => {
+                let _ = writeln!(s, "skipped {}: {}", k.app, k.reason);
+            }
+        }
     }
     s
 }
