@@ -445,3 +445,67 @@ applications: []
         seeded.endpoints
     );
 }
+
+/// `registry apply` makes each probed app's alarm in its recovery Region, and
+/// `lifeboat probe` runs one round from AWS_REGION: exit 1 when a primary fails.
+#[tokio::test]
+async fn registry_apply_makes_the_probe_alarms_and_probe_reports_each_primary() {
+    use harness::endpoint::TestEndpoint;
+    let mut env = TestEnv::new().await;
+    let endpoint = moto().endpoint();
+    let (primary, dead) = (TestEndpoint::start(), TestEndpoint::start());
+    dead.go_dark();
+    let alarm = format!("{}-probe-search", env.namespace);
+    for (app, url, name) in [
+        ("search", primary.url("/health"), Some(alarm.clone())),
+        (
+            "storefront",
+            dead.url("/"),
+            Some(format!("{}-probe-storefront", env.namespace)),
+        ),
+    ] {
+        let a = env
+            .estate
+            .registry
+            .applications
+            .iter_mut()
+            .find(|a| a.name == app)
+            .unwrap();
+        a.detection = Some(lifeboat_core::registry::Detection {
+            probe: lifeboat_core::registry::DetectionProbe {
+                url,
+                expect_status: 200,
+                failures: 2,
+                alarm_name: name,
+            },
+        });
+    }
+    let file = write_temp("registry.json", &serde_json::to_string(&env.estate.registry).unwrap());
+    let (code, stdout, stderr) = run_cli(
+        &endpoint,
+        &env.settings,
+        &["registry", "apply", file.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains(&format!("probe alarms: {alarm}")), "{stdout}");
+    let described = aws_sdk_cloudwatch::Client::new(&env.config)
+        .describe_alarms()
+        .alarm_names(&alarm)
+        .send()
+        .await
+        .unwrap();
+    let a = &described.metric_alarms()[0];
+    assert_eq!(a.evaluation_periods(), Some(2));
+    assert_eq!(a.treat_missing_data(), Some("breaching"));
+    assert_eq!(a.namespace(), Some("Lifeboat/Probe"));
+
+    let (code, stdout, stderr) = run_cli(&endpoint, &env.settings, &["probe"], None);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("probed 2 primary endpoint(s) from us-west-2"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("search") && stdout.contains(" ok "), "{stdout}");
+    assert!(stdout.contains("storefront") && stdout.contains("FAIL"), "{stdout}");
+}

@@ -88,3 +88,38 @@ async fn routing_control_apps_dry_run_drill_fail_over_and_back_beside_weighted_o
     assert_eq!((on(&states, "search"), on(&states, "storefront")), (home, home));
     assert_eq!(env.dns_answer("search").await, vec!["192.0.2.20".to_string()]);
 }
+
+#[tokio::test]
+async fn a_routing_control_app_that_fails_verification_gets_its_controls_back() {
+    use aws_sdk_cloudwatch::types::StateValue;
+    let mut env = TestEnv::new().await;
+    let seed = env.give_routing_controls(&["search", "storefront"], None).await;
+    // storefront's alarm in us-west-2 says it does not serve well there.
+    lifeboat::demo::set_alarm(
+        &env.config,
+        "us-west-2",
+        &env.alarm("storefront-usw2-errors"),
+        StateValue::Alarm,
+    )
+    .await
+    .unwrap();
+    let (exec, _) = env
+        .run(json!({"action": "failover", "apps": ["search", "storefront"]}))
+        .await;
+    let rec = record(&exec);
+    assert_eq!(rec.status, RunStatus::Partial);
+    let status = |app: &str| rec.apps.iter().find(|a| a.app == app).unwrap().status;
+    assert_eq!(
+        (status("search"), status("storefront")),
+        (AppStatus::Moved, AppStatus::RolledBack)
+    );
+    let states = env.control_states(&seed).await;
+    let pair = &seed.controls["storefront"];
+    assert_eq!(
+        states.get(&pair.primary),
+        Some(&ControlState::On),
+        "storefront back home"
+    );
+    assert_eq!(states.get(&pair.secondary), Some(&ControlState::Off));
+    assert_eq!(states.get(&seed.controls["search"].secondary), Some(&ControlState::On));
+}
