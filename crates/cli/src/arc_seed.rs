@@ -5,7 +5,7 @@
 //! Route 53 answers with whichever Region's control is On. Made through the
 //! same control-configuration and Route 53 calls one would make on AWS.
 
-use crate::demo::{PRIMARY, SECONDARY, SeedError, seed_err};
+use crate::demo::{PRIMARY, SECONDARY, SeedError, create_health_check, seed_err};
 use aws_config::SdkConfig;
 use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, HealthCheckConfig, HealthCheckType};
 use aws_sdk_route53recoverycontrolconfig::types::{NewAssertionRule, RuleConfig, RuleType};
@@ -208,27 +208,16 @@ async fn attach_recovery_health_checks(
                 else {
                     return Err(SeedError(format!("{}: record {set_id} not found", app.name)));
                 };
-                let hc = r53
-                    .create_health_check()
-                    .caller_reference(format!(
-                        "lifeboat-{namespace}-{}-{side}-rc-{}",
-                        app.name,
-                        chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)
-                    ))
-                    .health_check_config(
-                        HealthCheckConfig::builder()
-                            .r#type(HealthCheckType::RecoveryControl)
-                            .routing_control_arn(pair.get(side))
-                            .build()
-                            .map_err(seed_err("health check config"))?,
-                    )
-                    .send()
-                    .await
-                    .map_err(seed_err(format!(
-                        "CreateHealthCheck RECOVERY_CONTROL {}",
-                        pair.get(side)
-                    )))?;
-                let hc_id = hc.health_check().map(|h| h.id().to_string()).unwrap_or_default();
+                let hc_id = create_health_check(
+                    &r53,
+                    &format!("{namespace}-{}-{side}-rc", app.name),
+                    HealthCheckConfig::builder()
+                        .r#type(HealthCheckType::RecoveryControl)
+                        .routing_control_arn(pair.get(side))
+                        .build()
+                        .map_err(seed_err("health check config"))?,
+                )
+                .await?;
                 let mut record = existing.clone();
                 record.health_check_id = Some(hc_id);
                 changes.push(

@@ -397,26 +397,18 @@ pub async fn seed_estate(config: &SdkConfig, namespace: &str) -> Result<Estate, 
         let mut hc_ids = Vec::new();
         for (side, region) in [PRIMARY, SECONDARY].iter().enumerate() {
             let fqdn = format!("{}-{}.example.net", app.name, short_region(region));
-            let hc = r53
-                .create_health_check()
-                .caller_reference(format!(
-                    "lifeboat-{namespace}-{}-{region}-{}",
-                    app.name,
-                    chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)
-                ))
-                .health_check_config(
-                    HealthCheckConfig::builder()
-                        .r#type(HealthCheckType::Https)
-                        .fully_qualified_domain_name(&fqdn)
-                        .port(443)
-                        .resource_path("/health")
-                        .build()
-                        .map_err(seed_err("health check config"))?,
-                )
-                .send()
-                .await
-                .map_err(seed_err(format!("CreateHealthCheck {fqdn}")))?;
-            let hc_id = hc.health_check().map(|h| h.id().to_string()).unwrap_or_default();
+            let hc_id = create_health_check(
+                &r53,
+                &format!("{namespace}-{}-{region}", app.name),
+                HealthCheckConfig::builder()
+                    .r#type(HealthCheckType::Https)
+                    .fully_qualified_domain_name(&fqdn)
+                    .port(443)
+                    .resource_path("/health")
+                    .build()
+                    .map_err(seed_err("health check config"))?,
+            )
+            .await?;
             health_checks += 1;
             hc_ids.push(hc_id.clone());
             let rrs = ResourceRecordSet::builder()
@@ -478,6 +470,25 @@ pub async fn seed_estate(config: &SdkConfig, namespace: &str) -> Result<Estate, 
         alarms,
         databases,
     })
+}
+
+/// A Route 53 health check; returns its id. `label` makes its caller reference unique.
+pub(crate) async fn create_health_check(
+    r53: &aws_sdk_route53::Client,
+    label: &str,
+    config: HealthCheckConfig,
+) -> Result<String, SeedError> {
+    let hc = r53
+        .create_health_check()
+        .caller_reference(format!(
+            "lifeboat-{label}-{}",
+            chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)
+        ))
+        .health_check_config(config)
+        .send()
+        .await
+        .map_err(seed_err(format!("CreateHealthCheck {label}")))?;
+    Ok(hc.health_check().map(|h| h.id().to_string()).unwrap_or_default())
 }
 
 /// A metric alarm in `region`, set to OK (moto never evaluates alarms).

@@ -27,6 +27,21 @@ async fn plan(s: &crate::Services, trigger: serde_json::Value) -> Result<Plan, L
     .map(|o| o.plan)
 }
 
+async fn shift_with(
+    s: &crate::Services,
+    plan: &Plan,
+    mode: ShiftMode,
+) -> Result<crate::shift_dns::ShiftOutput, LifeboatError> {
+    shift_dns(
+        &*s.dns_read,
+        &*s.dns_write,
+        &*s.arc,
+        BatchLimits::default(),
+        shift(plan, mode),
+    )
+    .await
+}
+
 fn shift(plan: &Plan, mode: ShiftMode) -> ShiftInput {
     ShiftInput {
         run_id: "r".into(),
@@ -69,15 +84,7 @@ async fn a_routing_control_app_is_planned_from_its_controls_with_no_weight_chang
 async fn shifting_sets_both_controls_in_one_call_and_a_rerun_makes_none() {
     let (s, f) = routing_control_services().await;
     let p = plan(&s, json!({"action": "failover", "apps": ["api"]})).await.unwrap();
-    let out = shift_dns(
-        &*s.dns_read,
-        &*s.dns_write,
-        &*s.arc,
-        BatchLimits::default(),
-        shift(&p, ShiftMode::Shift),
-    )
-    .await
-    .unwrap();
+    let out = shift_with(&s, &p, ShiftMode::Shift).await.unwrap();
     let arc = out.arc.unwrap();
     assert_eq!(
         (arc.controls_changed, arc.updates, arc.endpoint_region.as_str()),
@@ -86,27 +93,11 @@ async fn shifting_sets_both_controls_in_one_call_and_a_rerun_makes_none() {
     assert_eq!(f.arc.get(API_RC_PRIMARY), Some(ControlState::Off));
     assert_eq!(f.arc.get(API_RC_SECONDARY), Some(ControlState::On));
     assert!(f.r53.batches.lock().unwrap().is_empty(), "no record edited");
-    let again = shift_dns(
-        &*s.dns_read,
-        &*s.dns_write,
-        &*s.arc,
-        BatchLimits::default(),
-        shift(&p, ShiftMode::Shift),
-    )
-    .await
-    .unwrap();
+    let again = shift_with(&s, &p, ShiftMode::Shift).await.unwrap();
     assert_eq!(again.arc.unwrap().updates, 0);
     assert_eq!(f.arc.updates.lock().unwrap().len(), 1);
     // Rollback restores what the phase found.
-    shift_dns(
-        &*s.dns_read,
-        &*s.dns_write,
-        &*s.arc,
-        BatchLimits::default(),
-        shift(&p, ShiftMode::Rollback),
-    )
-    .await
-    .unwrap();
+    shift_with(&s, &p, ShiftMode::Rollback).await.unwrap();
     assert_eq!(f.arc.get(API_RC_PRIMARY), Some(ControlState::On));
     assert_eq!(f.arc.get(API_RC_SECONDARY), Some(ControlState::Off));
 }
@@ -120,28 +111,12 @@ async fn a_dark_endpoint_is_skipped_for_the_next_one() {
         .lock()
         .unwrap()
         .extend(["us-west-2".to_string(), "us-east-1".to_string()]);
-    let out = shift_dns(
-        &*s.dns_read,
-        &*s.dns_write,
-        &*s.arc,
-        BatchLimits::default(),
-        shift(&p, ShiftMode::Shift),
-    )
-    .await
-    .unwrap();
+    let out = shift_with(&s, &p, ShiftMode::Shift).await.unwrap();
     assert_eq!(out.arc.unwrap().endpoint_region, "eu-west-1");
     assert_eq!(f.arc.get(API_RC_SECONDARY), Some(ControlState::On));
     // Every endpoint dark: not ready (the state machine retries), nothing changed.
     f.arc.dark_regions.lock().unwrap().push("eu-west-1".into());
-    let err = shift_dns(
-        &*s.dns_read,
-        &*s.dns_write,
-        &*s.arc,
-        BatchLimits::default(),
-        shift(&p, ShiftMode::Rollback),
-    )
-    .await
-    .unwrap_err();
+    let err = shift_with(&s, &p, ShiftMode::Rollback).await.unwrap_err();
     assert_eq!(err.name, ErrorName::NotReady, "{err}");
 }
 
@@ -153,29 +128,13 @@ async fn a_safety_rule_refusal_names_the_rule_and_only_break_glass_overrides_it(
     for c in &mut p.phases[0].waves[0].apps[0].controls {
         c.after = ControlState::Off;
     }
-    let err = shift_dns(
-        &*s.dns_read,
-        &*s.dns_write,
-        &*s.arc,
-        BatchLimits::default(),
-        shift(&p, ShiftMode::Shift),
-    )
-    .await
-    .unwrap_err();
+    let err = shift_with(&s, &p, ShiftMode::Shift).await.unwrap_err();
     assert_eq!(err.name, ErrorName::InvalidRequest);
     assert!(err.message.contains(API_RULE), "{err}");
     assert!(err.message.contains("override_safety_rules"), "{err}");
     assert_eq!(f.arc.get(API_RC_PRIMARY), Some(ControlState::On), "nothing changed");
     p.phases[0].waves[0].override_safety_rules = true;
-    let out = shift_dns(
-        &*s.dns_read,
-        &*s.dns_write,
-        &*s.arc,
-        BatchLimits::default(),
-        shift(&p, ShiftMode::Shift),
-    )
-    .await
-    .unwrap();
+    let out = shift_with(&s, &p, ShiftMode::Shift).await.unwrap();
     assert_eq!(out.arc.unwrap().overridden_rules, vec![API_RULE.to_string()]);
     assert_eq!(f.arc.get(API_RC_PRIMARY), Some(ControlState::Off));
 }
