@@ -3,6 +3,7 @@
 use crate::error::ExecError;
 use crate::paths;
 use serde_json::{Map, Value};
+use sha2::Digest;
 
 /// A parsed argument of an intrinsic call.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,6 +38,7 @@ const FUNCTIONS: &[&str] = &[
     "States.UUID",
     "States.Base64Encode",
     "States.Base64Decode",
+    "States.Hash",
 ];
 
 /// Parses an intrinsic call, checking the function is one we support.
@@ -98,8 +100,9 @@ fn parse_arg(c: &[char], pos: &mut usize) -> Result<Arg, String> {
             while *pos < c.len() && c[*pos] != '\'' {
                 if c[*pos] == '\\' && *pos + 1 < c.len() {
                     *pos += 1;
-                    // Keep `\{` and `\}` escaped for States.Format; unescape the rest.
-                    if c[*pos] == '{' || c[*pos] == '}' {
+                    // Keep `\{`, `\}` and `\\` escaped: States.Format's template
+                    // unescapes them once (eval_call does for other arguments).
+                    if matches!(c[*pos], '{' | '}' | '\\') {
                         s.push('\\');
                     }
                 }
@@ -179,8 +182,10 @@ fn fail(name: &str, msg: impl Into<String>) -> ExecError {
 
 fn eval_call(call: &Call, input: &Value, context: &Value) -> Result<Value, ExecError> {
     let mut args = Vec::with_capacity(call.args.len());
-    for a in &call.args {
+    for (i, a) in call.args.iter().enumerate() {
         args.push(match a {
+            // States.Format's template keeps its escapes for format_template.
+            Arg::Literal(Value::String(s)) if !(i == 0 && call.name == "States.Format") => Value::String(unescape(s)),
             Arg::Literal(v) => v.clone(),
             Arg::Path(p) => paths::read(p, input, context).map_err(|e| fail(&call.name, e.cause))?,
             Arg::Call(c) => eval_call(c, input, context)?,
@@ -334,6 +339,28 @@ fn eval_call(call: &Call, input: &Value, context: &Value) -> Result<Value, ExecE
             want(1)?;
             Ok(Value::String(base64_encode(string(&args[0])?.as_bytes())))
         }
+        "States.Hash" => {
+            want(2)?;
+            let data = string(&args[0])?;
+            if data.chars().count() > 10_000 {
+                return Err(fail(n, "the input is over 10,000 characters"));
+            }
+            let bytes = data.as_bytes();
+            let digest: Vec<u8> = match string(&args[1])?.as_str() {
+                "MD5" => md5::Md5::digest(bytes).to_vec(),
+                "SHA-1" => sha1::Sha1::digest(bytes).to_vec(),
+                "SHA-256" => sha2::Sha256::digest(bytes).to_vec(),
+                "SHA-384" => sha2::Sha384::digest(bytes).to_vec(),
+                "SHA-512" => sha2::Sha512::digest(bytes).to_vec(),
+                other => {
+                    return Err(fail(
+                        n,
+                        format!("unsupported algorithm \"{other}\" (MD5, SHA-1, SHA-256, SHA-384, SHA-512)"),
+                    ));
+                }
+            };
+            Ok(Value::String(digest.iter().map(|b| format!("{b:02x}")).collect()))
+        }
         "States.Base64Decode" => {
             want(1)?;
             let bytes = base64_decode(&string(&args[0])?).ok_or_else(|| fail(n, "invalid base64"))?;
@@ -343,6 +370,19 @@ fn eval_call(call: &Call, input: &Value, context: &Value) -> Result<Value, ExecE
         }
         other => Err(fail(other, "unsupported")),
     }
+}
+
+/// `\X` → `X`: what an escaped string literal means outside a Format template.
+fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut it = s.chars();
+    while let Some(c) = it.next() {
+        match c {
+            '\\' => out.extend(it.next()),
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 fn format_template(template: &str, args: &[Value]) -> Result<String, String> {
@@ -484,7 +524,40 @@ mod tests {
     fn bad_calls_fail_with_intrinsic_failure_or_do_not_parse() {
         let err = evaluate("States.ArrayGetItem($.a, 9)", &json!({"a": []}), &json!({})).unwrap_err();
         assert_eq!(err.error, "States.IntrinsicFailure");
-        assert!(parse("States.Hash('x', 'SHA-1')").unwrap_err().contains("unsupported"));
+        assert!(parse("States.Nope('x')").unwrap_err().contains("unsupported"));
         assert!(parse("States.Format('x'").is_err());
+    }
+
+    /// AWS "Intrinsic functions" (States.Hash): MD5, SHA-1, SHA-256, SHA-384
+    /// and SHA-512, the digest as lowercase hex; others are refused.
+    #[test]
+    fn hash_computes_the_documented_algorithms() {
+        assert_eq!(
+            ev("States.Hash('abc', 'MD5')"),
+            json!("900150983cd24fb0d6963f7d28e17f72")
+        );
+        assert_eq!(
+            ev("States.Hash('abc', 'SHA-1')"),
+            json!("a9993e364706816aba3e25717850c26c9cd0d89d")
+        );
+        assert_eq!(
+            ev("States.Hash('abc', 'SHA-256')"),
+            json!("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        );
+        assert_eq!(ev("States.Hash('abc', 'SHA-384')").as_str().map(str::len), Some(96));
+        assert_eq!(ev("States.Hash('abc', 'SHA-512')").as_str().map(str::len), Some(128));
+        let err = evaluate("States.Hash('abc', 'CRC32')", &json!({}), &json!({})).unwrap_err();
+        assert!(err.cause.contains("unsupported algorithm"), "{}", err.cause);
+    }
+
+    /// AWS "Intrinsic functions": the characters ' { } and the backslash are
+    /// escaped with a backslash in a string literal, so in States.Format a
+    /// written `\\` is one backslash and `\{` a literal brace.
+    #[test]
+    fn format_keeps_an_escaped_backslash_once() {
+        assert_eq!(ev(r"States.Format('a\\b {}', 'x')"), json!(r"a\b x"));
+        assert_eq!(ev(r"States.Format('\\{}', 'x')"), json!(r"\x"));
+        assert_eq!(ev(r"States.Format('{}', 'c\\d')"), json!(r"c\d"));
+        assert_eq!(ev(r"States.StringSplit('a\\b', '\\')"), json!(["a", "b"]));
     }
 }

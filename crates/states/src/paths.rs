@@ -226,7 +226,20 @@ pub fn render_template(template: &Value, input: &Value, context: &Value) -> Resu
                             format!("the value of '{k}' must be a string"),
                         )
                     })?;
-                    out.insert(name.to_string(), eval_expression(expr, input, context)?);
+                    let value = eval_expression(expr, input, context).map_err(|e| {
+                        if e.error == "States.Runtime" {
+                            ExecError::new(
+                                "States.Runtime",
+                                format!(
+                                    "The JSONPath '{expr}' specified for the field '{k}' could not be found in the input '{}'",
+                                    input
+                                ),
+                            )
+                        } else {
+                            e
+                        }
+                    })?;
+                    out.insert(name.to_string(), value);
                 } else {
                     out.insert(k.clone(), render_template(v, input, context)?);
                 }
@@ -247,9 +260,11 @@ pub fn eval_expression(expr: &str, input: &Value, context: &Value) -> Result<Val
     if expr.starts_with("States.") {
         return intrinsics::evaluate(expr, input, context);
     }
+    // AWS: a path that selects nothing is States.Runtime ("The JSONPath ...
+    // could not be found in the input"), not ParameterPathFailure.
     read(expr, input, context).map_err(|e| {
         ExecError::new(
-            "States.ParameterPathFailure",
+            "States.Runtime",
             format!("The JSONPath '{expr}' could not be found in the input: {}", e.cause),
         )
     })
@@ -334,8 +349,16 @@ mod tests {
         let t = json!({"static": {"k": [1]}, "app.$": "$.name", "i.$": "$$.Map.Item.Index", "msg.$": "States.Format('{} x{}', $.name, $.n)"});
         let out = render_template(&t, &input, &ctx).unwrap();
         assert_eq!(out, json!({"static": {"k": [1]}, "app": "db", "i": 3, "msg": "db x2"}));
+        // AWS (Step Functions developer guide, "Error names"): a Parameters
+        // path that matches nothing fails the state with States.Runtime.
         let err = render_template(&json!({"x.$": "$.missing"}), &input, &ctx).unwrap_err();
-        assert_eq!(err.error, "States.ParameterPathFailure");
+        assert_eq!(err.error, "States.Runtime");
+        assert!(
+            err.cause
+                .contains("specified for the field 'x.$' could not be found in the input"),
+            "{}",
+            err.cause
+        );
         assert!(check_template(&json!({"x.$": "States.Nope("})).is_err());
         assert!(check_template(&json!({"x.$": "not a path"})).is_err());
     }
