@@ -243,6 +243,8 @@ async fn the_journal_keeps_runs_newest_first() {
             error: None,
             error_name: None,
             skipped: vec![],
+            apps_total: 0,
+            apps_moved: 0,
         };
         journal.record_run(&rec).await.unwrap();
         // Idempotent: the same run written twice is one run.
@@ -255,6 +257,44 @@ async fn the_journal_keeps_runs_newest_first() {
     );
     assert_eq!(journal.get_run("run-a").await.unwrap().unwrap().summary, "ok");
     assert!(journal.get_run("run-z").await.unwrap().is_none());
+}
+
+/// Run documents larger than a DynamoDB item (400 KB) are split into parts and
+/// read back whole in one paged Query; a rewrite with fewer parts reads as
+/// the new text, whatever stale parts remain.
+#[tokio::test]
+async fn journal_documents_of_any_size_round_trip() {
+    let c = clients().await;
+    let journal = DynamoJournal::new(c.dynamodb.clone(), unique("journal"));
+    journal.ensure_table().await.unwrap();
+    let big: String = (0..120_000).map(|i| format!("{:07}é", i % 9_999_999)).collect();
+    assert!(big.len() > 2 * lifeboat_aws::ports::DOC_PART_BYTES);
+    let before = c.counter.snapshot();
+    journal
+        .put_docs(
+            "run-d",
+            &[("w#0#0#apps".into(), big.clone()), ("plan".into(), "{}".into())],
+        )
+        .await
+        .unwrap();
+    let after = c.counter.snapshot();
+    assert_eq!(
+        after.get("dynamodb:BatchWriteItem") - before.get("dynamodb:BatchWriteItem"),
+        1,
+        "every part in one call"
+    );
+    let docs = journal.get_docs("run-d", "w#0#0#").await.unwrap();
+    assert_eq!(docs.len(), 1);
+    assert_eq!(docs["w#0#0#apps"], big);
+    journal
+        .put_docs("run-d", &[("w#0#0#apps".into(), "short".into())])
+        .await
+        .unwrap();
+    assert_eq!(
+        journal.get_docs("run-d", "w#0#0#").await.unwrap()["w#0#0#apps"],
+        "short"
+    );
+    assert_eq!(journal.get_docs("run-d", "").await.unwrap().len(), 2);
 }
 
 #[tokio::test]

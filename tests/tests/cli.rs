@@ -217,8 +217,8 @@ async fn run_plan_history_and_report_work_through_the_binary() {
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(
         // payments' two weights and its writer CNAME, once its database is writable.
-        stderr.contains("CheckDatabase: [payments] writable")
-            && stderr.contains("ShiftDns: [payments] 3 record(s) changed in 1 change batch(es)"),
+        stderr.contains("CheckDatabases: 1 writable: [payments] writable")
+            && stderr.contains("ShiftDns: 1 app(s) moved: 3 record(s) changed in 1 change batch(es)"),
         "progress on stderr:\n{stderr}"
     );
     let result: serde_json::Value = serde_json::from_str(&stdout).unwrap();

@@ -92,11 +92,22 @@ async fn an_alarm_fails_the_global_database_over_and_restores_the_backup_before_
     assert!(
         exec.events
             .iter()
-            .filter(|e| e.event_type == "WaitStateEntered" && e.state.as_deref() == Some("WaitForDatabase"))
+            .filter(|e| e.event_type == "WaitStateEntered" && e.state.as_deref() == Some("WaitForDatabases"))
             .count()
             >= 2
     );
-    assert!(first(&exec, "PassStateEntered", "DatabaseReady") < first(&exec, "TaskSucceeded", "ShiftDns"));
+    let last_check = exec
+        .events
+        .iter()
+        .rposition(|e| e.event_type == "TaskSucceeded" && e.state.as_deref() == Some("CheckDatabases"))
+        .unwrap();
+    let first_shift = first(&exec, "TaskSucceeded", "ShiftDns");
+    assert!(
+        last_check < first_shift
+            || exec.events[..first_shift]
+                .iter()
+                .any(|e| e.state.as_deref() == Some("CheckDatabases"))
+    );
     // The writer's CNAME follows, in the same change batch as payments' weights (one per zone and wave).
     assert!(
         writer_cname(&env)

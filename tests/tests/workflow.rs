@@ -63,7 +63,23 @@ async fn an_alarm_event_fails_every_app_over_in_waves_and_records_it() {
     // of the execution name (PutItem) before the run, the record's own journal
     // write (BatchWriteItem) and lease release (UpdateItem), and the outcome event.
     assert_eq!(calls.get("dynamodb:PutItem"), 1);
-    assert_eq!(calls.get("dynamodb:BatchWriteItem"), 1);
+    assert_eq!(
+        calls.get("dynamodb:BatchWriteItem"),
+        rec.api_calls.get("dynamodb:BatchWriteItem") + 1
+    );
+    // The plan and each wave's progress are journal documents: validate writes
+    // the plan in one call, each wave task its wave's progress in one call.
+    let tasks = |state: &str| {
+        exec.events
+            .iter()
+            .filter(|e| e.event_type == "TaskSucceeded" && e.state.as_deref() == Some(state))
+            .count() as u64
+    };
+    assert_eq!(
+        rec.api_calls.get("dynamodb:BatchWriteItem"),
+        1 + 3 * 3 + tasks("CheckDatabases") + tasks("RecheckApps"),
+        "the plan, then per wave: promote, shift, verify, and each re-check"
+    );
     assert_eq!(
         calls.get("dynamodb:UpdateItem"),
         2,
@@ -179,8 +195,10 @@ async fn an_app_failing_verification_is_rolled_back_alone() {
         "{}",
         storefront.detail
     );
-    // deadline 60s / interval 10s = 6 checks for storefront, on the virtual clock.
-    assert_eq!(calls.get("cloudwatch:DescribeAlarms"), 1 + 3 + 6);
+    // validate's check, then one DescribeAlarms per wave check (a wave's
+    // alarms are read together): payments 1, search + storefront 6 (deadline
+    // 60 s / interval 10 s for storefront, on the virtual clock), orders 1.
+    assert_eq!(calls.get("cloudwatch:DescribeAlarms"), 1 + 1 + 6 + 1);
     // 4 shift batches + 1 rollback batch.
     assert_eq!(calls.get("route53:ChangeResourceRecordSets"), 5);
     let stored = env.admin().registry.load().await.unwrap();

@@ -5,7 +5,9 @@
 //! (lifeboat-core) and needs no attribute-by-attribute mapping.
 
 use crate::error::AwsError;
-use crate::ports::{Journal, LeaseOutcome, LeaseState, RegistryStore, RunLease, StoredApp};
+use crate::ports::{
+    DOC_PART_BYTES, Journal, LeaseOutcome, LeaseState, RegistryStore, RunLease, StoredApp, split_parts,
+};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, DeleteRequest, KeySchemaElement, KeyType, PutRequest,
@@ -14,7 +16,7 @@ use aws_sdk_dynamodb::types::{
 use chrono::{DateTime, Utc};
 use lifeboat_core::outcome::RunRecord;
 use lifeboat_core::registry::{Application, RoutingControlCluster};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 type Item = HashMap<String, AttributeValue>;
@@ -134,6 +136,36 @@ async fn scan_all(
             .send()
             .await
             .map_err(|e| AwsError::from_sdk(&format!("Scan {table}"), e))?;
+        items.extend(resp.items().iter().cloned());
+        match resp.last_evaluated_key() {
+            Some(k) if !k.is_empty() => start = Some(k.clone()),
+            _ => return Ok(items),
+        }
+    }
+}
+
+/// Every item of one run whose entry starts with `prefix`, read consistently,
+/// following Query's pages.
+async fn query_prefix(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    run_id: &str,
+    prefix: &str,
+) -> Result<Vec<Item>, AwsError> {
+    let mut items = Vec::new();
+    let mut start: Option<Item> = None;
+    loop {
+        let resp = client
+            .query()
+            .table_name(table)
+            .consistent_read(true)
+            .key_condition_expression("run_id = :r AND begins_with(entry, :p)")
+            .expression_attribute_values(":r", s(run_id))
+            .expression_attribute_values(":p", s(prefix))
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(&format!("Query {table} {run_id}/{prefix}*"), e))?;
         items.extend(resp.items().iter().cloned());
         match resp.last_evaluated_key() {
             Some(k) if !k.is_empty() => start = Some(k.clone()),
@@ -432,8 +464,16 @@ impl Journal for DynamoJournal {
         ensure_table(&self.client, &self.table, "run_id", Some("entry")).await
     }
 
+    /// The run's item holds the record without its apps (an item is at most
+    /// 400 KB; a run may move thousands); each app's outcome is an item of its
+    /// own, `app#PHASE#INDEX#NAME`, in the record's order. All in BatchWriteItem
+    /// calls of 25.
     async fn record_run(&self, run: &RunRecord) -> Result<(), AwsError> {
-        let record = serde_json::to_string(run).map_err(|e| AwsError::Other(e.to_string()))?;
+        let summary = RunRecord {
+            apps: Vec::new(),
+            ..run.clone()
+        };
+        let record = serde_json::to_string(&summary).map_err(|e| AwsError::Other(e.to_string()))?;
         let mut requests = Vec::new();
         let put = |items: Vec<(&str, AttributeValue)>| -> Result<WriteRequest, AwsError> {
             let mut b = PutRequest::builder();
@@ -448,6 +488,7 @@ impl Journal for DynamoJournal {
             ("run_id", s(&run.run_id)),
             ("entry", s("run")),
             ("record", s(record)),
+            ("apps", AttributeValue::N(run.apps.len().to_string())),
             ("started_at", s(run.started_at.to_rfc3339())),
             (
                 "status",
@@ -457,15 +498,66 @@ impl Journal for DynamoJournal {
                     .unwrap_or_default()),
             ),
         ])?);
-        for a in &run.apps {
+        for (i, a) in run.apps.iter().enumerate() {
             let rec = serde_json::to_string(a).map_err(|e| AwsError::Other(e.to_string()))?;
             requests.push(put(vec![
                 ("run_id", s(&run.run_id)),
-                ("entry", s(format!("app#{}#{}", a.phase, a.app))),
+                ("entry", s(format!("app#{}#{i:06}#{}", a.phase, a.app))),
                 ("record", s(rec)),
             ])?);
         }
         batch_write(&self.client, &self.table, requests).await
+    }
+
+    async fn put_docs(&self, run_id: &str, docs: &[(String, String)]) -> Result<(), AwsError> {
+        let mut requests = Vec::new();
+        for (key, text) in docs {
+            let parts = split_parts(text, DOC_PART_BYTES);
+            for (i, part) in parts.iter().enumerate() {
+                let put = PutRequest::builder()
+                    .item("run_id", s(run_id))
+                    .item("entry", s(format!("doc#{key}#{i:04}")))
+                    .item("body", s(*part))
+                    .item("parts", AttributeValue::N(parts.len().to_string()))
+                    .build()
+                    .map_err(|e| AwsError::Other(e.to_string()))?;
+                requests.push(WriteRequest::builder().put_request(put).build());
+            }
+        }
+        batch_write(&self.client, &self.table, requests).await
+    }
+
+    async fn get_docs(&self, run_id: &str, prefix: &str) -> Result<BTreeMap<String, String>, AwsError> {
+        let items = query_prefix(&self.client, &self.table, run_id, &format!("doc#{prefix}")).await?;
+        // entry = doc#KEY#PART; a rewrite with fewer parts leaves stale ones
+        // behind, so each document is read up to the part count its first part says.
+        let mut parts: BTreeMap<String, (usize, Vec<(usize, String)>)> = BTreeMap::new();
+        for item in &items {
+            let Some(entry) = get_s(item, "entry").and_then(|e| e.strip_prefix("doc#")) else {
+                continue;
+            };
+            let Some((key, n)) = entry.rsplit_once('#') else {
+                continue;
+            };
+            let index: usize = n.parse().unwrap_or(0);
+            let count: usize = match item.get("parts") {
+                Some(AttributeValue::N(c)) => c.parse().unwrap_or(1),
+                _ => 1,
+            };
+            let doc = parts.entry(key.to_string()).or_insert((count, Vec::new()));
+            if index == 0 {
+                doc.0 = count;
+            }
+            doc.1.push((index, get_s(item, "body").unwrap_or_default().to_string()));
+        }
+        Ok(parts
+            .into_iter()
+            .map(|(key, (count, mut ps))| {
+                ps.sort_by_key(|(i, _)| *i);
+                let text: String = ps.into_iter().filter(|(i, _)| *i < count).map(|(_, t)| t).collect();
+                (key, text)
+            })
+            .collect())
     }
 
     async fn list_runs(&self, limit: usize) -> Result<Vec<RunRecord>, AwsError> {
@@ -489,12 +581,23 @@ impl Journal for DynamoJournal {
 
     async fn get_run(&self, run_id: &str) -> Result<Option<RunRecord>, AwsError> {
         let item = get_entry(&self.client, &self.table, run_id, "run").await?;
-        match item.as_ref().and_then(|i| get_s(i, "record")) {
-            Some(rec) => serde_json::from_str(rec)
-                .map(Some)
-                .map_err(|e| AwsError::Other(format!("journal record is unreadable: {e}"))),
-            None => Ok(None),
+        let Some(rec) = item.as_ref().and_then(|i| get_s(i, "record")) else {
+            return Ok(None);
+        };
+        let mut run: RunRecord =
+            serde_json::from_str(rec).map_err(|e| AwsError::Other(format!("journal record is unreadable: {e}")))?;
+        // Records written before apps had items of their own carry them inline.
+        if run.apps.is_empty() {
+            for item in query_prefix(&self.client, &self.table, run_id, "app#").await? {
+                if let Some(a) = get_s(&item, "record") {
+                    run.apps.push(
+                        serde_json::from_str(a)
+                            .map_err(|e| AwsError::Other(format!("journal app record is unreadable: {e}")))?,
+                    );
+                }
+            }
         }
+        Ok(Some(run))
     }
 
     async fn claim_execution(&self, name: &str, at: DateTime<Utc>) -> Result<bool, AwsError> {

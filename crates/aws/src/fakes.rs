@@ -398,6 +398,8 @@ pub struct FakeJournal {
     pub runs: Mutex<BTreeMap<String, RunRecord>>,
     pub executions: Mutex<Vec<String>>,
     pub ignored: Mutex<Vec<(String, String)>>,
+    /// (run id, key) → document.
+    pub docs: Mutex<BTreeMap<(String, String), String>>,
 }
 
 #[async_trait]
@@ -435,6 +437,20 @@ impl Journal for FakeJournal {
             .iter()
             .filter(|(r, _)| r == run_id)
             .map(|(_, why)| why.clone())
+            .collect())
+    }
+    async fn put_docs(&self, run_id: &str, docs: &[(String, String)]) -> Result<(), AwsError> {
+        let mut stored = lock(&self.docs);
+        for (k, v) in docs {
+            stored.insert((run_id.to_string(), k.clone()), v.clone());
+        }
+        Ok(())
+    }
+    async fn get_docs(&self, run_id: &str, prefix: &str) -> Result<BTreeMap<String, String>, AwsError> {
+        Ok(lock(&self.docs)
+            .iter()
+            .filter(|((r, k), _)| r == run_id && k.starts_with(prefix))
+            .map(|((_, k), v)| (k.clone(), v.clone()))
             .collect())
     }
 }

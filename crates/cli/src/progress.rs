@@ -26,32 +26,6 @@ fn short(v: &Value, max: usize) -> String {
     }
 }
 
-/// What a wave's routing-control update did, for its ShiftDns line.
-fn arc_text(arc: &Value) -> String {
-    let mut s = format!(
-        "; routing controls: {} set in {} UpdateRoutingControlStates call(s) through the ARC endpoint in {}",
-        arc["controls_changed"],
-        arc["updates"],
-        short(&arc["endpoint_region"], 40)
-    );
-    if let Some(skipped) = arc["endpoints_skipped"].as_array().filter(|a| !a.is_empty()) {
-        s.push_str(&format!(" (no answer from {})", skipped.len()));
-    }
-    if let Some(rules) = arc["overridden_rules"].as_array().filter(|a| !a.is_empty()) {
-        s.push_str(&format!("; safety rules overridden: {}", rules.len()));
-    }
-    if let Some(recs) = arc["endpoint_records_not_repointed"]
-        .as_array()
-        .filter(|a| !a.is_empty())
-    {
-        s.push_str(&format!(
-            "; database endpoint records NOT repointed (Route 53's API did not answer), set by hand: {}",
-            recs.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")
-        ));
-    }
-    s
-}
-
 /// The line an event deserves, if any.
 pub fn describe(ev: &HistoryEvent) -> Option<String> {
     let state = ev.state.as_deref().unwrap_or("");
@@ -65,53 +39,16 @@ pub fn describe(ev: &HistoryEvent) -> Option<String> {
             let out = &d["output"];
             let text = match state {
                 "Validate" => format!("plan: {}", short(&out["plan"]["summary"], 200)),
-                "ShiftDns" | "RollbackUnverified" | "RollbackWave" => {
-                    let n = out["records_changed"].as_u64().unwrap_or(0);
-                    let apps = out["apps"]
-                        .as_array()
-                        .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", "))
-                        .unwrap_or_default();
-                    if state != "ShiftDns" && apps.is_empty() {
-                        return None;
+                // The wave tasks say what they did in a line (each app when
+                // the wave is small, counts and the exceptions when it is not).
+                "PromoteDatabases" | "CheckDatabases" | "ShiftDns" | "RollbackUnverified" | "RollbackWave"
+                | "VerifyApps" | "RecheckApps" => short(&out["summary"], 600),
+                "CheckDnsSync" | "RecheckDnsSync" | "CheckRollbackSync" | "RecheckRollbackSync" => {
+                    match out["pending"].as_u64().unwrap_or(0) {
+                        0 => "Route 53 changes INSYNC".to_string(),
+                        n => format!("{n} Route 53 change(s) still PENDING (check {})", out["checks"]),
                     }
-                    let batches = out["changes"].as_array().map(Vec::len).unwrap_or(0);
-                    let arc = out.get("arc").filter(|a| a.is_object());
-                    let mut line = if n == 0 && arc.is_some() {
-                        format!("[{apps}] no record edited")
-                    } else if n == 0 {
-                        format!("[{apps}] weights already in place: no change call")
-                    } else {
-                        format!("[{apps}] {n} record(s) changed in {batches} change batch(es)")
-                    };
-                    if let Some(arc) = arc {
-                        line.push_str(&arc_text(arc));
-                    }
-                    line
                 }
-                "PromoteDatabase" => format!("[{}] {}", short(&out["app"], 40), short(&out["detail"], 240)),
-                "CheckDatabase" => format!(
-                    "[{}] {} (check {})",
-                    short(&out["app"], 40),
-                    if out["writable"] == Value::Bool(true) {
-                        format!("writable: {}", short(&out["detail"], 160))
-                    } else {
-                        format!("not writable yet: {}", short(&out["detail"], 160))
-                    },
-                    out["checks"]
-                ),
-                "WaitForDnsSync" | "WaitForRollbackSync" | "WaitForWaveRollback" => {
-                    format!("{} change(s) INSYNC", out["in_sync"])
-                }
-                "VerifyTraffic" => format!(
-                    "[{}] {} (check {})",
-                    short(&out["app"], 40),
-                    if out["healthy"] == Value::Bool(true) {
-                        "healthy".to_string()
-                    } else {
-                        format!("not healthy: {}", short(&out["detail"], 160))
-                    },
-                    out["checks"]
-                ),
                 "RecordOutcome" | "RecordFailure" | "RecordIgnored" => format!(
                     "recorded: {} - {}",
                     short(&out["status"], 20),

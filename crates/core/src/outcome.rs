@@ -118,4 +118,10 @@ pub struct RunRecord {
     /// Applications the request named that did not move, and why (what to do).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skipped: Vec<crate::plan::Skipped>,
+    /// How many app outcomes the run has (`apps` may list fewer: a record
+    /// in the state machine's data lists the exceptions first, up to 100).
+    #[serde(default)]
+    pub apps_total: usize,
+    #[serde(default)]
+    pub apps_moved: usize,
 }

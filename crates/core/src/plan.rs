@@ -177,6 +177,76 @@ impl Plan {
     }
 }
 
+/// What the state machine carries of a plan: no app in it, so its size grows
+/// with phases and waves, never with the estate. The plan itself is in the
+/// journal (`Plan::header` and each wave's apps).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanSummary {
+    pub run_id: String,
+    pub action: Action,
+    pub mode: Mode,
+    pub dry_run: bool,
+    pub empty: bool,
+    pub soak_seconds: u32,
+    pub summary: String,
+    pub phases: Vec<PhaseSummary>,
+    /// Apps the request named that need nothing or cannot move.
+    pub skipped: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhaseSummary {
+    pub action: Action,
+    pub target: Side,
+    pub waves: Vec<WaveSummary>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaveSummary {
+    pub index: usize,
+    pub apps: usize,
+}
+
+impl Plan {
+    pub fn summarize(&self) -> PlanSummary {
+        PlanSummary {
+            run_id: self.run_id.clone(),
+            action: self.action,
+            mode: self.mode,
+            dry_run: self.dry_run,
+            empty: self.empty,
+            soak_seconds: self.soak_seconds,
+            summary: self.summary.clone(),
+            phases: self
+                .phases
+                .iter()
+                .map(|p| PhaseSummary {
+                    action: p.action,
+                    target: p.target,
+                    waves: p
+                        .waves
+                        .iter()
+                        .map(|w| WaveSummary {
+                            index: w.index,
+                            apps: w.apps.len(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+            skipped: self.skipped.len(),
+        }
+    }
+
+    /// The plan without its waves' apps (they are stored wave by wave).
+    pub fn header(&self) -> Plan {
+        let mut h = self.clone();
+        for w in h.phases.iter_mut().flat_map(|p| p.waves.iter_mut()) {
+            w.apps.clear();
+        }
+        h
+    }
+}
+
 /// Step Functions caps a state's input and output at 256 KiB; the plan and the
 /// waves' results travel in them, so the last states hold both.
 pub const STATE_DATA_LIMIT: usize = 256 * 1024;

@@ -1,16 +1,17 @@
 //! Runs a task by kind: parse its input, call the task fn over the ports,
 //! and put the invocation's AWS call counts in its output.
 
-use crate::database::{CheckInput, PromoteInput, check_database, preflight, promote_database};
+use crate::contract::store_plan;
+use crate::database::preflight;
 use crate::record_outcome::{IgnoredInput, RecordInput, record_ignored, record_outcome};
 use crate::services::Services;
-use crate::shift_dns::{ShiftInput, shift_dns};
+
 use crate::validate::{ValidateInput, take_lease, validate};
-use crate::verify_traffic::{VerifyInput, verify_traffic};
+
 use crate::wait_dns::{WaitDnsInput, wait_dns};
+use crate::wave::{WaveInput, check_wave, promote_wave, shift_wave, verify_wave};
 use lifeboat_core::LifeboatError;
 use lifeboat_core::calls::ApiCalls;
-use lifeboat_core::dns::BatchLimits;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -98,27 +99,37 @@ pub async fn dispatch(kind: TaskKind, s: &Services, input: Value) -> Result<Valu
             let mut out = validate(s.validate_ports(), i).await?;
             preflight(&*s.databases, &*s.dns_read, &*s.dns_read_best_effort, &out.plan).await?;
             take_lease(&*s.lease, &s.settings, chrono::Utc::now(), &mut out.plan).await?;
-            to_value(out)?
+            // The plan goes to the journal; the state machine carries its summary.
+            store_plan(&*s.journal, &out.plan).await?;
+            serde_json::json!({"plan": to_value(out.plan.summarize())?})
         }
         TaskKind::PromoteDatabase => {
-            let i: PromoteInput = parse(kind, &input)?;
-            to_value(promote_database(&*s.databases, &*s.lag, &*s.dns_read, &*s.arc, chrono::Utc::now(), i).await?)?
+            let i: WaveInput = parse(kind, &input)?;
+            to_value(promote_wave(s, chrono::Utc::now(), i).await?)?
         }
         TaskKind::CheckDatabase => {
-            let i: CheckInput = parse(kind, &input)?;
-            to_value(check_database(&*s.databases, i).await?)?
+            let i: WaveInput = parse(kind, &input)?;
+            to_value(check_wave(s, chrono::Utc::now(), i).await?)?
         }
         TaskKind::ShiftDns => {
-            let i: ShiftInput = parse(kind, &input)?;
-            to_value(shift_dns(&*s.dns_read, &*s.dns_write, &*s.arc, BatchLimits::default(), i).await?)?
+            let i: WaveInput = parse(kind, &input)?;
+            to_value(shift_wave(s, i).await?)?
         }
         TaskKind::WaitDns => {
             let i: WaitDnsInput = parse(kind, &input)?;
             to_value(wait_dns(&*s.dns_write, i).await?)?
         }
         TaskKind::VerifyTraffic => {
-            let i: VerifyInput = parse(kind, &input)?;
-            to_value(verify_traffic(&*s.health, &*s.health_best_effort, &*s.alarms, &*s.http, i).await?)?
+            let i: WaveInput = parse(kind, &input)?;
+            to_value(verify_wave(s, chrono::Utc::now(), i).await?)?
+        }
+        TaskKind::RecordOutcome if input.get("release_lease").is_some() => {
+            // RecordOutcome itself failed: free the lease so the next trigger can run.
+            let run_id = input["release_lease"].as_str().unwrap_or_default();
+            let cooldown = chrono::Duration::seconds(i64::from(s.settings.cooldown_seconds));
+            let released = s.lease.release(run_id, chrono::Utc::now(), cooldown).await?;
+            tracing::warn!(run = %run_id, released, "lease released after the record failed");
+            return Ok(serde_json::json!({"released": released}));
         }
         TaskKind::RecordOutcome if input.get("ignored").is_some() => {
             let i: IgnoredInput = parse(kind, &input)?;
@@ -142,11 +153,13 @@ pub async fn dispatch(kind: TaskKind, s: &Services, input: Value) -> Result<Valu
         }
     };
     let mut calls = s.counter.snapshot();
-    // The verify and database-check loops carry its running total from check to check.
-    if matches!(kind, TaskKind::VerifyTraffic | TaskKind::CheckDatabase)
-        && let Some(prev) = input
-            .get("api_calls")
-            .and_then(|v| serde_json::from_value::<ApiCalls>(v.clone()).ok())
+    // The check loops carry their running total from check to check.
+    if matches!(
+        kind,
+        TaskKind::VerifyTraffic | TaskKind::CheckDatabase | TaskKind::WaitDns
+    ) && let Some(prev) = input
+        .get("api_calls")
+        .and_then(|v| serde_json::from_value::<ApiCalls>(v.clone()).ok())
     {
         calls.merge(&prev);
     }

@@ -3,6 +3,7 @@
 //! both the Lambda runtime and the local executor, adding the invocation's
 //! AWS call counts to its output.
 
+pub mod contract;
 pub mod database;
 pub mod dispatch;
 pub mod lambda;
@@ -13,6 +14,7 @@ pub mod shift_dns;
 pub mod validate;
 pub mod verify_traffic;
 pub mod wait_dns;
+pub mod wave;
 
 #[cfg(test)]
 mod routing_tests;

@@ -2,6 +2,7 @@
 //! run's journal record, update each moved application's active Region, and
 //! return the record (which the CLI prints and an outcome event carries).
 
+use crate::contract::{AppProgress, DbStatus, StatesError, VerifyStatus, WaveProgress, load_run};
 use crate::services::Settings;
 use chrono::{DateTime, Utc};
 use lifeboat_aws::ports::{DnsReader, Journal, RegistryStore, RunLease, read_records};
@@ -10,19 +11,21 @@ use lifeboat_core::calls::ApiCalls;
 use lifeboat_core::database::DbAction;
 use lifeboat_core::dns::RecordIndex;
 use lifeboat_core::outcome::{AppOutcome, AppStatus, DatabaseOutcome, RunRecord, RunStatus};
-use lifeboat_core::plan::Plan;
+use lifeboat_core::plan::{Plan, PlanSummary};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RecordInput {
-    pub plan: Plan,
-    /// The phases' results: `[[wave result, ...], ...]`.
+    /// The plan as the state machine carries it; the whole plan is in the journal.
+    pub plan: PlanSummary,
+    /// The phases' results (counts and the calls each step made).
     #[serde(default)]
     pub results: Option<Value>,
-    /// `{"Error": ..., "Cause": ...}` when the run stopped on an error.
+    /// When the run stopped on an error.
     #[serde(default)]
-    pub error: Option<Value>,
+    pub error: Option<StatesError>,
     pub started_at: DateTime<Utc>,
     /// When the run reached this task (the executor's clock), if given.
     #[serde(default)]
@@ -51,14 +54,6 @@ pub fn sum_api_calls(v: &Value, into: &mut ApiCalls) {
     }
 }
 
-fn wave_result(results: Option<&Value>, phase: usize, wave: usize) -> Option<&Value> {
-    results?
-        .get(phase)?
-        .as_array()?
-        .iter()
-        .find(|w| w.get("wave").and_then(Value::as_u64) == Some(wave as u64))
-}
-
 /// Where an app's records are now, against a phase's before/after weights.
 fn observed_status(
     app: &lifeboat_core::plan::AppMove,
@@ -85,179 +80,136 @@ fn observed_status(
     }
 }
 
-fn time(v: Option<&Value>) -> Option<DateTime<Utc>> {
-    v.and_then(Value::as_str).and_then(|t| t.parse::<DateTime<Utc>>().ok())
-}
-
-/// An app's entry in its wave's `databases` results.
-fn database_result<'a>(app: &str, wave: Option<&'a Value>) -> Option<&'a Value> {
-    wave.and_then(|w| w["databases"].as_array())
-        .and_then(|a| a.iter().find(|r| r["app"].as_str() == Some(app)))
-}
-
-/// An app's database step from its wave's `databases` results.
-fn database_outcome(app: &lifeboat_core::plan::AppMove, wave: Option<&Value>) -> Option<DatabaseOutcome> {
+/// An app's database step as the journal will say it.
+fn database_outcome(app: &lifeboat_core::plan::AppMove, progress: Option<&AppProgress>) -> Option<DatabaseOutcome> {
     let d = &app.database;
     if d.action == DbAction::None {
         return None;
     }
-    let r = database_result(&app.app, wave);
-    let mut out = DatabaseOutcome {
-        action: d.action.as_str().to_string(),
-        status: "not-reached".into(),
-        region: d.region.clone(),
-        target: d.target.clone(),
-        started_at: None,
-        writable_at: None,
-        seconds_to_writable: None,
-        rpo_at_risk_seconds: None,
-        restore_time: None,
-        data_window_lost_seconds: None,
-        error: None,
-        detail: String::new(),
-    };
     if d.action == DbAction::ManualRebuild {
-        out.status = "manual".into();
-        out.detail = format!(
-            "moved DNS only; the database is rebuilt by hand: {}",
-            d.manual_steps.join("; ")
-        );
-        return Some(out);
+        return Some(DatabaseOutcome {
+            action: d.action.as_str().to_string(),
+            status: "manual".into(),
+            region: d.region.clone(),
+            target: d.target.clone(),
+            started_at: None,
+            writable_at: None,
+            seconds_to_writable: None,
+            rpo_at_risk_seconds: None,
+            restore_time: None,
+            data_window_lost_seconds: None,
+            error: None,
+            detail: format!(
+                "moved DNS only; the database is rebuilt by hand: {}",
+                d.manual_steps.join("; ")
+            ),
+        });
     }
-    let Some(r) = r else {
-        return Some(out);
-    };
-    let p = &r["promotion"];
-    out.status = r["status"].as_str().unwrap_or("unknown").to_string();
-    out.started_at = time(r.get("started_at"));
-    out.writable_at = time(r.get("writable_at"));
-    out.seconds_to_writable = match (out.started_at, out.writable_at) {
-        (Some(s), Some(w)) => Some((w - s).num_milliseconds() as f64 / 1000.0),
-        _ => None,
-    };
-    out.rpo_at_risk_seconds = p["rpo_at_risk_seconds"].as_f64();
-    out.restore_time = time(p.get("restore_time"));
-    out.data_window_lost_seconds = p["data_window_lost_seconds"].as_f64();
-    out.error = match out.status.as_str() {
-        "timed-out" => Some(lifeboat_core::ErrorName::NotReady.as_str().to_string()),
-        "refused" | "failed" => Some(
-            r["error"]["Error"]
-                .as_str()
-                .unwrap_or(lifeboat_core::ErrorName::Internal.as_str())
-                .to_string(),
-        ),
-        _ => None,
-    };
-    out.detail = match out.status.as_str() {
-        "timed-out" => format!(
-            "not writable after {} checks: {}",
-            r["check"]["checks"].as_u64().unwrap_or(0),
-            r["check"]["detail"].as_str().unwrap_or("")
-        ),
-        "failed" => format!(
-            "{}: {}",
-            r["error"]["Error"].as_str().unwrap_or("error"),
-            r["error"]["Cause"].as_str().unwrap_or("")
-        ),
-        _ => p["detail"].as_str().unwrap_or("").to_string(),
-    };
-    Some(out)
+    Some(match progress.and_then(|p| p.database.as_ref()) {
+        Some(p) => p.outcome.clone(),
+        None => DatabaseOutcome {
+            action: d.action.as_str().to_string(),
+            status: "not-reached".into(),
+            region: d.region.clone(),
+            target: d.target.clone(),
+            started_at: None,
+            writable_at: None,
+            seconds_to_writable: None,
+            rpo_at_risk_seconds: None,
+            restore_time: None,
+            data_window_lost_seconds: None,
+            error: None,
+            detail: String::new(),
+        },
+    })
 }
 
-/// Works out each application's outcome from the wave results or, when the
-/// run stopped without them, from the weights Route 53 has now.
+/// Works out each application's outcome from its wave's progress or, when
+/// the run stopped before its wave, from the weights Route 53 has now.
 pub fn outcomes(
     plan: &Plan,
-    results: Option<&Value>,
-    error: Option<&Value>,
+    progress: &BTreeMap<(usize, usize), WaveProgress>,
+    error: Option<&StatesError>,
     observed: Option<&RecordIndex>,
 ) -> Vec<AppOutcome> {
     let stop_reason = error
-        .map(|e| {
-            format!(
-                "{}: {}",
-                e["Error"].as_str().unwrap_or("error"),
-                e["Cause"].as_str().unwrap_or("")
-            )
-        })
+        .map(|e| format!("{}: {}", e.error, e.cause))
         .unwrap_or_else(|| "the run stopped".into());
     let mut out = Vec::new();
     for (p, phase) in plan.phases.iter().enumerate() {
         for wave in &phase.waves {
-            let wr = wave_result(results, p, wave.index);
+            let wp = progress.get(&(p, wave.index));
             for app in &wave.apps {
-                let database = database_outcome(app, wr);
-                let db_blocked = database.as_ref().filter(|d| d.error.is_some());
-                // A dependency that did not move holds the app back (whatever its database).
-                let dependency_blocked = database_result(&app.app, wr)
-                    .filter(|r| r["status"] == "blocked")
-                    .map(|r| {
-                        r["promotion"]["detail"]
-                            .as_str()
-                            .unwrap_or("a dependency did not move")
-                            .to_string()
-                    });
-                let (status, detail) = match wr {
-                    Some(_) if dependency_blocked.is_some() => {
-                        (AppStatus::NotMoved, dependency_blocked.clone().unwrap_or_default())
-                    }
-                    Some(_) if db_blocked.is_some() => (
-                        AppStatus::NotMoved,
-                        format!(
-                            "database not writable in {}, traffic left where it was: {}",
-                            app.to_region,
-                            db_blocked.map(|d| d.detail.as_str()).unwrap_or_default()
-                        ),
-                    ),
-                    None => match observed {
-                        Some(obs) => observed_status(app, obs, &stop_reason),
-                        None => (AppStatus::NotMoved, format!("not reached: {stop_reason}")),
+                let ap = wp.and_then(|w| w.apps.get(&app.app));
+                let db = ap.and_then(|a| a.database.as_ref());
+                let verify = ap.and_then(|a| a.verify.as_ref());
+                let (status, detail) = match (wp, ap) {
+                    (None, _) => match observed {
+                        Some(obs) if app.controls.is_empty() => observed_status(app, obs, &stop_reason),
+                        _ => (AppStatus::NotMoved, format!("not reached: {stop_reason}")),
                     },
-                    Some(w) if w.get("failed").and_then(Value::as_bool) == Some(true) => {
-                        let cause = w["error"]["Cause"].as_str().unwrap_or("wave failed");
-                        (
-                            AppStatus::RolledBack,
-                            format!("wave {} failed and was rolled back: {cause}", wave.index),
-                        )
-                    }
-                    Some(w) => {
-                        let v = w["verified"]
-                            .as_array()
-                            .and_then(|a| a.iter().find(|r| r["app"] == Value::String(app.app.clone())));
-                        let detail = v.and_then(|r| r["detail"].as_str()).unwrap_or("").to_string();
-                        let rolled_back = w["rollback"]["apps"]
-                            .as_array()
-                            .is_some_and(|a| a.iter().any(|n| n == &Value::String(app.app.clone())));
-                        match v.and_then(|r| r["verified"].as_bool()) {
-                            Some(true) => (AppStatus::Moved, detail),
-                            _ if rolled_back => (
-                                AppStatus::RolledBack,
-                                format!("verification failed, weights restored: {detail}"),
+                    (Some(_), Some(a)) if db.is_some_and(|d| !d.status.ready()) && !a.shifted => {
+                        let d = db.map(|d| (d.status, d.outcome.detail.clone()));
+                        match d {
+                            Some((DbStatus::Blocked, detail)) => (AppStatus::NotMoved, detail),
+                            Some((_, detail)) => (
+                                AppStatus::NotMoved,
+                                format!(
+                                    "database not writable in {}, traffic left where it was: {detail}",
+                                    app.to_region
+                                ),
                             ),
-                            _ => (AppStatus::Failed, format!("verification failed: {detail}")),
+                            None => (AppStatus::NotMoved, String::new()),
                         }
                     }
+                    (Some(w), a) if w.failed.is_some() => {
+                        let cause = w.failed.as_ref().map(|e| e.cause.clone()).unwrap_or_default();
+                        if a.is_some_and(|a| a.shifted || a.rolled_back) {
+                            (
+                                AppStatus::RolledBack,
+                                format!("wave {} failed and was rolled back: {cause}", wave.index),
+                            )
+                        } else {
+                            (AppStatus::NotMoved, format!("wave {} failed: {cause}", wave.index))
+                        }
+                    }
+                    (Some(w), Some(a)) if a.shifted => match verify.map(|v| (v.status, v.detail.clone())) {
+                        Some((VerifyStatus::Verified, detail)) => (AppStatus::Moved, detail),
+                        Some((VerifyStatus::Failed, detail)) if a.rolled_back => (
+                            AppStatus::RolledBack,
+                            format!("verification failed, traffic put back: {detail}"),
+                        ),
+                        Some((VerifyStatus::Failed, detail)) => (
+                            AppStatus::Failed,
+                            format!(
+                                "verification failed: {detail}{}",
+                                w.rollback_error
+                                    .as_ref()
+                                    .map(|e| format!("; rolling back failed: {e}"))
+                                    .unwrap_or_default()
+                            ),
+                        ),
+                        Some((VerifyStatus::Pending, detail)) => (
+                            AppStatus::Failed,
+                            format!("moved, not verified yet: {detail}; {stop_reason}"),
+                        ),
+                        None => (AppStatus::Failed, format!("moved, not verified: {stop_reason}")),
+                    },
+                    (Some(_), _) => (AppStatus::NotMoved, format!("not moved: {stop_reason}")),
                 };
-                let wave_started_at = time(wr.and_then(|w| w.get("started_at")));
-                let verified_at = if status == AppStatus::Moved {
-                    time(wr.and_then(|w| w["verified"].as_array()).and_then(|a| {
-                        a.iter()
-                            .find(|r| r["app"] == Value::String(app.app.clone()))
-                            .and_then(|r| r.get("at"))
-                    }))
-                } else {
-                    None
-                };
+                let wave_started_at = wp.and_then(|w| w.started_at);
+                let verified_at = verify
+                    .filter(|v| v.status == VerifyStatus::Verified && status == AppStatus::Moved)
+                    .and_then(|v| v.at);
                 let recovery_seconds = match (wave_started_at, verified_at) {
                     (Some(s), Some(v)) => Some((v - s).num_milliseconds() as f64 / 1000.0),
                     _ => None,
                 };
-                let routing_controls_via = wr
+                let routing_controls_via = wp
+                    .and_then(|w| w.arc.as_ref())
                     .filter(|_| !app.controls.is_empty() && status != AppStatus::NotMoved)
-                    .and_then(|w| w["shift"]["arc"]["endpoint_region"].as_str())
-                    .map(str::to_string);
+                    .map(|a| a.endpoint_region.clone());
                 out.push(AppOutcome {
-                    routing_controls_via,
                     app: app.app.clone(),
                     phase: p,
                     action: phase.action,
@@ -267,13 +219,18 @@ pub fn outcomes(
                     wave_started_at,
                     verified_at,
                     recovery_seconds,
-                    database,
+                    database: database_outcome(app, ap),
+                    routing_controls_via,
                 });
             }
         }
     }
     out
 }
+
+/// The most apps a record returned to the state machine lists (the journal
+/// has them all): the exceptions first, then moved apps.
+pub const RECORD_APPS_MAX: usize = 100;
 
 /// A trigger the lease turned away.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -312,10 +269,19 @@ pub async fn record_outcome(
     own_calls: &(dyn Fn() -> ApiCalls + Send + Sync),
     input: RecordInput,
 ) -> Result<RunRecord, LifeboatError> {
-    let plan = &input.plan;
-    // A stopped run has no results for its waves: ask Route 53 where each app is.
-    let observed = if input.results.is_none() && input.error.is_some() && !plan.empty && !plan.dry_run {
-        match read_records(dns, plan.record_keys()).await {
+    let (plan, progress) = load_run(journal, &input.plan.run_id).await?;
+    let plan = &plan;
+    // A stopped run has no progress for the waves it did not reach: ask Route 53 where those apps are.
+    let unreached: Vec<lifeboat_core::dns::RecordKey> = plan
+        .phases
+        .iter()
+        .enumerate()
+        .flat_map(|(p, phase)| phase.waves.iter().map(move |w| (p, w)))
+        .filter(|(p, w)| !progress.contains_key(&(*p, w.index)))
+        .flat_map(|(_, w)| w.apps.iter().flat_map(|a| a.dns.iter().map(|c| c.key.clone())))
+        .collect();
+    let observed = if input.error.is_some() && !unreached.is_empty() && !plan.empty && !plan.dry_run {
+        match read_records(dns, unreached.iter()).await {
             Ok(idx) => Some(idx),
             Err(e) => {
                 tracing::warn!(error = %e, "could not read the records to report where apps are");
@@ -325,7 +291,7 @@ pub async fn record_outcome(
     } else {
         None
     };
-    let mut apps = outcomes(plan, input.results.as_ref(), input.error.as_ref(), observed.as_ref());
+    let mut apps = outcomes(plan, &progress, input.error.as_ref(), observed.as_ref());
     // Apps that should have moved but could not (Route 53's API dark in a disaster).
     let cannot_move: Vec<&lifeboat_core::plan::Skipped> = plan.skipped.iter().filter(|s| s.error.is_some()).collect();
     if !plan.dry_run {
@@ -387,7 +353,7 @@ pub async fn record_outcome(
             input
                 .error
                 .as_ref()
-                .map(|e| format!("; stopped by {}", e["Error"].as_str().unwrap_or("error")))
+                .map(|e| format!("; stopped by {}", e.error))
                 .unwrap_or_default()
         ),
     };
@@ -397,12 +363,7 @@ pub async fn record_outcome(
                 .filter_map(|a| a.database.as_ref().and_then(|d| d.error.clone()))
                 .min_by_key(|n| n != lifeboat_core::ErrorName::RpoExceeded.as_str())
                 .or_else(|| cannot_move.first().and_then(|s| s.error.clone()))
-                .or_else(|| {
-                    input
-                        .error
-                        .as_ref()
-                        .and_then(|e| e["Error"].as_str().map(str::to_string))
-                })
+                .or_else(|| input.error.as_ref().map(|e| e.error.clone()))
                 .unwrap_or_else(|| lifeboat_core::ErrorName::VerificationFailed.as_str().to_string()),
         ),
         _ => None,
@@ -423,14 +384,13 @@ pub async fn record_outcome(
         api_calls,
         summary,
         skipped: plan.skipped.clone(),
-        error: input.error.as_ref().map(|e| {
-            format!(
-                "{}: {}",
-                e["Error"].as_str().unwrap_or(""),
-                e["Cause"].as_str().unwrap_or("")
-            )
-        }),
+        error: input.error.as_ref().map(|e| format!("{}: {}", e.error, e.cause)),
+        apps_total: 0,
+        apps_moved: 0,
     };
+    let mut record = record;
+    record.apps_total = record.apps.len();
+    record.apps_moved = moved;
     journal.record_run(&record).await?;
     if plan.lease_epoch.is_some() {
         let cooldown = chrono::Duration::seconds(i64::from(settings.cooldown_seconds));
@@ -439,12 +399,20 @@ pub async fn record_outcome(
         }
     }
     tracing::info!(run = %record.run_id, status = ?record.status, summary = %record.summary, "recorded outcome");
+    // What goes on in the state data and the outcome event: bounded, the
+    // exceptions first. The journal has every app.
+    if record.apps.len() > RECORD_APPS_MAX {
+        let (moved_apps, others): (Vec<AppOutcome>, Vec<AppOutcome>) =
+            record.apps.drain(..).partition(|a| a.status == AppStatus::Moved);
+        record.apps = others.into_iter().chain(moved_apps).take(RECORD_APPS_MAX).collect();
+    }
     Ok(record)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::contract::{DbProgress, VerifyProgress};
     use crate::test_support::{estate, wave_of};
     use lifeboat_aws::fakes::{FakeJournal, FakeLease, FakeRegistry};
     use serde_json::json;
@@ -473,6 +441,36 @@ mod tests {
         }
     }
 
+    fn at(t: &str) -> Option<DateTime<Utc>> {
+        t.parse().ok()
+    }
+
+    fn verified(ok: bool, detail: &str, t: &str) -> Option<VerifyProgress> {
+        Some(VerifyProgress {
+            status: if ok {
+                VerifyStatus::Verified
+            } else {
+                VerifyStatus::Failed
+            },
+            checks: 1,
+            detail: detail.into(),
+            at: at(t),
+        })
+    }
+
+    /// Writes the plan and wave 0's progress as the wave tasks would.
+    async fn journaled(plan: &Plan, progress: WaveProgress) -> FakeJournal {
+        let journal = FakeJournal::default();
+        crate::contract::store_plan(&journal, plan).await.unwrap();
+        let at = crate::contract::WaveRef {
+            run_id: plan.run_id.clone(),
+            phase: 0,
+            wave: 0,
+        };
+        crate::contract::save_progress(&journal, &at, &progress).await.unwrap();
+        journal
+    }
+
     #[tokio::test]
     async fn partial_run_records_moved_and_rolled_back_apps_and_sums_api_calls() {
         let plan = plan_with(&["api", "web"]).await;
@@ -481,16 +479,33 @@ mod tests {
             .put_apps(&crate::test_support::registry().applications)
             .await
             .unwrap();
-        let journal = FakeJournal::default();
+        let mut progress = WaveProgress {
+            started_at: at("2026-11-26T10:00:00.000Z"),
+            ..Default::default()
+        };
+        progress.apps.insert(
+            "api".into(),
+            AppProgress {
+                shifted: true,
+                verify: verified(true, "ok", "2026-11-26T10:00:12.500Z"),
+                ..Default::default()
+            },
+        );
+        progress.apps.insert(
+            "web".into(),
+            AppProgress {
+                shifted: true,
+                rolled_back: true,
+                verify: verified(false, "alarm web is ALARM", "2026-11-26T10:01:00.000Z"),
+                ..Default::default()
+            },
+        );
+        let journal = journaled(&plan, progress).await;
         let results = json!([[{
             "wave": 0,
-            "started_at": "2026-11-26T10:00:00.000Z",
             "shift": {"api_calls": {"route53:ChangeResourceRecordSets": 2, "route53:ListResourceRecordSets": 2}},
-            "verified": [
-                {"app": "api", "verified": true, "detail": "ok", "at": "2026-11-26T10:00:12.500Z", "api_calls": {"cloudwatch:DescribeAlarms": 1}},
-                {"app": "web", "verified": false, "detail": "alarm web is ALARM", "api_calls": {"cloudwatch:DescribeAlarms": 3}}
-            ],
-            "rollback": {"apps": ["web"], "api_calls": {"route53:ChangeResourceRecordSets": 1}}
+            "verify": {"api_calls": {"cloudwatch:DescribeAlarms": 4}},
+            "rollback": {"api_calls": {"route53:ChangeResourceRecordSets": 1}}
         }]]);
         let t0 = Utc::now();
         let rec = record_outcome(
@@ -501,7 +516,7 @@ mod tests {
             &Settings::default(),
             &ApiCalls::default,
             RecordInput {
-                plan,
+                plan: plan.summarize(),
                 results: Some(results),
                 error: None,
                 started_at: t0,
@@ -518,6 +533,8 @@ mod tests {
             statuses,
             vec![("api", AppStatus::Moved), ("web", AppStatus::RolledBack)]
         );
+        assert_eq!(rec.apps[0].recovery_seconds, Some(12.5));
+        assert_eq!((rec.apps_total, rec.apps_moved), (2, 1));
         assert_eq!(rec.api_calls.get("route53:ChangeResourceRecordSets"), 3);
         assert_eq!(rec.api_calls.get("route53:ListResourceRecordSets"), 4);
         assert_eq!(rec.api_calls.get("cloudwatch:DescribeAlarms"), 4);
@@ -534,31 +551,66 @@ mod tests {
     #[tokio::test]
     async fn database_steps_are_journaled_with_when_writable_and_the_rpo_at_risk() {
         let mut plan = plan_with(&["api", "web"]).await;
-        for (app, action) in plan.phases[0].waves[0]
-            .apps
-            .iter_mut()
-            .zip([DbAction::Failover, DbAction::Failover])
-        {
-            app.database.action = action;
+        for app in plan.phases[0].waves[0].apps.iter_mut() {
+            app.database.action = DbAction::Failover;
             app.database.target = format!("{}-usw2", app.app);
         }
-        let results = json!([[{
-            "wave": 0,
-            "started_at": "2026-11-26T10:00:00.000Z",
-            "databases": [
-                {"app": "api", "status": "writable", "action": "failover",
-                 "started_at": "2026-11-26T10:00:00.000Z", "writable_at": "2026-11-26T10:01:30.000Z",
-                 "promotion": {"outcome": "started", "detail": "failover started", "rpo_at_risk_seconds": 2.5,
-                               "api_calls": {"rds:FailoverGlobalCluster": 1}},
-                 "check": {"checks": 4, "detail": "writer", "api_calls": {"rds:DescribeGlobalClusters": 4}}},
-                {"app": "web", "status": "refused", "action": "failover",
-                 "started_at": "2026-11-26T10:00:00.000Z",
-                 "promotion": {"outcome": "refused", "detail": "lag 42.0 s over 30 s", "rpo_at_risk_seconds": 42.0},
-                 "error": {"Error": "Lifeboat.RpoExceeded", "Cause": "lag 42.0 s over 30 s"}}
-            ],
-            "verified": [{"app": "api", "verified": true, "detail": "ok", "at": "2026-11-26T10:01:40.000Z"}],
-            "rollback": {"apps": []}
-        }]]);
+        let outcome = |status: DbStatus, rpo: f64, writable: Option<&str>, error: Option<&str>, detail: &str| {
+            let started = at("2026-11-26T10:00:00.000Z");
+            let writable_at = writable.and_then(at);
+            DbProgress {
+                status,
+                checks: 4,
+                endpoint: None,
+                outcome: DatabaseOutcome {
+                    action: "failover".into(),
+                    status: status.as_str().into(),
+                    region: "us-west-2".into(),
+                    target: "t".into(),
+                    started_at: started,
+                    writable_at,
+                    seconds_to_writable: writable_at.map(|w| (w - started.unwrap()).num_milliseconds() as f64 / 1000.0),
+                    rpo_at_risk_seconds: Some(rpo),
+                    restore_time: None,
+                    data_window_lost_seconds: None,
+                    error: error.map(str::to_string),
+                    detail: detail.into(),
+                },
+            }
+        };
+        let mut progress = WaveProgress {
+            started_at: at("2026-11-26T10:00:00.000Z"),
+            ..Default::default()
+        };
+        progress.apps.insert(
+            "api".into(),
+            AppProgress {
+                database: Some(outcome(
+                    DbStatus::Writable,
+                    2.5,
+                    Some("2026-11-26T10:01:30.000Z"),
+                    None,
+                    "failover started",
+                )),
+                shifted: true,
+                verify: verified(true, "ok", "2026-11-26T10:01:40.000Z"),
+                ..Default::default()
+            },
+        );
+        progress.apps.insert(
+            "web".into(),
+            AppProgress {
+                database: Some(outcome(
+                    DbStatus::Refused,
+                    42.0,
+                    None,
+                    Some("Lifeboat.RpoExceeded"),
+                    "lag 42.0 s over 30 s",
+                )),
+                ..Default::default()
+            },
+        );
+        let journal = journaled(&plan, progress).await;
         let registry = FakeRegistry::default();
         registry
             .put_apps(&crate::test_support::registry().applications)
@@ -567,14 +619,14 @@ mod tests {
         let t0 = Utc::now();
         let rec = record_outcome(
             &registry,
-            &FakeJournal::default(),
+            &journal,
             &estate(),
             &FakeLease::default(),
             &Settings::default(),
             &ApiCalls::default,
             RecordInput {
-                plan,
-                results: Some(results),
+                plan: plan.summarize(),
+                results: None,
                 error: None,
                 started_at: t0,
                 finished_at: Some(t0),
@@ -585,7 +637,6 @@ mod tests {
         .unwrap();
         assert_eq!(rec.status, RunStatus::Partial);
         assert_eq!(rec.error_name.as_deref(), Some("Lifeboat.RpoExceeded"));
-        assert_eq!(rec.api_calls.get("rds:DescribeGlobalClusters"), 4);
         let api = &rec.apps[0];
         assert_eq!(api.status, AppStatus::Moved);
         assert_eq!(api.recovery_seconds, Some(100.0));
@@ -607,6 +658,7 @@ mod tests {
         let plan = plan_with(&["api"]).await;
         let registry = FakeRegistry::default();
         let journal = FakeJournal::default();
+        crate::contract::store_plan(&journal, &plan).await.unwrap();
         let rec = record_outcome(
             &registry,
             &journal,
@@ -615,9 +667,12 @@ mod tests {
             &Settings::default(),
             &ApiCalls::default,
             RecordInput {
-                plan,
+                plan: plan.summarize(),
                 results: None,
-                error: Some(json!({"Error": "Lifeboat.Internal", "Cause": "boom"})),
+                error: Some(StatesError {
+                    error: "Lifeboat.Internal".into(),
+                    cause: "boom".into(),
+                }),
                 started_at: Utc::now(),
                 finished_at: None,
                 api_calls: None,
@@ -634,5 +689,65 @@ mod tests {
             "{}",
             rec.apps[0].detail
         );
+    }
+
+    #[tokio::test]
+    async fn the_record_in_the_state_lists_the_exceptions_first_and_at_most_a_hundred_apps() {
+        let mut plan = plan_with(&["api"]).await;
+        let template = plan.phases[0].waves[0].apps[0].clone();
+        plan.phases[0].waves[0].apps = (0..150)
+            .map(|i| {
+                let mut a = template.clone();
+                a.app = format!("app{i:03}");
+                a
+            })
+            .collect();
+        let mut progress = WaveProgress::default();
+        for i in 0..150 {
+            progress.apps.insert(
+                format!("app{i:03}"),
+                AppProgress {
+                    shifted: true,
+                    verify: verified(i != 7, "x", "2026-11-26T10:00:00.000Z"),
+                    ..Default::default()
+                },
+            );
+        }
+        let journal = journaled(&plan, progress).await;
+        let registry = FakeRegistry::default();
+        let app = crate::test_support::registry().applications[0].clone();
+        let apps: Vec<_> = (0..150)
+            .map(|i| {
+                let mut a = app.clone();
+                a.name = format!("app{i:03}");
+                a
+            })
+            .collect();
+        registry.put_apps(&apps).await.unwrap();
+        let rec = record_outcome(
+            &registry,
+            &journal,
+            &estate(),
+            &FakeLease::default(),
+            &Settings::default(),
+            &ApiCalls::default,
+            RecordInput {
+                plan: plan.summarize(),
+                results: None,
+                error: None,
+                started_at: Utc::now(),
+                finished_at: None,
+                api_calls: None,
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            (rec.apps_total, rec.apps_moved, rec.apps.len()),
+            (150, 149, RECORD_APPS_MAX)
+        );
+        assert_eq!(rec.apps[0].app, "app007", "the exception first");
+        // The journal keeps every app.
+        assert_eq!(journal.runs.lock().unwrap()["run-7"].apps.len(), 150);
     }
 }

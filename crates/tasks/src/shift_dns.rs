@@ -107,6 +107,35 @@ pub struct ArcReport {
     pub endpoint_records_not_repointed: Vec<String>,
 }
 
+impl ArcReport {
+    /// One line for people: what was set where, and what did not go as it should.
+    pub fn describe(&self) -> String {
+        let mut s = format!(
+            "{} routing control(s) set in {} UpdateRoutingControlStates call(s) through the ARC endpoint in {}",
+            self.controls_changed, self.updates, self.endpoint_region
+        );
+        if !self.endpoints_skipped.is_empty() {
+            s.push_str(&format!(
+                " (no answer from {} endpoint(s) before it)",
+                self.endpoints_skipped.len()
+            ));
+        }
+        if !self.overridden_rules.is_empty() {
+            s.push_str(&format!(
+                "; safety rules overridden: {}",
+                self.overridden_rules.join(", ")
+            ));
+        }
+        if !self.endpoint_records_not_repointed.is_empty() {
+            s.push_str(&format!(
+                "; database endpoint records NOT repointed (Route 53's API did not answer), set by hand: {}",
+                self.endpoint_records_not_repointed.join(", ")
+            ));
+        }
+        s
+    }
+}
+
 /// How many distinct safety rules one update may override, one at a time.
 const MAX_OVERRIDES: usize = 20;
 

@@ -1,19 +1,30 @@
-//! wait_dns: succeed once every submitted change is INSYNC; otherwise fail
-//! with `Lifeboat.NotReady`, which the state machine retries with back-off.
+//! wait_dns: one look whether every submitted Route 53 change is INSYNC. The
+//! state machine repeats it (Wait + check loop, as for databases and
+//! verification) while any is pending, up to [`MAX_CHECKS`].
 
 use crate::shift_dns::ChangeRef;
 use lifeboat_aws::ports::DnsWriter;
 use lifeboat_core::LifeboatError;
 use serde::{Deserialize, Serialize};
 
+/// Route 53 propagates in about a minute; this many checks (5 s apart in the
+/// definition) is five minutes, then the wave fails (`Lifeboat.NotReady`).
+pub const MAX_CHECKS: u32 = 60;
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WaitDnsInput {
     pub changes: Vec<ChangeRef>,
+    /// Checks made so far.
+    #[serde(default)]
+    pub checks: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WaitDnsOutput {
     pub in_sync: usize,
+    /// Changes still PENDING: the loop goes on while > 0.
+    pub pending: usize,
+    pub checks: u32,
 }
 
 pub async fn wait_dns(writer: &dyn DnsWriter, input: WaitDnsInput) -> Result<WaitDnsOutput, LifeboatError> {
@@ -23,16 +34,18 @@ pub async fn wait_dns(writer: &dyn DnsWriter, input: WaitDnsInput) -> Result<Wai
             pending.push(format!("{} (zone {})", c.change_id, c.hosted_zone_id));
         }
     }
-    if pending.is_empty() {
-        Ok(WaitDnsOutput {
-            in_sync: input.changes.len(),
-        })
-    } else {
-        Err(LifeboatError::not_ready(format!(
-            "Route 53 change(s) still PENDING: {}",
+    let checks = input.checks + 1;
+    if !pending.is_empty() && checks >= MAX_CHECKS {
+        return Err(LifeboatError::not_ready(format!(
+            "Route 53 change(s) still PENDING after {checks} checks: {}",
             pending.join(", ")
-        )))
+        )));
     }
+    Ok(WaitDnsOutput {
+        in_sync: input.changes.len() - pending.len(),
+        pending: pending.len(),
+        checks,
+    })
 }
 
 #[cfg(test)]
@@ -42,23 +55,33 @@ mod tests {
     use lifeboat_aws::ports::DnsReader;
 
     #[tokio::test]
-    async fn pending_changes_are_not_ready_until_insync() {
+    async fn pending_changes_are_counted_until_insync_and_fail_past_the_bound() {
         let r53 = estate();
         *r53.pending_polls.lock().unwrap() = 2;
         let recs = r53.record_sets("Z1", "api.example.com.", "A").await.unwrap();
         let id = r53.upsert("Z1", &recs[..1], "t").await.unwrap();
-        let input = WaitDnsInput {
+        let mut input = WaitDnsInput {
             changes: vec![ChangeRef {
                 hosted_zone_id: "Z1".into(),
                 change_id: id,
                 records: 1,
             }],
+            checks: 0,
         };
         for _ in 0..2 {
-            let err = wait_dns(&r53, input.clone()).await.unwrap_err();
-            assert_eq!(err.name, lifeboat_core::ErrorName::NotReady);
-            assert!(err.message.contains("PENDING"));
+            let out = wait_dns(&r53, input.clone()).await.unwrap();
+            assert_eq!((out.pending, out.in_sync), (1, 0));
+            input.checks = out.checks;
         }
-        assert_eq!(wait_dns(&r53, input).await.unwrap().in_sync, 1);
+        let out = wait_dns(&r53, input.clone()).await.unwrap();
+        assert_eq!((out.pending, out.in_sync, out.checks), (0, 1, 3));
+        // A change that never goes INSYNC fails the wave at the bound.
+        *r53.pending_polls.lock().unwrap() = 1000;
+        let id = r53.upsert("Z1", &recs[..1], "t").await.unwrap();
+        input.changes[0].change_id = id;
+        input.checks = MAX_CHECKS - 1;
+        let err = wait_dns(&r53, input).await.unwrap_err();
+        assert_eq!(err.name, lifeboat_core::ErrorName::NotReady);
+        assert!(err.message.contains("PENDING after 60 checks"), "{err}");
     }
 }

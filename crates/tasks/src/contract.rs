@@ -1,0 +1,271 @@
+//! The data contract between the state machine and the tasks: what travels
+//! in the execution's state (small, whatever the estate's size) and what the
+//! tasks keep in the journal (the plan and each wave's per-app progress).
+//!
+//! Every string the definition compares or produces is one of the enums
+//! here; a test reads `statemachine/lifeboat.asl.json` and checks it.
+
+use crate::shift_dns::{ArcReport, ChangeRef};
+use chrono::{DateTime, Utc};
+use lifeboat_aws::ports::Journal;
+use lifeboat_core::LifeboatError;
+use lifeboat_core::outcome::DatabaseOutcome;
+use lifeboat_core::plan::{AppMove, Plan};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The error object Step Functions puts at a Catch's ResultPath.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatesError {
+    #[serde(rename = "Error")]
+    pub error: String,
+    #[serde(rename = "Cause", default)]
+    pub cause: String,
+}
+
+/// Which wave a wave task works on; the rest it reads from the journal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaveRef {
+    pub run_id: String,
+    pub phase: usize,
+    pub wave: usize,
+}
+
+/// An app's database step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DbStatus {
+    /// No database action, and its dependencies are in place.
+    NotNeeded,
+    /// Promotion started; waiting until writable.
+    Pending,
+    Writable,
+    /// The RPO gate said no; nothing changed.
+    Refused,
+    /// A dependency did not move; nothing changed.
+    Blocked,
+    /// Not writable by the deadline.
+    TimedOut,
+    Failed,
+}
+
+impl DbStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DbStatus::NotNeeded => "not-needed",
+            DbStatus::Pending => "pending",
+            DbStatus::Writable => "writable",
+            DbStatus::Refused => "refused",
+            DbStatus::Blocked => "blocked",
+            DbStatus::TimedOut => "timed-out",
+            DbStatus::Failed => "failed",
+        }
+    }
+    /// Whether the app's traffic may follow.
+    pub fn ready(self) -> bool {
+        matches!(self, DbStatus::NotNeeded | DbStatus::Writable)
+    }
+}
+
+/// An app's database step as it goes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DbProgress {
+    pub status: DbStatus,
+    pub checks: u32,
+    /// The new writer's endpoint, once writable.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// What the journal will say of it.
+    pub outcome: DatabaseOutcome,
+}
+
+/// An app's verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VerifyStatus {
+    Pending,
+    Verified,
+    /// Out of checks: rolled back.
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyProgress {
+    pub status: VerifyStatus,
+    pub checks: u32,
+    pub detail: String,
+    /// When it was verified (or given up on).
+    #[serde(default)]
+    pub at: Option<DateTime<Utc>>,
+}
+
+/// One app's progress through its wave.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct AppProgress {
+    #[serde(default)]
+    pub database: Option<DbProgress>,
+    /// Its traffic was moved (weights or routing controls).
+    #[serde(default)]
+    pub shifted: bool,
+    #[serde(default)]
+    pub verify: Option<VerifyProgress>,
+    /// Its traffic was put back (failed verification, or the wave's rollback).
+    #[serde(default)]
+    pub rolled_back: bool,
+}
+
+/// A wave's progress, kept in the journal between its tasks.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct WaveProgress {
+    #[serde(default)]
+    pub started_at: Option<DateTime<Utc>>,
+    /// By app name.
+    #[serde(default)]
+    pub apps: BTreeMap<String, AppProgress>,
+    /// The shift's routing-control update, if any.
+    #[serde(default)]
+    pub arc: Option<ArcReport>,
+    /// Why the whole wave was rolled back, if it was.
+    #[serde(default)]
+    pub failed: Option<StatesError>,
+    /// Why rolling back failed, if it did.
+    #[serde(default)]
+    pub rollback_error: Option<String>,
+}
+
+/// What a wave task returns to the state machine: counts, never apps.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct WaveStep {
+    /// Apps still waiting (database or verification): the loop goes on while > 0.
+    pub pending: usize,
+    /// Seconds to wait before the next check.
+    pub interval_seconds: u32,
+    pub done: usize,
+    pub failed: usize,
+    /// Route 53 changes to wait for.
+    #[serde(default)]
+    pub changes: Vec<ChangeRef>,
+    /// One line for people (progress, console).
+    pub summary: String,
+}
+
+/// Journal document keys of a run.
+pub mod keys {
+    /// The plan without its waves' apps.
+    pub const PLAN: &str = "plan";
+    pub fn wave_prefix(phase: usize, wave: usize) -> String {
+        format!("w#{phase}#{wave}#")
+    }
+    pub fn wave_apps(phase: usize, wave: usize) -> String {
+        format!("w#{phase}#{wave}#apps")
+    }
+    pub fn wave_progress(phase: usize, wave: usize) -> String {
+        format!("w#{phase}#{wave}#progress")
+    }
+}
+
+fn to_text<T: Serialize>(v: &T) -> Result<String, LifeboatError> {
+    serde_json::to_string(v).map_err(|e| LifeboatError::internal(format!("cannot serialise: {e}")))
+}
+
+fn from_text<T: DeserializeOwned>(key: &str, text: &str) -> Result<T, LifeboatError> {
+    serde_json::from_str(text)
+        .map_err(|e| LifeboatError::internal(format!("journal document {key} is unreadable: {e}")))
+}
+
+/// Writes the plan: its header and each wave's apps (one BatchWriteItem for
+/// most estates).
+pub async fn store_plan(journal: &dyn Journal, plan: &Plan) -> Result<(), LifeboatError> {
+    let mut docs = vec![(keys::PLAN.to_string(), to_text(&plan.header())?)];
+    for (p, phase) in plan.phases.iter().enumerate() {
+        for w in &phase.waves {
+            docs.push((keys::wave_apps(p, w.index), to_text(&w.apps)?));
+        }
+    }
+    journal.put_docs(&plan.run_id, &docs).await?;
+    Ok(())
+}
+
+/// A wave's plan and its progress so far, read in one Query.
+#[derive(Debug, Clone)]
+pub struct LoadedWave {
+    pub wave: lifeboat_core::plan::Wave,
+    pub progress: WaveProgress,
+    pub plan: Plan,
+}
+
+/// Reads a wave (its header from the plan, its apps and its progress).
+pub async fn load_wave(journal: &dyn Journal, at: &WaveRef) -> Result<LoadedWave, LifeboatError> {
+    let docs = journal
+        .get_docs(&at.run_id, &keys::wave_prefix(at.phase, at.wave))
+        .await?;
+    let header = journal.get_docs(&at.run_id, keys::PLAN).await?;
+    let plan: Plan = match header.get(keys::PLAN) {
+        Some(t) => from_text(keys::PLAN, t)?,
+        None => {
+            return Err(LifeboatError::internal(format!(
+                "run {}: the plan is not in the journal (validate writes it)",
+                at.run_id
+            )));
+        }
+    };
+    let mut wave = plan
+        .phases
+        .get(at.phase)
+        .and_then(|p| p.waves.iter().find(|w| w.index == at.wave))
+        .cloned()
+        .ok_or_else(|| LifeboatError::internal(format!("run {}: no wave {}/{}", at.run_id, at.phase, at.wave)))?;
+    let apps_key = keys::wave_apps(at.phase, at.wave);
+    wave.apps = match docs.get(&apps_key) {
+        Some(t) => from_text::<Vec<AppMove>>(&apps_key, t)?,
+        None => Vec::new(),
+    };
+    let progress_key = keys::wave_progress(at.phase, at.wave);
+    let progress = match docs.get(&progress_key) {
+        Some(t) => from_text(&progress_key, t)?,
+        None => WaveProgress::default(),
+    };
+    Ok(LoadedWave { wave, progress, plan })
+}
+
+/// Writes a wave's progress.
+pub async fn save_progress(journal: &dyn Journal, at: &WaveRef, progress: &WaveProgress) -> Result<(), LifeboatError> {
+    journal
+        .put_docs(
+            &at.run_id,
+            &[(keys::wave_progress(at.phase, at.wave), to_text(progress)?)],
+        )
+        .await?;
+    Ok(())
+}
+
+/// The whole plan and every wave's progress, for the record.
+pub async fn load_run(
+    journal: &dyn Journal,
+    run_id: &str,
+) -> Result<(Plan, BTreeMap<(usize, usize), WaveProgress>), LifeboatError> {
+    let docs = journal.get_docs(run_id, "").await?;
+    let mut plan: Plan = match docs.get(keys::PLAN) {
+        Some(t) => from_text(keys::PLAN, t)?,
+        None => {
+            return Err(LifeboatError::internal(format!(
+                "run {run_id}: the plan is not in the journal (validate writes it)"
+            )));
+        }
+    };
+    let mut progress = BTreeMap::new();
+    for (p, phase) in plan.phases.iter_mut().enumerate() {
+        for w in phase.waves.iter_mut() {
+            let apps_key = keys::wave_apps(p, w.index);
+            if let Some(t) = docs.get(&apps_key) {
+                w.apps = from_text(&apps_key, t)?;
+            }
+            let progress_key = keys::wave_progress(p, w.index);
+            if let Some(t) = docs.get(&progress_key) {
+                progress.insert((p, w.index), from_text(&progress_key, t)?);
+            }
+        }
+    }
+    Ok((plan, progress))
+}
