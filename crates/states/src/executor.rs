@@ -77,7 +77,12 @@ pub struct Executor {
     clock: Arc<dyn Clock>,
     sink: Option<Arc<dyn EventSink>>,
     state_machine_arn: String,
+    max_history_events: usize,
 }
+
+/// A Standard execution's history is at most 25,000 events; AWS fails the
+/// execution when it would grow past them.
+pub const MAX_HISTORY_EVENTS: usize = 25_000;
 
 impl std::fmt::Debug for Executor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -94,7 +99,14 @@ impl Executor {
             clock,
             sink: None,
             state_machine_arn: "arn:aws:states:local:000000000000:stateMachine:local".into(),
+            max_history_events: MAX_HISTORY_EVENTS,
         }
+    }
+
+    /// A lower history limit (tests: to reach it without 25,000 events).
+    pub fn with_max_history_events(mut self, max: usize) -> Self {
+        self.max_history_events = max;
+        self
     }
 
     /// Registers a handler for a Resource (or a lambda:invoke FunctionName).
@@ -250,6 +262,17 @@ impl Run<'_> {
             let mut current = m.start_at.clone();
             let mut input = input;
             loop {
+                // States.Runtime: no Retry or Catch sees it, as on AWS.
+                let events = self.events.lock().map(|e| e.len()).unwrap_or(0);
+                if events >= self.exec.max_history_events {
+                    return Err(ExecError::new(
+                        "States.Runtime",
+                        format!(
+                            "the execution reached the maximum number of history events ({}) at state {current}",
+                            self.exec.max_history_events
+                        ),
+                    ));
+                }
                 if let Some(deadline) = self.deadline
                     && self.exec.clock.now() > deadline
                 {

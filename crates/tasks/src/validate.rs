@@ -146,7 +146,6 @@ pub async fn validate(ports: ValidatePorts<'_>, input: ValidateInput) -> Result<
     let apps = select_apps(&reg, &request)?;
     let observed = observe(ports, &reg, &apps, request.mode == Mode::Disaster).await?;
     let plan = build_plan(&reg, &request, &observed, &ctx)?;
-    lifeboat_core::plan::check_state_data(&plan)?;
     check_alarms_exist(ports.alarms, &plan).await?;
     tracing::info!(run = %input.run_id, summary = %plan.summary, "plan ready");
     Ok(ValidateOutput { plan })

@@ -381,3 +381,23 @@ async fn a_state_output_over_256_kib_fails_the_execution_uncaught() {
         json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"blob": "x".repeat(1000)}, "End": true}}});
     assert!(run(&exec, small, json!({})).await.error.is_none());
 }
+
+/// AWS: a Standard execution has at most 25,000 history events; one that
+/// would grow past them fails (no Catch sees it).
+#[tokio::test]
+async fn an_execution_past_the_history_limit_fails_uncaught() {
+    let (exec, _) = executor();
+    assert_eq!(MAX_HISTORY_EVENTS, 25_000);
+    let exec = exec.with_max_history_events(40);
+    // A loop that never ends: only the history limit stops it.
+    let def = json!({"StartAt": "Try", "States": {
+        "Try": {"Type": "Parallel", "Branches": [{"StartAt": "Spin", "States": {
+            "Spin": {"Type": "Pass", "Next": "Spin"}}}],
+            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}], "End": true},
+        "Caught": {"Type": "Succeed"}}});
+    let e = run(&exec, def, json!({})).await;
+    let err = e.error.unwrap();
+    assert_eq!(err.error, "States.Runtime");
+    assert!(err.cause.contains("maximum number of history events (40)"), "{}", err.cause);
+    assert!(e.events.len() <= 45, "{}", e.events.len());
+}
