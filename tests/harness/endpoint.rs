@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
 
 #[derive(Debug)]
 pub struct TestEndpoint {
@@ -14,16 +14,27 @@ pub struct TestEndpoint {
     status: Arc<AtomicU16>,
 }
 
+
 impl TestEndpoint {
     /// Listens on a free 127.0.0.1 port, answering 200.
     pub fn start() -> TestEndpoint {
+        Self::start_failing_first(0)
+    }
+
+    /// Answers 503 to its first `failures` requests, then 200 (a service
+    /// warming up in the recovery Region).
+    pub fn start_failing_first(failures: usize) -> TestEndpoint {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind endpoint");
         let port = listener.local_addr().expect("endpoint addr").port();
         let status = Arc::new(AtomicU16::new(200));
         let answer = status.clone();
+        let failing = Arc::new(AtomicUsize::new(failures));
         std::thread::spawn(move || {
             for conn in listener.incoming().flatten() {
-                let code = answer.load(Ordering::SeqCst);
+                let warming = failing
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                    .is_ok();
+                let code = if warming { 503 } else { answer.load(Ordering::SeqCst) };
                 if code == 0 {
                     drop(conn);
                     continue;
