@@ -16,8 +16,8 @@ use harness::{moto, sdk_config};
 use lifeboat::report::{apply_registry, calls_line};
 use lifeboat_aws::CallCounter;
 use lifeboat_core::registry::{
-    Application, BySide, Database, DatabaseKind, DnsRecordPair, HttpCheck, RecordType, RegionPair, Registry,
-    Triggers, Verification,
+    Application, BySide, Database, DatabaseKind, DnsRecordPair, HttpCheck, RecordType, RegionPair, Registry, Triggers,
+    Verification,
 };
 use lifeboat_states::{Execution, ExecutionStatus, VirtualClock};
 use lifeboat_tasks::{AwsServicesFactory, ServicesFactory, Settings};
@@ -101,7 +101,11 @@ async fn bench(estate: &Estate, failback: bool) -> Result<(), Box<dyn std::error
     }
     for input in inputs {
         let action = input["action"].as_str().unwrap_or("").to_string();
-        let factory = Arc::new(AwsServicesFactory::new(config.clone(), settings.clone(), CallCounter::new()));
+        let factory = Arc::new(AwsServicesFactory::new(
+            config.clone(),
+            settings.clone(),
+            CallCounter::new(),
+        ));
         let clock = Arc::new(VirtualClock::following_real_time(chrono::Utc::now()));
         let t = Instant::now();
         let run = lifeboat::local::run_local(&definition, input, factory.clone(), clock, None).await?;

@@ -14,7 +14,6 @@ pub struct TestEndpoint {
     status: Arc<AtomicU16>,
 }
 
-
 impl TestEndpoint {
     /// Listens on a free 127.0.0.1 port, answering 200.
     pub fn start() -> TestEndpoint {

@@ -273,3 +273,72 @@ async fn a_drill_leaves_out_databases_it_could_not_bring_back() {
     assert_eq!(calls.get("rds:RestoreDBInstanceToPointInTime"), 0);
     assert!(all_at(&env.weights().await, 100, 0));
 }
+
+/// RunFailed ends a stopped run with the run's own error, after RecordFailure
+/// journaled it (its ErrorPath still finds `$.error`).
+#[tokio::test]
+async fn a_stopped_run_is_recorded_and_fails_with_its_own_error() {
+    let proxy = FaultProxy::start(
+        moto().port(),
+        change_resource_record_sets,
+        10_000,
+        400,
+        ROUTE53_THROTTLING,
+    )
+    .unwrap();
+    let env = TestEnv::with_endpoint(&proxy.endpoint()).await;
+    let (exec, _) = env.run(json!({"action": "failover", "apps": ["search"]})).await;
+    assert_eq!(exec.status, ExecutionStatus::Failed);
+    assert_eq!(exec.error.as_ref().unwrap().error, "Lifeboat.Throttled");
+    let journal = env.admin().journal.get_run(&exec.name).await.unwrap().unwrap();
+    assert_eq!(journal.status, RunStatus::Failed);
+    assert_eq!(journal.error_name.as_deref(), Some("Lifeboat.Throttled"));
+    assert_eq!(
+        env.admin().lease.state().await.unwrap().holder,
+        None,
+        "the lease was released"
+    );
+}
+
+/// A record that cannot be written (DynamoDB failing) still frees the lease,
+/// and the run fails with the record's error rather than hanging on to it.
+#[tokio::test]
+async fn a_record_that_cannot_be_written_releases_the_lease_and_fails_the_run() {
+    use lifeboat::fault_proxy::{DYNAMODB_INTERNAL_ERROR, journal_record_write};
+    let proxy = FaultProxy::start(
+        moto().port(),
+        journal_record_write,
+        usize::MAX,
+        500,
+        DYNAMODB_INTERNAL_ERROR,
+    )
+    .unwrap();
+    let env = TestEnv::with_endpoint(&proxy.endpoint()).await;
+    let (exec, _) = env.run(json!({"action": "failover", "apps": ["search"]})).await;
+    assert_eq!(exec.status, ExecutionStatus::Failed);
+    assert_eq!(
+        exec.error.as_ref().unwrap().error,
+        "Lifeboat.Internal",
+        "{:?}",
+        exec.error
+    );
+    assert!(
+        exec.events
+            .iter()
+            .any(|e| e.event_type == "TaskSucceeded" && e.state.as_deref() == Some("ReleaseLease"))
+    );
+    assert!(proxy.injected() > 0);
+    assert_eq!(
+        env.admin().lease.state().await.unwrap().holder,
+        None,
+        "the lease was released"
+    );
+    // The traffic moved all the same: only the record is missing.
+    let weights = env.weights().await;
+    assert!(
+        weights
+            .iter()
+            .any(|(app, p, s)| app == "search" && *p == Some(0) && *s == Some(100)),
+        "{weights:?}"
+    );
+}

@@ -22,6 +22,8 @@ pub struct Seen<'a> {
     /// The SigV4 credential scope's service and Region (`route53`, `us-east-1`).
     pub service: &'a str,
     pub region: &'a str,
+    /// The request body, as text.
+    pub body: &'a str,
 }
 
 type Matcher = fn(&Seen) -> bool;
@@ -36,6 +38,15 @@ pub fn change_resource_record_sets(r: &Seen) -> bool {
 pub fn us_east_1_dark(r: &Seen) -> bool {
     r.region == "us-east-1" || r.service == "route53"
 }
+
+/// Matches the journal write of a run's record (its per-app items), nothing else.
+pub fn journal_record_write(r: &Seen) -> bool {
+    r.service == "dynamodb" && r.body.contains("\"app#0#")
+}
+
+/// DynamoDB's answer when it fails inside.
+pub const DYNAMODB_INTERNAL_ERROR: &str =
+    "{\"__type\":\"com.amazonaws.dynamodb.v20120810#InternalServerError\",\"message\":\"Internal server error\"}";
 
 /// What a dark Region's endpoint answers (a load balancer with nothing behind it).
 pub const SERVICE_UNAVAILABLE: &str = "Service Unavailable";
@@ -175,11 +186,13 @@ fn handle(
     let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
     let mut client = client;
     let (service, region) = credential_scope(&head);
+    let body_text = String::from_utf8_lossy(&req_body);
     let seen = Seen {
         method,
         path,
         service: &service,
         region: &region,
+        body: &body_text,
     };
     let take = matcher(&seen)
         && remaining

@@ -889,7 +889,11 @@ applications:
         plan.phases[0].waves[0].apps = vec![one; 4000];
         let summary = plan.summarize();
         assert_eq!(summary.phases[0].waves[0].apps, 4000);
-        assert_eq!(serde_json::to_vec(&summary).unwrap().len(), small + 3, "only the count grows");
+        assert_eq!(
+            serde_json::to_vec(&summary).unwrap().len(),
+            small + 3,
+            "only the count grows"
+        );
         assert!(plan.header().phases[0].waves[0].apps.is_empty());
     }
 

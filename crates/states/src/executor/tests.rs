@@ -398,6 +398,10 @@ async fn an_execution_past_the_history_limit_fails_uncaught() {
     let e = run(&exec, def, json!({})).await;
     let err = e.error.unwrap();
     assert_eq!(err.error, "States.Runtime");
-    assert!(err.cause.contains("maximum number of history events (40)"), "{}", err.cause);
+    assert!(
+        err.cause.contains("maximum number of history events (40)"),
+        "{}",
+        err.cause
+    );
     assert!(e.events.len() <= 45, "{}", e.events.len());
 }
