@@ -132,18 +132,35 @@ async fn bench(estate: &Estate, failback: bool) -> Result<(), Box<dyn std::error
     Ok(())
 }
 
-/// The largest input or output of any state (Step Functions caps them at 256 KiB).
+/// The largest input or output of any state (Step Functions caps them at
+/// 256 KiB), and where it is: the state, and its largest fields.
 fn largest_state_data(exec: &Execution) -> (usize, String) {
-    exec.events
+    let largest = exec
+        .events
         .iter()
         .flat_map(|ev| {
             [ev.details.get("input"), ev.details.get("output")]
                 .into_iter()
                 .flatten()
-                .map(move |v| (v.to_string().len(), ev.state.clone().unwrap_or_default()))
+                .map(move |v| (v.to_string().len(), ev.state.clone().unwrap_or_default(), v))
         })
-        .max()
-        .unwrap_or_default()
+        .max_by_key(|(n, _, _)| *n);
+    let Some((n, state, v)) = largest else {
+        return (0, String::new());
+    };
+    let mut fields: Vec<(usize, String)> = v
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, f)| (f.to_string().len(), k.clone()))
+        .collect();
+    fields.sort_by(|a, b| b.cmp(a));
+    let fields: Vec<String> = fields
+        .iter()
+        .take(3)
+        .map(|(n, k)| format!("{k} {:.1}", *n as f64 / 1024.0))
+        .collect();
+    (n, format!("{state}: {}", fields.join(", ")))
 }
 
 /// Hosted zones, weighted record pairs and (for `db_apps`) RDS read replicas;

@@ -124,4 +124,8 @@ pub struct RunRecord {
     pub apps_total: usize,
     #[serde(default)]
     pub apps_moved: usize,
+    /// How many apps were skipped (`skipped` lists at most 100, those that
+    /// could not move first).
+    #[serde(default)]
+    pub skipped_total: usize,
 }

@@ -708,18 +708,30 @@ fn into_waves(registry: &Registry, moves: Vec<AppMove>) -> Vec<Wave> {
         .collect()
 }
 
+/// Apps named in a summary before the rest are counted: the summary
+/// travels in the state machine's data, whose size must not grow with apps.
+const SUMMARY_NAMES: usize = 10;
+
+/// `a, b, c` or `a, b, ... and 4,990 more`.
+fn names_or_count<'a>(names: impl ExactSizeIterator<Item = &'a str>, sep: &str) -> String {
+    let total = names.len();
+    let shown: Vec<&str> = names.take(SUMMARY_NAMES).collect();
+    if total > SUMMARY_NAMES {
+        format!("{}{sep}... and {} more", shown.join(sep), total - SUMMARY_NAMES)
+    } else {
+        shown.join(sep)
+    }
+}
+
 fn summarize(plan: &Plan) -> String {
     if plan.empty {
+        let reasons: Vec<String> = plan.skipped.iter().map(|s| format!("{} {}", s.app, s.reason)).collect();
         return if plan.skipped.is_empty() {
             "nothing to do".to_string()
         } else {
             format!(
                 "nothing to do: {}",
-                plan.skipped
-                    .iter()
-                    .map(|s| format!("{} {}", s.app, s.reason))
-                    .collect::<Vec<_>>()
-                    .join("; ")
+                names_or_count(reasons.iter().map(String::as_str), "; ")
             )
         };
     }
@@ -730,7 +742,7 @@ fn summarize(plan: &Plan) -> String {
             let waves: Vec<String> = p
                 .waves
                 .iter()
-                .map(|w| w.apps.iter().map(|a| a.app.as_str()).collect::<Vec<_>>().join("+"))
+                .map(|w| names_or_count(w.apps.iter().map(|a| a.app.as_str()), "+"))
                 .collect();
             format!(
                 "{} to {} in {} wave(s) [{}]",
@@ -749,11 +761,7 @@ fn summarize(plan: &Plan) -> String {
     if !plan.skipped.is_empty() {
         s.push_str(&format!(
             "; skipped {}",
-            plan.skipped
-                .iter()
-                .map(|k| k.app.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            names_or_count(plan.skipped.iter().map(|k| k.app.as_str()), ", ")
         ));
     }
     s

@@ -387,10 +387,17 @@ pub async fn record_outcome(
         error: input.error.as_ref().map(|e| format!("{}: {}", e.error, e.cause)),
         apps_total: 0,
         apps_moved: 0,
+        skipped_total: plan.skipped.len(),
     };
     let mut record = record;
     record.apps_total = record.apps.len();
     record.apps_moved = moved;
+    // Skipped apps (thousands when a whole estate is already in place) are
+    // listed up to a bound, those that could not move first.
+    if record.skipped.len() > RECORD_APPS_MAX {
+        let (cannot, others): (Vec<_>, Vec<_>) = record.skipped.drain(..).partition(|k| k.error.is_some());
+        record.skipped = cannot.into_iter().chain(others).take(RECORD_APPS_MAX).collect();
+    }
     journal.record_run(&record).await?;
     if plan.lease_epoch.is_some() {
         let cooldown = chrono::Duration::seconds(i64::from(settings.cooldown_seconds));
