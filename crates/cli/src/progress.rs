@@ -45,7 +45,8 @@ pub fn describe(ev: &HistoryEvent) -> Option<String> {
                 | "VerifyApps" | "RecheckApps" => short(&out["summary"], 600),
                 "CheckDnsSync" | "RecheckDnsSync" | "CheckRollbackSync" | "RecheckRollbackSync" => {
                     match out["pending"].as_u64().unwrap_or(0) {
-                        0 => "Route 53 changes INSYNC".to_string(),
+                        0 if out["in_sync"].as_u64() == Some(0) => "no Route 53 change to wait for".to_string(),
+                        0 => format!("{} Route 53 change(s) INSYNC", out["in_sync"]),
                         n => format!("{n} Route 53 change(s) still PENDING (check {})", out["checks"]),
                     }
                 }
