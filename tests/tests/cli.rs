@@ -509,3 +509,23 @@ async fn registry_apply_makes_the_probe_alarms_and_probe_reports_each_primary() 
     assert!(stdout.contains("search") && stdout.contains(" ok "), "{stdout}");
     assert!(stdout.contains("storefront") && stdout.contains("FAIL"), "{stdout}");
 }
+
+/// Valid JSON that is not an object is not a trigger: exit 2, one clear line,
+/// and nothing ran (no execution name claimed in the journal).
+#[tokio::test]
+async fn input_that_is_not_a_json_object_exits_2_and_runs_nothing() {
+    let env = TestEnv::new().await;
+    let endpoint = moto().endpoint();
+    for input in ["[]", "null", "42", "\"failover\""] {
+        let (code, stdout, stderr) = run_cli(
+            &endpoint,
+            &env.settings,
+            &["run", "--local", "--clock", "virtual", "--input", "-"],
+            Some(input),
+        );
+        assert_eq!(code, 2, "{input}: {stdout}{stderr}");
+        assert!(stderr.contains("not a JSON object"), "{input}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{input}: {stderr}");
+    }
+    assert!(env.admin().journal.list_runs(10).await.unwrap().is_empty());
+}

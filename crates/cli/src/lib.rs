@@ -249,6 +249,27 @@ fn print_json(v: &Value) {
     println!("{}", serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string()));
 }
 
+/// The input of a lifeboat run must be a JSON object (an EventBridge event or
+/// a manual request): refused here, with nothing changed, rather than failing
+/// inside the state machine.
+fn lifeboat_input(input: Value) -> Result<Value, CliError> {
+    if input.is_object() {
+        return Ok(input);
+    }
+    let kind = match &input {
+        Value::Array(_) => "an array",
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Object(_) => "an object",
+    };
+    Err(CliError::bad_input(format!(
+        "the input is {kind}, not a JSON object: give an EventBridge event or a manual request such as \
+         {{\"action\": \"failover\"}}; nothing was changed"
+    )))
+}
+
 fn read_input(input: &str) -> Result<Value, CliError> {
     let text = if input == "-" {
         let mut s = String::new();
@@ -371,7 +392,7 @@ async fn run_command(cli: &Cli) -> Result<i32, CliError> {
             wait_seconds,
             ..
         } => {
-            let input = read_input(input)?;
+            let input = lifeboat_input(read_input(input)?)?;
             let sfn = aws_sdk_sfn::Client::new(&load_sdk_config(None, None).await);
             let name = local::execution_name(&input, chrono::Utc::now());
             let progress = progress::Progress::new();
@@ -393,6 +414,13 @@ async fn run_command(cli: &Cli) -> Result<i32, CliError> {
             ..
         } => {
             let input = read_input(input)?;
+            // lifeboat's own definition takes a trigger: a JSON object. Any other
+            // ASL file takes what it takes.
+            let input = if definition.as_path() == std::path::Path::new(local::DEFAULT_DEFINITION) {
+                lifeboat_input(input)?
+            } else {
+                input
+            };
             let f = Arc::new(factory(cli).await);
             let clock: Arc<dyn Clock> = match clock {
                 ClockArg::System => Arc::new(SystemClock),

@@ -24,10 +24,13 @@ pub fn substitute(text: &str, subs: &[(String, String)]) -> Result<String, LoadE
     }
     if let Some(start) = out.find("${") {
         let rest = &out[start..];
-        let end = rest.find('}').map(|i| i + 1).unwrap_or(rest.len().min(40));
+        // Characters, not bytes: the definition may hold any text after `${`.
+        let shown: String = match rest.find('}') {
+            Some(i) => rest[..=i].to_string(),
+            None => rest.chars().take(40).collect(),
+        };
         return Err(LoadError(format!(
-            "unresolved substitution {}: no local function provides it",
-            &rest[..end]
+            "unresolved substitution {shown}: no local function provides it"
         )));
     }
     Ok(out)
@@ -263,5 +266,9 @@ mod tests {
     fn unresolved_substitutions_are_named() {
         let err = substitute("{\"x\": \"${MysteryFunctionArn}\"}", &local_substitutions()).unwrap_err();
         assert!(err.to_string().contains("${MysteryFunctionArn}"));
+        // An unclosed `${` before non-ASCII text names it without splitting a character.
+        let text = format!("{{\"x\": \"${{{}\"}}", "é".repeat(30));
+        let err = substitute(&text, &local_substitutions()).unwrap_err();
+        assert!(err.to_string().contains("${é"), "{err}");
     }
 }

@@ -258,7 +258,11 @@ fn eval_call(call: &Call, input: &Value, context: &Value) -> Result<Value, ExecE
                 if out.len() > 1000 {
                     return Err(fail(n, "more than 1000 items"));
                 }
-                i += step;
+                // At the ends of i64 the range simply stops.
+                match i.checked_add(step) {
+                    Some(next) => i = next,
+                    None => break,
+                }
             }
             Ok(Value::Array(out))
         }
@@ -526,6 +530,14 @@ mod tests {
         assert_eq!(err.error, "States.IntrinsicFailure");
         assert!(parse("States.Nope('x')").unwrap_err().contains("unsupported"));
         assert!(parse("States.Format('x'").is_err());
+    }
+
+    #[test]
+    fn array_range_stops_at_the_ends_of_the_integers() {
+        let v = ev("States.ArrayRange(9223372036854775806, 9223372036854775807, 5)");
+        assert_eq!(v, json!([9223372036854775806i64]));
+        let v = ev("States.ArrayRange(-9223372036854775807, -9223372036854775808, -3)");
+        assert_eq!(v.as_array().map(Vec::len), Some(1));
     }
 
     /// AWS "Intrinsic functions" (States.Hash): MD5, SHA-1, SHA-256, SHA-384
