@@ -92,6 +92,26 @@ pub struct DatabaseOutcome {
     pub detail: String,
 }
 
+impl DatabaseOutcome {
+    /// A step of `plan` with nothing measured yet, in `status`, saying `detail`.
+    pub fn of(plan: &crate::database::DatabasePlan, status: &str, detail: String) -> Self {
+        DatabaseOutcome {
+            action: plan.action.as_str().to_string(),
+            status: status.to_string(),
+            region: plan.region.clone(),
+            target: plan.target.clone(),
+            started_at: None,
+            writable_at: None,
+            seconds_to_writable: None,
+            rpo_at_risk_seconds: None,
+            restore_time: None,
+            data_window_lost_seconds: None,
+            error: None,
+            detail,
+        }
+    }
+}
+
 /// The journal's record of one run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {

@@ -87,40 +87,18 @@ fn database_outcome(app: &lifeboat_core::plan::AppMove, progress: Option<&AppPro
         return None;
     }
     if d.action == DbAction::ManualRebuild {
-        return Some(DatabaseOutcome {
-            action: d.action.as_str().to_string(),
-            status: "manual".into(),
-            region: d.region.clone(),
-            target: d.target.clone(),
-            started_at: None,
-            writable_at: None,
-            seconds_to_writable: None,
-            rpo_at_risk_seconds: None,
-            restore_time: None,
-            data_window_lost_seconds: None,
-            error: None,
-            detail: format!(
+        return Some(DatabaseOutcome::of(
+            d,
+            "manual",
+            format!(
                 "moved DNS only; the database is rebuilt by hand: {}",
                 d.manual_steps.join("; ")
             ),
-        });
+        ));
     }
     Some(match progress.and_then(|p| p.database.as_ref()) {
         Some(p) => p.outcome.clone(),
-        None => DatabaseOutcome {
-            action: d.action.as_str().to_string(),
-            status: "not-reached".into(),
-            region: d.region.clone(),
-            target: d.target.clone(),
-            started_at: None,
-            writable_at: None,
-            seconds_to_writable: None,
-            rpo_at_risk_seconds: None,
-            restore_time: None,
-            data_window_lost_seconds: None,
-            error: None,
-            detail: String::new(),
-        },
+        None => DatabaseOutcome::of(d, "not-reached", String::new()),
     })
 }
 

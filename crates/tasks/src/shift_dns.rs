@@ -45,12 +45,11 @@ pub struct ShiftInput {
     pub databases: Option<Vec<DatabaseResult>>,
 }
 
-/// One app's database step, as the state machine collects it.
+/// One app's database step, as the wave's progress says it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DatabaseResult {
     pub app: String,
-    /// `not-needed`, `writable`, `failed`, `refused`, `timed-out`.
-    pub status: String,
+    pub status: crate::contract::DbStatus,
     /// The new writer's endpoint, once writable.
     #[serde(default)]
     pub endpoint: Option<String>,
@@ -59,7 +58,7 @@ pub struct DatabaseResult {
 impl DatabaseResult {
     /// Whether the app's traffic may follow (its data is writable where it goes).
     pub fn ready(&self) -> bool {
-        matches!(self.status.as_str(), "not-needed" | "writable")
+        self.status.ready()
     }
 }
 
@@ -274,7 +273,7 @@ pub async fn shift_dns(
                 let db = input.databases.as_ref().and_then(|d| d.iter().find(|r| r.app == a.app));
                 match db {
                     Some(r) if !r.ready() => {
-                        tracing::warn!(app = %a.app, status = %r.status, "database not writable: traffic stays");
+                        tracing::warn!(app = %a.app, status = %r.status.as_str(), "database not writable: traffic stays");
                         false
                     }
                     _ => true,
@@ -400,6 +399,7 @@ pub async fn shift_dns(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::contract::DbStatus;
     use crate::test_support::*;
     use lifeboat_aws::AwsError;
     use lifeboat_aws::fakes::{FakeArc, FakeRoute53};
@@ -460,10 +460,10 @@ mod tests {
         );
     }
 
-    fn db(app: &str, status: &str, endpoint: Option<&str>) -> DatabaseResult {
+    fn db(app: &str, status: crate::contract::DbStatus, endpoint: Option<&str>) -> DatabaseResult {
         DatabaseResult {
             app: app.into(),
-            status: status.into(),
+            status,
             endpoint: endpoint.map(str::to_string),
         }
     }
@@ -483,7 +483,10 @@ mod tests {
                 mode: ShiftMode::Shift,
                 verified: None,
                 error: None,
-                databases: Some(vec![db("api", "refused", None), db("web", "not-needed", None)]),
+                databases: Some(vec![
+                    db("api", DbStatus::Refused, None),
+                    db("web", DbStatus::NotNeeded, None),
+                ]),
             },
         )
         .await
@@ -524,7 +527,7 @@ mod tests {
             error: None,
             databases: Some(vec![db(
                 "api",
-                "writable",
+                DbStatus::Writable,
                 Some("api.cluster-b.us-west-2.rds.amazonaws.com"),
             )]),
         };

@@ -24,7 +24,6 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use lifeboat_aws::AwsError;
 use lifeboat_aws::ports::AlarmStates;
-use lifeboat_core::database::DbAction;
 use lifeboat_core::dns::BatchLimits;
 use lifeboat_core::outcome::DatabaseOutcome;
 use lifeboat_core::plan::AppMove;
@@ -59,24 +58,6 @@ fn seconds(from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> Option<f64
     match (from, to) {
         (Some(f), Some(t)) => Some((t - f).num_milliseconds() as f64 / 1000.0),
         _ => None,
-    }
-}
-
-fn new_outcome(app: &AppMove) -> DatabaseOutcome {
-    let d = &app.database;
-    DatabaseOutcome {
-        action: d.action.as_str().to_string(),
-        status: DbStatus::Pending.as_str().to_string(),
-        region: d.region.clone(),
-        target: d.target.clone(),
-        started_at: None,
-        writable_at: None,
-        seconds_to_writable: None,
-        rpo_at_risk_seconds: None,
-        restore_time: None,
-        data_window_lost_seconds: None,
-        error: None,
-        detail: String::new(),
     }
 }
 
@@ -136,7 +117,7 @@ pub async fn promote_wave(s: &Services, now: DateTime<Utc>, input: WaveInput) ->
             status: DbStatus::Pending,
             checks: 0,
             endpoint: None,
-            outcome: new_outcome(app),
+            outcome: DatabaseOutcome::of(&app.database, DbStatus::Pending.as_str(), String::new()),
         };
         p.outcome.started_at = started;
         match result {
@@ -325,7 +306,7 @@ pub async fn shift_wave(s: &Services, input: WaveInput) -> Result<WaveStep, Life
             let p = progress.apps.get(&a.app)?.database.as_ref()?;
             Some(DatabaseResult {
                 app: a.app.clone(),
-                status: p.status.as_str().to_string(),
+                status: p.status,
                 endpoint: p.endpoint.clone(),
             })
         })
@@ -572,9 +553,4 @@ pub async fn verify_wave(s: &Services, now: DateTime<Utc>, input: WaveInput) -> 
         }
     );
     Ok(step)
-}
-
-/// Whether an app of the wave has nothing to promote (for the record).
-pub fn has_database_step(app: &AppMove) -> bool {
-    app.database.action != DbAction::None || !app.depends_on.is_empty()
 }
