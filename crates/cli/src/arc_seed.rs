@@ -5,9 +5,9 @@
 //! Route 53 answers with whichever Region's control is On. Made through the
 //! same control-configuration and Route 53 calls one would make on AWS.
 
-use crate::demo::{PRIMARY, SECONDARY, SeedError, create_health_check, seed_err};
+use crate::demo::{PRIMARY, SECONDARY, SeedError, change_record_sets, create_health_check, seed_err};
 use aws_config::SdkConfig;
-use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, HealthCheckConfig, HealthCheckType};
+use aws_sdk_route53::types::{ChangeAction, HealthCheckConfig, HealthCheckType};
 use aws_sdk_route53recoverycontrolconfig::types::{NewAssertionRule, RuleConfig, RuleType};
 use lifeboat_core::registry::{BySide, ClusterEndpoint, Registry, RoutingControlCluster, Side};
 use std::collections::BTreeMap;
@@ -198,7 +198,7 @@ async fn attach_recovery_health_checks(
                 .send()
                 .await
                 .map_err(seed_err(format!("ListResourceRecordSets {}", rec.name)))?;
-            let mut changes = Vec::new();
+            let mut records = Vec::new();
             for side in [Side::Primary, Side::Secondary] {
                 let set_id = rec.set_identifiers.get(side);
                 let Some(existing) = listed
@@ -220,25 +220,16 @@ async fn attach_recovery_health_checks(
                 .await?;
                 let mut record = existing.clone();
                 record.health_check_id = Some(hc_id);
-                changes.push(
-                    Change::builder()
-                        .action(ChangeAction::Upsert)
-                        .resource_record_set(record)
-                        .build()
-                        .map_err(seed_err("change"))?,
-                );
+                records.push(record);
             }
-            r53.change_resource_record_sets()
-                .hosted_zone_id(&rec.hosted_zone_id)
-                .change_batch(
-                    ChangeBatch::builder()
-                        .set_changes(Some(changes))
-                        .build()
-                        .map_err(seed_err("change batch"))?,
-                )
-                .send()
-                .await
-                .map_err(seed_err(format!("attaching health checks to {}", rec.name)))?;
+            change_record_sets(
+                &r53,
+                &rec.hosted_zone_id,
+                ChangeAction::Upsert,
+                records,
+                &format!("attaching health checks to {}", rec.name),
+            )
+            .await?;
         }
     }
     Ok(())

@@ -191,11 +191,22 @@ async fn create_record_sets(
     records: Vec<ResourceRecordSet>,
     what: &str,
 ) -> Result<(), SeedError> {
+    change_record_sets(r53, zone_id, ChangeAction::Create, records, what).await
+}
+
+/// Sends record sets with one action in one ChangeBatch; `what` names the step in an error.
+pub(crate) async fn change_record_sets(
+    r53: &aws_sdk_route53::Client,
+    zone_id: &str,
+    action: ChangeAction,
+    records: Vec<ResourceRecordSet>,
+    what: &str,
+) -> Result<(), SeedError> {
     let changes = records
         .into_iter()
         .map(|rrs| {
             Change::builder()
-                .action(ChangeAction::Create)
+                .action(action.clone())
                 .resource_record_set(rrs)
                 .build()
                 .map_err(seed_err("change"))

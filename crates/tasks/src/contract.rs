@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use lifeboat_aws::ports::Journal;
 use lifeboat_core::LifeboatError;
 use lifeboat_core::outcome::DatabaseOutcome;
-use lifeboat_core::plan::{AppMove, Plan};
+use lifeboat_core::plan::Plan;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -157,7 +157,8 @@ pub mod keys {
     pub fn wave_prefix(phase: usize, wave: usize) -> String {
         format!("w#{phase}#{wave}#")
     }
-    pub fn wave_apps(phase: usize, wave: usize) -> String {
+    /// The wave itself: its apps and its ARC endpoints.
+    pub fn wave(phase: usize, wave: usize) -> String {
         format!("w#{phase}#{wave}#apps")
     }
     pub fn wave_progress(phase: usize, wave: usize) -> String {
@@ -174,59 +175,47 @@ fn from_text<T: DeserializeOwned>(key: &str, text: &str) -> Result<T, LifeboatEr
         .map_err(|e| LifeboatError::internal(format!("journal document {key} is unreadable: {e}")))
 }
 
-/// Writes the plan: its header and each wave's apps (one BatchWriteItem for
-/// most estates).
+/// Writes the plan: its header and each wave whole (one BatchWriteItem for
+/// most estates), so a wave task reads its wave in one Query.
 pub async fn store_plan(journal: &dyn Journal, plan: &Plan) -> Result<(), LifeboatError> {
     let mut docs = vec![(keys::PLAN.to_string(), to_text(&plan.header())?)];
     for (p, phase) in plan.phases.iter().enumerate() {
         for w in &phase.waves {
-            docs.push((keys::wave_apps(p, w.index), to_text(&w.apps)?));
+            docs.push((keys::wave(p, w.index), to_text(w)?));
         }
     }
     journal.put_docs(&plan.run_id, &docs).await?;
     Ok(())
 }
 
-/// A wave's plan and its progress so far, read in one Query.
+/// A wave and its progress so far.
 #[derive(Debug, Clone)]
 pub struct LoadedWave {
     pub wave: lifeboat_core::plan::Wave,
     pub progress: WaveProgress,
-    pub plan: Plan,
 }
 
-/// Reads a wave (its header from the plan, its apps and its progress).
+/// Reads a wave (its apps and ARC endpoints) and its progress, in one Query.
 pub async fn load_wave(journal: &dyn Journal, at: &WaveRef) -> Result<LoadedWave, LifeboatError> {
     let docs = journal
         .get_docs(&at.run_id, &keys::wave_prefix(at.phase, at.wave))
         .await?;
-    let header = journal.get_docs(&at.run_id, keys::PLAN).await?;
-    let plan: Plan = match header.get(keys::PLAN) {
-        Some(t) => from_text(keys::PLAN, t)?,
+    let apps_key = keys::wave(at.phase, at.wave);
+    let wave: lifeboat_core::plan::Wave = match docs.get(&apps_key) {
+        Some(t) => from_text(&apps_key, t)?,
         None => {
             return Err(LifeboatError::internal(format!(
-                "run {}: the plan is not in the journal (validate writes it)",
-                at.run_id
+                "run {}: wave {}/{} is not in the journal (validate writes the plan)",
+                at.run_id, at.phase, at.wave
             )));
         }
-    };
-    let mut wave = plan
-        .phases
-        .get(at.phase)
-        .and_then(|p| p.waves.iter().find(|w| w.index == at.wave))
-        .cloned()
-        .ok_or_else(|| LifeboatError::internal(format!("run {}: no wave {}/{}", at.run_id, at.phase, at.wave)))?;
-    let apps_key = keys::wave_apps(at.phase, at.wave);
-    wave.apps = match docs.get(&apps_key) {
-        Some(t) => from_text::<Vec<AppMove>>(&apps_key, t)?,
-        None => Vec::new(),
     };
     let progress_key = keys::wave_progress(at.phase, at.wave);
     let progress = match docs.get(&progress_key) {
         Some(t) => from_text(&progress_key, t)?,
         None => WaveProgress::default(),
     };
-    Ok(LoadedWave { wave, progress, plan })
+    Ok(LoadedWave { wave, progress })
 }
 
 /// Writes a wave's progress.
@@ -257,9 +246,9 @@ pub async fn load_run(
     let mut progress = BTreeMap::new();
     for (p, phase) in plan.phases.iter_mut().enumerate() {
         for w in phase.waves.iter_mut() {
-            let apps_key = keys::wave_apps(p, w.index);
+            let apps_key = keys::wave(p, w.index);
             if let Some(t) = docs.get(&apps_key) {
-                w.apps = from_text(&apps_key, t)?;
+                *w = from_text(&apps_key, t)?;
             }
             let progress_key = keys::wave_progress(p, w.index);
             if let Some(t) = docs.get(&progress_key) {

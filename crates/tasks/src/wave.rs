@@ -50,6 +50,18 @@ pub struct WaveInput {
     pub error: Option<StatesError>,
 }
 
+/// Runs `job` on each item, [`CONCURRENCY`] at a time (results in the order they finish).
+async fn bounded<T, O, F, Fut>(items: Vec<T>, job: F) -> Vec<O>
+where
+    F: Fn(T) -> Fut,
+    Fut: std::future::Future<Output = O>,
+{
+    futures::stream::iter(items.into_iter().map(job))
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await
+}
+
 fn needs_database_step(app: &AppMove) -> bool {
     app.database.action.changes_database() || !app.depends_on.is_empty()
 }
@@ -101,13 +113,11 @@ pub async fn promote_wave(s: &Services, now: DateTime<Utc>, input: WaveInput) ->
         })
         .collect();
     let results: Vec<(String, Result<crate::database::PromoteOutput, LifeboatError>)> =
-        futures::stream::iter(jobs.into_iter().map(|(s, input)| async move {
+        bounded(jobs, |(s, input)| async move {
             let name = input.app.app.clone();
             let out = promote_database(&*s.databases, &*s.lag, &*s.dns_read, &*s.arc, now, input).await;
             (name, out)
-        }))
-        .buffer_unordered(CONCURRENCY)
-        .collect()
+        })
         .await;
     for (name, result) in results {
         let Some(app) = wave.apps.iter().find(|a| a.app == name) else {
@@ -191,12 +201,10 @@ async fn check_pending(
         })
         .collect();
     let results: Vec<(String, Result<crate::database::CheckOutput, LifeboatError>)> =
-        futures::stream::iter(jobs.into_iter().map(|(s, input)| async move {
+        bounded(jobs, |(s, input)| async move {
             let name = input.app.app.clone();
             (name, check_database(&*s.databases, input).await)
-        }))
-        .buffer_unordered(CONCURRENCY)
-        .collect()
+        })
         .await;
     for (name, result) in results {
         let Some(app) = apps.iter().find(|a| a.app == name) else {
@@ -459,13 +467,11 @@ pub async fn verify_wave(s: &Services, now: DateTime<Utc>, input: WaveInput) -> 
         })
         .collect();
     let checks: Vec<(String, Result<crate::verify_traffic::VerifyOutput, LifeboatError>)> =
-        futures::stream::iter(jobs.into_iter().map(|(s, alarms, input)| async move {
+        bounded(jobs, |(s, alarms, input)| async move {
             let name = input.app.app.clone();
             let out = verify_traffic(&*s.health, &*s.health_best_effort, &*alarms, &*s.http, input).await;
             (name, out)
-        }))
-        .buffer_unordered(CONCURRENCY)
-        .collect()
+        })
         .await;
     for (name, result) in checks {
         let Some(app) = wave.apps.iter().find(|a| a.app == name) else {
