@@ -57,9 +57,25 @@ asl-lint: $(NODE_STAMP)
 	npx --no-install asl-validator --json-path statemachine/lifeboat.asl.json
 
 # cfn-lint (pinned in the venv, with the SAM translator) checks the template
-# through the Serverless transform.
-infra-lint: setup
+# through the Serverless transform; `sam validate --lint` as a user would run it;
+# checkov (its own venv: its pins clash with moto's) scans for insecure
+# settings, each finding fixed or suppressed in the template with a reason;
+# check_boundary.py expands the template and checks every role against the
+# pipeline's permissions boundary.
+CHECKOV_VENV := $(CURDIR)/.venv-checkov
+DEPLOY_VENV := $(CURDIR)/.venv-deploy
+
+$(CHECKOV_VENV)/.installed: constraints-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check checkov==3.3.30 -c constraints-checkov.txt
+	@touch $@
+
+infra-lint: setup $(DEPLOY_VENV)/.installed $(CHECKOV_VENV)/.installed
 	$(VENV)/bin/cfn-lint infra/template.yaml infra/pipeline.yaml
+	cd infra && SAM_CLI_TELEMETRY=0 $(DEPLOY_VENV)/bin/sam validate --lint --template template.yaml --region $(AWS_REGION)
+	cd infra && SAM_CLI_TELEMETRY=0 $(DEPLOY_VENV)/bin/sam validate --lint --template pipeline.yaml --region $(AWS_REGION)
+	$(CHECKOV_VENV)/bin/checkov --directory infra --framework cloudformation --compact --quiet --skip-download
+	$(VENV)/bin/python infra/check_boundary.py
 
 BUILD_STAMP := $(VENV)/.build-tools
 
@@ -86,11 +102,10 @@ SECONDARY_REGION ?= us-west-2
 TRIGGER_ALARMS ?= lifeboat-no-alarm-configured
 # The ARC routing control ARNs of the registry's apps (comma-separated); empty: none.
 ROUTING_CONTROLS ?=
-DEPLOY_VENV := $(CURDIR)/.venv-deploy
 
-$(DEPLOY_VENV)/.installed:
+$(DEPLOY_VENV)/.installed: constraints-sam.txt
 	$(PYTHON) -m venv $(DEPLOY_VENV)
-	$(DEPLOY_VENV)/bin/pip install --quiet --disable-pip-version-check aws-sam-cli==1.170.0
+	$(DEPLOY_VENV)/bin/pip install --quiet --disable-pip-version-check aws-sam-cli==1.170.0 -c constraints-sam.txt
 	@touch $@
 
 deploy-tools: build-tools $(DEPLOY_VENV)/.installed
@@ -135,4 +150,4 @@ bench: setup
 
 clean:
 	cargo clean
-	rm -rf $(VENV) $(DEPLOY_VENV) node_modules
+	rm -rf $(VENV) $(DEPLOY_VENV) $(CHECKOV_VENV) node_modules

@@ -104,11 +104,20 @@ fn every_substitution_maps_to_a_function_built_from_an_existing_task_binary() {
     );
 }
 
-/// IAM actions in a function's inline policy statements.
+/// Statements whose actions the task never calls itself: AWS checks them on
+/// the task's behalf (RDS creating a KMS grant to restore, tagging what it creates).
+fn is_implied(st: &Yaml) -> bool {
+    st["Sid"].as_str().is_some_and(|s| s.starts_with("Implied"))
+}
+
+/// IAM actions in a function's inline policy statements (those the task calls).
 fn allowed_actions(f: &Yaml) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for policy in f["Properties"]["Policies"].as_sequence().unwrap() {
         for st in policy["Statement"].as_sequence().unwrap() {
+            if is_implied(st) {
+                continue;
+            }
             match &st["Action"] {
                 Yaml::Sequence(a) => out.extend(a.iter().map(|x| x.as_str().unwrap().to_string())),
                 Yaml::String(a) => {
@@ -250,6 +259,21 @@ async fn every_function_policy_allows_exactly_the_calls_its_task_makes() {
 
     let t = template();
     let mut problems = Vec::new();
+    // Implied permissions go only with the call that implies them.
+    for (name, f) in functions(&t) {
+        let implied = f["Properties"]["Policies"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .flat_map(|p| p["Statement"].as_sequence().unwrap().iter())
+            .any(is_implied);
+        let restores = allowed_actions(&f).contains("rds:RestoreDBInstanceToPointInTime");
+        if implied != restores {
+            problems.push(format!(
+                "{name}: implied statements (KMS grant, tags) must go with rds:RestoreDBInstanceToPointInTime and nothing else"
+            ));
+        }
+    }
     let observed: Vec<(&str, ApiCalls)> = TaskKind::ALL
         .iter()
         .map(|k| (k.binary(), counters[k.binary()].snapshot()))
@@ -286,4 +310,65 @@ async fn every_function_policy_allows_exactly_the_calls_its_task_makes() {
         "the scenarios publish outcome events"
     );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// ShiftDns may only UPSERT, and only the record types the registry accepts.
+#[test]
+fn shift_dns_may_only_upsert_the_registrys_record_types() {
+    let t = template();
+    let (_, f) = function_for(&t, TaskKind::ShiftDns);
+    let change = f["Properties"]["Policies"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["Statement"].as_sequence().unwrap().iter())
+        .find(|st| st["Action"][0].as_str() == Some("route53:ChangeResourceRecordSets"))
+        .expect("a statement for ChangeResourceRecordSets");
+    let condition = &change["Condition"]["ForAllValues:StringEquals"];
+    let list = |k: &str| -> Vec<String> {
+        condition[k]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(list("route53:ChangeResourceRecordSetsActions"), ["UPSERT"]);
+    let types: Vec<String> = lifeboat_core::registry::RecordType::ALL
+        .iter()
+        .map(|r| r.as_str().to_string())
+        .collect();
+    assert_eq!(list("route53:ChangeResourceRecordSetsRecordTypes"), types);
+}
+
+/// Every Task has a timeout; a Lambda task's is longer than the function's
+/// own, so a slow function ends with its own error and not a lost invocation.
+#[test]
+fn every_task_times_out_after_its_function_would() {
+    let t = template();
+    let function_timeout = t["Globals"]["Function"]["Timeout"].as_u64().unwrap();
+    let asl: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("statemachine/lifeboat.asl.json")).unwrap())
+            .unwrap();
+    fn tasks<'a>(states: &'a serde_json::Value, out: &mut Vec<(&'a str, &'a serde_json::Value)>) {
+        for (name, s) in states.as_object().unwrap() {
+            match s["Type"].as_str().unwrap() {
+                "Task" => out.push((name, s)),
+                "Map" => tasks(&s["ItemProcessor"]["States"], out),
+                _ => {}
+            }
+        }
+    }
+    let mut all = Vec::new();
+    tasks(&asl["States"], &mut all);
+    assert!(all.len() > 10);
+    for (name, s) in all {
+        let timeout = s["TimeoutSeconds"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{name} has no TimeoutSeconds"));
+        if s["Resource"].as_str().unwrap().contains(":lambda:") {
+            assert!(timeout > function_timeout, "{name}: {timeout} s <= the function's {function_timeout} s");
+        }
+    }
+    assert!(asl["TimeoutSeconds"].as_u64().unwrap() > 0);
 }

@@ -209,6 +209,13 @@ impl Databases for Rds {
             .set_db_subnet_group_name(spec.subnet_group.clone())
             .set_vpc_security_group_ids((!spec.security_group_ids.is_empty()).then(|| spec.security_group_ids.clone()))
             .set_db_parameter_group_name(spec.parameter_group.clone())
+            // The functions' IAM policy lets them create only instances carrying this tag.
+            .tags(
+                aws_sdk_rds::types::Tag::builder()
+                    .key(MANAGED_TAG)
+                    .value("true")
+                    .build(),
+            )
             .send()
             .await
             .map_err(|e| {
@@ -220,6 +227,10 @@ impl Databases for Rds {
         Ok(())
     }
 }
+
+/// The resource tag lifeboat's IAM policies require on every database they change
+/// (`lifeboat:managed` = `true`), and that a restore puts on the instance it creates.
+pub const MANAGED_TAG: &str = "lifeboat:managed";
 
 /// The lag metrics of `of`: (metric names, dimension, seconds per unit).
 fn lag_metrics(of: LagOf<'_>) -> (&'static [&'static str], &'static str, f64) {

@@ -232,6 +232,21 @@ pub enum RecordType {
 }
 
 impl RecordType {
+    /// Every type the registry accepts (the ShiftDns policy allows exactly these).
+    pub const ALL: [RecordType; 11] = [
+        RecordType::A,
+        RecordType::AAAA,
+        RecordType::CNAME,
+        RecordType::MX,
+        RecordType::TXT,
+        RecordType::SRV,
+        RecordType::CAA,
+        RecordType::NAPTR,
+        RecordType::PTR,
+        RecordType::SPF,
+        RecordType::DS,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             RecordType::A => "A",

@@ -1,0 +1,62 @@
+"""Expands infra/template.yaml through the Serverless transform (as CloudFormation
+would, with the pipeline's boundary as PermissionsBoundaryArn) and checks that
+every role it creates carries the boundary and asks for nothing the boundary
+in infra/pipeline.yaml does not allow. Run by `make infra-lint`."""
+
+import fnmatch
+import os
+import sys
+
+from samtranslator.translator.transform import transform
+from samtranslator.yaml_helper import yaml_parse
+
+BOUNDARY = "arn:aws:iam::123456789012:policy/lifeboat-role-boundary"
+
+
+class ManagedPolicies:
+    """The AWS managed policies SAM attaches by name (tracing)."""
+
+    def load(self):
+        return {"AWSXrayWriteOnlyAccess": "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"}
+
+
+def actions(statement):
+    a = statement.get("Action", [])
+    return [a] if isinstance(a, str) else a
+
+
+def main():
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-west-2")
+    template = yaml_parse(open(os.path.join(root, "infra/template.yaml")).read())
+    # What `sam package` does: code and definition by S3 address.
+    template["Globals"]["Function"]["CodeUri"] = "s3://bucket/code.zip"
+    template["Resources"]["StateMachine"]["Properties"]["DefinitionUri"] = "s3://bucket/lifeboat.asl.json"
+    expanded = transform(template, {"PermissionsBoundaryArn": BOUNDARY}, ManagedPolicies())
+
+    pipeline = yaml_parse(open(os.path.join(root, "infra/pipeline.yaml")).read())
+    boundary = pipeline["Resources"]["RoleBoundary"]["Properties"]["PolicyDocument"]["Statement"]
+    allowed = [a for s in boundary if s["Effect"] == "Allow" for a in actions(s)]
+
+    problems = []
+    roles = {k: v for k, v in expanded["Resources"].items() if v["Type"] == "AWS::IAM::Role"}
+    for name, role in sorted(roles.items()):
+        props = role["Properties"]
+        if "PermissionsBoundary" not in props:
+            problems.append(f"{name} has no permissions boundary")
+        for policy in props.get("Policies", []):
+            for st in policy["PolicyDocument"]["Statement"]:
+                if st.get("Effect") != "Allow":
+                    continue
+                for a in actions(st):
+                    if not any(fnmatch.fnmatchcase(a, pattern) for pattern in allowed):
+                        problems.append(f"{name} is allowed {a}, which the boundary refuses")
+    for p in problems:
+        print(p, file=sys.stderr)
+    if problems:
+        sys.exit(1)
+    print(f"check_boundary: {len(roles)} roles, each with the boundary, every action within it")
+
+
+if __name__ == "__main__":
+    main()
