@@ -529,3 +529,68 @@ async fn input_that_is_not_a_json_object_exits_2_and_runs_nothing() {
     }
     assert!(env.admin().journal.list_runs(10).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn lease_show_and_release_break_a_held_lease_and_record_who_and_why() {
+    let env = TestEnv::new().await;
+    let endpoint = moto().endpoint();
+    let (code, stdout, _) = run_cli(&endpoint, &env.settings, &["lease", "show"], None);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("free"), "{stdout}");
+    // A run that died holding the lease.
+    let lease = env.admin().lease.clone();
+    lease
+        .acquire("dead-run", chrono::Utc::now(), chrono::Duration::hours(2), false)
+        .await
+        .unwrap();
+    let (code, stdout, _) = run_cli(&endpoint, &env.settings, &["lease", "show"], None);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("dead-run"), "{stdout}");
+    // No reason: refused, the lease stays.
+    let (code, _, stderr) = run_cli(&endpoint, &env.settings, &["lease", "release", "--reason", " "], None);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--reason"), "{stderr}");
+    assert_eq!(lease.state().await.unwrap().holder.as_deref(), Some("dead-run"));
+    let (code, stdout, stderr) = run_cli(
+        &endpoint,
+        &env.settings,
+        &[
+            "--output",
+            "json",
+            "lease",
+            "release",
+            "--reason",
+            "its Lambda was killed",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let out: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(out["released"], true);
+    assert_eq!(out["lease"]["holder"], "dead-run");
+    // moto's GetCallerIdentity answers for its default account.
+    assert!(out["by"].as_str().unwrap().starts_with("arn:aws:"), "{out}");
+    let st = lease.state().await.unwrap();
+    assert_eq!(st.holder, None);
+    assert_eq!(st.epoch, 2, "the epoch moved on: the dead run's fenced steps refuse");
+    assert!(!lease.holds("dead-run", 1).await.unwrap());
+    // The journal says who broke it and why, under the run it belonged to.
+    let docs = env
+        .admin()
+        .journal
+        .get_docs("dead-run", "lease-released#")
+        .await
+        .unwrap();
+    let entry: serde_json::Value = serde_json::from_str(docs.values().next().unwrap()).unwrap();
+    assert_eq!(entry["reason"], "its Lambda was killed");
+    assert_eq!(entry["released_by"], out["by"]);
+    // Releasing a free lease changes nothing.
+    let (code, stdout, _) = run_cli(
+        &endpoint,
+        &env.settings,
+        &["lease", "release", "--reason", "again"],
+        None,
+    );
+    assert_eq!(code, 0);
+    assert!(stdout.contains("free"), "{stdout}");
+}

@@ -348,8 +348,7 @@ fn every_task_times_out_after_its_function_would() {
     let t = template();
     let function_timeout = t["Globals"]["Function"]["Timeout"].as_u64().unwrap();
     let asl: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(root().join("statemachine/lifeboat.asl.json")).unwrap())
-            .unwrap();
+        serde_json::from_str(&std::fs::read_to_string(root().join("statemachine/lifeboat.asl.json")).unwrap()).unwrap();
     fn tasks<'a>(states: &'a serde_json::Value, out: &mut Vec<(&'a str, &'a serde_json::Value)>) {
         for (name, s) in states.as_object().unwrap() {
             match s["Type"].as_str().unwrap() {
@@ -367,7 +366,10 @@ fn every_task_times_out_after_its_function_would() {
             .as_u64()
             .unwrap_or_else(|| panic!("{name} has no TimeoutSeconds"));
         if s["Resource"].as_str().unwrap().contains(":lambda:") {
-            assert!(timeout > function_timeout, "{name}: {timeout} s <= the function's {function_timeout} s");
+            assert!(
+                timeout > function_timeout,
+                "{name}: {timeout} s <= the function's {function_timeout} s"
+            );
         }
     }
     assert!(asl["TimeoutSeconds"].as_u64().unwrap() > 0);

@@ -753,6 +753,37 @@ impl RunLease for DynamoLease {
         })
     }
 
+    async fn break_lease(&self, now: DateTime<Utc>) -> Result<Option<LeaseState>, AwsError> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("run_id", s(LEASE_KEY))
+            .key("entry", s("lease"))
+            .update_expression("REMOVE holder, expires_at SET broken_at = :now ADD epoch :one")
+            .condition_expression("attribute_exists(holder)")
+            .expression_attribute_values(":now", n(now.timestamp()))
+            .expression_attribute_values(":one", n(1))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await;
+        match update {
+            Ok(out) => {
+                let item = out.attributes().cloned().unwrap_or_default();
+                Ok(Some(LeaseState {
+                    holder: get_s(&item, "holder").map(str::to_string),
+                    epoch: get_n(&item, "epoch").and_then(|e| u64::try_from(e).ok()).unwrap_or(0),
+                    acquired_at: get_n(&item, "acquired_at").map(from_epoch),
+                    expires_at: get_n(&item, "expires_at").map(from_epoch),
+                    cooldown_until: get_n(&item, "cooldown_until").map(from_epoch),
+                    last_run: get_s(&item, "last_run").map(str::to_string),
+                }))
+            }
+            Err(e) if is_condition_failed(&e) => Ok(None),
+            Err(e) => Err(AwsError::from_sdk(&format!("UpdateItem {} lease", self.table), e)),
+        }
+    }
+
     async fn release(&self, run_id: &str, now: DateTime<Utc>, cooldown: chrono::Duration) -> Result<bool, AwsError> {
         let update = self
             .client

@@ -518,6 +518,23 @@ impl RunLease for FakeLease {
         })
     }
 
+    async fn break_lease(&self, _now: DateTime<Utc>) -> Result<Option<LeaseState>, AwsError> {
+        let mut st = lock(&self.state);
+        let Some(holder) = st.holder.take() else {
+            return Ok(None);
+        };
+        let before = LeaseState {
+            holder: Some(holder),
+            epoch: st.epoch,
+            acquired_at: st.acquired_at,
+            expires_at: st.expires_at.take(),
+            cooldown_until: st.cooldown_until,
+            last_run: st.last_run.clone(),
+        };
+        st.epoch += 1;
+        Ok(Some(before))
+    }
+
     async fn release(&self, run_id: &str, now: DateTime<Utc>, cooldown: chrono::Duration) -> Result<bool, AwsError> {
         let mut st = lock(&self.state);
         if st.holder.as_deref() != Some(run_id) {

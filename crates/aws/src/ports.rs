@@ -250,6 +250,17 @@ pub trait RunLease: Send + Sync {
     async fn release(&self, run_id: &str, now: DateTime<Utc>, cooldown: chrono::Duration) -> Result<bool, AwsError>;
     /// The lease as it is (for `lifeboat status`).
     async fn state(&self) -> Result<LeaseState, AwsError>;
+    /// Whether `run_id` still holds the lease it took at `epoch` (a fencing
+    /// token: a run whose lease was broken or taken over must not act). Read
+    /// strongly consistent; an expired lease nobody took is still held.
+    async fn holds(&self, run_id: &str, epoch: u64) -> Result<bool, AwsError> {
+        let st = self.state().await?;
+        Ok(st.holder.as_deref() == Some(run_id) && st.epoch == epoch)
+    }
+    /// Frees the lease whoever holds it (an operator breaking it): the epoch
+    /// moves on, so the holder's next fenced step refuses. No cooldown starts.
+    /// Returns the lease as it was, or None if nobody held it.
+    async fn break_lease(&self, now: DateTime<Utc>) -> Result<Option<LeaseState>, AwsError>;
 }
 
 /// The run lease as stored.

@@ -129,6 +129,9 @@ pub enum Command {
         #[arg(long)]
         state_machine_arn: Option<String>,
     },
+    /// The run lease: who holds it (show), or break it (release).
+    #[command(subcommand)]
+    Lease(LeaseCommand),
     /// One round of detection probes from this Region (AWS_REGION, the
     /// recovery Region): GET each primary endpoint and publish the results
     /// to CloudWatch, as the scheduled probe function does every minute.
@@ -157,6 +160,20 @@ pub enum RegistryCommand {
     List,
     /// Print the registry file's JSON Schema.
     Schema,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LeaseCommand {
+    /// Who holds the run lease, since when, until when, and the cooldown.
+    Show,
+    /// Break the lease whoever holds it (a run that died, or one to stop):
+    /// the holder's next step changes nothing. Recorded in the journal with
+    /// your identity and the reason.
+    Release {
+        /// Why (recorded in the journal).
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -319,6 +336,16 @@ async fn run_command(cli: &Cli) -> Result<i32, CliError> {
             })
         }
         Command::Emulator { port } => emulator::serve_foreground(*port),
+        Command::Lease(LeaseCommand::Show) => {
+            let f = factory(cli).await;
+            let lease = f.services().lease.state().await?;
+            match cli.output {
+                OutputFormat::Json => print_json(&serde_json::to_value(&lease).unwrap_or(Value::Null)),
+                OutputFormat::Text => println!("{}", report::lease_line(&lease, chrono::Utc::now())),
+            }
+            Ok(EXIT_OK)
+        }
+        Command::Lease(LeaseCommand::Release { reason }) => lease_release(cli, reason).await,
         Command::Registry(RegistryCommand::Schema) => {
             print_json(&registry_schema());
             Ok(EXIT_OK)
@@ -544,6 +571,70 @@ async fn run_command(cli: &Cli) -> Result<i32, CliError> {
                 }
             }
             Ok(EXIT_OK)
+        }
+    }
+}
+
+/// `lifeboat lease release`: breaks the lease and records who did it and why.
+async fn lease_release(cli: &Cli, reason: &str) -> Result<i32, CliError> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(CliError::bad_input(
+            "--reason must say why the lease is broken (it is recorded in the journal); nothing was changed",
+        ));
+    }
+    let f = factory(cli).await;
+    let s = f.services();
+    let by = caller_identity(&f.config).await;
+    let now = chrono::Utc::now();
+    let Some(before) = s.lease.break_lease(now).await? else {
+        match cli.output {
+            OutputFormat::Json => print_json(&json!({"released": false, "reason": "the lease is free"})),
+            OutputFormat::Text => println!("the run lease is free: nothing to release"),
+        }
+        return Ok(EXIT_OK);
+    };
+    let holder = before.holder.clone().unwrap_or_default();
+    let entry = json!({
+        "holder": holder, "epoch": before.epoch, "acquired_at": before.acquired_at,
+        "released_at": now, "released_by": by, "reason": reason,
+    });
+    s.journal
+        .put_docs(
+            &holder,
+            &[(
+                format!(
+                    "lease-released#{}",
+                    now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+                ),
+                entry.to_string(),
+            )],
+        )
+        .await?;
+    tracing::warn!(run = %holder, epoch = before.epoch, %by, %reason, "run lease broken by an operator");
+    match cli.output {
+        OutputFormat::Json => print_json(&json!({"released": true, "lease": before, "by": by, "reason": reason})),
+        OutputFormat::Text => println!(
+            "released the run lease of {holder} (epoch {}, {}) by {by}: {reason}\n\
+             its next step changes nothing (it refuses with Lifeboat.LeaseHeld); stop its execution too if it is still running",
+            before.epoch,
+            before
+                .acquired_at
+                .map(|t| format!("taken at {}", t.to_rfc3339()))
+                .unwrap_or_else(|| "taken at an unknown time".into()),
+        ),
+    }
+    Ok(EXIT_OK)
+}
+
+/// Who is calling: the STS caller identity's ARN, else the local user.
+async fn caller_identity(config: &aws_config::SdkConfig) -> String {
+    match aws_sdk_sts::Client::new(config).get_caller_identity().send().await {
+        Ok(id) => id.arn().unwrap_or("unknown").to_string(),
+        Err(e) => {
+            let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+            tracing::warn!(error = %lifeboat_aws::AwsError::from_sdk("GetCallerIdentity", e), "recording the local user instead");
+            format!("local user {user} (GetCallerIdentity failed)")
         }
     }
 }

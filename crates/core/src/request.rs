@@ -179,6 +179,9 @@ pub fn normalize_trigger(input: &serde_json::Value) -> Result<Request, LifeboatE
     let obj = input
         .as_object()
         .ok_or_else(|| LifeboatError::invalid(format!("input is not a JSON object: {ACCEPTED}")))?;
+    if let Some(body) = obj.get(API_REQUEST) {
+        return from_api(obj, body);
+    }
     if let Some(detail_type) = obj.get("detail-type") {
         return match detail_type.as_str() {
             Some(ALARM_DETAIL_TYPE) => from_alarm_event(input),
@@ -195,6 +198,35 @@ pub fn normalize_trigger(input: &serde_json::Value) -> Result<Request, LifeboatE
         return from_manual(input);
     }
     Err(LifeboatError::invalid(format!("unrecognised input: {ACCEPTED}")))
+}
+
+/// The key under which the API puts the request body (with `caller`, the
+/// signer's ARN): whatever its shape, an API body is a manual request.
+pub const API_REQUEST: &str = "api_request";
+
+fn from_api(
+    obj: &serde_json::Map<String, serde_json::Value>,
+    body: &serde_json::Value,
+) -> Result<Request, LifeboatError> {
+    if let Some(extra) = obj
+        .keys()
+        .find(|k| !matches!(k.as_str(), API_REQUEST | "caller" | "api_request_id"))
+    {
+        return Err(LifeboatError::invalid(format!(
+            "API input has an unexpected field \"{extra}\" beside api_request"
+        )));
+    }
+    if body.get("detail-type").is_some() || body.get("detail").is_some() {
+        return Err(LifeboatError::invalid(
+            "an API request is always a manual request: alarm and schedule events start runs only through EventBridge",
+        ));
+    }
+    let mut request = from_manual(body)?;
+    if let Some(caller) = obj.get("caller").and_then(|c| c.as_str()).filter(|c| !c.is_empty()) {
+        // Who started it goes into the journal with the run.
+        request.source = format!("{} (API, by {caller})", request.source);
+    }
+    Ok(request)
 }
 
 fn from_alarm_event(input: &serde_json::Value) -> Result<Request, LifeboatError> {
@@ -504,6 +536,33 @@ pub(crate) mod tests {
         assert_eq!((r.mode, r.move_dns_without_database), (Mode::Planned, true));
         let err = normalize_trigger(&json!({"action": "failback", "mode": "disaster"})).unwrap_err();
         assert!(err.message.contains("always planned"), "{}", err.message);
+    }
+
+    #[test]
+    fn an_api_body_is_always_a_manual_request_and_names_its_caller() {
+        let caller = "arn:aws:sts::123456789012:assumed-role/Operator/alice";
+        let r = normalize_trigger(&json!({
+            "api_request": {"action": "failover", "reason": "game day"},
+            "caller": caller,
+            "api_request_id": "abc"
+        }))
+        .unwrap();
+        assert_eq!(r.trigger, TriggerKind::Manual);
+        assert_eq!(r.source, format!("game day (API, by {caller})"));
+        // An alarm-shaped body through the API is refused, not treated as an alarm.
+        let e = normalize_trigger(&json!({"api_request": alarm_event("storefront-errors", "ALARM"), "caller": caller}))
+            .unwrap_err();
+        assert!(e.message.contains("always a manual request"), "{}", e.message);
+        for body in [
+            json!([]),
+            json!("failover"),
+            json!({"detail": {}}),
+            json!({"action": "explode"}),
+        ] {
+            assert!(normalize_trigger(&json!({"api_request": body, "caller": caller})).is_err());
+        }
+        let e = normalize_trigger(&json!({"api_request": {"action": "failover"}, "detail-type": "x"})).unwrap_err();
+        assert!(e.message.contains("unexpected field"), "{}", e.message);
     }
 
     #[test]

@@ -181,7 +181,11 @@ pub async fn store_plan(journal: &dyn Journal, plan: &Plan) -> Result<(), Lifebo
     let mut docs = vec![(keys::PLAN.to_string(), to_text(&plan.header())?)];
     for (p, phase) in plan.phases.iter().enumerate() {
         for w in &phase.waves {
-            docs.push((keys::wave(p, w.index), to_text(w)?));
+            let stored = StoredWave {
+                wave: w,
+                lease_epoch: plan.lease_epoch,
+            };
+            docs.push((keys::wave(p, w.index), to_text(&stored)?));
         }
     }
     journal.put_docs(&plan.run_id, &docs).await?;
@@ -193,6 +197,18 @@ pub async fn store_plan(journal: &dyn Journal, plan: &Plan) -> Result<(), Lifebo
 pub struct LoadedWave {
     pub wave: lifeboat_core::plan::Wave,
     pub progress: WaveProgress,
+    /// The run lease's epoch when validate took it: the fencing token the
+    /// wave's changes are checked against (None for a dry run).
+    pub lease_epoch: Option<u64>,
+}
+
+/// A wave as stored: the wave, with the lease epoch its run was given.
+#[derive(Serialize, serde::Deserialize)]
+struct StoredWave<W> {
+    #[serde(flatten)]
+    wave: W,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    lease_epoch: Option<u64>,
 }
 
 /// Reads a wave (its apps and ARC endpoints) and its progress, in one Query.
@@ -201,7 +217,7 @@ pub async fn load_wave(journal: &dyn Journal, at: &WaveRef) -> Result<LoadedWave
         .get_docs(&at.run_id, &keys::wave_prefix(at.phase, at.wave))
         .await?;
     let apps_key = keys::wave(at.phase, at.wave);
-    let wave: lifeboat_core::plan::Wave = match docs.get(&apps_key) {
+    let stored: StoredWave<lifeboat_core::plan::Wave> = match docs.get(&apps_key) {
         Some(t) => from_text(&apps_key, t)?,
         None => {
             return Err(LifeboatError::internal(format!(
@@ -215,7 +231,11 @@ pub async fn load_wave(journal: &dyn Journal, at: &WaveRef) -> Result<LoadedWave
         Some(t) => from_text(&progress_key, t)?,
         None => WaveProgress::default(),
     };
-    Ok(LoadedWave { wave, progress })
+    Ok(LoadedWave {
+        wave: stored.wave,
+        progress,
+        lease_epoch: stored.lease_epoch,
+    })
 }
 
 /// Writes a wave's progress.

@@ -85,10 +85,33 @@ fn app_failure(e: &LifeboatError) -> bool {
     e.name != ErrorName::Throttled
 }
 
+/// A run changes nothing once its lease was broken or taken over: the
+/// epoch validate was given is the fencing token, checked before each change.
+async fn fence(s: &Services, run_id: &str, epoch: Option<u64>) -> Result<(), LifeboatError> {
+    let Some(epoch) = epoch else {
+        return Ok(());
+    };
+    if s.lease.holds(run_id, epoch).await? {
+        return Ok(());
+    }
+    tracing::error!(run = %run_id, epoch, "the run lease moved on: refusing to change anything");
+    Err(LifeboatError::new(
+        ErrorName::LeaseHeld,
+        format!(
+            "run {run_id} no longer holds the run lease it took (epoch {epoch}): an operator released it \
+             or another run took it over; this step changed nothing"
+        ),
+    ))
+}
+
 /// Promotes every database of the wave that has to be, then looks once
 /// whether each is writable.
 pub async fn promote_wave(s: &Services, now: DateTime<Utc>, input: WaveInput) -> Result<WaveStep, LifeboatError> {
-    let LoadedWave { wave, mut progress, .. } = load_wave(&*s.journal, &input.at).await?;
+    let LoadedWave {
+        wave,
+        mut progress,
+        lease_epoch,
+    } = load_wave(&*s.journal, &input.at).await?;
     progress.started_at = progress.started_at.or(input.started_at).or(Some(now));
     let started = progress.started_at;
     let todo: Vec<&AppMove> = wave
@@ -97,6 +120,9 @@ pub async fn promote_wave(s: &Services, now: DateTime<Utc>, input: WaveInput) ->
         .filter(|a| needs_database_step(a))
         .filter(|a| progress.apps.get(&a.app).and_then(|p| p.database.as_ref()).is_none())
         .collect();
+    if todo.iter().any(|a| a.database.action.changes_database()) {
+        fence(s, &input.at.run_id, lease_epoch).await?;
+    }
     let endpoints = wave.arc_endpoints.clone();
     // Owned inputs: the futures run a few at a time and must be 'static-friendly (Send for any lifetime).
     let jobs: Vec<(Services, PromoteInput)> = todo
@@ -305,7 +331,12 @@ fn short(s: &str, max: usize) -> String {
 /// Moves the wave's traffic (or puts it back) as shift_dns does, for the
 /// apps the progress says.
 pub async fn shift_wave(s: &Services, input: WaveInput) -> Result<WaveStep, LifeboatError> {
-    let LoadedWave { wave, mut progress, .. } = load_wave(&*s.journal, &input.at).await?;
+    let LoadedWave {
+        wave,
+        mut progress,
+        lease_epoch,
+    } = load_wave(&*s.journal, &input.at).await?;
+    fence(s, &input.at.run_id, lease_epoch).await?;
     let mode = input.mode.unwrap_or(ShiftMode::Shift);
     let databases: Vec<DatabaseResult> = wave
         .apps
@@ -559,4 +590,88 @@ pub async fn verify_wave(s: &Services, now: DateTime<Utc>, input: WaveInput) -> 
         }
     );
     Ok(step)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract::{WaveRef, store_plan};
+    use crate::test_support::{fake_services, registry};
+    use crate::validate::{ValidateInput, take_lease, validate};
+    use lifeboat_aws::ports::{DnsReader, RegistryStore, RunLease};
+
+    /// Validate, take the lease and store the plan, as the Validate task does.
+    async fn planned(s: &Services, f: &crate::test_support::Fakes) -> WaveInput {
+        f.registry.put_apps(&registry().applications).await.unwrap();
+        f.alarms.set("us-west-2", "api-usw2-5xx", "OK");
+        let mut plan = validate(
+            s.validate_ports(),
+            ValidateInput {
+                trigger: serde_json::json!({"action": "failover", "apps": ["api"]}),
+                run_id: "run-1".into(),
+                started_at: None,
+            },
+        )
+        .await
+        .unwrap()
+        .plan;
+        take_lease(&*s.lease, &s.settings, Utc::now(), &mut plan).await.unwrap();
+        assert_eq!(plan.lease_epoch, Some(1));
+        store_plan(&*s.journal, &plan).await.unwrap();
+        WaveInput {
+            at: WaveRef {
+                run_id: "run-1".into(),
+                phase: 0,
+                wave: 0,
+            },
+            started_at: None,
+            mode: None,
+            error: None,
+        }
+    }
+
+    async fn weight_of(f: &crate::test_support::Fakes, set: &str) -> Option<i64> {
+        f.r53
+            .record_sets("Z1", "api.example.com.", "A")
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|r| r.set_identifier.as_deref() == Some(set))
+            .and_then(|r| r.weight)
+    }
+
+    #[tokio::test]
+    async fn a_run_whose_lease_was_broken_changes_nothing() {
+        let (s, f) = fake_services();
+        let input = planned(&s, &f).await;
+        // An operator breaks the lease (`lifeboat lease release`) mid-run.
+        let before = f.lease.break_lease(Utc::now()).await.unwrap().unwrap();
+        assert_eq!(before.holder.as_deref(), Some("run-1"));
+        let e = shift_wave(&s, input.clone()).await.unwrap_err();
+        assert_eq!(e.name, ErrorName::LeaseHeld);
+        assert!(e.message.contains("epoch 1"), "{}", e.message);
+        assert_eq!(weight_of(&f, "api-usw2").await, Some(0), "no weight moved");
+        // A rollback of the wave is refused too: the run no longer owns the estate.
+        let rollback = WaveInput {
+            mode: Some(ShiftMode::Rollback),
+            ..input
+        };
+        assert_eq!(shift_wave(&s, rollback).await.unwrap_err().name, ErrorName::LeaseHeld);
+    }
+
+    #[tokio::test]
+    async fn a_run_taken_over_by_another_changes_nothing_but_its_own_lease_lets_it_act() {
+        let (s, f) = fake_services();
+        let input = planned(&s, &f).await;
+        shift_wave(&s, input.clone()).await.unwrap();
+        assert_eq!(weight_of(&f, "api-usw2").await, Some(100));
+        // The lease expires and another run takes it (epoch 2): the first run's next step refuses.
+        f.lease.state.lock().unwrap().expires_at = Some(Utc::now() - chrono::Duration::seconds(1));
+        f.lease
+            .acquire("run-2", Utc::now(), chrono::Duration::hours(1), false)
+            .await
+            .unwrap();
+        let e = shift_wave(&s, input).await.unwrap_err();
+        assert_eq!(e.name, ErrorName::LeaseHeld);
+    }
 }
