@@ -147,6 +147,26 @@ impl TestEnv {
         }
     }
 
+    /// Runs the real definition with its TimeoutSeconds set to `timeout_seconds`.
+    pub async fn run_with_timeout(&self, input: Value, timeout_seconds: u64) -> (Execution, ApiCalls) {
+        let definition = Path::new(env!("CARGO_MANIFEST_DIR")).join("../statemachine/lifeboat.asl.json");
+        let mut asl: Value = serde_json::from_str(&std::fs::read_to_string(definition).unwrap()).unwrap();
+        asl["TimeoutSeconds"] = timeout_seconds.into();
+        let dir = std::env::temp_dir().join(unique("lifeboat-asl"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("lifeboat.asl.json");
+        std::fs::write(&path, asl.to_string()).unwrap();
+        let factory = self.factory();
+        let clock = Arc::new(VirtualClock::new(chrono::Utc::now()));
+        match local::run_local(&path, input, factory.clone(), clock, None)
+            .await
+            .unwrap()
+        {
+            LocalRun::Ran(e) => (*e, factory.run_counter.snapshot()),
+            LocalRun::Duplicate { name, .. } => panic!("execution {name} was refused as a duplicate"),
+        }
+    }
+
     /// Runs the real definition, returning a duplicate refusal instead of failing on it.
     pub async fn run_or_refuse(&self, input: Value) -> LocalRun {
         let factory = self.factory();

@@ -372,5 +372,15 @@ fn every_task_times_out_after_its_function_would() {
             );
         }
     }
-    assert!(asl["TimeoutSeconds"].as_u64().unwrap() > 0);
+    // Validate fits plans into the execution's timeout, which is also the lease's life.
+    assert_eq!(
+        asl["TimeoutSeconds"].as_u64().unwrap(),
+        u64::from(lifeboat_tasks::Settings::default().lease_ttl_seconds),
+        "the lease lasts as long as an execution may"
+    );
+    let env = &t["Globals"]["Function"]["Environment"]["Variables"];
+    assert!(
+        env["LIFEBOAT_LEASE_TTL_SECONDS"].is_null(),
+        "the functions use the default lease TTL, the definition's TimeoutSeconds"
+    );
 }

@@ -342,3 +342,62 @@ async fn a_record_that_cannot_be_written_releases_the_lease_and_fails_the_run() 
         "{weights:?}"
     );
 }
+
+#[tokio::test]
+async fn a_run_that_times_out_is_still_recorded_and_frees_the_lease() {
+    let env = TestEnv::new().await;
+    // storefront's verification keeps failing: its rechecks run past a 60 s
+    // execution timeout (on the virtual clock).
+    set_alarm(
+        &env.config,
+        SECONDARY,
+        &env.alarm("storefront-usw2-errors"),
+        StateValue::Alarm,
+    )
+    .await
+    .unwrap();
+    let (exec, _) = env.run_with_timeout(json!({"action": "failover"}), 60).await;
+    assert_eq!(exec.status, ExecutionStatus::TimedOut, "{:?}", exec.error);
+    // No record task ran inside the execution; the execution-end record (the
+    // EventBridge rule's, on AWS) wrote one from the journal's plan and progress.
+    assert!(lifeboat::run_record(&exec).is_none());
+    let admin = env.admin();
+    let rec = admin
+        .journal
+        .get_run(&exec.name)
+        .await
+        .unwrap()
+        .expect("a record of the timed-out run");
+    assert!(
+        rec.error.as_deref().unwrap_or_default().starts_with("States.Timeout"),
+        "{:?}",
+        rec.error
+    );
+    assert!(rec.summary.contains("stopped by States.Timeout"), "{}", rec.summary);
+    assert!(
+        matches!(rec.status, RunStatus::Partial | RunStatus::Failed),
+        "{:?}",
+        rec.status
+    );
+    // The first wave's app moved before the timeout: the record says so.
+    assert!(
+        rec.apps
+            .iter()
+            .any(|a| a.app == "payments" && a.status == AppStatus::Moved),
+        "{:?}",
+        rec.apps
+    );
+    let lease = admin.lease.state().await.unwrap();
+    assert_eq!(lease.holder, None, "the lease is free for the next run");
+    assert_eq!(lease.last_run.as_deref(), Some(exec.name.as_str()));
+    // The same event delivered again changes nothing.
+    let again = lifeboat_tasks::dispatch(
+        lifeboat_tasks::TaskKind::RecordOutcome,
+        &admin,
+        json!({"detail-type": "Step Functions Execution Status Change", "detail": {"name": exec.name, "status": "TIMED_OUT"}}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(again["recorded"], false, "{again}");
+    assert_eq!(again["detail"], "already recorded");
+}

@@ -13,6 +13,9 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, DeleteRequest, KeySchemaElement, KeyType, PutRequest,
     ReturnValue, ScalarAttributeType, TableStatus, TransactWriteItem, Update, WriteRequest,
 };
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use chrono::{DateTime, Utc};
 use lifeboat_core::outcome::RunRecord;
 use lifeboat_core::registry::{Application, RoutingControlCluster};
@@ -135,7 +138,7 @@ async fn scan_all(
         let resp = req
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk(&format!("Scan {table}"), e))?;
+            .map_err(|e| table_error(table, &format!("Scan {table}"), e))?;
         items.extend(resp.items().iter().cloned());
         match resp.last_evaluated_key() {
             Some(k) if !k.is_empty() => start = Some(k.clone()),
@@ -165,7 +168,7 @@ async fn query_prefix(
             .set_exclusive_start_key(start.take())
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk(&format!("Query {table} {run_id}/{prefix}*"), e))?;
+            .map_err(|e| table_error(table, &format!("Query {table} {run_id}/{prefix}*"), e))?;
         items.extend(resp.items().iter().cloned());
         match resp.last_evaluated_key() {
             Some(k) if !k.is_empty() => start = Some(k.clone()),
@@ -189,7 +192,7 @@ async fn get_entry(
         .consistent_read(true)
         .send()
         .await
-        .map_err(|e| AwsError::from_sdk(&format!("GetItem {table} {run_id}/{entry}"), e))?;
+        .map_err(|e| table_error(table, &format!("GetItem {table} {run_id}/{entry}"), e))?;
     Ok(resp.item().cloned())
 }
 
@@ -207,7 +210,7 @@ async fn batch_write(
                 .set_request_items(Some(pending))
                 .send()
                 .await
-                .map_err(|e| AwsError::from_sdk(&format!("BatchWriteItem {table}"), e))?;
+                .map_err(|e| table_error(table, &format!("BatchWriteItem {table}"), e))?;
             match resp.unprocessed_items() {
                 Some(u) if !u.is_empty() => {
                     pending = u.clone();
@@ -266,14 +269,7 @@ impl RegistryStore for DynamoRegistry {
     }
 
     async fn load(&self) -> Result<Vec<StoredApp>, AwsError> {
-        let items = scan_all(&self.client, &self.table, None, true)
-            .await
-            .map_err(|e| match e {
-                AwsError::NotFound(m) => AwsError::NotFound(format!(
-                    "{m} (the registry table is missing: run `lifeboat registry apply FILE`)"
-                )),
-                other => other,
-            })?;
+        let items = scan_all(&self.client, &self.table, None, true).await?;
         let mut out = Vec::new();
         for item in &items {
             let name = get_s(item, "app").unwrap_or("?");
@@ -323,7 +319,7 @@ impl RegistryStore for DynamoRegistry {
             .key("app", s(CLUSTER_ITEM))
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk(&format!("GetItem {} {CLUSTER_ITEM}", self.table), e))?;
+            .map_err(|e| table_error(&self.table, &format!("GetItem {} {CLUSTER_ITEM}", self.table), e))?;
         let Some(spec) = resp.item().and_then(|i| get_s(i, "spec")) else {
             return Ok(None);
         };
@@ -344,7 +340,7 @@ impl RegistryStore for DynamoRegistry {
                     .item("applied_at", s(Utc::now().to_rfc3339()))
                     .send()
                     .await
-                    .map_err(|e| AwsError::from_sdk(&format!("PutItem {} {CLUSTER_ITEM}", self.table), e))?;
+                    .map_err(|e| table_error(&self.table, &format!("PutItem {} {CLUSTER_ITEM}", self.table), e))?;
             }
             None => {
                 self.client
@@ -353,7 +349,7 @@ impl RegistryStore for DynamoRegistry {
                     .key("app", s(CLUSTER_ITEM))
                     .send()
                     .await
-                    .map_err(|e| AwsError::from_sdk(&format!("DeleteItem {} {CLUSTER_ITEM}", self.table), e))?;
+                    .map_err(|e| table_error(&self.table, &format!("DeleteItem {} {CLUSTER_ITEM}", self.table), e))?;
             }
         }
         Ok(())
@@ -390,7 +386,7 @@ impl RegistryStore for DynamoRegistry {
             .set_expression_attribute_values(Some(active_values(region, run_id, at)))
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk(&format!("UpdateItem {} app {app}", self.table), e))?;
+            .map_err(|e| table_error(&self.table, &format!("UpdateItem {} app {app}", self.table), e))?;
         Ok(())
     }
 
@@ -434,7 +430,13 @@ impl RegistryStore for DynamoRegistry {
                         self.set_active_region(app, region, run_id, at).await?;
                     }
                 }
-                Err(e) => return Err(AwsError::from_sdk(&format!("TransactWriteItems {}", self.table), e)),
+                Err(e) => {
+                    return Err(table_error(
+                        &self.table,
+                        &format!("TransactWriteItems {}", self.table),
+                        e,
+                    ));
+                }
             }
         }
         Ok(())
@@ -614,7 +616,8 @@ impl Journal for DynamoJournal {
         match put {
             Ok(_) => Ok(true),
             Err(e) if is_condition_failed(&e) => Ok(false),
-            Err(e) => Err(AwsError::from_sdk(
+            Err(e) => Err(table_error(
+                &self.table,
                 &format!("PutItem {} execution {name}", self.table),
                 e,
             )),
@@ -638,7 +641,7 @@ impl Journal for DynamoJournal {
             .item("at", s(at.to_rfc3339()))
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk(&format!("PutItem {} ignored trigger", self.table), e))?;
+            .map_err(|e| table_error(&self.table, &format!("PutItem {} ignored trigger", self.table), e))?;
         Ok(())
     }
 
@@ -653,7 +656,7 @@ impl Journal for DynamoJournal {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk(&format!("Query {}", self.table), e))?;
+            .map_err(|e| table_error(&self.table, &format!("Query {}", self.table), e))?;
         Ok(resp
             .items()
             .iter()
@@ -685,6 +688,21 @@ impl DynamoLease {
 }
 
 const LEASE_KEY: &str = "#lease";
+
+/// A DynamoDB call's error; a missing table said in one line, with what creates it.
+fn table_error<E>(table: &str, what: &str, err: SdkError<E, HttpResponse>) -> AwsError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match AwsError::from_sdk(what, err) {
+        // DynamoDB's ResourceNotFoundException: the table (or its index) does not exist.
+        AwsError::NotFound(_) => AwsError::NotFound(format!(
+            "table {table} does not exist: `lifeboat registry apply FILE` creates the registry and journal \
+             tables (locally), the stack creates them on AWS; --registry-table and --journal-table name others"
+        )),
+        other => other,
+    }
+}
 
 #[async_trait]
 impl RunLease for DynamoLease {
@@ -737,7 +755,7 @@ impl RunLease for DynamoLease {
                     }),
                 }
             }
-            Err(e) => Err(AwsError::from_sdk(&format!("UpdateItem {} lease", self.table), e)),
+            Err(e) => Err(table_error(&self.table, &format!("UpdateItem {} lease", self.table), e)),
         }
     }
 
@@ -780,7 +798,7 @@ impl RunLease for DynamoLease {
                 }))
             }
             Err(e) if is_condition_failed(&e) => Ok(None),
-            Err(e) => Err(AwsError::from_sdk(&format!("UpdateItem {} lease", self.table), e)),
+            Err(e) => Err(table_error(&self.table, &format!("UpdateItem {} lease", self.table), e)),
         }
     }
 
@@ -801,7 +819,7 @@ impl RunLease for DynamoLease {
         match update {
             Ok(_) => Ok(true),
             Err(e) if is_condition_failed(&e) => Ok(false),
-            Err(e) => Err(AwsError::from_sdk(&format!("UpdateItem {} lease", self.table), e)),
+            Err(e) => Err(table_error(&self.table, &format!("UpdateItem {} lease", self.table), e)),
         }
     }
 }

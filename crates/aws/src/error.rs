@@ -48,7 +48,12 @@ impl AwsError {
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
         let code = err.as_service_error().and_then(|e| e.code()).map(str::to_string);
-        let text = format!("{what}: {}", DisplayErrorContext(&err));
+        // A service's answer in one line (its code and message); anything else with its context.
+        let text = match (&code, err.as_service_error().and_then(|e| e.message())) {
+            (Some(c), Some(m)) => format!("{what}: {c}: {m}"),
+            (Some(c), None) => format!("{what}: {c}"),
+            _ => format!("{what}: {}", DisplayErrorContext(&err)),
+        };
         let server_error = err.raw_response().is_some_and(|r| r.status().is_server_error());
         let no_answer = matches!(
             err,

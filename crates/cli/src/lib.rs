@@ -363,6 +363,8 @@ async fn run_command(cli: &Cli) -> Result<i32, CliError> {
             let f = factory(cli).await;
             let s = f.services();
             let mut summary = report::apply_registry(&*s.registry, &reg, *prune).await?;
+            // The journal too: a first run needs it (on AWS the stack makes both).
+            s.journal.ensure_table().await?;
             summary.probe_alarms = lifeboat_tasks::probe::apply_probe_alarms(&*s.metrics, &reg).await?;
             match cli.output {
                 OutputFormat::Json => print_json(&serde_json::to_value(&summary).unwrap_or(Value::Null)),

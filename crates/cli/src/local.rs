@@ -2,7 +2,9 @@
 //! resolves to a local function name served by the task dispatcher.
 
 use lifeboat_core::request::{execution_name_for, normalize_trigger};
-use lifeboat_states::{Clock, EventSink, Execution, Executor, LoadError, StateMachine, TaskHandler, parse_definition};
+use lifeboat_states::{
+    Clock, EventSink, Execution, ExecutionStatus, Executor, LoadError, StateMachine, TaskHandler, parse_definition,
+};
 use lifeboat_tasks::{ServicesFactory, TaskKind, dispatch};
 use serde_json::Value;
 use std::path::Path;
@@ -207,6 +209,16 @@ pub enum LocalRun {
     },
 }
 
+/// Why a local run did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum LocalError {
+    #[error(transparent)]
+    Definition(#[from] LoadError),
+    /// Refused before anything ran (the journal table is missing).
+    #[error("{0}")]
+    Refused(String),
+}
+
 /// Loads the definition, checks it against the local functions, and runs it,
 /// unless the journal shows this execution name already ran.
 pub async fn run_local(
@@ -215,12 +227,16 @@ pub async fn run_local(
     factory: Arc<dyn ServicesFactory>,
     clock: Arc<dyn Clock>,
     sink: Option<Arc<dyn EventSink>>,
-) -> Result<LocalRun, LoadError> {
+) -> Result<LocalRun, LocalError> {
     let machine = load_definition(definition)?;
     let journal = factory.services().journal;
-    let exec = local_executor(factory, clock, sink);
+    let exec = local_executor(factory.clone(), clock, sink);
     exec.check_handlers(&machine)?;
     let name = execution_name(&input, exec.clock().now());
+    // Any other ASL file runs as it is: no journal, no table touched.
+    if !is_lifeboat_machine(&machine) {
+        return Ok(LocalRun::Ran(Box::new(exec.run(&machine, input, &name).await)));
+    }
     // Like StartExecution, an execution name is used once: claimed atomically,
     // so the same event delivered twice, or fifty times at once, runs once.
     // A journal that does not exist yet cannot hold duplicates.
@@ -236,11 +252,55 @@ pub async fn run_local(
             };
             return Ok(LocalRun::Duplicate { name, status });
         }
+        // No journal table: refused before anything runs, in one line that says what creates it.
+        Err(e @ lifeboat_aws::AwsError::NotFound(_)) => {
+            return Err(LocalError::Refused(format!("{e}; nothing was run")));
+        }
         Err(e) => {
             tracing::warn!(error = %e, "could not claim the execution name; running without duplicate protection")
         }
     }
-    Ok(LocalRun::Ran(Box::new(exec.run(&machine, input, &name).await)))
+    let execution = exec.run(&machine, input, &name).await;
+    if execution.status != ExecutionStatus::Succeeded {
+        record_execution_end(&*factory, &execution).await;
+    }
+    Ok(LocalRun::Ran(Box::new(execution)))
+}
+
+/// Whether the definition calls lifeboat's tasks (and so uses its journal).
+fn is_lifeboat_machine(machine: &StateMachine) -> bool {
+    let ours: Vec<String> = TaskKind::ALL.iter().map(|k| local_function_arn(*k)).collect();
+    lifeboat_states::task_resources(machine)
+        .iter()
+        .any(|r| ours.contains(r))
+}
+
+/// What the deployed stack's EventBridge rule does when an execution times
+/// out, is aborted or fails: give the record task the status-change event, so
+/// the run is recorded (if its own record did not run) and the lease freed.
+async fn record_execution_end(factory: &dyn ServicesFactory, execution: &Execution) {
+    let status = match execution.status {
+        ExecutionStatus::TimedOut => "TIMED_OUT",
+        ExecutionStatus::Failed => "FAILED",
+        ExecutionStatus::Succeeded => return,
+    };
+    let event = serde_json::json!({
+        "source": "aws.states",
+        "detail-type": lifeboat_tasks::record_outcome::EXECUTION_STATUS_CHANGE,
+        "detail": {
+            "name": execution.name,
+            "status": status,
+            "startDate": execution.start_date.timestamp_millis(),
+            "stopDate": execution.stop_date.timestamp_millis(),
+            "error": execution.error.as_ref().map(|e| e.error.clone()),
+            "cause": execution.error.as_ref().map(|e| e.cause.clone()),
+        }
+    });
+    let services = factory.services();
+    match lifeboat_tasks::dispatch(TaskKind::RecordOutcome, &services, event).await {
+        Ok(out) => tracing::info!(run = %execution.name, %status, outcome = %out, "execution end recorded"),
+        Err(e) => tracing::error!(run = %execution.name, %status, error = %e, "could not record the execution's end"),
+    }
 }
 
 #[cfg(test)]

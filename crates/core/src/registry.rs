@@ -813,6 +813,18 @@ fn check_semantics(registry: &Registry) -> Vec<RegistryProblem> {
                 format!("required for kind {}", app.database.kind.as_str()),
             );
         }
+        // Without a budget the RPO gate would pass any lag: allowing data loss means saying how much.
+        if app.database.kind == DatabaseKind::AuroraGlobal
+            && app.database.allow_data_loss
+            && app.database.max_rpo_seconds.is_none()
+        {
+            push(
+                format!("{at}.database.max_rpo_seconds"),
+                "required while data loss is allowed (allow_data_loss, true by default): the most replication \
+                 lag, in seconds, a disaster failover may lose; or set allow_data_loss: false (switchover only)"
+                    .into(),
+            );
+        }
         if app.database.kind == DatabaseKind::RdsBackup && app.database.restore.is_none() {
             push(
                 format!("{at}.database.restore"),
@@ -958,6 +970,27 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn allowing_data_loss_needs_an_rpo_budget() {
+        let with = |db: &str| SAMPLE.replace("database: { kind: dynamodb-global }", db);
+        let no_budget =
+            with("database: { kind: aurora-global, global_cluster_id: g, identifiers: { primary: a, secondary: b } }");
+        let text = parse_registry(&no_budget).unwrap_err().to_string();
+        assert!(
+            text.contains("applications[0].database.max_rpo_seconds: required while data loss is allowed"),
+            "{text}"
+        );
+        // Saying how much, or allowing none (switchover only), is valid.
+        parse_registry(&with(
+            "database: { kind: aurora-global, global_cluster_id: g, identifiers: { primary: a, secondary: b }, max_rpo_seconds: 30 }",
+        ))
+        .unwrap();
+        parse_registry(&with(
+            "database: { kind: aurora-global, global_cluster_id: g, identifiers: { primary: a, secondary: b }, allow_data_loss: false }",
+        ))
+        .unwrap();
+    }
 
     pub(crate) const SAMPLE: &str = r#"
 version: 1

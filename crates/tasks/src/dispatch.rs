@@ -131,6 +131,24 @@ pub async fn dispatch(kind: TaskKind, s: &Services, input: Value) -> Result<Valu
             tracing::warn!(run = %run_id, released, "lease released after the record failed");
             return Ok(serde_json::json!({"released": released}));
         }
+        TaskKind::RecordOutcome
+            if input.get("detail-type").and_then(Value::as_str)
+                == Some(crate::record_outcome::EXECUTION_STATUS_CHANGE) =>
+        {
+            let counter = s.counter.clone();
+            return to_value(
+                crate::record_outcome::record_execution_end(
+                    &*s.registry,
+                    &*s.journal,
+                    &*s.dns_read,
+                    &*s.lease,
+                    &s.settings,
+                    &move || counter.snapshot(),
+                    &input,
+                )
+                .await?,
+            );
+        }
         TaskKind::RecordOutcome if input.get("ignored").is_some() => {
             let i: IgnoredInput = parse(kind, &input)?;
             return to_value(record_ignored(&*s.journal, i).await?);

@@ -61,6 +61,8 @@ pub struct ValidatePorts<'a> {
     pub arc: &'a dyn RoutingControls,
     /// Where alarm events may come from.
     pub origin: &'a TriggerOrigin,
+    /// The execution's timeout (the lease lasts as long): a plan must fit in it.
+    pub timeout_seconds: u64,
 }
 
 /// Reads the record sets and the routing controls the selected apps use. In
@@ -121,6 +123,7 @@ impl crate::services::Services {
             alarms: &*self.alarms,
             arc: &*self.arc,
             origin: &self.settings.trigger_origin,
+            timeout_seconds: u64::from(self.settings.lease_ttl_seconds),
         }
     }
 }
@@ -146,6 +149,7 @@ pub async fn validate(ports: ValidatePorts<'_>, input: ValidateInput) -> Result<
     let apps = select_apps(&reg, &request)?;
     let observed = observe(ports, &reg, &apps, request.mode == Mode::Disaster).await?;
     let plan = build_plan(&reg, &request, &observed, &ctx)?;
+    plan.check_fits(ports.timeout_seconds).map_err(LifeboatError::invalid)?;
     check_alarms_exist(ports.alarms, &plan).await?;
     tracing::info!(run = %input.run_id, summary = %plan.summary, "plan ready");
     Ok(ValidateOutput { plan })
@@ -246,6 +250,49 @@ mod tests {
             },
         )
         .await
+    }
+
+    #[tokio::test]
+    async fn a_plan_that_cannot_finish_within_the_execution_timeout_is_refused_naming_the_apps() {
+        let (s, f) = fake_services();
+        let mut reg = registry();
+        // web's verification may take a day: no run of it fits in 7,200 s.
+        reg.applications[1].verification.deadline_seconds = 86_400;
+        reg.applications[1].verification.interval_seconds = 60;
+        f.registry.put_apps(&reg.applications).await.unwrap();
+        f.alarms.set("us-west-2", "api-usw2-5xx", "OK");
+        let e = validate(
+            s.validate_ports(),
+            ValidateInput {
+                trigger: json!({"action": "failover"}),
+                run_id: "r1".into(),
+                started_at: None,
+            },
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(e.name, lifeboat_core::ErrorName::InvalidRequest);
+        assert!(
+            e.message.contains("over the execution's timeout of 7200 s"),
+            "{}",
+            e.message
+        );
+        assert!(
+            e.message.contains("web (database 0 s, verification 86400 s)"),
+            "{}",
+            e.message
+        );
+        // api alone fits.
+        let ok = validate(
+            s.validate_ports(),
+            ValidateInput {
+                trigger: json!({"action": "failover", "apps": ["api"]}),
+                run_id: "r2".into(),
+                started_at: None,
+            },
+        )
+        .await;
+        assert!(ok.is_ok(), "{ok:?}");
     }
 
     #[tokio::test]
