@@ -138,3 +138,117 @@ async fn a_trigger_while_another_run_holds_the_lease_changes_nothing() {
 fn aws_sdk_dynamodb_client(env: &TestEnv) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::new(&env.config)
 }
+
+/// CloudWatch sends ALARM once. An alarm that came while another run held the
+/// lease is kept; the run's end takes it up and, the alarm still in ALARM, its
+/// apps that did not move run as a follow-up (the stack's rule starts it from
+/// the outcome event; `lifeboat run --local` does the same).
+#[tokio::test]
+async fn an_alarm_during_a_run_is_kept_and_its_apps_follow_up_when_the_run_ends() {
+    let env = TestEnv::new().await;
+    let lease = DynamoLease::new(aws_sdk_dynamodb_client(&env), &env.settings.journal_table);
+    lease
+        .acquire("someone-else", chrono::Utc::now(), chrono::Duration::hours(2), false)
+        .await
+        .unwrap();
+    set_alarm(&env.config, PRIMARY, &env.estate.trigger_alarm, StateValue::Alarm)
+        .await
+        .unwrap();
+    let turned_away = ran(env
+        .run_or_refuse(alarm_event(&env.estate.trigger_alarm, PRIMARY, chrono::Utc::now()))
+        .await);
+    assert_eq!(
+        turned_away.status,
+        ExecutionStatus::Succeeded,
+        "{:?}",
+        turned_away.error
+    );
+    let record = lifeboat::run_record(&turned_away).unwrap();
+    assert_eq!(record["kept"], json!([env.estate.trigger_alarm]), "{record}");
+    // The other run ends (no cooldown for this test's sake); an operator then moves payments alone.
+    lease
+        .release("someone-else", chrono::Utc::now(), chrono::Duration::zero())
+        .await
+        .unwrap();
+    let (code, stdout, stderr) = harness::run_cli(
+        &harness::moto().endpoint(),
+        &env.settings,
+        &[
+            "--output", "json", "run", "--local", "--clock", "virtual", "--input", "-",
+        ],
+        Some(r#"{"action": "failover", "apps": ["payments"]}"#),
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stderr.contains("follow-up run"), "{stderr}");
+    // Two executions printed: the operator's, whose outcome carries the
+    // follow-up, and the follow-up, which moved the alarm's other apps.
+    let docs: Vec<serde_json::Value> = serde_json::Deserializer::from_str(&stdout)
+        .into_iter::<serde_json::Value>()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(docs.len(), 2, "{stdout}");
+    let follow_up = &docs[0]["record"]["follow_up"];
+    assert_eq!(follow_up["alarms"], json!([env.estate.trigger_alarm]));
+    assert!(
+        !follow_up["apps"].as_array().unwrap().contains(&json!("payments")),
+        "{follow_up}"
+    );
+    assert_eq!(docs[1]["record"]["trigger"], "followup", "{}", docs[1]);
+    assert_eq!(docs[1]["status"], "SUCCEEDED", "{}", docs[1]);
+    assert!(
+        env.weights()
+            .await
+            .iter()
+            .all(|(_, p, s)| *p == Some(0) && *s == Some(100)),
+        "every app of the alarm moved: {:?}",
+        env.weights().await
+    );
+    // Taken up once: nothing is kept any more.
+    assert!(
+        lifeboat_tasks::pending::pending(&*env.admin().journal)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// An alarm in the cooldown is kept too; the execution it started waits the
+/// cooldown out and, the alarm still in ALARM, runs the follow-up itself.
+#[tokio::test]
+async fn an_alarm_in_the_cooldown_still_in_alarm_when_it_expires_moves_its_apps() {
+    let env = TestEnv::new().await;
+    // A run moves payments; its end starts the cooldown.
+    let first = ran(env
+        .run_or_refuse(json!({"action": "failover", "apps": ["payments"]}))
+        .await);
+    assert_eq!(first.status, ExecutionStatus::Succeeded, "{:?}", first.error);
+    assert!(env.admin().lease.state().await.unwrap().cooldown_until.is_some());
+    set_alarm(&env.config, PRIMARY, &env.estate.trigger_alarm, StateValue::Alarm)
+        .await
+        .unwrap();
+    let exec = ran(env
+        .run_or_refuse(alarm_event(&env.estate.trigger_alarm, PRIMARY, chrono::Utc::now()))
+        .await);
+    assert_eq!(exec.status, ExecutionStatus::Succeeded, "{:?}", exec.error);
+    let states: Vec<&str> = exec.events.iter().filter_map(|e| e.state.as_deref()).collect();
+    for s in [
+        "RecordIgnored",
+        "WaitOutCooldown",
+        "TakeUpKept",
+        "StartFollowUp",
+        "RecordOutcome",
+    ] {
+        assert!(states.contains(&s), "{s} not entered: {states:?}");
+    }
+    let record = lifeboat::run_record(&exec).unwrap();
+    assert_eq!(record["trigger"], "followup", "{record}");
+    assert_eq!(record["status"], "succeeded", "{record}");
+    assert!(
+        env.weights()
+            .await
+            .iter()
+            .all(|(_, p, s)| *p == Some(0) && *s == Some(100)),
+        "{:?}",
+        env.weights().await
+    );
+}

@@ -459,13 +459,37 @@ async fn run_command(cli: &Cli) -> Result<i32, CliError> {
                 definition,
                 input,
                 f.clone(),
-                clock,
+                clock.clone(),
                 Some(Arc::new(progress::Progress::new())),
             )
             .await
             .map_err(|e| CliError::bad_input(e.to_string()))?;
             match run {
-                local::LocalRun::Ran(exec) => Ok(print_execution(&exec, &f.run_counter, cli.output)),
+                local::LocalRun::Ran(exec) => {
+                    let mut code = print_execution(&exec, &f.run_counter, cli.output);
+                    // What the stack's follow-up rule does with an outcome event
+                    // that carries one: start it (a few at most, one after another).
+                    let mut next = follow_up_of(&exec);
+                    for _ in 0..MAX_LOCAL_FOLLOW_UPS {
+                        let Some(input) = next.take() else { break };
+                        eprintln!("follow-up run: {input}");
+                        let f = Arc::new(factory(cli).await);
+                        let run = local::run_local(
+                            definition,
+                            input,
+                            f.clone(),
+                            clock.clone(),
+                            Some(Arc::new(progress::Progress::new())),
+                        )
+                        .await
+                        .map_err(|e| CliError::bad_input(e.to_string()))?;
+                        if let local::LocalRun::Ran(exec) = run {
+                            code = code.max(print_execution(&exec, &f.run_counter, cli.output));
+                            next = follow_up_of(&exec);
+                        }
+                    }
+                    Ok(code)
+                }
                 local::LocalRun::Duplicate { name, status } => {
                     let msg = format!(
                         "execution {name} already ran ({status}): the same trigger runs once; nothing was done"
@@ -699,6 +723,16 @@ pub fn run_record(exec: &Execution) -> Option<Value> {
                 )
         })
         .map(|e| e.details["output"].clone())
+}
+
+/// The most follow-up runs one `lifeboat run --local` starts after its own.
+const MAX_LOCAL_FOLLOW_UPS: usize = 3;
+
+/// The follow-up run an execution's record carries, as its input.
+pub fn follow_up_of(exec: &Execution) -> Option<Value> {
+    let record = run_record(exec)?;
+    let f: lifeboat_core::request::FollowUp = serde_json::from_value(record.get("follow_up")?.clone()).ok()?;
+    Some(f.input())
 }
 
 /// The exit code an execution deserves.

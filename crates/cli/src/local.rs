@@ -182,6 +182,21 @@ pub fn local_executor_per_task(
 /// The execution name: deterministic for an alarm or schedule (one run per
 /// incident), unique otherwise.
 pub fn execution_name(input: &Value, now: chrono::DateTime<chrono::Utc>) -> String {
+    // A run's follow-up runs once.
+    if let Some(after) = input.pointer("/follow_up/after_run").and_then(Value::as_str) {
+        let cleaned: String = after
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .take(70)
+            .collect();
+        return format!("followup-{cleaned}");
+    }
     normalize_trigger(input)
         .ok()
         .and_then(|r| execution_name_for(&r))

@@ -148,4 +148,9 @@ pub struct RunRecord {
     /// could not move first).
     #[serde(default)]
     pub skipped_total: usize,
+    /// Triggers kept while this run held the lease, whose alarms were still
+    /// in ALARM at its end: the follow-up run for their apps that did not
+    /// move (the outcome event carries it; a rule starts it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follow_up: Option<crate::request::FollowUp>,
 }

@@ -45,6 +45,27 @@ pub enum TriggerKind {
     Alarm,
     Schedule,
     Manual,
+    /// Alarms kept while another run held the lease (or in the cooldown),
+    /// still in ALARM when it ended: not held back by the cooldown.
+    FollowUp,
+}
+
+/// A follow-up run's input (`{"follow_up": {...}}`): the apps whose trigger
+/// alarms, kept during `after_run` or its cooldown, were still in ALARM at
+/// its end and had not moved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FollowUp {
+    pub after_run: String,
+    pub alarms: Vec<String>,
+    pub apps: Vec<String>,
+}
+
+impl FollowUp {
+    /// The input that starts it.
+    pub fn input(&self) -> serde_json::Value {
+        serde_json::json!({ "follow_up": self })
+    }
 }
 
 /// Which applications the request is about.
@@ -197,7 +218,36 @@ pub fn normalize_trigger(input: &serde_json::Value) -> Result<Request, LifeboatE
     if obj.contains_key("action") {
         return from_manual(input);
     }
+    if let Some(f) = obj.get("follow_up") {
+        return from_follow_up(f);
+    }
     Err(LifeboatError::invalid(format!("unrecognised input: {ACCEPTED}")))
+}
+
+fn from_follow_up(f: &serde_json::Value) -> Result<Request, LifeboatError> {
+    let f: FollowUp = serde_path_to_error::deserialize(f.clone())
+        .map_err(|e| LifeboatError::invalid(format!("malformed follow_up: {}: {}", e.path(), e.inner())))?;
+    if f.apps.is_empty() {
+        return Err(LifeboatError::invalid("follow_up names no apps"));
+    }
+    Ok(Request {
+        action: Action::Failover,
+        mode: Mode::Disaster,
+        trigger: TriggerKind::FollowUp,
+        source: format!(
+            "alarm(s) {} still in ALARM after run {}",
+            f.alarms.join(", "),
+            f.after_run
+        ),
+        triggered_at: None,
+        apps: AppSelection::Named(f.apps),
+        dry_run: false,
+        soak_seconds: 0,
+        ignore: None,
+        accept_data_loss: false,
+        move_dns_without_database: false,
+        override_safety_rules: false,
+    })
 }
 
 /// The key under which the API puts the request body (with `caller`, the
@@ -349,7 +399,7 @@ pub fn execution_name_for(request: &Request) -> Option<String> {
     let prefix = match request.trigger {
         TriggerKind::Alarm => "alarm",
         TriggerKind::Schedule => "drill",
-        TriggerKind::Manual => return None,
+        TriggerKind::Manual | TriggerKind::FollowUp => return None,
     };
     // Execution names: 1-80 chars of [A-Za-z0-9-_].
     let cleaned: String = request
@@ -563,6 +613,24 @@ pub(crate) mod tests {
         }
         let e = normalize_trigger(&json!({"api_request": {"action": "failover"}, "detail-type": "x"})).unwrap_err();
         assert!(e.message.contains("unexpected field"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_follow_up_is_a_disaster_failover_of_its_apps() {
+        let f = FollowUp {
+            after_run: "run-1".into(),
+            alarms: vec!["a1".into()],
+            apps: vec!["payments".into()],
+        };
+        let r = normalize_trigger(&f.input()).unwrap();
+        assert_eq!(
+            (r.action, r.mode, r.trigger),
+            (Action::Failover, Mode::Disaster, TriggerKind::FollowUp)
+        );
+        assert_eq!(r.apps, AppSelection::Named(vec!["payments".into()]));
+        assert!(r.source.contains("a1 still in ALARM after run run-1"), "{}", r.source);
+        assert!(normalize_trigger(&json!({"follow_up": {"after_run": "r", "alarms": [], "apps": []}})).is_err());
+        assert!(normalize_trigger(&json!({"follow_up": 7})).is_err());
     }
 
     #[test]

@@ -462,7 +462,8 @@ mod tests {
                 }
                 TaskKind::WaitDns => sync.clone(),
                 TaskKind::Validate => vec!["plan".into()],
-                TaskKind::RecordOutcome => vec![],
+                // The records are taken whole; the cooldown's take-up is selected.
+                TaskKind::RecordOutcome => keys_of(&crate::record_outcome::TakenUp { follow_up: None }),
             };
             let mut selected = Vec::new();
             for (_, v) in st["ResultSelector"].as_object().into_iter().flatten() {

@@ -151,7 +151,21 @@ pub async fn dispatch(kind: TaskKind, s: &Services, input: Value) -> Result<Valu
         }
         TaskKind::RecordOutcome if input.get("ignored").is_some() => {
             let i: IgnoredInput = parse(kind, &input)?;
-            return to_value(record_ignored(&*s.journal, i).await?);
+            return to_value(record_ignored(&*s.journal, &*s.lease, i).await?);
+        }
+        TaskKind::RecordOutcome if input.get("take_up_after").is_some() => {
+            // An execution turned away by the cooldown waited it out: take up what was kept.
+            let run_id = input["take_up_after"].as_str().unwrap_or_default();
+            let follow_up = crate::pending::take_up(
+                &*s.registry,
+                &*s.journal,
+                &*s.alarms,
+                &s.settings.trigger_origin.regions,
+                run_id,
+                &Default::default(),
+            )
+            .await?;
+            return to_value(crate::record_outcome::TakenUp { follow_up });
         }
         TaskKind::RecordOutcome => {
             let i: RecordInput = parse(kind, &input)?;
@@ -164,6 +178,7 @@ pub async fn dispatch(kind: TaskKind, s: &Services, input: Value) -> Result<Valu
                     &*s.lease,
                     &s.settings,
                     &move || counter.snapshot(),
+                    Some(&*s.alarms),
                     i,
                 )
                 .await?,

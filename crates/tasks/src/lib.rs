@@ -7,6 +7,7 @@ pub mod contract;
 pub mod database;
 pub mod dispatch;
 pub mod lambda;
+pub mod pending;
 pub mod probe;
 pub mod record_outcome;
 pub mod services;

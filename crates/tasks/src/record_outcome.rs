@@ -5,7 +5,7 @@
 use crate::contract::{AppProgress, DbStatus, StatesError, VerifyStatus, WaveProgress, load_run};
 use crate::services::Settings;
 use chrono::{DateTime, Utc};
-use lifeboat_aws::ports::{DnsReader, Journal, RegistryStore, RunLease, read_records};
+use lifeboat_aws::ports::{AlarmStates, DnsReader, Journal, RegistryStore, RunLease, read_records};
 use lifeboat_core::LifeboatError;
 use lifeboat_core::calls::ApiCalls;
 use lifeboat_core::database::DbAction;
@@ -14,7 +14,7 @@ use lifeboat_core::outcome::{AppOutcome, AppStatus, DatabaseOutcome, RunRecord, 
 use lifeboat_core::plan::{Plan, PlanSummary};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RecordInput {
@@ -216,6 +216,9 @@ pub struct IgnoredInput {
     /// `{"Error": "Lifeboat.LeaseHeld", "Cause": ...}`
     pub ignored: Value,
     pub run_id: String,
+    /// The execution's input: an alarm's is kept for later.
+    #[serde(default)]
+    pub trigger: Option<Value>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -223,18 +226,58 @@ pub struct IgnoredRecord {
     pub run_id: String,
     pub status: String,
     pub summary: String,
+    /// The alarms kept, to be taken up when the lease or the cooldown frees.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kept: Vec<String>,
+    /// Turned away by the cooldown with alarms kept: the execution waits
+    /// until then and takes them up itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_at: Option<DateTime<Utc>>,
 }
 
-/// Records that a trigger was not executed, and why.
-pub async fn record_ignored(journal: &dyn Journal, input: IgnoredInput) -> Result<IgnoredRecord, LifeboatError> {
+/// Records that a trigger was not executed, and why; keeps its alarms for
+/// when the lease or the cooldown frees (no trigger is lost).
+pub async fn record_ignored(
+    journal: &dyn Journal,
+    lease: &dyn RunLease,
+    input: IgnoredInput,
+) -> Result<IgnoredRecord, LifeboatError> {
     let reason = input.ignored["Cause"].as_str().unwrap_or("lease held").to_string();
-    journal.record_ignored(&input.run_id, &reason, Utc::now()).await?;
-    tracing::warn!(run = %input.run_id, %reason, "trigger ignored");
+    let now = Utc::now();
+    journal.record_ignored(&input.run_id, &reason, now).await?;
+    let kept = match &input.trigger {
+        Some(t) => crate::pending::keep(journal, t, &input.run_id, &reason, now).await?,
+        None => Vec::new(),
+    };
+    // In the cooldown (no run holds the lease): wait it out here.
+    let retry_at = if kept.is_empty() {
+        None
+    } else {
+        let st = lease.state().await?;
+        st.cooldown_until.filter(|c| st.holder.is_none() && *c > now)
+    };
+    tracing::warn!(run = %input.run_id, %reason, ?kept, ?retry_at, "trigger turned away");
     Ok(IgnoredRecord {
         run_id: input.run_id,
         status: "ignored".into(),
-        summary: format!("ignored: {reason}"),
+        summary: if kept.is_empty() {
+            format!("ignored: {reason}")
+        } else {
+            format!(
+                "turned away ({reason}); alarm(s) {} kept for when it frees",
+                kept.join(", ")
+            )
+        },
+        kept,
+        retry_at,
     })
+}
+
+/// What an execution that waited out the cooldown found kept.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TakenUp {
+    /// The follow-up to run now (this execution runs it), or null.
+    pub follow_up: Option<lifeboat_core::request::FollowUp>,
 }
 
 /// The detail-type of Step Functions' execution status-change events.
@@ -304,8 +347,10 @@ pub async fn record_execution_end(
         Ok((plan, _)) => plan,
         Err(_) => {
             // Stopped before validate wrote a plan: nothing moved; free the lease if it took it.
-            let cooldown = chrono::Duration::seconds(i64::from(settings.cooldown_seconds));
-            lease.release(&run_id, Utc::now(), cooldown).await?;
+            if lease.state().await?.holder.as_deref() == Some(run_id.as_str()) {
+                let cooldown = chrono::Duration::seconds(i64::from(settings.cooldown_seconds));
+                lease.release(&run_id, Utc::now(), cooldown).await?;
+            }
             return Ok(done(
                 false,
                 "no plan in the journal: it stopped before validate planned".into(),
@@ -320,7 +365,9 @@ pub async fn record_execution_end(
         finished_at: at("stopDate"),
         api_calls: None,
     };
-    let record = record_outcome(registry, journal, dns, lease, settings, own_calls, input).await?;
+    // Kept triggers stay kept: nobody would start this record's follow-up
+    // (no outcome event); the next run's end takes them up.
+    let record = record_outcome(registry, journal, dns, lease, settings, own_calls, None, input).await?;
     tracing::warn!(run = %run_id, %status, summary = %record.summary, "recorded a run that ended without its own record");
     Ok(done(true, record.summary))
 }
@@ -333,6 +380,8 @@ pub async fn record_outcome(
     lease: &dyn RunLease,
     settings: &Settings,
     own_calls: &(dyn Fn() -> ApiCalls + Send + Sync),
+    // Where kept triggers' alarms are read, to take them up (None: leave them kept).
+    alarms: Option<&dyn AlarmStates>,
     input: RecordInput,
 ) -> Result<RunRecord, LifeboatError> {
     let (plan, progress) = load_run(journal, &input.plan.run_id).await?;
@@ -454,6 +503,7 @@ pub async fn record_outcome(
         apps_total: 0,
         apps_moved: 0,
         skipped_total: plan.skipped.len(),
+        follow_up: None,
     };
     let mut record = record;
     record.apps_total = record.apps.len();
@@ -463,6 +513,27 @@ pub async fn record_outcome(
     if record.skipped.len() > RECORD_APPS_MAX {
         let (cannot, others): (Vec<_>, Vec<_>) = record.skipped.drain(..).partition(|k| k.error.is_some());
         record.skipped = cannot.into_iter().chain(others).take(RECORD_APPS_MAX).collect();
+    }
+    if plan.lease_epoch.is_some() && !plan.dry_run {
+        // Alarms turned away while this run held the lease: a follow-up for
+        // their apps that did not move, if they are still in ALARM.
+        if let Some(a) = alarms {
+            let moved: BTreeSet<String> = record
+                .apps
+                .iter()
+                .filter(|a| a.status == AppStatus::Moved)
+                .map(|a| a.app.clone())
+                .collect();
+            record.follow_up = crate::pending::take_up(
+                registry,
+                journal,
+                a,
+                &settings.trigger_origin.regions,
+                &plan.run_id,
+                &moved,
+            )
+            .await?;
+        }
     }
     journal.record_run(&record).await?;
     if plan.lease_epoch.is_some() {
@@ -588,6 +659,7 @@ mod tests {
             &FakeLease::default(),
             &Settings::default(),
             &ApiCalls::default,
+            None,
             RecordInput {
                 plan: plan.summarize(),
                 results: Some(results),
@@ -697,6 +769,7 @@ mod tests {
             &FakeLease::default(),
             &Settings::default(),
             &ApiCalls::default,
+            None,
             RecordInput {
                 plan: plan.summarize(),
                 results: None,
@@ -739,6 +812,7 @@ mod tests {
             &FakeLease::default(),
             &Settings::default(),
             &ApiCalls::default,
+            None,
             RecordInput {
                 plan: plan.summarize(),
                 results: None,
@@ -804,6 +878,7 @@ mod tests {
             &FakeLease::default(),
             &Settings::default(),
             &ApiCalls::default,
+            None,
             RecordInput {
                 plan: plan.summarize(),
                 results: None,

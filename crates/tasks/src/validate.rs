@@ -169,6 +169,7 @@ pub async fn take_lease(
         return Ok(());
     }
     let ttl = chrono::Duration::seconds(i64::from(settings.lease_ttl_seconds));
+    // A follow-up is not held back by the cooldown: its alarms stayed in ALARM through the run.
     let respect_cooldown = plan.trigger == TriggerKind::Alarm;
     match lease.acquire(&plan.run_id, now, ttl, respect_cooldown).await? {
         LeaseOutcome::Acquired { epoch } => {

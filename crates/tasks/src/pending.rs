@@ -1,0 +1,291 @@
+//! No lost triggers. CloudWatch sends an alarm's ALARM once: a trigger that
+//! another run's lease or the cooldown turned away is kept in the journal,
+//! and taken up when that run ends (a follow-up run, announced in its outcome
+//! event) or, for the cooldown, when it expires (the turned-away execution
+//! waits it out and runs the follow-up itself).
+
+use chrono::{DateTime, Utc};
+use lifeboat_aws::ports::{AlarmStates, Journal, RegistryStore};
+use lifeboat_core::LifeboatError;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The journal partition that holds kept triggers, one document per alarm.
+pub const PENDING_RUN: &str = "#pending";
+const ALARM_PREFIX: &str = "alarm#";
+
+/// A trigger kept for later.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingTrigger {
+    pub alarm: String,
+    pub region: String,
+    /// The execution the lease or the cooldown turned away.
+    pub turned_away: String,
+    pub reason: String,
+    pub at: DateTime<Utc>,
+    /// Set once a run's end (or the cooldown's) has taken it up.
+    #[serde(default)]
+    pub taken_up_by: Option<String>,
+}
+
+pub use lifeboat_core::request::FollowUp;
+
+/// The alarms (name, Region) an input would have started a failover for:
+/// an ALARM state change, or a follow-up's alarms (turned away again).
+fn alarms_of(input: &Value) -> Vec<(String, String)> {
+    let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    if input["detail-type"].as_str() == Some("CloudWatch Alarm State Change")
+        && input.pointer("/detail/state/value").and_then(Value::as_str) == Some("ALARM")
+    {
+        return vec![(s(&input["detail"]["alarmName"]), s(&input["region"]))];
+    }
+    if let Ok(f) = serde_json::from_value::<FollowUp>(input["follow_up"].clone()) {
+        // The region is read again when the follow-up is taken up; "" means any.
+        return f.alarms.into_iter().map(|a| (a, String::new())).collect();
+    }
+    Vec::new()
+}
+
+/// Keeps the alarms of a turned-away input (other inputs, such as a person's
+/// request that was told no at once, are not kept). Returns the alarms kept.
+pub async fn keep(
+    journal: &dyn Journal,
+    input: &Value,
+    run_id: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, LifeboatError> {
+    let alarms = alarms_of(input);
+    let docs = alarms
+        .iter()
+        .filter(|(a, _)| !a.is_empty())
+        .map(|(alarm, region)| {
+            let t = PendingTrigger {
+                alarm: alarm.clone(),
+                region: region.clone(),
+                turned_away: run_id.to_string(),
+                reason: reason.to_string(),
+                at: now,
+                taken_up_by: None,
+            };
+            serde_json::to_string(&t)
+                .map(|text| (format!("{ALARM_PREFIX}{alarm}"), text))
+                .map_err(|e| LifeboatError::internal(format!("cannot serialise a kept trigger: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if !docs.is_empty() {
+        journal.put_docs(PENDING_RUN, &docs).await?;
+        tracing::warn!(run = %run_id, alarms = ?alarms, "trigger kept for when the lease or the cooldown frees");
+    }
+    Ok(alarms.into_iter().map(|(a, _)| a).collect())
+}
+
+/// The triggers kept and not yet taken up.
+pub async fn pending(journal: &dyn Journal) -> Result<Vec<PendingTrigger>, LifeboatError> {
+    let docs = journal.get_docs(PENDING_RUN, ALARM_PREFIX).await?;
+    Ok(docs
+        .values()
+        .filter_map(|t| serde_json::from_str::<PendingTrigger>(t).ok())
+        .filter(|t| t.taken_up_by.is_none())
+        .collect())
+}
+
+/// Takes up every kept trigger: marks each taken, reads its alarm again, and
+/// for those still in ALARM returns a follow-up of their apps that did not
+/// move in `after_run` (`moved`). None when nothing is left to do.
+pub async fn take_up(
+    registry: &dyn RegistryStore,
+    journal: &dyn Journal,
+    alarms: &dyn AlarmStates,
+    regions: &[String],
+    after_run: &str,
+    moved: &BTreeSet<String>,
+) -> Result<Option<FollowUp>, LifeboatError> {
+    let kept = pending(journal).await?;
+    if kept.is_empty() {
+        return Ok(None);
+    }
+    let taken: Vec<(String, String)> = kept
+        .iter()
+        .map(|t| {
+            let mut t = t.clone();
+            t.taken_up_by = Some(after_run.to_string());
+            serde_json::to_string(&t)
+                .map(|text| (format!("{ALARM_PREFIX}{}", t.alarm), text))
+                .map_err(|e| LifeboatError::internal(format!("cannot serialise a kept trigger: {e}")))
+        })
+        .collect::<Result<_, _>>()?;
+    journal.put_docs(PENDING_RUN, &taken).await?;
+    let registry = crate::validate::load_registry(registry).await?;
+    // Each alarm in its own Region; a follow-up's (no Region) in every Region
+    // the stack serves (locally: every Region of the registry).
+    let regions: Vec<String> = if regions.is_empty() {
+        registry
+            .applications
+            .iter()
+            .flat_map(|a| [a.regions.primary.clone(), a.regions.secondary.clone()])
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect()
+    } else {
+        regions.to_vec()
+    };
+    let mut by_region: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for t in &kept {
+        let targets: Vec<String> = if t.region.is_empty() {
+            regions.clone()
+        } else {
+            vec![t.region.clone()]
+        };
+        for r in targets {
+            by_region.entry(r).or_default().push(t.alarm.clone());
+        }
+    }
+    let mut still: BTreeSet<String> = BTreeSet::new();
+    for (region, names) in &by_region {
+        let states = alarms.alarm_states(region, names).await?;
+        still.extend(states.into_iter().filter(|(_, s)| s == "ALARM").map(|(n, _)| n));
+    }
+    if still.is_empty() {
+        tracing::info!(run = %after_run, kept = kept.len(), "kept triggers taken up: their alarms are no longer in ALARM");
+        return Ok(None);
+    }
+    let apps: BTreeSet<String> = still
+        .iter()
+        .flat_map(|a| registry.apps_for_alarm(a))
+        .map(|a| a.name.clone())
+        .filter(|a| !moved.contains(a))
+        .collect();
+    if apps.is_empty() {
+        return Ok(None);
+    }
+    let follow_up = FollowUp {
+        after_run: after_run.to_string(),
+        alarms: still.into_iter().collect(),
+        apps: apps.into_iter().collect(),
+    };
+    tracing::warn!(run = %after_run, alarms = ?follow_up.alarms, apps = ?follow_up.apps, "follow-up run for triggers kept during the run or the cooldown");
+    Ok(Some(follow_up))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{fake_services, registry};
+
+    fn alarm_event(name: &str, state: &str) -> Value {
+        serde_json::json!({
+            "version": "0", "id": "e1", "detail-type": "CloudWatch Alarm State Change", "source": "aws.cloudwatch",
+            "account": "123456789012", "time": "2026-11-29T10:00:00Z", "region": "us-east-1",
+            "resources": [format!("arn:aws:cloudwatch:us-east-1:123456789012:alarm:{name}")],
+            "detail": {"alarmName": name, "state": {"value": state, "timestamp": "2026-11-29T10:00:00Z"}}
+        })
+    }
+
+    #[tokio::test]
+    async fn a_turned_away_alarm_is_kept_and_followed_up_while_it_stays_in_alarm() {
+        let (s, f) = fake_services();
+        f.registry.put_apps(&registry().applications).await.unwrap();
+        let now = Utc::now();
+        let kept = keep(
+            &*s.journal,
+            &alarm_event("api-use1-5xx", "ALARM"),
+            "exec-2",
+            "lease held",
+            now,
+        )
+        .await
+        .unwrap();
+        assert_eq!(kept, ["api-use1-5xx"]);
+        // The same alarm delivered again is one kept trigger, not two.
+        keep(
+            &*s.journal,
+            &alarm_event("api-use1-5xx", "ALARM"),
+            "exec-3",
+            "lease held",
+            now,
+        )
+        .await
+        .unwrap();
+        assert_eq!(pending(&*s.journal).await.unwrap().len(), 1);
+        // OK and INSUFFICIENT_DATA changes, and a person's request, are not kept.
+        for input in [
+            alarm_event("api-use1-5xx", "OK"),
+            serde_json::json!({"action": "failover"}),
+        ] {
+            assert!(keep(&*s.journal, &input, "x", "r", now).await.unwrap().is_empty());
+        }
+        f.alarms.set("us-east-1", "api-use1-5xx", "ALARM");
+        let regions = ["us-east-1".to_string(), "us-west-2".to_string()];
+        let up = take_up(
+            &*s.registry,
+            &*s.journal,
+            &*s.alarms,
+            &regions,
+            "run-1",
+            &BTreeSet::new(),
+        )
+        .await
+        .unwrap()
+        .expect("a follow-up");
+        assert_eq!(up.apps, ["api"]);
+        assert_eq!(up.alarms, ["api-use1-5xx"]);
+        assert_eq!(up.input()["follow_up"]["after_run"], "run-1");
+        // Taken up once: the next run's end finds nothing.
+        assert!(pending(&*s.journal).await.unwrap().is_empty());
+        assert_eq!(
+            take_up(
+                &*s.registry,
+                &*s.journal,
+                &*s.alarms,
+                &regions,
+                "run-2",
+                &BTreeSet::new()
+            )
+            .await
+            .unwrap(),
+            None
+        );
+    }
+
+    #[tokio::test]
+    async fn no_follow_up_when_the_alarm_cleared_or_its_apps_moved() {
+        let (s, f) = fake_services();
+        f.registry.put_apps(&registry().applications).await.unwrap();
+        let regions = ["us-east-1".to_string()];
+        keep(
+            &*s.journal,
+            &alarm_event("api-use1-5xx", "ALARM"),
+            "e",
+            "cooldown",
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+        f.alarms.set("us-east-1", "api-use1-5xx", "OK");
+        assert_eq!(
+            take_up(&*s.registry, &*s.journal, &*s.alarms, &regions, "r", &BTreeSet::new())
+                .await
+                .unwrap(),
+            None
+        );
+        keep(
+            &*s.journal,
+            &alarm_event("api-use1-5xx", "ALARM"),
+            "e",
+            "lease held",
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+        f.alarms.set("us-east-1", "api-use1-5xx", "ALARM");
+        let moved: BTreeSet<String> = ["api".to_string()].into();
+        assert_eq!(
+            take_up(&*s.registry, &*s.journal, &*s.alarms, &regions, "r", &moved)
+                .await
+                .unwrap(),
+            None
+        );
+    }
+}
