@@ -349,3 +349,78 @@ mod tests {
         assert!(err.message.contains("failover routing"), "{err}");
     }
 }
+
+#[cfg(test)]
+mod properties {
+    //! The batch splitter: no record lost or duplicated, order kept, every
+    //! batch within Route 53's limits (an UPSERT counted twice), as few
+    //! batches as the greedy fill allows.
+
+    use super::*;
+    use proptest::prelude::*;
+
+    fn record() -> impl Strategy<Value = RecordSet> {
+        // Realistic records: 1-8 values of 1-255 characters (one fits alone).
+        // (Lengths, not random text: what the limits count is characters.)
+        (0u32..100_000, prop::collection::vec(1usize..=255, 1..=8), 0i64..=255).prop_map(|(id, lengths, weight)| {
+            RecordSet {
+                name: format!("r{id}.example.com."),
+                record_type: "A".into(),
+                set_identifier: Some(format!("r{id}")),
+                weight: Some(weight),
+                ttl: Some(60),
+                values: lengths.iter().map(|n| "v".repeat(*n)).collect(),
+                alias: None,
+                health_check_id: None,
+                unsupported: None,
+            }
+        })
+    }
+
+    fn cost(r: &RecordSet) -> (usize, usize) {
+        (
+            2 * r.values.len().max(1),
+            2 * r.values.iter().map(String::len).sum::<usize>(),
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn batches_keep_every_record_once_in_order_and_within_limits(
+            upserts in prop::collection::vec(record(), 0..400),
+            max_records in 16usize..=1000,
+            max_value_chars in 4_096usize..=32_000,
+        ) {
+            let limits = BatchLimits { max_records, max_value_chars };
+            let batches = split_by_limits(upserts.clone(), limits);
+            // Nothing lost, nothing duplicated, the order kept.
+            let flat: Vec<RecordSet> = batches.iter().flatten().cloned().collect();
+            prop_assert_eq!(&flat, &upserts);
+            for b in &batches {
+                prop_assert!(!b.is_empty());
+                let (records, chars) = b.iter().map(cost).fold((0, 0), |(a, c), (x, y)| (a + x, c + y));
+                prop_assert!(records <= limits.max_records, "{} records > {}", records, limits.max_records);
+                prop_assert!(chars <= limits.max_value_chars, "{} chars > {}", chars, limits.max_value_chars);
+            }
+            // Greedy: each batch but the last would overflow with the next batch's first record.
+            for pair in batches.windows(2) {
+                let (records, chars) = pair[0].iter().map(cost).fold((0, 0), |(a, c), (x, y)| (a + x, c + y));
+                let (r, c) = cost(&pair[1][0]);
+                prop_assert!(records + r > limits.max_records || chars + c > limits.max_value_chars);
+            }
+        }
+
+        #[test]
+        fn route53_default_limits_hold_for_a_thousand_weight_changes(
+            upserts in prop::collection::vec(record(), 0..1000),
+        ) {
+            let limits = BatchLimits::default();
+            for b in split_by_limits(upserts, limits) {
+                let (records, chars) = b.iter().map(cost).fold((0, 0), |(a, c), (x, y)| (a + x, c + y));
+                prop_assert!(records <= 1000 && chars <= 32_000);
+            }
+        }
+    }
+}

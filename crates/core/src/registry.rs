@@ -968,7 +968,7 @@ impl Registry {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -1212,5 +1212,108 @@ mod example_tests {
     fn the_documented_example_registry_is_valid() {
         let r = super::parse_registry(include_str!("../../../examples/registry.yaml")).unwrap();
         assert_eq!(r.applications.len(), 3);
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    //! The registry parser: any text, or a valid registry with any one field
+    //! replaced by any JSON, is a registry or a list of problems with field
+    //! paths, never a panic; a valid registry survives a round trip.
+
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    fn sample() -> Value {
+        serde_json::to_value(parse_registry(tests::SAMPLE).unwrap()).unwrap()
+    }
+
+    /// Every JSON pointer in `v` (objects and arrays).
+    fn pointers(v: &Value, at: String, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    let p = format!("{at}/{k}");
+                    out.push(p.clone());
+                    pointers(x, p, out);
+                }
+            }
+            Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    let p = format!("{at}/{i}");
+                    out.push(p.clone());
+                    pointers(x, p, out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn replacement() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            Just(json!(-1)),
+            Just(json!(0)),
+            Just(json!(86_401)),
+            ".{0,20}".prop_map(Value::from),
+            Just(json!("")),
+            Just(json!([])),
+            Just(json!({})),
+            Just(json!({"unexpected": 1})),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn any_text_is_a_registry_or_problems_never_a_panic(text in ".{0,200}") {
+            if let Err(e) = parse_registry(&text) {
+                prop_assert!(!e.0.is_empty());
+            }
+        }
+
+        #[test]
+        fn any_field_replaced_by_anything_is_a_registry_or_problems_with_paths(
+            pick in any::<prop::sample::Index>(),
+            with in replacement(),
+        ) {
+            let mut doc = sample();
+            let mut all = Vec::new();
+            pointers(&doc, String::new(), &mut all);
+            let at = pick.get(&all).clone();
+            if let Some(slot) = doc.pointer_mut(&at) {
+                *slot = with;
+            }
+            match parse_registry_value(&doc) {
+                Ok(reg) => {
+                    // Whatever it accepted validates again, the same.
+                    let again = parse_registry_value(&serde_json::to_value(&reg).unwrap()).unwrap();
+                    prop_assert_eq!(again, reg);
+                }
+                Err(e) => {
+                    prop_assert!(!e.0.is_empty());
+                    for p in &e.0 {
+                        prop_assert!(!p.message.is_empty(), "{:?}", p);
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn a_valid_registry_survives_yaml_and_json_round_trips(keep in prop::collection::vec(any::<bool>(), 2)) {
+            let mut reg = parse_registry(tests::SAMPLE).unwrap();
+            // Drop web (it depends on payments) or keep both.
+            if !keep[0] {
+                reg.applications.retain(|a| a.name != "web");
+            }
+            let yaml = serde_yaml_ng::to_string(&reg).unwrap();
+            prop_assert_eq!(parse_registry(&yaml).unwrap(), reg.clone());
+            let json = serde_json::to_string(&reg).unwrap();
+            prop_assert_eq!(parse_registry(&json).unwrap(), reg);
+        }
     }
 }

@@ -650,3 +650,114 @@ pub(crate) mod tests {
         assert!(err.message.contains("unknown field `aps`"), "{err}");
     }
 }
+
+#[cfg(test)]
+mod properties {
+    //! The trigger parser: any JSON at all is a request or an InvalidRequest
+    //! that says what is accepted, never a panic; a well-formed manual
+    //! request keeps what it asked for.
+
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    /// Keys the parser looks at, and some it does not, so generated objects
+    /// reach its deeper paths.
+    const KEYS: &[&str] = &[
+        "action",
+        "apps",
+        "dry_run",
+        "mode",
+        "reason",
+        "soak_seconds",
+        "accept_data_loss",
+        "detail-type",
+        "detail",
+        "alarmName",
+        "state",
+        "value",
+        "timestamp",
+        "time",
+        "resources",
+        "region",
+        "account",
+        "source",
+        "follow_up",
+        "after_run",
+        "alarms",
+        "api_request",
+        "caller",
+        "x",
+    ];
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(|f| json!(f)),
+            prop_oneof![
+                Just("failover".to_string()),
+                Just("ALARM".to_string()),
+                Just("CloudWatch Alarm State Change".to_string()),
+                Just("Scheduled Event".to_string()),
+                Just("disaster".to_string()),
+                Just("2026-11-29T10:00:00Z".to_string()),
+                ".{0,12}",
+            ]
+            .prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                prop::collection::vec((prop::sample::select(KEYS), inner), 0..6)
+                    .prop_map(|kv| Value::Object(kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn any_json_is_a_request_or_an_invalid_request_never_a_panic(input in json_value()) {
+            if let Err(e) = normalize_trigger(&input) {
+                prop_assert_eq!(e.name, crate::ErrorName::InvalidRequest);
+                prop_assert!(!e.message.is_empty());
+                prop_assert!(!e.message.contains('\n'), "one line: {}", e.message);
+            }
+            // The origin check reads the same inputs.
+            let _ = check_alarm_origin(&input, &TriggerOrigin { account: Some("1".into()), regions: vec!["r".into()] });
+        }
+
+        #[test]
+        fn a_manual_request_keeps_its_action_apps_and_flags(
+            action in prop::sample::select(vec!["failover", "failback", "drill"]),
+            apps in prop::collection::btree_set("[a-z][a-z0-9-]{0,20}", 0..6),
+            dry_run in any::<bool>(),
+            soak in 0u32..100_000,
+        ) {
+            let apps: Vec<String> = apps.into_iter().collect();
+            let r = normalize_trigger(&json!({"action": action, "apps": apps, "dry_run": dry_run, "soak_seconds": soak}))
+                .unwrap();
+            prop_assert_eq!(r.action.to_string(), action);
+            prop_assert_eq!(r.trigger, TriggerKind::Manual);
+            prop_assert_eq!(r.dry_run, dry_run);
+            prop_assert_eq!(r.soak_seconds, soak);
+            let expected = if apps.is_empty() { AppSelection::All } else { AppSelection::Named(apps.clone()) };
+            prop_assert_eq!(r.apps, expected);
+            // Through the API it is the same request.
+            let via_api = normalize_trigger(&json!({"api_request": {"action": action, "apps": apps, "dry_run": dry_run, "soak_seconds": soak}}))
+                .unwrap();
+            prop_assert_eq!(via_api.action, r.action);
+        }
+
+        #[test]
+        fn an_alarm_event_selects_its_alarm(name in "[A-Za-z0-9_.-]{1,60}", alarm in any::<bool>()) {
+            let state = if alarm { "ALARM" } else { "OK" };
+            let r = normalize_trigger(&tests::alarm_event(&name, state)).unwrap();
+            prop_assert_eq!(r.apps, AppSelection::Alarm(name.clone()));
+            prop_assert_eq!(r.ignore.is_none(), alarm);
+        }
+    }
+}
