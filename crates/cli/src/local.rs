@@ -182,8 +182,11 @@ pub fn local_executor_per_task(
 /// The execution name: deterministic for an alarm or schedule (one run per
 /// incident), unique otherwise.
 pub fn execution_name(input: &Value, now: chrono::DateTime<chrono::Utc>) -> String {
-    // A run's follow-up runs once.
-    if let Some(after) = input.pointer("/follow_up/after_run").and_then(Value::as_str) {
+    // A run's follow-up runs once (a well-formed one: a malformed input gets
+    // a name of its own, so it cannot use up the name of a good one).
+    if let Some(after) = input.pointer("/follow_up/after_run").and_then(Value::as_str)
+        && normalize_trigger(input).is_ok()
+    {
         let cleaned: String = after
             .chars()
             .map(|c| {

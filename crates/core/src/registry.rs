@@ -588,7 +588,7 @@ pub struct RegistryProblem {
 impl fmt::Display for RegistryProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.path.is_empty() {
-            write!(f, "{}", self.message)
+            write!(f, "(the document): {}", self.message)
         } else {
             write!(f, "{}: {}", self.path, self.message)
         }
@@ -733,6 +733,14 @@ fn check_routing_controls(at: &str, rc: &BySide<String>, have_cluster: bool, pus
 fn check_semantics(registry: &Registry) -> Vec<RegistryProblem> {
     let mut problems = Vec::new();
     let mut push = |path: String, message: String| problems.push(RegistryProblem { path, message });
+    if registry.applications.is_empty() {
+        push(
+            "applications".into(),
+            "lists no application: a registry names at least one (to remove every app from the table, \
+             delete it)"
+                .into(),
+        );
+    }
     let mut seen_names: HashMap<&str, usize> = HashMap::new();
     let mut record_owner: HashMap<(String, String, RecordType, String), String> = HashMap::new();
     for (i, app) in registry.applications.iter().enumerate() {
@@ -745,6 +753,19 @@ fn check_semantics(registry: &Registry) -> Vec<RegistryProblem> {
                     app.name
                 ),
             );
+        }
+        // Alarm names: 1-255 characters (CloudWatch's limit), so a typo'd empty one is not silently never found.
+        let alarm_lists = [
+            ("verification.alarms.primary", &app.verification.alarms.primary),
+            ("verification.alarms.secondary", &app.verification.alarms.secondary),
+            ("triggers.alarms", &app.triggers.alarms),
+        ];
+        for (field, names) in alarm_lists {
+            for (k, name) in names.iter().enumerate() {
+                if name.trim().is_empty() || name.len() > 255 {
+                    push(format!("{at}.{field}[{k}]"), "an alarm name is 1-255 characters".into());
+                }
+            }
         }
         if app.regions.primary == app.regions.secondary {
             push(
