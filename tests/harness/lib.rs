@@ -285,6 +285,7 @@ impl TestEnv {
                 let arn = east
                     .create_db_cluster()
                     .db_cluster_identifier(&source)
+                    .tags(lifeboat::demo::managed_tag())
                     .engine("aurora-mysql")
                     .engine_version("8.0.mysql_aurora.3.05.2")
                     .master_username(MASTER_USER)
@@ -298,6 +299,7 @@ impl TestEnv {
                     .to_string();
                 west.create_db_cluster()
                     .db_cluster_identifier(&replica)
+                    .tags(lifeboat::demo::managed_tag())
                     .engine("aurora-mysql")
                     .engine_version("8.0.mysql_aurora.3.05.2")
                     .replication_source_identifier(arn)
@@ -311,6 +313,7 @@ impl TestEnv {
                 let arn = east
                     .create_db_instance()
                     .db_instance_identifier(&source)
+                    .tags(lifeboat::demo::managed_tag())
                     .engine("mysql")
                     .db_instance_class("db.t3.micro")
                     .allocated_storage(20)
@@ -326,6 +329,7 @@ impl TestEnv {
                     .to_string();
                 west.create_db_instance_read_replica()
                     .db_instance_identifier(&replica)
+                    .tags(lifeboat::demo::managed_tag())
                     .source_db_instance_identifier(arn)
                     .send()
                     .await

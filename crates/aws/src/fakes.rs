@@ -660,6 +660,7 @@ impl FakeDatabases {
                 status: "available".into(),
                 replicating_from: replicating_from.map(str::to_string),
                 endpoint: Some(format!("{id}.cluster-x.{region}.rds.amazonaws.com")),
+                managed: true,
             },
         );
     }
@@ -673,6 +674,7 @@ impl FakeDatabases {
                 status: "available".into(),
                 replicating_from: replicating_from.map(str::to_string),
                 endpoint: Some(format!("{id}.x.{region}.rds.amazonaws.com")),
+                managed: true,
             },
         );
     }

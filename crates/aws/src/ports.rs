@@ -453,6 +453,9 @@ pub struct DbState {
     pub replicating_from: Option<String>,
     /// The writer endpoint's address.
     pub endpoint: Option<String>,
+    /// Carries the tag `lifeboat:managed` = `true`, without which lifeboat's
+    /// IAM policy does not let it promote or switch the database.
+    pub managed: bool,
 }
 
 /// An automated backup replicated to this Region.

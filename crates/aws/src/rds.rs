@@ -88,6 +88,7 @@ impl Databases for Rds {
             status: c.status().unwrap_or_default().to_string(),
             replicating_from: c.replication_source_identifier().map(str::to_string),
             endpoint: c.endpoint().map(str::to_string),
+            managed: is_managed(c.tag_list()),
         }))
     }
 
@@ -110,6 +111,7 @@ impl Databases for Rds {
             status: i.db_instance_status().unwrap_or_default().to_string(),
             replicating_from: i.read_replica_source_db_instance_identifier().map(str::to_string),
             endpoint: i.endpoint().and_then(|e| e.address()).map(str::to_string),
+            managed: is_managed(i.tag_list()),
         }))
     }
 
@@ -231,6 +233,11 @@ impl Databases for Rds {
 /// The resource tag lifeboat's IAM policies require on every database they change
 /// (`lifeboat:managed` = `true`), and that a restore puts on the instance it creates.
 pub const MANAGED_TAG: &str = "lifeboat:managed";
+
+fn is_managed(tags: &[aws_sdk_rds::types::Tag]) -> bool {
+    tags.iter()
+        .any(|t| t.key() == Some(MANAGED_TAG) && t.value() == Some("true"))
+}
 
 /// The lag metrics of `of`: (metric names, dimension, seconds per unit).
 fn lag_metrics(of: LagOf<'_>) -> (&'static [&'static str], &'static str, f64) {

@@ -288,6 +288,14 @@ pub async fn put_rds_metric(
 /// Region, a secondary cluster in the recovery Region, a little replication
 /// lag) and an RDS instance whose automated backups replicate to the recovery
 /// Region. Returns how many databases it created.
+/// The tag lifeboat's IAM policy requires on the databases it changes.
+pub fn managed_tag() -> aws_sdk_rds::types::Tag {
+    aws_sdk_rds::types::Tag::builder()
+        .key(lifeboat_aws::rds::MANAGED_TAG)
+        .value("true")
+        .build()
+}
+
 async fn seed_databases(config: &SdkConfig, p: &str, zones: &[(String, String)]) -> Result<usize, SeedError> {
     let (east, west) = (rds(config, PRIMARY), rds(config, SECONDARY));
     let mut created = 0;
@@ -311,6 +319,7 @@ async fn seed_databases(config: &SdkConfig, p: &str, zones: &[(String, String)])
                         .engine("aurora-postgresql")
                         .engine_version("15.4")
                         .global_cluster_identifier(&global)
+                        .tags(managed_tag())
                         // moto asks every cluster for a master user; AWS only the primary.
                         .master_username("lifeboat")
                         .master_user_password("demo-only-not-a-secret")
@@ -336,6 +345,7 @@ async fn seed_databases(config: &SdkConfig, p: &str, zones: &[(String, String)])
                     .master_username("lifeboat")
                     .master_user_password("demo-only-not-a-secret")
                     .backup_retention_period(7)
+                    .tags(managed_tag())
                     .send()
                     .await
                     .map_err(seed_err(format!("CreateDBInstance {id}")))?;

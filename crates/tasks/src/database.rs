@@ -115,7 +115,7 @@ async fn check_standby(dbs: &dyn Databases, app: &AppMove) -> Result<Option<Stri
                     Some(c) if unhealthy(&c.status) => {
                         Some(format!("cluster {} in {region} is {}", d.target, c.status))
                     }
-                    Some(_) => None,
+                    Some(c) => unmanaged("cluster", &c, region),
                 },
             }
         }
@@ -124,12 +124,12 @@ async fn check_standby(dbs: &dyn Databases, app: &AppMove) -> Result<Option<Stri
             Some(c) if unhealthy(&c.status) => {
                 Some(format!("replica cluster {} in {region} is {}", d.target, c.status))
             }
-            Some(_) => None,
+            Some(c) => unmanaged("replica cluster", &c, region),
         },
         DbAction::PromoteInstance => match dbs.instance(region, &d.target).await? {
             None => Some(format!("read replica {} not found in {region}", d.target)),
             Some(i) if unhealthy(&i.status) => Some(format!("read replica {} in {region} is {}", d.target, i.status)),
-            Some(_) => None,
+            Some(i) => unmanaged("read replica", &i, region),
         },
         DbAction::RestoreBackup => {
             if dbs.instance(region, &d.target).await?.is_some() {
@@ -146,6 +146,21 @@ async fn check_standby(dbs: &dyn Databases, app: &AppMove) -> Result<Option<Stri
             }
         }
         DbAction::None | DbAction::ManualRebuild => None,
+    })
+}
+
+/// lifeboat's IAM policy changes only databases tagged `lifeboat:managed` =
+/// `true`: an untagged one would be refused (AccessDenied) in the middle of
+/// the run, so it is refused here, before anything changes.
+fn unmanaged(what: &str, db: &DbState, region: &str) -> Option<String> {
+    (!db.managed).then(|| {
+        format!(
+            "{what} {} in {region} lacks the tag {tag}=true that lifeboat's IAM policy requires to promote it: \
+             aws rds add-tags-to-resource --region {region} --resource-name {} --tags Key={tag},Value=true",
+            db.id,
+            db.arn,
+            tag = lifeboat_aws::rds::MANAGED_TAG
+        )
     })
 }
 

@@ -311,3 +311,29 @@ applications:
         Some("rds-replica orders-usw2 promoted: the writer (available)")
     );
 }
+
+#[tokio::test]
+async fn an_untagged_standby_is_refused_with_the_command_that_tags_it() {
+    // lifeboat's IAM policy promotes only databases tagged lifeboat:managed=true:
+    // an untagged one would be AccessDenied mid-run, so preflight says so first.
+    let f = FakeDatabases::default();
+    f.add_cluster(
+        "us-west-2",
+        "orders-usw2",
+        Some("arn:aws:rds:us-east-1:123456789012:cluster:orders-use1"),
+    );
+    let a = app(DatabaseKind::AuroraReplica, DbAction::PromoteCluster);
+    assert_eq!(check_standby(&f, &a).await.unwrap(), None);
+    f.clusters
+        .lock()
+        .unwrap()
+        .get_mut(&("us-west-2".to_string(), "orders-usw2".to_string()))
+        .unwrap()
+        .managed = false;
+    let problem = check_standby(&f, &a).await.unwrap().unwrap();
+    assert!(problem.contains("lacks the tag lifeboat:managed=true"), "{problem}");
+    assert!(
+        problem.contains("aws rds add-tags-to-resource --region us-west-2 --resource-name arn:aws:rds:us-west-2:123456789012:cluster:orders-usw2"),
+        "{problem}"
+    );
+}
