@@ -12,7 +12,7 @@ use harness::proxy::{
     FaultProxy, ROUTE53_THROTTLING, SERVICE_UNAVAILABLE, change_resource_record_sets, us_east_1_dark,
 };
 use harness::{TestEnv, moto};
-use lifeboat::demo::{SECONDARY, set_alarm};
+use lifeboat::demo::{PRIMARY, SECONDARY, alarm_event, set_alarm};
 use lifeboat_aws::CallCounter;
 use lifeboat_aws::dynamodb::DynamoLease;
 use lifeboat_aws::ports::RunLease;
@@ -194,6 +194,21 @@ async fn every_function_policy_allows_exactly_the_calls_its_task_makes() {
         .await
         .unwrap();
     run(&env, json!({"action": "failback"})).await;
+    // 2b. An alarm turned away while the lease is held is kept; the next run's
+    // end takes it up (still in ALARM): a follow-up.
+    set_alarm(&env.config, PRIMARY, &env.estate.trigger_alarm, StateValue::Alarm)
+        .await
+        .unwrap();
+    run(
+        &env,
+        alarm_event(&env.estate.trigger_alarm, PRIMARY, chrono::Utc::now()),
+    )
+    .await;
+    lease
+        .release("other", chrono::Utc::now(), chrono::Duration::zero())
+        .await
+        .unwrap();
+    run(&env, json!({"action": "failback", "apps": ["payments"]})).await;
     // 3. Route 53 keeps throttling: the wave rolls back and RecordFailure asks Route 53 where apps are.
     let proxy = FaultProxy::start(
         moto().port(),

@@ -339,7 +339,7 @@ fn bad_registries() -> Vec<(String, String)> {
         ("a list", "- 1\n- 2\n"),
         ("a string", "registry\n"),
         ("JSON, truncated", "{\"version\": 1, \"applications\": ["),
-        ("no applications", "version: 1\napplications: []\n"),
+        ("applications a map", "version: 1\napplications: { payments: {} }\n"),
     ] {
         cases.push((what.to_string(), text.to_string()));
     }

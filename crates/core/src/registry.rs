@@ -733,14 +733,6 @@ fn check_routing_controls(at: &str, rc: &BySide<String>, have_cluster: bool, pus
 fn check_semantics(registry: &Registry) -> Vec<RegistryProblem> {
     let mut problems = Vec::new();
     let mut push = |path: String, message: String| problems.push(RegistryProblem { path, message });
-    if registry.applications.is_empty() {
-        push(
-            "applications".into(),
-            "lists no application: a registry names at least one (to remove every app from the table, \
-             delete it)"
-                .into(),
-        );
-    }
     let mut seen_names: HashMap<&str, usize> = HashMap::new();
     let mut record_owner: HashMap<(String, String, RecordType, String), String> = HashMap::new();
     for (i, app) in registry.applications.iter().enumerate() {

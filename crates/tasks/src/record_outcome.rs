@@ -450,6 +450,28 @@ pub async fn record_outcome(
         active.push((a.app.clone(), a.to_region.clone()));
     }
     registry.set_active_regions(&active, &plan.run_id, finished_at).await?;
+    // Alarms turned away while this run held the lease: a follow-up for their
+    // apps that did not move, if they are still in ALARM (taken up before the
+    // record's calls are counted, so the record counts them).
+    let follow_up = match alarms {
+        Some(a) if plan.lease_epoch.is_some() && !plan.dry_run => {
+            let moved: BTreeSet<String> = apps
+                .iter()
+                .filter(|a| a.status == AppStatus::Moved)
+                .map(|a| a.app.clone())
+                .collect();
+            crate::pending::take_up(
+                registry,
+                journal,
+                a,
+                &settings.trigger_origin.regions,
+                &plan.run_id,
+                &moved,
+            )
+            .await?
+        }
+        _ => None,
+    };
     let mut api_calls = ApiCalls::default();
     if let Some(v) = &input.api_calls {
         sum_api_calls(&serde_json::json!({"api_calls": v}), &mut api_calls);
@@ -503,7 +525,7 @@ pub async fn record_outcome(
         apps_total: 0,
         apps_moved: 0,
         skipped_total: plan.skipped.len(),
-        follow_up: None,
+        follow_up,
     };
     let mut record = record;
     record.apps_total = record.apps.len();
@@ -513,27 +535,6 @@ pub async fn record_outcome(
     if record.skipped.len() > RECORD_APPS_MAX {
         let (cannot, others): (Vec<_>, Vec<_>) = record.skipped.drain(..).partition(|k| k.error.is_some());
         record.skipped = cannot.into_iter().chain(others).take(RECORD_APPS_MAX).collect();
-    }
-    if plan.lease_epoch.is_some() && !plan.dry_run {
-        // Alarms turned away while this run held the lease: a follow-up for
-        // their apps that did not move, if they are still in ALARM.
-        if let Some(a) = alarms {
-            let moved: BTreeSet<String> = record
-                .apps
-                .iter()
-                .filter(|a| a.status == AppStatus::Moved)
-                .map(|a| a.app.clone())
-                .collect();
-            record.follow_up = crate::pending::take_up(
-                registry,
-                journal,
-                a,
-                &settings.trigger_origin.regions,
-                &plan.run_id,
-                &moved,
-            )
-            .await?;
-        }
     }
     journal.record_run(&record).await?;
     if plan.lease_epoch.is_some() {
