@@ -415,6 +415,11 @@ async fn a_hundred_malformed_inputs_and_registries_exit_2_clearly_and_change_not
 
     let inputs = bad_inputs(&env.estate.trigger_alarm);
     let registries = bad_registries();
+    eprintln!(
+        "{} malformed inputs, {} malformed registries",
+        inputs.len(),
+        registries.len()
+    );
     assert!(
         inputs.len() + registries.len() >= 100,
         "{} inputs and {} registries",
