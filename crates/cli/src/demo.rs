@@ -590,6 +590,18 @@ pub async fn emulator_config(endpoint: &str, region: &str) -> SdkConfig {
         .await
 }
 
+/// Where the demo writes the failover's report: `target/demo/` under the
+/// current folder (the repository, from `make demo`), or the temp folder.
+fn demo_report_path() -> std::path::PathBuf {
+    let here = std::env::current_dir().unwrap_or_else(|_| std::env::temp_dir());
+    let base = if here.join("target").is_dir() {
+        here.join("target")
+    } else {
+        std::env::temp_dir()
+    };
+    base.join("demo").join("failover-report.html")
+}
+
 pub(crate) fn say(format: OutputFormat, line: impl AsRef<str>) {
     // Text mode narrates on stdout; JSON mode keeps stdout for the final document.
     match format {
@@ -845,6 +857,16 @@ pub async fn run_demo(format: OutputFormat) -> Result<i32, CliError> {
             "The failover's journal record (recovery time per app: from its wave's start to verified traffic):",
         );
         say(format, crate::report::run_text(rec));
+        // The failover's report as a page: its timeline, RTO and RPO per app.
+        let path = demo_report_path();
+        crate::write_html_report(&crate::run_report::RunReport::of(rec), &path)?;
+        say(
+            format,
+            format!(
+                "The failover's report (timeline, RTO and RPO per app), open it in a browser: {}",
+                path.display()
+            ),
+        );
     }
     let dark = crate::demo_dark::run(format, &config, moto.port(), &estate.registry, &settings).await?;
     say(format, "");

@@ -6,10 +6,12 @@ pub mod demo;
 pub mod demo_dark;
 pub mod emulator;
 pub mod fault_proxy;
+pub mod html_report;
 pub mod local;
 pub mod progress;
 pub mod remote;
 pub mod report;
+pub mod run_report;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use lifeboat_aws::CallCounter;
@@ -121,8 +123,14 @@ pub enum Command {
         #[arg(long)]
         state_machine_arn: Option<String>,
     },
-    /// One run's record from the journal.
-    Report { run: String },
+    /// One run's record from the journal: text, `--output json` (the report's
+    /// data, docs/report.md), or `--html FILE` (a page with its timeline).
+    Report {
+        run: String,
+        /// Also write the run's report as one self-contained HTML file.
+        #[arg(long)]
+        html: Option<PathBuf>,
+    },
     /// Each application's active Region and the latest run.
     Status {
         /// Also list the deployed state machine's running executions.
@@ -531,15 +539,20 @@ async fn run_command(cli: &Cli) -> Result<i32, CliError> {
             }
             Ok(EXIT_OK)
         }
-        Command::Report { run } => {
+        Command::Report { run, html } => {
             let f = factory(cli).await;
             let rec = f.services().journal.get_run(run).await?.ok_or_else(|| {
                 CliError::bad_input(format!(
                     "no run \"{run}\" in the journal; `lifeboat history` lists runs"
                 ))
             })?;
+            let data = run_report::RunReport::of(&rec);
+            if let Some(path) = html {
+                write_html_report(&data, path)?;
+                eprintln!("report written to {}", path.display());
+            }
             match cli.output {
-                OutputFormat::Json => print_json(&serde_json::to_value(&rec).unwrap_or(Value::Null)),
+                OutputFormat::Json => print_json(&serde_json::to_value(&data).unwrap_or(Value::Null)),
                 OutputFormat::Text => print!("{}", report::run_text(&rec)),
             }
             Ok(EXIT_OK)
@@ -663,6 +676,16 @@ async fn caller_identity(config: &aws_config::SdkConfig) -> String {
             format!("local user {user} (GetCallerIdentity failed)")
         }
     }
+}
+
+/// Writes a run's HTML report (its folder created if missing).
+pub fn write_html_report(data: &run_report::RunReport, path: &std::path::Path) -> Result<(), CliError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| CliError::bad_input(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    std::fs::write(path, html_report::render(data))
+        .map_err(|e| CliError::bad_input(format!("cannot write {}: {e}", path.display())))
 }
 
 /// Prints a remote run's result and returns its exit code.

@@ -59,6 +59,32 @@ pub struct AppOutcome {
     /// A routing-control app: the Region of the ARC cluster endpoint that set its controls.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub routing_controls_via: Option<String>,
+    /// Its timeline, on the execution's clock: the wave it moved in, when its
+    /// traffic changed, when verification started and ended (verified or
+    /// given up), and when its traffic was put back.
+    #[serde(default, skip_serializing_if = "Timeline::is_empty")]
+    pub timeline: Timeline,
+}
+
+/// When each step of an app's move happened (see [`AppOutcome::timeline`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timeline {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wave: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shifted_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_started_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_ended_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rolled_back_at: Option<DateTime<Utc>>,
+}
+
+impl Timeline {
+    pub fn is_empty(&self) -> bool {
+        *self == Timeline::default()
+    }
 }
 
 /// One application's database step in one phase.
@@ -153,4 +179,8 @@ pub struct RunRecord {
     /// move (the outcome event carries it; a rule starts it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub follow_up: Option<crate::request::FollowUp>,
+    /// When the trigger happened (the alarm's state change), if known: the
+    /// start of each app's recovery time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub triggered_at: Option<DateTime<Utc>>,
 }

@@ -158,6 +158,9 @@ pub struct Plan {
     /// The run lease's epoch, once validate took it (runs that change something).
     #[serde(default)]
     pub lease_epoch: Option<u64>,
+    /// When the trigger happened (an alarm's state change), if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub triggered_at: Option<DateTime<Utc>>,
 }
 
 /// How long a wave's DNS change may take to be INSYNC, counted twice (the
@@ -428,6 +431,7 @@ pub fn build_plan(
         dry_run: request.dry_run,
         empty: true,
         lease_epoch: None,
+        triggered_at: request.triggered_at,
         phases: Vec::new(),
         skipped: Vec::new(),
         soak_seconds: request.soak_seconds,

@@ -113,6 +113,14 @@ pub struct AppProgress {
     /// Its traffic was put back (failed verification, or the wave's rollback).
     #[serde(default)]
     pub rolled_back: bool,
+    /// When its traffic change was made, its verification first checked, and
+    /// its traffic put back (the execution's clock: the report's timeline).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shifted_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_started_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rolled_back_at: Option<DateTime<Utc>>,
 }
 
 /// A wave's progress, kept in the journal between its tasks.

@@ -109,7 +109,9 @@ pub async fn dispatch(kind: TaskKind, s: &Services, input: Value) -> Result<Valu
         }
         TaskKind::CheckDatabase => {
             let i: WaveInput = parse(kind, &input)?;
-            to_value(check_wave(s, chrono::Utc::now(), i).await?)?
+            // Writable-at is stamped on the execution's clock (the report's timeline).
+            let at = i.entered_at.unwrap_or_else(chrono::Utc::now);
+            to_value(check_wave(s, at, i).await?)?
         }
         TaskKind::ShiftDns => {
             let i: WaveInput = parse(kind, &input)?;
@@ -121,7 +123,8 @@ pub async fn dispatch(kind: TaskKind, s: &Services, input: Value) -> Result<Valu
         }
         TaskKind::VerifyTraffic => {
             let i: WaveInput = parse(kind, &input)?;
-            to_value(verify_wave(s, chrono::Utc::now(), i).await?)?
+            let at = i.entered_at.unwrap_or_else(chrono::Utc::now);
+            to_value(verify_wave(s, at, i).await?)?
         }
         TaskKind::RecordOutcome if input.get("release_lease").is_some() => {
             // RecordOutcome itself failed: free the lease so the next trigger can run.

@@ -199,6 +199,13 @@ pub fn outcomes(
                     recovery_seconds,
                     database: database_outcome(app, ap),
                     routing_controls_via,
+                    timeline: lifeboat_core::outcome::Timeline {
+                        wave: wp.map(|_| wave.index),
+                        shifted_at: ap.and_then(|a| a.shifted_at),
+                        verify_started_at: ap.and_then(|a| a.verify_started_at),
+                        verify_ended_at: verify.and_then(|v| v.at),
+                        rolled_back_at: ap.and_then(|a| a.rolled_back_at),
+                    },
                 });
             }
         }
@@ -427,6 +434,7 @@ pub async fn record_outcome(
                 recovery_seconds: None,
                 database: None,
                 routing_controls_via: None,
+                timeline: Default::default(),
             }
         }));
     }
@@ -526,6 +534,7 @@ pub async fn record_outcome(
         apps_moved: 0,
         skipped_total: plan.skipped.len(),
         follow_up,
+        triggered_at: plan.triggered_at,
     };
     let mut record = record;
     record.apps_total = record.apps.len();
@@ -583,6 +592,7 @@ mod tests {
             created_at: Utc::now(),
             summary: "s".into(),
             lease_epoch: None,
+            triggered_at: None,
         }
     }
 

@@ -48,6 +48,10 @@ pub struct WaveInput {
     /// shift_wave rollback of the whole wave: the error that stopped it.
     #[serde(default)]
     pub error: Option<StatesError>,
+    /// When the state machine entered the task's state: the clock the
+    /// progress is stamped with (the execution's; Utc::now() without it).
+    #[serde(default)]
+    pub entered_at: Option<DateTime<Utc>>,
 }
 
 /// Runs `job` on each item, [`CONCURRENCY`] at a time (results in the order they finish).
@@ -112,7 +116,9 @@ pub async fn promote_wave(s: &Services, now: DateTime<Utc>, input: WaveInput) ->
         mut progress,
         lease_epoch,
     } = load_wave(&*s.journal, &input.at).await?;
-    progress.started_at = progress.started_at.or(input.started_at).or(Some(now));
+    // Progress is stamped on the execution's clock; `now` (real time) is for AWS's data (lag windows).
+    let at = input.entered_at.unwrap_or(now);
+    progress.started_at = progress.started_at.or(input.started_at).or(Some(at));
     let started = progress.started_at;
     let todo: Vec<&AppMove> = wave
         .apps
@@ -188,7 +194,7 @@ pub async fn promote_wave(s: &Services, now: DateTime<Utc>, input: WaveInput) ->
         progress.apps.entry(name).or_default().database = Some(p);
     }
     // One look right away: a database already the writer needs no wait.
-    let step = check_pending(s, now, &wave.apps, &mut progress).await?;
+    let step = check_pending(s, at, &wave.apps, &mut progress).await?;
     save_progress(&*s.journal, &input.at, &progress).await?;
     Ok(step)
 }
@@ -395,16 +401,22 @@ pub async fn shift_wave(s: &Services, input: WaveInput) -> Result<WaveStep, Life
     };
     match mode {
         ShiftMode::Shift => {
+            let at = input.entered_at.unwrap_or_else(Utc::now);
             for a in &out.moving {
-                progress.apps.entry(a.app.clone()).or_default().shifted = true;
+                let p = progress.apps.entry(a.app.clone()).or_default();
+                p.shifted = true;
+                p.shifted_at = p.shifted_at.or(Some(at));
             }
             if out.arc.is_some() {
                 progress.arc = out.arc.clone();
             }
         }
         ShiftMode::Rollback => {
+            let at = input.entered_at.unwrap_or_else(Utc::now);
             for name in &out.apps {
-                progress.apps.entry(name.clone()).or_default().rolled_back = true;
+                let p = progress.apps.entry(name.clone()).or_default();
+                p.rolled_back = true;
+                p.rolled_back_at = p.rolled_back_at.or(Some(at));
             }
             if let Some(e) = &input.error {
                 progress.failed = Some(e.clone());
@@ -509,6 +521,7 @@ pub async fn verify_wave(s: &Services, now: DateTime<Utc>, input: WaveInput) -> 
             continue;
         };
         let entry = progress.apps.entry(name).or_default();
+        entry.verify_started_at = entry.verify_started_at.or(Some(now));
         let previous = entry.verify.as_ref().map_or(0, |v| v.checks);
         let v = match result {
             Ok(out) if out.healthy => VerifyProgress {
@@ -627,6 +640,7 @@ mod tests {
             started_at: None,
             mode: None,
             error: None,
+            entered_at: None,
         }
     }
 

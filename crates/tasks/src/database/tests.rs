@@ -211,6 +211,7 @@ async fn preflight_names_every_missing_or_unjoined_standby() {
         created_at: Utc::now(),
         summary: String::new(),
         lease_epoch: None,
+        triggered_at: None,
     };
     let r53 = lifeboat_aws::fakes::FakeRoute53::new();
     let err = preflight(&f, &r53, &r53, &plan).await.unwrap_err();
