@@ -459,6 +459,9 @@ pub async fn seed_estate(config: &SdkConfig, namespace: &str) -> Result<Estate, 
             .await?;
             alarms += 1;
         }
+        // Its own trigger alarm (the registry names it), in the primary Region.
+        create_ok_alarm(config, PRIMARY, &ns(&format!("{}-use1-5xx", app.name))).await?;
+        alarms += 1;
         let deps = if app.depends_on.is_empty() {
             String::new()
         } else {

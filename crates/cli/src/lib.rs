@@ -137,6 +137,13 @@ pub enum Command {
         #[arg(long)]
         state_machine_arn: Option<String>,
     },
+    /// Could each app move now? The latest readiness evaluation (every 30
+    /// minutes in the recovery Region), or `--now` to evaluate on the spot
+    /// (recorded and published like the scheduled one). Exit 1 if any app is not ready.
+    Readiness {
+        #[arg(long)]
+        now: bool,
+    },
     /// The run lease: who holds it (show), or break it (release).
     #[command(subcommand)]
     Lease(LeaseCommand),
@@ -344,6 +351,35 @@ async fn run_command(cli: &Cli) -> Result<i32, CliError> {
             })
         }
         Command::Emulator { port } => emulator::serve_foreground(*port),
+        Command::Readiness { now } => {
+            let f = factory(cli).await;
+            let s = f.services();
+            let ev = if *now {
+                let region = s
+                    .sdk_config
+                    .region()
+                    .map(|r| r.to_string())
+                    .ok_or_else(|| CliError::bad_input("no Region: set AWS_REGION to the recovery Region"))?;
+                let ev = lifeboat_tasks::readiness::evaluate(&s, chrono::Utc::now()).await?;
+                lifeboat_tasks::readiness::record(&s, &ev, &region).await?;
+                ev
+            } else {
+                lifeboat_tasks::readiness::latest(&s).await?.ok_or_else(|| {
+                    CliError::failed(
+                        "no readiness evaluation in the journal yet: run `lifeboat readiness --now`, or wait for the schedule",
+                    )
+                })?
+            };
+            match cli.output {
+                OutputFormat::Json => print_json(&serde_json::to_value(&ev).unwrap_or(Value::Null)),
+                OutputFormat::Text => print!("{}", report::readiness_table(&ev, chrono::Utc::now())),
+            }
+            Ok(if ev.not_ready().is_empty() {
+                EXIT_OK
+            } else {
+                EXIT_RUN_FAILED
+            })
+        }
         Command::Lease(LeaseCommand::Show) => {
             let f = factory(cli).await;
             let lease = f.services().lease.state().await?;

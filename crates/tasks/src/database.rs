@@ -28,7 +28,7 @@ fn unhealthy(status: &str) -> bool {
 }
 
 /// A cluster id from an id or an ARN (`...:cluster:<id>`).
-fn cluster_id(id_or_arn: &str) -> &str {
+pub(crate) fn cluster_id(id_or_arn: &str) -> &str {
     id_or_arn.rsplit(':').next().unwrap_or(id_or_arn)
 }
 
@@ -55,7 +55,7 @@ pub async fn preflight(
     let disaster = plan.mode == lifeboat_core::request::Mode::Disaster;
     let mut route53_answers = true;
     for app in apps_with_database(plan) {
-        if let Some(p) = check_standby(dbs, app).await? {
+        if let Some(p) = check_standby(dbs, &app.database, app.target).await? {
             problems.push(format!("{}: {p}", app.app));
         }
         if let Some(rec) = app.database.endpoint_record.as_ref().filter(|_| route53_answers) {
@@ -90,26 +90,29 @@ pub async fn preflight(
     }
 }
 
-async fn check_standby(dbs: &dyn Databases, app: &AppMove) -> Result<Option<String>, LifeboatError> {
-    let d = &app.database;
+/// Whether the database `d` moves to is there, healthy, a member of its
+/// global cluster and tagged for lifeboat: `Some(why not)`.
+pub(crate) async fn check_standby(
+    dbs: &dyn Databases,
+    d: &lifeboat_core::database::DatabasePlan,
+    target: lifeboat_core::registry::Side,
+) -> Result<Option<String>, LifeboatError> {
     let region = d.region.as_str();
     Ok(match d.action {
         DbAction::Switchover | DbAction::Failover => {
             let gid = d.global_cluster_id.as_deref().unwrap_or_default();
             match dbs.global_cluster(region, gid).await? {
                 None => Some(format!("global cluster {gid} not found (looked in {region})")),
-                Some(g) if g.member(&d.target).is_none() => {
-                    Some(if app.target == lifeboat_core::registry::Side::Primary {
-                        format!(
-                            "{} has not rejoined global cluster {gid} as a secondary, so it cannot take the writer back: \
+                Some(g) if g.member(&d.target).is_none() => Some(if target == lifeboat_core::registry::Side::Primary {
+                    format!(
+                        "{} has not rejoined global cluster {gid} as a secondary, so it cannot take the writer back: \
                          wait until Aurora rejoins it once {region} has recovered (or add it to the global cluster), \
                          then run the failback again",
-                            d.target
-                        )
-                    } else {
-                        format!("{} ({region}) is not a member of global cluster {gid}", d.target)
-                    })
-                }
+                        d.target
+                    )
+                } else {
+                    format!("{} ({region}) is not a member of global cluster {gid}", d.target)
+                }),
                 Some(_) => match dbs.cluster(region, cluster_id(&d.target)).await? {
                     None => Some(format!("cluster {} not found in {region}", d.target)),
                     Some(c) if unhealthy(&c.status) => {

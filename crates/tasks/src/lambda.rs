@@ -53,6 +53,35 @@ pub async fn run_probe() -> Result<(), lambda_runtime::Error> {
     .await
 }
 
+/// Runs the Lambda runtime loop of the readiness evaluation (not a state
+/// machine task: EventBridge Scheduler invokes it, every 30 minutes by
+/// default, in the recovery Region). Changes nothing; records and publishes.
+pub async fn run_readiness() -> Result<(), lambda_runtime::Error> {
+    init_logging();
+    let config = lifeboat_aws::clients::load_sdk_config(None, None).await;
+    let region = config.region().map(|r| r.to_string()).unwrap_or_default();
+    let factory = Arc::new(AwsServicesFactory::new(
+        config,
+        Settings::from_env(),
+        CallCounter::new(),
+    ));
+    lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| {
+        let (factory, region) = (factory.clone(), region.clone());
+        async move {
+            let s = factory.services();
+            let ev = crate::readiness::evaluate(&s, chrono::Utc::now())
+                .await
+                .map_err(TaskError)?;
+            crate::readiness::record(&s, &ev, &region).await.map_err(TaskError)?;
+            Ok::<_, TaskError>(serde_json::json!({
+                "apps": ev.apps.len(),
+                "not_ready": ev.not_ready().iter().map(|a| a.app.clone()).collect::<Vec<_>>(),
+            }))
+        }
+    }))
+    .await
+}
+
 /// Runs the Lambda runtime loop for one task.
 pub async fn run(kind: TaskKind) -> Result<(), lambda_runtime::Error> {
     init_logging();

@@ -9,6 +9,7 @@ pub mod dispatch;
 pub mod lambda;
 pub mod pending;
 pub mod probe;
+pub mod readiness;
 pub mod record_outcome;
 pub mod services;
 pub mod shift_dns;

@@ -257,7 +257,7 @@ async fn a_stopped_standby_is_not_ready_and_a_throttled_promote_is_retryable() {
         .unwrap()
         .status = "storage-full".into();
     let a = app(DatabaseKind::RdsReplica, DbAction::PromoteInstance);
-    let problem = check_standby(&f, &a).await.unwrap();
+    let problem = check_standby(&f, &a.database, a.target).await.unwrap();
     assert_eq!(
         problem.as_deref(),
         Some("read replica orders-usw2 in us-west-2 is storage-full")
@@ -324,14 +324,14 @@ async fn an_untagged_standby_is_refused_with_the_command_that_tags_it() {
         Some("arn:aws:rds:us-east-1:123456789012:cluster:orders-use1"),
     );
     let a = app(DatabaseKind::AuroraReplica, DbAction::PromoteCluster);
-    assert_eq!(check_standby(&f, &a).await.unwrap(), None);
+    assert_eq!(check_standby(&f, &a.database, a.target).await.unwrap(), None);
     f.clusters
         .lock()
         .unwrap()
         .get_mut(&("us-west-2".to_string(), "orders-usw2".to_string()))
         .unwrap()
         .managed = false;
-    let problem = check_standby(&f, &a).await.unwrap().unwrap();
+    let problem = check_standby(&f, &a.database, a.target).await.unwrap().unwrap();
     assert!(problem.contains("lacks the tag lifeboat:managed=true"), "{problem}");
     assert!(
         problem.contains("aws rds add-tags-to-resource --region us-west-2 --resource-name arn:aws:rds:us-west-2:123456789012:cluster:orders-usw2"),

@@ -1,0 +1,411 @@
+//! Readiness: could each app move to its other Region now? Evaluated on a
+//! schedule (every 30 minutes by default) in the recovery Region, and by
+//! `lifeboat readiness --now`, without changing anything: the standby
+//! database, replication lag and backups against the RPO budget, the records
+//! and health checks the registry names (drift made outside lifeboat is
+//! named), routing controls, verification and trigger alarms, and whether the
+//! move fits in the execution's timeout. Each app's result goes to the
+//! journal and to CloudWatch (`Lifeboat/Readiness`).
+
+use crate::database::check_standby;
+use crate::services::Services;
+use chrono::{DateTime, Utc};
+use lifeboat_aws::ports::{Datum, LagOf, read_records};
+use lifeboat_core::LifeboatError;
+use lifeboat_core::database::{DbAction, DbDecision, database_step};
+use lifeboat_core::plan::DNS_SYNC_ALLOWANCE_SECONDS;
+use lifeboat_core::registry::{Application, DatabaseKind, Registry, Side, checks_within};
+use lifeboat_core::request::{Action, Mode, normalize_trigger};
+use lifeboat_core::traffic::ControlState;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The journal partition of readiness records: `latest` (the whole
+/// evaluation) and one `app#NAME` per app.
+pub const READINESS_RUN: &str = "#readiness";
+/// CloudWatch namespace: `Ready` (1/0) and `ReplicationLagSeconds` per
+/// `Application`, and `NotReadyApps` for the whole estate.
+pub const NAMESPACE: &str = "Lifeboat/Readiness";
+/// How many lag readings the trend looks back on.
+const LAG_HISTORY: usize = 6;
+
+/// One app's readiness.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppReadiness {
+    pub app: String,
+    pub ready: bool,
+    /// The move it was evaluated for: `failover to us-west-2`, `failback to us-east-1`.
+    pub next_move: String,
+    /// Why not (empty when ready), each saying what to fix.
+    pub reasons: Vec<String>,
+    /// The data a move now would risk: the replication lag, or a restore's data window.
+    pub rpo_at_risk_seconds: Option<f64>,
+    /// The lag readings of the last evaluations, oldest first, and where they go.
+    #[serde(default)]
+    pub lag_history: Vec<f64>,
+    pub lag_trend: Option<String>,
+    pub evaluated_at: DateTime<Utc>,
+    /// The last evaluation that found it ready.
+    pub last_good: Option<DateTime<Utc>>,
+}
+
+/// One evaluation of every app.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    pub evaluated_at: DateTime<Utc>,
+    pub apps: Vec<AppReadiness>,
+}
+
+impl Evaluation {
+    pub fn not_ready(&self) -> Vec<&AppReadiness> {
+        self.apps.iter().filter(|a| !a.ready).collect()
+    }
+}
+
+/// The side that takes traffic now, from the records' weights (or the
+/// routing controls); an error names the drift when it is neither.
+fn active_side(
+    app: &Application,
+    records: &lifeboat_core::dns::RecordIndex,
+    controls: &BTreeMap<String, ControlState>,
+    reasons: &mut Vec<String>,
+) -> Option<Side> {
+    if let Some(rc) = app.routing_controls() {
+        let (p, s) = (controls.get(&rc.primary), controls.get(&rc.secondary));
+        for (arn, st) in [(&rc.primary, p), (&rc.secondary, s)] {
+            if st.is_none() {
+                reasons.push(format!("routing control {arn} not found in the cluster"));
+            }
+        }
+        return match (p, s) {
+            (Some(ControlState::On), Some(ControlState::Off)) => Some(Side::Primary),
+            (Some(ControlState::Off), Some(ControlState::On)) => Some(Side::Secondary),
+            (Some(a), Some(b)) => {
+                reasons.push(format!(
+                    "routing controls are inconsistent: primary {a:?}, secondary {b:?} (one On, one Off expected)"
+                ));
+                None
+            }
+            _ => None,
+        };
+    }
+    let mut sides = BTreeSet::new();
+    for pair in &app.dns {
+        let weight = |side: Side| records.get(&pair.key(side)).map(|r| r.weight);
+        let (p, s) = (weight(Side::Primary), weight(Side::Secondary));
+        for (side, w) in [(Side::Primary, p), (Side::Secondary, s)] {
+            match w {
+                None => reasons.push(format!(
+                    "record {} {} (set identifier {}) not found in zone {}",
+                    pair.name,
+                    pair.record_type,
+                    pair.set_identifiers.get(side),
+                    pair.hosted_zone_id
+                )),
+                Some(None) => reasons.push(format!(
+                    "record {} {} (set identifier {}) is not weighted",
+                    pair.name,
+                    pair.record_type,
+                    pair.set_identifiers.get(side)
+                )),
+                Some(Some(_)) => {}
+            }
+        }
+        let (active, standby) = (i64::from(pair.active_weight), i64::from(pair.standby_weight));
+        match (p.flatten(), s.flatten()) {
+            (Some(a), Some(b)) if a == active && b == standby => {
+                sides.insert(Side::Primary);
+            }
+            (Some(a), Some(b)) if a == standby && b == active => {
+                sides.insert(Side::Secondary);
+            }
+            (Some(a), Some(b)) => reasons.push(format!(
+                "record {} {} has weights {a}/{b} (primary/secondary), not {active}/{standby} or {standby}/{active} as the registry says: changed outside lifeboat",
+                pair.name, pair.record_type
+            )),
+            _ => {}
+        }
+    }
+    match sides.len() {
+        1 => sides.into_iter().next(),
+        0 => None,
+        _ => {
+            reasons.push("its records disagree on which Region is active".into());
+            None
+        }
+    }
+}
+
+fn trend(history: &[f64]) -> Option<String> {
+    let (first, last) = (history.first()?, history.last()?);
+    if history.len() < 2 {
+        return None;
+    }
+    let delta = last - first;
+    Some(if delta > 1.0 && delta > first * 0.25 {
+        "rising".into()
+    } else if delta < -1.0 && -delta > first * 0.25 {
+        "falling".into()
+    } else {
+        "steady".into()
+    })
+}
+
+/// Evaluates every app of the registry; changes nothing.
+pub async fn evaluate(s: &Services, now: DateTime<Utc>) -> Result<Evaluation, LifeboatError> {
+    let registry: Registry = crate::validate::load_registry(&*s.registry).await?;
+    let timeout = u64::from(s.settings.lease_ttl_seconds);
+    // The records every weighted app names, in as few calls as the reader can.
+    let keys: Vec<lifeboat_core::dns::RecordKey> = registry
+        .applications
+        .iter()
+        .filter(|a| a.routing_controls().is_none())
+        .flat_map(|a| {
+            a.dns
+                .iter()
+                .flat_map(|p| [p.key(Side::Primary), p.key(Side::Secondary)])
+        })
+        .collect();
+    let (records, route53_error) = match read_records(&*s.dns_read, keys.iter()).await {
+        Ok(r) => (r, None),
+        Err(e) => (Default::default(), Some(e.to_string())),
+    };
+    // Routing controls, through the cluster's endpoints.
+    let arns: Vec<String> = registry
+        .applications
+        .iter()
+        .filter_map(|a| a.routing_controls())
+        .flat_map(|rc| [rc.primary.clone(), rc.secondary.clone()])
+        .collect();
+    let (controls, arc_error) = match (&registry.routing_control_cluster, arns.is_empty()) {
+        (Some(cluster), false) => match s.arc.states(&cluster.endpoints, &arns).await {
+            Ok(a) => (a.value, None),
+            Err(e) => (Default::default(), Some(e.to_string())),
+        },
+        _ => (Default::default(), None),
+    };
+    // Alarms, by Region: which exist.
+    let mut wanted: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for a in &registry.applications {
+        for side in [Side::Primary, Side::Secondary] {
+            let region = a.regions.get(side).to_string();
+            let entry = wanted.entry(region).or_default();
+            entry.extend(a.verification.alarms.get(side).iter().cloned());
+            entry.extend(a.triggers.alarms.iter().cloned());
+        }
+    }
+    let mut existing: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    for (region, names) in &wanted {
+        let names: Vec<String> = names.iter().cloned().collect();
+        if !names.is_empty() {
+            existing.insert(region.clone(), s.alarms.alarm_states(region, &names).await?);
+        }
+    }
+    let previous: BTreeMap<String, AppReadiness> = s
+        .journal
+        .get_docs(READINESS_RUN, "app#")
+        .await?
+        .into_values()
+        .filter_map(|t| serde_json::from_str::<AppReadiness>(&t).ok())
+        .map(|a| (a.app.clone(), a))
+        .collect();
+
+    let mut apps = Vec::new();
+    for app in &registry.applications {
+        let mut reasons = Vec::new();
+        if app.routing_controls().is_some() {
+            if let Some(e) = &arc_error {
+                reasons.push(format!("routing controls unread: {e}"));
+            }
+        } else if let Some(e) = &route53_error {
+            reasons.push(format!("records unread: {e}"));
+        }
+        let active = active_side(app, &records, &controls, &mut reasons);
+        let target = match active {
+            Some(Side::Secondary) => Side::Primary,
+            _ => Side::Secondary,
+        };
+        let action = if target == Side::Secondary {
+            Action::Failover
+        } else {
+            Action::Failback
+        };
+        let to_region = app.regions.get(target).to_string();
+        // Verification: the target's health check and alarms; the triggers somewhere.
+        if let Some(hc) = app.verification.health_checks.get(target) {
+            match s.health.health(hc).await {
+                Err(lifeboat_aws::AwsError::NotFound(_)) => {
+                    reasons.push(format!("health check {hc} ({to_region}) not found"));
+                }
+                Err(e) if e.is_unavailable() => {}
+                Err(e) => return Err(e.into()),
+                Ok(_) => {}
+            }
+        }
+        let found = |region: &str, name: &str| existing.get(region).is_some_and(|m| m.contains_key(name));
+        for alarm in app.verification.alarms.get(target) {
+            if !found(&to_region, alarm) {
+                reasons.push(format!("verification alarm {alarm} not found in {to_region}"));
+            }
+        }
+        for alarm in &app.triggers.alarms {
+            if !found(&app.regions.primary, alarm) && !found(&app.regions.secondary, alarm) {
+                reasons.push(format!(
+                    "trigger alarm {alarm} not found in {} or {}",
+                    app.regions.primary, app.regions.secondary
+                ));
+            }
+        }
+        // The database: the step a disaster failover (or a planned failback) would take.
+        let mode = if action == Action::Failover {
+            "disaster"
+        } else {
+            "planned"
+        };
+        let request = normalize_trigger(&serde_json::json!({"action": action.to_string(), "mode": mode}))?;
+        let mut rpo_at_risk = None;
+        let mut db_wait = 0u64;
+        match database_step(app, action, target, &request) {
+            DbDecision::Skip(why) => reasons.push(format!("database: {why}")),
+            DbDecision::Move(d) => {
+                if d.action.changes_database() {
+                    db_wait = u64::from(d.interval_seconds) * u64::from(d.max_checks);
+                }
+                if let Some(why) = check_standby(&*s.databases, &d, target).await? {
+                    reasons.push(format!("database: {why}"));
+                }
+                let lag_of = match (app.database.kind, d.action) {
+                    (DatabaseKind::AuroraGlobal, DbAction::Failover | DbAction::Switchover) => {
+                        Some(LagOf::GlobalSecondary(crate::database::cluster_id(&d.target)))
+                    }
+                    (DatabaseKind::AuroraReplica, DbAction::PromoteCluster) => Some(LagOf::ReplicaCluster(&d.target)),
+                    (DatabaseKind::RdsReplica, DbAction::PromoteInstance) => Some(LagOf::ReplicaInstance(&d.target)),
+                    _ => None,
+                };
+                if let Some(of) = lag_of {
+                    let lag = s.lag.lag_seconds(&d.region, of).await?;
+                    rpo_at_risk = lag;
+                    match (lag, app.database.max_rpo_seconds) {
+                        (Some(l), Some(max)) if l > f64::from(max) => reasons.push(format!(
+                            "replication lag {l:.1} s is over max_rpo_seconds {max}: a disaster failover now would be refused (or lose that much with accept_data_loss)"
+                        )),
+                        (None, Some(max)) if request.mode == Mode::Disaster => reasons.push(format!(
+                            "no replication lag measured in the last 10 minutes: the RPO gate ({max} s) cannot pass"
+                        )),
+                        _ => {}
+                    }
+                }
+                if d.action == DbAction::RestoreBackup
+                    && let Some(b) = s.databases.replicated_backup(&d.region, &d.source).await?
+                    && let Some(latest) = b.latest_restorable
+                {
+                    let window = (now - latest).num_milliseconds() as f64 / 1000.0;
+                    rpo_at_risk = Some(window);
+                    if let Some(max) = app.database.max_rpo_seconds
+                        && window > f64::from(max)
+                    {
+                        reasons.push(format!(
+                            "the replicated backup's latest restorable time is {window:.0} s old, over max_rpo_seconds {max}"
+                        ));
+                    }
+                }
+            }
+        }
+        // The move fits in the execution's timeout.
+        let verify_wait = u64::from(app.verification.interval_seconds)
+            * u64::from(checks_within(
+                app.verification.deadline_seconds,
+                app.verification.interval_seconds,
+            ));
+        let worst = db_wait + 2 * DNS_SYNC_ALLOWANCE_SECONDS + verify_wait;
+        if worst > timeout {
+            reasons.push(format!(
+                "its move can take {worst} s (database {db_wait} s, verification {verify_wait} s), over the execution's timeout of {timeout} s"
+            ));
+        }
+        let before = previous.get(&app.name);
+        let mut lag_history: Vec<f64> = before.map(|b| b.lag_history.clone()).unwrap_or_default();
+        if let Some(l) = rpo_at_risk {
+            lag_history.push(l);
+        }
+        if lag_history.len() > LAG_HISTORY {
+            lag_history.drain(..lag_history.len() - LAG_HISTORY);
+        }
+        let ready = reasons.is_empty();
+        apps.push(AppReadiness {
+            app: app.name.clone(),
+            ready,
+            next_move: format!("{action} to {to_region}"),
+            reasons,
+            rpo_at_risk_seconds: rpo_at_risk,
+            lag_trend: trend(&lag_history),
+            lag_history,
+            evaluated_at: now,
+            last_good: if ready {
+                Some(now)
+            } else {
+                before.and_then(|b| b.last_good)
+            },
+        });
+    }
+    Ok(Evaluation {
+        evaluated_at: now,
+        apps,
+    })
+}
+
+/// Writes the evaluation to the journal (one record per app, and the whole)
+/// and publishes its metrics in `region`.
+pub async fn record(s: &Services, ev: &Evaluation, region: &str) -> Result<(), LifeboatError> {
+    let mut docs = vec![("latest".to_string(), text(ev)?)];
+    for a in &ev.apps {
+        docs.push((format!("app#{}", a.app), text(a)?));
+    }
+    s.journal.put_docs(READINESS_RUN, &docs).await?;
+    let mut data: Vec<Datum> = Vec::new();
+    for a in &ev.apps {
+        let dims = vec![("Application".to_string(), a.app.clone())];
+        data.push(Datum {
+            metric: "Ready".into(),
+            dimensions: dims.clone(),
+            value: if a.ready { 1.0 } else { 0.0 },
+            at: ev.evaluated_at,
+        });
+        if let Some(l) = a.rpo_at_risk_seconds {
+            data.push(Datum {
+                metric: "ReplicationLagSeconds".into(),
+                dimensions: dims,
+                value: l,
+                at: ev.evaluated_at,
+            });
+        }
+    }
+    data.push(Datum {
+        metric: "NotReadyApps".into(),
+        dimensions: Vec::new(),
+        value: ev.not_ready().len() as f64,
+        at: ev.evaluated_at,
+    });
+    s.metrics.put(region, NAMESPACE, &data).await?;
+    tracing::info!(
+        apps = ev.apps.len(),
+        not_ready = ev.not_ready().len(),
+        "readiness evaluated"
+    );
+    Ok(())
+}
+
+/// The latest evaluation in the journal, if any.
+pub async fn latest(s: &Services) -> Result<Option<Evaluation>, LifeboatError> {
+    let docs = s.journal.get_docs(READINESS_RUN, "latest").await?;
+    docs.get("latest")
+        .map(|t| {
+            serde_json::from_str(t)
+                .map_err(|e| LifeboatError::internal(format!("the latest readiness record is unreadable: {e}")))
+        })
+        .transpose()
+}
+
+fn text<T: Serialize>(v: &T) -> Result<String, LifeboatError> {
+    serde_json::to_string(v).map_err(|e| LifeboatError::internal(format!("cannot serialise: {e}")))
+}
