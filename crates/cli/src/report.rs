@@ -456,6 +456,57 @@ pub fn weights_table(columns: &[(&str, &[WeightRow])]) -> String {
     s
 }
 
+/// The readiness table: app, ready, reasons, RPO at risk now, last good.
+pub fn readiness_table(ev: &lifeboat_tasks::readiness::Evaluation, now: chrono::DateTime<chrono::Utc>) -> String {
+    let mut out = format!(
+        "readiness evaluated {} ({} ago): {}/{} apps ready\n",
+        ev.evaluated_at.to_rfc3339(),
+        ago(now - ev.evaluated_at),
+        ev.apps.len() - ev.not_ready().len(),
+        ev.apps.len()
+    );
+    out.push_str(&format!(
+        "{:<22} {:<6} {:<28} {:>12} {:<8} {:<26} REASONS\n",
+        "APP", "READY", "NEXT MOVE", "RPO AT RISK", "TREND", "LAST GOOD"
+    ));
+    for a in &ev.apps {
+        let rpo = a
+            .rpo_at_risk_seconds
+            .map(|s| format!("{s:.1} s"))
+            .unwrap_or_else(|| "-".into());
+        let last = a
+            .last_good
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            .unwrap_or_else(|| "never".into());
+        out.push_str(&format!(
+            "{:<22} {:<6} {:<28} {:>12} {:<8} {:<26} {}\n",
+            a.app,
+            if a.ready { "yes" } else { "NO" },
+            a.next_move,
+            rpo,
+            a.lag_trend.as_deref().unwrap_or("-"),
+            last,
+            if a.reasons.is_empty() {
+                "-".to_string()
+            } else {
+                a.reasons.join("; ")
+            }
+        ));
+    }
+    out
+}
+
+fn ago(d: chrono::Duration) -> String {
+    let s = d.num_seconds().max(0);
+    if s < 120 {
+        format!("{s} s")
+    } else if s < 7200 {
+        format!("{} min", s / 60)
+    } else {
+        format!("{} h", s / 3600)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -525,56 +576,5 @@ applications:
         c.add("route53:GetChange", 2);
         c.add("dynamodb:Scan", 1);
         assert_eq!(calls_line(&c), "3 total (dynamodb:Scan=1, route53:GetChange=2)");
-    }
-}
-
-/// The readiness table: app, ready, reasons, RPO at risk now, last good.
-pub fn readiness_table(ev: &lifeboat_tasks::readiness::Evaluation, now: chrono::DateTime<chrono::Utc>) -> String {
-    let mut out = format!(
-        "readiness evaluated {} ({} ago): {}/{} apps ready\n",
-        ev.evaluated_at.to_rfc3339(),
-        ago(now - ev.evaluated_at),
-        ev.apps.len() - ev.not_ready().len(),
-        ev.apps.len()
-    );
-    out.push_str(&format!(
-        "{:<22} {:<6} {:<28} {:>12} {:<8} {:<26} REASONS\n",
-        "APP", "READY", "NEXT MOVE", "RPO AT RISK", "TREND", "LAST GOOD"
-    ));
-    for a in &ev.apps {
-        let rpo = a
-            .rpo_at_risk_seconds
-            .map(|s| format!("{s:.1} s"))
-            .unwrap_or_else(|| "-".into());
-        let last = a
-            .last_good
-            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-            .unwrap_or_else(|| "never".into());
-        out.push_str(&format!(
-            "{:<22} {:<6} {:<28} {:>12} {:<8} {:<26} {}\n",
-            a.app,
-            if a.ready { "yes" } else { "NO" },
-            a.next_move,
-            rpo,
-            a.lag_trend.as_deref().unwrap_or("-"),
-            last,
-            if a.reasons.is_empty() {
-                "-".to_string()
-            } else {
-                a.reasons.join("; ")
-            }
-        ));
-    }
-    out
-}
-
-fn ago(d: chrono::Duration) -> String {
-    let s = d.num_seconds().max(0);
-    if s < 120 {
-        format!("{s} s")
-    } else if s < 7200 {
-        format!("{} min", s / 60)
-    } else {
-        format!("{} h", s / 3600)
     }
 }
