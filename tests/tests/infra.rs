@@ -99,8 +99,8 @@ fn every_substitution_maps_to_a_function_built_from_an_existing_task_binary() {
     assert!(root().join("crates/tasks/src/bin/probe.rs").exists());
     assert_eq!(
         functions(&t).len(),
-        TaskKind::ALL.len() + 1,
-        "one function per task and the probe, no more"
+        TaskKind::ALL.len() + 2,
+        "one function per task, the probe and readiness, no more"
     );
 }
 
@@ -272,6 +272,18 @@ async fn every_function_policy_allows_exactly_the_calls_its_task_makes() {
             .unwrap();
     }
 
+    // 8. Readiness, with its own counter, on an estate with routing controls and databases.
+    let readiness_counter = CallCounter::new();
+    let mut rc = TestEnv::new().await;
+    rc.give_routing_controls(&["search"], None).await;
+    {
+        let s = AwsServicesFactory::new(rc.config.clone(), rc.settings.clone(), readiness_counter.clone()).services();
+        let ev = lifeboat_tasks::readiness::evaluate(&s, chrono::Utc::now())
+            .await
+            .unwrap();
+        lifeboat_tasks::readiness::record(&s, &ev, SECONDARY).await.unwrap();
+    }
+
     let t = template();
     let mut problems = Vec::new();
     // Implied permissions go only with the call that implies them.
@@ -292,8 +304,47 @@ async fn every_function_policy_allows_exactly_the_calls_its_task_makes() {
     let observed: Vec<(&str, ApiCalls)> = TaskKind::ALL
         .iter()
         .map(|k| (k.binary(), counters[k.binary()].snapshot()))
-        .chain([("probe", probe_counter.snapshot())])
+        .chain([
+            ("probe", probe_counter.snapshot()),
+            ("readiness", readiness_counter.snapshot()),
+        ])
         .collect();
+    // DynamoDB is authorised per table: each (operation, table) a task called
+    // must be allowed by a statement naming that table.
+    let tables: Vec<(&str, BTreeSet<(String, String)>)> = TaskKind::ALL
+        .iter()
+        .map(|k| (k.binary(), counters[k.binary()].dynamodb_tables()))
+        .chain([
+            ("probe", probe_counter.dynamodb_tables()),
+            ("readiness", readiness_counter.dynamodb_tables()),
+        ])
+        .collect();
+    for (binary, calls) in tables {
+        let (name, f) = function_by_binary(&t, binary);
+        for (op, table) in calls {
+            let kind = if table.ends_with("-registry") {
+                "registry"
+            } else {
+                "journal"
+            };
+            let action = iam_action(&format!("dynamodb:{op}"));
+            let allowed = f["Properties"]["Policies"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .flat_map(|p| p["Statement"].as_sequence().unwrap().iter())
+                .any(|st| {
+                    let resource = serde_yaml_ng::to_string(&st["Resource"]).unwrap();
+                    let actions = serde_yaml_ng::to_string(&st["Action"]).unwrap();
+                    resource.contains(&format!("${{AWS::StackName}}-{kind}"))
+                        && actions.lines().any(|l| l.trim_start_matches("- ").trim() == action)
+                });
+            let problem = format!("{name} calls {action} on the {kind} table but no statement allows it there");
+            if !allowed && !problems.contains(&problem) {
+                problems.push(problem);
+            }
+        }
+    }
     for (binary, calls) in observed {
         let needed: BTreeSet<String> = calls.0.keys().map(|c| iam_action(c)).collect();
         let (name, f) = function_by_binary(&t, binary);

@@ -7,6 +7,7 @@ use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use lifeboat_core::calls::ApiCalls;
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 /// A shared tally of API calls. A child counter also adds to its parent, so a
@@ -14,7 +15,26 @@ use std::sync::{Arc, Mutex};
 #[derive(Debug, Clone, Default)]
 pub struct CallCounter {
     counts: Arc<Mutex<ApiCalls>>,
+    /// DynamoDB calls by (operation, table): IAM authorises them per table.
+    tables: Arc<Mutex<BTreeSet<(String, String)>>>,
     parent: Option<Box<CallCounter>>,
+}
+
+/// The tables a DynamoDB request names (TableName, RequestItems, TransactItems).
+fn dynamodb_tables(body: &[u8]) -> Vec<String> {
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = v["TableName"].as_str().map(str::to_string).into_iter().collect();
+    if let Some(items) = v["RequestItems"].as_object() {
+        out.extend(items.keys().cloned());
+    }
+    for item in v["TransactItems"].as_array().into_iter().flatten() {
+        if let Some(op) = item.as_object().and_then(|o| o.values().next()) {
+            out.extend(op["TableName"].as_str().map(str::to_string));
+        }
+    }
+    out
 }
 
 impl CallCounter {
@@ -25,8 +45,22 @@ impl CallCounter {
     pub fn child(&self) -> CallCounter {
         CallCounter {
             counts: Arc::default(),
+            tables: Arc::default(),
             parent: Some(Box::new(self.clone())),
         }
+    }
+    fn record_table(&self, op: &str, table: &str) {
+        self.tables
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert((op.to_string(), table.to_string()));
+        if let Some(p) = &self.parent {
+            p.record_table(op, table);
+        }
+    }
+    /// Every (DynamoDB operation, table) called.
+    pub fn dynamodb_tables(&self) -> BTreeSet<(String, String)> {
+        self.tables.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
     pub fn record(&self, key: &str) {
         self.counts.lock().unwrap_or_else(|e| e.into_inner()).add(key, 1);
@@ -55,12 +89,20 @@ impl Intercept for CallCounter {
 
     fn read_before_attempt(
         &self,
-        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
         _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         if let Some(md) = cfg.load::<Metadata>() {
-            self.record(&format!("{}:{}", service_key(md.service()), md.name()));
+            let service = service_key(md.service());
+            self.record(&format!("{service}:{}", md.name()));
+            if service == "dynamodb"
+                && let Some(body) = context.request().body().bytes()
+            {
+                for table in dynamodb_tables(body) {
+                    self.record_table(md.name(), &table);
+                }
+            }
         }
         Ok(())
     }

@@ -194,11 +194,22 @@ pub async fn evaluate(s: &Services, now: DateTime<Utc>) -> Result<Evaluation, Li
             entry.extend(a.triggers.alarms.iter().cloned());
         }
     }
+    // A Region whose CloudWatch does not answer (the primary, dark) is unread, not missing.
     let mut existing: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    let mut unread: BTreeMap<String, String> = BTreeMap::new();
     for (region, names) in &wanted {
         let names: Vec<String> = names.iter().cloned().collect();
-        if !names.is_empty() {
-            existing.insert(region.clone(), s.alarms.alarm_states(region, &names).await?);
+        if names.is_empty() {
+            continue;
+        }
+        match s.alarms.alarm_states(region, &names).await {
+            Ok(m) => {
+                existing.insert(region.clone(), m);
+            }
+            Err(e) if e.is_unavailable() => {
+                unread.insert(region.clone(), e.to_string());
+            }
+            Err(e) => return Err(e.into()),
         }
     }
     let previous: BTreeMap<String, AppReadiness> = s
@@ -243,13 +254,19 @@ pub async fn evaluate(s: &Services, now: DateTime<Utc>) -> Result<Evaluation, Li
             }
         }
         let found = |region: &str, name: &str| existing.get(region).is_some_and(|m| m.contains_key(name));
+        let unknown = |region: &str| unread.contains_key(region);
         for alarm in app.verification.alarms.get(target) {
-            if !found(&to_region, alarm) {
+            if unknown(&to_region) {
+                reasons.push(format!(
+                    "verification alarm {alarm} unread: CloudWatch in {to_region} did not answer"
+                ));
+            } else if !found(&to_region, alarm) {
                 reasons.push(format!("verification alarm {alarm} not found in {to_region}"));
             }
         }
         for alarm in &app.triggers.alarms {
-            if !found(&app.regions.primary, alarm) && !found(&app.regions.secondary, alarm) {
+            let somewhere_unread = unknown(&app.regions.primary) || unknown(&app.regions.secondary);
+            if !somewhere_unread && !found(&app.regions.primary, alarm) && !found(&app.regions.secondary, alarm) {
                 reasons.push(format!(
                     "trigger alarm {alarm} not found in {} or {}",
                     app.regions.primary, app.regions.secondary
