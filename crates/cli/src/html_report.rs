@@ -230,7 +230,7 @@ pub fn render(r: &RunReport) -> String {
         action = r.action,
         summary = esc(&r.summary)
     );
-    let started_by = format!("{:?} - {}", r.trigger, r.source).to_lowercase();
+    let started_by = format!("{} - {}", format!("{:?}", r.trigger).to_lowercase(), r.source);
     let _ = write!(
         out,
         r#"<table class="header"><tr><th>Run</th><td id="run-id">{}</td></tr><tr><th>Action</th><td>{} ({:?}{})</td></tr><tr><th>Started by</th><td>{}</td></tr><tr><th>Time zero</th><td>{} ({})</td></tr><tr><th>Started</th><td>{}</td></tr><tr><th>Ended</th><td>{} ({:.1} s)</td></tr><tr><th>Outcome</th><td>{}</td></tr></table>"#,

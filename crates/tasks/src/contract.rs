@@ -512,7 +512,7 @@ mod tests {
                         let value = match field {
                             "run_id" => Value::String("r".into()),
                             "phase" | "wave" => Value::from(0),
-                            "started_at" => Value::String("2026-11-29T00:00:00Z".into()),
+                            "started_at" | "entered_at" => Value::String("2026-11-29T00:00:00Z".into()),
                             "error" => serde_json::json!({"Error": "Lifeboat.Internal", "Cause": "x"}),
                             _ => serde_json::json!({}),
                         };
