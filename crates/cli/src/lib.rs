@@ -265,16 +265,20 @@ pub async fn main_with_args(args: impl IntoIterator<Item = String>) -> i32 {
     }
 }
 
-fn settings(cli: &Cli) -> Settings {
-    Settings {
+fn settings(cli: &Cli) -> Result<Settings, CliError> {
+    Ok(Settings {
         registry_table: cli.registry_table.clone(),
         journal_table: cli.journal_table.clone(),
-        ..Settings::from_env()
-    }
+        ..Settings::from_env()?
+    })
 }
 
-async fn factory(cli: &Cli) -> AwsServicesFactory {
-    AwsServicesFactory::new(load_sdk_config(None, None).await, settings(cli), CallCounter::new())
+async fn factory(cli: &Cli) -> Result<AwsServicesFactory, CliError> {
+    Ok(AwsServicesFactory::new(
+        load_sdk_config(None, None).await,
+        settings(cli)?,
+        CallCounter::new(),
+    ))
 }
 
 fn print_json(v: &Value) {
@@ -327,7 +331,7 @@ async fn run_command(cli: &Cli) -> Result<i32, CliError> {
     match &cli.command {
         Command::Demo => demo::run_demo(cli.output).await,
         Command::Probe => {
-            let f = factory(cli).await;
+            let f = factory(cli).await?;
             let s = f.services();
             let region = s.sdk_config.region().map(|r| r.to_string()).ok_or_else(|| {
                 CliError::bad_input("no Region: set AWS_REGION to the recovery Region the probes run from")
@@ -352,7 +356,7 @@ async fn run_command(cli: &Cli) -> Result<i32, CliError> {
         }
         Command::Emulator { port } => emulator::serve_foreground(*port),
         Command::Readiness { now } => {
-            let f = factory(cli).await;
+            let f = factory(cli).await?;
             let s = f.services();
             let ev = if *now {
                 let region = s
@@ -381,7 +385,7 @@ async fn run_command(cli: &Cli) -> Result<i32, CliError> {
             })
         }
         Command::Lease(LeaseCommand::Show) => {
-            let f = factory(cli).await;
+            let f = factory(cli).await?;
             let lease = f.services().lease.state().await?;
             match cli.output {
                 OutputFormat::Json => print_json(&serde_json::to_value(&lease).unwrap_or(Value::Null)),
@@ -404,7 +408,7 @@ async fn run_command(cli: &Cli) -> Result<i32, CliError> {
         }
         Command::Registry(RegistryCommand::Apply { file, prune }) => {
             let reg = read_registry_file(file)?;
-            let f = factory(cli).await;
+            let f = factory(cli).await?;
             let s = f.services();
             let mut summary = report::apply_registry(&*s.registry, &reg, *prune).await?;
             // The journal too: a first run needs it (on AWS the stack makes both).
@@ -412,12 +416,12 @@ async fn run_command(cli: &Cli) -> Result<i32, CliError> {
             summary.probe_alarms = lifeboat_tasks::probe::apply_probe_alarms(&*s.metrics, &reg).await?;
             match cli.output {
                 OutputFormat::Json => print_json(&serde_json::to_value(&summary).unwrap_or(Value::Null)),
-                OutputFormat::Text => println!("{}", summary.describe(&settings(cli).registry_table)),
+                OutputFormat::Text => println!("{}", summary.describe(&cli.registry_table)),
             }
             Ok(EXIT_OK)
         }
         Command::Registry(RegistryCommand::List) => {
-            let f = factory(cli).await;
+            let f = factory(cli).await?;
             let apps = f.services().registry.load().await?;
             match cli.output {
                 OutputFormat::Json => print_json(&report::apps_json(&apps)),
@@ -437,7 +441,7 @@ async fn run_command(cli: &Cli) -> Result<i32, CliError> {
                 ActionArg::Failback => "failback",
                 ActionArg::Drill => "drill",
             };
-            let f = factory(cli).await;
+            let f = factory(cli).await?;
             let s = f.services();
             let trigger = json!({"action": action, "apps": apps, "dry_run": true,
                 "mode": if *disaster { "disaster" } else { "planned" },
@@ -494,7 +498,7 @@ async fn run_command(cli: &Cli) -> Result<i32, CliError> {
             } else {
                 input
             };
-            let f = Arc::new(factory(cli).await);
+            let f = Arc::new(factory(cli).await?);
             let clock: Arc<dyn Clock> = match clock {
                 ClockArg::System => Arc::new(SystemClock),
                 ClockArg::Virtual => Arc::new(VirtualClock::new(chrono::Utc::now())),
@@ -517,7 +521,7 @@ async fn run_command(cli: &Cli) -> Result<i32, CliError> {
                     for _ in 0..MAX_LOCAL_FOLLOW_UPS {
                         let Some(input) = next.take() else { break };
                         eprintln!("follow-up run: {input}");
-                        let f = Arc::new(factory(cli).await);
+                        let f = Arc::new(factory(cli).await?);
                         let run = local::run_local(
                             definition,
                             input,
@@ -552,7 +556,7 @@ async fn run_command(cli: &Cli) -> Result<i32, CliError> {
             limit,
             state_machine_arn,
         } => {
-            let f = factory(cli).await;
+            let f = factory(cli).await?;
             let runs = f.services().journal.list_runs(*limit).await?;
             let executions = match state_machine_arn {
                 Some(arn) => Some(remote::executions(&aws_sdk_sfn::Client::new(&f.config), arn, None, *limit).await?),
@@ -576,7 +580,7 @@ async fn run_command(cli: &Cli) -> Result<i32, CliError> {
             Ok(EXIT_OK)
         }
         Command::Report { run, html } => {
-            let f = factory(cli).await;
+            let f = factory(cli).await?;
             let rec = f.services().journal.get_run(run).await?.ok_or_else(|| {
                 CliError::bad_input(format!(
                     "no run \"{run}\" in the journal; `lifeboat history` lists runs"
@@ -594,7 +598,7 @@ async fn run_command(cli: &Cli) -> Result<i32, CliError> {
             Ok(EXIT_OK)
         }
         Command::Status { state_machine_arn } => {
-            let f = factory(cli).await;
+            let f = factory(cli).await?;
             let s = f.services();
             let apps = s.registry.load().await?;
             let last = s.journal.list_runs(1).await.unwrap_or_default();
@@ -658,7 +662,7 @@ async fn lease_release(cli: &Cli, reason: &str) -> Result<i32, CliError> {
             "--reason must say why the lease is broken (it is recorded in the journal); nothing was changed",
         ));
     }
-    let f = factory(cli).await;
+    let f = factory(cli).await?;
     let s = f.services();
     let by = caller_identity(&f.config).await;
     let now = chrono::Utc::now();

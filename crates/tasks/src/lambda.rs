@@ -38,7 +38,7 @@ pub async fn run_probe() -> Result<(), lambda_runtime::Error> {
     let region = config.region().map(|r| r.to_string()).unwrap_or_default();
     let factory = Arc::new(AwsServicesFactory::new(
         config,
-        Settings::from_env(),
+        Settings::from_env()?,
         CallCounter::new(),
     ));
     lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| {
@@ -62,7 +62,7 @@ pub async fn run_readiness() -> Result<(), lambda_runtime::Error> {
     let region = config.region().map(|r| r.to_string()).unwrap_or_default();
     let factory = Arc::new(AwsServicesFactory::new(
         config,
-        Settings::from_env(),
+        Settings::from_env()?,
         CallCounter::new(),
     ));
     lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| {
@@ -88,7 +88,7 @@ pub async fn run(kind: TaskKind) -> Result<(), lambda_runtime::Error> {
     let config = lifeboat_aws::clients::load_sdk_config(None, None).await;
     let factory = Arc::new(AwsServicesFactory::new(
         config,
-        Settings::from_env(),
+        Settings::from_env()?,
         CallCounter::new(),
     ));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {

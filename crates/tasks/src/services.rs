@@ -12,6 +12,7 @@ use lifeboat_aws::ports::{
 };
 use lifeboat_aws::rds::Rds;
 use lifeboat_aws::route53::Route53;
+use lifeboat_core::LifeboatError;
 use std::sync::Arc;
 
 /// Settings read from the environment once, in main (never inside a handler).
@@ -42,18 +43,40 @@ impl Default for Settings {
 
 impl Settings {
     /// `LIFEBOAT_REGISTRY_TABLE`, `LIFEBOAT_JOURNAL_TABLE`, `LIFEBOAT_COOLDOWN_SECONDS`, `LIFEBOAT_LEASE_TTL_SECONDS`,
-    /// `LIFEBOAT_TRIGGER_ACCOUNT`, `LIFEBOAT_TRIGGER_REGIONS` (comma-separated).
-    pub fn from_env() -> Self {
+    /// `LIFEBOAT_TRIGGER_ACCOUNT`, `LIFEBOAT_TRIGGER_REGIONS` (comma-separated). A number that does not
+    /// parse is an error naming the variable, at start-up, not a silent default.
+    pub fn from_env() -> Result<Self, LifeboatError> {
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// As [`Settings::from_env`], from any source of variables.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, LifeboatError> {
         let d = Settings::default();
-        let num = |name: &str, default: u32| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
-        Settings {
-            registry_table: std::env::var("LIFEBOAT_REGISTRY_TABLE").unwrap_or(d.registry_table),
-            journal_table: std::env::var("LIFEBOAT_JOURNAL_TABLE").unwrap_or(d.journal_table),
-            cooldown_seconds: num("LIFEBOAT_COOLDOWN_SECONDS", d.cooldown_seconds),
-            lease_ttl_seconds: num("LIFEBOAT_LEASE_TTL_SECONDS", d.lease_ttl_seconds),
+        let num = |name: &str, default: u32| -> Result<u32, LifeboatError> {
+            match var(name).filter(|v| !v.trim().is_empty()) {
+                None => Ok(default),
+                Some(v) => v.trim().parse().map_err(|_| {
+                    LifeboatError::invalid(format!(
+                        "{name}={v:?} is not a whole number of seconds (0 to {}); unset it for the default {default}",
+                        u32::MAX
+                    ))
+                }),
+            }
+        };
+        let lease_ttl_seconds = num("LIFEBOAT_LEASE_TTL_SECONDS", d.lease_ttl_seconds)?;
+        if lease_ttl_seconds == 0 {
+            return Err(LifeboatError::invalid(
+                "LIFEBOAT_LEASE_TTL_SECONDS=0: a lease must last as long as a run may (the state machine's TimeoutSeconds)",
+            ));
+        }
+        Ok(Settings {
+            registry_table: var("LIFEBOAT_REGISTRY_TABLE").unwrap_or(d.registry_table),
+            journal_table: var("LIFEBOAT_JOURNAL_TABLE").unwrap_or(d.journal_table),
+            cooldown_seconds: num("LIFEBOAT_COOLDOWN_SECONDS", d.cooldown_seconds)?,
+            lease_ttl_seconds,
             trigger_origin: lifeboat_core::request::TriggerOrigin {
-                account: std::env::var("LIFEBOAT_TRIGGER_ACCOUNT").ok().filter(|a| !a.is_empty()),
-                regions: std::env::var("LIFEBOAT_TRIGGER_REGIONS")
+                account: var("LIFEBOAT_TRIGGER_ACCOUNT").filter(|a| !a.is_empty()),
+                regions: var("LIFEBOAT_TRIGGER_REGIONS")
                     .unwrap_or_default()
                     .split(',')
                     .map(str::trim)
@@ -61,6 +84,35 @@ impl Settings {
                     .map(str::to_string)
                     .collect(),
             },
+        })
+    }
+}
+
+#[cfg(test)]
+mod settings_tests {
+    use super::*;
+
+    #[test]
+    fn settings_that_do_not_parse_are_an_error_naming_the_variable() {
+        let vars = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+        };
+        let s = Settings::from_vars(vars(&[
+            ("LIFEBOAT_COOLDOWN_SECONDS", " 60 "),
+            ("LIFEBOAT_TRIGGER_REGIONS", "a, b"),
+        ]))
+        .unwrap();
+        assert_eq!((s.cooldown_seconds, s.lease_ttl_seconds), (60, 7200));
+        assert_eq!(s.trigger_origin.regions, ["a", "b"]);
+        for (name, value) in [
+            ("LIFEBOAT_COOLDOWN_SECONDS", "15m"),
+            ("LIFEBOAT_COOLDOWN_SECONDS", "-1"),
+            ("LIFEBOAT_LEASE_TTL_SECONDS", "two hours"),
+            ("LIFEBOAT_LEASE_TTL_SECONDS", "0"),
+        ] {
+            let pairs: &'static [(&'static str, &'static str)] = Box::leak(Box::new([(name, value)]));
+            let e = Settings::from_vars(vars(pairs)).unwrap_err();
+            assert!(e.message.contains(name), "{}", e.message);
         }
     }
 }
