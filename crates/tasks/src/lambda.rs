@@ -22,12 +22,11 @@ impl From<TaskError> for Diagnostic {
     }
 }
 
+/// lambda_runtime's own tracing setup: JSON lines when the function's log
+/// format is JSON (the template's), the level from Lambda's log controls (or
+/// RUST_LOG), no timestamps (CloudWatch Logs stamps every line).
 fn init_logging() {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .with_ansi(false)
-        .without_time() // CloudWatch Logs stamps every line
-        .init();
+    lambda_runtime::tracing::init_default_subscriber();
 }
 
 /// Runs the Lambda runtime loop of the detection probe (not a state machine
