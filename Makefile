@@ -28,13 +28,14 @@ export CARGO_TERM_COLOR ?= never
 
 NEXTEST := $(shell command -v cargo-nextest 2>/dev/null)
 
-.PHONY: help setup build-tools build deploy deploy-tools build-cli demo test unit lint asl-lint infra-lint fmt bench clean
+.PHONY: help setup build-tools build deploy deploy-tools build-cli install demo test unit lint asl-lint infra-lint fmt bench clean
 
 help:
 	@echo "make demo   - set up, build, and run a full failover and failback on a local AWS emulator"
 	@echo "make test   - set up, lint, and run every test (unit, adapters and end-to-end against moto)"
 	@echo "make lint   - cargo fmt --check and clippy -D warnings (make asl-lint checks the state machine)"
 	@echo "make bench  - fail over 200, 1,000 and 5,000 apps on the emulator: time, AWS calls, state data, history"
+	@echo "make install - the lifeboat CLI alone, into ~/.cargo/bin (cargo install --locked --path crates/cli)"
 	@echo "make build  - the arm64 Lambda zips (cargo-lambda + zig, installed into .venv)"
 	@echo "make deploy - sam deploy to both Regions with your AWS credentials (STACK, PRIMARY_REGION, SECONDARY_REGION, TRIGGER_ALARMS, ROUTING_CONTROLS)"
 
@@ -122,6 +123,11 @@ deploy: deploy-tools
 
 build-cli:
 	cargo build -p lifeboat --bin lifeboat
+
+# The operator CLI on its own (registry, plan, run, report, readiness, lease
+# against your account), with the versions in Cargo.lock.
+install:
+	cargo install --locked --path crates/cli
 
 demo: setup build-cli
 	./target/debug/lifeboat demo
