@@ -133,6 +133,48 @@ impl TestEnv {
         format!("{}-{name}", self.namespace)
     }
 
+    /// Changes (or deletes, with `weight: None`) the `set` record of `app`.
+    pub async fn edit_record(&self, app: &str, set: &str, weight: Option<i64>) {
+        use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch};
+        use lifeboat_aws::ports::DnsReader;
+        let r53 = aws_sdk_route53::Client::new(&self.config);
+        let pair = &self.estate.registry.app(app).unwrap().dns[0];
+        let reader = lifeboat_aws::route53::Route53::new(r53.clone());
+        let recs = reader
+            .record_sets(&pair.hosted_zone_id, &pair.name, pair.record_type.as_str())
+            .await
+            .unwrap();
+        let mut rec = recs
+            .into_iter()
+            .find(|r| r.set_identifier.as_deref() == Some(set))
+            .unwrap();
+        let action = match weight {
+            Some(w) => {
+                rec.weight = Some(w);
+                ChangeAction::Upsert
+            }
+            // (Set identifiers are unique here: moto deletes every record sharing one.)
+            None => ChangeAction::Delete,
+        };
+        r53.change_resource_record_sets()
+            .hosted_zone_id(&pair.hosted_zone_id)
+            .change_batch(
+                ChangeBatch::builder()
+                    .changes(
+                        Change::builder()
+                            .action(action)
+                            .resource_record_set(lifeboat_aws::route53::to_sdk(&rec).unwrap())
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+
     /// Runs the real definition on a virtual clock; returns the execution and its API calls.
     pub async fn run(&self, input: Value) -> (Execution, ApiCalls) {
         let factory = self.factory();

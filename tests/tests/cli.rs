@@ -72,36 +72,8 @@ async fn bad_inputs_exit_2_with_a_clear_message_and_change_nothing() {
 #[tokio::test]
 async fn a_missing_recovery_record_is_refused_before_anything_changes() {
     let env = TestEnv::new().await;
-    // Delete storefront's secondary record (its set identifier is unique here:
-    // moto deletes every record sharing a SetIdentifier, AWS only the one named).
-    let r53 = aws_sdk_route53::Client::new(&env.config);
-    let storefront = env.estate.registry.app("storefront").unwrap();
-    let pair = &storefront.dns[0];
-    let current = lifeboat_aws::route53::Route53::new(r53.clone());
-    let recs = lifeboat_aws::ports::DnsReader::record_sets(&current, &pair.hosted_zone_id, &pair.name, "CNAME")
-        .await
-        .unwrap();
-    let secondary = recs
-        .iter()
-        .find(|r| r.set_identifier.as_deref() == Some("storefront-usw2"))
-        .unwrap();
-    r53.change_resource_record_sets()
-        .hosted_zone_id(&pair.hosted_zone_id)
-        .change_batch(
-            aws_sdk_route53::types::ChangeBatch::builder()
-                .changes(
-                    aws_sdk_route53::types::Change::builder()
-                        .action(aws_sdk_route53::types::ChangeAction::Delete)
-                        .resource_record_set(lifeboat_aws::route53::to_sdk(secondary).unwrap())
-                        .build()
-                        .unwrap(),
-                )
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    // Delete storefront's secondary record.
+    env.edit_record("storefront", "storefront-usw2", None).await;
     let (code, stdout, stderr) = run_cli(
         &moto().endpoint(),
         &env.settings,

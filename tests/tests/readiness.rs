@@ -4,9 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch};
 use harness::{TestEnv, moto, run_cli};
-use lifeboat_aws::ports::DnsReader;
 use lifeboat_tasks::readiness::{Evaluation, evaluate};
 
 async fn eval(env: &TestEnv) -> Evaluation {
@@ -18,46 +16,6 @@ fn only_not_ready(ev: &Evaluation) -> (String, String) {
     let bad = ev.not_ready();
     assert_eq!(bad.len(), 1, "exactly one app not ready: {ev:#?}");
     (bad[0].app.clone(), bad[0].reasons.join("; "))
-}
-
-/// Changes (or deletes, with `weight: None`) the `set` record of `app`.
-async fn edit_record(env: &TestEnv, app: &str, set: &str, weight: Option<i64>) {
-    let r53 = aws_sdk_route53::Client::new(&env.config);
-    let pair = &env.estate.registry.app(app).unwrap().dns[0];
-    let reader = lifeboat_aws::route53::Route53::new(r53.clone());
-    let recs = reader
-        .record_sets(&pair.hosted_zone_id, &pair.name, pair.record_type.as_str())
-        .await
-        .unwrap();
-    let mut rec = recs
-        .into_iter()
-        .find(|r| r.set_identifier.as_deref() == Some(set))
-        .unwrap();
-    let action = match weight {
-        Some(w) => {
-            rec.weight = Some(w);
-            ChangeAction::Upsert
-        }
-        // (Set identifiers are unique here: moto deletes every record sharing one.)
-        None => ChangeAction::Delete,
-    };
-    r53.change_resource_record_sets()
-        .hosted_zone_id(&pair.hosted_zone_id)
-        .change_batch(
-            ChangeBatch::builder()
-                .changes(
-                    Change::builder()
-                        .action(action)
-                        .resource_record_set(lifeboat_aws::route53::to_sdk(&rec).unwrap())
-                        .build()
-                        .unwrap(),
-                )
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
 }
 
 #[tokio::test]
@@ -131,7 +89,7 @@ async fn a_lag_over_the_rpo_budget_makes_that_app_not_ready_and_the_trend_shows(
 #[tokio::test]
 async fn a_deleted_record_makes_that_app_not_ready() {
     let env = TestEnv::new().await;
-    edit_record(&env, "storefront", "storefront-usw2", None).await;
+    env.edit_record("storefront", "storefront-usw2", None).await;
     let (app, why) = only_not_ready(&eval(&env).await);
     assert_eq!(app, "storefront");
     assert!(
@@ -143,7 +101,7 @@ async fn a_deleted_record_makes_that_app_not_ready() {
 #[tokio::test]
 async fn a_weight_changed_outside_lifeboat_is_named() {
     let env = TestEnv::new().await;
-    edit_record(&env, "search", "search-use1", Some(50)).await;
+    env.edit_record("search", "search-use1", Some(50)).await;
     let (app, why) = only_not_ready(&eval(&env).await);
     assert_eq!(app, "search");
     assert!(why.contains("has weights 50/0 (primary/secondary), not 100/0"), "{why}");

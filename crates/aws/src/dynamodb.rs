@@ -689,6 +689,18 @@ impl DynamoLease {
 
 const LEASE_KEY: &str = "#lease";
 
+/// The lease as its item holds it.
+fn lease_state(item: &Item) -> LeaseState {
+    LeaseState {
+        holder: get_s(item, "holder").map(str::to_string),
+        epoch: get_n(item, "epoch").and_then(|e| u64::try_from(e).ok()).unwrap_or(0),
+        acquired_at: get_n(item, "acquired_at").map(from_epoch),
+        expires_at: get_n(item, "expires_at").map(from_epoch),
+        cooldown_until: get_n(item, "cooldown_until").map(from_epoch),
+        last_run: get_s(item, "last_run").map(str::to_string),
+    }
+}
+
 /// A DynamoDB call's error; a missing table said in one line, with what creates it.
 fn table_error<E>(table: &str, what: &str, err: SdkError<E, HttpResponse>) -> AwsError
 where
@@ -760,15 +772,7 @@ impl RunLease for DynamoLease {
     }
 
     async fn state(&self) -> Result<LeaseState, AwsError> {
-        let item = self.read().await?;
-        Ok(LeaseState {
-            holder: get_s(&item, "holder").map(str::to_string),
-            epoch: get_n(&item, "epoch").and_then(|e| u64::try_from(e).ok()).unwrap_or(0),
-            acquired_at: get_n(&item, "acquired_at").map(from_epoch),
-            expires_at: get_n(&item, "expires_at").map(from_epoch),
-            cooldown_until: get_n(&item, "cooldown_until").map(from_epoch),
-            last_run: get_s(&item, "last_run").map(str::to_string),
-        })
+        Ok(lease_state(&self.read().await?))
     }
 
     async fn break_lease(&self, now: DateTime<Utc>) -> Result<Option<LeaseState>, AwsError> {
@@ -786,17 +790,7 @@ impl RunLease for DynamoLease {
             .send()
             .await;
         match update {
-            Ok(out) => {
-                let item = out.attributes().cloned().unwrap_or_default();
-                Ok(Some(LeaseState {
-                    holder: get_s(&item, "holder").map(str::to_string),
-                    epoch: get_n(&item, "epoch").and_then(|e| u64::try_from(e).ok()).unwrap_or(0),
-                    acquired_at: get_n(&item, "acquired_at").map(from_epoch),
-                    expires_at: get_n(&item, "expires_at").map(from_epoch),
-                    cooldown_until: get_n(&item, "cooldown_until").map(from_epoch),
-                    last_run: get_s(&item, "last_run").map(str::to_string),
-                }))
-            }
+            Ok(out) => Ok(Some(lease_state(&out.attributes().cloned().unwrap_or_default()))),
             Err(e) if is_condition_failed(&e) => Ok(None),
             Err(e) => Err(table_error(&self.table, &format!("UpdateItem {} lease", self.table), e)),
         }

@@ -498,59 +498,45 @@ async fn run_command(cli: &Cli) -> Result<i32, CliError> {
             } else {
                 input
             };
-            let f = Arc::new(factory(cli).await?);
             let clock: Arc<dyn Clock> = match clock {
                 ClockArg::System => Arc::new(SystemClock),
                 ClockArg::Virtual => Arc::new(VirtualClock::new(chrono::Utc::now())),
             };
-            let run = local::run_local(
-                definition,
-                input,
-                f.clone(),
-                clock.clone(),
-                Some(Arc::new(progress::Progress::new())),
-            )
-            .await
-            .map_err(|e| CliError::bad_input(e.to_string()))?;
-            match run {
-                local::LocalRun::Ran(exec) => {
-                    let mut code = print_execution(&exec, &f.run_counter, cli.output);
-                    // What the stack's follow-up rule does with an outcome event
-                    // that carries one: start it (a few at most, one after another).
-                    let mut next = follow_up_of(&exec);
-                    for _ in 0..MAX_LOCAL_FOLLOW_UPS {
-                        let Some(input) = next.take() else { break };
-                        eprintln!("follow-up run: {input}");
-                        let f = Arc::new(factory(cli).await?);
-                        let run = local::run_local(
-                            definition,
-                            input,
-                            f.clone(),
-                            clock.clone(),
-                            Some(Arc::new(progress::Progress::new())),
-                        )
-                        .await
-                        .map_err(|e| CliError::bad_input(e.to_string()))?;
-                        if let local::LocalRun::Ran(exec) = run {
-                            code = code.max(print_execution(&exec, &f.run_counter, cli.output));
-                            next = follow_up_of(&exec);
-                        }
-                    }
-                    Ok(code)
+            // The run, then what the stack's follow-up rule does with an outcome
+            // event that carries one: start it (a few at most, one after another).
+            let mut next = Some(input);
+            let mut code = EXIT_OK;
+            for attempt in 0..=MAX_LOCAL_FOLLOW_UPS {
+                let Some(input) = next.take() else { break };
+                if attempt > 0 {
+                    eprintln!("follow-up run: {input}");
                 }
-                local::LocalRun::Duplicate { name, status } => {
-                    let msg = format!(
-                        "execution {name} already ran ({status}): the same trigger runs once; nothing was done"
-                    );
-                    match cli.output {
+                let f = Arc::new(factory(cli).await?);
+                let run = local::run_local(
+                    definition,
+                    input,
+                    f.clone(),
+                    clock.clone(),
+                    Some(Arc::new(progress::Progress::new())),
+                )
+                .await
+                .map_err(|e| CliError::bad_input(e.to_string()))?;
+                match run {
+                    local::LocalRun::Ran(exec) => {
+                        code = code.max(print_execution(&exec, &f.run_counter, cli.output));
+                        next = follow_up_of(&exec);
+                    }
+                    local::LocalRun::Duplicate { name, status } => match cli.output {
                         OutputFormat::Json => {
                             print_json(&json!({"execution": name, "duplicate": true, "previous_status": status}))
                         }
-                        OutputFormat::Text => println!("{msg}"),
-                    }
-                    Ok(EXIT_OK)
+                        OutputFormat::Text => println!(
+                            "execution {name} already ran ({status}): the same trigger runs once; nothing was done"
+                        ),
+                    },
                 }
             }
+            Ok(code)
         }
         Command::History {
             limit,

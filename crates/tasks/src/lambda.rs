@@ -29,9 +29,9 @@ fn init_logging() {
     lambda_runtime::tracing::init_default_subscriber();
 }
 
-/// Runs the Lambda runtime loop of the detection probe (not a state machine
-/// task: EventBridge Scheduler invokes it every minute in the recovery Region).
-pub async fn run_probe() -> Result<(), lambda_runtime::Error> {
+/// What a scheduled function (probe, readiness) starts with: logging, its
+/// services, and the Region it runs in (the recovery Region).
+async fn scheduled_function() -> Result<(Arc<AwsServicesFactory>, String), lambda_runtime::Error> {
     init_logging();
     let config = lifeboat_aws::clients::load_sdk_config(None, None).await;
     let region = config.region().map(|r| r.to_string()).unwrap_or_default();
@@ -40,6 +40,13 @@ pub async fn run_probe() -> Result<(), lambda_runtime::Error> {
         Settings::from_env()?,
         CallCounter::new(),
     ));
+    Ok((factory, region))
+}
+
+/// Runs the Lambda runtime loop of the detection probe (not a state machine
+/// task: EventBridge Scheduler invokes it every minute in the recovery Region).
+pub async fn run_probe() -> Result<(), lambda_runtime::Error> {
+    let (factory, region) = scheduled_function().await?;
     lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| {
         let (factory, region) = (factory.clone(), region.clone());
         async move {
@@ -56,14 +63,7 @@ pub async fn run_probe() -> Result<(), lambda_runtime::Error> {
 /// machine task: EventBridge Scheduler invokes it, every 30 minutes by
 /// default, in the recovery Region). Changes nothing; records and publishes.
 pub async fn run_readiness() -> Result<(), lambda_runtime::Error> {
-    init_logging();
-    let config = lifeboat_aws::clients::load_sdk_config(None, None).await;
-    let region = config.region().map(|r| r.to_string()).unwrap_or_default();
-    let factory = Arc::new(AwsServicesFactory::new(
-        config,
-        Settings::from_env()?,
-        CallCounter::new(),
-    ));
+    let (factory, region) = scheduled_function().await?;
     lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| {
         let (factory, region) = (factory.clone(), region.clone());
         async move {
