@@ -341,17 +341,7 @@ mod tests {
     use crate::fakes::FakeRoute53;
 
     fn rec(name: &str, set: &str, weight: i64) -> RecordSet {
-        RecordSet {
-            name: name.into(),
-            record_type: "A".into(),
-            set_identifier: Some(set.into()),
-            weight: Some(weight),
-            ttl: Some(60),
-            values: vec!["192.0.2.1".into()],
-            alias: None,
-            health_check_id: None,
-            unsupported: None,
-        }
+        RecordSet::weighted(name, "A", set, weight, "192.0.2.1")
     }
 
     /// `n` names, each with a primary and a secondary record.

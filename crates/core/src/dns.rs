@@ -34,6 +34,24 @@ pub struct RecordSet {
     pub unsupported: Option<String>,
 }
 
+impl RecordSet {
+    /// A weighted record with one value, a 60 s TTL, no health check (tests,
+    /// fixtures; add the rest with struct update syntax).
+    pub fn weighted(name: &str, record_type: &str, set_identifier: &str, weight: i64, value: &str) -> RecordSet {
+        RecordSet {
+            name: name.into(),
+            record_type: record_type.into(),
+            set_identifier: Some(set_identifier.into()),
+            weight: Some(weight),
+            ttl: Some(60),
+            values: vec![value.into()],
+            alias: None,
+            health_check_id: None,
+            unsupported: None,
+        }
+    }
+}
+
 /// Identifies one weighted record.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct RecordKey {
@@ -219,15 +237,8 @@ mod tests {
 
     fn rec(name: &str, set: &str, weight: i64) -> RecordSet {
         RecordSet {
-            name: name.into(),
-            record_type: "A".into(),
-            set_identifier: Some(set.into()),
-            weight: Some(weight),
-            ttl: Some(60),
-            values: vec!["192.0.2.1".into()],
-            alias: None,
             health_check_id: Some("hc-1".into()),
-            unsupported: None,
+            ..RecordSet::weighted(name, "A", set, weight, "192.0.2.1")
         }
     }
 
@@ -364,15 +375,8 @@ mod properties {
         // (Lengths, not random text: what the limits count is characters.)
         (0u32..100_000, prop::collection::vec(1usize..=255, 1..=8), 0i64..=255).prop_map(|(id, lengths, weight)| {
             RecordSet {
-                name: format!("r{id}.example.com."),
-                record_type: "A".into(),
-                set_identifier: Some(format!("r{id}")),
-                weight: Some(weight),
-                ttl: Some(60),
                 values: lengths.iter().map(|n| "v".repeat(*n)).collect(),
-                alias: None,
-                health_check_id: None,
-                unsupported: None,
+                ..RecordSet::weighted(&format!("r{id}.example.com."), "A", &format!("r{id}"), weight, "")
             }
         })
     }

@@ -885,20 +885,7 @@ applications:
     fn records(weights: &[(&str, &str, &str, &str, i64)]) -> RecordIndex {
         let mut idx = RecordIndex::default();
         for (zone, name, ty, set, w) in weights {
-            idx.insert(
-                zone,
-                RecordSet {
-                    name: name.to_string(),
-                    record_type: ty.to_string(),
-                    set_identifier: Some(set.to_string()),
-                    weight: Some(*w),
-                    ttl: Some(60),
-                    values: vec!["v".into()],
-                    alias: None,
-                    health_check_id: None,
-                    unsupported: None,
-                },
-            );
+            idx.insert(zone, RecordSet::weighted(name, ty, set, *w, "v"));
         }
         idx
     }

@@ -502,16 +502,18 @@ mod tests {
         let r53 = estate();
         r53.add_record(
             "Z1",
+            // A simple-routing CNAME: no set identifier, no weight.
             RecordSet {
-                name: "api-db.example.com.".into(),
-                record_type: "CNAME".into(),
                 set_identifier: None,
                 weight: None,
                 ttl: Some(30),
-                values: vec!["api.cluster-a.us-east-1.rds.amazonaws.com".into()],
-                alias: None,
-                health_check_id: None,
-                unsupported: None,
+                ..RecordSet::weighted(
+                    "api-db.example.com.",
+                    "CNAME",
+                    "",
+                    0,
+                    "api.cluster-a.us-east-1.rds.amazonaws.com",
+                )
             },
         );
         let mut wave = wave_of(&r53, &["api"]).await;

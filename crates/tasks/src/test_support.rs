@@ -32,15 +32,8 @@ pub fn registry() -> Registry {
 
 fn rec(name: &str, ty: &str, set: &str, weight: i64, value: &str, hc: Option<&str>) -> RecordSet {
     RecordSet {
-        name: name.into(),
-        record_type: ty.into(),
-        set_identifier: Some(set.into()),
-        weight: Some(weight),
-        ttl: Some(60),
-        values: vec![value.into()],
-        alias: None,
         health_check_id: hc.map(str::to_string),
-        unsupported: None,
+        ..RecordSet::weighted(name, ty, set, weight, value)
     }
 }
 
