@@ -141,11 +141,15 @@ pub async fn run_remote(
     let mut states = HashMap::new();
     let mut seen = 0i64;
     loop {
+        // Newest first, only until the events already seen: each poll reads
+        // what is new, not the whole history again.
         let mut token: Option<String> = None;
+        let mut fresh: Vec<SfnEvent> = Vec::new();
         loop {
             let page = sfn
                 .get_execution_history()
                 .execution_arn(&arn)
+                .reverse_order(true)
                 .set_next_token(token.take())
                 .send()
                 .await
@@ -155,16 +159,19 @@ pub async fn run_remote(
                         aws_smithy_types::error::display::DisplayErrorContext(&e)
                     ))
                 })?;
-            let fresh: Vec<SfnEvent> = page.events().iter().filter(|e| e.id() > seen).cloned().collect();
-            for ev in convert(&fresh, &mut states) {
-                sink.on_event(&ev);
-            }
-            seen = seen.max(page.events().iter().map(|e| e.id()).max().unwrap_or(0));
+            let reached_seen = page.events().iter().any(|e| e.id() <= seen);
+            fresh.extend(page.events().iter().filter(|e| e.id() > seen).cloned());
             match page.next_token() {
-                Some(t) => token = Some(t.to_string()),
-                None => break,
+                Some(t) if !reached_seen => token = Some(t.to_string()),
+                _ => break,
             }
         }
+        fresh.sort_by_key(|e| e.id());
+        fresh.dedup_by_key(|e| e.id());
+        for ev in convert(&fresh, &mut states) {
+            sink.on_event(&ev);
+        }
+        seen = seen.max(fresh.iter().map(|e| e.id()).max().unwrap_or(0));
         let d = sfn.describe_execution().execution_arn(&arn).send().await.map_err(|e| {
             CliError::failed(format!(
                 "DescribeExecution failed: {}",
@@ -201,30 +208,31 @@ pub async fn executions(
     status: Option<ExecutionStatus>,
     limit: usize,
 ) -> Result<Vec<(String, String, String)>, CliError> {
-    let out = sfn
+    // The SDK's paginator, up to `limit` executions.
+    let mut pages = sfn
         .list_executions()
         .state_machine_arn(state_machine_arn)
         .set_status_filter(status)
         .max_results(i32::try_from(limit.clamp(1, 1000)).unwrap_or(100))
-        .send()
-        .await
-        .map_err(|e| {
+        .into_paginator()
+        .items()
+        .send();
+    let mut out = Vec::new();
+    while out.len() < limit {
+        let Some(e) = pages.next().await else { break };
+        let e = e.map_err(|e| {
             CliError::failed(format!(
                 "ListExecutions failed: {}",
                 aws_smithy_types::error::display::DisplayErrorContext(&e)
             ))
         })?;
-    Ok(out
-        .executions()
-        .iter()
-        .map(|e| {
-            (
-                e.name().to_string(),
-                e.status().as_str().to_string(),
-                chrono::DateTime::from_timestamp(e.start_date().secs(), 0)
-                    .map(|t| t.to_rfc3339())
-                    .unwrap_or_default(),
-            )
-        })
-        .collect())
+        out.push((
+            e.name().to_string(),
+            e.status().as_str().to_string(),
+            chrono::DateTime::from_timestamp(e.start_date().secs(), 0)
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_default(),
+        ));
+    }
+    Ok(out)
 }
