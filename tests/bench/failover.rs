@@ -13,13 +13,14 @@
 use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType};
 use harness::endpoint::TestEndpoint;
 use harness::{moto, sdk_config};
-use lifeboat::report::{apply_registry, calls_line};
+use lifeboat::report::calls_line;
 use lifeboat_aws::CallCounter;
 use lifeboat_core::registry::{
     Application, BySide, Database, DatabaseKind, DnsRecordPair, HttpCheck, RecordType, RegionPair, Registry, Triggers,
     Verification,
 };
 use lifeboat_states::{Execution, ExecutionStatus, VirtualClock};
+use lifeboat_tasks::apply_registry::apply_registry;
 use lifeboat_tasks::{AwsServicesFactory, ServicesFactory, Settings};
 use std::sync::Arc;
 use std::time::Instant;

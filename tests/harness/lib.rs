@@ -107,7 +107,7 @@ impl TestEnv {
             namespace,
         };
         let s = env.admin();
-        lifeboat::report::apply_registry(&*s.registry, &env.estate.registry, false)
+        lifeboat_tasks::apply_registry::apply_registry(&*s.registry, &env.estate.registry, false)
             .await
             .unwrap();
         s.journal.ensure_table().await.unwrap();
@@ -426,7 +426,7 @@ impl TestEnv {
                 e.url = e.url.replacen(&moto().endpoint(), via, 1);
             }
         }
-        lifeboat::report::apply_registry(&*self.admin().registry, &self.estate.registry, false)
+        lifeboat_tasks::apply_registry::apply_registry(&*self.admin().registry, &self.estate.registry, false)
             .await
             .unwrap();
         seed

@@ -169,7 +169,7 @@ async fn the_probe_from_the_recovery_region_sees_the_primary_die_and_its_alarm_f
     }
     env.estate.registry = registry;
     let s = env.admin();
-    lifeboat::report::apply_registry(&*s.registry, &env.estate.registry, false)
+    lifeboat_tasks::apply_registry::apply_registry(&*s.registry, &env.estate.registry, false)
         .await
         .unwrap();
     let alarms = lifeboat_tasks::probe::apply_probe_alarms(&*s.metrics, &env.estate.registry)

@@ -3,7 +3,7 @@
 //! request, through the same state machine definition that runs on AWS.
 
 use crate::emulator::{MotoServer, find_moto_server};
-use crate::report::{apply_registry, calls_line, weight_rows, weights_table};
+use crate::report::{calls_line, weight_rows, weights_table};
 use crate::{CliError, EXIT_OK, OutputFormat, exit_code, local, progress, run_record};
 use aws_config::SdkConfig;
 use aws_sdk_cloudwatch::types::{ComparisonOperator, StateValue, Statistic};
@@ -13,6 +13,7 @@ use aws_sdk_route53::types::{
 use lifeboat_aws::CallCounter;
 use lifeboat_core::registry::{Registry, parse_registry};
 use lifeboat_states::VirtualClock;
+use lifeboat_tasks::apply_registry::apply_registry;
 use lifeboat_tasks::{AwsServicesFactory, ServicesFactory, Settings};
 use serde_json::{Value, json};
 use std::path::Path;

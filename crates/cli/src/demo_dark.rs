@@ -7,13 +7,14 @@
 use crate::arc_seed::{dns_answer, seed_routing_controls};
 use crate::demo::{PRIMARY, SECONDARY, ran, say};
 use crate::fault_proxy::{FaultProxy, SERVICE_UNAVAILABLE, us_east_1_dark};
-use crate::report::{apply_registry, calls_line};
+use crate::report::calls_line;
 use crate::{CliError, OutputFormat, local, progress};
 use aws_config::SdkConfig;
 use lifeboat_aws::CallCounter;
 use lifeboat_core::outcome::{AppStatus, RunRecord, RunStatus};
 use lifeboat_core::registry::Registry;
 use lifeboat_states::VirtualClock;
+use lifeboat_tasks::apply_registry::apply_registry;
 use lifeboat_tasks::{AwsServicesFactory, ServicesFactory, Settings};
 use serde_json::{Value, json};
 use std::path::Path;

@@ -410,7 +410,7 @@ async fn run_command(cli: &Cli) -> Result<i32, CliError> {
             let reg = read_registry_file(file)?;
             let f = factory(cli).await?;
             let s = f.services();
-            let mut summary = report::apply_registry(&*s.registry, &reg, *prune).await?;
+            let mut summary = lifeboat_tasks::apply_registry::apply_registry(&*s.registry, &reg, *prune).await?;
             // The journal too: a first run needs it (on AWS the stack makes both).
             s.journal.ensure_table().await?;
             summary.probe_alarms = lifeboat_tasks::probe::apply_probe_alarms(&*s.metrics, &reg).await?;

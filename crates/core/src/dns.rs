@@ -6,7 +6,6 @@
 //! Route 53's limits; no change at all when the weights are already right.
 
 use crate::error::LifeboatError;
-use crate::registry::{normalize_record_name, normalize_zone_id};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -32,6 +31,20 @@ pub struct RecordSet {
     /// Set when the record uses something lifeboat will not rewrite (another
     /// routing policy, a traffic policy): the reason, for the error message.
     pub unsupported: Option<String>,
+}
+
+/// Route 53 answers ids as `/hostedzone/Z123`; the registry may say either.
+pub fn normalize_zone_id(id: &str) -> String {
+    id.trim().trim_start_matches("/hostedzone/").to_string()
+}
+
+/// Route 53 names are case-insensitive, fully qualified, and escape `*` as `\052`.
+pub fn normalize_record_name(name: &str) -> String {
+    let mut n = name.trim().to_ascii_lowercase().replace("\\052", "*");
+    if !n.ends_with('.') {
+        n.push('.');
+    }
+    n
 }
 
 impl RecordSet {

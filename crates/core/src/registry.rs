@@ -6,6 +6,8 @@
 //! document against it and then checks what a schema cannot say (unique names,
 //! known dependencies, no cycles), reporting every problem with its field path.
 
+/// Route 53's name rules live with the records (`dns`); the registry uses them.
+pub use crate::dns::{normalize_record_name, normalize_zone_id};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -945,20 +947,6 @@ fn find_cycle(apps: &BTreeMap<&str, &Application>) -> Option<Vec<String>> {
         }
     }
     None
-}
-
-/// Route 53 answers ids as `/hostedzone/Z123`; the registry may say either.
-pub fn normalize_zone_id(id: &str) -> String {
-    id.trim().trim_start_matches("/hostedzone/").to_string()
-}
-
-/// Route 53 names are case-insensitive, fully qualified, and escape `*` as `\052`.
-pub fn normalize_record_name(name: &str) -> String {
-    let mut n = name.trim().to_ascii_lowercase().replace("\\052", "*");
-    if !n.ends_with('.') {
-        n.push('.');
-    }
-    n
 }
 
 impl Registry {

@@ -3,6 +3,7 @@
 //! both the Lambda runtime and the local executor, adding the invocation's
 //! AWS call counts to its output.
 
+pub mod apply_registry;
 pub mod contract;
 pub mod database;
 pub mod dispatch;
