@@ -2,6 +2,7 @@
 //! state machine, the journal, and the one-command demo.
 
 pub mod arc_seed;
+pub mod database_status;
 pub mod demo;
 pub mod demo_dark;
 pub mod emulator;
@@ -591,7 +592,7 @@ async fn run_command(cli: &Cli) -> Result<i32, CliError> {
             let lease = s.lease.state().await.unwrap_or_default();
             let mut databases = Vec::new();
             for a in &apps {
-                if let Some(text) = lifeboat_tasks::database::describe_database(&*s.databases, &a.app).await {
+                if let Some(text) = database_status::describe_database(&*s.databases, &a.app).await {
                     databases.push((a.app.name.clone(), text));
                 }
             }

@@ -28,7 +28,7 @@ fn unhealthy(status: &str) -> bool {
 }
 
 /// A cluster id from an id or an ARN (`...:cluster:<id>`).
-pub(crate) fn cluster_id(id_or_arn: &str) -> &str {
+pub fn cluster_id(id_or_arn: &str) -> &str {
     id_or_arn.rsplit(':').next().unwrap_or(id_or_arn)
 }
 
@@ -165,63 +165,6 @@ fn unmanaged(what: &str, db: &DbState, region: &str) -> Option<String> {
             tag = lifeboat_aws::rds::MANAGED_TAG
         )
     })
-}
-
-/// Where an app's database stands, in one line for `lifeboat status`: read in
-/// the recovery Region (where lifeboat runs), `None` for kinds with nothing to move.
-pub async fn describe_database(dbs: &dyn Databases, app: &lifeboat_core::registry::Application) -> Option<String> {
-    use lifeboat_core::registry::DatabaseKind;
-    let db = &app.database;
-    let ids = db.identifiers.clone().unwrap_or_default();
-    let region = app.regions.secondary.as_str();
-    let replica = |state: Option<DbState>, what: &str| match state {
-        None => format!("{what} {} not found in {region}", ids.secondary),
-        Some(s) => match &s.replicating_from {
-            Some(src) => format!("{what} {} ({}) replicating from {src}", s.id, s.status),
-            None => format!("{} promoted: the writer ({})", s.id, s.status),
-        },
-    };
-    let text = match db.kind {
-        DatabaseKind::None | DatabaseKind::DynamodbGlobal => return None,
-        DatabaseKind::AuroraGlobal => {
-            let gid = db.global_cluster_id.as_deref().unwrap_or_default();
-            match dbs.global_cluster(region, gid).await {
-                Ok(Some(g)) => {
-                    let writer = g
-                        .members
-                        .iter()
-                        .find(|m| m.is_writer)
-                        .map_or("none", |m| cluster_id(&m.cluster_arn));
-                    format!("global cluster {gid} ({}): writer {writer}", g.status)
-                }
-                Ok(None) => format!("global cluster {gid} not found"),
-                Err(e) => format!("unknown: {e}"),
-            }
-        }
-        DatabaseKind::AuroraReplica => match dbs.cluster(region, &ids.secondary).await {
-            Ok(s) => replica(s, "replica cluster"),
-            Err(e) => format!("unknown: {e}"),
-        },
-        DatabaseKind::RdsReplica => match dbs.instance(region, &ids.secondary).await {
-            Ok(s) => replica(s, "read replica"),
-            Err(e) => format!("unknown: {e}"),
-        },
-        DatabaseKind::RdsBackup => match dbs.instance(region, &ids.secondary).await {
-            Ok(Some(s)) => format!("restored as {} ({}): the writer in {region}", s.id, s.status),
-            Ok(None) => match dbs.replicated_backup(region, &ids.primary).await {
-                Ok(Some(b)) => format!(
-                    "backups of {} replicated to {region} ({}), restorable to {}",
-                    ids.primary,
-                    b.status,
-                    b.latest_restorable.map_or("?".to_string(), |t| t.to_rfc3339())
-                ),
-                Ok(None) => format!("no backup of {} replicated to {region}", ids.primary),
-                Err(e) => format!("unknown: {e}"),
-            },
-            Err(e) => format!("unknown: {e}"),
-        },
-    };
-    Some(format!("{} {}", db.kind.as_str(), text))
 }
 
 /// What the state machine passes to promote_database.

@@ -287,33 +287,6 @@ async fn a_stopped_standby_is_not_ready_and_a_throttled_promote_is_retryable() {
 }
 
 #[tokio::test]
-async fn status_says_whether_a_replica_still_replicates_or_was_promoted() {
-    let reg = lifeboat_core::registry::parse_registry(
-        r#"
-version: 1
-applications:
-  - name: orders
-    regions: { primary: us-east-1, secondary: us-west-2 }
-    dns: [ { hosted_zone_id: Z1, name: o.x., type: A, set_identifiers: { primary: p, secondary: s } } ]
-    database: { kind: rds-replica, identifiers: { primary: orders-use1, secondary: orders-usw2 } }
-"#,
-    )
-    .unwrap();
-    let f = FakeDatabases::default();
-    f.add_instance("us-west-2", "orders-usw2", Some("orders-use1"));
-    let app = &reg.applications[0];
-    assert_eq!(
-        describe_database(&f, app).await.as_deref(),
-        Some("rds-replica read replica orders-usw2 (available) replicating from orders-use1")
-    );
-    f.add_instance("us-west-2", "orders-usw2", None);
-    assert_eq!(
-        describe_database(&f, app).await.as_deref(),
-        Some("rds-replica orders-usw2 promoted: the writer (available)")
-    );
-}
-
-#[tokio::test]
 async fn an_untagged_standby_is_refused_with_the_command_that_tags_it() {
     // lifeboat's IAM policy promotes only databases tagged lifeboat:managed=true:
     // an untagged one would be AccessDenied mid-run, so preflight says so first.
