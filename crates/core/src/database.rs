@@ -1,5 +1,5 @@
 //! What happens to an application's database when its traffic moves: the
-//! action by kind and mode (DESIGN.md §3), the RPO gate, and the failback rules.
+//! action by kind and mode (docs/architecture.md, "Rules the code keeps"), the RPO gate, and the failback rules.
 
 use crate::registry::{Application, DatabaseKind, EndpointRecord, RestoreSpec, Side, checks_within};
 use crate::request::{Action, Mode, Request};
@@ -106,7 +106,7 @@ pub fn database_step(app: &Application, action: Action, target: Side, request: &
         manual_steps: Vec::new(),
         endpoint_record: db.endpoint_record.clone(),
     };
-    // Every failback, and each phase of a drill, is planned (DESIGN.md §3).
+    // Every failback, and each phase of a drill, is planned (a switchover: no data lost).
     let mode = if action == Action::Failover && request.action == Action::Failover {
         request.mode
     } else {

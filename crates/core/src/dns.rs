@@ -1,7 +1,7 @@
 //! Route 53 weight arithmetic: from the record sets as they are and the
 //! weights they should have, the smallest set of change batches.
 //!
-//! Rules (DESIGN.md §6): change only the weight (keep TTL, values, alias
+//! Rules (docs/architecture.md, "Rules the code keeps"): change only the weight (keep TTL, values, alias
 //! target, health check); one ChangeBatch per hosted zone, split only past
 //! Route 53's limits; no change at all when the weights are already right.
 
