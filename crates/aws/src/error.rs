@@ -27,19 +27,9 @@ pub enum AwsError {
     Other(String),
 }
 
-// Throttling codes are not modelled on every operation's error type, so they are
-// matched by code, as the SDK's own retry classifier does.
-const THROTTLING_CODES: &[&str] = &[
-    "Throttling",
-    "ThrottlingException",
-    "ThrottledException",
-    "PriorRequestNotComplete",
-    "TooManyRequestsException",
-    "RequestLimitExceeded",
-    "ProvisionedThroughputExceededException",
-    "RequestThrottled",
-    "SlowDown",
-];
+// Throttling codes are not modelled on every operation's error type, so they
+// are matched by code: the SDK's own retry classifier's list.
+use aws_runtime::retries::classifiers::THROTTLING_ERRORS as THROTTLING_CODES;
 
 impl AwsError {
     /// Classifies an SDK error; `what` says which call on what resource, for the message.
