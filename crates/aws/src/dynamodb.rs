@@ -11,7 +11,7 @@ use crate::ports::{
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, DeleteRequest, KeySchemaElement, KeyType, PutRequest,
-    ReturnValue, ScalarAttributeType, TableStatus, TransactWriteItem, Update, WriteRequest,
+    ReturnValue, ScalarAttributeType, TransactWriteItem, Update, WriteRequest,
 };
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
@@ -97,21 +97,20 @@ async fn ensure_table(
         Err(e) if e.as_service_error().is_some_and(|se| se.is_resource_in_use_exception()) => return Ok(false),
         Err(e) => return Err(AwsError::from_sdk(&format!("CreateTable {table}"), e)),
     }
-    for _ in 0..60 {
-        let d = client
-            .describe_table()
-            .table_name(table)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(&format!("DescribeTable {table}"), e))?;
-        if d.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
-            return Ok(true);
-        }
-        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-    }
-    Err(AwsError::Other(format!(
-        "table {table} did not become ACTIVE within 60s"
-    )))
+    // The SDK's table-exists waiter: until the table is ACTIVE.
+    use aws_sdk_dynamodb::client::Waiters;
+    client
+        .wait_until_table_exists()
+        .table_name(table)
+        .wait(std::time::Duration::from_secs(60))
+        .await
+        .map_err(|e| {
+            AwsError::Other(format!(
+                "table {table} did not become ACTIVE within 60 s: {}",
+                aws_smithy_types::error::display::DisplayErrorContext(&e)
+            ))
+        })?;
+    Ok(true)
 }
 
 /// Every item of a table (optionally filtered by `expression` with one
@@ -122,29 +121,20 @@ async fn scan_all(
     filter: Option<(&str, &str, AttributeValue)>,
     consistent: bool,
 ) -> Result<Vec<Item>, AwsError> {
-    let mut items = Vec::new();
-    let mut start: Option<Item> = None;
-    loop {
-        let mut req = client
-            .scan()
-            .table_name(table)
-            .consistent_read(consistent)
-            .set_exclusive_start_key(start.take());
-        if let Some((expression, name, value)) = &filter {
-            req = req
-                .filter_expression(*expression)
-                .expression_attribute_values(*name, value.clone());
-        }
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| table_error(table, &format!("Scan {table}"), e))?;
-        items.extend(resp.items().iter().cloned());
-        match resp.last_evaluated_key() {
-            Some(k) if !k.is_empty() => start = Some(k.clone()),
-            _ => return Ok(items),
-        }
+    let mut req = client.scan().table_name(table).consistent_read(consistent);
+    if let Some((expression, name, value)) = &filter {
+        req = req
+            .filter_expression(*expression)
+            .expression_attribute_values(*name, value.clone());
     }
+    // The SDK's paginator follows LastEvaluatedKey.
+    let mut pages = req.into_paginator().send();
+    let mut items = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| table_error(table, &format!("Scan {table}"), e))?;
+        items.extend(page.items().iter().cloned());
+    }
+    Ok(items)
 }
 
 /// Every item of one run whose entry starts with `prefix`, read consistently,
