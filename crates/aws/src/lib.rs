@@ -11,6 +11,7 @@ pub mod clients;
 pub mod cloudwatch;
 pub mod dynamodb;
 pub mod error;
+#[cfg(any(test, feature = "fakes"))]
 pub mod fakes;
 pub mod ports;
 pub mod probe;

@@ -1,0 +1,32 @@
+//! CloudWatch alarm states in memory.
+
+use super::prelude::*;
+
+/// CloudWatch alarms in memory, by Region.
+#[derive(Debug, Default)]
+pub struct FakeAlarms {
+    states: Mutex<BTreeMap<(String, String), String>>,
+    pub calls: Mutex<ApiCalls>,
+}
+
+impl FakeAlarms {
+    pub fn set(&self, region: &str, name: &str, state: &str) {
+        lock(&self.states).insert((region.to_string(), name.to_string()), state.to_string());
+    }
+}
+
+#[async_trait]
+impl AlarmStates for FakeAlarms {
+    async fn alarm_states(&self, region: &str, names: &[String]) -> Result<BTreeMap<String, String>, AwsError> {
+        lock(&self.calls).add("cloudwatch:DescribeAlarms", 1);
+        let states = lock(&self.states);
+        Ok(names
+            .iter()
+            .filter_map(|n| {
+                states
+                    .get(&(region.to_string(), n.clone()))
+                    .map(|s| (n.clone(), s.clone()))
+            })
+            .collect())
+    }
+}
