@@ -1,0 +1,116 @@
+//! RDS and Aurora: databases, promotions, replication lag.
+
+use super::prelude::*;
+
+/// An Aurora global cluster as DescribeGlobalClusters shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GlobalClusterState {
+    pub id: String,
+    /// `available`, `failing-over`, `switching-over`, ...
+    pub status: String,
+    pub members: Vec<GlobalMember>,
+}
+
+/// One member cluster of a global cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GlobalMember {
+    pub cluster_arn: String,
+    pub is_writer: bool,
+}
+
+impl GlobalClusterState {
+    /// The member whose ARN is `arn` or ends with `:cluster:<id>`.
+    pub fn member(&self, id_or_arn: &str) -> Option<&GlobalMember> {
+        self.members
+            .iter()
+            .find(|m| m.cluster_arn == id_or_arn || m.cluster_arn.ends_with(&format!(":cluster:{id_or_arn}")))
+    }
+}
+
+/// An Aurora cluster or an RDS instance, as Describe* shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DbState {
+    pub id: String,
+    pub arn: String,
+    /// `available`, `creating`, `promoting`, `modifying`, ...
+    pub status: String,
+    /// Still replicating from another database (ReplicationSourceIdentifier,
+    /// ReadReplicaSourceDBInstanceIdentifier): not yet promoted.
+    pub replicating_from: Option<String>,
+    /// The writer endpoint's address.
+    pub endpoint: Option<String>,
+    /// Carries the tag `lifeboat:managed` = `true`, without which lifeboat's
+    /// IAM policy does not let it promote or switch the database.
+    pub managed: bool,
+}
+
+/// An automated backup replicated to this Region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplicatedBackup {
+    pub arn: String,
+    pub source_instance_id: String,
+    pub status: String,
+    /// The latest time it can be restored to.
+    pub latest_restorable: Option<DateTime<Utc>>,
+}
+
+/// How to create the instance an rds-backup restore makes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestoreRequest<'a> {
+    pub backup_arn: &'a str,
+    pub target_instance_id: &'a str,
+    pub spec: &'a lifeboat_core::registry::RestoreSpec,
+}
+
+/// Reads and promotes RDS / Aurora databases, in the Region named on each call.
+#[async_trait]
+pub trait Databases: Send + Sync {
+    async fn global_cluster(&self, region: &str, id: &str) -> Result<Option<GlobalClusterState>, AwsError>;
+    async fn cluster(&self, region: &str, id: &str) -> Result<Option<DbState>, AwsError>;
+    async fn instance(&self, region: &str, id: &str) -> Result<Option<DbState>, AwsError>;
+    /// The automated backups of `source_instance_id` replicated to `region`.
+    async fn replicated_backup(
+        &self,
+        region: &str,
+        source_instance_id: &str,
+    ) -> Result<Option<ReplicatedBackup>, AwsError>;
+    /// SwitchoverGlobalCluster (`allow_data_loss` false) or FailoverGlobalCluster with AllowDataLoss.
+    async fn move_global_writer(
+        &self,
+        region: &str,
+        global_id: &str,
+        target_cluster_arn: &str,
+        allow_data_loss: bool,
+    ) -> Result<(), AwsError>;
+    async fn promote_cluster(&self, region: &str, id: &str) -> Result<(), AwsError>;
+    async fn promote_instance(&self, region: &str, id: &str) -> Result<(), AwsError>;
+    async fn restore_backup(&self, region: &str, request: RestoreRequest<'_>) -> Result<(), AwsError>;
+}
+
+/// Whose replication lag, which decides the CloudWatch metrics read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LagOf<'a> {
+    /// An Aurora global database's secondary cluster: AuroraGlobalDBReplicationLag and
+    /// AuroraGlobalDBRPOLag (milliseconds).
+    GlobalSecondary(&'a str),
+    /// A cross-Region Aurora replica cluster: AuroraBinlogReplicaLag (seconds).
+    ReplicaCluster(&'a str),
+    /// An RDS read replica: ReplicaLag (seconds).
+    ReplicaInstance(&'a str),
+}
+
+impl LagOf<'_> {
+    pub fn id(&self) -> &str {
+        match self {
+            LagOf::GlobalSecondary(id) | LagOf::ReplicaCluster(id) | LagOf::ReplicaInstance(id) => id,
+        }
+    }
+}
+
+/// Reads replication lag (CloudWatch): the data a promotion or failover may lose.
+#[async_trait]
+pub trait ReplicationLag: Send + Sync {
+    /// The last value seen in the last 10 minutes of the lag metrics of `of` (the
+    /// larger, if two), in seconds; `None` when there is no datapoint.
+    async fn lag_seconds(&self, region: &str, of: LagOf<'_>) -> Result<Option<f64>, AwsError>;
+}
