@@ -2,24 +2,27 @@
 //! state machine, the journal, and the one-command demo.
 
 pub mod arc_seed;
+pub mod args;
 pub mod database_status;
 pub mod demo;
 pub mod demo_dark;
 pub mod emulator;
+pub mod error;
 pub mod fault_proxy;
 pub mod html_report;
+mod lease_cmd;
 pub mod local;
+pub mod output;
 pub mod progress;
 pub mod remote;
 pub mod report;
 pub mod run_report;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::Parser;
 use lifeboat_aws::CallCounter;
 use lifeboat_aws::clients::load_sdk_config;
 use lifeboat_core::registry::{Registry, parse_registry, registry_schema};
-use lifeboat_core::{ErrorName, LifeboatError};
-use lifeboat_states::{Clock, Execution, ExecutionStatus, SystemClock, VirtualClock};
+use lifeboat_states::{Clock, SystemClock, VirtualClock};
 use lifeboat_tasks::validate::{ValidateInput, validate};
 use lifeboat_tasks::{AwsServicesFactory, ServicesFactory, Settings};
 use serde_json::{Value, json};
@@ -27,226 +30,10 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// Exit codes: 0 success, 1 the run failed, 2 bad usage or input.
-pub const EXIT_OK: i32 = 0;
-pub const EXIT_RUN_FAILED: i32 = 1;
-pub const EXIT_BAD_INPUT: i32 = 2;
-
-#[derive(Debug, Parser)]
-#[command(
-    name = "lifeboat",
-    version,
-    about = "Multi-Region disaster recovery for AWS: failover, failback and drills"
-)]
-pub struct Cli {
-    /// Output format for results (progress always goes to stderr).
-    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
-    pub output: OutputFormat,
-    /// DynamoDB table holding the application registry.
-    #[arg(
-        long,
-        global = true,
-        env = "LIFEBOAT_REGISTRY_TABLE",
-        default_value = "lifeboat-registry"
-    )]
-    pub registry_table: String,
-    /// DynamoDB table holding the run journal.
-    #[arg(
-        long,
-        global = true,
-        env = "LIFEBOAT_JOURNAL_TABLE",
-        default_value = "lifeboat-journal"
-    )]
-    pub journal_table: String,
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    Text,
-    Json,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Run a full failover and failback of a sample estate on a local AWS emulator.
-    Demo,
-    /// Validate, apply or list the application registry.
-    #[command(subcommand)]
-    Registry(RegistryCommand),
-    /// Show what a failover, failback or drill would change (changes nothing).
-    Plan {
-        #[arg(long, value_enum)]
-        action: ActionArg,
-        /// Comma-separated application names (default: all).
-        #[arg(long, value_delimiter = ',')]
-        apps: Vec<String>,
-        /// Plan a failover for a disaster (the primary is down): Aurora global
-        /// databases fail over with data loss, after the RPO gate.
-        #[arg(long)]
-        disaster: bool,
-        /// Fail over even if the replication lag is over an app's max_rpo_seconds.
-        #[arg(long)]
-        accept_data_loss: bool,
-        /// Failback: move the traffic of apps whose database was rebuilt by hand.
-        #[arg(long)]
-        move_dns_without_database: bool,
-    },
-    /// Run the workflow with an input (an EventBridge event or a manual request).
-    #[command(group(clap::ArgGroup::new("where").required(true).args(["local", "state_machine_arn"])))]
-    Run {
-        /// Input JSON file, or - for standard input.
-        #[arg(long)]
-        input: String,
-        /// Run the definition in this process against the AWS endpoint of the
-        /// environment (AWS_ENDPOINT_URL, profile, ...).
-        #[arg(long)]
-        local: bool,
-        /// Start an execution of this deployed state machine and follow it.
-        #[arg(long)]
-        state_machine_arn: Option<String>,
-        /// With --state-machine-arn: how long to follow the execution before leaving it running.
-        #[arg(long, default_value_t = 3600)]
-        wait_seconds: u64,
-        /// The ASL definition to run.
-        #[arg(long, default_value = local::DEFAULT_DEFINITION)]
-        definition: PathBuf,
-        /// `system` waits for real; `virtual` moves time forward at once (tests, emulators).
-        #[arg(long, value_enum, default_value_t = ClockArg::System)]
-        clock: ClockArg,
-    },
-    /// Recent runs from the journal.
-    History {
-        #[arg(long, default_value_t = 20)]
-        limit: usize,
-        /// Also list the deployed state machine's recent executions.
-        #[arg(long)]
-        state_machine_arn: Option<String>,
-    },
-    /// One run's record from the journal: text, `--output json` (the report's
-    /// data, docs/report.md), or `--html FILE` (a page with its timeline).
-    Report {
-        run: String,
-        /// Also write the run's report as one self-contained HTML file.
-        #[arg(long)]
-        html: Option<PathBuf>,
-    },
-    /// Each application's active Region and the latest run.
-    Status {
-        /// Also list the deployed state machine's running executions.
-        #[arg(long)]
-        state_machine_arn: Option<String>,
-    },
-    /// Could each app move now? The latest readiness evaluation (every 30
-    /// minutes in the recovery Region), or `--now` to evaluate on the spot
-    /// (recorded and published like the scheduled one). Exit 1 if any app is not ready.
-    Readiness {
-        #[arg(long)]
-        now: bool,
-    },
-    /// The run lease: who holds it (show), or break it (release).
-    #[command(subcommand)]
-    Lease(LeaseCommand),
-    /// One round of detection probes from this Region (AWS_REGION, the
-    /// recovery Region): GET each primary endpoint and publish the results
-    /// to CloudWatch, as the scheduled probe function does every minute.
-    Probe,
-    /// Run the local AWS emulator (moto server with lifeboat's extensions) in
-    /// the foreground, for your own tools (aws CLI, boto3, terraform).
-    Emulator {
-        /// The loopback port to listen on (default: a free one).
-        #[arg(long)]
-        port: Option<u16>,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum RegistryCommand {
-    /// Check a registry file and report every problem with its field path.
-    Validate { file: PathBuf },
-    /// Write a registry file to the registry table (created if missing).
-    Apply {
-        file: PathBuf,
-        /// Also delete applications that are in the table but not in the file.
-        #[arg(long)]
-        prune: bool,
-    },
-    /// List the applications in the registry table.
-    List,
-    /// Print the registry file's JSON Schema.
-    Schema,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum LeaseCommand {
-    /// Who holds the run lease, since when, until when, and the cooldown.
-    Show,
-    /// Break the lease whoever holds it (a run that died, or one to stop):
-    /// the holder's next step changes nothing. Recorded in the journal with
-    /// your identity and the reason.
-    Release {
-        /// Why (recorded in the journal).
-        #[arg(long)]
-        reason: String,
-    },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ActionArg {
-    Failover,
-    Failback,
-    Drill,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ClockArg {
-    System,
-    Virtual,
-}
-
-/// A command's failure, with the exit code it deserves.
-#[derive(Debug, thiserror::Error)]
-#[error("{message}")]
-pub struct CliError {
-    pub code: i32,
-    pub message: String,
-}
-
-impl CliError {
-    pub fn bad_input(message: impl Into<String>) -> Self {
-        CliError {
-            code: EXIT_BAD_INPUT,
-            message: message.into(),
-        }
-    }
-    pub fn failed(message: impl Into<String>) -> Self {
-        CliError {
-            code: EXIT_RUN_FAILED,
-            message: message.into(),
-        }
-    }
-}
-
-impl From<LifeboatError> for CliError {
-    fn from(e: LifeboatError) -> Self {
-        let code = if e.name == ErrorName::InvalidRequest {
-            EXIT_BAD_INPUT
-        } else {
-            EXIT_RUN_FAILED
-        };
-        CliError {
-            code,
-            message: e.to_string(),
-        }
-    }
-}
-
-impl From<lifeboat_aws::AwsError> for CliError {
-    fn from(e: lifeboat_aws::AwsError) -> Self {
-        LifeboatError::from(e).into()
-    }
-}
+pub use args::{ActionArg, Cli, ClockArg, Command, LeaseCommand, OutputFormat, RegistryCommand};
+pub use error::{CliError, EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_FAILED};
+use output::MAX_LOCAL_FOLLOW_UPS;
+pub use output::{exit_code, follow_up_of, print_execution, print_remote, run_record, write_html_report};
 
 /// Parses arguments, runs the command, returns the exit code.
 pub async fn main_with_args(args: impl IntoIterator<Item = String>) -> i32 {
@@ -266,7 +53,7 @@ pub async fn main_with_args(args: impl IntoIterator<Item = String>) -> i32 {
     }
 }
 
-fn settings(cli: &Cli) -> Result<Settings, CliError> {
+pub(crate) fn settings(cli: &Cli) -> Result<Settings, CliError> {
     Ok(Settings {
         registry_table: cli.registry_table.clone(),
         journal_table: cli.journal_table.clone(),
@@ -274,7 +61,7 @@ fn settings(cli: &Cli) -> Result<Settings, CliError> {
     })
 }
 
-async fn factory(cli: &Cli) -> Result<AwsServicesFactory, CliError> {
+pub(crate) async fn factory(cli: &Cli) -> Result<AwsServicesFactory, CliError> {
     Ok(AwsServicesFactory::new(
         load_sdk_config(None, None).await,
         settings(cli)?,
@@ -282,7 +69,7 @@ async fn factory(cli: &Cli) -> Result<AwsServicesFactory, CliError> {
     ))
 }
 
-fn print_json(v: &Value) {
+pub(crate) fn print_json(v: &Value) {
     println!("{}", serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string()));
 }
 
@@ -394,7 +181,7 @@ async fn run_command(cli: &Cli) -> Result<i32, CliError> {
             }
             Ok(EXIT_OK)
         }
-        Command::Lease(LeaseCommand::Release { reason }) => lease_release(cli, reason).await,
+        Command::Lease(LeaseCommand::Release { reason }) => lease_cmd::lease_release(cli, reason).await,
         Command::Registry(RegistryCommand::Schema) => {
             print_json(&registry_schema());
             Ok(EXIT_OK)
@@ -639,184 +426,4 @@ async fn run_command(cli: &Cli) -> Result<i32, CliError> {
             Ok(EXIT_OK)
         }
     }
-}
-
-/// `lifeboat lease release`: breaks the lease and records who did it and why.
-async fn lease_release(cli: &Cli, reason: &str) -> Result<i32, CliError> {
-    let reason = reason.trim();
-    if reason.is_empty() {
-        return Err(CliError::bad_input(
-            "--reason must say why the lease is broken (it is recorded in the journal); nothing was changed",
-        ));
-    }
-    let f = factory(cli).await?;
-    let s = f.services();
-    let by = caller_identity(&f.config).await;
-    let now = chrono::Utc::now();
-    let Some(before) = s.lease.break_lease(now).await? else {
-        match cli.output {
-            OutputFormat::Json => print_json(&json!({"released": false, "reason": "the lease is free"})),
-            OutputFormat::Text => println!("the run lease is free: nothing to release"),
-        }
-        return Ok(EXIT_OK);
-    };
-    let holder = before.holder.clone().unwrap_or_default();
-    let entry = json!({
-        "holder": holder, "epoch": before.epoch, "acquired_at": before.acquired_at,
-        "released_at": now, "released_by": by, "reason": reason,
-    });
-    s.journal
-        .put_docs(
-            &holder,
-            &[(
-                format!(
-                    "lease-released#{}",
-                    now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-                ),
-                entry.to_string(),
-            )],
-        )
-        .await?;
-    tracing::warn!(run = %holder, epoch = before.epoch, %by, %reason, "run lease broken by an operator");
-    match cli.output {
-        OutputFormat::Json => print_json(&json!({"released": true, "lease": before, "by": by, "reason": reason})),
-        OutputFormat::Text => println!(
-            "released the run lease of {holder} (epoch {}, {}) by {by}: {reason}\n\
-             its next step changes nothing (it refuses with Lifeboat.LeaseHeld); stop its execution too if it is still running",
-            before.epoch,
-            before
-                .acquired_at
-                .map(|t| format!("taken at {}", t.to_rfc3339()))
-                .unwrap_or_else(|| "taken at an unknown time".into()),
-        ),
-    }
-    Ok(EXIT_OK)
-}
-
-/// Who is calling: the STS caller identity's ARN, else the local user.
-async fn caller_identity(config: &aws_config::SdkConfig) -> String {
-    match aws_sdk_sts::Client::new(config).get_caller_identity().send().await {
-        Ok(id) => id.arn().unwrap_or("unknown").to_string(),
-        Err(e) => {
-            let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
-            tracing::warn!(error = %lifeboat_aws::AwsError::from_sdk("GetCallerIdentity", e), "recording the local user instead");
-            format!("local user {user} (GetCallerIdentity failed)")
-        }
-    }
-}
-
-/// Writes a run's HTML report (its folder created if missing).
-pub fn write_html_report(data: &run_report::RunReport, path: &std::path::Path) -> Result<(), CliError> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| CliError::bad_input(format!("cannot create {}: {e}", dir.display())))?;
-    }
-    std::fs::write(path, html_report::render(data))
-        .map_err(|e| CliError::bad_input(format!("cannot write {}: {e}", path.display())))
-}
-
-/// Prints a remote run's result and returns its exit code.
-pub fn print_remote(run: &remote::RemoteRun, format: OutputFormat) -> i32 {
-    let (doc, text, code) = match run {
-        remote::RemoteRun::Finished {
-            name,
-            arn,
-            status,
-            output,
-            error,
-        } => {
-            let code = match (status.as_str(), error) {
-                ("SUCCEEDED", _) => EXIT_OK,
-                (_, Some((e, _))) if e == ErrorName::InvalidRequest.as_str() => EXIT_BAD_INPUT,
-                _ => EXIT_RUN_FAILED,
-            };
-            let text = match error {
-                Some((e, c)) => format!("execution {name}: {status}\n  error: {e}: {c}"),
-                None => format!("execution {name}: {status}"),
-            };
-            (
-                json!({"execution": name, "arn": arn, "status": status, "output": output, "error": error}),
-                text,
-                code,
-            )
-        }
-        remote::RemoteRun::Running { name, arn } => (
-            json!({"execution": name, "arn": arn, "status": "RUNNING"}),
-            format!(
-                "execution {name} is still running; follow it with `lifeboat status --state-machine-arn ...` or the console"
-            ),
-            EXIT_OK,
-        ),
-        remote::RemoteRun::Duplicate { name } => (
-            json!({"execution": name, "duplicate": true}),
-            format!("execution {name} already exists: the same trigger runs once; nothing was started"),
-            EXIT_OK,
-        ),
-    };
-    match format {
-        OutputFormat::Json => print_json(&doc),
-        OutputFormat::Text => println!("{text}"),
-    }
-    code
-}
-
-/// The run record the execution's RecordOutcome/RecordFailure task produced, if any.
-pub fn run_record(exec: &Execution) -> Option<Value> {
-    exec.events
-        .iter()
-        .rev()
-        .find(|e| {
-            e.event_type == "TaskSucceeded"
-                && matches!(
-                    e.state.as_deref(),
-                    Some("RecordOutcome") | Some("RecordFailure") | Some("RecordIgnored")
-                )
-        })
-        .map(|e| e.details["output"].clone())
-}
-
-/// The most follow-up runs one `lifeboat run --local` starts after its own.
-const MAX_LOCAL_FOLLOW_UPS: usize = 3;
-
-/// The follow-up run an execution's record carries, as its input.
-pub fn follow_up_of(exec: &Execution) -> Option<Value> {
-    let record = run_record(exec)?;
-    let f: lifeboat_core::request::FollowUp = serde_json::from_value(record.get("follow_up")?.clone()).ok()?;
-    Some(f.input())
-}
-
-/// The exit code an execution deserves.
-pub fn exit_code(exec: &Execution) -> i32 {
-    match (&exec.status, &exec.error) {
-        (ExecutionStatus::Succeeded, _) => EXIT_OK,
-        (_, Some(e)) if e.error == ErrorName::InvalidRequest.as_str() => EXIT_BAD_INPUT,
-        _ => EXIT_RUN_FAILED,
-    }
-}
-
-/// Prints an execution's result (stdout) and returns its exit code.
-pub fn print_execution(exec: &Execution, counter: &CallCounter, format: OutputFormat) -> i32 {
-    let record = run_record(exec);
-    let calls = counter.snapshot();
-    match format {
-        OutputFormat::Json => print_json(&json!({
-            "execution": exec.name,
-            "status": exec.status,
-            "error": exec.error,
-            "output": exec.output,
-            "record": record,
-            "api_calls": calls,
-        })),
-        OutputFormat::Text => {
-            println!("execution {}: {:?}", exec.name, exec.status);
-            if let Some(e) = &exec.error {
-                println!("  error: {}: {}", e.error, e.cause);
-            }
-            if let Some(r) = &record {
-                println!("  {}", r["summary"].as_str().unwrap_or(""));
-            }
-            println!("  AWS API calls: {}", report::calls_line(&calls));
-        }
-    }
-    exit_code(exec)
 }

@@ -1,0 +1,178 @@
+//! The command line: clap's types for every verb and option.
+
+use crate::local;
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "lifeboat",
+    version,
+    about = "Multi-Region disaster recovery for AWS: failover, failback and drills"
+)]
+pub struct Cli {
+    /// Output format for results (progress always goes to stderr).
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+    /// DynamoDB table holding the application registry.
+    #[arg(
+        long,
+        global = true,
+        env = "LIFEBOAT_REGISTRY_TABLE",
+        default_value = "lifeboat-registry"
+    )]
+    pub registry_table: String,
+    /// DynamoDB table holding the run journal.
+    #[arg(
+        long,
+        global = true,
+        env = "LIFEBOAT_JOURNAL_TABLE",
+        default_value = "lifeboat-journal"
+    )]
+    pub journal_table: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a full failover and failback of a sample estate on a local AWS emulator.
+    Demo,
+    /// Validate, apply or list the application registry.
+    #[command(subcommand)]
+    Registry(RegistryCommand),
+    /// Show what a failover, failback or drill would change (changes nothing).
+    Plan {
+        #[arg(long, value_enum)]
+        action: ActionArg,
+        /// Comma-separated application names (default: all).
+        #[arg(long, value_delimiter = ',')]
+        apps: Vec<String>,
+        /// Plan a failover for a disaster (the primary is down): Aurora global
+        /// databases fail over with data loss, after the RPO gate.
+        #[arg(long)]
+        disaster: bool,
+        /// Fail over even if the replication lag is over an app's max_rpo_seconds.
+        #[arg(long)]
+        accept_data_loss: bool,
+        /// Failback: move the traffic of apps whose database was rebuilt by hand.
+        #[arg(long)]
+        move_dns_without_database: bool,
+    },
+    /// Run the workflow with an input (an EventBridge event or a manual request).
+    #[command(group(clap::ArgGroup::new("where").required(true).args(["local", "state_machine_arn"])))]
+    Run {
+        /// Input JSON file, or - for standard input.
+        #[arg(long)]
+        input: String,
+        /// Run the definition in this process against the AWS endpoint of the
+        /// environment (AWS_ENDPOINT_URL, profile, ...).
+        #[arg(long)]
+        local: bool,
+        /// Start an execution of this deployed state machine and follow it.
+        #[arg(long)]
+        state_machine_arn: Option<String>,
+        /// With --state-machine-arn: how long to follow the execution before leaving it running.
+        #[arg(long, default_value_t = 3600)]
+        wait_seconds: u64,
+        /// The ASL definition to run.
+        #[arg(long, default_value = local::DEFAULT_DEFINITION)]
+        definition: PathBuf,
+        /// `system` waits for real; `virtual` moves time forward at once (tests, emulators).
+        #[arg(long, value_enum, default_value_t = ClockArg::System)]
+        clock: ClockArg,
+    },
+    /// Recent runs from the journal.
+    History {
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Also list the deployed state machine's recent executions.
+        #[arg(long)]
+        state_machine_arn: Option<String>,
+    },
+    /// One run's record from the journal: text, `--output json` (the report's
+    /// data, docs/report.md), or `--html FILE` (a page with its timeline).
+    Report {
+        run: String,
+        /// Also write the run's report as one self-contained HTML file.
+        #[arg(long)]
+        html: Option<PathBuf>,
+    },
+    /// Each application's active Region and the latest run.
+    Status {
+        /// Also list the deployed state machine's running executions.
+        #[arg(long)]
+        state_machine_arn: Option<String>,
+    },
+    /// Could each app move now? The latest readiness evaluation (every 30
+    /// minutes in the recovery Region), or `--now` to evaluate on the spot
+    /// (recorded and published like the scheduled one). Exit 1 if any app is not ready.
+    Readiness {
+        #[arg(long)]
+        now: bool,
+    },
+    /// The run lease: who holds it (show), or break it (release).
+    #[command(subcommand)]
+    Lease(LeaseCommand),
+    /// One round of detection probes from this Region (AWS_REGION, the
+    /// recovery Region): GET each primary endpoint and publish the results
+    /// to CloudWatch, as the scheduled probe function does every minute.
+    Probe,
+    /// Run the local AWS emulator (moto server with lifeboat's extensions) in
+    /// the foreground, for your own tools (aws CLI, boto3, terraform).
+    Emulator {
+        /// The loopback port to listen on (default: a free one).
+        #[arg(long)]
+        port: Option<u16>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// Check a registry file and report every problem with its field path.
+    Validate { file: PathBuf },
+    /// Write a registry file to the registry table (created if missing).
+    Apply {
+        file: PathBuf,
+        /// Also delete applications that are in the table but not in the file.
+        #[arg(long)]
+        prune: bool,
+    },
+    /// List the applications in the registry table.
+    List,
+    /// Print the registry file's JSON Schema.
+    Schema,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LeaseCommand {
+    /// Who holds the run lease, since when, until when, and the cooldown.
+    Show,
+    /// Break the lease whoever holds it (a run that died, or one to stop):
+    /// the holder's next step changes nothing. Recorded in the journal with
+    /// your identity and the reason.
+    Release {
+        /// Why (recorded in the journal).
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ActionArg {
+    Failover,
+    Failback,
+    Drill,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ClockArg {
+    System,
+    Virtual,
+}

@@ -1,0 +1,127 @@
+//! What a finished run prints: the execution, its record, its exit code; and
+//! the HTML report's file.
+
+use crate::{
+    CliError, EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_FAILED, OutputFormat, html_report, print_json, remote, report,
+    run_report,
+};
+use lifeboat_aws::CallCounter;
+use lifeboat_core::ErrorName;
+use lifeboat_states::{Execution, ExecutionStatus};
+use serde_json::{Value, json};
+
+/// Writes a run's HTML report (its folder created if missing).
+pub fn write_html_report(data: &run_report::RunReport, path: &std::path::Path) -> Result<(), CliError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| CliError::bad_input(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    std::fs::write(path, html_report::render(data))
+        .map_err(|e| CliError::bad_input(format!("cannot write {}: {e}", path.display())))
+}
+
+/// Prints a remote run's result and returns its exit code.
+pub fn print_remote(run: &remote::RemoteRun, format: OutputFormat) -> i32 {
+    let (doc, text, code) = match run {
+        remote::RemoteRun::Finished {
+            name,
+            arn,
+            status,
+            output,
+            error,
+        } => {
+            let code = match (status.as_str(), error) {
+                ("SUCCEEDED", _) => EXIT_OK,
+                (_, Some((e, _))) if e == ErrorName::InvalidRequest.as_str() => EXIT_BAD_INPUT,
+                _ => EXIT_RUN_FAILED,
+            };
+            let text = match error {
+                Some((e, c)) => format!("execution {name}: {status}\n  error: {e}: {c}"),
+                None => format!("execution {name}: {status}"),
+            };
+            (
+                json!({"execution": name, "arn": arn, "status": status, "output": output, "error": error}),
+                text,
+                code,
+            )
+        }
+        remote::RemoteRun::Running { name, arn } => (
+            json!({"execution": name, "arn": arn, "status": "RUNNING"}),
+            format!(
+                "execution {name} is still running; follow it with `lifeboat status --state-machine-arn ...` or the console"
+            ),
+            EXIT_OK,
+        ),
+        remote::RemoteRun::Duplicate { name } => (
+            json!({"execution": name, "duplicate": true}),
+            format!("execution {name} already exists: the same trigger runs once; nothing was started"),
+            EXIT_OK,
+        ),
+    };
+    match format {
+        OutputFormat::Json => print_json(&doc),
+        OutputFormat::Text => println!("{text}"),
+    }
+    code
+}
+
+/// The run record the execution's RecordOutcome/RecordFailure task produced, if any.
+pub fn run_record(exec: &Execution) -> Option<Value> {
+    exec.events
+        .iter()
+        .rev()
+        .find(|e| {
+            e.event_type == "TaskSucceeded"
+                && matches!(
+                    e.state.as_deref(),
+                    Some("RecordOutcome") | Some("RecordFailure") | Some("RecordIgnored")
+                )
+        })
+        .map(|e| e.details["output"].clone())
+}
+
+/// The most follow-up runs one `lifeboat run --local` starts after its own.
+pub(crate) const MAX_LOCAL_FOLLOW_UPS: usize = 3;
+
+/// The follow-up run an execution's record carries, as its input.
+pub fn follow_up_of(exec: &Execution) -> Option<Value> {
+    let record = run_record(exec)?;
+    let f: lifeboat_core::request::FollowUp = serde_json::from_value(record.get("follow_up")?.clone()).ok()?;
+    Some(f.input())
+}
+
+/// The exit code an execution deserves.
+pub fn exit_code(exec: &Execution) -> i32 {
+    match (&exec.status, &exec.error) {
+        (ExecutionStatus::Succeeded, _) => EXIT_OK,
+        (_, Some(e)) if e.error == ErrorName::InvalidRequest.as_str() => EXIT_BAD_INPUT,
+        _ => EXIT_RUN_FAILED,
+    }
+}
+
+/// Prints an execution's result (stdout) and returns its exit code.
+pub fn print_execution(exec: &Execution, counter: &CallCounter, format: OutputFormat) -> i32 {
+    let record = run_record(exec);
+    let calls = counter.snapshot();
+    match format {
+        OutputFormat::Json => print_json(&json!({
+            "execution": exec.name,
+            "status": exec.status,
+            "error": exec.error,
+            "output": exec.output,
+            "record": record,
+            "api_calls": calls,
+        })),
+        OutputFormat::Text => {
+            println!("execution {}: {:?}", exec.name, exec.status);
+            if let Some(e) = &exec.error {
+                println!("  error: {}: {}", e.error, e.cause);
+            }
+            if let Some(r) = &record {
+                println!("  {}", r["summary"].as_str().unwrap_or(""));
+            }
+            println!("  AWS API calls: {}", report::calls_line(&calls));
+        }
+    }
+    exit_code(exec)
+}
