@@ -174,7 +174,8 @@ pub mod keys {
     }
 }
 
-fn to_text<T: Serialize>(v: &T) -> Result<String, LifeboatError> {
+/// A journal document's text.
+pub(crate) fn to_text<T: Serialize>(v: &T) -> Result<String, LifeboatError> {
     serde_json::to_string(v).map_err(|e| LifeboatError::internal(format!("cannot serialise: {e}")))
 }
 
@@ -257,19 +258,24 @@ pub async fn save_progress(journal: &dyn Journal, at: &WaveRef, progress: &WaveP
     Ok(())
 }
 
+/// A run's plan and every wave's progress, as the journal has them.
+pub type LoadedRun = (Plan, BTreeMap<(usize, usize), WaveProgress>);
+
 /// The whole plan and every wave's progress, for the record.
-pub async fn load_run(
-    journal: &dyn Journal,
-    run_id: &str,
-) -> Result<(Plan, BTreeMap<(usize, usize), WaveProgress>), LifeboatError> {
+pub async fn load_run(journal: &dyn Journal, run_id: &str) -> Result<LoadedRun, LifeboatError> {
+    try_load_run(journal, run_id).await?.ok_or_else(|| {
+        LifeboatError::internal(format!(
+            "run {run_id}: the plan is not in the journal (validate writes it)"
+        ))
+    })
+}
+
+/// As [`load_run`]; `None` when the run has no plan (it stopped before validate planned).
+pub async fn try_load_run(journal: &dyn Journal, run_id: &str) -> Result<Option<LoadedRun>, LifeboatError> {
     let docs = journal.get_docs(run_id, "").await?;
     let mut plan: Plan = match docs.get(keys::PLAN) {
         Some(t) => from_text(keys::PLAN, t)?,
-        None => {
-            return Err(LifeboatError::internal(format!(
-                "run {run_id}: the plan is not in the journal (validate writes it)"
-            )));
-        }
+        None => return Ok(None),
     };
     let mut progress = BTreeMap::new();
     for (p, phase) in plan.phases.iter_mut().enumerate() {
@@ -284,7 +290,7 @@ pub async fn load_run(
             }
         }
     }
-    Ok((plan, progress))
+    Ok(Some((plan, progress)))
 }
 
 #[cfg(test)]

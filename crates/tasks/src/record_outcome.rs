@@ -2,7 +2,9 @@
 //! run's journal record, update each moved application's active Region, and
 //! return the record (which the CLI prints and an outcome event carries).
 
-use crate::contract::{AppProgress, DbStatus, StatesError, VerifyStatus, WaveProgress, load_run};
+use crate::contract::{
+    AppProgress, DbStatus, LoadedRun, StatesError, VerifyStatus, WaveProgress, load_run, try_load_run,
+};
 use crate::services::Settings;
 use chrono::{DateTime, Utc};
 use lifeboat_aws::ports::{AlarmStates, DnsReader, Journal, RegistryStore, RunLease, read_records};
@@ -350,20 +352,20 @@ pub async fn record_execution_end(
         },
         other => return Ok(done(false, format!("status {other}: nothing to record"))),
     };
-    let plan = match load_run(journal, &run_id).await {
-        Ok((plan, _)) => plan,
-        Err(_) => {
-            // Stopped before validate wrote a plan: nothing moved; free the lease if it took it.
-            if lease.state().await?.holder.as_deref() == Some(run_id.as_str()) {
-                let cooldown = chrono::Duration::seconds(i64::from(settings.cooldown_seconds));
-                lease.release(&run_id, Utc::now(), cooldown).await?;
-            }
-            return Ok(done(
-                false,
-                "no plan in the journal: it stopped before validate planned".into(),
-            ));
+    // A journal that does not answer is an error (EventBridge retries); only a
+    // run with no plan at all has nothing to record.
+    let Some(run) = try_load_run(journal, &run_id).await? else {
+        // Stopped before validate wrote a plan: nothing moved; free the lease if it took it.
+        if lease.state().await?.holder.as_deref() == Some(run_id.as_str()) {
+            let cooldown = chrono::Duration::seconds(i64::from(settings.cooldown_seconds));
+            lease.release(&run_id, Utc::now(), cooldown).await?;
         }
+        return Ok(done(
+            false,
+            "no plan in the journal: it stopped before validate planned".into(),
+        ));
     };
+    let plan = &run.0;
     let input = RecordInput {
         plan: plan.summarize(),
         results: None,
@@ -374,9 +376,30 @@ pub async fn record_execution_end(
     };
     // Kept triggers stay kept: nobody would start this record's follow-up
     // (no outcome event); the next run's end takes them up.
-    let record = record_outcome(registry, journal, dns, lease, settings, own_calls, None, input).await?;
+    let ports = RecordPorts {
+        registry,
+        journal,
+        dns,
+        lease,
+        settings,
+        own_calls,
+        alarms: None,
+    };
+    let record = record_loaded(&ports, run, input).await?;
     tracing::warn!(run = %run_id, %status, summary = %record.summary, "recorded a run that ended without its own record");
     Ok(done(true, record.summary))
+}
+
+/// What recording a run uses.
+struct RecordPorts<'a> {
+    registry: &'a dyn RegistryStore,
+    journal: &'a dyn Journal,
+    dns: &'a dyn DnsReader,
+    lease: &'a dyn RunLease,
+    settings: &'a Settings,
+    own_calls: &'a (dyn Fn() -> ApiCalls + Send + Sync),
+    /// Where kept triggers' alarms are read, to take them up (None: leave them kept).
+    alarms: Option<&'a dyn AlarmStates>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -391,7 +414,31 @@ pub async fn record_outcome(
     alarms: Option<&dyn AlarmStates>,
     input: RecordInput,
 ) -> Result<RunRecord, LifeboatError> {
-    let (plan, progress) = load_run(journal, &input.plan.run_id).await?;
+    let run = load_run(journal, &input.plan.run_id).await?;
+    let ports = RecordPorts {
+        registry,
+        journal,
+        dns,
+        lease,
+        settings,
+        own_calls,
+        alarms,
+    };
+    record_loaded(&ports, run, input).await
+}
+
+/// The record of a run whose plan and progress are loaded.
+async fn record_loaded(p: &RecordPorts<'_>, run: LoadedRun, input: RecordInput) -> Result<RunRecord, LifeboatError> {
+    let RecordPorts {
+        registry,
+        journal,
+        dns,
+        lease,
+        settings,
+        own_calls,
+        alarms,
+    } = *p;
+    let (plan, progress) = run;
     let plan = &plan;
     // A stopped run has no progress for the waves it did not reach: ask Route 53 where those apps are.
     let unreached: Vec<lifeboat_core::dns::RecordKey> = plan
