@@ -247,48 +247,33 @@ async fn any_asl_file_runs_on_the_executor() {
         r#"{"StartAt": "Greet", "States": {"Greet": {"Type": "Pass", "Parameters": {"msg.$": "States.Format('hello {}', $.who)"}, "Next": "Wait"},
             "Wait": {"Type": "Wait", "Seconds": 3600, "End": true}}}"#,
     );
-    let (code, stdout, stderr) = run_cli(
-        &moto().endpoint(),
-        &env.settings,
-        &[
-            "run",
-            "--local",
-            "--clock",
-            "virtual",
-            "--definition",
-            def.to_str().unwrap(),
-            "--input",
-            "-",
-            "--output",
-            "json",
-        ],
-        Some(r#"{"who": "sre"}"#),
-    );
-    assert_eq!(code, 0, "{stderr}");
-    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(v["output"]["msg"], "hello sre");
+    let run = |endpoint: &str| {
+        let (code, stdout, stderr) = run_cli(
+            endpoint,
+            &env.settings,
+            &[
+                "run",
+                "--local",
+                "--clock",
+                "virtual",
+                "--definition",
+                def.to_str().unwrap(),
+                "--input",
+                "-",
+                "--output",
+                "json",
+            ],
+            Some(r#"{"who": "sre"}"#),
+        );
+        assert_eq!(code, 0, "{stderr}");
+        let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(v["output"]["msg"], "hello sre");
+        (v, stderr)
+    };
+    run(&moto().endpoint());
     // A plain ASL file touches no table: it runs with no AWS endpoint at all,
     // making no call and waiting on no retry.
-    let (code, stdout, stderr) = run_cli(
-        "http://127.0.0.1:1",
-        &env.settings,
-        &[
-            "run",
-            "--local",
-            "--clock",
-            "virtual",
-            "--definition",
-            def.to_str().unwrap(),
-            "--input",
-            "-",
-            "--output",
-            "json",
-        ],
-        Some(r#"{"who": "sre"}"#),
-    );
-    assert_eq!(code, 0, "{stderr}");
-    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(v["output"]["msg"], "hello sre");
+    let (v, stderr) = run("http://127.0.0.1:1");
     assert_eq!(v["api_calls"], serde_json::json!({}), "no AWS call: {stderr}");
     assert!(!stderr.contains("WARN"), "{stderr}");
 }

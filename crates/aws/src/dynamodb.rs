@@ -670,6 +670,15 @@ impl DynamoLease {
         }
     }
 
+    /// An UpdateItem of the lease's item.
+    fn lease_update(&self) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("run_id", s(LEASE_KEY))
+            .key("entry", s("lease"))
+    }
+
     async fn read(&self) -> Result<Item, AwsError> {
         Ok(get_entry(&self.client, &self.table, LEASE_KEY, "lease")
             .await?
@@ -721,11 +730,7 @@ impl RunLease for DynamoLease {
             condition.push_str(" AND (attribute_not_exists(cooldown_until) OR cooldown_until < :now)");
         }
         let update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("run_id", s(LEASE_KEY))
-            .key("entry", s("lease"))
+            .lease_update()
             .update_expression("SET holder = :me, acquired_at = :now, expires_at = :exp ADD epoch :one")
             .condition_expression(condition)
             .expression_attribute_values(":me", s(run_id))
@@ -767,11 +772,7 @@ impl RunLease for DynamoLease {
 
     async fn break_lease(&self, now: DateTime<Utc>) -> Result<Option<LeaseState>, AwsError> {
         let update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("run_id", s(LEASE_KEY))
-            .key("entry", s("lease"))
+            .lease_update()
             .update_expression("REMOVE holder, expires_at SET broken_at = :now ADD epoch :one")
             .condition_expression("attribute_exists(holder)")
             .expression_attribute_values(":now", n(now.timestamp()))
@@ -788,11 +789,7 @@ impl RunLease for DynamoLease {
 
     async fn release(&self, run_id: &str, now: DateTime<Utc>, cooldown: chrono::Duration) -> Result<bool, AwsError> {
         let update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("run_id", s(LEASE_KEY))
-            .key("entry", s("lease"))
+            .lease_update()
             .update_expression("REMOVE holder, expires_at SET cooldown_until = :cd, last_run = :me, released_at = :now")
             .condition_expression("holder = :me")
             .expression_attribute_values(":me", s(run_id))

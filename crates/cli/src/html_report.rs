@@ -78,11 +78,10 @@ pub fn shown_apps(r: &RunReport) -> Vec<&AppReport> {
     exceptions
 }
 
-fn timeline_svg(r: &RunReport, out: &mut String) {
+fn timeline_svg(r: &RunReport, apps: &[&AppReport], out: &mut String) {
     let end = r.axis_end_seconds();
     let x = |s: f64| LABEL_W + (s.max(0.0) / end) * CHART_W;
     let collapsed = r.apps.len() > ALL_ROWS_MAX;
-    let apps = shown_apps(r);
     let rows = if collapsed {
         r.waves.len() + 1 + apps.len()
     } else {
@@ -168,7 +167,7 @@ fn timeline_svg(r: &RunReport, out: &mut String) {
             out,
         );
     }
-    for a in apps {
+    for a in apps.iter().copied() {
         let bars: Vec<(f64, f64, &str, String)> = a
             .segments
             .iter()
@@ -272,10 +271,12 @@ pub fn render(r: &RunReport) -> String {
             r.apps.len()
         );
     }
-    timeline_svg(r, &mut out);
+    // The apps listed, chosen once for the timeline and the table.
+    let shown = shown_apps(r);
+    timeline_svg(r, &shown, &mut out);
     // RTO and RPO per app.
     out.push_str(r#"<h2>Recovery time and data at risk</h2><table class="apps"><thead><tr><th>App</th><th>Wave</th><th>Outcome</th><th>RTO</th><th></th><th>RPO at risk</th><th></th></tr></thead><tbody>"#);
-    for a in shown_apps(r) {
+    for a in &shown {
         let _ = write!(
             out,
             r#"<tr data-app="{app}"><td>{app}</td><td>{wave}</td><td class="{cls}">{status}</td><td class="rto" data-seconds="{rto_raw}">{rto}</td><td class="barcell">{rto_bar}</td><td class="rpo" data-seconds="{rpo_raw}">{rpo}</td><td class="barcell">{rpo_bar}</td></tr>"#,

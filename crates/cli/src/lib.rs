@@ -69,6 +69,14 @@ pub(crate) async fn factory(cli: &Cli) -> Result<AwsServicesFactory, CliError> {
     ))
 }
 
+/// The Region the services are signed for: the recovery Region, where probes
+/// and readiness run.
+fn recovery_region(s: &lifeboat_tasks::Services) -> Result<String, CliError> {
+    s.sdk_config.region().map(|r| r.to_string()).ok_or_else(|| {
+        CliError::bad_input("no Region: set AWS_REGION to the recovery Region (probes and readiness run there)")
+    })
+}
+
 pub(crate) fn print_json(v: &Value) {
     println!("{}", serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string()));
 }
@@ -121,9 +129,7 @@ async fn run_command(cli: &Cli) -> Result<i32, CliError> {
         Command::Probe => {
             let f = factory(cli).await?;
             let s = f.services();
-            let region = s.sdk_config.region().map(|r| r.to_string()).ok_or_else(|| {
-                CliError::bad_input("no Region: set AWS_REGION to the recovery Region the probes run from")
-            })?;
+            let region = recovery_region(&s)?;
             let out = lifeboat_tasks::probe::probe_primaries(
                 &*s.registry,
                 &*s.http,
@@ -147,11 +153,7 @@ async fn run_command(cli: &Cli) -> Result<i32, CliError> {
             let f = factory(cli).await?;
             let s = f.services();
             let ev = if *now {
-                let region = s
-                    .sdk_config
-                    .region()
-                    .map(|r| r.to_string())
-                    .ok_or_else(|| CliError::bad_input("no Region: set AWS_REGION to the recovery Region"))?;
+                let region = recovery_region(&s)?;
                 let ev = lifeboat_tasks::readiness::evaluate(&s, chrono::Utc::now()).await?;
                 lifeboat_tasks::readiness::record(&s, &ev, &region).await?;
                 ev

@@ -31,6 +31,11 @@ pub struct PendingTrigger {
 
 pub use lifeboat_core::request::FollowUp;
 
+/// A kept trigger as its journal document: one per alarm.
+fn document(t: &PendingTrigger) -> Result<(String, String), LifeboatError> {
+    Ok((format!("{ALARM_PREFIX}{}", t.alarm), crate::contract::to_text(t)?))
+}
+
 /// The alarms (name, Region) an input would have started a failover for:
 /// an ALARM state change, or a follow-up's alarms (turned away again).
 fn alarms_of(input: &Value) -> Vec<(String, String)> {
@@ -69,9 +74,7 @@ pub async fn keep(
                 at: now,
                 taken_up_by: None,
             };
-            serde_json::to_string(&t)
-                .map(|text| (format!("{ALARM_PREFIX}{alarm}"), text))
-                .map_err(|e| LifeboatError::internal(format!("cannot serialise a kept trigger: {e}")))
+            document(&t)
         })
         .collect::<Result<Vec<_>, _>>()?;
     if !docs.is_empty() {
@@ -111,9 +114,7 @@ pub async fn take_up(
         .map(|t| {
             let mut t = t.clone();
             t.taken_up_by = Some(after_run.to_string());
-            serde_json::to_string(&t)
-                .map(|text| (format!("{ALARM_PREFIX}{}", t.alarm), text))
-                .map_err(|e| LifeboatError::internal(format!("cannot serialise a kept trigger: {e}")))
+            document(&t)
         })
         .collect::<Result<_, _>>()?;
     journal.put_docs(PENDING_RUN, &taken).await?;

@@ -7,6 +7,7 @@
 //! move fits in the execution's timeout. Each app's result goes to the
 //! journal and to CloudWatch (`Lifeboat/Readiness`).
 
+use crate::contract::to_text;
 use crate::database::check_standby;
 use crate::services::Services;
 use chrono::{DateTime, Utc};
@@ -221,6 +222,9 @@ pub async fn evaluate(s: &Services, now: DateTime<Utc>) -> Result<Evaluation, Li
         .map(|a| (a.app.clone(), a))
         .collect();
 
+    // The requests a move would be: a disaster failover, or a planned failback.
+    let failover = normalize_trigger(&serde_json::json!({"action": "failover", "mode": "disaster"}))?;
+    let failback = normalize_trigger(&serde_json::json!({"action": "failback"}))?;
     let mut apps = Vec::new();
     for app in &registry.applications {
         let mut reasons = Vec::new();
@@ -274,15 +278,14 @@ pub async fn evaluate(s: &Services, now: DateTime<Utc>) -> Result<Evaluation, Li
             }
         }
         // The database: the step a disaster failover (or a planned failback) would take.
-        let mode = if action == Action::Failover {
-            "disaster"
+        let request = if action == Action::Failover {
+            &failover
         } else {
-            "planned"
+            &failback
         };
-        let request = normalize_trigger(&serde_json::json!({"action": action.to_string(), "mode": mode}))?;
         let mut rpo_at_risk = None;
         let mut db_wait = 0u64;
-        match database_step(app, action, target, &request) {
+        match database_step(app, action, target, request) {
             DbDecision::Skip(why) => reasons.push(format!("database: {why}")),
             DbDecision::Move(d) => {
                 if d.action.changes_database() {
@@ -374,9 +377,9 @@ pub async fn evaluate(s: &Services, now: DateTime<Utc>) -> Result<Evaluation, Li
 /// Writes the evaluation to the journal (one record per app, and the whole)
 /// and publishes its metrics in `region`.
 pub async fn record(s: &Services, ev: &Evaluation, region: &str) -> Result<(), LifeboatError> {
-    let mut docs = vec![("latest".to_string(), text(ev)?)];
+    let mut docs = vec![("latest".to_string(), to_text(ev)?)];
     for a in &ev.apps {
-        docs.push((format!("app#{}", a.app), text(a)?));
+        docs.push((format!("app#{}", a.app), to_text(a)?));
     }
     s.journal.put_docs(READINESS_RUN, &docs).await?;
     let mut data: Vec<Datum> = Vec::new();
@@ -421,8 +424,4 @@ pub async fn latest(s: &Services) -> Result<Option<Evaluation>, LifeboatError> {
                 .map_err(|e| LifeboatError::internal(format!("the latest readiness record is unreadable: {e}")))
         })
         .transpose()
-}
-
-fn text<T: Serialize>(v: &T) -> Result<String, LifeboatError> {
-    serde_json::to_string(v).map_err(|e| LifeboatError::internal(format!("cannot serialise: {e}")))
 }
