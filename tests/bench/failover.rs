@@ -279,7 +279,7 @@ async fn replica(config: &aws_config::SdkConfig, id: &str) -> Result<Database, B
     let source = rds("us-east-1")
         .create_db_instance()
         .db_instance_identifier(format!("{id}-use1"))
-        .tags(lifeboat::demo::managed_tag())
+        .tags(lifeboat::estate::managed_tag())
         .engine("mysql")
         .db_instance_class("db.t3.micro")
         .allocated_storage(20)
@@ -296,7 +296,7 @@ async fn replica(config: &aws_config::SdkConfig, id: &str) -> Result<Database, B
     rds("us-west-2")
         .create_db_instance_read_replica()
         .db_instance_identifier(format!("{id}-usw2"))
-        .tags(lifeboat::demo::managed_tag())
+        .tags(lifeboat::estate::managed_tag())
         .source_db_instance_identifier(arn)
         .send()
         .await?;

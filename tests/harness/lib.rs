@@ -12,8 +12,8 @@ pub use lifeboat::fault_proxy as proxy;
 
 use aws_config::SdkConfig;
 use aws_config::retry::RetryConfig;
-use lifeboat::demo::{Estate, seed_estate};
 use lifeboat::emulator::{MotoServer, find_moto_server};
+use lifeboat::estate::{Estate, seed_estate};
 use lifeboat::local::{self, LocalRun};
 use lifeboat_aws::CallCounter;
 use lifeboat_core::calls::ApiCalls;
@@ -283,7 +283,7 @@ const MASTER_PASSWORD: &str = "tests-only-not-a-secret";
 impl TestEnv {
     /// The namespaced database identifier of `app` in `region` (e.g. `t-1-2-payments-usw2`).
     pub fn db_id(&self, app: &str, region: &str) -> String {
-        let short = if region == lifeboat::demo::PRIMARY {
+        let short = if region == lifeboat::estate::PRIMARY {
             "use1"
         } else {
             "usw2"
@@ -318,7 +318,7 @@ impl TestEnv {
     /// `rds-replica`): the source in the primary Region, the replica in the
     /// secondary; the registry says so.
     pub async fn give_replica(&self, app: &str, kind: lifeboat_core::registry::DatabaseKind) {
-        use lifeboat::demo::{PRIMARY, SECONDARY};
+        use lifeboat::estate::{PRIMARY, SECONDARY};
         use lifeboat_core::registry::{BySide, DatabaseKind};
         let (east, west) = (self.rds(PRIMARY), self.rds(SECONDARY));
         let (source, replica) = (self.db_id(app, PRIMARY), self.db_id(app, SECONDARY));
@@ -327,7 +327,7 @@ impl TestEnv {
                 let arn = east
                     .create_db_cluster()
                     .db_cluster_identifier(&source)
-                    .tags(lifeboat::demo::managed_tag())
+                    .tags(lifeboat::estate::managed_tag())
                     .engine("aurora-mysql")
                     .engine_version("8.0.mysql_aurora.3.05.2")
                     .master_username(MASTER_USER)
@@ -341,7 +341,7 @@ impl TestEnv {
                     .to_string();
                 west.create_db_cluster()
                     .db_cluster_identifier(&replica)
-                    .tags(lifeboat::demo::managed_tag())
+                    .tags(lifeboat::estate::managed_tag())
                     .engine("aurora-mysql")
                     .engine_version("8.0.mysql_aurora.3.05.2")
                     .replication_source_identifier(arn)
@@ -355,7 +355,7 @@ impl TestEnv {
                 let arn = east
                     .create_db_instance()
                     .db_instance_identifier(&source)
-                    .tags(lifeboat::demo::managed_tag())
+                    .tags(lifeboat::estate::managed_tag())
                     .engine("mysql")
                     .db_instance_class("db.t3.micro")
                     .allocated_storage(20)
@@ -371,7 +371,7 @@ impl TestEnv {
                     .to_string();
                 west.create_db_instance_read_replica()
                     .db_instance_identifier(&replica)
-                    .tags(lifeboat::demo::managed_tag())
+                    .tags(lifeboat::estate::managed_tag())
                     .source_db_instance_identifier(arn)
                     .send()
                     .await
@@ -416,11 +416,12 @@ impl TestEnv {
     /// pair, RECOVERY_CONTROL health checks on their records) and applies the
     /// registry again. With `via`, the cluster's endpoints in the registry go
     /// through that proxy, as a run's calls do.
-    pub async fn give_routing_controls(&mut self, apps: &[&str], via: Option<&str>) -> lifeboat::arc_seed::ArcSeed {
+    pub async fn give_routing_controls(&mut self, apps: &[&str], via: Option<&str>) -> lifeboat::estate::arc::ArcSeed {
         let direct = sdk_config(&moto().endpoint()).await;
-        let seed = lifeboat::arc_seed::seed_routing_controls(&direct, &mut self.estate.registry, apps, &self.namespace)
-            .await
-            .unwrap();
+        let seed =
+            lifeboat::estate::arc::seed_routing_controls(&direct, &mut self.estate.registry, apps, &self.namespace)
+                .await
+                .unwrap();
         if let (Some(via), Some(cluster)) = (via, self.estate.registry.routing_control_cluster.as_mut()) {
             for e in &mut cluster.endpoints {
                 e.url = e.url.replacen(&moto().endpoint(), via, 1);
@@ -433,7 +434,7 @@ impl TestEnv {
     }
 
     /// Each routing control's state, read straight from the emulator.
-    pub async fn control_states(&self, seed: &lifeboat::arc_seed::ArcSeed) -> lifeboat_core::traffic::ControlStates {
+    pub async fn control_states(&self, seed: &lifeboat::estate::arc::ArcSeed) -> lifeboat_core::traffic::ControlStates {
         use lifeboat_aws::ports::RoutingControls;
         let direct = sdk_config(&moto().endpoint()).await;
         let arns: Vec<String> = seed
@@ -453,7 +454,7 @@ impl TestEnv {
         let a = self.estate.registry.app(app).unwrap();
         let rec = &a.dns[0];
         let direct = sdk_config(&moto().endpoint()).await;
-        lifeboat::arc_seed::dns_answer(&direct, &rec.hosted_zone_id, &rec.name, rec.record_type.as_str())
+        lifeboat::estate::arc::dns_answer(&direct, &rec.hosted_zone_id, &rec.name, rec.record_type.as_str())
             .await
             .unwrap()
     }

@@ -4,7 +4,7 @@
 
 use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType};
 use harness::{moto, sdk_config, unique};
-use lifeboat::demo::create_ok_alarm;
+use lifeboat::estate::create_ok_alarm;
 use lifeboat_aws::cloudwatch::CloudWatch;
 use lifeboat_aws::dynamodb::{DynamoJournal, DynamoRegistry};
 use lifeboat_aws::ports::{AlarmStates, DnsReader, DnsWriter, HealthChecks, Journal, RegistryStore};

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use harness::{TestEnv, moto, run_cli};
-use lifeboat::demo::{PRIMARY, alarm_event};
+use lifeboat::estate::{PRIMARY, alarm_event};
 
 fn write_temp(name: &str, text: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(harness::unique("lifeboat-cli-test"));
@@ -415,7 +415,7 @@ applications: []
 "#,
     )
     .unwrap();
-    let seeded = lifeboat::arc_seed::seed_routing_controls(&config, &mut registry, &[], "cli").await;
+    let seeded = lifeboat::estate::arc::seed_routing_controls(&config, &mut registry, &[], "cli").await;
     let _ = child.kill();
     let _ = child.wait();
     let seeded = seeded.unwrap();

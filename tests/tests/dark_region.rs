@@ -17,7 +17,7 @@
 use aws_sdk_cloudwatch::types::StateValue;
 use harness::proxy::{FaultProxy, SERVICE_UNAVAILABLE, us_east_1_dark};
 use harness::{TestEnv, moto};
-use lifeboat::demo::{PRIMARY, SECONDARY, alarm_event, set_alarm};
+use lifeboat::estate::{PRIMARY, SECONDARY, alarm_event, set_alarm};
 use lifeboat_core::outcome::{AppStatus, RunRecord, RunStatus};
 use lifeboat_core::traffic::ControlState;
 

@@ -19,7 +19,7 @@
 
 use aws_sdk_cloudwatch::types::StateValue;
 use harness::TestEnv;
-use lifeboat::demo::{PRIMARY, SECONDARY, alarm_event, cname_value, put_rds_metric, put_replication_lag, set_alarm};
+use lifeboat::estate::{PRIMARY, SECONDARY, alarm_event, cname_value, put_rds_metric, put_replication_lag, set_alarm};
 use lifeboat_core::outcome::{AppStatus, RunRecord};
 use lifeboat_core::registry::DatabaseKind;
 use lifeboat_states::ExecutionStatus;

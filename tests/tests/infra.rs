@@ -12,7 +12,7 @@ use harness::proxy::{
     FaultProxy, ROUTE53_THROTTLING, SERVICE_UNAVAILABLE, change_resource_record_sets, us_east_1_dark,
 };
 use harness::{TestEnv, moto};
-use lifeboat::demo::{PRIMARY, SECONDARY, alarm_event, set_alarm};
+use lifeboat::estate::{PRIMARY, SECONDARY, alarm_event, set_alarm};
 use lifeboat_aws::CallCounter;
 use lifeboat_aws::dynamodb::DynamoLease;
 use lifeboat_aws::ports::RunLease;

@@ -67,12 +67,16 @@ async fn a_healthy_estate_is_ready_recorded_and_published() {
 async fn a_lag_over_the_rpo_budget_makes_that_app_not_ready_and_the_trend_shows() {
     let env = TestEnv::new().await;
     let first = eval(&env).await;
-    lifeboat_tasks::readiness::record(&env.admin(), &first, lifeboat::demo::SECONDARY)
+    lifeboat_tasks::readiness::record(&env.admin(), &first, lifeboat::estate::SECONDARY)
         .await
         .unwrap();
-    lifeboat::demo::put_replication_lag(&env.config, &env.db_id("payments", lifeboat::demo::SECONDARY), 45_000.0)
-        .await
-        .unwrap();
+    lifeboat::estate::put_replication_lag(
+        &env.config,
+        &env.db_id("payments", lifeboat::estate::SECONDARY),
+        45_000.0,
+    )
+    .await
+    .unwrap();
     let ev = eval(&env).await;
     let (app, why) = only_not_ready(&ev);
     assert_eq!(app, "payments");
@@ -111,10 +115,10 @@ async fn a_weight_changed_outside_lifeboat_is_named() {
 #[tokio::test]
 async fn a_stopped_standby_makes_that_app_not_ready() {
     let env = TestEnv::new().await;
-    let standby = env.db_id("payments", lifeboat::demo::SECONDARY);
+    let standby = env.db_id("payments", lifeboat::estate::SECONDARY);
     let rds = aws_sdk_rds::Client::from_conf(
         aws_sdk_rds::config::Builder::from(&env.config)
-            .region(aws_config::Region::new(lifeboat::demo::SECONDARY))
+            .region(aws_config::Region::new(lifeboat::estate::SECONDARY))
             .build(),
     );
     rds.stop_db_cluster()

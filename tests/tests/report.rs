@@ -7,7 +7,7 @@
 
 use aws_sdk_cloudwatch::types::StateValue;
 use harness::{TestEnv, moto, run_cli};
-use lifeboat::demo::{SECONDARY, set_alarm};
+use lifeboat::estate::{SECONDARY, set_alarm};
 use lifeboat_core::outcome::{AppStatus, RunRecord};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;

@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 use harness::TestEnv;
-use lifeboat::demo::PRIMARY;
+use lifeboat::estate::PRIMARY;
 use lifeboat_core::outcome::{AppStatus, RunRecord, RunStatus};
 use lifeboat_core::traffic::ControlState;
 use lifeboat_states::ExecutionStatus;
@@ -95,7 +95,7 @@ async fn a_routing_control_app_that_fails_verification_gets_its_controls_back() 
     let mut env = TestEnv::new().await;
     let seed = env.give_routing_controls(&["search", "storefront"], None).await;
     // storefront's alarm in us-west-2 says it does not serve well there.
-    lifeboat::demo::set_alarm(
+    lifeboat::estate::set_alarm(
         &env.config,
         "us-west-2",
         &env.alarm("storefront-usw2-errors"),

@@ -5,7 +5,7 @@
 
 use aws_sdk_cloudwatch::types::StateValue;
 use harness::TestEnv;
-use lifeboat::demo::{PRIMARY, alarm_event, set_alarm};
+use lifeboat::estate::{PRIMARY, alarm_event, set_alarm};
 use lifeboat::local::LocalRun;
 use lifeboat_aws::dynamodb::DynamoLease;
 use lifeboat_aws::ports::{LeaseOutcome, RunLease};

@@ -14,7 +14,7 @@
 use aws_sdk_cloudwatch::types::StateValue;
 use harness::proxy::{FaultProxy, ROUTE53_THROTTLING, change_resource_record_sets};
 use harness::{TestEnv, moto};
-use lifeboat::demo::{PRIMARY, SECONDARY, alarm_event, set_alarm};
+use lifeboat::estate::{PRIMARY, SECONDARY, alarm_event, set_alarm};
 use lifeboat_core::outcome::{AppStatus, RunRecord, RunStatus};
 use lifeboat_states::ExecutionStatus;
 use serde_json::json;

@@ -232,3 +232,20 @@ impl Drop for MotoServer {
         let _ = std::fs::remove_dir_all(&self.extension_dir);
     }
 }
+
+/// An SDK config for the emulator: loopback endpoint, dummy static
+/// credentials and an explicit Region, so nothing probes instance metadata.
+pub async fn emulator_config(endpoint: &str, region: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(region.to_string()))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test",
+            "test",
+            None,
+            None,
+            "lifeboat-emulator",
+        ))
+        .load()
+        .await
+}

@@ -1,13 +1,12 @@
 //! The `lifeboat` operator CLI: registry management, plans, local runs of the
 //! state machine, the journal, and the one-command demo.
 
-pub mod arc_seed;
 pub mod args;
 pub mod database_status;
 pub mod demo;
-pub mod demo_dark;
 pub mod emulator;
 pub mod error;
+pub mod estate;
 pub mod fault_proxy;
 pub mod html_report;
 mod lease_cmd;

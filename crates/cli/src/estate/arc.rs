@@ -5,7 +5,7 @@
 //! Route 53 answers with whichever Region's control is On. Made through the
 //! same control-configuration and Route 53 calls one would make on AWS.
 
-use crate::demo::{PRIMARY, SECONDARY, SeedError, change_record_sets, create_health_check, seed_err};
+use super::{PRIMARY, SECONDARY, SeedError, change_record_sets, create_health_check, seed_err};
 use aws_config::SdkConfig;
 use aws_sdk_route53::types::{ChangeAction, HealthCheckConfig, HealthCheckType};
 use aws_sdk_route53recoverycontrolconfig::types::{NewAssertionRule, RuleConfig, RuleType};

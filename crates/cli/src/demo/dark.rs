@@ -4,8 +4,9 @@
 //! moves by ARC routing controls fail over through the cluster's recovery
 //! Region endpoint; the weighted app has to wait, its database untouched.
 
-use crate::arc_seed::{dns_answer, seed_routing_controls};
-use crate::demo::{PRIMARY, SECONDARY, ran, say};
+use super::{ran, say};
+use crate::estate::arc::{dns_answer, seed_routing_controls};
+use crate::estate::{PRIMARY, SECONDARY};
 use crate::fault_proxy::{FaultProxy, SERVICE_UNAVAILABLE, us_east_1_dark};
 use crate::report::calls_line;
 use crate::{CliError, OutputFormat, local, progress};
@@ -91,7 +92,7 @@ pub async fn run(
         format,
         format!("   an operator in {SECONDARY} declares the disaster: {input}"),
     );
-    let through_proxy = crate::demo::emulator_config(&proxy.endpoint(), SECONDARY).await;
+    let through_proxy = crate::emulator::emulator_config(&proxy.endpoint(), SECONDARY).await;
     let factory = Arc::new(AwsServicesFactory::new(
         through_proxy,
         settings.clone(),
