@@ -1,0 +1,274 @@
+use super::*;
+use crate::dns::RecordSet;
+use crate::error::LifeboatError;
+use crate::registry::parse_registry;
+use crate::registry::{InsufficientData, Registry};
+use crate::request::normalize_trigger;
+use crate::traffic::ControlState;
+use serde_json::json;
+
+const REG: &str = r#"
+version: 1
+applications:
+  - name: db
+    tier: 0
+    regions: { primary: us-east-1, secondary: us-west-2 }
+    dns: [ { hosted_zone_id: Z1, name: db.x., type: A, set_identifiers: { primary: db-p, secondary: db-s } } ]
+    triggers: { alarms: [db-down] }
+  - name: api
+    tier: 1
+    regions: { primary: us-east-1, secondary: us-west-2 }
+    dns: [ { hosted_zone_id: Z1, name: api.x., type: A, set_identifiers: { primary: api-p, secondary: api-s } } ]
+    verification: { health_checks: { secondary: hc-api-s }, deadline_seconds: 60, interval_seconds: 15 }
+    triggers: { alarms: [region-down] }
+  - name: web
+    tier: 1
+    depends_on: [api]
+    regions: { primary: us-east-1, secondary: us-west-2 }
+    dns: [ { hosted_zone_id: Z2, name: www.y., type: CNAME, set_identifiers: { primary: web-p, secondary: web-s } } ]
+    triggers: { alarms: [region-down] }
+"#;
+
+fn records(weights: &[(&str, &str, &str, &str, i64)]) -> RecordIndex {
+    let mut idx = RecordIndex::default();
+    for (zone, name, ty, set, w) in weights {
+        idx.insert(zone, RecordSet::weighted(name, ty, set, *w, "v"));
+    }
+    idx
+}
+
+fn at_primary() -> RecordIndex {
+    records(&[
+        ("Z1", "db.x.", "A", "db-p", 100),
+        ("Z1", "db.x.", "A", "db-s", 0),
+        ("Z1", "api.x.", "A", "api-p", 100),
+        ("Z1", "api.x.", "A", "api-s", 0),
+        ("Z2", "www.y.", "CNAME", "web-p", 100),
+        ("Z2", "www.y.", "CNAME", "web-s", 0),
+    ])
+}
+
+fn ctx() -> PlanContext {
+    PlanContext {
+        run_id: "run-1".into(),
+        now: Utc::now(),
+    }
+}
+
+fn plan_for(input: serde_json::Value, recs: &RecordIndex) -> Result<Plan, LifeboatError> {
+    let reg = parse_registry(REG).unwrap();
+    build_plan(
+        &reg,
+        &normalize_trigger(&input).unwrap(),
+        &Observed::from(recs.clone()),
+        &ctx(),
+    )
+}
+
+#[test]
+fn failover_orders_waves_by_tier_then_dependencies() {
+    let plan = plan_for(json!({"action": "failover"}), &at_primary()).unwrap();
+    assert!(!plan.empty);
+    let waves: Vec<Vec<&str>> = plan.phases[0]
+        .waves
+        .iter()
+        .map(|w| w.apps.iter().map(|a| a.app.as_str()).collect())
+        .collect();
+    assert_eq!(waves, vec![vec!["db"], vec!["api"], vec!["web"]]);
+    let api = &plan.phases[0].waves[1].apps[0];
+    assert_eq!(api.to_region, "us-west-2");
+    assert_eq!(api.verification.health_check_id.as_deref(), Some("hc-api-s"));
+    assert_eq!(api.verification.max_checks, 4);
+    let weights: Vec<(&str, i64, i64)> = api
+        .dns
+        .iter()
+        .map(|c| (c.key.set_identifier.as_str(), c.before, c.after))
+        .collect();
+    assert_eq!(weights, vec![("api-p", 100, 0), ("api-s", 0, 100)]);
+}
+
+#[test]
+fn an_alarm_selects_only_its_apps_in_disaster_mode() {
+    let mut ev = json!({
+        "detail-type": "CloudWatch Alarm State Change", "source": "aws.cloudwatch",
+        "detail": {"alarmName": "db-down", "state": {"value": "ALARM", "reason": "r", "timestamp": "2026-11-26T10:00:00.000+0000"}, "configuration": {}}
+    });
+    let plan = plan_for(ev.clone(), &at_primary()).unwrap();
+    assert_eq!(plan.mode, Mode::Disaster);
+    assert_eq!(plan.app_count(), 1);
+    ev["detail"]["alarmName"] = json!("unrelated");
+    let err = plan_for(ev, &at_primary()).unwrap_err();
+    assert!(
+        err.message.contains("alarm \"unrelated\" maps to no application"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_summary_the_state_machine_carries_has_no_app_in_it() {
+    let reg = parse_registry(REG).unwrap();
+    let req = normalize_trigger(&json!({"action": "failover"})).unwrap();
+    let mut plan = build_plan(&reg, &req, &at_primary().into(), &ctx()).unwrap();
+    let small = serde_json::to_vec(&plan.summarize()).unwrap().len();
+    // The same move, 4,000 times over: the summary's size does not change.
+    let one = plan.phases[0].waves[0].apps[0].clone();
+    plan.phases[0].waves[0].apps = vec![one; 4000];
+    let summary = plan.summarize();
+    assert_eq!(summary.phases[0].waves[0].apps, 4000);
+    assert_eq!(
+        serde_json::to_vec(&summary).unwrap().len(),
+        small + 3,
+        "only the count grows"
+    );
+    assert!(plan.header().phases[0].waves[0].apps.is_empty());
+}
+
+#[test]
+fn apps_already_in_place_are_skipped_and_an_all_done_plan_is_empty() {
+    let moved = records(&[
+        ("Z1", "db.x.", "A", "db-p", 0),
+        ("Z1", "db.x.", "A", "db-s", 100),
+        ("Z1", "api.x.", "A", "api-p", 0),
+        ("Z1", "api.x.", "A", "api-s", 100),
+        ("Z2", "www.y.", "CNAME", "web-p", 100),
+        ("Z2", "www.y.", "CNAME", "web-s", 0),
+    ]);
+    let plan = plan_for(json!({"action": "failover"}), &moved).unwrap();
+    assert_eq!(plan.app_count(), 1);
+    assert_eq!(plan.skipped.len(), 2);
+    let plan = plan_for(json!({"action": "failback"}), &at_primary()).unwrap();
+    assert!(plan.empty);
+    assert!(plan.summary.starts_with("nothing to do"), "{}", plan.summary);
+}
+
+#[test]
+fn a_drill_fails_over_then_back_with_chained_weights() {
+    let plan = plan_for(json!({"action": "drill", "apps": ["db"]}), &at_primary()).unwrap();
+    assert_eq!(plan.phases.len(), 2);
+    let back = &plan.phases[1].waves[0].apps[0];
+    assert_eq!(back.target, Side::Primary);
+    assert_eq!(back.dns[0].before, 0);
+    assert_eq!(back.dns[0].after, 100);
+}
+
+#[test]
+fn missing_records_and_unknown_apps_are_invalid_before_any_change() {
+    // Only the primary record of db exists.
+    let recs = records(&[("Z1", "db.x.", "A", "db-p", 100)]);
+    let err = plan_for(json!({"action": "failover", "apps": ["db"]}), &recs).unwrap_err();
+    assert!(
+        err.message
+            .contains("db: dns[0] secondary record db.x. A (db-s) in zone Z1 does not exist"),
+        "{err}"
+    );
+    let err = plan_for(json!({"action": "failover", "apps": ["nope"]}), &at_primary()).unwrap_err();
+    assert!(
+        err.message
+            .contains("unknown application \"nope\"; the registry has: db, api, web"),
+        "{err}"
+    );
+}
+
+/// REG with `db` moved by routing controls.
+fn with_controls() -> Registry {
+    let mut reg = parse_registry(REG).unwrap();
+    reg.routing_control_cluster = Some(crate::registry::RoutingControlCluster {
+        endpoints: vec![crate::registry::ClusterEndpoint {
+            region: "us-west-2".into(),
+            url: "https://w".into(),
+        }],
+    });
+    reg.applications[0].traffic.routing_controls = Some(crate::registry::BySide {
+        primary: "arn:aws:route53-recovery-control::111122223333:controlpanel/p/routingcontrol/db-p".into(),
+        secondary: "arn:aws:route53-recovery-control::111122223333:controlpanel/p/routingcontrol/db-s".into(),
+    });
+    reg
+}
+
+fn observed(db_primary_on: bool, route53: bool) -> Observed {
+    let (p, s) = if db_primary_on {
+        (ControlState::On, ControlState::Off)
+    } else {
+        (ControlState::Off, ControlState::On)
+    };
+    let mut o = Observed::from(if route53 { at_primary() } else { RecordIndex::default() });
+    o.controls.insert(
+        "arn:aws:route53-recovery-control::111122223333:controlpanel/p/routingcontrol/db-p".into(),
+        p,
+    );
+    o.controls.insert(
+        "arn:aws:route53-recovery-control::111122223333:controlpanel/p/routingcontrol/db-s".into(),
+        s,
+    );
+    if !route53 {
+        o.route53_unavailable = Some("ListResourceRecordSets: 503".into());
+    }
+    o
+}
+
+#[test]
+fn a_routing_control_app_already_switched_is_skipped_and_a_drill_switches_back() {
+    let reg = with_controls();
+    let req = normalize_trigger(&json!({"action": "failover", "apps": ["db"]})).unwrap();
+    let plan = build_plan(&reg, &req, &observed(false, true), &ctx()).unwrap();
+    assert!(plan.empty, "{}", plan.summary);
+    let req = normalize_trigger(&json!({"action": "drill", "apps": ["db"]})).unwrap();
+    let plan = build_plan(&reg, &req, &observed(true, true), &ctx()).unwrap();
+    let back = &plan.phases[1].waves[0].apps[0];
+    assert_eq!(back.controls[0].before, ControlState::Off, "chained from the failover");
+    assert_eq!(back.controls[0].after, ControlState::On);
+    assert!(back.dns.is_empty());
+}
+
+#[test]
+fn without_route53_weighted_apps_and_their_dependents_cannot_move() {
+    let mut reg = with_controls();
+    // web moves by routing controls too, but depends on api (weighted),
+    // which cannot move: neither can web.
+    let arn = |s: &str| format!("arn:aws:route53-recovery-control::111122223333:controlpanel/p/routingcontrol/{s}");
+    reg.applications[2].traffic.routing_controls = Some(crate::registry::BySide {
+        primary: arn("web-p"),
+        secondary: arn("web-s"),
+    });
+    let mut seen = observed(true, false);
+    seen.controls.insert(arn("web-p"), ControlState::On);
+    seen.controls.insert(arn("web-s"), ControlState::Off);
+    let req = normalize_trigger(&json!({"action": "failover", "mode": "disaster"})).unwrap();
+    let plan = build_plan(&reg, &req, &seen, &ctx()).unwrap();
+    let moving: Vec<&str> = plan.phases[0]
+        .waves
+        .iter()
+        .flat_map(|w| w.apps.iter().map(|a| a.app.as_str()))
+        .collect();
+    assert_eq!(moving, vec!["db"]);
+    let cannot: Vec<(&str, &str)> = plan
+        .skipped
+        .iter()
+        .map(|s| (s.app.as_str(), s.error.as_deref().unwrap_or("")))
+        .collect();
+    assert_eq!(cannot, vec![("api", "Lifeboat.NotReady"), ("web", "Lifeboat.NotReady")]);
+    assert!(
+        plan.skipped[1].reason.contains("depends on api"),
+        "{}",
+        plan.skipped[1].reason
+    );
+    assert!(plan.phases[0].waves[0].apps[0].verification.health_check_best_effort);
+}
+
+#[test]
+fn an_insufficient_data_alarm_moves_only_the_apps_that_opt_in() {
+    let mut reg = parse_registry(REG).unwrap();
+    let ev = crate::request::tests::alarm_event("region-down", "INSUFFICIENT_DATA");
+    let req = normalize_trigger(&ev).unwrap();
+    let plan = build_plan(&reg, &req, &at_primary().into(), &ctx()).unwrap();
+    assert!(plan.empty);
+    assert!(plan.summary.contains("INSUFFICIENT_DATA: ignored"), "{}", plan.summary);
+    reg.applications[1].triggers.insufficient_data = InsufficientData::Failover;
+    let plan = build_plan(&reg, &req, &at_primary().into(), &ctx()).unwrap();
+    let moving: Vec<&str> = plan.phases[0]
+        .waves
+        .iter()
+        .flat_map(|w| w.apps.iter().map(|a| a.app.as_str()))
+        .collect();
+    assert_eq!(moving, vec!["api"]);
+}
