@@ -1,0 +1,113 @@
+//! The record of an execution that timed out, was aborted or failed without
+//! recording itself (Step Functions' status-change event).
+
+use super::*;
+use crate::contract::{StatesError, try_load_run};
+use crate::services::Settings;
+use chrono::{DateTime, Utc};
+use lifeboat_aws::ports::{DnsReader, Journal, RegistryStore, RunLease};
+use lifeboat_core::LifeboatError;
+use lifeboat_core::calls::ApiCalls;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The detail-type of Step Functions' execution status-change events.
+pub const EXECUTION_STATUS_CHANGE: &str = "Step Functions Execution Status Change";
+
+/// What the record of an execution that ended without one did.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExecutionEndRecord {
+    pub run_id: String,
+    pub status: String,
+    /// False when the run was already recorded (by the state machine itself,
+    /// or an earlier delivery of the same event), or had no plan to record.
+    pub recorded: bool,
+    pub detail: String,
+}
+
+/// An execution that timed out, was aborted, or failed without its own
+/// record (EventBridge's status-change event): records it from the journal's
+/// plan and progress, as RecordFailure would have, and frees the lease.
+/// Idempotent: a run already recorded is left as it is.
+#[allow(clippy::too_many_arguments)]
+pub async fn record_execution_end(
+    registry: &dyn RegistryStore,
+    journal: &dyn Journal,
+    dns: &dyn DnsReader,
+    lease: &dyn RunLease,
+    settings: &Settings,
+    own_calls: &(dyn Fn() -> ApiCalls + Send + Sync),
+    event: &Value,
+) -> Result<ExecutionEndRecord, LifeboatError> {
+    let detail = &event["detail"];
+    let field = |k: &str| detail[k].as_str().unwrap_or_default().to_string();
+    let (run_id, status) = (field("name"), field("status"));
+    if run_id.is_empty() || status.is_empty() {
+        return Err(LifeboatError::invalid(format!(
+            "{EXECUTION_STATUS_CHANGE} event without detail.name or detail.status"
+        )));
+    }
+    let at = |k: &str| detail[k].as_i64().and_then(DateTime::<Utc>::from_timestamp_millis);
+    let done = |recorded: bool, detail: String| ExecutionEndRecord {
+        run_id: run_id.clone(),
+        status: status.clone(),
+        recorded,
+        detail,
+    };
+    if journal.get_run(&run_id).await?.is_some() {
+        return Ok(done(false, "already recorded".into()));
+    }
+    let error = match status.as_str() {
+        "TIMED_OUT" => StatesError {
+            error: "States.Timeout".into(),
+            cause: "the execution reached its TimeoutSeconds before it finished".into(),
+        },
+        "ABORTED" => StatesError {
+            error: "Execution.Aborted".into(),
+            cause: "the execution was stopped (StopExecution) before it finished".into(),
+        },
+        "FAILED" => StatesError {
+            error: Some(field("error"))
+                .filter(|e| !e.is_empty())
+                .unwrap_or_else(|| "States.Runtime".into()),
+            cause: field("cause"),
+        },
+        other => return Ok(done(false, format!("status {other}: nothing to record"))),
+    };
+    // A journal that does not answer is an error (EventBridge retries); only a
+    // run with no plan at all has nothing to record.
+    let Some(run) = try_load_run(journal, &run_id).await? else {
+        // Stopped before validate wrote a plan: nothing moved; free the lease if it took it.
+        if lease.state().await?.holder.as_deref() == Some(run_id.as_str()) {
+            let cooldown = chrono::Duration::seconds(i64::from(settings.cooldown_seconds));
+            lease.release(&run_id, Utc::now(), cooldown).await?;
+        }
+        return Ok(done(
+            false,
+            "no plan in the journal: it stopped before validate planned".into(),
+        ));
+    };
+    let plan = &run.0;
+    let input = RecordInput {
+        plan: plan.summarize(),
+        results: None,
+        error: Some(error),
+        started_at: at("startDate").unwrap_or(plan.created_at),
+        finished_at: at("stopDate"),
+        api_calls: None,
+    };
+    // Kept triggers stay kept: nobody would start this record's follow-up
+    // (no outcome event); the next run's end takes them up.
+    let ports = RecordPorts {
+        registry,
+        journal,
+        dns,
+        lease,
+        settings,
+        own_calls,
+        alarms: None,
+    };
+    let record = record_loaded(&ports, run, input).await?;
+    tracing::warn!(run = %run_id, %status, summary = %record.summary, "recorded a run that ended without its own record");
+    Ok(done(true, record.summary))
+}

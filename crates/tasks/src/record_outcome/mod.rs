@@ -1,0 +1,267 @@
+//! record_outcome: turn the plan and the state machine's results into the
+//! run's journal record, update each moved application's active Region, and
+//! return the record (which the CLI prints and an outcome event carries).
+
+use crate::contract::{LoadedRun, StatesError, load_run};
+use crate::services::Settings;
+use chrono::{DateTime, Utc};
+use lifeboat_aws::ports::{AlarmStates, DnsReader, Journal, RegistryStore, RunLease, read_records};
+use lifeboat_core::LifeboatError;
+use lifeboat_core::calls::ApiCalls;
+use lifeboat_core::outcome::{AppOutcome, AppStatus, RunRecord, RunStatus};
+use lifeboat_core::plan::PlanSummary;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+mod app_outcomes;
+mod execution_end;
+mod ignored;
+pub use app_outcomes::*;
+pub use execution_end::*;
+pub use ignored::*;
+#[cfg(test)]
+mod tests;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RecordInput {
+    /// The plan as the state machine carries it; the whole plan is in the journal.
+    pub plan: PlanSummary,
+    /// The phases' results (counts and the calls each step made).
+    #[serde(default)]
+    pub results: Option<Value>,
+    /// When the run stopped on an error.
+    #[serde(default)]
+    pub error: Option<StatesError>,
+    pub started_at: DateTime<Utc>,
+    /// When the run reached this task (the executor's clock), if given.
+    #[serde(default)]
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Calls made before the phases (validate's).
+    #[serde(default)]
+    pub api_calls: Option<Value>,
+}
+
+/// The most apps a record returned to the state machine lists (the journal
+/// has them all): the exceptions first, then moved apps.
+pub const RECORD_APPS_MAX: usize = 100;
+
+/// What recording a run uses.
+struct RecordPorts<'a> {
+    registry: &'a dyn RegistryStore,
+    journal: &'a dyn Journal,
+    dns: &'a dyn DnsReader,
+    lease: &'a dyn RunLease,
+    settings: &'a Settings,
+    own_calls: &'a (dyn Fn() -> ApiCalls + Send + Sync),
+    /// Where kept triggers' alarms are read, to take them up (None: leave them kept).
+    alarms: Option<&'a dyn AlarmStates>,
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn record_outcome(
+    registry: &dyn RegistryStore,
+    journal: &dyn Journal,
+    dns: &dyn DnsReader,
+    lease: &dyn RunLease,
+    settings: &Settings,
+    own_calls: &(dyn Fn() -> ApiCalls + Send + Sync),
+    // Where kept triggers' alarms are read, to take them up (None: leave them kept).
+    alarms: Option<&dyn AlarmStates>,
+    input: RecordInput,
+) -> Result<RunRecord, LifeboatError> {
+    let run = load_run(journal, &input.plan.run_id).await?;
+    let ports = RecordPorts {
+        registry,
+        journal,
+        dns,
+        lease,
+        settings,
+        own_calls,
+        alarms,
+    };
+    record_loaded(&ports, run, input).await
+}
+
+/// The record of a run whose plan and progress are loaded.
+async fn record_loaded(p: &RecordPorts<'_>, run: LoadedRun, input: RecordInput) -> Result<RunRecord, LifeboatError> {
+    let RecordPorts {
+        registry,
+        journal,
+        dns,
+        lease,
+        settings,
+        own_calls,
+        alarms,
+    } = *p;
+    let (plan, progress) = run;
+    let plan = &plan;
+    // A stopped run has no progress for the waves it did not reach: ask Route 53 where those apps are.
+    let unreached: Vec<lifeboat_core::dns::RecordKey> = plan
+        .phases
+        .iter()
+        .enumerate()
+        .flat_map(|(p, phase)| phase.waves.iter().map(move |w| (p, w)))
+        .filter(|(p, w)| !progress.contains_key(&(*p, w.index)))
+        .flat_map(|(_, w)| w.apps.iter().flat_map(|a| a.dns.iter().map(|c| c.key.clone())))
+        .collect();
+    let observed = if input.error.is_some() && !unreached.is_empty() && !plan.empty && !plan.dry_run {
+        match read_records(dns, unreached.iter()).await {
+            Ok(idx) => Some(idx),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the records to report where apps are");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let mut apps = outcomes(plan, &progress, input.error.as_ref(), observed.as_ref());
+    // Apps that should have moved but could not (Route 53's API dark in a disaster).
+    let cannot_move: Vec<&lifeboat_core::plan::Skipped> = plan.skipped.iter().filter(|s| s.error.is_some()).collect();
+    if !plan.dry_run {
+        apps.extend(cannot_move.iter().map(|s| {
+            AppOutcome {
+                app: s.app.clone(),
+                phase: 0,
+                action: plan
+                    .phases
+                    .first()
+                    .map(|p| p.action)
+                    .unwrap_or(lifeboat_core::request::Action::Failover),
+                to_region: s.to_region.clone().unwrap_or_default(),
+                status: AppStatus::NotMoved,
+                detail: format!("{}: {}", s.error.as_deref().unwrap_or_default(), s.reason),
+                wave_started_at: None,
+                verified_at: None,
+                recovery_seconds: None,
+                database: None,
+                routing_controls_via: None,
+                timeline: Default::default(),
+            }
+        }));
+    }
+    let moved = apps.iter().filter(|a| a.status == AppStatus::Moved).count();
+    let status = if plan.empty {
+        RunStatus::NothingToDo
+    } else if plan.dry_run {
+        RunStatus::DryRun
+    } else if moved == apps.len() && input.error.is_none() {
+        RunStatus::Succeeded
+    } else if moved > 0 {
+        RunStatus::Partial
+    } else {
+        RunStatus::Failed
+    };
+    let finished_at = input.finished_at.unwrap_or_else(Utc::now);
+    // An app's active Region is where its last successful move took it.
+    let mut active: Vec<(String, String)> = Vec::new();
+    for a in apps.iter().filter(|a| a.status == AppStatus::Moved) {
+        active.retain(|(n, _)| *n != a.app);
+        active.push((a.app.clone(), a.to_region.clone()));
+    }
+    registry.set_active_regions(&active, &plan.run_id, finished_at).await?;
+    // Alarms turned away while this run held the lease: a follow-up for their
+    // apps that did not move, if they are still in ALARM (taken up before the
+    // record's calls are counted, so the record counts them).
+    let follow_up = match alarms {
+        Some(a) if plan.lease_epoch.is_some() && !plan.dry_run => {
+            let moved: BTreeSet<String> = apps
+                .iter()
+                .filter(|a| a.status == AppStatus::Moved)
+                .map(|a| a.app.clone())
+                .collect();
+            crate::pending::take_up(
+                registry,
+                journal,
+                a,
+                &settings.trigger_origin.regions,
+                &plan.run_id,
+                &moved,
+            )
+            .await?
+        }
+        _ => None,
+    };
+    let mut api_calls = ApiCalls::default();
+    if let Some(v) = &input.api_calls {
+        sum_api_calls(&serde_json::json!({"api_calls": v}), &mut api_calls);
+    }
+    if let Some(r) = &input.results {
+        sum_api_calls(r, &mut api_calls);
+    }
+    api_calls.merge(&own_calls());
+    // The journal write (and the lease release) below are not in the record.
+    let summary = match status {
+        RunStatus::NothingToDo | RunStatus::DryRun => plan.summary.clone(),
+        _ => format!(
+            "{}: {moved}/{} application move(s) verified{}",
+            plan.action,
+            apps.len(),
+            input
+                .error
+                .as_ref()
+                .map(|e| format!("; stopped by {}", e.error))
+                .unwrap_or_default()
+        ),
+    };
+    let error_name = match status {
+        RunStatus::Partial | RunStatus::Failed => Some(
+            apps.iter()
+                .filter_map(|a| a.database.as_ref().and_then(|d| d.error.clone()))
+                .min_by_key(|n| n != lifeboat_core::ErrorName::RpoExceeded.as_str())
+                .or_else(|| cannot_move.first().and_then(|s| s.error.clone()))
+                .or_else(|| input.error.as_ref().map(|e| e.error.clone()))
+                .unwrap_or_else(|| lifeboat_core::ErrorName::VerificationFailed.as_str().to_string()),
+        ),
+        _ => None,
+    };
+    let record = RunRecord {
+        error_name,
+        run_id: plan.run_id.clone(),
+        action: plan.action,
+        mode: plan.mode,
+        trigger: plan.trigger,
+        source: plan.source.clone(),
+        dry_run: plan.dry_run,
+        status,
+        started_at: input.started_at,
+        finished_at,
+        duration_seconds: (finished_at - input.started_at).num_milliseconds() as f64 / 1000.0,
+        apps,
+        api_calls,
+        summary,
+        skipped: plan.skipped.clone(),
+        error: input.error.as_ref().map(|e| format!("{}: {}", e.error, e.cause)),
+        apps_total: 0,
+        apps_moved: 0,
+        skipped_total: plan.skipped.len(),
+        follow_up,
+        triggered_at: plan.triggered_at,
+    };
+    let mut record = record;
+    record.apps_total = record.apps.len();
+    record.apps_moved = moved;
+    // Skipped apps (thousands when a whole estate is already in place) are
+    // listed up to a bound, those that could not move first.
+    if record.skipped.len() > RECORD_APPS_MAX {
+        let (cannot, others): (Vec<_>, Vec<_>) = record.skipped.drain(..).partition(|k| k.error.is_some());
+        record.skipped = cannot.into_iter().chain(others).take(RECORD_APPS_MAX).collect();
+    }
+    journal.record_run(&record).await?;
+    if plan.lease_epoch.is_some() {
+        let cooldown = chrono::Duration::seconds(i64::from(settings.cooldown_seconds));
+        if !lease.release(&plan.run_id, Utc::now(), cooldown).await? {
+            tracing::warn!(run = %plan.run_id, "the lease was no longer ours to release");
+        }
+    }
+    tracing::info!(run = %record.run_id, status = ?record.status, summary = %record.summary, "recorded outcome");
+    // What goes on in the state data and the outcome event: bounded, the
+    // exceptions first. The journal has every app.
+    if record.apps.len() > RECORD_APPS_MAX {
+        let (moved_apps, others): (Vec<AppOutcome>, Vec<AppOutcome>) =
+            record.apps.drain(..).partition(|a| a.status == AppStatus::Moved);
+        record.apps = others.into_iter().chain(moved_apps).take(RECORD_APPS_MAX).collect();
+    }
+    Ok(record)
+}
