@@ -1,0 +1,143 @@
+//! The run lease: one item (`#lease`, `lease`) in the journal table.
+
+use super::*;
+use crate::error::AwsError;
+use crate::ports::{LeaseOutcome, LeaseState, RunLease};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::ReturnValue;
+use chrono::{DateTime, Utc};
+
+/// The run lease: one item (`#lease`, `lease`) in the journal table.
+#[derive(Debug, Clone)]
+pub struct DynamoLease {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl DynamoLease {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        DynamoLease {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// An UpdateItem of the lease's item.
+    fn lease_update(&self) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("run_id", s(LEASE_KEY))
+            .key("entry", s("lease"))
+    }
+
+    async fn read(&self) -> Result<Item, AwsError> {
+        Ok(get_entry(&self.client, &self.table, LEASE_KEY, "lease")
+            .await?
+            .unwrap_or_default())
+    }
+}
+
+const LEASE_KEY: &str = "#lease";
+
+/// The lease as its item holds it.
+fn lease_state(item: &Item) -> LeaseState {
+    LeaseState {
+        holder: get_s(item, "holder").map(str::to_string),
+        epoch: get_n(item, "epoch").and_then(|e| u64::try_from(e).ok()).unwrap_or(0),
+        acquired_at: get_n(item, "acquired_at").map(from_epoch),
+        expires_at: get_n(item, "expires_at").map(from_epoch),
+        cooldown_until: get_n(item, "cooldown_until").map(from_epoch),
+        last_run: get_s(item, "last_run").map(str::to_string),
+    }
+}
+
+#[async_trait]
+impl RunLease for DynamoLease {
+    async fn acquire(
+        &self,
+        run_id: &str,
+        now: DateTime<Utc>,
+        ttl: chrono::Duration,
+        respect_cooldown: bool,
+    ) -> Result<LeaseOutcome, AwsError> {
+        // Free, already ours (a retried validate), or expired (a run that died).
+        let mut condition = "(attribute_not_exists(holder) OR holder = :me OR expires_at < :now)".to_string();
+        if respect_cooldown {
+            condition.push_str(" AND (attribute_not_exists(cooldown_until) OR cooldown_until < :now)");
+        }
+        let update = self
+            .lease_update()
+            .update_expression("SET holder = :me, acquired_at = :now, expires_at = :exp ADD epoch :one")
+            .condition_expression(condition)
+            .expression_attribute_values(":me", s(run_id))
+            .expression_attribute_values(":now", n(now.timestamp()))
+            .expression_attribute_values(":exp", n((now + ttl).timestamp()))
+            .expression_attribute_values(":one", n(1))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await;
+        match update {
+            Ok(out) => {
+                let epoch = out.attributes().and_then(|a| get_n(a, "epoch")).unwrap_or(1);
+                Ok(LeaseOutcome::Acquired {
+                    epoch: u64::try_from(epoch).unwrap_or(1),
+                })
+            }
+            Err(e) if is_condition_failed(&e) => {
+                let item = self.read().await?;
+                let holder = get_s(&item, "holder").map(str::to_string);
+                let expires = get_n(&item, "expires_at").unwrap_or(0);
+                match holder {
+                    Some(h) if h != run_id && expires >= now.timestamp() => Ok(LeaseOutcome::Held {
+                        holder: h,
+                        since: from_epoch(get_n(&item, "acquired_at").unwrap_or(0)),
+                    }),
+                    _ => Ok(LeaseOutcome::Cooldown {
+                        until: from_epoch(get_n(&item, "cooldown_until").unwrap_or(0)),
+                        last_run: get_s(&item, "last_run").unwrap_or("?").to_string(),
+                    }),
+                }
+            }
+            Err(e) => Err(table_error(&self.table, &format!("UpdateItem {} lease", self.table), e)),
+        }
+    }
+
+    async fn state(&self) -> Result<LeaseState, AwsError> {
+        Ok(lease_state(&self.read().await?))
+    }
+
+    async fn break_lease(&self, now: DateTime<Utc>) -> Result<Option<LeaseState>, AwsError> {
+        let update = self
+            .lease_update()
+            .update_expression("REMOVE holder, expires_at SET broken_at = :now ADD epoch :one")
+            .condition_expression("attribute_exists(holder)")
+            .expression_attribute_values(":now", n(now.timestamp()))
+            .expression_attribute_values(":one", n(1))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await;
+        match update {
+            Ok(out) => Ok(Some(lease_state(&out.attributes().cloned().unwrap_or_default()))),
+            Err(e) if is_condition_failed(&e) => Ok(None),
+            Err(e) => Err(table_error(&self.table, &format!("UpdateItem {} lease", self.table), e)),
+        }
+    }
+
+    async fn release(&self, run_id: &str, now: DateTime<Utc>, cooldown: chrono::Duration) -> Result<bool, AwsError> {
+        let update = self
+            .lease_update()
+            .update_expression("REMOVE holder, expires_at SET cooldown_until = :cd, last_run = :me, released_at = :now")
+            .condition_expression("holder = :me")
+            .expression_attribute_values(":me", s(run_id))
+            .expression_attribute_values(":now", n(now.timestamp()))
+            .expression_attribute_values(":cd", n((now + cooldown).timestamp()))
+            .send()
+            .await;
+        match update {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failed(&e) => Ok(false),
+            Err(e) => Err(table_error(&self.table, &format!("UpdateItem {} lease", self.table), e)),
+        }
+    }
+}

@@ -1,0 +1,238 @@
+//! promote_wave and check_wave: each app's database promoted (after its
+//! dependencies are checked), then looked at until writable or out of time.
+
+use super::*;
+use crate::contract::{DbProgress, DbStatus, LoadedWave, WaveProgress, WaveStep, load_wave, save_progress};
+use crate::database::{CheckInput, PromoteInput, PromoteOutcome, check_database, promote_database};
+use crate::services::Services;
+use chrono::{DateTime, Utc};
+use lifeboat_core::outcome::DatabaseOutcome;
+use lifeboat_core::plan::AppMove;
+use lifeboat_core::{ErrorName, LifeboatError};
+use std::collections::BTreeMap;
+
+/// Promotes every database of the wave that has to be, then looks once
+/// whether each is writable.
+pub async fn promote_wave(s: &Services, now: DateTime<Utc>, input: WaveInput) -> Result<WaveStep, LifeboatError> {
+    let LoadedWave {
+        wave,
+        mut progress,
+        lease_epoch,
+    } = load_wave(&*s.journal, &input.at).await?;
+    // Progress is stamped on the execution's clock; `now` (real time) is for AWS's data (lag windows).
+    let at = input.entered_at.unwrap_or(now);
+    progress.started_at = progress.started_at.or(input.started_at).or(Some(at));
+    let started = progress.started_at;
+    let todo: Vec<&AppMove> = wave
+        .apps
+        .iter()
+        .filter(|a| needs_database_step(a))
+        .filter(|a| progress.apps.get(&a.app).and_then(|p| p.database.as_ref()).is_none())
+        .collect();
+    if todo.iter().any(|a| a.database.action.changes_database()) {
+        fence(s, &input.at.run_id, lease_epoch).await?;
+    }
+    let endpoints = wave.arc_endpoints.clone();
+    // Owned inputs: the futures run a few at a time and must be 'static-friendly (Send for any lifetime).
+    let jobs: Vec<(Services, PromoteInput)> = todo
+        .into_iter()
+        .map(|app| {
+            (
+                s.clone(),
+                PromoteInput {
+                    run_id: input.at.run_id.clone(),
+                    app: app.clone(),
+                    arc_endpoints: endpoints.clone(),
+                },
+            )
+        })
+        .collect();
+    let results: Vec<(String, Result<crate::database::PromoteOutput, LifeboatError>)> =
+        bounded(jobs, |(s, input)| async move {
+            let name = input.app.app.clone();
+            let out = promote_database(&*s.databases, &*s.lag, &*s.dns_read, &*s.arc, now, input).await;
+            (name, out)
+        })
+        .await;
+    for (name, result) in results {
+        let Some(app) = wave.apps.iter().find(|a| a.app == name) else {
+            continue;
+        };
+        let mut p = DbProgress {
+            status: DbStatus::Pending,
+            checks: 0,
+            endpoint: None,
+            outcome: DatabaseOutcome::of(&app.database, DbStatus::Pending.as_str(), String::new()),
+        };
+        p.outcome.started_at = started;
+        match result {
+            Ok(out) => {
+                p.outcome.rpo_at_risk_seconds = out.rpo_at_risk_seconds;
+                p.outcome.restore_time = out.restore_time;
+                p.outcome.data_window_lost_seconds = out.data_window_lost_seconds;
+                let error = out
+                    .error
+                    .as_ref()
+                    .and_then(|e| e["Error"].as_str())
+                    .and_then(ErrorName::parse);
+                match out.outcome {
+                    PromoteOutcome::Refused => set_status(
+                        &mut p,
+                        DbStatus::Refused,
+                        Some(error.unwrap_or(ErrorName::RpoExceeded)),
+                        out.detail,
+                    ),
+                    PromoteOutcome::Blocked => {
+                        set_status(&mut p, DbStatus::Blocked, Some(ErrorName::NotReady), out.detail)
+                    }
+                    PromoteOutcome::NotNeeded => set_status(&mut p, DbStatus::NotNeeded, None, out.detail),
+                    PromoteOutcome::Started | PromoteOutcome::InProgress | PromoteOutcome::AlreadyDone => {
+                        set_status(&mut p, DbStatus::Pending, None, out.detail)
+                    }
+                }
+            }
+            Err(e) if app_failure(&e) => set_status(&mut p, DbStatus::Failed, Some(e.name), e.message.clone()),
+            Err(e) => return Err(e),
+        }
+        progress.apps.entry(name).or_default().database = Some(p);
+    }
+    // One look right away: a database already the writer needs no wait.
+    let step = check_pending(s, at, &wave.apps, &mut progress).await?;
+    save_progress(&*s.journal, &input.at, &progress).await?;
+    Ok(step)
+}
+
+/// One more look at each database still pending.
+pub async fn check_wave(s: &Services, now: DateTime<Utc>, input: WaveInput) -> Result<WaveStep, LifeboatError> {
+    let LoadedWave { wave, mut progress, .. } = load_wave(&*s.journal, &input.at).await?;
+    let step = check_pending(s, now, &wave.apps, &mut progress).await?;
+    save_progress(&*s.journal, &input.at, &progress).await?;
+    Ok(step)
+}
+
+async fn check_pending(
+    s: &Services,
+    now: DateTime<Utc>,
+    apps: &[AppMove],
+    progress: &mut WaveProgress,
+) -> Result<WaveStep, LifeboatError> {
+    let pending: Vec<(&AppMove, u32)> = apps
+        .iter()
+        .filter_map(|a| {
+            let p = progress.apps.get(&a.app)?.database.as_ref()?;
+            (p.status == DbStatus::Pending).then_some((a, p.checks))
+        })
+        .collect();
+    let jobs: Vec<(Services, CheckInput)> = pending
+        .into_iter()
+        .map(|(app, checks)| {
+            (
+                s.clone(),
+                CheckInput {
+                    app: app.clone(),
+                    checks,
+                },
+            )
+        })
+        .collect();
+    let results: Vec<(String, Result<crate::database::CheckOutput, LifeboatError>)> =
+        bounded(jobs, |(s, input)| async move {
+            let name = input.app.app.clone();
+            (name, check_database(&*s.databases, input).await)
+        })
+        .await;
+    for (name, result) in results {
+        let Some(app) = apps.iter().find(|a| a.app == name) else {
+            continue;
+        };
+        let Some(p) = progress.apps.get_mut(&name).and_then(|x| x.database.as_mut()) else {
+            continue;
+        };
+        match result {
+            Ok(out) if out.writable => {
+                p.checks = out.checks;
+                p.endpoint = out.endpoint;
+                p.outcome.writable_at = Some(now);
+                p.outcome.seconds_to_writable = seconds(p.outcome.started_at, Some(now));
+                let detail = if p.outcome.detail.is_empty() {
+                    out.detail
+                } else {
+                    p.outcome.detail.clone()
+                };
+                set_status(p, DbStatus::Writable, None, detail);
+            }
+            Ok(out) => {
+                p.checks = out.checks;
+                if p.checks >= app.database.max_checks {
+                    set_status(
+                        p,
+                        DbStatus::TimedOut,
+                        Some(ErrorName::NotReady),
+                        format!("not writable after {} checks: {}", p.checks, out.detail),
+                    );
+                }
+            }
+            Err(e) if app_failure(&e) => set_status(p, DbStatus::Failed, Some(e.name), e.message.clone()),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(database_step(apps, progress))
+}
+
+fn database_step(apps: &[AppMove], progress: &WaveProgress) -> WaveStep {
+    let mut step = WaveStep::default();
+    let mut interval: Option<u32> = None;
+    let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
+    for a in apps {
+        let Some(p) = progress.apps.get(&a.app).and_then(|x| x.database.as_ref()) else {
+            continue;
+        };
+        *counts.entry(p.status.as_str()).or_default() += 1;
+        match p.status {
+            DbStatus::Pending => {
+                step.pending += 1;
+                interval = Some(interval.map_or(a.database.interval_seconds, |i| i.min(a.database.interval_seconds)));
+            }
+            DbStatus::NotNeeded | DbStatus::Writable => step.done += 1,
+            _ => step.failed += 1,
+        }
+    }
+    step.interval_seconds = interval.unwrap_or(1).max(1);
+    step.summary = if counts.is_empty() {
+        "no database to promote".into()
+    } else {
+        let totals = counts
+            .iter()
+            .map(|(k, n)| format!("{n} {k}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        // Each app in a line when the wave is small; the exceptions otherwise.
+        let few = counts.values().sum::<usize>() <= SUMMARY_APPS;
+        let apps: Vec<String> = apps
+            .iter()
+            .filter_map(|a| {
+                let p = progress.apps.get(&a.app)?.database.as_ref()?;
+                (few || !p.status.ready() && p.status != DbStatus::Pending)
+                    .then(|| format!("[{}] {}: {}", a.app, p.status.as_str(), short(&p.outcome.detail, 200)))
+            })
+            .take(SUMMARY_APPS)
+            .collect();
+        if apps.is_empty() {
+            totals
+        } else {
+            format!("{totals}: {}", apps.join("; "))
+        }
+    };
+    step
+}
+
+/// Apps named one by one in a step's summary (the rest are counted).
+const SUMMARY_APPS: usize = 10;
+
+fn short(s: &str, max: usize) -> String {
+    if s.chars().count() > max {
+        format!("{}...", s.chars().take(max).collect::<String>())
+    } else {
+        s.to_string()
+    }
+}

@@ -1,0 +1,107 @@
+//! The wave tasks: each works on a whole wave (all its apps, a bounded number
+//! at a time) and keeps the per-app progress in the journal, so the state
+//! machine's data and history grow with waves, not with applications.
+//!
+//! - promote_wave: each app's database promoted (after its dependencies are
+//!   checked), then one look whether it is writable;
+//! - check_wave: one more look at the databases still pending (the state
+//!   machine's Wait + check loop), each bounded by its own deadline;
+//! - shift_wave: the wave's traffic (routing controls and weights) for the
+//!   apps whose database is ready, or back for the apps that failed;
+//! - verify_wave: one check of every moved app not yet verified (alarms read
+//!   in batches of 100 per Region), each bounded by its own deadline.
+
+use crate::contract::{DbProgress, DbStatus, StatesError, WaveRef};
+use crate::services::Services;
+use crate::shift_dns::ShiftMode;
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use lifeboat_core::plan::AppMove;
+use lifeboat_core::{ErrorName, LifeboatError};
+use serde::{Deserialize, Serialize};
+
+mod databases;
+mod shift;
+mod verify;
+pub use databases::*;
+pub use shift::*;
+pub use verify::*;
+#[cfg(test)]
+mod tests;
+
+/// Apps worked on at once within a wave task.
+pub const CONCURRENCY: usize = 16;
+
+/// What the state machine passes to a wave task.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WaveInput {
+    #[serde(flatten)]
+    pub at: WaveRef,
+    /// When the wave started (promote_wave notes it).
+    #[serde(default)]
+    pub started_at: Option<DateTime<Utc>>,
+    /// shift_wave: shift, or roll back.
+    #[serde(default)]
+    pub mode: Option<ShiftMode>,
+    /// shift_wave rollback of the whole wave: the error that stopped it.
+    #[serde(default)]
+    pub error: Option<StatesError>,
+    /// When the state machine entered the task's state: the clock the
+    /// progress is stamped with (the execution's; Utc::now() without it).
+    #[serde(default)]
+    pub entered_at: Option<DateTime<Utc>>,
+}
+
+/// Runs `job` on each item, [`CONCURRENCY`] at a time (results in the order they finish).
+async fn bounded<T, O, F, Fut>(items: Vec<T>, job: F) -> Vec<O>
+where
+    F: Fn(T) -> Fut,
+    Fut: std::future::Future<Output = O>,
+{
+    futures::stream::iter(items.into_iter().map(job))
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await
+}
+
+fn needs_database_step(app: &AppMove) -> bool {
+    app.database.action.changes_database() || !app.depends_on.is_empty()
+}
+
+fn seconds(from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> Option<f64> {
+    match (from, to) {
+        (Some(f), Some(t)) => Some((t - f).num_milliseconds() as f64 / 1000.0),
+        _ => None,
+    }
+}
+
+fn set_status(p: &mut DbProgress, status: DbStatus, error: Option<ErrorName>, detail: String) {
+    p.status = status;
+    p.outcome.status = status.as_str().to_string();
+    p.outcome.error = error.map(|e| e.as_str().to_string());
+    p.outcome.detail = detail;
+}
+
+/// A failure of one app's step that does not stop the wave: it is that app's.
+fn app_failure(e: &LifeboatError) -> bool {
+    e.name != ErrorName::Throttled
+}
+
+/// A run changes nothing once its lease was broken or taken over: the
+/// epoch validate was given is the fencing token, checked before each change.
+async fn fence(s: &Services, run_id: &str, epoch: Option<u64>) -> Result<(), LifeboatError> {
+    let Some(epoch) = epoch else {
+        return Ok(());
+    };
+    if s.lease.holds(run_id, epoch).await? {
+        return Ok(());
+    }
+    tracing::error!(run = %run_id, epoch, "the run lease moved on: refusing to change anything");
+    Err(LifeboatError::new(
+        ErrorName::LeaseHeld,
+        format!(
+            "run {run_id} no longer holds the run lease it took (epoch {epoch}): an operator released it \
+             or another run took it over; this step changed nothing"
+        ),
+    ))
+}

@@ -1,0 +1,86 @@
+use super::*;
+use crate::contract::WaveRef;
+use crate::contract::store_plan;
+use crate::services::Services;
+use crate::shift_dns::ShiftMode;
+use crate::test_support::{fake_services, registry};
+use crate::validate::{ValidateInput, take_lease, validate};
+use chrono::Utc;
+use lifeboat_aws::ports::{DnsReader, RegistryStore, RunLease};
+use lifeboat_core::ErrorName;
+
+/// Validate, take the lease and store the plan, as the Validate task does.
+async fn planned(s: &Services, f: &crate::test_support::Fakes) -> WaveInput {
+    f.registry.put_apps(&registry().applications).await.unwrap();
+    f.alarms.set("us-west-2", "api-usw2-5xx", "OK");
+    let mut plan = validate(
+        s.validate_ports(),
+        ValidateInput {
+            trigger: serde_json::json!({"action": "failover", "apps": ["api"]}),
+            run_id: "run-1".into(),
+            started_at: None,
+        },
+    )
+    .await
+    .unwrap()
+    .plan;
+    take_lease(&*s.lease, &s.settings, Utc::now(), &mut plan).await.unwrap();
+    assert_eq!(plan.lease_epoch, Some(1));
+    store_plan(&*s.journal, &plan).await.unwrap();
+    WaveInput {
+        at: WaveRef {
+            run_id: "run-1".into(),
+            phase: 0,
+            wave: 0,
+        },
+        started_at: None,
+        mode: None,
+        error: None,
+        entered_at: None,
+    }
+}
+
+async fn weight_of(f: &crate::test_support::Fakes, set: &str) -> Option<i64> {
+    f.r53
+        .record_sets("Z1", "api.example.com.", "A")
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.set_identifier.as_deref() == Some(set))
+        .and_then(|r| r.weight)
+}
+
+#[tokio::test]
+async fn a_run_whose_lease_was_broken_changes_nothing() {
+    let (s, f) = fake_services();
+    let input = planned(&s, &f).await;
+    // An operator breaks the lease (`lifeboat lease release`) mid-run.
+    let before = f.lease.break_lease(Utc::now()).await.unwrap().unwrap();
+    assert_eq!(before.holder.as_deref(), Some("run-1"));
+    let e = shift_wave(&s, input.clone()).await.unwrap_err();
+    assert_eq!(e.name, ErrorName::LeaseHeld);
+    assert!(e.message.contains("epoch 1"), "{}", e.message);
+    assert_eq!(weight_of(&f, "api-usw2").await, Some(0), "no weight moved");
+    // A rollback of the wave is refused too: the run no longer owns the estate.
+    let rollback = WaveInput {
+        mode: Some(ShiftMode::Rollback),
+        ..input
+    };
+    assert_eq!(shift_wave(&s, rollback).await.unwrap_err().name, ErrorName::LeaseHeld);
+}
+
+#[tokio::test]
+async fn a_run_taken_over_by_another_changes_nothing_but_its_own_lease_lets_it_act() {
+    let (s, f) = fake_services();
+    let input = planned(&s, &f).await;
+    shift_wave(&s, input.clone()).await.unwrap();
+    assert_eq!(weight_of(&f, "api-usw2").await, Some(100));
+    // The lease expires and another run takes it (epoch 2): the first run's next step refuses.
+    f.lease.state.lock().unwrap().expires_at = Some(Utc::now() - chrono::Duration::seconds(1));
+    f.lease
+        .acquire("run-2", Utc::now(), chrono::Duration::hours(1), false)
+        .await
+        .unwrap();
+    let e = shift_wave(&s, input).await.unwrap_err();
+    assert_eq!(e.name, ErrorName::LeaseHeld);
+}
