@@ -1,0 +1,115 @@
+//! Requests and triggers: whatever started the run (a CloudWatch alarm through
+//! EventBridge, a schedule, or a person), normalised into one [`Request`].
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+mod trigger;
+pub use trigger::*;
+#[cfg(test)]
+pub(crate) mod tests;
+
+/// What the run does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Make the secondary Region active.
+    Failover,
+    /// Make the primary Region active again (always planned).
+    Failback,
+    /// Failover then failback; with `dry_run` a practice run that changes nothing.
+    Drill,
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Action::Failover => "failover",
+            Action::Failback => "failback",
+            Action::Drill => "drill",
+        })
+    }
+}
+
+/// Planned operations may rely on the primary; disaster ones must not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Planned,
+    Disaster,
+}
+
+/// Where the run came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TriggerKind {
+    Alarm,
+    Schedule,
+    Manual,
+    /// Alarms kept while another run held the lease (or in the cooldown),
+    /// still in ALARM when it ended: not held back by the cooldown.
+    FollowUp,
+}
+
+/// A follow-up run's input (`{"follow_up": {...}}`): the apps whose trigger
+/// alarms, kept during `after_run` or its cooldown, were still in ALARM at
+/// its end and had not moved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FollowUp {
+    pub after_run: String,
+    pub alarms: Vec<String>,
+    pub apps: Vec<String>,
+}
+
+impl FollowUp {
+    /// The input that starts it.
+    pub fn input(&self) -> serde_json::Value {
+        serde_json::json!({ "follow_up": self })
+    }
+}
+
+/// Which applications the request is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", tag = "by", content = "value")]
+pub enum AppSelection {
+    All,
+    Named(Vec<String>),
+    /// The apps an alarm in ALARM triggers.
+    Alarm(String),
+    /// The apps an alarm gone to INSUFFICIENT_DATA triggers: only those whose
+    /// `triggers.insufficient_data` is `failover`.
+    AlarmWithoutData(String),
+}
+
+/// A normalised request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Request {
+    pub action: Action,
+    pub mode: Mode,
+    pub trigger: TriggerKind,
+    /// Alarm name, schedule rule, or the operator's reason.
+    pub source: String,
+    /// When the trigger happened (alarm state change, schedule time), if known.
+    pub triggered_at: Option<DateTime<Utc>>,
+    pub apps: AppSelection,
+    pub dry_run: bool,
+    /// Seconds to wait between the failover and failback of a real drill.
+    pub soak_seconds: u32,
+    /// Set when the trigger asks for nothing (e.g. an alarm back to OK).
+    pub ignore: Option<String>,
+    /// The operator accepts losing up to the measured replication lag: a
+    /// disaster failover goes ahead even over an app's `max_rpo_seconds`.
+    #[serde(default)]
+    pub accept_data_loss: bool,
+    /// Failback of apps whose database cannot be failed back automatically
+    /// (promoted replicas, restored backups): move their DNS anyway, the
+    /// database having been rebuilt by hand.
+    #[serde(default)]
+    pub move_dns_without_database: bool,
+    /// The operator overrides ARC safety rules that refuse a routing-control
+    /// update (break glass): the only way past one.
+    #[serde(default)]
+    pub override_safety_rules: bool,
+}
