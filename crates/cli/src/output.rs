@@ -2,8 +2,7 @@
 //! the HTML report's file.
 
 use crate::{
-    CliError, EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_FAILED, OutputFormat, html_report, print_json, remote, report,
-    run_report,
+    CliError, EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_FAILED, OutputFormat, html_report, remote, report, run_report,
 };
 use lifeboat_aws::CallCounter;
 use lifeboat_core::ErrorName;
@@ -124,4 +123,9 @@ pub fn print_execution(exec: &Execution, counter: &CallCounter, format: OutputFo
         }
     }
     exit_code(exec)
+}
+
+/// A JSON document on stdout, pretty-printed.
+pub fn print_json(v: &serde_json::Value) {
+    println!("{}", serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string()));
 }

@@ -1,11 +1,24 @@
-//! `lifeboat lease release`: breaking the run lease, on the record.
+//! `lifeboat lease show|release`: the run lease, and breaking it on the record.
 
-use crate::{Cli, CliError, EXIT_OK, OutputFormat, factory, print_json};
+use super::factory;
+use crate::{Cli, CliError, EXIT_OK, OutputFormat, output::print_json, report};
 use lifeboat_tasks::ServicesFactory;
+use serde_json::Value;
 use serde_json::json;
 
+/// `lifeboat lease show`: who holds the run lease, since when, until when.
+pub(crate) async fn show(cli: &Cli) -> Result<i32, CliError> {
+    let f = factory(cli).await?;
+    let lease = f.services().lease.state().await?;
+    match cli.output {
+        OutputFormat::Json => print_json(&serde_json::to_value(&lease).unwrap_or(Value::Null)),
+        OutputFormat::Text => println!("{}", report::lease_line(&lease, chrono::Utc::now())),
+    }
+    Ok(EXIT_OK)
+}
+
 /// `lifeboat lease release`: breaks the lease and records who did it and why.
-pub(crate) async fn lease_release(cli: &Cli, reason: &str) -> Result<i32, CliError> {
+pub(crate) async fn release(cli: &Cli, reason: &str) -> Result<i32, CliError> {
     let reason = reason.trim();
     if reason.is_empty() {
         return Err(CliError::bad_input(

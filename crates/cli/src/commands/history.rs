@@ -1,0 +1,31 @@
+//! `lifeboat history`: the journal's runs, and the state machine's executions.
+
+use super::factory;
+use crate::{Cli, CliError, EXIT_OK, OutputFormat, output::print_json, remote, report};
+use lifeboat_tasks::ServicesFactory;
+use serde_json::json;
+
+pub(crate) async fn run(cli: &Cli, limit: usize, state_machine_arn: Option<&str>) -> Result<i32, CliError> {
+    let f = factory(cli).await?;
+    let runs = f.services().journal.list_runs(limit).await?;
+    let executions = match state_machine_arn {
+        Some(arn) => Some(remote::executions(&aws_sdk_sfn::Client::new(&f.config), arn, None, limit).await?),
+        None => None,
+    };
+    match cli.output {
+        OutputFormat::Json => print_json(&json!({
+            "runs": runs,
+            "executions": executions.as_ref().map(|e| e.iter().map(|(n, st, t)| json!({"name": n, "status": st, "started": t})).collect::<Vec<_>>()),
+        })),
+        OutputFormat::Text => {
+            print!("{}", report::history_table(&runs));
+            if let Some(e) = &executions {
+                println!("Step Functions executions:");
+                for (n, st, t) in e {
+                    println!("  {n:<44} {st:<10} {t}");
+                }
+            }
+        }
+    }
+    Ok(EXIT_OK)
+}

@@ -1,0 +1,92 @@
+//! One module per verb of the `lifeboat` CLI; [`run_command`] dispatches.
+
+mod history;
+mod lease;
+mod plan;
+mod probe;
+mod readiness;
+mod registry;
+mod report;
+mod run;
+mod status;
+
+use crate::{Cli, CliError, Command, LeaseCommand, RegistryCommand, demo, emulator};
+use lifeboat_aws::CallCounter;
+use lifeboat_aws::clients::load_sdk_config;
+use lifeboat_tasks::{AwsServicesFactory, Settings};
+
+/// Runs the command `cli` names; returns its exit code.
+pub(crate) async fn run_command(cli: &Cli) -> Result<i32, CliError> {
+    match &cli.command {
+        Command::Demo => demo::run_demo(cli.output).await,
+        Command::Emulator { port } => emulator::serve_foreground(*port),
+        Command::Probe => probe::run(cli).await,
+        Command::Readiness { now } => readiness::run(cli, *now).await,
+        Command::Lease(LeaseCommand::Show) => lease::show(cli).await,
+        Command::Lease(LeaseCommand::Release { reason }) => lease::release(cli, reason).await,
+        Command::Registry(RegistryCommand::Schema) => registry::schema(),
+        Command::Registry(RegistryCommand::Validate { file }) => registry::validate(cli, file),
+        Command::Registry(RegistryCommand::Apply { file, prune }) => registry::apply(cli, file, *prune).await,
+        Command::Registry(RegistryCommand::List) => registry::list(cli).await,
+        Command::Plan {
+            action,
+            apps,
+            disaster,
+            accept_data_loss,
+            move_dns_without_database,
+        } => {
+            let args = plan::PlanArgs {
+                action,
+                apps,
+                disaster: *disaster,
+                accept_data_loss: *accept_data_loss,
+                move_dns_without_database: *move_dns_without_database,
+            };
+            plan::run(cli, args).await
+        }
+        Command::Run {
+            input,
+            state_machine_arn: Some(arn),
+            wait_seconds,
+            ..
+        } => run::on_aws(cli, input, arn, *wait_seconds).await,
+        Command::Run {
+            input,
+            definition,
+            clock,
+            ..
+        } => run::on_local(cli, input, definition, clock).await,
+        Command::History {
+            limit,
+            state_machine_arn,
+        } => history::run(cli, *limit, state_machine_arn.as_deref()).await,
+        Command::Report { run, html } => report::run(cli, run, html.as_deref()).await,
+        Command::Status { state_machine_arn } => status::run(cli, state_machine_arn.as_deref()).await,
+    }
+}
+
+/// The task settings from the environment, with the tables the flags name.
+pub(crate) fn settings(cli: &Cli) -> Result<Settings, CliError> {
+    Ok(Settings {
+        registry_table: cli.registry_table.clone(),
+        journal_table: cli.journal_table.clone(),
+        ..Settings::from_env()?
+    })
+}
+
+/// The services a command uses, on the SDK's default configuration.
+pub(crate) async fn factory(cli: &Cli) -> Result<AwsServicesFactory, CliError> {
+    Ok(AwsServicesFactory::new(
+        load_sdk_config(None, None).await,
+        settings(cli)?,
+        CallCounter::new(),
+    ))
+}
+
+/// The Region the services are signed for: the recovery Region, where probes
+/// and readiness run.
+fn recovery_region(s: &lifeboat_tasks::Services) -> Result<String, CliError> {
+    s.sdk_config.region().map(|r| r.to_string()).ok_or_else(|| {
+        CliError::bad_input("no Region: set AWS_REGION to the recovery Region (probes and readiness run there)")
+    })
+}

@@ -1,0 +1,51 @@
+//! `lifeboat plan`: what a run would do now, changing nothing.
+
+use super::factory;
+use crate::{ActionArg, Cli, CliError, EXIT_OK, OutputFormat, output::print_json, report};
+use lifeboat_tasks::ServicesFactory;
+use lifeboat_tasks::validate::{ValidateInput, validate};
+use serde_json::{Value, json};
+
+/// What `lifeboat plan` was asked.
+pub(crate) struct PlanArgs<'a> {
+    pub action: &'a ActionArg,
+    pub apps: &'a [String],
+    pub disaster: bool,
+    pub accept_data_loss: bool,
+    pub move_dns_without_database: bool,
+}
+
+pub(crate) async fn run(cli: &Cli, args: PlanArgs<'_>) -> Result<i32, CliError> {
+    let PlanArgs {
+        action,
+        apps,
+        disaster,
+        accept_data_loss,
+        move_dns_without_database,
+    } = args;
+    let action = match action {
+        ActionArg::Failover => "failover",
+        ActionArg::Failback => "failback",
+        ActionArg::Drill => "drill",
+    };
+    let f = factory(cli).await?;
+    let s = f.services();
+    let trigger = json!({"action": action, "apps": apps, "dry_run": true,
+        "mode": if disaster { "disaster" } else { "planned" },
+        "accept_data_loss": accept_data_loss, "move_dns_without_database": move_dns_without_database});
+    let out = validate(
+        s.validate_ports(),
+        ValidateInput {
+            trigger,
+            run_id: "plan".into(),
+            started_at: None,
+        },
+    )
+    .await?;
+    lifeboat_tasks::database::preflight(&*s.databases, &*s.dns_read, &*s.dns_read_best_effort, &out.plan).await?;
+    match cli.output {
+        OutputFormat::Json => print_json(&serde_json::to_value(&out.plan).unwrap_or(Value::Null)),
+        OutputFormat::Text => print!("{}", report::plan_text(&out.plan)),
+    }
+    Ok(EXIT_OK)
+}

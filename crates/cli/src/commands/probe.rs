@@ -1,0 +1,24 @@
+//! `lifeboat probe`: one probe of every app's primary endpoint from the
+//! recovery Region, as the scheduled probe makes it.
+
+use super::{factory, recovery_region};
+use crate::{Cli, CliError, EXIT_OK, EXIT_RUN_FAILED, OutputFormat, output::print_json, report};
+use lifeboat_tasks::ServicesFactory;
+use serde_json::Value;
+
+pub(crate) async fn run(cli: &Cli) -> Result<i32, CliError> {
+    let f = factory(cli).await?;
+    let s = f.services();
+    let region = recovery_region(&s)?;
+    let out = lifeboat_tasks::probe::probe_primaries(&*s.registry, &*s.http, &*s.metrics, &region, chrono::Utc::now())
+        .await?;
+    match cli.output {
+        OutputFormat::Json => print_json(&serde_json::to_value(&out).unwrap_or(Value::Null)),
+        OutputFormat::Text => print!("{}", report::probe_text(&out)),
+    }
+    Ok(if out.failing().is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_RUN_FAILED
+    })
+}

@@ -1,0 +1,54 @@
+//! `lifeboat registry schema|validate|apply|list`: the application registry.
+
+use super::factory;
+use crate::{Cli, CliError, EXIT_OK, OutputFormat, output::print_json, report};
+use lifeboat_core::registry::{Registry, parse_registry, registry_schema};
+use lifeboat_tasks::ServicesFactory;
+use serde_json::{Value, json};
+use std::path::Path;
+
+pub(crate) fn schema() -> Result<i32, CliError> {
+    print_json(&registry_schema());
+    Ok(EXIT_OK)
+}
+
+pub(crate) fn validate(cli: &Cli, file: &Path) -> Result<i32, CliError> {
+    let reg = read_registry_file(file)?;
+    match cli.output {
+        OutputFormat::Json => print_json(&json!({"valid": true, "applications": reg.applications.len()})),
+        OutputFormat::Text => println!("{}: valid, {} application(s)", file.display(), reg.applications.len()),
+    }
+    Ok(EXIT_OK)
+}
+
+/// Writes the registry to its table (and creates the journal table), and the probes' alarms.
+pub(crate) async fn apply(cli: &Cli, file: &Path, prune: bool) -> Result<i32, CliError> {
+    let reg = read_registry_file(file)?;
+    let f = factory(cli).await?;
+    let s = f.services();
+    let mut summary = lifeboat_tasks::apply_registry::apply_registry(&*s.registry, &reg, prune).await?;
+    // The journal too: a first run needs it (on AWS the stack makes both).
+    s.journal.ensure_table().await?;
+    summary.probe_alarms = lifeboat_tasks::probe::apply_probe_alarms(&*s.metrics, &reg).await?;
+    match cli.output {
+        OutputFormat::Json => print_json(&serde_json::to_value(&summary).unwrap_or(Value::Null)),
+        OutputFormat::Text => println!("{}", summary.describe(&cli.registry_table)),
+    }
+    Ok(EXIT_OK)
+}
+
+pub(crate) async fn list(cli: &Cli) -> Result<i32, CliError> {
+    let f = factory(cli).await?;
+    let apps = f.services().registry.load().await?;
+    match cli.output {
+        OutputFormat::Json => print_json(&report::apps_json(&apps)),
+        OutputFormat::Text => print!("{}", report::apps_table(&apps)),
+    }
+    Ok(EXIT_OK)
+}
+
+fn read_registry_file(file: &Path) -> Result<Registry, CliError> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| CliError::bad_input(format!("cannot read {}: {e}", file.display())))?;
+    parse_registry(&text).map_err(|e| CliError::bad_input(format!("{}: {e}", file.display())))
+}

@@ -1,0 +1,62 @@
+//! `lifeboat status`: where each app is active, its database, the last
+//! run, the lease and the running executions.
+
+use super::factory;
+use crate::{Cli, CliError, EXIT_OK, OutputFormat, database_status, output::print_json, remote, report};
+use lifeboat_tasks::ServicesFactory;
+use serde_json::json;
+
+pub(crate) async fn run(cli: &Cli, state_machine_arn: Option<&str>) -> Result<i32, CliError> {
+    let f = factory(cli).await?;
+    let s = f.services();
+    let apps = s.registry.load().await?;
+    let last = s.journal.list_runs(1).await.unwrap_or_default();
+    let lease = s.lease.state().await.unwrap_or_default();
+    let mut databases = Vec::new();
+    for a in &apps {
+        if let Some(text) = database_status::describe_database(&*s.databases, &a.app).await {
+            databases.push((a.app.name.clone(), text));
+        }
+    }
+    let running = match state_machine_arn {
+        Some(arn) => Some(
+            remote::executions(
+                &aws_sdk_sfn::Client::new(&f.config),
+                arn,
+                Some(aws_sdk_sfn::types::ExecutionStatus::Running),
+                1000,
+            )
+            .await?,
+        ),
+        None => None,
+    };
+    match cli.output {
+        OutputFormat::Json => print_json(&json!({
+            "applications": report::apps_json(&apps),
+            "last_run": last.first(),
+            "lease": lease,
+            "databases": databases.iter().map(|(n, t)| (n.clone(), json!(t))).collect::<serde_json::Map<_, _>>(),
+            "running_executions": running.as_ref().map(|r| r.iter().map(|(n, _, t)| json!({"name": n, "started": t})).collect::<Vec<_>>()),
+        })),
+        OutputFormat::Text => {
+            print!("{}", report::apps_table(&apps));
+            for (name, text) in &databases {
+                println!("database of {name}: {text}");
+            }
+            match last.first() {
+                Some(r) => println!("last run: {} {:?} - {}", r.run_id, r.status, r.summary),
+                None => println!("last run: none"),
+            }
+            println!("{}", report::lease_line(&lease, chrono::Utc::now()));
+            if let Some(r) = &running {
+                if r.is_empty() {
+                    println!("running executions: none");
+                }
+                for (n, _, t) in r {
+                    println!("running: {n} (since {t})");
+                }
+            }
+        }
+    }
+    Ok(EXIT_OK)
+}
