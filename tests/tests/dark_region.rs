@@ -72,7 +72,7 @@ async fn with_us_east_1_and_route53_dark_routing_control_apps_fail_over_and_weig
         orders.detail
     );
     assert_eq!(rec.status, RunStatus::Partial);
-    assert_eq!(rec.error_name.as_deref(), Some("Lifeboat.NotReady"));
+    assert_eq!(rec.error_name, Some(lifeboat_core::ErrorName::NotReady.into()));
 
     // The controls flipped through a non-us-east-1 endpoint: the target On, the other Off.
     let states = env.control_states(&seed).await;

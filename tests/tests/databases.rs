@@ -20,7 +20,9 @@
 use aws_sdk_cloudwatch::types::StateValue;
 use harness::TestEnv;
 use lifeboat::estate::{PRIMARY, SECONDARY, alarm_event, cname_value, put_rds_metric, put_replication_lag, set_alarm};
-use lifeboat_core::outcome::{AppStatus, RunRecord};
+use lifeboat_core::ErrorName;
+use lifeboat_core::database::DbAction;
+use lifeboat_core::outcome::{AppStatus, DbStatus, RunRecord};
 use lifeboat_core::registry::DatabaseKind;
 use lifeboat_states::ExecutionStatus;
 use serde_json::json;
@@ -120,12 +122,12 @@ async fn an_alarm_fails_the_global_database_over_and_restores_the_backup_before_
     assert!(rec.apps.iter().all(|a| a.status == AppStatus::Moved), "{rec:?}");
     let payments = rec.apps.iter().find(|a| a.app == "payments").unwrap();
     let db = payments.database.as_ref().unwrap();
-    assert_eq!((db.action.as_str(), db.status.as_str()), ("failover", "writable"));
+    assert_eq!((db.action, db.status), (DbAction::Failover, DbStatus::Writable));
     assert_eq!(db.rpo_at_risk_seconds, Some(1.8));
     assert!(db.writable_at.is_some() && db.seconds_to_writable.unwrap() > 0.0);
     let orders = rec.apps.iter().find(|a| a.app == "orders").unwrap();
     let db = orders.database.as_ref().unwrap();
-    assert_eq!((db.action.as_str(), db.status.as_str()), ("restore-backup", "writable"));
+    assert_eq!((db.action, db.status), (DbAction::RestoreBackup, DbStatus::Writable));
     assert!(db.restore_time.is_some());
     // The emulator's replicated backups trail by 300 s: the writes after the restore point are at risk.
     assert!(db.data_window_lost_seconds.unwrap() >= 299.0, "{db:?}");
@@ -159,14 +161,14 @@ async fn the_rpo_gate_refuses_a_lagging_failover_then_accepts_it_with_accept_dat
     let payments = rec.apps.iter().find(|a| a.app == "payments").unwrap();
     assert_eq!(payments.status, AppStatus::NotMoved);
     let db = payments.database.as_ref().unwrap();
-    assert_eq!(db.status, "refused");
+    assert_eq!(db.status, DbStatus::Refused);
     assert_eq!(
         db.rpo_at_risk_seconds,
         Some(120.0),
         "the lag is recorded when refused too"
     );
     assert!(db.detail.contains("accept_data_loss"), "{}", db.detail);
-    assert_eq!(rec.error_name.as_deref(), Some("Lifeboat.RpoExceeded"));
+    assert_eq!(rec.error_name, Some(ErrorName::RpoExceeded.into()));
     // orders depends on payments: it is held back too, its backup not restored.
     let orders = rec.apps.iter().find(|a| a.app == "orders").unwrap();
     assert_eq!(orders.status, AppStatus::NotMoved);
@@ -191,7 +193,7 @@ async fn the_rpo_gate_refuses_a_lagging_failover_then_accepts_it_with_accept_dat
     assert_eq!(weights_of(&env.weights().await, "payments"), (Some(0), Some(100)));
     let rec = record(&exec);
     let db = rec.apps[0].database.as_ref().unwrap();
-    assert_eq!((db.status.as_str(), db.rpo_at_risk_seconds), ("writable", Some(120.0)));
+    assert_eq!((db.status, db.rpo_at_risk_seconds), (DbStatus::Writable, Some(120.0)));
 }
 
 /// Plans `apps`' failover and calls promote_database for each, as a run
@@ -339,7 +341,7 @@ async fn replicas_are_promoted_before_their_traffic_moves_and_failback_names_the
     assert!(
         rec.apps
             .iter()
-            .all(|a| a.database.as_ref().is_some_and(|d| d.status == "manual")),
+            .all(|a| a.database.as_ref().is_some_and(|d| d.status == DbStatus::Manual)),
         "{rec:?}"
     );
 }
@@ -367,7 +369,7 @@ async fn failback_switches_the_global_database_back_to_the_primary() {
             .starts_with(&format!("{}.", env.db_id("payments", PRIMARY)))
     );
     let db = record(&exec).apps[0].database.clone().unwrap();
-    assert_eq!((db.action.as_str(), db.rpo_at_risk_seconds), ("switchover", Some(0.0)));
+    assert_eq!((db.action, db.rpo_at_risk_seconds), (DbAction::Switchover, Some(0.0)));
 }
 
 #[tokio::test]
@@ -420,7 +422,7 @@ async fn a_database_not_writable_by_its_deadline_keeps_that_apps_traffic_where_i
     let payments = rec.apps.iter().find(|a| a.app == "payments").unwrap();
     assert_eq!(payments.status, AppStatus::NotMoved);
     let db = payments.database.as_ref().unwrap();
-    assert_eq!(db.status, "timed-out");
+    assert_eq!(db.status, DbStatus::TimedOut);
     assert!(db.detail.contains("not writable after 1 checks"), "{}", db.detail);
 }
 

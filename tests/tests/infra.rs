@@ -80,9 +80,9 @@ fn every_substitution_maps_to_a_function_built_from_an_existing_task_binary() {
         used, provided,
         "the definition's ${{...}} and the template's DefinitionSubstitutions differ"
     );
-    for kind in TaskKind::ALL {
+    for &kind in TaskKind::ALL {
         let (name, f) = function_for(&t, kind);
-        let target = untag(&subs[kind.placeholder()]).as_str().unwrap().to_string();
+        let target = untag(&subs[kind.placeholder().as_str()]).as_str().unwrap().to_string();
         assert_eq!(
             target,
             format!("{name}.Arn"),

@@ -292,7 +292,7 @@ async fn a_stopped_run_is_recorded_and_fails_with_its_own_error() {
     assert_eq!(exec.error.as_ref().unwrap().error, "Lifeboat.Throttled");
     let journal = env.admin().journal.get_run(&exec.name).await.unwrap().unwrap();
     assert_eq!(journal.status, RunStatus::Failed);
-    assert_eq!(journal.error_name.as_deref(), Some("Lifeboat.Throttled"));
+    assert_eq!(journal.error_name, Some(lifeboat_core::ErrorName::Throttled.into()));
     assert_eq!(
         env.admin().lease.state().await.unwrap().holder,
         None,

@@ -140,7 +140,9 @@ impl RoutingControls for ArcCluster {
                             .send()
                             .await
                         {
-                            Ok(out) => Ok(ControlState::parse(out.routing_control_state().as_str()).map(|s| (arn, s))),
+                            Ok(out) => Ok(
+                                ControlState::parse_any_case(out.routing_control_state().as_str()).map(|s| (arn, s))
+                            ),
                             Err(e) => match AwsError::from_sdk(&format!("GetRoutingControlState {arn} at {url}"), e) {
                                 // A control the cluster does not have: absent, for validate to name.
                                 AwsError::NotFound(_) => Ok(None),

@@ -2,6 +2,7 @@
 
 use crate::local;
 use clap::{Parser, Subcommand, ValueEnum};
+use lifeboat_core::request::Action;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -164,11 +165,22 @@ pub enum LeaseCommand {
     },
 }
 
+/// `--action`: clap's face of [`Action`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ActionArg {
     Failover,
     Failback,
     Drill,
+}
+
+impl From<ActionArg> for Action {
+    fn from(arg: ActionArg) -> Self {
+        match arg {
+            ActionArg::Failover => Action::Failover,
+            ActionArg::Failback => Action::Failback,
+            ActionArg::Drill => Action::Drill,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -337,7 +337,7 @@ pub fn render(r: &RunReport) -> String {
                 r#"<li data-app="{0}"><b>{0}</b>: {1}{2}</li>"#,
                 esc(&s.app),
                 esc(&s.reason),
-                s.error.as_ref().map(|e| format!(" ({})", esc(e))).unwrap_or_default()
+                s.error.map(|e| format!(" ({})", esc(e.as_str()))).unwrap_or_default()
             );
         }
         out.push_str("</ul>");

@@ -42,7 +42,7 @@ pub fn substitute(text: &str, subs: &[(String, String)]) -> Result<String, LoadE
 pub fn local_substitutions() -> Vec<(String, String)> {
     TaskKind::ALL
         .iter()
-        .map(|k| (k.placeholder().to_string(), local_function_arn(*k)))
+        .map(|k| (k.placeholder(), local_function_arn(*k)))
         .collect()
 }
 
@@ -158,7 +158,7 @@ pub fn local_executor_per_task(
 ) -> Executor {
     let mut exec =
         Executor::new(clock).with_state_machine_arn("arn:aws:states:local:000000000000:stateMachine:lifeboat");
-    for kind in TaskKind::ALL {
+    for &kind in TaskKind::ALL {
         exec.register(
             kind.function_name(),
             Arc::new(LocalTask {

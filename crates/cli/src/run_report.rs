@@ -68,17 +68,18 @@ pub struct AppReport {
     pub detail: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SegmentKind {
-    /// Promotion started until the database was writable (or gave up).
-    Database,
-    /// Weights or routing controls changed until the change was in sync.
-    Traffic,
-    /// Verification's checks until verified or given up.
-    Verification,
-    /// From giving up until the traffic was put back.
-    Rollback,
+lifeboat_core::closed_names! {
+    /// A stretch of an app's timeline.
+    pub enum SegmentKind {
+        /// Promotion started until the database was writable (or gave up).
+        Database = "database",
+        /// Weights or routing controls changed until the change was in sync.
+        Traffic = "traffic",
+        /// Verification's checks until verified or given up.
+        Verification = "verification",
+        /// From giving up until the traffic was put back.
+        Rollback = "rollback",
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -121,7 +122,7 @@ pub struct Exception {
 pub struct SkippedApp {
     pub app: String,
     pub reason: String,
-    pub error: Option<String>,
+    pub error: Option<lifeboat_core::ErrorName>,
 }
 
 fn seconds(origin: DateTime<Utc>, t: DateTime<Utc>) -> f64 {
@@ -151,7 +152,7 @@ fn segments(a: &AppOutcome, origin: DateTime<Utc>, finished: DateTime<Utc>) -> V
             .or(t.shifted_at)
             .or(t.verify_ended_at)
             .unwrap_or(finished);
-        push(SegmentKind::Database, start, end, &db.status);
+        push(SegmentKind::Database, start, end, db.status.as_str());
     }
     if let Some(shifted) = t.shifted_at {
         let end = t.verify_started_at.or(t.rolled_back_at).unwrap_or(shifted);
@@ -279,7 +280,7 @@ impl RunReport {
                 .map(|s| SkippedApp {
                     app: s.app.clone(),
                     reason: s.reason.clone(),
-                    error: s.error.clone(),
+                    error: s.error,
                 })
                 .collect(),
             skipped_total: rec.skipped_total.max(rec.skipped.len()),

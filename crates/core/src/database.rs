@@ -5,39 +5,27 @@ use crate::registry::{Application, DatabaseKind, EndpointRecord, RestoreSpec, Si
 use crate::request::{Action, Mode, Request};
 use serde::{Deserialize, Serialize};
 
-/// The one call (or none) that makes the target Region's database the writer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum DbAction {
-    /// Nothing to do (no database, DynamoDB global tables).
-    None,
-    /// SwitchoverGlobalCluster: planned, no data lost, needs a healthy primary.
-    Switchover,
-    /// FailoverGlobalCluster with AllowDataLoss: the primary may be gone; loses the lag.
-    Failover,
-    /// PromoteReadReplicaDBCluster.
-    PromoteCluster,
-    /// PromoteReadReplica.
-    PromoteInstance,
-    /// RestoreDBInstanceToPointInTime from the replicated automated backup.
-    RestoreBackup,
-    /// No automatic way back: an operator rebuilds replication; lifeboat moves DNS only.
-    ManualRebuild,
+crate::closed_names! {
+    /// The one call (or none) that makes the target Region's database the writer.
+    pub enum DbAction {
+        /// Nothing to do (no database, DynamoDB global tables).
+        None = "none",
+        /// SwitchoverGlobalCluster: planned, no data lost, needs a healthy primary.
+        Switchover = "switchover",
+        /// FailoverGlobalCluster with AllowDataLoss: the primary may be gone; loses the lag.
+        Failover = "failover",
+        /// PromoteReadReplicaDBCluster.
+        PromoteCluster = "promote-cluster",
+        /// PromoteReadReplica.
+        PromoteInstance = "promote-instance",
+        /// RestoreDBInstanceToPointInTime from the replicated automated backup.
+        RestoreBackup = "restore-backup",
+        /// No automatic way back: an operator rebuilds replication; lifeboat moves DNS only.
+        ManualRebuild = "manual-rebuild",
+    }
 }
 
 impl DbAction {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DbAction::None => "none",
-            DbAction::Switchover => "switchover",
-            DbAction::Failover => "failover",
-            DbAction::PromoteCluster => "promote-cluster",
-            DbAction::PromoteInstance => "promote-instance",
-            DbAction::RestoreBackup => "restore-backup",
-            DbAction::ManualRebuild => "manual-rebuild",
-        }
-    }
-
     /// Whether the workflow calls AWS for it (and waits for the result).
     pub fn changes_database(self) -> bool {
         !matches!(self, DbAction::None | DbAction::ManualRebuild)

@@ -3,69 +3,97 @@
 //! Every task error ends up as one of these names (never a Rust type name), so
 //! the ASL can decide what is retried, what is caught and what stops a run.
 
-use serde::{Deserialize, Serialize};
-use std::fmt;
-
-/// The error names a task may fail with, exactly as they appear in the ASL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum ErrorName {
-    /// Bad input or registry: never retried, nothing was changed.
-    #[serde(rename = "Lifeboat.InvalidRequest")]
-    InvalidRequest,
-    /// Something is not there yet (DNS INSYNC, a database, traffic): retried with backoff.
-    #[serde(rename = "Lifeboat.NotReady")]
-    NotReady,
-    /// AWS throttled us: retried with jitter.
-    #[serde(rename = "Lifeboat.Throttled")]
-    Throttled,
-    /// Another run holds the lease.
-    #[serde(rename = "Lifeboat.LeaseHeld")]
-    LeaseHeld,
-    /// Failing over would lose more data than the app's RPO budget allows.
-    #[serde(rename = "Lifeboat.RpoExceeded")]
-    RpoExceeded,
-    /// Traffic did not verify before the deadline.
-    #[serde(rename = "Lifeboat.VerificationFailed")]
-    VerificationFailed,
-    /// Anything else: a bug or an AWS error we do not classify.
-    #[serde(rename = "Lifeboat.Internal")]
-    Internal,
+crate::closed_names! {
+    /// The error names a task may fail with, exactly as they appear in the ASL.
+    pub enum ErrorName {
+        /// Bad input or registry: never retried, nothing was changed.
+        InvalidRequest = "Lifeboat.InvalidRequest",
+        /// Something is not there yet (DNS INSYNC, a database, traffic): retried with backoff.
+        NotReady = "Lifeboat.NotReady",
+        /// AWS throttled us: retried with jitter.
+        Throttled = "Lifeboat.Throttled",
+        /// Another run holds the lease.
+        LeaseHeld = "Lifeboat.LeaseHeld",
+        /// Failing over would lose more data than the app's RPO budget allows.
+        RpoExceeded = "Lifeboat.RpoExceeded",
+        /// Traffic did not verify before the deadline.
+        VerificationFailed = "Lifeboat.VerificationFailed",
+        /// Anything else: a bug or an AWS error we do not classify.
+        Internal = "Lifeboat.Internal",
+    }
 }
 
-impl ErrorName {
-    /// Every name, for cross-checks against the state machine definition.
-    pub const ALL: [ErrorName; 7] = [
-        ErrorName::InvalidRequest,
-        ErrorName::NotReady,
-        ErrorName::Throttled,
-        ErrorName::LeaseHeld,
-        ErrorName::RpoExceeded,
-        ErrorName::VerificationFailed,
-        ErrorName::Internal,
-    ];
+/// The error a run or a step stopped with, as Step Functions names it: one
+/// of lifeboat's closed names, or one of its own (`States.Timeout`,
+/// `Execution.Aborted`, `States.TaskFailed`, a Lambda service error, ...).
+/// Its JSON form is the plain name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum FailureName {
+    Lifeboat(ErrorName),
+    Other(String),
+}
 
-    /// The name as the ASL and Step Functions see it.
-    pub fn as_str(self) -> &'static str {
+impl FailureName {
+    /// The run exceeded the state machine's `TimeoutSeconds`.
+    pub const TIMED_OUT: &'static str = "States.Timeout";
+    /// Someone stopped the execution.
+    pub const ABORTED: &'static str = "Execution.Aborted";
+    /// The fallback Step Functions uses for a failure it does not name.
+    pub const RUNTIME: &'static str = "States.Runtime";
+
+    pub fn as_str(&self) -> &str {
         match self {
-            ErrorName::InvalidRequest => "Lifeboat.InvalidRequest",
-            ErrorName::NotReady => "Lifeboat.NotReady",
-            ErrorName::Throttled => "Lifeboat.Throttled",
-            ErrorName::LeaseHeld => "Lifeboat.LeaseHeld",
-            ErrorName::RpoExceeded => "Lifeboat.RpoExceeded",
-            ErrorName::VerificationFailed => "Lifeboat.VerificationFailed",
-            ErrorName::Internal => "Lifeboat.Internal",
+            FailureName::Lifeboat(n) => n.as_str(),
+            FailureName::Other(s) => s,
         }
     }
 
-    /// Parses a name as it appears in an execution's error output.
-    pub fn parse(name: &str) -> Option<ErrorName> {
-        ErrorName::ALL.into_iter().find(|n| n.as_str() == name)
+    /// Lifeboat's own name, if it is one.
+    pub fn lifeboat(&self) -> Option<ErrorName> {
+        match self {
+            FailureName::Lifeboat(n) => Some(*n),
+            FailureName::Other(_) => None,
+        }
     }
 }
 
-impl fmt::Display for ErrorName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl From<String> for FailureName {
+    fn from(name: String) -> Self {
+        match ErrorName::parse(&name) {
+            Some(n) => FailureName::Lifeboat(n),
+            None => FailureName::Other(name),
+        }
+    }
+}
+
+impl From<&str> for FailureName {
+    fn from(name: &str) -> Self {
+        FailureName::from(name.to_string())
+    }
+}
+
+impl From<ErrorName> for FailureName {
+    fn from(name: ErrorName) -> Self {
+        FailureName::Lifeboat(name)
+    }
+}
+
+impl From<FailureName> for String {
+    fn from(name: FailureName) -> Self {
+        name.as_str().to_string()
+    }
+}
+
+impl std::fmt::Display for FailureName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<ErrorName> for FailureName {
+    fn eq(&self, other: &ErrorName) -> bool {
+        self.lifeboat() == Some(*other)
     }
 }
 
@@ -107,12 +135,23 @@ mod tests {
 
     #[test]
     fn names_round_trip_through_their_string_form() {
-        for name in ErrorName::ALL {
+        for &name in ErrorName::ALL {
             assert_eq!(ErrorName::parse(name.as_str()), Some(name));
             let json = serde_json::to_string(&name).unwrap();
             assert_eq!(json, format!("\"{}\"", name.as_str()));
         }
         assert_eq!(ErrorName::parse("LifeboatError"), None);
+    }
+
+    #[test]
+    fn a_failure_name_is_lifeboats_when_it_can_be_and_its_json_is_the_name() {
+        let ours = FailureName::from("Lifeboat.RpoExceeded");
+        assert_eq!(ours, FailureName::Lifeboat(ErrorName::RpoExceeded));
+        assert_eq!(ours, ErrorName::RpoExceeded);
+        let theirs: FailureName = serde_json::from_str("\"States.Timeout\"").unwrap();
+        assert_eq!(theirs, FailureName::Other(FailureName::TIMED_OUT.into()));
+        assert_eq!(serde_json::to_string(&theirs).unwrap(), "\"States.Timeout\"");
+        assert_eq!(serde_json::to_string(&ours).unwrap(), "\"Lifeboat.RpoExceeded\"");
     }
 
     #[test]

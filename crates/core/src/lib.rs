@@ -7,10 +7,11 @@ pub mod calls;
 pub mod database;
 pub mod dns;
 pub mod error;
+pub mod names;
 pub mod outcome;
 pub mod plan;
 pub mod registry;
 pub mod request;
 pub mod traffic;
 
-pub use error::{ErrorName, LifeboatError};
+pub use error::{ErrorName, FailureName, LifeboatError};

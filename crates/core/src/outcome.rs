@@ -5,34 +5,34 @@ use crate::request::{Action, Mode, TriggerKind};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// How a run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RunStatus {
-    /// Every application moved and verified.
-    Succeeded,
-    /// Some applications moved, others were rolled back or failed.
-    Partial,
-    /// No application moved.
-    Failed,
-    /// Nothing needed doing.
-    NothingToDo,
-    /// Dry run / practice drill: planned, nothing changed.
-    DryRun,
+crate::closed_names! {
+    /// How a run ended.
+    pub enum RunStatus {
+        /// Every application moved and verified.
+        Succeeded = "succeeded",
+        /// Some applications moved, others were rolled back or failed.
+        Partial = "partial",
+        /// No application moved.
+        Failed = "failed",
+        /// Nothing needed doing.
+        NothingToDo = "nothing_to_do",
+        /// Dry run / practice drill: planned, nothing changed.
+        DryRun = "dry_run",
+    }
 }
 
-/// How one application's move ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AppStatus {
-    /// Moved and verified.
-    Moved,
-    /// Moved, failed verification, and its DNS weights were restored.
-    RolledBack,
-    /// Failed and could not be rolled back (see detail).
-    Failed,
-    /// The run stopped and this application's weights are as they were before it.
-    NotMoved,
+crate::closed_names! {
+    /// How one application's move ended.
+    pub enum AppStatus {
+        /// Moved and verified.
+        Moved = "moved",
+        /// Moved, failed verification, and its DNS weights were restored.
+        RolledBack = "rolled_back",
+        /// Failed and could not be rolled back (see detail).
+        Failed = "failed",
+        /// The run stopped and this application's weights are as they were before it.
+        NotMoved = "not_moved",
+    }
 }
 
 /// One application in one phase of a run.
@@ -87,13 +87,41 @@ impl Timeline {
     }
 }
 
+crate::closed_names! {
+    /// An app's database step: as it goes (the wave's progress) and as it ended
+    /// (the journal's record).
+    pub enum DbStatus {
+        /// No database action, and its dependencies are in place.
+        NotNeeded = "not-needed",
+        /// Promotion started; waiting until writable.
+        Pending = "pending",
+        Writable = "writable",
+        /// The RPO gate said no; nothing changed.
+        Refused = "refused",
+        /// A dependency did not move; nothing changed.
+        Blocked = "blocked",
+        /// Not writable by the deadline.
+        TimedOut = "timed-out",
+        Failed = "failed",
+        /// No automatic way back (manual-rebuild): lifeboat moved DNS only.
+        Manual = "manual",
+        /// The run stopped before the app's wave.
+        NotReached = "not-reached",
+    }
+}
+
+impl DbStatus {
+    /// Whether the app's traffic may follow.
+    pub fn ready(self) -> bool {
+        matches!(self, DbStatus::NotNeeded | DbStatus::Writable)
+    }
+}
+
 /// One application's database step in one phase.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DatabaseOutcome {
-    /// `switchover`, `failover`, `promote-cluster`, `promote-instance`, `restore-backup`, `manual-rebuild`.
-    pub action: String,
-    /// `writable`, `refused`, `timed-out`, `failed`, `manual`.
-    pub status: String,
+    pub action: crate::database::DbAction,
+    pub status: DbStatus,
     pub region: String,
     pub target: String,
     #[serde(default)]
@@ -114,16 +142,16 @@ pub struct DatabaseOutcome {
     /// Why the app did not move, when its database stopped it (`Lifeboat.RpoExceeded`,
     /// `Lifeboat.NotReady` for the deadline, or the promote's own error).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    pub error: Option<crate::ErrorName>,
     pub detail: String,
 }
 
 impl DatabaseOutcome {
     /// A step of `plan` with nothing measured yet, in `status`, saying `detail`.
-    pub fn of(plan: &crate::database::DatabasePlan, status: &str, detail: String) -> Self {
+    pub fn of(plan: &crate::database::DatabasePlan, status: DbStatus, detail: String) -> Self {
         DatabaseOutcome {
-            action: plan.action.as_str().to_string(),
-            status: status.to_string(),
+            action: plan.action,
+            status,
             region: plan.region.clone(),
             target: plan.target.clone(),
             started_at: None,
@@ -160,7 +188,7 @@ pub struct RunRecord {
     /// The error name a failed or partial run ends with (`Lifeboat.RpoExceeded`,
     /// `Lifeboat.VerificationFailed`, ...); none when it succeeded.
     #[serde(default)]
-    pub error_name: Option<String>,
+    pub error_name: Option<crate::FailureName>,
     /// Applications the request named that did not move, and why (what to do).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skipped: Vec<crate::plan::Skipped>,

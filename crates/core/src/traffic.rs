@@ -5,36 +5,22 @@
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fmt;
 
-/// A routing control's state, as ARC spells it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum ControlState {
-    On,
-    Off,
+crate::closed_names! {
+    /// A routing control's state, as ARC spells it.
+    pub enum ControlState {
+        On = "On",
+        Off = "Off",
+    }
 }
 
 impl ControlState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ControlState::On => "On",
-            ControlState::Off => "Off",
-        }
-    }
-
     /// ARC answers `On`/`Off`; older docs and tools say `ON`/`OFF`.
-    pub fn parse(s: &str) -> Option<ControlState> {
-        match s.to_ascii_lowercase().as_str() {
-            "on" => Some(ControlState::On),
-            "off" => Some(ControlState::Off),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for ControlState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+    pub fn parse_any_case(s: &str) -> Option<ControlState> {
+        ControlState::ALL
+            .iter()
+            .copied()
+            .find(|c| c.as_str().eq_ignore_ascii_case(s))
     }
 }
 
@@ -122,8 +108,8 @@ mod tests {
 
     #[test]
     fn states_parse_as_arc_and_older_tools_spell_them() {
-        assert_eq!(ControlState::parse("On"), Some(ControlState::On));
-        assert_eq!(ControlState::parse("OFF"), Some(ControlState::Off));
-        assert_eq!(ControlState::parse("maybe"), None);
+        assert_eq!(ControlState::parse_any_case("On"), Some(ControlState::On));
+        assert_eq!(ControlState::parse_any_case("OFF"), Some(ControlState::Off));
+        assert_eq!(ControlState::parse_any_case("maybe"), None);
     }
 }

@@ -8,9 +8,9 @@
 use crate::shift_dns::{ArcReport, ChangeRef};
 use chrono::{DateTime, Utc};
 use lifeboat_aws::ports::Journal;
-use lifeboat_core::LifeboatError;
 use lifeboat_core::outcome::DatabaseOutcome;
 use lifeboat_core::plan::Plan;
+use lifeboat_core::{FailureName, LifeboatError};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -19,9 +19,18 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatesError {
     #[serde(rename = "Error")]
-    pub error: String,
+    pub error: FailureName,
     #[serde(rename = "Cause", default)]
     pub cause: String,
+}
+
+impl StatesError {
+    pub fn new(error: impl Into<FailureName>, cause: impl Into<String>) -> Self {
+        StatesError {
+            error: error.into(),
+            cause: cause.into(),
+        }
+    }
 }
 
 /// Which wave a wave task works on; the rest it reads from the journal.
@@ -32,41 +41,7 @@ pub struct WaveRef {
     pub wave: usize,
 }
 
-/// An app's database step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum DbStatus {
-    /// No database action, and its dependencies are in place.
-    NotNeeded,
-    /// Promotion started; waiting until writable.
-    Pending,
-    Writable,
-    /// The RPO gate said no; nothing changed.
-    Refused,
-    /// A dependency did not move; nothing changed.
-    Blocked,
-    /// Not writable by the deadline.
-    TimedOut,
-    Failed,
-}
-
-impl DbStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DbStatus::NotNeeded => "not-needed",
-            DbStatus::Pending => "pending",
-            DbStatus::Writable => "writable",
-            DbStatus::Refused => "refused",
-            DbStatus::Blocked => "blocked",
-            DbStatus::TimedOut => "timed-out",
-            DbStatus::Failed => "failed",
-        }
-    }
-    /// Whether the app's traffic may follow.
-    pub fn ready(self) -> bool {
-        matches!(self, DbStatus::NotNeeded | DbStatus::Writable)
-    }
-}
+pub use lifeboat_core::outcome::DbStatus;
 
 /// An app's database step as it goes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -80,14 +55,14 @@ pub struct DbProgress {
     pub outcome: DatabaseOutcome,
 }
 
-/// An app's verification.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum VerifyStatus {
-    Pending,
-    Verified,
-    /// Out of checks: rolled back.
-    Failed,
+lifeboat_core::closed_names! {
+    /// An app's verification.
+    pub enum VerifyStatus {
+        Pending = "pending",
+        Verified = "verified",
+        /// Out of checks: rolled back.
+        Failed = "failed",
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -177,23 +177,23 @@ pub struct PromoteInput {
     pub arc_endpoints: Vec<lifeboat_core::registry::ClusterEndpoint>,
 }
 
-/// How the promote step went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum PromoteOutcome {
-    /// This call started it.
-    Started,
-    /// A previous attempt started it; waiting on it.
-    InProgress,
-    /// The target is the writer already.
-    AlreadyDone,
-    /// The RPO gate said no: nothing was changed.
-    Refused,
-    /// An application it depends on is not active in the target Region (its
-    /// move failed): nothing was changed, its traffic stays.
-    Blocked,
-    /// No database change for this app (its dependencies are in place).
-    NotNeeded,
+lifeboat_core::closed_names! {
+    /// How the promote step went.
+    pub enum PromoteOutcome {
+        /// This call started it.
+        Started = "started",
+        /// A previous attempt started it; waiting on it.
+        InProgress = "in-progress",
+        /// The target is the writer already.
+        AlreadyDone = "already-done",
+        /// The RPO gate said no: nothing was changed.
+        Refused = "refused",
+        /// An application it depends on is not active in the target Region (its
+        /// move failed): nothing was changed, its traffic stays.
+        Blocked = "blocked",
+        /// No database change for this app (its dependencies are in place).
+        NotNeeded = "not-needed",
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -209,7 +209,7 @@ pub struct PromoteOutput {
     /// rds-backup: the writes after `restore_time` that the restore does not have.
     pub data_window_lost_seconds: Option<f64>,
     /// Set when refused: `{"Error": "Lifeboat.RpoExceeded", "Cause": ...}`.
-    pub error: Option<serde_json::Value>,
+    pub error: Option<crate::contract::StatesError>,
 }
 
 fn not_found(app: &AppMove, what: String) -> LifeboatError {
@@ -329,7 +329,7 @@ pub async fn promote_database(
                 if let Err(why) = rpo_gate(d, &app.app, measured) {
                     tracing::warn!(app = %app.app, lag = ?measured, "RPO gate refused the failover");
                     out.outcome = PromoteOutcome::Refused;
-                    out.error = Some(serde_json::json!({"Error": ErrorName::RpoExceeded.as_str(), "Cause": why}));
+                    out.error = Some(crate::contract::StatesError::new(ErrorName::RpoExceeded, why.clone()));
                     out.detail = why;
                     return Ok(out);
                 }

@@ -15,66 +15,36 @@ use lifeboat_core::calls::ApiCalls;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-/// The workflow's tasks: one Lambda function each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TaskKind {
-    Validate,
-    PromoteDatabase,
-    CheckDatabase,
-    ShiftDns,
-    WaitDns,
-    VerifyTraffic,
-    RecordOutcome,
+lifeboat_core::closed_names! {
+    /// The workflow's tasks: one Lambda function each, named by the crate
+    /// binary (`src/bin/<name>.rs`) that serves it on Lambda.
+    pub enum TaskKind {
+        Validate = "validate",
+        PromoteDatabase = "promote_database",
+        CheckDatabase = "check_database",
+        ShiftDns = "shift_dns",
+        WaitDns = "wait_dns",
+        VerifyTraffic = "verify_traffic",
+        RecordOutcome = "record_outcome",
+    }
 }
 
 impl TaskKind {
-    pub const ALL: [TaskKind; 7] = [
-        TaskKind::Validate,
-        TaskKind::PromoteDatabase,
-        TaskKind::CheckDatabase,
-        TaskKind::ShiftDns,
-        TaskKind::WaitDns,
-        TaskKind::VerifyTraffic,
-        TaskKind::RecordOutcome,
-    ];
-
-    /// The Lambda function's name when run locally (and its default name on AWS).
-    pub fn function_name(self) -> &'static str {
-        match self {
-            TaskKind::Validate => "lifeboat-validate",
-            TaskKind::PromoteDatabase => "lifeboat-promote-database",
-            TaskKind::CheckDatabase => "lifeboat-check-database",
-            TaskKind::ShiftDns => "lifeboat-shift-dns",
-            TaskKind::WaitDns => "lifeboat-wait-dns",
-            TaskKind::VerifyTraffic => "lifeboat-verify-traffic",
-            TaskKind::RecordOutcome => "lifeboat-record-outcome",
-        }
-    }
-
-    /// The `${...}` substitution the definition uses for this function's ARN.
-    pub fn placeholder(self) -> &'static str {
-        match self {
-            TaskKind::Validate => "ValidateFunctionArn",
-            TaskKind::PromoteDatabase => "PromoteDatabaseFunctionArn",
-            TaskKind::CheckDatabase => "CheckDatabaseFunctionArn",
-            TaskKind::ShiftDns => "ShiftDnsFunctionArn",
-            TaskKind::WaitDns => "WaitDnsFunctionArn",
-            TaskKind::VerifyTraffic => "VerifyTrafficFunctionArn",
-            TaskKind::RecordOutcome => "RecordOutcomeFunctionArn",
-        }
-    }
-
     /// The crate binary (`src/bin/<name>.rs`) that serves it on Lambda.
     pub fn binary(self) -> &'static str {
-        match self {
-            TaskKind::Validate => "validate",
-            TaskKind::PromoteDatabase => "promote_database",
-            TaskKind::CheckDatabase => "check_database",
-            TaskKind::ShiftDns => "shift_dns",
-            TaskKind::WaitDns => "wait_dns",
-            TaskKind::VerifyTraffic => "verify_traffic",
-            TaskKind::RecordOutcome => "record_outcome",
-        }
+        self.as_str()
+    }
+
+    /// The Lambda function's name when run locally (and its default name on
+    /// AWS): `lifeboat-shift-dns`.
+    pub fn function_name(self) -> String {
+        format!("lifeboat-{}", self.as_str().replace('_', "-"))
+    }
+
+    /// The `${...}` substitution the definition uses for this function's ARN:
+    /// `ShiftDnsFunctionArn`.
+    pub fn placeholder(self) -> String {
+        format!("{self:?}FunctionArn")
     }
 }
 

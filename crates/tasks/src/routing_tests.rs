@@ -165,7 +165,7 @@ async fn in_a_disaster_without_route53_weighted_apps_wait_and_routing_control_ap
         .collect();
     assert_eq!(moving, vec!["api"]);
     let web = p.skipped.iter().find(|s| s.app == "web").unwrap();
-    assert_eq!(web.error.as_deref(), Some("Lifeboat.NotReady"));
+    assert_eq!(web.error, Some(lifeboat_core::ErrorName::NotReady));
     assert!(web.reason.contains("Route 53's API did not answer"), "{}", web.reason);
     // Verification reads the health check best-effort and decides by the alarms.
     let api = p.phases[0].waves[0].apps[0].clone();

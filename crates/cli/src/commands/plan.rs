@@ -2,6 +2,7 @@
 
 use super::factory;
 use crate::{ActionArg, Cli, CliError, EXIT_OK, OutputFormat, output::print_json, report};
+use lifeboat_core::request::{Action, Mode};
 use lifeboat_tasks::ServicesFactory;
 use lifeboat_tasks::validate::{ValidateInput, validate};
 use serde_json::{Value, json};
@@ -23,15 +24,12 @@ pub(crate) async fn run(cli: &Cli, args: PlanArgs<'_>) -> Result<i32, CliError> 
         accept_data_loss,
         move_dns_without_database,
     } = args;
-    let action = match action {
-        ActionArg::Failover => "failover",
-        ActionArg::Failback => "failback",
-        ActionArg::Drill => "drill",
-    };
+    let action = Action::from(*action);
+    let mode = if disaster { Mode::Disaster } else { Mode::Planned };
     let f = factory(cli).await?;
     let s = f.services();
     let trigger = json!({"action": action, "apps": apps, "dry_run": true,
-        "mode": if disaster { "disaster" } else { "planned" },
+        "mode": mode,
         "accept_data_loss": accept_data_loss, "move_dns_without_database": move_dns_without_database});
     let out = validate(
         s.validate_ports(),

@@ -218,7 +218,6 @@ pub fn build_plan(
 /// Weighted apps cannot move while Route 53's API does not answer; nor can
 /// the apps that depend on one of them. Returns (those, the others).
 fn unmovable_without_route53<'a>(apps: &[&'a Application], why: &str) -> (Vec<Skipped>, Vec<&'a Application>) {
-    let not_ready = crate::ErrorName::NotReady.as_str().to_string();
     let mut blocked: BTreeMap<&str, String> = apps
         .iter()
         .filter(|a| a.routing_controls().is_none())
@@ -254,7 +253,7 @@ fn unmovable_without_route53<'a>(apps: &[&'a Application], why: &str) -> (Vec<Sk
             blocked.get(a.name.as_str()).map(|reason| Skipped {
                 app: a.name.clone(),
                 reason: reason.clone(),
-                error: Some(not_ready.clone()),
+                error: Some(crate::ErrorName::NotReady),
                 to_region: Some(a.regions.secondary.clone()),
             })
         })

@@ -140,7 +140,7 @@ pub struct Skipped {
     /// Set when the app should have moved but could not (`Lifeboat.NotReady`
     /// when Route 53's API did not answer in a disaster): the run is then partial.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    pub error: Option<crate::ErrorName>,
     /// With `error`: the Region it should have moved to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to_region: Option<String>,

@@ -1,6 +1,6 @@
 use super::*;
 use crate::dns::RecordSet;
-use crate::error::LifeboatError;
+use crate::error::{ErrorName, LifeboatError};
 use crate::registry::parse_registry;
 use crate::registry::{InsufficientData, Registry};
 use crate::request::normalize_trigger;
@@ -241,12 +241,11 @@ fn without_route53_weighted_apps_and_their_dependents_cannot_move() {
         .flat_map(|w| w.apps.iter().map(|a| a.app.as_str()))
         .collect();
     assert_eq!(moving, vec!["db"]);
-    let cannot: Vec<(&str, &str)> = plan
-        .skipped
-        .iter()
-        .map(|s| (s.app.as_str(), s.error.as_deref().unwrap_or("")))
-        .collect();
-    assert_eq!(cannot, vec![("api", "Lifeboat.NotReady"), ("web", "Lifeboat.NotReady")]);
+    let cannot: Vec<(&str, Option<ErrorName>)> = plan.skipped.iter().map(|s| (s.app.as_str(), s.error)).collect();
+    assert_eq!(
+        cannot,
+        vec![("api", Some(ErrorName::NotReady)), ("web", Some(ErrorName::NotReady))]
+    );
     assert!(
         plan.skipped[1].reason.contains("depends on api"),
         "{}",

@@ -5,37 +5,27 @@ use super::BySide;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// How the application's data follows the traffic.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum DatabaseKind {
-    /// No database, or one lifeboat does not manage.
-    #[default]
-    None,
-    /// DynamoDB global tables: replicated both ways, nothing to do.
-    DynamodbGlobal,
-    /// Aurora global database: switchover (planned) or failover (disaster).
-    AuroraGlobal,
-    /// Aurora cross-Region read replica cluster: promote.
-    AuroraReplica,
-    /// RDS cross-Region read replica instance: promote.
-    RdsReplica,
-    /// RDS automated backups replicated to the secondary Region: restore.
-    RdsBackup,
+crate::closed_names! {
+    /// How the application's data follows the traffic.
+    #[derive(Default, JsonSchema)]
+    pub enum DatabaseKind {
+        /// No database, or one lifeboat does not manage.
+        #[default]
+        None = "none",
+        /// DynamoDB global tables: replicated both ways, nothing to do.
+        DynamodbGlobal = "dynamodb-global",
+        /// Aurora global database: switchover (planned) or failover (disaster).
+        AuroraGlobal = "aurora-global",
+        /// Aurora cross-Region read replica cluster: promote.
+        AuroraReplica = "aurora-replica",
+        /// RDS cross-Region read replica instance: promote.
+        RdsReplica = "rds-replica",
+        /// RDS automated backups replicated to the secondary Region: restore.
+        RdsBackup = "rds-backup",
+    }
 }
 
 impl DatabaseKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DatabaseKind::None => "none",
-            DatabaseKind::DynamodbGlobal => "dynamodb-global",
-            DatabaseKind::AuroraGlobal => "aurora-global",
-            DatabaseKind::AuroraReplica => "aurora-replica",
-            DatabaseKind::RdsReplica => "rds-replica",
-            DatabaseKind::RdsBackup => "rds-backup",
-        }
-    }
-
     /// Whether failing over needs a database action at all.
     pub fn needs_action(self) -> bool {
         !matches!(self, DatabaseKind::None | DatabaseKind::DynamodbGlobal)

@@ -11,7 +11,6 @@ pub use crate::dns::{normalize_record_name, normalize_zone_id};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
-use std::fmt;
 
 mod database;
 mod validate;
@@ -171,12 +170,13 @@ impl RegionPair {
     }
 }
 
-/// Which of an application's two Regions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Side {
-    Primary,
-    Secondary,
+crate::closed_names! {
+    /// Which of an application's two Regions.
+    #[derive(PartialOrd, Ord, JsonSchema)]
+    pub enum Side {
+        Primary = "primary",
+        Secondary = "secondary",
+    }
 }
 
 impl Side {
@@ -185,15 +185,6 @@ impl Side {
             Side::Primary => Side::Secondary,
             Side::Secondary => Side::Primary,
         }
-    }
-}
-
-impl fmt::Display for Side {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Side::Primary => "primary",
-            Side::Secondary => "secondary",
-        })
     }
 }
 
@@ -223,63 +214,23 @@ impl<T> BySide<T> {
     }
 }
 
-/// Record types Route 53 supports for weighted routing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
-pub enum RecordType {
-    A,
+crate::closed_names! {
+    // The ShiftDns IAM policy allows exactly these (a test compares).
+    /// Record types Route 53 supports for weighted routing.
+    #[derive(PartialOrd, Ord, JsonSchema)]
     #[allow(clippy::upper_case_acronyms)]
-    AAAA,
-    #[allow(clippy::upper_case_acronyms)]
-    CNAME,
-    MX,
-    TXT,
-    #[allow(clippy::upper_case_acronyms)]
-    SRV,
-    #[allow(clippy::upper_case_acronyms)]
-    CAA,
-    #[allow(clippy::upper_case_acronyms)]
-    NAPTR,
-    PTR,
-    SPF,
-    DS,
-}
-
-impl RecordType {
-    /// Every type the registry accepts (the ShiftDns policy allows exactly these).
-    pub const ALL: [RecordType; 11] = [
-        RecordType::A,
-        RecordType::AAAA,
-        RecordType::CNAME,
-        RecordType::MX,
-        RecordType::TXT,
-        RecordType::SRV,
-        RecordType::CAA,
-        RecordType::NAPTR,
-        RecordType::PTR,
-        RecordType::SPF,
-        RecordType::DS,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RecordType::A => "A",
-            RecordType::AAAA => "AAAA",
-            RecordType::CNAME => "CNAME",
-            RecordType::MX => "MX",
-            RecordType::TXT => "TXT",
-            RecordType::SRV => "SRV",
-            RecordType::CAA => "CAA",
-            RecordType::NAPTR => "NAPTR",
-            RecordType::PTR => "PTR",
-            RecordType::SPF => "SPF",
-            RecordType::DS => "DS",
-        }
-    }
-}
-
-impl fmt::Display for RecordType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+    pub enum RecordType {
+        A = "A",
+        AAAA = "AAAA",
+        CNAME = "CNAME",
+        MX = "MX",
+        TXT = "TXT",
+        SRV = "SRV",
+        CAA = "CAA",
+        NAPTR = "NAPTR",
+        PTR = "PTR",
+        SPF = "SPF",
+        DS = "DS",
     }
 }
 

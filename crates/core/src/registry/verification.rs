@@ -101,15 +101,16 @@ pub const PROBE_NAMESPACE: &str = "Lifeboat/Probe";
 pub const PROBE_METRIC: &str = "ProbeSuccess";
 pub const PROBE_DIMENSION: &str = "Application";
 
-/// What an INSUFFICIENT_DATA trigger alarm does.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum InsufficientData {
-    /// Nothing (the default): an alarm without data is not evidence of an outage.
-    #[default]
-    Ignore,
-    /// Fail over, as on ALARM: for alarms whose data stops when the primary dies.
-    Failover,
+crate::closed_names! {
+    /// What an INSUFFICIENT_DATA trigger alarm does.
+    #[derive(Default, JsonSchema)]
+    pub enum InsufficientData {
+        /// Nothing (the default): an alarm without data is not evidence of an outage.
+        #[default]
+        Ignore = "ignore",
+        /// Fail over, as on ALARM: for alarms whose data stops when the primary dies.
+        Failover = "failover",
+    }
 }
 
 /// What starts a failover of this application.

@@ -3,53 +3,42 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
 mod trigger;
 pub use trigger::*;
 #[cfg(test)]
 pub(crate) mod tests;
 
-/// What the run does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Action {
-    /// Make the secondary Region active.
-    Failover,
-    /// Make the primary Region active again (always planned).
-    Failback,
-    /// Failover then failback; with `dry_run` a practice run that changes nothing.
-    Drill,
-}
-
-impl fmt::Display for Action {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Action::Failover => "failover",
-            Action::Failback => "failback",
-            Action::Drill => "drill",
-        })
+crate::closed_names! {
+    /// What the run does.
+    pub enum Action {
+        /// Make the secondary Region active.
+        Failover = "failover",
+        /// Make the primary Region active again (always planned).
+        Failback = "failback",
+        /// Failover then failback; with `dry_run` a practice run that changes nothing.
+        Drill = "drill",
     }
 }
 
-/// Planned operations may rely on the primary; disaster ones must not.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    Planned,
-    Disaster,
+crate::closed_names! {
+    /// Planned operations may rely on the primary; disaster ones must not.
+    pub enum Mode {
+        Planned = "planned",
+        Disaster = "disaster",
+    }
 }
 
-/// Where the run came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TriggerKind {
-    Alarm,
-    Schedule,
-    Manual,
-    /// Alarms kept while another run held the lease (or in the cooldown),
-    /// still in ALARM when it ended: not held back by the cooldown.
-    FollowUp,
+crate::closed_names! {
+    /// Where the run came from.
+    pub enum TriggerKind {
+        Alarm = "alarm",
+        Schedule = "schedule",
+        Manual = "manual",
+        /// Alarms kept while another run held the lease (or in the cooldown),
+        /// still in ALARM when it ended: not held back by the cooldown.
+        FollowUp = "followup",
+    }
 }
 
 /// A follow-up run's input (`{"follow_up": {...}}`): the apps whose trigger

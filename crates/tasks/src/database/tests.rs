@@ -115,7 +115,7 @@ async fn the_rpo_gate_refuses_a_failover_over_budget_and_changes_nothing() {
     let out = promote(&f, a.clone()).await;
     assert_eq!(out.outcome, PromoteOutcome::Refused);
     assert_eq!(out.rpo_at_risk_seconds, Some(42.0));
-    assert_eq!(out.error.as_ref().unwrap()["Error"], "Lifeboat.RpoExceeded");
+    assert_eq!(out.error.as_ref().unwrap().error, ErrorName::RpoExceeded);
     assert_eq!(f.calls.lock().unwrap().get("rds:FailoverGlobalCluster"), 0);
     assert_eq!(f.writer("orders-global").as_deref(), Some(P_ARN));
 

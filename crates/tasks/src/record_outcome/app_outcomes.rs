@@ -64,7 +64,7 @@ fn database_outcome(app: &lifeboat_core::plan::AppMove, progress: Option<&AppPro
     if d.action == DbAction::ManualRebuild {
         return Some(DatabaseOutcome::of(
             d,
-            "manual",
+            DbStatus::Manual,
             format!(
                 "moved DNS only; the database is rebuilt by hand: {}",
                 d.manual_steps.join("; ")
@@ -73,7 +73,7 @@ fn database_outcome(app: &lifeboat_core::plan::AppMove, progress: Option<&AppPro
     }
     Some(match progress.and_then(|p| p.database.as_ref()) {
         Some(p) => p.outcome.clone(),
-        None => DatabaseOutcome::of(d, "not-reached", String::new()),
+        None => DatabaseOutcome::of(d, DbStatus::NotReached, String::new()),
     })
 }
 

@@ -6,8 +6,8 @@ use crate::contract::{StatesError, try_load_run};
 use crate::services::Settings;
 use chrono::{DateTime, Utc};
 use lifeboat_aws::ports::{DnsReader, Journal, RegistryStore, RunLease};
-use lifeboat_core::LifeboatError;
 use lifeboat_core::calls::ApiCalls;
+use lifeboat_core::{FailureName, LifeboatError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -58,20 +58,20 @@ pub async fn record_execution_end(
         return Ok(done(false, "already recorded".into()));
     }
     let error = match status.as_str() {
-        "TIMED_OUT" => StatesError {
-            error: "States.Timeout".into(),
-            cause: "the execution reached its TimeoutSeconds before it finished".into(),
-        },
-        "ABORTED" => StatesError {
-            error: "Execution.Aborted".into(),
-            cause: "the execution was stopped (StopExecution) before it finished".into(),
-        },
-        "FAILED" => StatesError {
-            error: Some(field("error"))
+        "TIMED_OUT" => StatesError::new(
+            FailureName::TIMED_OUT,
+            "the execution reached its TimeoutSeconds before it finished",
+        ),
+        "ABORTED" => StatesError::new(
+            FailureName::ABORTED,
+            "the execution was stopped (StopExecution) before it finished",
+        ),
+        "FAILED" => StatesError::new(
+            Some(field("error"))
                 .filter(|e| !e.is_empty())
-                .unwrap_or_else(|| "States.Runtime".into()),
-            cause: field("cause"),
-        },
+                .unwrap_or_else(|| FailureName::RUNTIME.into()),
+            field("cause"),
+        ),
         other => return Ok(done(false, format!("status {other}: nothing to record"))),
     };
     // A journal that does not answer is an error (EventBridge retries); only a

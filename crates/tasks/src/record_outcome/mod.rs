@@ -6,10 +6,10 @@ use crate::contract::{LoadedRun, StatesError, load_run};
 use crate::services::Settings;
 use chrono::{DateTime, Utc};
 use lifeboat_aws::ports::{AlarmStates, DnsReader, Journal, RegistryStore, RunLease, read_records};
-use lifeboat_core::LifeboatError;
 use lifeboat_core::calls::ApiCalls;
 use lifeboat_core::outcome::{AppOutcome, AppStatus, RunRecord, RunStatus};
 use lifeboat_core::plan::PlanSummary;
+use lifeboat_core::{ErrorName, FailureName, LifeboatError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -131,7 +131,7 @@ async fn record_loaded(p: &RecordPorts<'_>, run: LoadedRun, input: RecordInput) 
                     .unwrap_or(lifeboat_core::request::Action::Failover),
                 to_region: s.to_region.clone().unwrap_or_default(),
                 status: AppStatus::NotMoved,
-                detail: format!("{}: {}", s.error.as_deref().unwrap_or_default(), s.reason),
+                detail: format!("{}: {}", s.error.map(ErrorName::as_str).unwrap_or_default(), s.reason),
                 wave_started_at: None,
                 verified_at: None,
                 recovery_seconds: None,
@@ -208,11 +208,12 @@ async fn record_loaded(p: &RecordPorts<'_>, run: LoadedRun, input: RecordInput) 
     let error_name = match status {
         RunStatus::Partial | RunStatus::Failed => Some(
             apps.iter()
-                .filter_map(|a| a.database.as_ref().and_then(|d| d.error.clone()))
-                .min_by_key(|n| n != lifeboat_core::ErrorName::RpoExceeded.as_str())
-                .or_else(|| cannot_move.first().and_then(|s| s.error.clone()))
+                .filter_map(|a| a.database.as_ref().and_then(|d| d.error))
+                .min_by_key(|n| *n != ErrorName::RpoExceeded)
+                .or_else(|| cannot_move.first().and_then(|s| s.error))
+                .map(FailureName::from)
                 .or_else(|| input.error.as_ref().map(|e| e.error.clone()))
-                .unwrap_or_else(|| lifeboat_core::ErrorName::VerificationFailed.as_str().to_string()),
+                .unwrap_or(FailureName::Lifeboat(ErrorName::VerificationFailed)),
         ),
         _ => None,
     };

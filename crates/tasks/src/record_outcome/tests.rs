@@ -152,7 +152,7 @@ async fn database_steps_are_journaled_with_when_writable_and_the_rpo_at_risk() {
         app.database.action = DbAction::Failover;
         app.database.target = format!("{}-usw2", app.app);
     }
-    let outcome = |status: DbStatus, rpo: f64, writable: Option<&str>, error: Option<&str>, detail: &str| {
+    let outcome = |status: DbStatus, rpo: f64, writable: Option<&str>, error: Option<ErrorName>, detail: &str| {
         let started = at("2026-11-26T10:00:00.000Z");
         let writable_at = writable.and_then(at);
         DbProgress {
@@ -160,8 +160,8 @@ async fn database_steps_are_journaled_with_when_writable_and_the_rpo_at_risk() {
             checks: 4,
             endpoint: None,
             outcome: DatabaseOutcome {
-                action: "failover".into(),
-                status: status.as_str().into(),
+                action: DbAction::Failover,
+                status,
                 region: "us-west-2".into(),
                 target: "t".into(),
                 started_at: started,
@@ -170,7 +170,7 @@ async fn database_steps_are_journaled_with_when_writable_and_the_rpo_at_risk() {
                 rpo_at_risk_seconds: Some(rpo),
                 restore_time: None,
                 data_window_lost_seconds: None,
-                error: error.map(str::to_string),
+                error,
                 detail: detail.into(),
             },
         }
@@ -201,7 +201,7 @@ async fn database_steps_are_journaled_with_when_writable_and_the_rpo_at_risk() {
                 DbStatus::Refused,
                 42.0,
                 None,
-                Some("Lifeboat.RpoExceeded"),
+                Some(ErrorName::RpoExceeded),
                 "lag 42.0 s over 30 s",
             )),
             ..Default::default()
@@ -234,7 +234,7 @@ async fn database_steps_are_journaled_with_when_writable_and_the_rpo_at_risk() {
     .await
     .unwrap();
     assert_eq!(rec.status, RunStatus::Partial);
-    assert_eq!(rec.error_name.as_deref(), Some("Lifeboat.RpoExceeded"));
+    assert_eq!(rec.error_name, Some(ErrorName::RpoExceeded.into()));
     let api = &rec.apps[0];
     assert_eq!(api.status, AppStatus::Moved);
     assert_eq!(api.recovery_seconds, Some(100.0));
@@ -247,8 +247,8 @@ async fn database_steps_are_journaled_with_when_writable_and_the_rpo_at_risk() {
     assert_eq!(web.status, AppStatus::NotMoved);
     assert!(web.detail.contains("database not writable"), "{}", web.detail);
     let db = web.database.as_ref().unwrap();
-    assert_eq!((db.status.as_str(), db.rpo_at_risk_seconds), ("refused", Some(42.0)));
-    assert_eq!(db.error.as_deref(), Some("Lifeboat.RpoExceeded"));
+    assert_eq!((db.status, db.rpo_at_risk_seconds), (DbStatus::Refused, Some(42.0)));
+    assert_eq!(db.error, Some(ErrorName::RpoExceeded));
 }
 
 #[tokio::test]
@@ -269,7 +269,7 @@ async fn a_run_stopped_by_an_error_marks_unreached_apps() {
             plan: plan.summarize(),
             results: None,
             error: Some(StatesError {
-                error: "Lifeboat.Internal".into(),
+                error: ErrorName::Internal.into(),
                 cause: "boom".into(),
             }),
             started_at: Utc::now(),

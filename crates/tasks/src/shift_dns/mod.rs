@@ -13,12 +13,12 @@ pub use routing_controls::*;
 #[cfg(test)]
 mod tests;
 
-/// Shift to the target, or restore what was there.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ShiftMode {
-    Shift,
-    Rollback,
+lifeboat_core::closed_names! {
+    /// Shift to the target, or restore what was there.
+    pub enum ShiftMode {
+        Shift = "shift",
+        Rollback = "rollback",
+    }
 }
 
 /// One application's verification result, as the state machine collects it.

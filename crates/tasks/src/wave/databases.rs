@@ -62,7 +62,7 @@ pub async fn promote_wave(s: &Services, now: DateTime<Utc>, input: WaveInput) ->
             status: DbStatus::Pending,
             checks: 0,
             endpoint: None,
-            outcome: DatabaseOutcome::of(&app.database, DbStatus::Pending.as_str(), String::new()),
+            outcome: DatabaseOutcome::of(&app.database, DbStatus::Pending, String::new()),
         };
         p.outcome.started_at = started;
         match result {
@@ -70,11 +70,7 @@ pub async fn promote_wave(s: &Services, now: DateTime<Utc>, input: WaveInput) ->
                 p.outcome.rpo_at_risk_seconds = out.rpo_at_risk_seconds;
                 p.outcome.restore_time = out.restore_time;
                 p.outcome.data_window_lost_seconds = out.data_window_lost_seconds;
-                let error = out
-                    .error
-                    .as_ref()
-                    .and_then(|e| e["Error"].as_str())
-                    .and_then(ErrorName::parse);
+                let error = out.error.as_ref().and_then(|e| e.error.lifeboat());
                 match out.outcome {
                     PromoteOutcome::Refused => set_status(
                         &mut p,

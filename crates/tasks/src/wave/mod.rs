@@ -77,8 +77,8 @@ fn seconds(from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> Option<f64
 
 fn set_status(p: &mut DbProgress, status: DbStatus, error: Option<ErrorName>, detail: String) {
     p.status = status;
-    p.outcome.status = status.as_str().to_string();
-    p.outcome.error = error.map(|e| e.as_str().to_string());
+    p.outcome.status = status;
+    p.outcome.error = error;
     p.outcome.detail = detail;
 }
 
