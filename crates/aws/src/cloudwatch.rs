@@ -6,6 +6,8 @@ use crate::error::AwsError;
 use crate::ports::{AlarmStates, Datum, Metrics};
 use async_trait::async_trait;
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, MetricDatum, StandardUnit, Statistic};
+use aws_smithy_types_convert::date_time::DateTimeExt;
+use chrono::SubsecRound;
 use lifeboat_core::registry::{PROBE_DIMENSION, PROBE_METRIC, PROBE_NAMESPACE};
 use std::collections::BTreeMap;
 
@@ -28,15 +30,13 @@ impl AlarmStates for CloudWatch {
         let mut out = BTreeMap::new();
         // DescribeAlarms takes at most 100 names per call.
         for chunk in names.chunks(100) {
-            let mut next: Option<String> = None;
-            loop {
-                let resp = client
-                    .describe_alarms()
-                    .set_alarm_names(Some(chunk.to_vec()))
-                    .set_next_token(next.take())
-                    .send()
-                    .await
-                    .map_err(|e| AwsError::from_sdk(&format!("DescribeAlarms in {region}"), e))?;
+            let mut pages = client
+                .describe_alarms()
+                .set_alarm_names(Some(chunk.to_vec()))
+                .into_paginator()
+                .send();
+            while let Some(resp) = pages.next().await {
+                let resp = resp.map_err(|e| AwsError::from_sdk(&format!("DescribeAlarms in {region}"), e))?;
                 for a in resp.metric_alarms() {
                     if let (Some(n), Some(s)) = (a.alarm_name(), a.state_value()) {
                         out.insert(n.to_string(), s.as_str().to_string());
@@ -46,10 +46,6 @@ impl AlarmStates for CloudWatch {
                     if let (Some(n), Some(s)) = (a.alarm_name(), a.state_value()) {
                         out.insert(n.to_string(), s.as_str().to_string());
                     }
-                }
-                match resp.next_token() {
-                    Some(t) => next = Some(t.to_string()),
-                    None => break,
                 }
             }
         }
@@ -78,7 +74,7 @@ impl Metrics for CloudWatch {
                         ))
                         .value(d.value)
                         .unit(StandardUnit::Count)
-                        .timestamp(aws_smithy_types::DateTime::from_millis(d.at.timestamp_millis()))
+                        .timestamp(aws_smithy_types::DateTime::from_chrono_utc(d.at.trunc_subsecs(3)))
                         .build()
                 })
                 .collect();

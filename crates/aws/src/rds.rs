@@ -8,7 +8,10 @@ use crate::ports::{
 };
 use async_trait::async_trait;
 use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, ScanBy};
-use chrono::{DateTime, Utc};
+use aws_smithy_types::DateTime as SmithyDateTime;
+use aws_smithy_types_convert::date_time::DateTimeExt;
+use chrono::{DateTime, SubsecRound, Utc};
+use std::collections::BTreeMap;
 
 /// RDS through the SDK; one client per Region, made on demand.
 #[derive(Debug, Clone)]
@@ -23,7 +26,7 @@ impl Rds {
 }
 
 fn to_chrono(t: &aws_smithy_types::DateTime) -> Option<DateTime<Utc>> {
-    DateTime::from_timestamp(t.secs(), t.subsec_nanos())
+    t.to_chrono_utc().ok()
 }
 
 #[async_trait]
@@ -282,29 +285,36 @@ impl ReplicationLag for Rds {
                     .build()
             })
             .collect::<Vec<_>>();
-        let resp = self
+        let mut pages = self
             .clients
             .cloudwatch(region)
             .get_metric_data()
             .set_metric_data_queries(Some(queries))
-            .start_time(aws_smithy_types::DateTime::from_secs(start.timestamp()))
-            .end_time(aws_smithy_types::DateTime::from_secs(now.timestamp() + 60))
+            .start_time(SmithyDateTime::from_chrono_utc(start.trunc_subsecs(0)))
+            .end_time(SmithyDateTime::from_chrono_utc(
+                now.trunc_subsecs(0) + chrono::Duration::seconds(60),
+            ))
             .scan_by(ScanBy::TimestampDescending)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(&format!("GetMetricData (replication lag of {id}) in {region}"), e))?;
-        // The last value seen of each metric; the larger of the two is the data at risk.
-        let latest = resp
-            .metric_data_results()
-            .iter()
-            .filter_map(|r| {
-                r.timestamps()
-                    .iter()
-                    .zip(r.values())
-                    .max_by_key(|(t, _)| t.secs())
-                    .map(|(_, v)| *v * seconds_per_unit)
-            })
-            .fold(None, |acc: Option<f64>, v| Some(acc.map_or(v, |a| a.max(v))));
-        Ok(latest)
+            .into_paginator()
+            .send();
+        // The last value seen of each metric (whose datapoints may span
+        // pages); the larger of the two is the data at risk.
+        let mut latest: BTreeMap<String, (SmithyDateTime, f64)> = BTreeMap::new();
+        while let Some(page) = pages.next().await {
+            let page = page
+                .map_err(|e| AwsError::from_sdk(&format!("GetMetricData (replication lag of {id}) in {region}"), e))?;
+            for r in page.metric_data_results() {
+                for (t, v) in r.timestamps().iter().zip(r.values()) {
+                    let seen = latest.entry(r.id().unwrap_or_default().to_string()).or_insert((*t, *v));
+                    if *t >= seen.0 {
+                        *seen = (*t, *v);
+                    }
+                }
+            }
+        }
+        Ok(latest
+            .values()
+            .map(|(_, v)| *v * seconds_per_unit)
+            .fold(None, |acc: Option<f64>, v| Some(acc.map_or(v, |a| a.max(v)))))
     }
 }

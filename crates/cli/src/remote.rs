@@ -4,6 +4,8 @@
 
 use crate::CliError;
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent as SfnEvent};
+use aws_smithy_types_convert::date_time::DateTimeExt;
+use chrono::SubsecRound;
 use lifeboat_states::{EventSink, HistoryEvent};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -91,8 +93,7 @@ pub fn convert(events: &[SfnEvent], states: &mut HashMap<i64, String>) -> Vec<Hi
         };
         out.push(HistoryEvent {
             id: u64::try_from(e.id()).unwrap_or(0),
-            timestamp: chrono::DateTime::from_timestamp(e.timestamp().secs(), e.timestamp().subsec_nanos())
-                .unwrap_or_default(),
+            timestamp: e.timestamp().to_chrono_utc().unwrap_or_default(),
             event_type: e.r#type().as_str().to_string(),
             state,
             details,
@@ -143,27 +144,24 @@ pub async fn run_remote(
     loop {
         // Newest first, only until the events already seen: each poll reads
         // what is new, not the whole history again.
-        let mut token: Option<String> = None;
+        // The paginator asks for a page only when the loop wants one.
+        let mut pages = sfn
+            .get_execution_history()
+            .execution_arn(&arn)
+            .reverse_order(true)
+            .into_paginator()
+            .send();
         let mut fresh: Vec<SfnEvent> = Vec::new();
-        loop {
-            let page = sfn
-                .get_execution_history()
-                .execution_arn(&arn)
-                .reverse_order(true)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| {
-                    CliError::failed(format!(
-                        "GetExecutionHistory failed: {}",
-                        aws_smithy_types::error::display::DisplayErrorContext(&e)
-                    ))
-                })?;
-            let reached_seen = page.events().iter().any(|e| e.id() <= seen);
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                CliError::failed(format!(
+                    "GetExecutionHistory failed: {}",
+                    aws_smithy_types::error::display::DisplayErrorContext(&e)
+                ))
+            })?;
             fresh.extend(page.events().iter().filter(|e| e.id() > seen).cloned());
-            match page.next_token() {
-                Some(t) if !reached_seen => token = Some(t.to_string()),
-                _ => break,
+            if page.events().iter().any(|e| e.id() <= seen) {
+                break;
             }
         }
         fresh.sort_by_key(|e| e.id());
@@ -229,8 +227,9 @@ pub async fn executions(
         out.push((
             e.name().to_string(),
             e.status().as_str().to_string(),
-            chrono::DateTime::from_timestamp(e.start_date().secs(), 0)
-                .map(|t| t.to_rfc3339())
+            e.start_date()
+                .to_chrono_utc()
+                .map(|t| t.trunc_subsecs(0).to_rfc3339())
                 .unwrap_or_default(),
         ));
     }

@@ -1,7 +1,8 @@
 //! What the CLI prints: tables, plans, run reports.
 
 use lifeboat_aws::AwsError;
-use lifeboat_aws::ports::{DnsReader, StoredApp, read_records};
+use lifeboat_aws::ports::{DnsReader, StoredApp};
+use lifeboat_aws::route53::read_records;
 use lifeboat_core::calls::ApiCalls;
 use lifeboat_core::dns::RecordKey;
 use lifeboat_core::outcome::RunRecord;

@@ -249,7 +249,7 @@ async fn unmet_dependencies(
         .iter()
         .flat_map(|d| d.dns.iter().map(|w| w.key.clone()))
         .collect();
-    let records = lifeboat_aws::ports::read_records(dns, keys.iter()).await?;
+    let records = lifeboat_aws::route53::read_records(dns, keys.iter()).await?;
     Ok(app
         .depends_on
         .iter()

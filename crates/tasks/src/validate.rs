@@ -4,9 +4,8 @@
 use crate::services::Settings;
 use chrono::{DateTime, Utc};
 use lifeboat_aws::AwsError;
-use lifeboat_aws::ports::{
-    AlarmStates, DnsReader, LeaseOutcome, RegistryStore, RoutingControls, RunLease, read_records,
-};
+use lifeboat_aws::ports::{AlarmStates, DnsReader, LeaseOutcome, RegistryStore, RoutingControls, RunLease};
+use lifeboat_aws::route53::read_records;
 use lifeboat_core::dns::RecordKey;
 use lifeboat_core::plan::{Observed, Plan, PlanContext, build_plan, select_apps};
 use lifeboat_core::registry::{Application, REGISTRY_VERSION, Registry, Side, parse_registry_value};

@@ -24,11 +24,9 @@ mod prelude {
     pub(super) use crate::error::AwsError;
     pub(super) use async_trait::async_trait;
     pub(super) use chrono::{DateTime, Utc};
-    pub(super) use lifeboat_core::dns::{RecordIndex, RecordKey, RecordSet};
+    pub(super) use lifeboat_core::dns::RecordSet;
     pub(super) use lifeboat_core::outcome::RunRecord;
-    pub(super) use lifeboat_core::registry::{
-        Application, ClusterEndpoint, RoutingControlCluster, normalize_record_name,
-    };
+    pub(super) use lifeboat_core::registry::{Application, ClusterEndpoint, RoutingControlCluster};
     pub(super) use lifeboat_core::traffic::{ControlState, ControlStates};
-    pub(super) use std::collections::{BTreeMap, BTreeSet};
+    pub(super) use std::collections::BTreeMap;
 }

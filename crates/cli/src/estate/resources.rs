@@ -8,6 +8,8 @@ use aws_sdk_cloudwatch::types::{ComparisonOperator, StateValue, Statistic};
 use aws_sdk_route53::types::{
     Change, ChangeAction, ChangeBatch, HealthCheckConfig, ResourceRecord, ResourceRecordSet, RrType,
 };
+use aws_smithy_types_convert::date_time::DateTimeExt;
+use chrono::SubsecRound;
 
 /// A simple-routing CNAME, as clients would use for a database writer.
 pub(super) async fn create_cname(config: &SdkConfig, zone_id: &str, name: &str, value: &str) -> Result<(), SeedError> {
@@ -123,7 +125,9 @@ pub async fn put_rds_metric(
                 .dimensions(Dimension::builder().name(dimension).value(id).build())
                 .value(value)
                 .unit(unit)
-                .timestamp(aws_smithy_types::DateTime::from_secs(chrono::Utc::now().timestamp()))
+                .timestamp(aws_smithy_types::DateTime::from_chrono_utc(
+                    chrono::Utc::now().trunc_subsecs(0),
+                ))
                 .build(),
         )
         .send()

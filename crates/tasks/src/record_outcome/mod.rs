@@ -5,7 +5,8 @@
 use crate::contract::{LoadedRun, StatesError, load_run};
 use crate::services::Settings;
 use chrono::{DateTime, Utc};
-use lifeboat_aws::ports::{AlarmStates, DnsReader, Journal, RegistryStore, RunLease, read_records};
+use lifeboat_aws::ports::{AlarmStates, DnsReader, Journal, RegistryStore, RunLease};
+use lifeboat_aws::route53::read_records;
 use lifeboat_core::calls::ApiCalls;
 use lifeboat_core::outcome::{AppOutcome, AppStatus, RunRecord, RunStatus};
 use lifeboat_core::plan::PlanSummary;

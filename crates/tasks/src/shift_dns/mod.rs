@@ -2,7 +2,8 @@
 //! wave's changes in one ChangeBatch per hosted zone; or roll apps back to the
 //! weights they had before the phase. Reads first, so a rerun changes nothing.
 
-use lifeboat_aws::ports::{DnsReader, DnsWriter, RoutingControls, read_records};
+use lifeboat_aws::ports::{DnsReader, DnsWriter, RoutingControls};
+use lifeboat_aws::route53::read_records;
 use lifeboat_core::dns::{BatchLimits, DesiredWeight, RecordSet, plan_changes};
 use lifeboat_core::plan::Wave;
 use lifeboat_core::{ErrorName, LifeboatError};

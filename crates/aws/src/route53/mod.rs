@@ -9,6 +9,9 @@ use aws_sdk_route53::types::{
 use lifeboat_core::dns::{AliasTarget, RecordSet};
 use lifeboat_core::registry::normalize_record_name;
 
+mod records;
+pub use records::{PER_NAME_LOOKUPS_MAX, read_records};
+
 /// Route 53 through the SDK.
 #[derive(Debug, Clone)]
 pub struct Route53 {
