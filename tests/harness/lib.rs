@@ -12,8 +12,9 @@ pub use lifeboat::fault_proxy as proxy;
 
 use aws_config::SdkConfig;
 use aws_config::retry::RetryConfig;
+use aws_sdk_cloudwatch::types::StateValue;
 use lifeboat::emulator::{MotoServer, find_moto_server};
-use lifeboat::estate::{Estate, seed_estate};
+use lifeboat::estate::{Estate, PRIMARY, SECONDARY, seed_estate};
 use lifeboat::local::{self, LocalRun};
 use lifeboat_aws::CallCounter;
 use lifeboat_core::calls::ApiCalls;
@@ -131,6 +132,25 @@ impl TestEnv {
     /// The namespaced name of a seeded alarm (e.g. `storefront-usw2-errors`).
     pub fn alarm(&self, name: &str) -> String {
         format!("{}-{name}", self.namespace)
+    }
+
+    /// The region-health alarm goes to ALARM in the primary Region, as
+    /// CloudWatch would set it; returns the EventBridge event that starts a
+    /// run for it.
+    pub async fn region_alarm_fires(&self) -> Value {
+        lifeboat::estate::set_alarm(&self.config, PRIMARY, &self.estate.trigger_alarm, StateValue::Alarm)
+            .await
+            .unwrap();
+        lifeboat::estate::alarm_event(&self.estate.trigger_alarm, PRIMARY, chrono::Utc::now())
+    }
+
+    /// `app`'s verification alarm in the recovery Region goes to ALARM: its
+    /// traffic does not verify there.
+    pub async fn fail_verification(&self, app: &str) {
+        let alarm = self.alarm(&format!("{app}-usw2-errors"));
+        lifeboat::estate::set_alarm(&self.config, SECONDARY, &alarm, StateValue::Alarm)
+            .await
+            .unwrap();
     }
 
     /// Changes (or deletes, with `weight: None`) the `set` record of `app`.

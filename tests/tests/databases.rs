@@ -17,9 +17,8 @@
 
 #![allow(clippy::unwrap_used)]
 
-use aws_sdk_cloudwatch::types::StateValue;
 use harness::TestEnv;
-use lifeboat::estate::{PRIMARY, SECONDARY, alarm_event, cname_value, put_rds_metric, put_replication_lag, set_alarm};
+use lifeboat::estate::{PRIMARY, SECONDARY, cname_value, put_rds_metric, put_replication_lag};
 use lifeboat_core::ErrorName;
 use lifeboat_core::database::DbAction;
 use lifeboat_core::outcome::{AppStatus, DbStatus, RunRecord};
@@ -65,12 +64,8 @@ fn first(exec: &lifeboat_states::Execution, event_type: &str, state: &str) -> us
 #[tokio::test]
 async fn an_alarm_fails_the_global_database_over_and_restores_the_backup_before_dns_moves() {
     let env = TestEnv::new().await;
-    set_alarm(&env.config, PRIMARY, &env.estate.trigger_alarm, StateValue::Alarm)
-        .await
-        .unwrap();
-    let (exec, calls) = env
-        .run(alarm_event(&env.estate.trigger_alarm, PRIMARY, chrono::Utc::now()))
-        .await;
+    let event = env.region_alarm_fires().await;
+    let (exec, calls) = env.run(event).await;
     assert_eq!(exec.status, ExecutionStatus::Succeeded, "{:?}", exec.error);
     // A disaster: failover with data loss allowed, never a switchover.
     assert_eq!(calls.get("rds:FailoverGlobalCluster"), 1);
@@ -143,12 +138,8 @@ async fn the_rpo_gate_refuses_a_lagging_failover_then_accepts_it_with_accept_dat
     put_replication_lag(&env.config, &env.db_id("payments", SECONDARY), 120_000.0)
         .await
         .unwrap();
-    set_alarm(&env.config, PRIMARY, &env.estate.trigger_alarm, StateValue::Alarm)
-        .await
-        .unwrap();
-    let (exec, calls) = env
-        .run(alarm_event(&env.estate.trigger_alarm, PRIMARY, chrono::Utc::now()))
-        .await;
+    let event = env.region_alarm_fires().await;
+    let (exec, calls) = env.run(event).await;
     assert_eq!(exec.status, ExecutionStatus::Failed);
     assert_eq!(exec.error.as_ref().unwrap().error, "Lifeboat.RpoExceeded");
     assert_eq!(calls.get("rds:FailoverGlobalCluster"), 0);

@@ -7,12 +7,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-use aws_sdk_cloudwatch::types::StateValue;
 use harness::proxy::{
     FaultProxy, ROUTE53_THROTTLING, SERVICE_UNAVAILABLE, change_resource_record_sets, us_east_1_dark,
 };
 use harness::{TestEnv, moto};
-use lifeboat::estate::{PRIMARY, SECONDARY, alarm_event, set_alarm};
+use lifeboat::estate::SECONDARY;
 use lifeboat_aws::CallCounter;
 use lifeboat_aws::dynamodb::DynamoLease;
 use lifeboat_aws::ports::RunLease;
@@ -178,14 +177,7 @@ async fn every_function_policy_allows_exactly_the_calls_its_task_makes() {
     };
     // 1. A failover with one app failing verification: shift, sync, verify, rollback, record.
     let env = TestEnv::new().await;
-    set_alarm(
-        &env.config,
-        SECONDARY,
-        &env.alarm("storefront-usw2-errors"),
-        StateValue::Alarm,
-    )
-    .await
-    .unwrap();
+    env.fail_verification("storefront").await;
     run(&env, json!({"action": "failover"})).await;
     // 2. Another run holds the lease: validate reads it, the trigger is recorded as ignored.
     let lease = DynamoLease::new(aws_sdk_dynamodb::Client::new(&env.config), &env.settings.journal_table);
@@ -196,14 +188,8 @@ async fn every_function_policy_allows_exactly_the_calls_its_task_makes() {
     run(&env, json!({"action": "failback"})).await;
     // 2b. An alarm turned away while the lease is held is kept; the next run's
     // end takes it up (still in ALARM): a follow-up.
-    set_alarm(&env.config, PRIMARY, &env.estate.trigger_alarm, StateValue::Alarm)
-        .await
-        .unwrap();
-    run(
-        &env,
-        alarm_event(&env.estate.trigger_alarm, PRIMARY, chrono::Utc::now()),
-    )
-    .await;
+    let event = env.region_alarm_fires().await;
+    run(&env, event).await;
     lease
         .release("other", chrono::Utc::now(), chrono::Duration::zero())
         .await

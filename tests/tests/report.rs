@@ -5,9 +5,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use aws_sdk_cloudwatch::types::StateValue;
 use harness::{TestEnv, moto, run_cli};
-use lifeboat::estate::{SECONDARY, set_alarm};
 use lifeboat_core::outcome::{AppStatus, RunRecord};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -94,14 +92,7 @@ async fn the_html_report_draws_what_the_journal_recorded() {
         first.error
     );
     // storefront's verification alarm is in ALARM in the target: it is put back.
-    set_alarm(
-        &env.config,
-        SECONDARY,
-        &env.alarm("storefront-usw2-errors"),
-        StateValue::Alarm,
-    )
-    .await
-    .unwrap();
+    env.fail_verification("storefront").await;
     let (exec, _) = env
         .run(json!({"action": "failover", "mode": "disaster", "reason": "report test"}))
         .await;

@@ -91,18 +91,10 @@ async fn routing_control_apps_dry_run_drill_fail_over_and_back_beside_weighted_o
 
 #[tokio::test]
 async fn a_routing_control_app_that_fails_verification_gets_its_controls_back() {
-    use aws_sdk_cloudwatch::types::StateValue;
     let mut env = TestEnv::new().await;
     let seed = env.give_routing_controls(&["search", "storefront"], None).await;
     // storefront's alarm in us-west-2 says it does not serve well there.
-    lifeboat::estate::set_alarm(
-        &env.config,
-        "us-west-2",
-        &env.alarm("storefront-usw2-errors"),
-        StateValue::Alarm,
-    )
-    .await
-    .unwrap();
+    env.fail_verification("storefront").await;
     let (exec, _) = env
         .run(json!({"action": "failover", "apps": ["search", "storefront"]}))
         .await;

@@ -3,9 +3,8 @@
 
 #![allow(clippy::unwrap_used)]
 
-use aws_sdk_cloudwatch::types::StateValue;
 use harness::TestEnv;
-use lifeboat::estate::{PRIMARY, alarm_event, set_alarm};
+use lifeboat::estate::{PRIMARY, alarm_event};
 use lifeboat::local::LocalRun;
 use lifeboat_aws::dynamodb::DynamoLease;
 use lifeboat_aws::ports::{LeaseOutcome, RunLease};
@@ -22,10 +21,7 @@ fn ran(run: LocalRun) -> lifeboat_states::Execution {
 #[tokio::test]
 async fn the_same_alarm_event_fifty_times_at_once_runs_once() {
     let env = TestEnv::new().await;
-    set_alarm(&env.config, PRIMARY, &env.estate.trigger_alarm, StateValue::Alarm)
-        .await
-        .unwrap();
-    let event = alarm_event(&env.estate.trigger_alarm, PRIMARY, chrono::Utc::now());
+    let event = env.region_alarm_fires().await;
     // Polled together, not one after another, so the fifty claims really race.
     // (moto server's conditional writes are not atomic across its threads, as
     // AWS's are: the harness's emulator extension serialises DynamoDB writes.)
@@ -151,12 +147,8 @@ async fn an_alarm_during_a_run_is_kept_and_its_apps_follow_up_when_the_run_ends(
         .acquire("someone-else", chrono::Utc::now(), chrono::Duration::hours(2), false)
         .await
         .unwrap();
-    set_alarm(&env.config, PRIMARY, &env.estate.trigger_alarm, StateValue::Alarm)
-        .await
-        .unwrap();
-    let turned_away = ran(env
-        .run_or_refuse(alarm_event(&env.estate.trigger_alarm, PRIMARY, chrono::Utc::now()))
-        .await);
+    let event = env.region_alarm_fires().await;
+    let turned_away = ran(env.run_or_refuse(event).await);
     assert_eq!(
         turned_away.status,
         ExecutionStatus::Succeeded,
@@ -223,12 +215,8 @@ async fn an_alarm_in_the_cooldown_still_in_alarm_when_it_expires_moves_its_apps(
         .await);
     assert_eq!(first.status, ExecutionStatus::Succeeded, "{:?}", first.error);
     assert!(env.admin().lease.state().await.unwrap().cooldown_until.is_some());
-    set_alarm(&env.config, PRIMARY, &env.estate.trigger_alarm, StateValue::Alarm)
-        .await
-        .unwrap();
-    let exec = ran(env
-        .run_or_refuse(alarm_event(&env.estate.trigger_alarm, PRIMARY, chrono::Utc::now()))
-        .await);
+    let event = env.region_alarm_fires().await;
+    let exec = ran(env.run_or_refuse(event).await);
     assert_eq!(exec.status, ExecutionStatus::Succeeded, "{:?}", exec.error);
     let states: Vec<&str> = exec.events.iter().filter_map(|e| e.state.as_deref()).collect();
     for s in [

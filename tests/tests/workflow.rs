@@ -11,10 +11,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-use aws_sdk_cloudwatch::types::StateValue;
 use harness::proxy::{FaultProxy, ROUTE53_THROTTLING, change_resource_record_sets};
 use harness::{TestEnv, moto};
-use lifeboat::estate::{PRIMARY, SECONDARY, alarm_event, set_alarm};
+use lifeboat::estate::{PRIMARY, SECONDARY};
 use lifeboat_core::outcome::{AppStatus, RunRecord, RunStatus};
 use lifeboat_states::ExecutionStatus;
 use serde_json::json;
@@ -33,12 +32,8 @@ fn all_at(weights: &[(String, Option<i64>, Option<i64>)], primary: i64, secondar
 async fn an_alarm_event_fails_every_app_over_in_waves_and_records_it() {
     let env = TestEnv::new().await;
     assert!(all_at(&env.weights().await, 100, 0));
-    set_alarm(&env.config, PRIMARY, &env.estate.trigger_alarm, StateValue::Alarm)
-        .await
-        .unwrap();
-    let (exec, calls) = env
-        .run(alarm_event(&env.estate.trigger_alarm, PRIMARY, chrono::Utc::now()))
-        .await;
+    let event = env.region_alarm_fires().await;
+    let (exec, calls) = env.run(event).await;
     assert_eq!(exec.status, ExecutionStatus::Succeeded, "{:?}", exec.error);
     assert!(
         exec.name.starts_with(&format!("alarm-{}", env.estate.trigger_alarm)),
@@ -165,14 +160,7 @@ async fn a_rerun_of_a_finished_failover_makes_no_change_call() {
 #[tokio::test]
 async fn an_app_failing_verification_is_rolled_back_alone() {
     let env = TestEnv::new().await;
-    set_alarm(
-        &env.config,
-        SECONDARY,
-        &env.alarm("storefront-usw2-errors"),
-        StateValue::Alarm,
-    )
-    .await
-    .unwrap();
+    env.fail_verification("storefront").await;
     let (exec, calls) = env.run(json!({"action": "failover"})).await;
     assert_eq!(exec.status, ExecutionStatus::Failed);
     assert_eq!(exec.error.as_ref().unwrap().error, "Lifeboat.VerificationFailed");
@@ -348,14 +336,7 @@ async fn a_run_that_times_out_is_still_recorded_and_frees_the_lease() {
     let env = TestEnv::new().await;
     // storefront's verification keeps failing: its rechecks run past a 60 s
     // execution timeout (on the virtual clock).
-    set_alarm(
-        &env.config,
-        SECONDARY,
-        &env.alarm("storefront-usw2-errors"),
-        StateValue::Alarm,
-    )
-    .await
-    .unwrap();
+    env.fail_verification("storefront").await;
     let (exec, _) = env.run_with_timeout(json!({"action": "failover"}), 60).await;
     assert_eq!(exec.status, ExecutionStatus::TimedOut, "{:?}", exec.error);
     // No record task ran inside the execution; the execution-end record (the

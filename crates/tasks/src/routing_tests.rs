@@ -15,16 +15,9 @@ use lifeboat_core::{ErrorName, LifeboatError};
 use serde_json::json;
 
 async fn plan(s: &crate::Services, trigger: serde_json::Value) -> Result<Plan, LifeboatError> {
-    validate(
-        s.validate_ports(),
-        ValidateInput {
-            trigger,
-            run_id: "r".into(),
-            started_at: None,
-        },
-    )
-    .await
-    .map(|o| o.plan)
+    validate(s.validate_ports(), ValidateInput::of(trigger))
+        .await
+        .map(|o| o.plan)
 }
 
 async fn shift_with(

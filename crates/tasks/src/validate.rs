@@ -27,6 +27,18 @@ pub struct ValidateInput {
     pub started_at: Option<DateTime<Utc>>,
 }
 
+#[cfg(test)]
+impl ValidateInput {
+    /// Run `r` started by `trigger`.
+    pub(crate) fn of(trigger: serde_json::Value) -> Self {
+        ValidateInput {
+            trigger,
+            run_id: "r".into(),
+            started_at: None,
+        }
+    }
+}
+
 /// validate's result.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ValidateOutput {
@@ -244,9 +256,8 @@ mod tests {
         validate(
             s.validate_ports(),
             ValidateInput {
-                trigger,
                 run_id: "r1".into(),
-                started_at: None,
+                ..ValidateInput::of(trigger)
             },
         )
         .await
@@ -264,9 +275,8 @@ mod tests {
         let e = validate(
             s.validate_ports(),
             ValidateInput {
-                trigger: json!({"action": "failover"}),
                 run_id: "r1".into(),
-                started_at: None,
+                ..ValidateInput::of(json!({"action": "failover"}))
             },
         )
         .await
@@ -286,9 +296,8 @@ mod tests {
         let ok = validate(
             s.validate_ports(),
             ValidateInput {
-                trigger: json!({"action": "failover", "apps": ["api"]}),
                 run_id: "r2".into(),
-                started_at: None,
+                ..ValidateInput::of(json!({"action": "failover", "apps": ["api"]}))
             },
         )
         .await;
@@ -319,16 +328,9 @@ mod tests {
     async fn a_missing_verification_alarm_is_reported_before_anything_changes() {
         let (s, f) = fake_services();
         f.registry.put_apps(&registry().applications).await.unwrap();
-        let err = validate(
-            s.validate_ports(),
-            ValidateInput {
-                trigger: json!({"action": "failover"}),
-                run_id: "r".into(),
-                started_at: None,
-            },
-        )
-        .await
-        .unwrap_err();
+        let err = validate(s.validate_ports(), ValidateInput::of(json!({"action": "failover"})))
+            .await
+            .unwrap_err();
         assert!(err.message.contains("api-usw2-5xx (in us-west-2)"), "{err}");
         assert!(f.r53.batches.lock().unwrap().is_empty());
     }
@@ -336,16 +338,9 @@ mod tests {
     #[tokio::test]
     async fn an_empty_registry_says_how_to_fill_it() {
         let (s, _) = fake_services();
-        let err = validate(
-            s.validate_ports(),
-            ValidateInput {
-                trigger: json!({"action": "failover"}),
-                run_id: "r".into(),
-                started_at: None,
-            },
-        )
-        .await
-        .unwrap_err();
+        let err = validate(s.validate_ports(), ValidateInput::of(json!({"action": "failover"})))
+            .await
+            .unwrap_err();
         assert!(err.message.contains("lifeboat registry apply"), "{err}");
     }
 

@@ -43,6 +43,21 @@ pub struct RecordInput {
     pub api_calls: Option<Value>,
 }
 
+#[cfg(test)]
+impl RecordInput {
+    /// A run of `plan` started at `started_at` that ran to its end, nothing else said.
+    pub(crate) fn of(plan: PlanSummary, started_at: DateTime<Utc>) -> Self {
+        RecordInput {
+            plan,
+            results: None,
+            error: None,
+            started_at,
+            finished_at: None,
+            api_calls: None,
+        }
+    }
+}
+
 /// The most apps a record returned to the state machine lists (the journal
 /// has them all): the exceptions first, then moved apps.
 pub const RECORD_APPS_MAX: usize = 100;

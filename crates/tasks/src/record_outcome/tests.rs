@@ -67,6 +67,25 @@ async fn journaled(plan: &Plan, progress: WaveProgress) -> FakeJournal {
     journal
 }
 
+/// record_outcome over the sample estate's records, no lease, no kept triggers.
+async fn record(
+    registry: &FakeRegistry,
+    journal: &FakeJournal,
+    input: RecordInput,
+) -> Result<RunRecord, LifeboatError> {
+    record_outcome(
+        registry,
+        journal,
+        &estate(),
+        &FakeLease::default(),
+        &Settings::default(),
+        &ApiCalls::default,
+        None,
+        input,
+    )
+    .await
+}
+
 #[tokio::test]
 async fn partial_run_records_moved_and_rolled_back_apps_and_sums_api_calls() {
     let plan = plan_with(&["api", "web"]).await;
@@ -104,21 +123,14 @@ async fn partial_run_records_moved_and_rolled_back_apps_and_sums_api_calls() {
         "rollback": {"api_calls": {"route53:ChangeResourceRecordSets": 1}}
     }]]);
     let t0 = Utc::now();
-    let rec = record_outcome(
+    let rec = record(
         &registry,
         &journal,
-        &estate(),
-        &FakeLease::default(),
-        &Settings::default(),
-        &ApiCalls::default,
-        None,
         RecordInput {
-            plan: plan.summarize(),
             results: Some(results),
-            error: None,
-            started_at: t0,
             finished_at: Some(t0 + chrono::Duration::seconds(42)),
             api_calls: Some(json!({"route53:ListResourceRecordSets": 2})),
+            ..RecordInput::of(plan.summarize(), t0)
         },
     )
     .await
@@ -214,21 +226,12 @@ async fn database_steps_are_journaled_with_when_writable_and_the_rpo_at_risk() {
         .await
         .unwrap();
     let t0 = Utc::now();
-    let rec = record_outcome(
+    let rec = record(
         &registry,
         &journal,
-        &estate(),
-        &FakeLease::default(),
-        &Settings::default(),
-        &ApiCalls::default,
-        None,
         RecordInput {
-            plan: plan.summarize(),
-            results: None,
-            error: None,
-            started_at: t0,
             finished_at: Some(t0),
-            api_calls: None,
+            ..RecordInput::of(plan.summarize(), t0)
         },
     )
     .await
@@ -257,24 +260,15 @@ async fn a_run_stopped_by_an_error_marks_unreached_apps() {
     let registry = FakeRegistry::default();
     let journal = FakeJournal::default();
     crate::contract::store_plan(&journal, &plan).await.unwrap();
-    let rec = record_outcome(
+    let rec = record(
         &registry,
         &journal,
-        &estate(),
-        &FakeLease::default(),
-        &Settings::default(),
-        &ApiCalls::default,
-        None,
         RecordInput {
-            plan: plan.summarize(),
-            results: None,
             error: Some(StatesError {
                 error: ErrorName::Internal.into(),
                 cause: "boom".into(),
             }),
-            started_at: Utc::now(),
-            finished_at: None,
-            api_calls: None,
+            ..RecordInput::of(plan.summarize(), Utc::now())
         },
     )
     .await
@@ -323,25 +317,9 @@ async fn the_record_in_the_state_lists_the_exceptions_first_and_at_most_a_hundre
         })
         .collect();
     registry.put_apps(&apps).await.unwrap();
-    let rec = record_outcome(
-        &registry,
-        &journal,
-        &estate(),
-        &FakeLease::default(),
-        &Settings::default(),
-        &ApiCalls::default,
-        None,
-        RecordInput {
-            plan: plan.summarize(),
-            results: None,
-            error: None,
-            started_at: Utc::now(),
-            finished_at: None,
-            api_calls: None,
-        },
-    )
-    .await
-    .unwrap();
+    let rec = record(&registry, &journal, RecordInput::of(plan.summarize(), Utc::now()))
+        .await
+        .unwrap();
     assert_eq!(
         (rec.apps_total, rec.apps_moved, rec.apps.len()),
         (150, 149, RECORD_APPS_MAX)

@@ -50,6 +50,21 @@ pub struct ShiftInput {
     pub databases: Option<Vec<DatabaseResult>>,
 }
 
+#[cfg(test)]
+impl ShiftInput {
+    /// Run `r` moving `wave` (or putting it back), nothing else said.
+    pub(crate) fn of(wave: Wave, mode: ShiftMode) -> Self {
+        ShiftInput {
+            run_id: "r".into(),
+            wave,
+            mode,
+            verified: None,
+            error: None,
+            databases: None,
+        }
+    }
+}
+
 /// One app's database step, as the wave's progress says it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DatabaseResult {

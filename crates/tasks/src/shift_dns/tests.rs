@@ -6,26 +6,16 @@ use lifeboat_aws::fakes::{FakeArc, FakeRoute53};
 use lifeboat_aws::ports::DnsReader;
 use lifeboat_core::dns::{BatchLimits, RecordSet};
 
+/// shift_dns against the fake Route 53 (no routing controls), the default limits.
+async fn shift(r53: &FakeRoute53, input: ShiftInput) -> Result<ShiftOutput, LifeboatError> {
+    shift_dns(r53, r53, &FakeArc::new(), BatchLimits::default(), input).await
+}
+
 #[tokio::test]
 async fn shifts_a_wave_in_one_batch_per_zone_keeping_everything_but_the_weight() {
     let r53 = estate();
     let wave = wave_of(&r53, &["api", "web"]).await;
-    let out = shift_dns(
-        &r53,
-        &r53,
-        &FakeArc::new(),
-        BatchLimits::default(),
-        ShiftInput {
-            run_id: "r".into(),
-            wave,
-            mode: ShiftMode::Shift,
-            verified: None,
-            error: None,
-            databases: None,
-        },
-    )
-    .await
-    .unwrap();
+    let out = shift(&r53, ShiftInput::of(wave, ShiftMode::Shift)).await.unwrap();
     assert_eq!(out.records_changed, 4);
     // api and web are in different zones: two batches, one per zone.
     assert_eq!(r53.batches.lock().unwrap().len(), 2);
@@ -40,21 +30,10 @@ async fn shifts_a_wave_in_one_batch_per_zone_keeping_everything_but_the_weight()
 async fn a_second_identical_shift_makes_no_change_call() {
     let r53 = estate();
     let wave = wave_of(&r53, &["api"]).await;
-    let input = ShiftInput {
-        run_id: "r".into(),
-        wave,
-        mode: ShiftMode::Shift,
-        verified: None,
-        error: None,
-        databases: None,
-    };
-    shift_dns(&r53, &r53, &FakeArc::new(), BatchLimits::default(), input.clone())
-        .await
-        .unwrap();
+    let input = ShiftInput::of(wave, ShiftMode::Shift);
+    shift(&r53, input.clone()).await.unwrap();
     let before = r53.calls.lock().unwrap().get("route53:ChangeResourceRecordSets");
-    let out = shift_dns(&r53, &r53, &FakeArc::new(), BatchLimits::default(), input)
-        .await
-        .unwrap();
+    let out = shift(&r53, input).await.unwrap();
     assert!(out.changes.is_empty());
     assert_eq!(
         r53.calls.lock().unwrap().get("route53:ChangeResourceRecordSets"),
@@ -80,15 +59,11 @@ async fn an_app_whose_database_is_not_writable_keeps_its_traffic() {
         &FakeArc::new(),
         BatchLimits::default(),
         ShiftInput {
-            run_id: "r".into(),
-            wave,
-            mode: ShiftMode::Shift,
-            verified: None,
-            error: None,
             databases: Some(vec![
                 db("api", DbStatus::Refused, None),
                 db("web", DbStatus::NotNeeded, None),
             ]),
+            ..ShiftInput::of(wave, ShiftMode::Shift)
         },
     )
     .await
@@ -124,20 +99,14 @@ async fn the_database_endpoint_follows_the_writer_in_its_zones_batch_once() {
         name: "api-db.example.com".into(),
     });
     let input = ShiftInput {
-        run_id: "r".into(),
-        wave,
-        mode: ShiftMode::Shift,
-        verified: None,
-        error: None,
         databases: Some(vec![db(
             "api",
             DbStatus::Writable,
             Some("api.cluster-b.us-west-2.rds.amazonaws.com"),
         )]),
+        ..ShiftInput::of(wave, ShiftMode::Shift)
     };
-    let out = shift_dns(&r53, &r53, &FakeArc::new(), BatchLimits::default(), input.clone())
-        .await
-        .unwrap();
+    let out = shift(&r53, input.clone()).await.unwrap();
     // Two weights and the CNAME, one batch: the zone's.
     assert_eq!((out.records_changed, out.changes.len()), (3, 1));
     let cname = r53.record_sets("Z1", "api-db.example.com.", "CNAME").await.unwrap();
@@ -146,9 +115,7 @@ async fn the_database_endpoint_follows_the_writer_in_its_zones_batch_once() {
         vec!["api.cluster-b.us-west-2.rds.amazonaws.com".to_string()]
     );
     assert_eq!(cname[0].ttl, Some(30));
-    let again = shift_dns(&r53, &r53, &FakeArc::new(), BatchLimits::default(), input)
-        .await
-        .unwrap();
+    let again = shift(&r53, input).await.unwrap();
     assert_eq!(again.records_changed, 0);
 }
 
@@ -156,22 +123,9 @@ async fn the_database_endpoint_follows_the_writer_in_its_zones_batch_once() {
 async fn rollback_restores_only_the_apps_that_failed_verification() {
     let r53 = estate();
     let wave = wave_of(&r53, &["api", "web"]).await;
-    shift_dns(
-        &r53,
-        &r53,
-        &FakeArc::new(),
-        BatchLimits::default(),
-        ShiftInput {
-            run_id: "r".into(),
-            wave: wave.clone(),
-            mode: ShiftMode::Shift,
-            verified: None,
-            error: None,
-            databases: None,
-        },
-    )
-    .await
-    .unwrap();
+    shift(&r53, ShiftInput::of(wave.clone(), ShiftMode::Shift))
+        .await
+        .unwrap();
     let verified = vec![
         VerifyResult {
             app: "api".into(),
@@ -192,12 +146,8 @@ async fn rollback_restores_only_the_apps_that_failed_verification() {
         &FakeArc::new(),
         BatchLimits::default(),
         ShiftInput {
-            run_id: "r".into(),
-            wave,
-            mode: ShiftMode::Rollback,
             verified: Some(verified),
-            error: None,
-            databases: None,
+            ..ShiftInput::of(wave, ShiftMode::Rollback)
         },
     )
     .await
@@ -216,22 +166,7 @@ async fn a_throttled_change_surfaces_as_lifeboat_throttled() {
         .unwrap()
         .push_back(AwsError::Throttled("Rate exceeded".into()));
     let wave = wave_of(&r53, &["api"]).await;
-    let err = shift_dns(
-        &r53,
-        &r53,
-        &FakeArc::new(),
-        BatchLimits::default(),
-        ShiftInput {
-            run_id: "r".into(),
-            wave,
-            mode: ShiftMode::Shift,
-            verified: None,
-            error: None,
-            databases: None,
-        },
-    )
-    .await
-    .unwrap_err();
+    let err = shift(&r53, ShiftInput::of(wave, ShiftMode::Shift)).await.unwrap_err();
     assert_eq!(err.name, lifeboat_core::ErrorName::Throttled);
 }
 
@@ -246,22 +181,7 @@ async fn a_record_deleted_since_validation_is_an_invalid_request_and_nothing_cha
             r53.add_record("Z1", r);
         }
     }
-    let err = shift_dns(
-        &r53,
-        &r53,
-        &FakeArc::new(),
-        BatchLimits::default(),
-        ShiftInput {
-            run_id: "r".into(),
-            wave,
-            mode: ShiftMode::Shift,
-            verified: None,
-            error: None,
-            databases: None,
-        },
-    )
-    .await
-    .unwrap_err();
+    let err = shift(&r53, ShiftInput::of(wave, ShiftMode::Shift)).await.unwrap_err();
     assert_eq!(err.name, lifeboat_core::ErrorName::InvalidRequest);
     assert!(r53.batches.lock().unwrap().is_empty());
 }

@@ -16,9 +16,8 @@ async fn planned(s: &Services, f: &crate::test_support::Fakes) -> WaveInput {
     let mut plan = validate(
         s.validate_ports(),
         ValidateInput {
-            trigger: serde_json::json!({"action": "failover", "apps": ["api"]}),
             run_id: "run-1".into(),
-            started_at: None,
+            ..ValidateInput::of(serde_json::json!({"action": "failover", "apps": ["api"]}))
         },
     )
     .await
