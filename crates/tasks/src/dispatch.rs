@@ -3,7 +3,7 @@
 
 use crate::contract::store_plan;
 use crate::database::preflight;
-use crate::record_outcome::{IgnoredInput, RecordInput, record_ignored, record_outcome};
+use crate::record_outcome::{IgnoredInput, RecordInput, RecordPorts, record_ignored, record_outcome};
 use crate::services::Services;
 
 use crate::validate::{ValidateInput, take_lease, validate};
@@ -109,18 +109,8 @@ pub async fn dispatch(kind: TaskKind, s: &Services, input: Value) -> Result<Valu
                 == Some(crate::record_outcome::EXECUTION_STATUS_CHANGE) =>
         {
             let counter = s.counter.clone();
-            return to_value(
-                crate::record_outcome::record_execution_end(
-                    &*s.registry,
-                    &*s.journal,
-                    &*s.dns_read,
-                    &*s.lease,
-                    &s.settings,
-                    &move || counter.snapshot(),
-                    &input,
-                )
-                .await?,
-            );
+            let own_calls = move || counter.snapshot();
+            return to_value(crate::record_outcome::record_execution_end(&s.record_ports(&own_calls), &input).await?);
         }
         TaskKind::RecordOutcome if input.get("ignored").is_some() => {
             let i: IgnoredInput = parse(kind, &input)?;
@@ -143,19 +133,12 @@ pub async fn dispatch(kind: TaskKind, s: &Services, input: Value) -> Result<Valu
         TaskKind::RecordOutcome => {
             let i: RecordInput = parse(kind, &input)?;
             let counter = s.counter.clone();
-            return to_value(
-                record_outcome(
-                    &*s.registry,
-                    &*s.journal,
-                    &*s.dns_read,
-                    &*s.lease,
-                    &s.settings,
-                    &move || counter.snapshot(),
-                    Some(&*s.alarms),
-                    i,
-                )
-                .await?,
-            );
+            let own_calls = move || counter.snapshot();
+            let ports = RecordPorts {
+                alarms: Some(&*s.alarms),
+                ..s.record_ports(&own_calls)
+            };
+            return to_value(record_outcome(&ports, i).await?);
         }
     };
     let mut calls = s.counter.snapshot();

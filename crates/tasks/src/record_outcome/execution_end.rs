@@ -3,10 +3,7 @@
 
 use super::*;
 use crate::contract::{StatesError, try_load_run};
-use crate::services::Settings;
 use chrono::{DateTime, Utc};
-use lifeboat_aws::ports::{DnsReader, Journal, RegistryStore, RunLease};
-use lifeboat_core::calls::ApiCalls;
 use lifeboat_core::{FailureName, LifeboatError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -30,15 +27,13 @@ pub struct ExecutionEndRecord {
 /// plan and progress, as RecordFailure would have, and frees the lease.
 /// Idempotent: a run already recorded is left as it is.
 #[allow(clippy::too_many_arguments)]
-pub async fn record_execution_end(
-    registry: &dyn RegistryStore,
-    journal: &dyn Journal,
-    dns: &dyn DnsReader,
-    lease: &dyn RunLease,
-    settings: &Settings,
-    own_calls: &(dyn Fn() -> ApiCalls + Send + Sync),
-    event: &Value,
-) -> Result<ExecutionEndRecord, LifeboatError> {
+pub async fn record_execution_end(ports: &RecordPorts<'_>, event: &Value) -> Result<ExecutionEndRecord, LifeboatError> {
+    let RecordPorts {
+        journal,
+        lease,
+        settings,
+        ..
+    } = *ports;
     let detail = &event["detail"];
     let field = |k: &str| detail[k].as_str().unwrap_or_default().to_string();
     let (run_id, status) = (field("name"), field("status"));
@@ -98,15 +93,7 @@ pub async fn record_execution_end(
     };
     // Kept triggers stay kept: nobody would start this record's follow-up
     // (no outcome event); the next run's end takes them up.
-    let ports = RecordPorts {
-        registry,
-        journal,
-        dns,
-        lease,
-        settings,
-        own_calls,
-        alarms: None,
-    };
+    let ports = RecordPorts { alarms: None, ..*ports };
     let record = record_loaded(&ports, run, input).await?;
     tracing::warn!(run = %run_id, %status, summary = %record.summary, "recorded a run that ended without its own record");
     Ok(done(true, record.summary))

@@ -63,40 +63,38 @@ impl RecordInput {
 pub const RECORD_APPS_MAX: usize = 100;
 
 /// What recording a run uses.
-struct RecordPorts<'a> {
-    registry: &'a dyn RegistryStore,
-    journal: &'a dyn Journal,
-    dns: &'a dyn DnsReader,
-    lease: &'a dyn RunLease,
-    settings: &'a Settings,
-    own_calls: &'a (dyn Fn() -> ApiCalls + Send + Sync),
+#[derive(Clone, Copy)]
+pub struct RecordPorts<'a> {
+    pub registry: &'a dyn RegistryStore,
+    pub journal: &'a dyn Journal,
+    pub dns: &'a dyn DnsReader,
+    pub lease: &'a dyn RunLease,
+    pub settings: &'a Settings,
+    /// The calls this invocation made so far (the record counts them too).
+    pub own_calls: &'a (dyn Fn() -> ApiCalls + Send + Sync),
     /// Where kept triggers' alarms are read, to take them up (None: leave them kept).
-    alarms: Option<&'a dyn AlarmStates>,
+    pub alarms: Option<&'a dyn AlarmStates>,
 }
 
-#[allow(clippy::too_many_arguments)]
-pub async fn record_outcome(
-    registry: &dyn RegistryStore,
-    journal: &dyn Journal,
-    dns: &dyn DnsReader,
-    lease: &dyn RunLease,
-    settings: &Settings,
-    own_calls: &(dyn Fn() -> ApiCalls + Send + Sync),
-    // Where kept triggers' alarms are read, to take them up (None: leave them kept).
-    alarms: Option<&dyn AlarmStates>,
-    input: RecordInput,
-) -> Result<RunRecord, LifeboatError> {
-    let run = load_run(journal, &input.plan.run_id).await?;
-    let ports = RecordPorts {
-        registry,
-        journal,
-        dns,
-        lease,
-        settings,
-        own_calls,
-        alarms,
-    };
-    record_loaded(&ports, run, input).await
+impl crate::services::Services {
+    /// The ports recording uses, kept triggers left alone (set `alarms` to take them up).
+    pub fn record_ports<'a>(&'a self, own_calls: &'a (dyn Fn() -> ApiCalls + Send + Sync)) -> RecordPorts<'a> {
+        RecordPorts {
+            registry: &*self.registry,
+            journal: &*self.journal,
+            dns: &*self.dns_read,
+            lease: &*self.lease,
+            settings: &self.settings,
+            own_calls,
+            alarms: None,
+        }
+    }
+}
+
+/// Records the run the input names, from its plan and progress in the journal.
+pub async fn record_outcome(ports: &RecordPorts<'_>, input: RecordInput) -> Result<RunRecord, LifeboatError> {
+    let run = load_run(ports.journal, &input.plan.run_id).await?;
+    record_loaded(ports, run, input).await
 }
 
 /// The record of a run whose plan and progress are loaded.

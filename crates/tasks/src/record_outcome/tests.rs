@@ -73,17 +73,16 @@ async fn record(
     journal: &FakeJournal,
     input: RecordInput,
 ) -> Result<RunRecord, LifeboatError> {
-    record_outcome(
+    let ports = RecordPorts {
         registry,
         journal,
-        &estate(),
-        &FakeLease::default(),
-        &Settings::default(),
-        &ApiCalls::default,
-        None,
-        input,
-    )
-    .await
+        dns: &estate(),
+        lease: &FakeLease::default(),
+        settings: &Settings::default(),
+        own_calls: &ApiCalls::default,
+        alarms: None,
+    };
+    record_outcome(&ports, input).await
 }
 
 #[tokio::test]
