@@ -46,6 +46,32 @@ pub fn moto() -> &'static MotoServer {
     })
 }
 
+/// A proxy in front of the shared emulator that answers the first
+/// `failures` ChangeResourceRecordSets calls as Route 53 throttling does.
+pub fn route53_throttling(failures: usize) -> proxy::FaultProxy {
+    proxy::FaultProxy::start(
+        moto().port(),
+        proxy::change_resource_record_sets,
+        failures,
+        400,
+        proxy::ROUTE53_THROTTLING,
+    )
+    .unwrap()
+}
+
+/// A proxy in front of the shared emulator with us-east-1 dark: every call
+/// signed for it and every Route 53 API call answered 503.
+pub fn us_east_1_dark() -> proxy::FaultProxy {
+    proxy::FaultProxy::start(
+        moto().port(),
+        proxy::us_east_1_dark,
+        usize::MAX,
+        503,
+        proxy::SERVICE_UNAVAILABLE,
+    )
+    .unwrap()
+}
+
 /// A name unique in this test binary, for tables, alarms and references.
 pub fn unique(prefix: &str) -> String {
     format!(
@@ -408,6 +434,23 @@ impl TestEnv {
             a.database.interval_seconds = 30;
         })
         .await;
+    }
+
+    /// `app`'s DB instance in the recovery Region (a replica, a promoted one,
+    /// or a restore), if there is one.
+    pub async fn standby_instance(&self, app: &str) -> Option<aws_sdk_rds::types::DbInstance> {
+        let found = self
+            .rds(SECONDARY)
+            .describe_db_instances()
+            .db_instance_identifier(self.db_id(app, SECONDARY))
+            .send()
+            .await;
+        found.ok()?.db_instances().first().cloned()
+    }
+
+    /// Whether `app`'s Aurora global database has its writer in the recovery Region.
+    pub async fn global_writer_in_recovery_region(&self, app: &str) -> bool {
+        self.global_writer(app).await == Some(self.db_id(app, SECONDARY))
     }
 
     /// The cluster id that is the writer of `app`'s Aurora global database.

@@ -71,18 +71,8 @@ async fn an_alarm_fails_the_global_database_over_and_restores_the_backup_before_
     assert_eq!(calls.get("rds:FailoverGlobalCluster"), 1);
     assert_eq!(calls.get("rds:SwitchoverGlobalCluster"), 0);
     assert_eq!(calls.get("rds:RestoreDBInstanceToPointInTime"), 1);
-    assert_eq!(
-        env.global_writer("payments").await.as_deref(),
-        Some(env.db_id("payments", SECONDARY).as_str())
-    );
-    let restored = env
-        .rds(SECONDARY)
-        .describe_db_instances()
-        .db_instance_identifier(env.db_id("orders", SECONDARY))
-        .send()
-        .await
-        .unwrap();
-    let restored = &restored.db_instances()[0];
+    assert!(env.global_writer_in_recovery_region("payments").await);
+    let restored = env.standby_instance("orders").await.expect("orders restored");
     assert_eq!(restored.db_instance_status(), Some("available"));
     assert_eq!(restored.db_instance_class(), Some("db.r6g.large"));
     // The wait loop saw the intermediate status before the database was writable, and DNS moved after.
@@ -230,10 +220,7 @@ async fn a_rerun_after_a_crash_right_after_promote_converges_without_promoting_t
     let (exec, calls) = env.run(json!({"action": "failover", "apps": ["payments"]})).await;
     assert_eq!(exec.status, ExecutionStatus::Succeeded, "{:?}", exec.error);
     assert_eq!(calls.get("rds:SwitchoverGlobalCluster"), 0);
-    assert_eq!(
-        env.global_writer("payments").await.as_deref(),
-        Some(env.db_id("payments", SECONDARY).as_str())
-    );
+    assert!(env.global_writer_in_recovery_region("payments").await);
     // The restore was started under the registry's name; the rerun waits for that instance.
     promote_then_crash(&env, &["orders"]).await;
     let (exec, calls) = env.run(json!({"action": "failover", "apps": ["orders"]})).await;
@@ -274,17 +261,8 @@ async fn replicas_are_promoted_before_their_traffic_moves_and_failback_names_the
         .await
         .unwrap();
     assert_eq!(cluster.db_clusters()[0].replication_source_identifier(), None);
-    let instance = env
-        .rds(SECONDARY)
-        .describe_db_instances()
-        .db_instance_identifier(env.db_id("storefront", SECONDARY))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        instance.db_instances()[0].read_replica_source_db_instance_identifier(),
-        None
-    );
+    let instance = env.standby_instance("storefront").await.expect("storefront's replica");
+    assert_eq!(instance.read_replica_source_db_instance_identifier(), None);
     let rec = record(&exec);
     assert!(rec.apps.iter().all(|a| a.status == AppStatus::Moved), "{rec:?}");
     let at_risk = |app: &str| {

@@ -7,10 +7,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use harness::proxy::{
-    FaultProxy, ROUTE53_THROTTLING, SERVICE_UNAVAILABLE, change_resource_record_sets, us_east_1_dark,
-};
-use harness::{TestEnv, moto};
+use harness::TestEnv;
 use lifeboat::estate::SECONDARY;
 use lifeboat_aws::CallCounter;
 use lifeboat_aws::dynamodb::DynamoLease;
@@ -196,14 +193,7 @@ async fn every_function_policy_allows_exactly_the_calls_its_task_makes() {
         .unwrap();
     run(&env, json!({"action": "failback", "apps": ["payments"]})).await;
     // 3. Route 53 keeps throttling: the wave rolls back and RecordFailure asks Route 53 where apps are.
-    let proxy = FaultProxy::start(
-        moto().port(),
-        change_resource_record_sets,
-        10_000,
-        400,
-        ROUTE53_THROTTLING,
-    )
-    .unwrap();
+    let proxy = harness::route53_throttling(10_000);
     let throttled = TestEnv::with_endpoint(&proxy.endpoint()).await;
     // Its first wave fails: the record asks Route 53 where the apps of the waves not reached are.
     run(&throttled, json!({"action": "failover"})).await;
@@ -226,7 +216,7 @@ async fn every_function_policy_allows_exactly_the_calls_its_task_makes() {
 
     // 6. us-east-1 dark: routing-control apps move through ARC's data plane
     // (one of them depends on another), a weighted app waits.
-    let proxy = FaultProxy::start(moto().port(), us_east_1_dark, usize::MAX, 503, SERVICE_UNAVAILABLE).unwrap();
+    let proxy = harness::us_east_1_dark();
     let mut dark = TestEnv::with_endpoint(&proxy.endpoint()).await;
     dark.give_routing_controls(&["payments", "orders"], Some(&proxy.endpoint()))
         .await;

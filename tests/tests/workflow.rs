@@ -11,7 +11,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use harness::proxy::{FaultProxy, ROUTE53_THROTTLING, change_resource_record_sets};
+use harness::proxy::FaultProxy;
 use harness::{TestEnv, moto};
 use lifeboat::estate::{PRIMARY, SECONDARY};
 use lifeboat_core::outcome::{AppStatus, RunRecord, RunStatus};
@@ -200,7 +200,7 @@ async fn a_throttled_route53_change_is_retried_by_the_state_machine() {
     // Four throttles: the SDK's own three attempts all fail, the task reports
     // Lifeboat.Throttled, the state machine retries, the fourth throttle is
     // absorbed by the SDK and the fifth attempt succeeds.
-    let proxy = FaultProxy::start(moto().port(), change_resource_record_sets, 4, 400, ROUTE53_THROTTLING).unwrap();
+    let proxy = harness::route53_throttling(4);
     let env = TestEnv::with_endpoint(&proxy.endpoint()).await;
     let (exec, calls) = env.run(json!({"action": "failover", "apps": ["payments"]})).await;
     assert_eq!(exec.status, ExecutionStatus::Succeeded, "{:?}", exec.error);
@@ -266,14 +266,7 @@ async fn a_drill_leaves_out_databases_it_could_not_bring_back() {
 /// journaled it (its ErrorPath still finds `$.error`).
 #[tokio::test]
 async fn a_stopped_run_is_recorded_and_fails_with_its_own_error() {
-    let proxy = FaultProxy::start(
-        moto().port(),
-        change_resource_record_sets,
-        10_000,
-        400,
-        ROUTE53_THROTTLING,
-    )
-    .unwrap();
+    let proxy = harness::route53_throttling(10_000);
     let env = TestEnv::with_endpoint(&proxy.endpoint()).await;
     let (exec, _) = env.run(json!({"action": "failover", "apps": ["search"]})).await;
     assert_eq!(exec.status, ExecutionStatus::Failed);
