@@ -13,7 +13,7 @@
 use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType};
 use harness::endpoint::TestEndpoint;
 use harness::{moto, sdk_config};
-use lifeboat::report::calls_line;
+use lifeboat::text::calls_line;
 use lifeboat_aws::CallCounter;
 use lifeboat_core::registry::{
     Application, BySide, Database, DatabaseKind, DnsRecordPair, HttpCheck, RecordType, RegionPair, Registry, Triggers,

@@ -267,7 +267,7 @@ impl TestEnv {
 
     /// Current weights, app by app: (app, primary weight, secondary weight).
     pub async fn weights(&self) -> Vec<(String, Option<i64>, Option<i64>)> {
-        let rows = lifeboat::report::weight_rows(&*self.admin().dns_read, &self.estate.registry.applications)
+        let rows = lifeboat::text::weight_rows(&*self.admin().dns_read, &self.estate.registry.applications)
             .await
             .unwrap();
         rows.into_iter()
@@ -528,7 +528,7 @@ impl TestEnv {
     pub async fn weights_direct(&self) -> Vec<(String, Option<i64>, Option<i64>)> {
         let direct = sdk_config(&moto().endpoint()).await;
         let route53 = lifeboat_aws::route53::Route53::new(aws_sdk_route53::Client::new(&direct));
-        let rows = lifeboat::report::weight_rows(&route53, &self.estate.registry.applications)
+        let rows = lifeboat::text::weight_rows(&route53, &self.estate.registry.applications)
             .await
             .unwrap();
         rows.into_iter()

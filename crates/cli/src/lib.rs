@@ -3,19 +3,17 @@
 
 pub mod args;
 mod commands;
-pub mod database_status;
 pub mod demo;
 pub mod emulator;
 pub mod error;
 pub mod estate;
 pub mod fault_proxy;
-pub mod html_report;
 pub mod local;
 pub mod output;
 pub mod progress;
 pub mod remote;
 pub mod report;
-pub mod run_report;
+pub mod text;
 
 use clap::Parser;
 

@@ -1,21 +1,19 @@
 //! What a finished run prints: the execution, its record, its exit code; and
 //! the HTML report's file.
 
-use crate::{
-    CliError, EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_FAILED, OutputFormat, html_report, remote, report, run_report,
-};
+use crate::{CliError, EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_FAILED, OutputFormat, remote, report, text};
 use lifeboat_aws::CallCounter;
 use lifeboat_core::ErrorName;
 use lifeboat_states::{Execution, ExecutionStatus};
 use serde_json::{Value, json};
 
 /// Writes a run's HTML report (its folder created if missing).
-pub fn write_html_report(data: &run_report::RunReport, path: &std::path::Path) -> Result<(), CliError> {
+pub fn write_html_report(data: &report::RunReport, path: &std::path::Path) -> Result<(), CliError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
             .map_err(|e| CliError::bad_input(format!("cannot create {}: {e}", dir.display())))?;
     }
-    std::fs::write(path, html_report::render(data))
+    std::fs::write(path, report::html::render(data))
         .map_err(|e| CliError::bad_input(format!("cannot write {}: {e}", path.display())))
 }
 
@@ -119,7 +117,7 @@ pub fn print_execution(exec: &Execution, counter: &CallCounter, format: OutputFo
             if let Some(r) = &record {
                 println!("  {}", r["summary"].as_str().unwrap_or(""));
             }
-            println!("  AWS API calls: {}", report::calls_line(&calls));
+            println!("  AWS API calls: {}", text::calls_line(&calls));
         }
     }
     exit_code(exec)

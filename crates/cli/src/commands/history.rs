@@ -1,7 +1,7 @@
 //! `lifeboat history`: the journal's runs, and the state machine's executions.
 
 use super::factory;
-use crate::{Cli, CliError, EXIT_OK, OutputFormat, output::print_json, remote, report};
+use crate::{Cli, CliError, EXIT_OK, OutputFormat, output::print_json, remote, text};
 use lifeboat_tasks::ServicesFactory;
 use serde_json::json;
 
@@ -18,7 +18,7 @@ pub(crate) async fn run(cli: &Cli, limit: usize, state_machine_arn: Option<&str>
             "executions": executions.as_ref().map(|e| e.iter().map(|(n, st, t)| json!({"name": n, "status": st, "started": t})).collect::<Vec<_>>()),
         })),
         OutputFormat::Text => {
-            print!("{}", report::history_table(&runs));
+            print!("{}", text::history_table(&runs));
             if let Some(e) = &executions {
                 println!("Step Functions executions:");
                 for (n, st, t) in e {

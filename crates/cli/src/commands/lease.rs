@@ -1,7 +1,7 @@
 //! `lifeboat lease show|release`: the run lease, and breaking it on the record.
 
 use super::factory;
-use crate::{Cli, CliError, EXIT_OK, OutputFormat, output::print_json, report};
+use crate::{Cli, CliError, EXIT_OK, OutputFormat, output::print_json, text};
 use lifeboat_tasks::ServicesFactory;
 use serde_json::Value;
 use serde_json::json;
@@ -12,7 +12,7 @@ pub(crate) async fn show(cli: &Cli) -> Result<i32, CliError> {
     let lease = f.services().lease.state().await?;
     match cli.output {
         OutputFormat::Json => print_json(&serde_json::to_value(&lease).unwrap_or(Value::Null)),
-        OutputFormat::Text => println!("{}", report::lease_line(&lease, chrono::Utc::now())),
+        OutputFormat::Text => println!("{}", text::lease_line(&lease, chrono::Utc::now())),
     }
     Ok(EXIT_OK)
 }

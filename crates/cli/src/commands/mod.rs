@@ -1,5 +1,6 @@
 //! One module per verb of the `lifeboat` CLI; [`run_command`] dispatches.
 
+mod database_status;
 mod history;
 mod lease;
 mod plan;

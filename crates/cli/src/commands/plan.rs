@@ -1,7 +1,7 @@
 //! `lifeboat plan`: what a run would do now, changing nothing.
 
 use super::factory;
-use crate::{ActionArg, Cli, CliError, EXIT_OK, OutputFormat, output::print_json, report};
+use crate::{ActionArg, Cli, CliError, EXIT_OK, OutputFormat, output::print_json, text};
 use lifeboat_core::request::{Action, Mode};
 use lifeboat_tasks::ServicesFactory;
 use lifeboat_tasks::validate::{ValidateInput, validate};
@@ -43,7 +43,7 @@ pub(crate) async fn run(cli: &Cli, args: PlanArgs<'_>) -> Result<i32, CliError> 
     lifeboat_tasks::database::preflight(&*s.databases, &*s.dns_read, &*s.dns_read_best_effort, &out.plan).await?;
     match cli.output {
         OutputFormat::Json => print_json(&serde_json::to_value(&out.plan).unwrap_or(Value::Null)),
-        OutputFormat::Text => print!("{}", report::plan_text(&out.plan)),
+        OutputFormat::Text => print!("{}", text::plan_text(&out.plan)),
     }
     Ok(EXIT_OK)
 }

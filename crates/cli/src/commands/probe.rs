@@ -2,7 +2,7 @@
 //! recovery Region, as the scheduled probe makes it.
 
 use super::{factory, recovery_region};
-use crate::{Cli, CliError, EXIT_OK, EXIT_RUN_FAILED, OutputFormat, output::print_json, report};
+use crate::{Cli, CliError, EXIT_OK, EXIT_RUN_FAILED, OutputFormat, output::print_json, text};
 use lifeboat_tasks::ServicesFactory;
 use serde_json::Value;
 
@@ -14,7 +14,7 @@ pub(crate) async fn run(cli: &Cli) -> Result<i32, CliError> {
         .await?;
     match cli.output {
         OutputFormat::Json => print_json(&serde_json::to_value(&out).unwrap_or(Value::Null)),
-        OutputFormat::Text => print!("{}", report::probe_text(&out)),
+        OutputFormat::Text => print!("{}", text::probe_text(&out)),
     }
     Ok(if out.failing().is_empty() {
         EXIT_OK

@@ -2,7 +2,7 @@
 //! latest scheduled evaluation, or a fresh one).
 
 use super::{factory, recovery_region};
-use crate::{Cli, CliError, EXIT_OK, EXIT_RUN_FAILED, OutputFormat, output::print_json, report};
+use crate::{Cli, CliError, EXIT_OK, EXIT_RUN_FAILED, OutputFormat, output::print_json, text};
 use lifeboat_tasks::ServicesFactory;
 use serde_json::Value;
 
@@ -23,7 +23,7 @@ pub(crate) async fn run(cli: &Cli, now: bool) -> Result<i32, CliError> {
     };
     match cli.output {
         OutputFormat::Json => print_json(&serde_json::to_value(&ev).unwrap_or(Value::Null)),
-        OutputFormat::Text => print!("{}", report::readiness_table(&ev, chrono::Utc::now())),
+        OutputFormat::Text => print!("{}", text::readiness_table(&ev, chrono::Utc::now())),
     }
     Ok(if ev.not_ready().is_empty() {
         EXIT_OK

@@ -1,7 +1,7 @@
 //! `lifeboat registry schema|validate|apply|list`: the application registry.
 
 use super::factory;
-use crate::{Cli, CliError, EXIT_OK, OutputFormat, output::print_json, report};
+use crate::{Cli, CliError, EXIT_OK, OutputFormat, output::print_json, text};
 use lifeboat_core::registry::{Registry, parse_registry, registry_schema};
 use lifeboat_tasks::ServicesFactory;
 use serde_json::{Value, json};
@@ -41,8 +41,8 @@ pub(crate) async fn list(cli: &Cli) -> Result<i32, CliError> {
     let f = factory(cli).await?;
     let apps = f.services().registry.load().await?;
     match cli.output {
-        OutputFormat::Json => print_json(&report::apps_json(&apps)),
-        OutputFormat::Text => print!("{}", report::apps_table(&apps)),
+        OutputFormat::Json => print_json(&text::apps_json(&apps)),
+        OutputFormat::Text => print!("{}", text::apps_table(&apps)),
     }
     Ok(EXIT_OK)
 }

@@ -2,7 +2,7 @@
 
 use super::factory;
 use crate::output::{print_json, write_html_report};
-use crate::{Cli, CliError, EXIT_OK, OutputFormat, report, run_report};
+use crate::{Cli, CliError, EXIT_OK, OutputFormat, report, text};
 use lifeboat_tasks::ServicesFactory;
 use serde_json::Value;
 use std::path::Path;
@@ -14,14 +14,14 @@ pub(crate) async fn run(cli: &Cli, run: &str, html: Option<&Path>) -> Result<i32
             "no run \"{run}\" in the journal; `lifeboat history` lists runs"
         ))
     })?;
-    let data = run_report::RunReport::of(&rec);
+    let data = report::RunReport::of(&rec);
     if let Some(path) = html {
         write_html_report(&data, path)?;
         eprintln!("report written to {}", path.display());
     }
     match cli.output {
         OutputFormat::Json => print_json(&serde_json::to_value(&data).unwrap_or(Value::Null)),
-        OutputFormat::Text => print!("{}", report::run_text(&rec)),
+        OutputFormat::Text => print!("{}", text::run_text(&rec)),
     }
     Ok(EXIT_OK)
 }

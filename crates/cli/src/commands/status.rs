@@ -1,8 +1,8 @@
 //! `lifeboat status`: where each app is active, its database, the last
 //! run, the lease and the running executions.
 
-use super::factory;
-use crate::{Cli, CliError, EXIT_OK, OutputFormat, database_status, output::print_json, remote, report};
+use super::{database_status, factory};
+use crate::{Cli, CliError, EXIT_OK, OutputFormat, output::print_json, remote, text};
 use lifeboat_tasks::ServicesFactory;
 use serde_json::json;
 
@@ -32,14 +32,14 @@ pub(crate) async fn run(cli: &Cli, state_machine_arn: Option<&str>) -> Result<i3
     };
     match cli.output {
         OutputFormat::Json => print_json(&json!({
-            "applications": report::apps_json(&apps),
+            "applications": text::apps_json(&apps),
             "last_run": last.first(),
             "lease": lease,
             "databases": databases.iter().map(|(n, t)| (n.clone(), json!(t))).collect::<serde_json::Map<_, _>>(),
             "running_executions": running.as_ref().map(|r| r.iter().map(|(n, _, t)| json!({"name": n, "started": t})).collect::<Vec<_>>()),
         })),
         OutputFormat::Text => {
-            print!("{}", report::apps_table(&apps));
+            print!("{}", text::apps_table(&apps));
             for (name, text) in &databases {
                 println!("database of {name}: {text}");
             }
@@ -47,7 +47,7 @@ pub(crate) async fn run(cli: &Cli, state_machine_arn: Option<&str>) -> Result<i3
                 Some(r) => println!("last run: {} {:?} - {}", r.run_id, r.status, r.summary),
                 None => println!("last run: none"),
             }
-            println!("{}", report::lease_line(&lease, chrono::Utc::now()));
+            println!("{}", text::lease_line(&lease, chrono::Utc::now()));
             if let Some(r) = &running {
                 if r.is_empty() {
                     println!("running executions: none");

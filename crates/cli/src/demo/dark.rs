@@ -8,7 +8,7 @@ use super::{ran, say};
 use crate::estate::arc::{dns_answer, seed_routing_controls};
 use crate::estate::{PRIMARY, SECONDARY};
 use crate::fault_proxy::{FaultProxy, SERVICE_UNAVAILABLE, us_east_1_dark};
-use crate::report::calls_line;
+use crate::text::calls_line;
 use crate::{CliError, OutputFormat, local, progress};
 use aws_config::SdkConfig;
 use lifeboat_aws::CallCounter;

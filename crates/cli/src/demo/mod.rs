@@ -6,7 +6,7 @@ mod dark;
 
 use crate::emulator::{MotoServer, emulator_config, find_moto_server};
 use crate::estate::{DEMO_REGION, PRIMARY, REGION_ALARM, SECONDARY, alarm_event, cname_value, seed_estate, set_alarm};
-use crate::report::{calls_line, weight_rows, weights_table};
+use crate::text::{calls_line, weight_rows, weights_table};
 use crate::{CliError, EXIT_OK, OutputFormat, exit_code, local, progress, run_record};
 use aws_config::SdkConfig;
 use aws_sdk_cloudwatch::types::StateValue;
@@ -293,16 +293,16 @@ pub async fn run_demo(format: OutputFormat) -> Result<i32, CliError> {
         }
     }
     say(format, "Databases (from the journal):");
-    say(format, crate::report::database_table(&records));
+    say(format, crate::text::database_table(&records));
     if let Some((_, rec)) = records.first() {
         say(
             format,
             "The failover's journal record (recovery time per app: from its wave's start to verified traffic):",
         );
-        say(format, crate::report::run_text(rec));
+        say(format, crate::text::run_text(rec));
         // The failover's report as a page: its timeline, RTO and RPO per app.
         let path = demo_report_path();
-        crate::write_html_report(&crate::run_report::RunReport::of(rec), &path)?;
+        crate::write_html_report(&crate::report::RunReport::of(rec), &path)?;
         say(
             format,
             format!(
@@ -315,7 +315,7 @@ pub async fn run_demo(format: OutputFormat) -> Result<i32, CliError> {
     say(format, "");
     let history = s.journal.list_runs(10).await?;
     say(format, "Journal:");
-    say(format, crate::report::history_table(&history));
+    say(format, crate::text::history_table(&history));
     say(
         format,
         format!(

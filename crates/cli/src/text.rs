@@ -1,4 +1,5 @@
-//! What the CLI prints: tables, plans, run reports.
+//! What the CLI prints on a terminal: tables, plans, a run's record, the
+//! lease, readiness and probes, call counts.
 
 use lifeboat_aws::AwsError;
 use lifeboat_aws::ports::{DnsReader, StoredApp};

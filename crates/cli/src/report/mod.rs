@@ -2,7 +2,9 @@
 //! (segments on one axis that starts at the trigger), its recovery time (RTO)
 //! and the data at risk (RPO), the waves, the AWS calls by operation, and the
 //! exceptions in plain words. `lifeboat report RUN --output json` prints it
-//! (docs/report.md describes every field); the HTML report draws it.
+//! (docs/report.md describes every field); [`html`] draws it.
+
+pub mod html;
 
 use chrono::{DateTime, Utc};
 use lifeboat_core::outcome::{AppOutcome, AppStatus, RunRecord, RunStatus};

@@ -4,7 +4,7 @@
 //! per app, the waves, the AWS calls, the exceptions. At scale the timeline
 //! collapses to a row per wave plus the exceptions and the slowest apps.
 
-use crate::run_report::{AppReport, RunReport, SegmentKind};
+use super::{AppReport, RunReport, SegmentKind};
 use chrono::{DateTime, Utc};
 use lifeboat_core::outcome::AppStatus;
 use std::fmt::Write;
@@ -393,7 +393,7 @@ td.num{text-align:right}ul.exceptions li,ul.skipped li{margin:3px 0}";
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::run_report::RunReport;
+    use crate::report::RunReport;
     use lifeboat_core::outcome::{AppOutcome, RunRecord, RunStatus, Timeline};
     use lifeboat_core::request::{Action, Mode, TriggerKind};
 
