@@ -124,9 +124,6 @@ impl LifeboatError {
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(ErrorName::Internal, message)
     }
-    pub fn verification_failed(message: impl Into<String>) -> Self {
-        Self::new(ErrorName::VerificationFailed, message)
-    }
 }
 
 #[cfg(test)]

@@ -13,9 +13,6 @@ impl FakeProbe {
     pub fn answer(&self, url: &str, status: u16) {
         lock(&self.answers).insert(url.to_string(), status);
     }
-    pub fn silence(&self, url: &str) {
-        lock(&self.answers).remove(url);
-    }
 }
 
 #[async_trait]

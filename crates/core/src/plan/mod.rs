@@ -171,14 +171,6 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Every record the plan touches, in any phase.
-    pub fn record_keys(&self) -> impl Iterator<Item = &RecordKey> {
-        self.phases
-            .iter()
-            .flat_map(|p| p.waves.iter())
-            .flat_map(|w| w.apps.iter())
-            .flat_map(|a| a.dns.iter().map(|c| &c.key))
-    }
     pub fn app_count(&self) -> usize {
         self.phases
             .first()

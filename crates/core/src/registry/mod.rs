@@ -10,7 +10,6 @@
 pub use crate::dns::{normalize_record_name, normalize_zone_id};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
 
 mod database;
 mod validate;
@@ -291,14 +290,6 @@ impl Registry {
     /// Applications this alarm triggers (`triggers.alarms`, or their probe's alarm).
     pub fn apps_for_alarm(&self, alarm: &str) -> Vec<&Application> {
         self.applications.iter().filter(|a| a.triggered_by(alarm)).collect()
-    }
-
-    /// All alarm names that trigger some application.
-    pub fn trigger_alarms(&self) -> BTreeSet<String> {
-        self.applications
-            .iter()
-            .flat_map(|a| a.triggers.alarms.iter().cloned().chain(a.detection_alarm()))
-            .collect()
     }
 
     /// The registry as a YAML document (as `registry apply` reads it).
