@@ -144,26 +144,21 @@ async fn query_prefix(
     run_id: &str,
     prefix: &str,
 ) -> Result<Vec<Item>, AwsError> {
+    let mut pages = client
+        .query()
+        .table_name(table)
+        .consistent_read(true)
+        .key_condition_expression("run_id = :r AND begins_with(entry, :p)")
+        .expression_attribute_values(":r", s(run_id))
+        .expression_attribute_values(":p", s(prefix))
+        .into_paginator()
+        .send();
     let mut items = Vec::new();
-    let mut start: Option<Item> = None;
-    loop {
-        let resp = client
-            .query()
-            .table_name(table)
-            .consistent_read(true)
-            .key_condition_expression("run_id = :r AND begins_with(entry, :p)")
-            .expression_attribute_values(":r", s(run_id))
-            .expression_attribute_values(":p", s(prefix))
-            .set_exclusive_start_key(start.take())
-            .send()
-            .await
-            .map_err(|e| table_error(table, &format!("Query {table} {run_id}/{prefix}*"), e))?;
-        items.extend(resp.items().iter().cloned());
-        match resp.last_evaluated_key() {
-            Some(k) if !k.is_empty() => start = Some(k.clone()),
-            _ => return Ok(items),
-        }
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| table_error(table, &format!("Query {table} {run_id}/{prefix}*"), e))?;
+        items.extend(page.items().iter().cloned());
     }
+    Ok(items)
 }
 
 /// One journal-table item by key, read consistently.
