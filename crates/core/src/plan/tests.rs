@@ -2,7 +2,7 @@ use super::*;
 use crate::dns::RecordSet;
 use crate::error::{ErrorName, LifeboatError};
 use crate::registry::parse_registry;
-use crate::registry::{InsufficientData, Registry};
+use crate::registry::{InsufficientData, Registry, Side};
 use crate::request::normalize_trigger;
 use crate::traffic::ControlState;
 use serde_json::json;
@@ -37,15 +37,21 @@ fn records(weights: &[(&str, &str, &str, &str, i64)]) -> RecordIndex {
     idx
 }
 
-fn at_primary() -> RecordIndex {
+/// The sample's records with each app (db, api, web) active in `active`.
+fn active_in(active: [Side; 3]) -> RecordIndex {
+    let w = |side: Side, app: usize| if active[app] == side { 100 } else { 0 };
     records(&[
-        ("Z1", "db.x.", "A", "db-p", 100),
-        ("Z1", "db.x.", "A", "db-s", 0),
-        ("Z1", "api.x.", "A", "api-p", 100),
-        ("Z1", "api.x.", "A", "api-s", 0),
-        ("Z2", "www.y.", "CNAME", "web-p", 100),
-        ("Z2", "www.y.", "CNAME", "web-s", 0),
+        ("Z1", "db.x.", "A", "db-p", w(Side::Primary, 0)),
+        ("Z1", "db.x.", "A", "db-s", w(Side::Secondary, 0)),
+        ("Z1", "api.x.", "A", "api-p", w(Side::Primary, 1)),
+        ("Z1", "api.x.", "A", "api-s", w(Side::Secondary, 1)),
+        ("Z2", "www.y.", "CNAME", "web-p", w(Side::Primary, 2)),
+        ("Z2", "www.y.", "CNAME", "web-s", w(Side::Secondary, 2)),
     ])
+}
+
+fn at_primary() -> RecordIndex {
+    active_in([Side::Primary; 3])
 }
 
 fn ctx() -> PlanContext {
@@ -125,14 +131,7 @@ fn the_summary_the_state_machine_carries_has_no_app_in_it() {
 
 #[test]
 fn apps_already_in_place_are_skipped_and_an_all_done_plan_is_empty() {
-    let moved = records(&[
-        ("Z1", "db.x.", "A", "db-p", 0),
-        ("Z1", "db.x.", "A", "db-s", 100),
-        ("Z1", "api.x.", "A", "api-p", 0),
-        ("Z1", "api.x.", "A", "api-s", 100),
-        ("Z2", "www.y.", "CNAME", "web-p", 100),
-        ("Z2", "www.y.", "CNAME", "web-s", 0),
-    ]);
+    let moved = active_in([Side::Secondary, Side::Secondary, Side::Primary]);
     let plan = plan_for(json!({"action": "failover"}), &moved).unwrap();
     assert_eq!(plan.app_count(), 1);
     assert_eq!(plan.skipped.len(), 2);

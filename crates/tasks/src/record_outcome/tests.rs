@@ -67,6 +67,14 @@ async fn journaled(plan: &Plan, progress: WaveProgress) -> FakeJournal {
     journal
 }
 
+/// A wave's progress that started at `t`, no app in it yet.
+fn started_at(t: &str) -> WaveProgress {
+    WaveProgress {
+        started_at: at(t),
+        ..Default::default()
+    }
+}
+
 /// record_outcome over the sample estate's records, no lease, no kept triggers.
 async fn record(
     registry: &FakeRegistry,
@@ -93,10 +101,7 @@ async fn partial_run_records_moved_and_rolled_back_apps_and_sums_api_calls() {
         .put_apps(&crate::test_support::registry().applications)
         .await
         .unwrap();
-    let mut progress = WaveProgress {
-        started_at: at("2026-11-26T10:00:00.000Z"),
-        ..Default::default()
-    };
+    let mut progress = started_at("2026-11-26T10:00:00.000Z");
     progress.apps.insert(
         "api".into(),
         AppProgress {
@@ -186,10 +191,7 @@ async fn database_steps_are_journaled_with_when_writable_and_the_rpo_at_risk() {
             },
         }
     };
-    let mut progress = WaveProgress {
-        started_at: at("2026-11-26T10:00:00.000Z"),
-        ..Default::default()
-    };
+    let mut progress = started_at("2026-11-26T10:00:00.000Z");
     progress.apps.insert(
         "api".into(),
         AppProgress {

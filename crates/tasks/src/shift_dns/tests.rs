@@ -53,11 +53,8 @@ fn db(app: &str, status: crate::contract::DbStatus, endpoint: Option<&str>) -> D
 async fn an_app_whose_database_is_not_writable_keeps_its_traffic() {
     let r53 = estate();
     let wave = wave_of(&r53, &["api", "web"]).await;
-    let out = shift_dns(
+    let out = shift(
         &r53,
-        &r53,
-        &FakeArc::new(),
-        BatchLimits::default(),
         ShiftInput {
             databases: Some(vec![
                 db("api", DbStatus::Refused, None),
@@ -140,11 +137,8 @@ async fn rollback_restores_only_the_apps_that_failed_verification() {
             api_calls: serde_json::Value::Null,
         },
     ];
-    let out = shift_dns(
+    let out = shift(
         &r53,
-        &r53,
-        &FakeArc::new(),
-        BatchLimits::default(),
         ShiftInput {
             verified: Some(verified),
             ..ShiftInput::of(wave, ShiftMode::Rollback)
