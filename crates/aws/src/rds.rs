@@ -215,12 +215,7 @@ impl Databases for Rds {
             .set_vpc_security_group_ids((!spec.security_group_ids.is_empty()).then(|| spec.security_group_ids.clone()))
             .set_db_parameter_group_name(spec.parameter_group.clone())
             // The functions' IAM policy lets them create only instances carrying this tag.
-            .tags(
-                aws_sdk_rds::types::Tag::builder()
-                    .key(MANAGED_TAG)
-                    .value("true")
-                    .build(),
-            )
+            .tags(managed_tag())
             .send()
             .await
             .map_err(|e| {
@@ -236,6 +231,15 @@ impl Databases for Rds {
 /// The resource tag lifeboat's IAM policies require on every database they change
 /// (`lifeboat:managed` = `true`), and that a restore puts on the instance it creates.
 pub const MANAGED_TAG: &str = "lifeboat:managed";
+
+/// The tag itself, as a restore (and anything that makes a database for
+/// lifeboat to change) puts it on.
+pub fn managed_tag() -> aws_sdk_rds::types::Tag {
+    aws_sdk_rds::types::Tag::builder()
+        .key(MANAGED_TAG)
+        .value("true")
+        .build()
+}
 
 fn is_managed(tags: &[aws_sdk_rds::types::Tag]) -> bool {
     tags.iter()

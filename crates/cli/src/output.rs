@@ -123,7 +123,9 @@ pub fn print_execution(exec: &Execution, counter: &CallCounter, format: OutputFo
     exit_code(exec)
 }
 
-/// A JSON document on stdout, pretty-printed.
-pub fn print_json(v: &serde_json::Value) {
-    println!("{}", serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string()));
+/// A JSON document on stdout, pretty-printed (through a `Value`, so its
+/// keys are in the same order whatever is printed).
+pub fn print_json(v: &impl serde::Serialize) {
+    let v = serde_json::to_value(v).unwrap_or(Value::Null);
+    println!("{}", serde_json::to_string_pretty(&v).unwrap_or_else(|_| v.to_string()));
 }

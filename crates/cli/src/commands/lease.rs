@@ -3,7 +3,6 @@
 use super::factory;
 use crate::{Cli, CliError, EXIT_OK, OutputFormat, output::print_json, text};
 use lifeboat_tasks::ServicesFactory;
-use serde_json::Value;
 use serde_json::json;
 
 /// `lifeboat lease show`: who holds the run lease, since when, until when.
@@ -11,7 +10,7 @@ pub(crate) async fn show(cli: &Cli) -> Result<i32, CliError> {
     let f = factory(cli).await?;
     let lease = f.services().lease.state().await?;
     match cli.output {
-        OutputFormat::Json => print_json(&serde_json::to_value(&lease).unwrap_or(Value::Null)),
+        OutputFormat::Json => print_json(&lease),
         OutputFormat::Text => println!("{}", text::lease_line(&lease, chrono::Utc::now())),
     }
     Ok(EXIT_OK)

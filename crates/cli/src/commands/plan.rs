@@ -5,7 +5,7 @@ use crate::{ActionArg, Cli, CliError, EXIT_OK, OutputFormat, output::print_json,
 use lifeboat_core::request::{Action, Mode};
 use lifeboat_tasks::ServicesFactory;
 use lifeboat_tasks::validate::{ValidateInput, validate};
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// What `lifeboat plan` was asked.
 pub(crate) struct PlanArgs<'a> {
@@ -42,7 +42,7 @@ pub(crate) async fn run(cli: &Cli, args: PlanArgs<'_>) -> Result<i32, CliError> 
     .await?;
     lifeboat_tasks::database::preflight(&*s.databases, &*s.dns_read, &*s.dns_read_best_effort, &out.plan).await?;
     match cli.output {
-        OutputFormat::Json => print_json(&serde_json::to_value(&out.plan).unwrap_or(Value::Null)),
+        OutputFormat::Json => print_json(&out.plan),
         OutputFormat::Text => print!("{}", text::plan_text(&out.plan)),
     }
     Ok(EXIT_OK)

@@ -4,7 +4,6 @@
 use super::{factory, recovery_region};
 use crate::{Cli, CliError, EXIT_OK, EXIT_RUN_FAILED, OutputFormat, output::print_json, text};
 use lifeboat_tasks::ServicesFactory;
-use serde_json::Value;
 
 pub(crate) async fn run(cli: &Cli) -> Result<i32, CliError> {
     let f = factory(cli).await?;
@@ -13,7 +12,7 @@ pub(crate) async fn run(cli: &Cli) -> Result<i32, CliError> {
     let out = lifeboat_tasks::probe::probe_primaries(&*s.registry, &*s.http, &*s.metrics, &region, chrono::Utc::now())
         .await?;
     match cli.output {
-        OutputFormat::Json => print_json(&serde_json::to_value(&out).unwrap_or(Value::Null)),
+        OutputFormat::Json => print_json(&out),
         OutputFormat::Text => print!("{}", text::probe_text(&out)),
     }
     Ok(if out.failing().is_empty() {

@@ -4,7 +4,6 @@
 use super::{factory, recovery_region};
 use crate::{Cli, CliError, EXIT_OK, EXIT_RUN_FAILED, OutputFormat, output::print_json, text};
 use lifeboat_tasks::ServicesFactory;
-use serde_json::Value;
 
 pub(crate) async fn run(cli: &Cli, now: bool) -> Result<i32, CliError> {
     let f = factory(cli).await?;
@@ -22,7 +21,7 @@ pub(crate) async fn run(cli: &Cli, now: bool) -> Result<i32, CliError> {
         })?
     };
     match cli.output {
-        OutputFormat::Json => print_json(&serde_json::to_value(&ev).unwrap_or(Value::Null)),
+        OutputFormat::Json => print_json(&ev),
         OutputFormat::Text => print!("{}", text::readiness_table(&ev, chrono::Utc::now())),
     }
     Ok(if ev.not_ready().is_empty() {

@@ -4,7 +4,7 @@ use super::factory;
 use crate::{Cli, CliError, EXIT_OK, OutputFormat, output::print_json, text};
 use lifeboat_core::registry::{Registry, parse_registry, registry_schema};
 use lifeboat_tasks::ServicesFactory;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::path::Path;
 
 pub(crate) fn schema() -> Result<i32, CliError> {
@@ -31,7 +31,7 @@ pub(crate) async fn apply(cli: &Cli, file: &Path, prune: bool) -> Result<i32, Cl
     s.journal.ensure_table().await?;
     summary.probe_alarms = lifeboat_tasks::probe::apply_probe_alarms(&*s.metrics, &reg).await?;
     match cli.output {
-        OutputFormat::Json => print_json(&serde_json::to_value(&summary).unwrap_or(Value::Null)),
+        OutputFormat::Json => print_json(&summary),
         OutputFormat::Text => println!("{}", summary.describe(&cli.registry_table)),
     }
     Ok(EXIT_OK)

@@ -4,7 +4,6 @@ use super::factory;
 use crate::output::{print_json, write_html_report};
 use crate::{Cli, CliError, EXIT_OK, OutputFormat, report, text};
 use lifeboat_tasks::ServicesFactory;
-use serde_json::Value;
 use std::path::Path;
 
 pub(crate) async fn run(cli: &Cli, run: &str, html: Option<&Path>) -> Result<i32, CliError> {
@@ -20,7 +19,7 @@ pub(crate) async fn run(cli: &Cli, run: &str, html: Option<&Path>) -> Result<i32
         eprintln!("report written to {}", path.display());
     }
     match cli.output {
-        OutputFormat::Json => print_json(&serde_json::to_value(&data).unwrap_or(Value::Null)),
+        OutputFormat::Json => print_json(&data),
         OutputFormat::Text => print!("{}", text::run_text(&rec)),
     }
     Ok(EXIT_OK)

@@ -3,10 +3,11 @@
 //! lag) and an RDS instance whose automated backups replicate to the recovery
 //! Region.
 
-use super::resources::{create_cname, managed_tag, put_replication_lag};
+use super::resources::{create_cname, put_replication_lag};
 use super::sample::{DEMO_REPLICATION_LAG_MS, SAMPLE_APPS, endpoint_record_name, short_region};
 use super::{PRIMARY, SECONDARY, SeedError, seed_err};
 use aws_config::SdkConfig;
+use lifeboat_aws::rds::managed_tag;
 use lifeboat_core::registry::DatabaseKind;
 
 fn rds(config: &SdkConfig, region: &str) -> aws_sdk_rds::Client {

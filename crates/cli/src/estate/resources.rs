@@ -136,14 +136,6 @@ pub async fn put_rds_metric(
     Ok(())
 }
 
-/// The tag lifeboat's IAM policy requires on the databases it changes.
-pub fn managed_tag() -> aws_sdk_rds::types::Tag {
-    aws_sdk_rds::types::Tag::builder()
-        .key(lifeboat_aws::rds::MANAGED_TAG)
-        .value("true")
-        .build()
-}
-
 /// A Route 53 health check; returns its id. `label` makes its caller reference unique.
 pub(crate) async fn create_health_check(
     r53: &aws_sdk_route53::Client,
