@@ -40,7 +40,7 @@ fn document(t: &PendingTrigger) -> Result<(String, String), LifeboatError> {
 /// an ALARM state change, or a follow-up's alarms (turned away again).
 fn alarms_of(input: &Value) -> Vec<(String, String)> {
     let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
-    if input["detail-type"].as_str() == Some("CloudWatch Alarm State Change")
+    if input["detail-type"].as_str() == Some(lifeboat_core::request::ALARM_DETAIL_TYPE)
         && input.pointer("/detail/state/value").and_then(Value::as_str) == Some("ALARM")
     {
         return vec![(s(&input["detail"]["alarmName"]), s(&input["region"]))];

@@ -9,7 +9,7 @@ pub fn alarm_event(alarm: &str, region: &str, at: chrono::DateTime<chrono::Utc>)
     json!({
         "version": "0",
         "id": "7bf73129-1428-4cd3-a780-95db273d1602",
-        "detail-type": "CloudWatch Alarm State Change",
+        "detail-type": lifeboat_core::request::ALARM_DETAIL_TYPE,
         "source": "aws.cloudwatch",
         "account": "123456789012",
         "time": at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),

@@ -32,7 +32,8 @@ struct ManualRequest {
     override_safety_rules: bool,
 }
 
-const ALARM_DETAIL_TYPE: &str = "CloudWatch Alarm State Change";
+/// The detail-type of CloudWatch's alarm state-change events.
+pub const ALARM_DETAIL_TYPE: &str = "CloudWatch Alarm State Change";
 const SCHEDULE_DETAIL_TYPE: &str = "Scheduled Event";
 const DEFAULT_SOAK_SECONDS: u32 = 60;
 
