@@ -203,16 +203,10 @@ pub fn execution_name(input: &Value, now: chrono::DateTime<chrono::Utc>) -> Stri
     normalize_trigger(input)
         .ok()
         .and_then(|r| execution_name_for(&r))
-        .unwrap_or_else(|| format!("manual-{}-{:04x}", now.format("%Y%m%dT%H%M%SZ"), fastrand_u16()))
-}
-
-fn fastrand_u16() -> u16 {
-    // Process id and time give enough spread for local run names.
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    ((nanos ^ std::process::id()) & 0xffff) as u16
+        // 64 random bits, like the UUID Step Functions gives an unnamed
+        // execution: manual runs started in the same second (a script, a test
+        // suite) must never share a name, or the second is refused as a duplicate.
+        .unwrap_or_else(|| format!("manual-{}-{:016x}", now.format("%Y%m%dT%H%M%SZ"), fastrand::u64(..)))
 }
 
 /// What a local run did.
@@ -348,5 +342,17 @@ mod tests {
         let text = format!("{{\"x\": \"${{{}\"}}", "é".repeat(30));
         let err = substitute(&text, &local_substitutions()).unwrap_err();
         assert!(err.to_string().contains("${é"), "{err}");
+    }
+
+    #[test]
+    fn manual_runs_started_in_the_same_second_never_share_a_name() {
+        let now = chrono::Utc::now();
+        let manual = serde_json::json!({"action": "failover"});
+        let names: std::collections::HashSet<String> = (0..10_000).map(|_| execution_name(&manual, now)).collect();
+        assert_eq!(names.len(), 10_000);
+        assert!(names.iter().all(|n| n.len() <= 80 && n.starts_with("manual-")));
+        // A malformed input is named like a manual run, never like an incident.
+        let malformed = serde_json::json!({"Apps": ["payments"], "action": "failover"});
+        assert_ne!(execution_name(&malformed, now), execution_name(&malformed, now));
     }
 }
