@@ -9,7 +9,6 @@ use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use chrono::{DateTime, Utc};
 use lifeboat_core::outcome::RunRecord;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The run journal: key (`run_id`, `entry`); entry `run` holds the run record,
 /// `app#<phase>#<name>` one application's outcome.
@@ -193,12 +192,12 @@ impl Journal for DynamoJournal {
     }
 
     async fn record_ignored(&self, run_id: &str, reason: &str, at: DateTime<Utc>) -> Result<(), AwsError> {
-        static SEQ: AtomicU64 = AtomicU64::new(0);
+        // Random, not the process id: every Lambda sandbox may run as the same
+        // pid, and two ignored triggers in one microsecond must not overwrite each other.
         let entry = format!(
-            "ignored#{}#{}-{}",
+            "ignored#{}#{:016x}",
             at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-            std::process::id(),
-            SEQ.fetch_add(1, Ordering::Relaxed)
+            fastrand::u64(..)
         );
         self.client
             .put_item()
