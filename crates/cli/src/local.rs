@@ -1,7 +1,7 @@
 //! Runs the state machine definition in process: every `${...FunctionArn}`
 //! resolves to a local function name served by the task dispatcher.
 
-use lifeboat_core::request::{execution_name_for, normalize_trigger};
+use lifeboat_core::request::{execution_name_for, execution_name_part, normalize_trigger};
 use lifeboat_states::{
     Clock, EventSink, Execution, ExecutionStatus, Executor, LoadError, StateMachine, TaskHandler, parse_definition,
 };
@@ -182,31 +182,23 @@ pub fn local_executor_per_task(
 /// The execution name: deterministic for an alarm or schedule (one run per
 /// incident), unique otherwise.
 pub fn execution_name(input: &Value, now: chrono::DateTime<chrono::Utc>) -> String {
-    // A run's follow-up runs once (a well-formed one: a malformed input gets
-    // a name of its own, so it cannot use up the name of a good one).
-    if let Some(after) = input.pointer("/follow_up/after_run").and_then(Value::as_str)
-        && normalize_trigger(input).is_ok()
-    {
-        let cleaned: String = after
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                    c
-                } else {
-                    '-'
-                }
-            })
-            .take(70)
-            .collect();
-        return format!("followup-{cleaned}");
+    // A malformed input gets a name of its own, so it cannot use up the name
+    // of a good one.
+    let Ok(request) = normalize_trigger(input) else {
+        return manual_execution_name(now);
+    };
+    // A run's follow-up runs once.
+    if let Some(after) = input.pointer("/follow_up/after_run").and_then(Value::as_str) {
+        return format!("followup-{}", execution_name_part(after, 70));
     }
-    normalize_trigger(input)
-        .ok()
-        .and_then(|r| execution_name_for(&r))
-        // 64 random bits, like the UUID Step Functions gives an unnamed
-        // execution: manual runs started in the same second (a script, a test
-        // suite) must never share a name, or the second is refused as a duplicate.
-        .unwrap_or_else(|| format!("manual-{}-{:016x}", now.format("%Y%m%dT%H%M%SZ"), fastrand::u64(..)))
+    execution_name_for(&request).unwrap_or_else(|| manual_execution_name(now))
+}
+
+/// 64 random bits, like the UUID Step Functions gives an unnamed execution:
+/// manual runs started in the same second (a script, a test suite) must never
+/// share a name, or the second is refused as a duplicate.
+fn manual_execution_name(now: chrono::DateTime<chrono::Utc>) -> String {
+    format!("manual-{}-{:016x}", now.format("%Y%m%dT%H%M%SZ"), fastrand::u64(..))
 }
 
 /// What a local run did.

@@ -297,10 +297,18 @@ pub fn execution_name_for(request: &Request) -> Option<String> {
         TriggerKind::Schedule => "drill",
         TriggerKind::Manual | TriggerKind::FollowUp => return None,
     };
-    // Execution names: 1-80 chars of [A-Za-z0-9-_].
-    let cleaned: String = request
-        .source
-        .chars()
+    let stamp = at.format("%Y%m%dT%H%M%SZ").to_string();
+    let room = 80 - prefix.len() - stamp.len() - 2;
+    Some(format!(
+        "{prefix}-{}-{stamp}",
+        execution_name_part(&request.source, room)
+    ))
+}
+
+/// `text` as part of an execution name (1-80 chars of `[A-Za-z0-9-_]`): any
+/// other character becomes `-`, and at most `max` characters are kept.
+pub fn execution_name_part(text: &str, max: usize) -> String {
+    text.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
                 c
@@ -308,11 +316,8 @@ pub fn execution_name_for(request: &Request) -> Option<String> {
                 '-'
             }
         })
-        .collect();
-    let stamp = at.format("%Y%m%dT%H%M%SZ").to_string();
-    let room = 80 - prefix.len() - stamp.len() - 2;
-    let cleaned: String = cleaned.chars().take(room).collect();
-    Some(format!("{prefix}-{cleaned}-{stamp}"))
+        .take(max)
+        .collect()
 }
 
 #[cfg(test)]
