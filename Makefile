@@ -14,7 +14,7 @@ NODE_STAMP := node_modules/.installed
 # endpoint on loopback where nothing listens (the demo and tests point their
 # clients at their own emulator on a free port). Only `make deploy` sees the
 # caller's real AWS configuration.
-SAFE_TARGETS := setup demo test unit lint asl-lint infra-lint build-cli bench
+SAFE_TARGETS := setup demo test unit lint asl-lint infra-lint emulator-test build-cli bench
 $(SAFE_TARGETS): export AWS_ACCESS_KEY_ID := test
 $(SAFE_TARGETS): export AWS_SECRET_ACCESS_KEY := test
 $(SAFE_TARGETS): export AWS_REGION := us-west-2
@@ -28,7 +28,7 @@ export CARGO_TERM_COLOR ?= never
 
 NEXTEST := $(shell command -v cargo-nextest 2>/dev/null)
 
-.PHONY: help setup build-tools build deploy deploy-tools build-cli install demo test unit lint asl-lint infra-lint fmt bench clean
+.PHONY: help setup build-tools build deploy deploy-tools build-cli install demo test unit lint asl-lint infra-lint emulator-test fmt bench clean
 
 help:
 	@echo "make demo   - set up, build, and run a full failover and failback on a local AWS emulator"
@@ -145,7 +145,14 @@ else
 	cargo test --workspace --no-fail-fast
 endif
 
-test: setup lint asl-lint infra-lint unit
+# The emulator's own checks: ruff (emulator/ruff.toml) and its pytest suite,
+# each test naming the AWS page the behaviour follows.
+emulator-test: setup
+	$(VENV)/bin/ruff check emulator
+	$(VENV)/bin/ruff format --check emulator
+	$(VENV)/bin/python -m pytest -q -p no:cacheprovider emulator/tests
+
+test: setup lint asl-lint infra-lint emulator-test unit
 
 fmt:
 	cargo fmt --all

@@ -85,7 +85,12 @@ def _body(environ):
 def _control(arn):
     control = _controls.get(arn)
     if control is None:
-        raise _Error("ResourceNotFoundException", f"Routing control {arn} not found.", resourceId=arn, resourceType="RoutingControl")
+        raise _Error(
+            "ResourceNotFoundException",
+            f"Routing control {arn} not found.",
+            resourceId=arn,
+            resourceType="RoutingControl",
+        )
     return control
 
 
@@ -167,7 +172,12 @@ def data_plane(environ, start_response):
             with _lock:
                 panel = body.get("ControlPanelArn")
                 if panel and panel not in _panels:
-                    raise _Error("ResourceNotFoundException", f"Control panel {panel} not found.", resourceId=panel, resourceType="ControlPanel")
+                    raise _Error(
+                        "ResourceNotFoundException",
+                        f"Control panel {panel} not found.",
+                        resourceId=panel,
+                        resourceType="ControlPanel",
+                    )
                 arns = sorted(a for a, c in _controls.items() if panel is None or c["panel"] == panel)
                 start = int(body.get("NextToken") or 0)
                 size = int(body.get("MaxResults") or 500)
@@ -297,7 +307,13 @@ def control_config(environ, start_response, _region):
             if method == "GET" and path.startswith("/controlpanel/") and path.endswith("/routingcontrols"):
                 panel = path[len("/controlpanel/") : -len("/routingcontrols")]
                 views = [
-                    {"ControlPanelArn": c["panel"], "Name": c["name"], "RoutingControlArn": a, "Status": "DEPLOYED", "Owner": ACCOUNT}
+                    {
+                        "ControlPanelArn": c["panel"],
+                        "Name": c["name"],
+                        "RoutingControlArn": a,
+                        "Status": "DEPLOYED",
+                        "Owner": ACCOUNT,
+                    }
                     for a, c in sorted(_controls.items())
                     if c["panel"] == panel
                 ]

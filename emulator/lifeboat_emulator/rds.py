@@ -56,7 +56,7 @@ def _step():
 
 
 def _now():
-    return datetime.datetime.now(datetime.timezone.utc)
+    return datetime.datetime.now(datetime.UTC)
 
 
 class _Fault(rds_errors.RDSClientError):

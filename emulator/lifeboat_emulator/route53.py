@@ -17,6 +17,7 @@ from xml.sax.saxutils import escape
 
 from moto.core.responses import ActionResult
 from moto.core.utils import utcnow
+from moto.route53.exceptions import NoSuchHostedZone as HostedZoneNotFound
 from moto.route53.models import route53_backends
 from moto.route53.responses import Route53
 
@@ -52,7 +53,11 @@ def get_health_check_status(self):
     return ActionResult(
         {
             "HealthCheckObservations": [
-                {"Region": region, "IPAddress": "127.0.13.37", "StatusReport": {"Status": status, "CheckedTime": utcnow()}}
+                {
+                    "Region": region,
+                    "IPAddress": "127.0.13.37",
+                    "StatusReport": {"Status": status, "CheckedTime": utcnow()},
+                }
                 for region in ("us-east-1", "us-west-2", "eu-west-1")
             ]
         }
@@ -62,11 +67,7 @@ def get_health_check_status(self):
 def _answer(backend, zone_id, name, record_type):
     zone = backend.get_hosted_zone(zone_id)
     wanted = name.lower().rstrip(".") + "."
-    records = [
-        r
-        for r in zone.rrsets
-        if r.name.lower().rstrip(".") + "." == wanted and r.type == record_type
-    ]
+    records = [r for r in zone.rrsets if r.name.lower().rstrip(".") + "." == wanted and r.type == record_type]
     if not records:
         return None, "NXDOMAIN"
 
@@ -90,13 +91,16 @@ def _answer(backend, zone_id, name, record_type):
 
 def test_dns_answer(environ, start_response):
     query = parse_qs(environ.get("QUERY_STRING", ""))
-    get = lambda key: (query.get(key) or query.get(key.lower()) or [""])[0]  # noqa: E731
+
+    def get(key):
+        return (query.get(key) or query.get(key.lower()) or [""])[0]
+
     zone_id = get("hostedzoneid").replace("/hostedzone/", "")
     name, record_type = get("recordname"), get("recordtype").upper()
     backend = route53_backends[ACCOUNT]["aws"]
     try:
         values, code = _answer(backend, zone_id, name, record_type)
-    except Exception as e:  # NoSuchHostedZone and the like
+    except HostedZoneNotFound as e:
         body = (
             f'<?xml version="1.0"?>\n<ErrorResponse xmlns="{XMLNS}"><Error><Type>Sender</Type>'
             f"<Code>NoSuchHostedZone</Code><Message>{escape(str(e))}</Message></Error></ErrorResponse>"

@@ -171,6 +171,46 @@ async fn cloudwatch_alarm_states_are_read_per_region() {
 }
 
 #[tokio::test]
+async fn composite_alarms_are_read_with_metric_alarms() {
+    // DescribeAlarms returns composites only when AlarmTypes asks (the emulator
+    // answers as its API reference says): a composite verification alarm read
+    // without it would look missing, and its app would be rolled back.
+    let c = clients().await;
+    let config = sdk_config(&moto().endpoint()).await;
+    let (child, composite) = (unique("child"), unique("composite"));
+    create_ok_alarm(&config, "us-west-2", &child).await.unwrap();
+    let raw = aws_sdk_cloudwatch::Client::from_conf(
+        aws_sdk_cloudwatch::config::Builder::from(&config)
+            .region(aws_config::Region::new("us-west-2"))
+            .build(),
+    );
+    raw.put_composite_alarm()
+        .alarm_name(&composite)
+        .alarm_rule(format!("ALARM(\"{child}\")"))
+        .send()
+        .await
+        .unwrap();
+    let plain = raw.describe_alarms().alarm_names(&composite).send().await.unwrap();
+    assert!(
+        plain.composite_alarms().is_empty(),
+        "AWS omits composites without AlarmTypes"
+    );
+    let cw = CloudWatch::new(c.clone());
+    let names = [child.clone(), composite.clone()];
+    let states = cw.alarm_states("us-west-2", &names).await.unwrap();
+    assert_eq!(states.get(&composite).map(String::as_str), Some("OK"), "{states:?}");
+    raw.set_alarm_state()
+        .alarm_name(&child)
+        .state_value(aws_sdk_cloudwatch::types::StateValue::Alarm)
+        .state_reason("test")
+        .send()
+        .await
+        .unwrap();
+    let states = cw.alarm_states("us-west-2", &names).await.unwrap();
+    assert_eq!(states.get(&composite).map(String::as_str), Some("ALARM"), "{states:?}");
+}
+
+#[tokio::test]
 async fn the_registry_table_is_created_written_read_and_updated() {
     let c = clients().await;
     let store = DynamoRegistry::new(c.dynamodb.clone(), unique("registry"));

@@ -426,3 +426,34 @@ fn every_task_times_out_after_its_function_would() {
         "the functions use the default lease TTL, the definition's TimeoutSeconds"
     );
 }
+
+#[test]
+fn alarm_readers_may_describe_alarms_on_every_resource() {
+    // DescribeAlarms returns composite alarms only to a caller whose
+    // cloudwatch:DescribeAlarms is scoped to "*" (its API reference): a
+    // statement scoped to alarm ARNs would hide a composite verification or
+    // trigger alarm, which then reads as missing.
+    let t = template();
+    let mut readers = 0;
+    for (name, f) in functions(&t) {
+        for st in f["Properties"]["Policies"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .flat_map(|p| p["Statement"].as_sequence().into_iter().flatten())
+        {
+            let actions = serde_yaml_ng::to_string(&st["Action"]).unwrap();
+            if actions
+                .lines()
+                .any(|l| l.trim_start_matches("- ").trim() == "cloudwatch:DescribeAlarms")
+            {
+                readers += 1;
+                assert_eq!(st["Resource"].as_str(), Some("*"), "{name}: {st:?}");
+            }
+        }
+    }
+    assert!(
+        readers >= 4,
+        "validate, verify, record and readiness read alarms ({readers} statements)"
+    );
+}

@@ -196,6 +196,58 @@ async fn an_app_failing_verification_is_rolled_back_alone() {
 }
 
 #[tokio::test]
+async fn a_composite_verification_alarm_is_read_and_followed() {
+    // DescribeAlarms returns composite alarms only when asked (AlarmTypes):
+    // read without it, a composite verification alarm looked missing and its
+    // app was rolled back however healthy it was.
+    let env = TestEnv::new().await;
+    let (child, composite) = (env.alarm("storefront-usw2-errors"), env.alarm("storefront-usw2-health"));
+    let cw = aws_sdk_cloudwatch::Client::from_conf(
+        aws_sdk_cloudwatch::config::Builder::from(&env.config)
+            .region(aws_config::Region::new(SECONDARY))
+            .build(),
+    );
+    cw.put_composite_alarm()
+        .alarm_name(&composite)
+        .alarm_rule(format!("ALARM(\"{child}\")"))
+        .send()
+        .await
+        .unwrap();
+    env.update_app("storefront", |a| {
+        a.verification.alarms.secondary = vec![composite.clone()]
+    })
+    .await;
+    // Its child in ALARM: the composite is too, and the move is put back, saying why.
+    env.fail_verification("storefront").await;
+    let (exec, _) = env.run(json!({"action": "failover", "apps": ["storefront"]})).await;
+    let storefront = record(&exec).apps.into_iter().find(|a| a.app == "storefront").unwrap();
+    assert_eq!(storefront.status, AppStatus::RolledBack, "{}", storefront.detail);
+    assert!(
+        storefront.detail.contains(&format!("{composite} is ALARM")),
+        "{}",
+        storefront.detail
+    );
+    // Healthy again: the composite is OK and the app moves.
+    lifeboat::estate::set_alarm(
+        &env.config,
+        SECONDARY,
+        &child,
+        aws_sdk_cloudwatch::types::StateValue::Ok,
+    )
+    .await
+    .unwrap();
+    let (exec, _) = env.run(json!({"action": "failover", "apps": ["storefront"]})).await;
+    assert_eq!(exec.status, ExecutionStatus::Succeeded, "{:?}", exec.error);
+    let storefront = record(&exec).apps.into_iter().find(|a| a.app == "storefront").unwrap();
+    assert_eq!(storefront.status, AppStatus::Moved, "{}", storefront.detail);
+    assert!(
+        storefront.detail.contains(&format!("alarm {composite} OK")),
+        "{}",
+        storefront.detail
+    );
+}
+
+#[tokio::test]
 async fn a_throttled_route53_change_is_retried_by_the_state_machine() {
     // Four throttles: the SDK's own three attempts all fail, the task reports
     // Lifeboat.Throttled, the state machine retries, the fourth throttle is

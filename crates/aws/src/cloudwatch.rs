@@ -5,7 +5,7 @@ use crate::clients::AwsClients;
 use crate::error::AwsError;
 use crate::ports::{AlarmStates, Datum, Metrics};
 use async_trait::async_trait;
-use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, MetricDatum, StandardUnit, Statistic};
+use aws_sdk_cloudwatch::types::{AlarmType, ComparisonOperator, Dimension, MetricDatum, StandardUnit, Statistic};
 use aws_smithy_types_convert::date_time::DateTimeExt;
 use chrono::SubsecRound;
 use lifeboat_core::registry::{PROBE_DIMENSION, PROBE_METRIC, PROBE_NAMESPACE};
@@ -28,11 +28,15 @@ impl AlarmStates for CloudWatch {
     async fn alarm_states(&self, region: &str, names: &[String]) -> Result<BTreeMap<String, String>, AwsError> {
         let client = self.clients.cloudwatch(region);
         let mut out = BTreeMap::new();
-        // DescribeAlarms takes at most 100 names per call.
+        // DescribeAlarms takes at most 100 names per call, and returns
+        // composite alarms only when AlarmTypes asks for them (its API
+        // reference: "If you omit this parameter, only metric alarms are returned").
         for chunk in names.chunks(100) {
             let mut pages = client
                 .describe_alarms()
                 .set_alarm_names(Some(chunk.to_vec()))
+                .alarm_types(AlarmType::MetricAlarm)
+                .alarm_types(AlarmType::CompositeAlarm)
                 .into_paginator()
                 .send();
             while let Some(resp) = pages.next().await {

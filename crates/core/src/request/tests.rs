@@ -45,6 +45,26 @@ fn alarm_event_becomes_a_disaster_failover_for_that_alarm() {
 }
 
 #[test]
+fn a_composite_alarm_event_is_a_trigger_like_a_metric_alarm_event() {
+    // A composite alarm's event carries its rule, not metrics, and its
+    // reasonData names the triggering alarms.
+    let mut event = alarm_event("region-health", "ALARM");
+    event["detail"]["configuration"] = json!({
+        "alarmRule": "ALARM(\"payments-5xx\") OR ALARM(\"search-5xx\")",
+        "actionsSuppressor": "",
+        "actionsSuppressorWaitPeriod": 0,
+        "actionsSuppressorExtensionPeriod": 0
+    });
+    event["detail"]["state"]["reasonData"] = json!(
+        "{\"triggeringAlarms\":[{\"arn\":\"arn:aws:cloudwatch:us-east-1:123456789012:alarm:payments-5xx\",\"state\":{\"value\":\"ALARM\",\"timestamp\":\"2026-11-26T18:43:47.000+0000\"}}]}"
+    );
+    let r = normalize_trigger(&event).unwrap();
+    assert_eq!((r.action, r.mode), (Action::Failover, Mode::Disaster));
+    assert_eq!(r.apps, AppSelection::Alarm("region-health".into()));
+    assert!(r.ignore.is_none());
+}
+
+#[test]
 fn insufficient_data_selects_only_the_apps_that_opt_in() {
     let r = normalize_trigger(&alarm_event("payments-5xx", "INSUFFICIENT_DATA")).unwrap();
     assert_eq!(r.apps, AppSelection::AlarmWithoutData("payments-5xx".into()));
