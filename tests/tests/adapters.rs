@@ -211,6 +211,35 @@ async fn composite_alarms_are_read_with_metric_alarms() {
 }
 
 #[tokio::test]
+async fn a_replica_lag_of_minus_one_reads_as_replication_not_active() {
+    use lifeboat_aws::ports::{Lag, LagOf, ReplicationLag};
+    let c = clients().await;
+    let config = sdk_config(&moto().endpoint()).await;
+    let (stopped, lagging) = (unique("stopped"), unique("lagging"));
+    let seconds = aws_sdk_cloudwatch::types::StandardUnit::Seconds;
+    lifeboat::estate::put_rds_metric(
+        &config,
+        "ReplicaLag",
+        ("DBInstanceIdentifier", &stopped),
+        -1.0,
+        seconds.clone(),
+    )
+    .await
+    .unwrap();
+    lifeboat::estate::put_rds_metric(&config, "ReplicaLag", ("DBInstanceIdentifier", &lagging), 4.0, seconds)
+        .await
+        .unwrap();
+    let rds = lifeboat_aws::rds::Rds::new(c);
+    let lag = |id: String| {
+        let rds = rds.clone();
+        async move { rds.lag("us-west-2", LagOf::ReplicaInstance(&id)).await.unwrap() }
+    };
+    assert_eq!(lag(stopped).await, Lag::NotReplicating);
+    assert_eq!(lag(lagging).await, Lag::Seconds(4.0));
+    assert_eq!(lag(unique("silent")).await, Lag::NotMeasured);
+}
+
+#[tokio::test]
 async fn the_registry_table_is_created_written_read_and_updated() {
     let c = clients().await;
     let store = DynamoRegistry::new(c.dynamodb.clone(), unique("registry"));

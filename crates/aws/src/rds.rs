@@ -4,7 +4,7 @@
 use crate::clients::AwsClients;
 use crate::error::AwsError;
 use crate::ports::{
-    Databases, DbState, GlobalClusterState, GlobalMember, LagOf, ReplicatedBackup, ReplicationLag, RestoreRequest,
+    Databases, DbState, GlobalClusterState, GlobalMember, Lag, LagOf, ReplicatedBackup, ReplicationLag, RestoreRequest,
 };
 use async_trait::async_trait;
 use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, ScanBy};
@@ -261,7 +261,7 @@ fn lag_metrics(of: LagOf<'_>) -> (&'static [&'static str], &'static str, f64) {
 
 #[async_trait]
 impl ReplicationLag for Rds {
-    async fn lag_seconds(&self, region: &str, of: LagOf<'_>) -> Result<Option<f64>, AwsError> {
+    async fn lag(&self, region: &str, of: LagOf<'_>) -> Result<Lag, AwsError> {
         let now = Utc::now();
         let start = now - chrono::Duration::minutes(10);
         let (names, dimension, seconds_per_unit) = lag_metrics(of);
@@ -302,7 +302,8 @@ impl ReplicationLag for Rds {
             .into_paginator()
             .send();
         // The last value seen of each metric (whose datapoints may span
-        // pages); the larger of the two is the data at risk.
+        // pages); the larger of the two is the data at risk, and -1 means
+        // replication is not active (Lag::from_latest).
         let mut latest: BTreeMap<String, (SmithyDateTime, f64)> = BTreeMap::new();
         while let Some(page) = pages.next().await {
             let page = page
@@ -316,9 +317,9 @@ impl ReplicationLag for Rds {
                 }
             }
         }
-        Ok(latest
-            .values()
-            .map(|(_, v)| *v * seconds_per_unit)
-            .fold(None, |acc: Option<f64>, v| Some(acc.map_or(v, |a| a.max(v)))))
+        Ok(Lag::from_latest(latest.values().map(|(_, v)| {
+            // -1 stays -1 (not active) whatever the unit.
+            if *v < 0.0 { -1.0 } else { *v * seconds_per_unit }
+        })))
     }
 }

@@ -169,23 +169,75 @@ fn manual_rebuild_steps(app: &Application, kind: DatabaseKind) -> Vec<String> {
     }
 }
 
-/// The RPO gate: may a data-loss failover go ahead with `lag_seconds` of replication lag?
+/// Replication lag as CloudWatch reports it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Lag {
+    /// Seconds behind the source: the writes a failover or promotion now would lose.
+    Seconds(f64),
+    /// The lag metric says replication is not active: ReplicaLag and
+    /// AuroraBinlogReplicaLag report -1 then (the RDS and Aurora metrics
+    /// references). How much would be lost is unknown, never "-1 s".
+    NotReplicating,
+    /// No datapoint in the window read.
+    NotMeasured,
+}
+
+impl Lag {
+    /// From the latest value of each lag metric read (any negative value:
+    /// replication is not active; none: not measured; else the largest).
+    pub fn from_latest(values: impl IntoIterator<Item = f64>) -> Lag {
+        let mut out = Lag::NotMeasured;
+        for v in values {
+            out = match out {
+                _ if v < 0.0 => return Lag::NotReplicating,
+                Lag::Seconds(s) => Lag::Seconds(s.max(v)),
+                _ => Lag::Seconds(v),
+            };
+        }
+        out
+    }
+
+    /// The data at risk in seconds, when known.
+    pub fn seconds(self) -> Option<f64> {
+        match self {
+            Lag::Seconds(s) => Some(s),
+            Lag::NotReplicating | Lag::NotMeasured => None,
+        }
+    }
+
+    /// For people: "1.8 s", "unknown: replication is not active", ...
+    pub fn describe(self) -> String {
+        match self {
+            Lag::Seconds(s) => format!("{s:.1} s"),
+            Lag::NotReplicating => "unknown: the lag metric says replication is not active (-1)".into(),
+            Lag::NotMeasured => "not measured (no datapoint in the last 10 minutes)".into(),
+        }
+    }
+}
+
+/// The RPO gate: may a data-loss failover go ahead with this replication lag?
 /// `Err` says why not, and what to do.
-pub fn rpo_gate(plan: &DatabasePlan, app: &str, lag_seconds: Option<f64>) -> Result<(), String> {
+pub fn rpo_gate(plan: &DatabasePlan, app: &str, lag: Lag) -> Result<(), String> {
     let Some(budget) = plan.max_rpo_seconds else {
         return Ok(());
     };
     if plan.accept_data_loss {
         return Ok(());
     }
-    match lag_seconds {
-        Some(lag) if lag <= f64::from(budget) => Ok(()),
-        Some(lag) => Err(format!(
+    match lag {
+        Lag::Seconds(lag) if lag <= f64::from(budget) => Ok(()),
+        Lag::Seconds(lag) => Err(format!(
             "{app}: replication lag of {} is {lag:.1} s, over its max_rpo_seconds of {budget} s: a failover now \
              would lose that much data; rerun with accept_data_loss to fail over anyway, or wait for the lag to drop",
             plan.target
         )),
-        None => Err(format!(
+        Lag::NotReplicating => Err(format!(
+            "{app}: the replication lag metric of {} says replication is not active (-1), so how much a failover \
+             would lose is unknown and its max_rpo_seconds of {budget} s cannot be shown to hold; rerun with \
+             accept_data_loss to fail over anyway",
+            plan.target
+        )),
+        Lag::NotMeasured => Err(format!(
             "{app}: no replication lag measured for {} in the last 10 minutes (AuroraGlobalDBReplicationLag / \
              AuroraGlobalDBRPOLag), so its max_rpo_seconds of {budget} s cannot be shown to hold; rerun with \
              accept_data_loss to fail over anyway",
@@ -326,11 +378,24 @@ applications:
         let DbDecision::Move(mut p) = database_step(&a, Action::Failover, Side::Secondary, &alarm()) else {
             panic!()
         };
-        assert!(rpo_gate(&p, "orders", Some(12.0)).is_ok());
-        let err = rpo_gate(&p, "orders", Some(42.5)).unwrap_err();
+        assert!(rpo_gate(&p, "orders", Lag::Seconds(12.0)).is_ok());
+        let err = rpo_gate(&p, "orders", Lag::Seconds(42.5)).unwrap_err();
         assert!(err.contains("42.5 s") && err.contains("accept_data_loss"), "{err}");
-        assert!(rpo_gate(&p, "orders", None).is_err());
+        assert!(rpo_gate(&p, "orders", Lag::NotMeasured).is_err());
+        let err = rpo_gate(&p, "orders", Lag::NotReplicating).unwrap_err();
+        assert!(err.contains("not active") && !err.contains("-1 s"), "{err}");
         p.accept_data_loss = true;
-        assert!(rpo_gate(&p, "orders", Some(42.5)).is_ok());
+        assert!(rpo_gate(&p, "orders", Lag::Seconds(42.5)).is_ok());
+    }
+
+    #[test]
+    fn a_lag_of_minus_one_is_unknown_never_a_number_of_seconds() {
+        // ReplicaLag / AuroraBinlogReplicaLag report -1 when replication is not active.
+        assert_eq!(Lag::from_latest([-1.0]), Lag::NotReplicating);
+        assert_eq!(Lag::from_latest([2.0, -1.0]), Lag::NotReplicating);
+        assert_eq!(Lag::from_latest([]), Lag::NotMeasured);
+        assert_eq!(Lag::from_latest([0.8, 1.8]), Lag::Seconds(1.8));
+        assert_eq!(Lag::NotReplicating.seconds(), None);
+        assert!(Lag::NotReplicating.describe().contains("not active"));
     }
 }

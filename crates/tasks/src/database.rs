@@ -322,10 +322,8 @@ pub async fn promote_database(
                 out.rpo_at_risk_seconds = Some(0.0);
                 out.detail = format!("switchover of {gid} to {} started (no data loss)", d.target);
             } else {
-                let measured = lag
-                    .lag_seconds(region, LagOf::GlobalSecondary(cluster_id(&d.target)))
-                    .await?;
-                out.rpo_at_risk_seconds = measured;
+                let measured = lag.lag(region, LagOf::GlobalSecondary(cluster_id(&d.target))).await?;
+                out.rpo_at_risk_seconds = measured.seconds();
                 if let Err(why) = rpo_gate(d, &app.app, measured) {
                     tracing::warn!(app = %app.app, lag = ?measured, "RPO gate refused the failover");
                     out.outcome = PromoteOutcome::Refused;
@@ -336,11 +334,9 @@ pub async fn promote_database(
                 dbs.move_global_writer(region, gid, &member.cluster_arn, true).await?;
                 out.outcome = PromoteOutcome::Started;
                 out.detail = format!(
-                    "failover of {gid} to {} started, allowing data loss ({})",
+                    "failover of {gid} to {} started, allowing data loss (replication lag {})",
                     d.target,
-                    measured.map_or("replication lag not measured".to_string(), |l| format!(
-                        "replication lag {l:.1} s"
-                    ))
+                    measured.describe()
                 );
             }
         }
@@ -349,7 +345,7 @@ pub async fn promote_database(
                 .cluster(region, &d.target)
                 .await?
                 .ok_or_else(|| not_found(app, format!("replica cluster {} not found in {region}", d.target)))?;
-            let lag_now = || lag.lag_seconds(region, LagOf::ReplicaCluster(&d.target));
+            let lag_now = || lag.lag(region, LagOf::ReplicaCluster(&d.target));
             promote_replica(&mut out, &c, "promoting", lag_now, || {
                 dbs.promote_cluster(region, &d.target)
             })
@@ -360,7 +356,7 @@ pub async fn promote_database(
                 .instance(region, &d.target)
                 .await?
                 .ok_or_else(|| not_found(app, format!("read replica {} not found in {region}", d.target)))?;
-            let lag_now = || lag.lag_seconds(region, LagOf::ReplicaInstance(&d.target));
+            let lag_now = || lag.lag(region, LagOf::ReplicaInstance(&d.target));
             promote_replica(&mut out, &i, "modifying", lag_now, || {
                 dbs.promote_instance(region, &d.target)
             })
@@ -383,7 +379,7 @@ async fn promote_replica<L, LFut, F, Fut>(
 ) -> Result<(), LifeboatError>
 where
     L: FnOnce() -> LFut,
-    LFut: std::future::Future<Output = Result<Option<f64>, lifeboat_aws::AwsError>>,
+    LFut: std::future::Future<Output = Result<lifeboat_core::database::Lag, lifeboat_aws::AwsError>>,
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<(), lifeboat_aws::AwsError>>,
 {
@@ -395,13 +391,15 @@ where
         };
         out.detail = format!("{} is promoted already ({})", current.id, current.status);
     } else {
-        out.rpo_at_risk_seconds = lag_now().await?;
+        let lag = lag_now().await?;
+        out.rpo_at_risk_seconds = lag.seconds();
         promote().await?;
         out.outcome = PromoteOutcome::Started;
         out.detail = format!(
-            "promotion of {} started (it stops replicating from {})",
+            "promotion of {} started (it stops replicating from {}; replication lag {})",
             current.id,
-            current.replicating_from.as_deref().unwrap_or("its source")
+            current.replicating_from.as_deref().unwrap_or("its source"),
+            lag.describe()
         );
     }
     Ok(())

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use lifeboat_aws::ports::{Datum, LagOf};
 use lifeboat_aws::route53::read_records;
 use lifeboat_core::LifeboatError;
-use lifeboat_core::database::{DbAction, DbDecision, database_step};
+use lifeboat_core::database::{DbAction, DbDecision, Lag, database_step};
 use lifeboat_core::plan::DNS_SYNC_ALLOWANCE_SECONDS;
 use lifeboat_core::registry::{Application, DatabaseKind, Registry, Side, checks_within};
 use lifeboat_core::request::{Action, Mode, normalize_trigger};
@@ -304,13 +304,18 @@ pub async fn evaluate(s: &Services, now: DateTime<Utc>) -> Result<Evaluation, Li
                     _ => None,
                 };
                 if let Some(of) = lag_of {
-                    let lag = s.lag.lag_seconds(&d.region, of).await?;
-                    rpo_at_risk = lag;
+                    let lag = s.lag.lag(&d.region, of).await?;
+                    rpo_at_risk = lag.seconds();
                     match (lag, app.database.max_rpo_seconds) {
-                        (Some(l), Some(max)) if l > f64::from(max) => reasons.push(format!(
+                        (Lag::Seconds(l), Some(max)) if l > f64::from(max) => reasons.push(format!(
                             "replication lag {l:.1} s is over max_rpo_seconds {max}: a disaster failover now would be refused (or lose that much with accept_data_loss)"
                         )),
-                        (None, Some(max)) if request.mode == Mode::Disaster => reasons.push(format!(
+                        (Lag::NotReplicating, _) => reasons.push(
+                            "the replication lag metric says replication is not active (-1): the data a failover would \
+                             lose is unknown; repair replication before relying on this standby"
+                                .to_string(),
+                        ),
+                        (Lag::NotMeasured, Some(max)) if request.mode == Mode::Disaster => reasons.push(format!(
                             "no replication lag measured in the last 10 minutes: the RPO gate ({max} s) cannot pass"
                         )),
                         _ => {}

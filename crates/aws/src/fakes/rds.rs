@@ -10,7 +10,8 @@ pub struct FakeDatabases {
     pub clusters: Mutex<BTreeMap<(String, String), crate::ports::DbState>>,
     pub instances: Mutex<BTreeMap<(String, String), crate::ports::DbState>>,
     pub backups: Mutex<BTreeMap<(String, String), crate::ports::ReplicatedBackup>>,
-    /// Replication lag by (Region, cluster id), seconds; absent = no datapoints.
+    /// Replication lag by (Region, cluster id), seconds as the metric reports
+    /// it (-1: replication not active); absent = no datapoints.
     pub lag: Mutex<BTreeMap<(String, String), f64>>,
     /// Reads that still show the intermediate status after an action.
     pub pending_describes: Mutex<u32>,
@@ -255,8 +256,10 @@ impl crate::ports::Databases for FakeDatabases {
 
 #[async_trait]
 impl crate::ports::ReplicationLag for FakeDatabases {
-    async fn lag_seconds(&self, region: &str, of: crate::ports::LagOf<'_>) -> Result<Option<f64>, AwsError> {
+    async fn lag(&self, region: &str, of: crate::ports::LagOf<'_>) -> Result<crate::ports::Lag, AwsError> {
         lock(&self.calls).add("cloudwatch:GetMetricData", 1);
-        Ok(lock(&self.lag).get(&(region.to_string(), of.id().to_string())).copied())
+        Ok(crate::ports::Lag::from_latest(
+            lock(&self.lag).get(&(region.to_string(), of.id().to_string())).copied(),
+        ))
     }
 }

@@ -1,6 +1,7 @@
 //! RDS and Aurora: databases, promotions, replication lag.
 
 use super::prelude::*;
+pub use lifeboat_core::database::Lag;
 
 /// An Aurora global cluster as DescribeGlobalClusters shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -110,7 +111,8 @@ impl LagOf<'_> {
 /// Reads replication lag (CloudWatch): the data a promotion or failover may lose.
 #[async_trait]
 pub trait ReplicationLag: Send + Sync {
-    /// The last value seen in the last 10 minutes of the lag metrics of `of` (the
-    /// larger, if two), in seconds; `None` when there is no datapoint.
-    async fn lag_seconds(&self, region: &str, of: LagOf<'_>) -> Result<Option<f64>, AwsError>;
+    /// The last value seen in the last 10 minutes of the lag metrics of `of`
+    /// (the larger, if two), as [`Lag::from_latest`] reads them: -1 is
+    /// "replication not active", no datapoint is "not measured".
+    async fn lag(&self, region: &str, of: LagOf<'_>) -> Result<Lag, AwsError>;
 }

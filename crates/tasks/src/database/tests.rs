@@ -130,6 +130,37 @@ async fn the_rpo_gate_refuses_a_failover_over_budget_and_changes_nothing() {
 }
 
 #[tokio::test]
+async fn a_lag_of_minus_one_is_unknown_data_at_risk_not_minus_one_second() {
+    // ReplicaLag and AuroraBinlogReplicaLag report -1 when replication is not
+    // active: the gate refuses a data-loss failover it cannot bound, and the
+    // record says "unknown", never "-1 s at risk".
+    let f = global_estate();
+    f.lag
+        .lock()
+        .unwrap()
+        .insert(("us-west-2".into(), "orders-usw2".into()), -1.0);
+    let out = promote(&f, app(DatabaseKind::AuroraGlobal, DbAction::Failover)).await;
+    assert_eq!(out.outcome, PromoteOutcome::Refused);
+    assert_eq!(out.rpo_at_risk_seconds, None);
+    assert!(out.detail.contains("not active"), "{}", out.detail);
+    assert_eq!(f.calls.lock().unwrap().get("rds:FailoverGlobalCluster"), 0);
+
+    let r = FakeDatabases::default();
+    r.add_instance(
+        "us-west-2",
+        "orders-usw2",
+        Some("arn:aws:rds:us-east-1:123456789012:db:orders-use1"),
+    );
+    r.lag
+        .lock()
+        .unwrap()
+        .insert(("us-west-2".into(), "orders-usw2".into()), -1.0);
+    let out = promote(&r, app(DatabaseKind::RdsReplica, DbAction::PromoteInstance)).await;
+    assert_eq!((out.outcome, out.rpo_at_risk_seconds), (PromoteOutcome::Started, None));
+    assert!(out.detail.contains("replication lag unknown"), "{}", out.detail);
+}
+
+#[tokio::test]
 async fn replicas_are_promoted_once() {
     let f = FakeDatabases::default();
     *f.pending_describes.lock().unwrap() = 1;
