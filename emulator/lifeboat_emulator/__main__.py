@@ -22,10 +22,27 @@ def _credential_scope(environ):
 _dispatch = DomainDispatcherApplication.__call__
 
 
+CONTROL_PREFIX = "/lifeboat-emulator/"
+
+
+def _control(environ, start_response, path):
+    """The emulator's own control API (tests pull its hooks): by service."""
+    service = path[len(CONTROL_PREFIX) :].split("/", 1)[0]
+    handler = {"route53": route53.control}.get(service)
+    if handler is None or environ.get("REQUEST_METHOD") != "POST":
+        data = f'{{"error": "unknown control {path}"}}'.encode()
+        start_response("404 Not Found", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+        return [data]
+    return handler(environ, start_response, path)
+
+
 def _call(self, environ, start_response):
     path = environ.get("PATH_INFO", "")
     if path == "/moto-api/reset" and environ.get("REQUEST_METHOD") == "POST":
         arc.reset()
+        route53.reset()
+    if path.startswith(CONTROL_PREFIX):
+        return _control(environ, start_response, path)
     service, region = _credential_scope(environ)
     if service == "route53-recovery-cluster" or path.startswith(arc.ENDPOINT_PREFIX):
         return arc.data_plane(environ, start_response)

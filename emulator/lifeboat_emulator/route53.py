@@ -1,22 +1,39 @@
-"""Route 53: what routing controls and a DNS answer need.
+"""Route 53: health checks as their checkers report them, and a DNS answer.
 
-- CreateHealthCheck keeps RoutingControlArn (moto drops it), and
-  GetHealthCheckStatus of a RECOVERY_CONTROL health check follows its
-  routing control: Success when On, Failure when Off (moto: always Success).
+- GetHealthCheckStatus returns one observation per health checker (16 here:
+  two in each of the eight checker Regions the API lists), each "Success: ..."
+  or "Failure: ...". "How Amazon Route 53 determines whether a health check is
+  healthy" (Route 53 developer guide): healthy when more than 18 % of the
+  checkers report healthy, unhealthy at 18 % or fewer. A test sets how many
+  checkers see an endpoint healthy with
+  `POST /lifeboat-emulator/route53/health-checks/{id} {"healthy_checkers": n}`
+  (moto: every checker always reports Success).
+- GetHealthCheckStatus refuses a CALCULATED health check (InvalidInput): its
+  API reference says it cannot report the status of a calculated health
+  check. A calculated check is healthy when at least HealthThreshold of its
+  ChildHealthChecks are (0: always healthy; more than it has: never),
+  inverted when Inverted is set (UpdateHealthCheck reference,
+  HealthThreshold); TestDNSAnswer follows that.
+- CreateHealthCheck keeps RoutingControlArn (moto drops it), and a
+  RECOVERY_CONTROL health check follows its routing control: every checker
+  reports Success when it is On, Failure when Off.
 - TestDNSAnswer (moto: not served) answers as Route 53 documents for
   weighted records: unhealthy records are left out (a record's health is its
-  health check's; checks other than RECOVERY_CONTROL count as healthy, as
-  moto says of them); among the rest, one is chosen in proportion to its
-  weight, and records of weight 0 only when no other has weight; when every
-  record is unhealthy, Route 53 answers as if all were healthy.
+  health check's, by the rules above); among the rest, one is chosen in
+  proportion to its weight, and records of weight 0 only when no other has
+  weight; when every record is unhealthy, Route 53 answers as if all were
+  healthy.
 """
 
+import json
 import random
+import threading
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
 from moto.core.responses import ActionResult
 from moto.core.utils import utcnow
+from moto.route53.exceptions import InvalidInput
 from moto.route53.exceptions import NoSuchHostedZone as HostedZoneNotFound
 from moto.route53.models import route53_backends
 from moto.route53.responses import Route53
@@ -27,7 +44,34 @@ ACCOUNT = "123456789012"
 XMLNS = "https://route53.amazonaws.com/doc/2013-04-01/"
 
 _orig_create_health_check = Route53.create_health_check
-_orig_get_health_check_status = Route53.get_health_check_status
+
+# Two health checkers in each of the Regions GetHealthCheckStatus names.
+CHECKERS = [
+    (region, f"15.177.{n}.{i}")
+    for n, region in enumerate(
+        [
+            "us-east-1",
+            "us-west-1",
+            "us-west-2",
+            "eu-west-1",
+            "ap-southeast-1",
+            "ap-southeast-2",
+            "ap-northeast-1",
+            "sa-east-1",
+        ]
+    )
+    for i in (10, 11)
+]
+# "more than 18 percent of health checkers report that an endpoint is healthy"
+HEALTHY_SHARE = 0.18
+
+_lock = threading.Lock()
+_healthy_checkers = {}  # health check id -> how many checkers see it healthy
+
+
+def reset():
+    with _lock:
+        _healthy_checkers.clear()
 
 
 def create_health_check(self):
@@ -37,31 +81,64 @@ def create_health_check(self):
     return result
 
 
-def _recovery_control_healthy(check):
-    """True/False for a RECOVERY_CONTROL check, None for any other."""
-    if check is None or check.type_ != "RECOVERY_CONTROL":
-        return None
-    return arc.control_state(getattr(check, "routing_control_arn", None) or "") == "On"
+def _reports(check):
+    """Each checker's verdict on an endpoint or RECOVERY_CONTROL check: [(region, ip, ok)]."""
+    if check.type_ == "RECOVERY_CONTROL":
+        on = arc.control_state(getattr(check, "routing_control_arn", None) or "") == "On"
+        return [(region, ip, on) for region, ip in CHECKERS]
+    with _lock:
+        healthy = _healthy_checkers.get(check.id, len(CHECKERS))
+    return [(region, ip, i < healthy) for i, (region, ip) in enumerate(CHECKERS)]
+
+
+def is_healthy(backend, check, depth=0):
+    """Route 53's verdict on a health check, by the rules in this module's docstring."""
+    if check.type_ == "CALCULATED":
+        children = [backend.health_checks.get(c) for c in (check.children or [])]
+        healthy = sum(1 for c in children if c is not None and depth < 3 and is_healthy(backend, c, depth + 1))
+        threshold = int(check.health_threshold or 0)
+        verdict = healthy >= threshold if threshold <= len(children) else False
+    else:
+        reports = _reports(check)
+        verdict = sum(1 for *_, ok in reports if ok) > HEALTHY_SHARE * len(reports)
+    return verdict != bool(check.inverted)
 
 
 def get_health_check_status(self):
     check = self.backend.get_health_check(self._get_param("HealthCheckId"))
-    healthy = _recovery_control_healthy(check)
-    if healthy is None:
-        return _orig_get_health_check_status(self)
-    status = "Success: routing control is On" if healthy else "Failure: routing control is Off"
-    return ActionResult(
-        {
-            "HealthCheckObservations": [
-                {
-                    "Region": region,
-                    "IPAddress": "127.0.13.37",
-                    "StatusReport": {"Status": status, "CheckedTime": utcnow()},
-                }
-                for region in ("us-east-1", "us-west-2", "eu-west-1")
-            ]
-        }
-    )
+    if check.type_ == "CALCULATED":
+        raise InvalidInput(
+            f"Health check {check.id} is a calculated health check: GetHealthCheckStatus cannot report its status"
+        )
+    observations = []
+    for region, ip, ok in _reports(check):
+        if check.type_ == "RECOVERY_CONTROL":
+            status = "Success: routing control is On" if ok else "Failure: routing control is Off"
+        else:
+            status = "Success: HTTP Status Code 200, OK" if ok else "Failure: Connection timed out."
+        observations.append(
+            {"Region": region, "IPAddress": ip, "StatusReport": {"Status": status, "CheckedTime": utcnow()}}
+        )
+    return ActionResult({"HealthCheckObservations": observations})
+
+
+def control(environ, start_response, path):
+    """POST /lifeboat-emulator/route53/health-checks/{id} {"healthy_checkers": n}."""
+    parts = path.strip("/").split("/")
+    if len(parts) != 4 or parts[2] != "health-checks":
+        return _json(start_response, "404 Not Found", {"error": f"unknown control {path}"})
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
+    healthy = max(0, min(int(body.get("healthy_checkers", len(CHECKERS))), len(CHECKERS)))
+    with _lock:
+        _healthy_checkers[parts[3]] = healthy
+    return _json(start_response, "200 OK", {"health_check": parts[3], "healthy_checkers": healthy, "of": len(CHECKERS)})
+
+
+def _json(start_response, status, body):
+    data = json.dumps(body).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+    return [data]
 
 
 def _answer(backend, zone_id, name, record_type):
@@ -72,11 +149,8 @@ def _answer(backend, zone_id, name, record_type):
         return None, "NXDOMAIN"
 
     def healthy(r):
-        if not r.health_check_id:
-            return True
-        check = backend.health_checks.get(r.health_check_id)
-        verdict = _recovery_control_healthy(check)
-        return True if verdict is None else verdict
+        check = backend.health_checks.get(r.health_check_id) if r.health_check_id else None
+        return True if check is None else is_healthy(backend, check)
 
     candidates = [r for r in records if healthy(r)] or records
     weighted = [r for r in candidates if (r.weight or 0) > 0]

@@ -127,29 +127,90 @@ async fn route53_errors_are_classified_into_lifeboat_names() {
     assert_eq!(name, lifeboat_core::ErrorName::InvalidRequest);
 }
 
-#[tokio::test]
-async fn route53_health_check_status_is_read() {
-    let c = clients().await;
+async fn health_check(c: &AwsClients, config: aws_sdk_route53::types::HealthCheckConfig) -> String {
     let hc = c
         .route53
         .create_health_check()
         .caller_reference(unique("hc"))
-        .health_check_config(
-            aws_sdk_route53::types::HealthCheckConfig::builder()
-                .r#type(aws_sdk_route53::types::HealthCheckType::Https)
-                .fully_qualified_domain_name("app.example.net")
-                .port(443)
-                .build()
-                .unwrap(),
-        )
+        .health_check_config(config)
         .send()
         .await
         .unwrap();
-    let id = hc.health_check().unwrap().id().to_string();
-    let report = Route53::new(c.route53.clone()).health(&id).await.unwrap();
-    // moto reports every health check healthy; AWS reports each checker's verdict.
+    hc.health_check().unwrap().id().to_string()
+}
+
+fn https_check() -> aws_sdk_route53::types::HealthCheckConfig {
+    aws_sdk_route53::types::HealthCheckConfig::builder()
+        .r#type(aws_sdk_route53::types::HealthCheckType::Https)
+        .fully_qualified_domain_name("app.example.net")
+        .port(443)
+        .build()
+        .unwrap()
+}
+
+/// How many of the emulator's 16 checkers see `id` healthy.
+fn healthy_checkers(id: &str, n: usize) {
+    moto()
+        .request(
+            "POST",
+            &format!("/lifeboat-emulator/route53/health-checks/{id}"),
+            &format!("{{\"healthy_checkers\": {n}}}"),
+        )
+        .unwrap();
+}
+
+#[tokio::test]
+async fn route53_health_is_more_than_18_percent_of_checkers() {
+    // "How Amazon Route 53 determines whether a health check is healthy":
+    // more than 18 % of checkers healthy is healthy (lifeboat said "more than half").
+    let c = clients().await;
+    let id = health_check(&c, https_check()).await;
+    let r53 = Route53::new(c.route53.clone());
+    let report = r53.health(&id).await.unwrap();
     assert!(report.healthy, "{}", report.detail);
-    assert!(report.detail.contains(&id));
+    assert!(
+        report.detail.contains(&id) && report.detail.contains("16/16"),
+        "{}",
+        report.detail
+    );
+    healthy_checkers(&id, 3);
+    let report = r53.health(&id).await.unwrap();
+    assert!(report.healthy, "3 of 16 (18.75 %) is healthy: {}", report.detail);
+    healthy_checkers(&id, 2);
+    let report = r53.health(&id).await.unwrap();
+    assert!(!report.healthy, "2 of 16 (12.5 %) is not: {}", report.detail);
+}
+
+#[tokio::test]
+async fn a_calculated_health_check_is_read_through_its_children() {
+    // GetHealthCheckStatus cannot read a calculated check (its API reference);
+    // its children can, and HealthThreshold of them decides.
+    let c = clients().await;
+    let (a, b) = (
+        health_check(&c, https_check()).await,
+        health_check(&c, https_check()).await,
+    );
+    let calculated = health_check(
+        &c,
+        aws_sdk_route53::types::HealthCheckConfig::builder()
+            .r#type(aws_sdk_route53::types::HealthCheckType::Calculated)
+            .child_health_checks(&a)
+            .child_health_checks(&b)
+            .health_threshold(2)
+            .build()
+            .unwrap(),
+    )
+    .await;
+    let r53 = Route53::new(c.route53.clone());
+    let report = r53.health(&calculated).await.unwrap();
+    assert!(report.healthy, "{}", report.detail);
+    assert!(report.detail.contains("2/2 children healthy"), "{}", report.detail);
+    healthy_checkers(&b, 0);
+    let report = r53.health(&calculated).await.unwrap();
+    assert!(!report.healthy, "{}", report.detail);
+    assert!(report.detail.contains(&format!("{b} unhealthy")), "{}", report.detail);
+    let calls = c.counter.snapshot();
+    assert_eq!(calls.get("route53:GetHealthCheck"), 2);
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ pub mod calls;
 pub mod database;
 pub mod dns;
 pub mod error;
+pub mod health;
 pub mod names;
 pub mod outcome;
 pub mod plan;

@@ -7,6 +7,7 @@ use aws_sdk_route53::types::{
     AliasTarget as SdkAlias, Change, ChangeAction, ChangeBatch, ChangeStatus, ResourceRecord, ResourceRecordSet, RrType,
 };
 use lifeboat_core::dns::{AliasTarget, RecordSet};
+use lifeboat_core::health::{HEALTHY_CHECKER_PERCENT, calculated_is_healthy, checkers_say_healthy};
 use lifeboat_core::registry::normalize_record_name;
 
 mod records;
@@ -185,27 +186,90 @@ impl DnsWriter for Route53 {
 #[async_trait]
 impl HealthChecks for Route53 {
     async fn health(&self, health_check_id: &str) -> Result<HealthReport, AwsError> {
-        let resp = self
+        match self.checker_reports(health_check_id).await? {
+            Some(report) => Ok(report),
+            // GetHealthCheckStatus cannot read a calculated health check (its
+            // API reference): its children can be, and its verdict is theirs.
+            None => self.calculated(health_check_id).await,
+        }
+    }
+}
+
+impl Route53 {
+    /// An endpoint or RECOVERY_CONTROL check's verdict from its checkers'
+    /// reports; `None` when Route 53 says it is a calculated check.
+    async fn checker_reports(&self, health_check_id: &str) -> Result<Option<HealthReport>, AwsError> {
+        let resp = match self
             .client
             .get_health_check_status()
             .health_check_id(health_check_id)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk(&format!("GetHealthCheckStatus {health_check_id}"), e))?;
+        {
+            Ok(r) => r,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_invalid_input()) => return Ok(None),
+            Err(e) => {
+                return Err(AwsError::from_sdk(
+                    &format!("GetHealthCheckStatus {health_check_id}"),
+                    e,
+                ));
+            }
+        };
         let reports: Vec<&str> = resp
             .health_check_observations()
             .iter()
             .filter_map(|o| o.status_report().and_then(|r| r.status()))
             .collect();
-        // Route 53 considers an endpoint healthy when more than half its checkers do
-        // (the default HealthThreshold); observations say "Success: ..." or "Failure: ...".
+        // Each observation is one checker's "Success: ..." or "Failure: ...".
         let ok = reports.iter().filter(|s| s.starts_with("Success")).count();
-        let healthy = !reports.is_empty() && ok * 2 > reports.len();
+        let healthy = checkers_say_healthy(ok, reports.len());
+        Ok(Some(HealthReport {
+            healthy,
+            detail: format!(
+                "health check {health_check_id} {}: {ok}/{} checkers report success (healthy above {HEALTHY_CHECKER_PERCENT} %)",
+                if healthy { "healthy" } else { "unhealthy" },
+                reports.len()
+            ),
+        }))
+    }
+
+    /// A calculated check: its configuration (GetHealthCheck), then each child's checkers.
+    async fn calculated(&self, health_check_id: &str) -> Result<HealthReport, AwsError> {
+        let resp = self
+            .client
+            .get_health_check()
+            .health_check_id(health_check_id)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(&format!("GetHealthCheck {health_check_id}"), e))?;
+        let config = resp.health_check().and_then(|h| h.health_check_config());
+        let children: Vec<String> = config.map(|c| c.child_health_checks().to_vec()).unwrap_or_default();
+        let threshold = config.and_then(|c| c.health_threshold()).unwrap_or(0);
+        let inverted = config.and_then(|c| c.inverted()).unwrap_or(false);
+        let mut healthy_children = 0;
+        let mut notes = Vec::new();
+        for child in &children {
+            match self.checker_reports(child).await? {
+                Some(r) if r.healthy => healthy_children += 1,
+                Some(_) => notes.push(format!("{child} unhealthy")),
+                // Nested calculated checks are not followed: counted unhealthy, and said.
+                None => notes.push(format!("{child} is itself calculated (not read)")),
+            }
+        }
+        let threshold = usize::try_from(threshold).unwrap_or(0);
+        let healthy = calculated_is_healthy(healthy_children, children.len(), threshold, inverted);
         Ok(HealthReport {
             healthy,
             detail: format!(
-                "health check {health_check_id}: {ok}/{} checkers report success",
-                reports.len()
+                "calculated health check {health_check_id} {}: {healthy_children}/{} children healthy, threshold {threshold}{}{}",
+                if healthy { "healthy" } else { "unhealthy" },
+                children.len(),
+                if inverted { ", inverted" } else { "" },
+                if notes.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", notes.join(", "))
+                }
             ),
         })
     }
