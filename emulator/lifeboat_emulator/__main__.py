@@ -5,7 +5,7 @@ import sys
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.server import main
 
-from . import arc, cloudwatch, dynamodb, rds, route53
+from . import arc, cloudwatch, dynamodb, quotas, rds, route53
 
 
 def _credential_scope(environ):
@@ -28,8 +28,8 @@ CONTROL_PREFIX = "/lifeboat-emulator/"
 def _control(environ, start_response, path):
     """The emulator's own control API (tests pull its hooks): by service."""
     service = path[len(CONTROL_PREFIX) :].split("/", 1)[0]
-    handler = {"route53": route53.control}.get(service)
-    if handler is None or environ.get("REQUEST_METHOD") != "POST":
+    handler = {"route53": route53.control, "quotas": quotas.control}.get(service)
+    if handler is None:
         data = f'{{"error": "unknown control {path}"}}'.encode()
         start_response("404 Not Found", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
         return [data]
@@ -41,9 +41,14 @@ def _call(self, environ, start_response):
     if path == "/moto-api/reset" and environ.get("REQUEST_METHOD") == "POST":
         arc.reset()
         route53.reset()
+        quotas.reset()
     if path.startswith(CONTROL_PREFIX):
         return _control(environ, start_response, path)
     service, region = _credential_scope(environ)
+    if not path.startswith("/moto-api"):
+        throttled = quotas.check(environ, start_response, service, region)
+        if throttled is not None:
+            return throttled
     if service == "route53-recovery-cluster" or path.startswith(arc.ENDPOINT_PREFIX):
         return arc.data_plane(environ, start_response)
     if service == "route53-recovery-control-config":

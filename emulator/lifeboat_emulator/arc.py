@@ -13,8 +13,12 @@ Data plane (JSON 1.0, `ToggleCustomerAPI.*`, signed
 UpdateRoutingControlState, UpdateRoutingControlStates (at most 10 entries:
 ServiceLimitExceededException past that, as ARC's quota says). Assertion
 safety rules are judged on the end state of an update that touches their
-controls; a refusal is a ConflictException naming the rule as its resource,
-unless the rule is in SafetyRulesToOverride. New routing controls are Off.
+controls, unless the rule is in SafetyRulesToOverride. A refusal is a
+ConflictException ("There was a conflict with this request. Try again.",
+the cluster API reference) whose message names the rule's ARN; its
+resourceId ("Identifier of the resource in use") is the routing control the
+update touched, not the rule. New routing controls are Off. ARC's quota of
+3 mutating calls a second per cluster endpoint is in quotas.py.
 """
 
 import json
@@ -142,12 +146,16 @@ def _update(entries, overrides):
             if rule_arn in overrides or not touched.intersection(rule["asserted"]):
                 continue
             if not _rule_holds(rule, end):
+                # The rule's ARN is in the message; the resource "in use" is
+                # the routing control the update touched, not the rule.
+                control = sorted(touched.intersection(rule["asserted"]))[0]
                 raise _Error(
                     "ConflictException",
-                    f"The update violates safety rule {rule['name']} ({rule_arn}): "
-                    f"{rule['type']} {rule['threshold']} of its asserted routing controls must be On.",
-                    resourceId=rule_arn,
-                    resourceType="SafetyRule",
+                    f"Cannot update routing control states: the update would violate safety rule "
+                    f"{rule_arn} ({rule['name']}): {rule['type']} {rule['threshold']} of its asserted "
+                    "routing controls must be On.",
+                    resourceId=control,
+                    resourceType="RoutingControl",
                 )
         for arn in touched:
             _controls[arn]["state"] = end[arn]

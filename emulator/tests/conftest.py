@@ -39,14 +39,15 @@ class Emulator:
         self.port, self.process = port, process
         self.endpoint = f"http://127.0.0.1:{port}"
 
-    def client(self, service, region="us-west-2", key="test"):
+    def client(self, service, region="us-west-2", key="test", endpoint=None):
+        """A client with one attempt per call (the tests count throttles)."""
         return boto3.client(
             service,
             region_name=region,
-            endpoint_url=self.endpoint,
+            endpoint_url=endpoint or self.endpoint,
             aws_access_key_id=key,
             aws_secret_access_key="test",
-            config=boto3.session.Config(retries={"max_attempts": 1}),
+            config=boto3.session.Config(retries={"mode": "standard", "total_max_attempts": 1}),
         )
 
     def control(self, path, body=None):
@@ -91,6 +92,17 @@ def _server():
 
 @pytest.fixture
 def emulator(_server):
-    """The session's emulator, reset before each test."""
+    """The session's emulator, reset before each test, quotas off (a test of
+    one behaviour should not meet another's quota)."""
     _server.reset()
+    _server.control("/lifeboat-emulator/quotas", {"enabled": False})
     return _server
+
+
+@pytest.fixture
+def quota_emulator(_server):
+    """The session's emulator, reset, with its rate quotas on."""
+    _server.reset()
+    _server.control("/lifeboat-emulator/quotas", {"enabled": True})
+    yield _server
+    _server.control("/lifeboat-emulator/quotas", {"enabled": False})

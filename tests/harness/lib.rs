@@ -82,13 +82,24 @@ pub fn unique(prefix: &str) -> String {
 }
 
 /// An SDK config for `endpoint`: dummy static credentials, explicit Region,
-/// quick SDK retries (the state machine's own retries are under test).
+/// quick SDK retries (the state machine's own retries are under test). Its
+/// calls meet the emulator's rate quotas, as lifeboat's do on AWS.
 pub async fn sdk_config(endpoint: &str) -> SdkConfig {
+    config_with_key(endpoint, "test").await
+}
+
+/// The same, signed with the key the emulator's quotas leave alone: for
+/// building a test's estate and looking at it, which lifeboat does not do.
+pub async fn setup_config(endpoint: &str) -> SdkConfig {
+    config_with_key(endpoint, lifeboat::emulator::SETUP_ACCESS_KEY).await
+}
+
+async fn config_with_key(endpoint: &str, key: &str) -> SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new(REGION))
         .endpoint_url(endpoint)
         .credentials_provider(aws_sdk_route53::config::Credentials::new(
-            "test",
+            key,
             "test",
             None,
             None,
@@ -106,7 +117,12 @@ pub async fn sdk_config(endpoint: &str) -> SdkConfig {
 
 /// A seeded estate on the shared emulator, with its own registry and journal tables.
 pub struct TestEnv {
+    /// For setting the scene and checking it, straight against the emulator
+    /// and exempt from its quotas.
     pub config: SdkConfig,
+    /// For lifeboat's own calls (the runs): through the endpoint the test
+    /// chose (a proxy, maybe), subject to the emulator's quotas.
+    pub run_config: SdkConfig,
     pub settings: Settings,
     pub estate: Estate,
     pub namespace: String,
@@ -120,7 +136,7 @@ impl TestEnv {
 
     pub async fn with_endpoint(endpoint: &str) -> TestEnv {
         let namespace = unique("t");
-        let config = sdk_config(&moto().endpoint()).await;
+        let config = setup_config(&moto().endpoint()).await;
         let estate = seed_estate(&config, &namespace).await.unwrap();
         let settings = Settings {
             registry_table: format!("{namespace}-registry"),
@@ -128,7 +144,8 @@ impl TestEnv {
             ..Settings::default()
         };
         let env = TestEnv {
-            config: sdk_config(endpoint).await,
+            config,
+            run_config: sdk_config(endpoint).await,
             settings,
             estate,
             namespace,
@@ -141,16 +158,17 @@ impl TestEnv {
         env
     }
 
-    /// A factory whose calls count into a fresh counter.
+    /// A factory for lifeboat's own calls (through the test's endpoint), counting into a fresh counter.
     pub fn factory(&self) -> Arc<AwsServicesFactory> {
         Arc::new(AwsServicesFactory::new(
-            self.config.clone(),
+            self.run_config.clone(),
             self.settings.clone(),
             CallCounter::new(),
         ))
     }
 
-    /// Services straight against the emulator (not through any proxy), for setup and checks.
+    /// Services straight against the emulator (not through any proxy, exempt
+    /// from its quotas), for setup and checks.
     pub fn admin(&self) -> Services {
         AwsServicesFactory::new(self.config.clone(), self.settings.clone(), CallCounter::new()).services()
     }
@@ -480,7 +498,7 @@ impl TestEnv {
     /// registry again. With `via`, the cluster's endpoints in the registry go
     /// through that proxy, as a run's calls do.
     pub async fn give_routing_controls(&mut self, apps: &[&str], via: Option<&str>) -> lifeboat::estate::arc::ArcSeed {
-        let direct = sdk_config(&moto().endpoint()).await;
+        let direct = setup_config(&moto().endpoint()).await;
         let seed =
             lifeboat::estate::arc::seed_routing_controls(&direct, &mut self.estate.registry, apps, &self.namespace)
                 .await
@@ -499,7 +517,7 @@ impl TestEnv {
     /// Each routing control's state, read straight from the emulator.
     pub async fn control_states(&self, seed: &lifeboat::estate::arc::ArcSeed) -> lifeboat_core::traffic::ControlStates {
         use lifeboat_aws::ports::RoutingControls;
-        let direct = sdk_config(&moto().endpoint()).await;
+        let direct = setup_config(&moto().endpoint()).await;
         let arns: Vec<String> = seed
             .controls
             .values()
@@ -516,7 +534,7 @@ impl TestEnv {
     pub async fn dns_answer(&self, app: &str) -> Vec<String> {
         let a = self.estate.registry.app(app).unwrap();
         let rec = &a.dns[0];
-        let direct = sdk_config(&moto().endpoint()).await;
+        let direct = setup_config(&moto().endpoint()).await;
         lifeboat::estate::arc::dns_answer(&direct, &rec.hosted_zone_id, &rec.name, rec.record_type.as_str())
             .await
             .unwrap()
@@ -526,7 +544,7 @@ impl TestEnv {
 impl TestEnv {
     /// Current weights read straight from the emulator (whatever proxy the env's config goes through).
     pub async fn weights_direct(&self) -> Vec<(String, Option<i64>, Option<i64>)> {
-        let direct = sdk_config(&moto().endpoint()).await;
+        let direct = setup_config(&moto().endpoint()).await;
         let route53 = lifeboat_aws::route53::Route53::new(aws_sdk_route53::Client::new(&direct));
         let rows = lifeboat::text::weight_rows(&route53, &self.estate.registry.applications)
             .await

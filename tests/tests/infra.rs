@@ -149,7 +149,8 @@ async fn every_function_policy_allows_exactly_the_calls_its_task_makes() {
     let run = |env: &TestEnv, input: serde_json::Value| {
         let counters = counters.clone();
         let machine_counter = machine_counter.clone();
-        let config = env.config.clone();
+        // lifeboat's own calls, through the env's endpoint (a proxy, maybe).
+        let config = env.run_config.clone();
         let settings = env.settings.clone();
         async move {
             let exec = lifeboat::local::local_executor_per_task(
@@ -238,7 +239,7 @@ async fn every_function_policy_allows_exactly_the_calls_its_task_makes() {
         .await;
     {
         let s = AwsServicesFactory::new(
-            replicas.config.clone(),
+            replicas.run_config.clone(),
             replicas.settings.clone(),
             probe_counter.clone(),
         )
@@ -253,7 +254,8 @@ async fn every_function_policy_allows_exactly_the_calls_its_task_makes() {
     let mut rc = TestEnv::new().await;
     rc.give_routing_controls(&["search"], None).await;
     {
-        let s = AwsServicesFactory::new(rc.config.clone(), rc.settings.clone(), readiness_counter.clone()).services();
+        let s =
+            AwsServicesFactory::new(rc.run_config.clone(), rc.settings.clone(), readiness_counter.clone()).services();
         let ev = lifeboat_tasks::readiness::evaluate(&s, chrono::Utc::now())
             .await
             .unwrap();

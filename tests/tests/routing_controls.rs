@@ -115,3 +115,78 @@ async fn a_routing_control_app_that_fails_verification_gets_its_controls_back() 
     assert_eq!(states.get(&pair.secondary), Some(&ControlState::Off));
     assert_eq!(states.get(&seed.controls["search"].secondary), Some(&ControlState::On));
 }
+
+#[tokio::test]
+async fn a_safety_rule_refusal_names_the_rule_from_arcs_message_and_an_override_overrides_it() {
+    // ARC's ConflictException names the refusing rule in its message; its
+    // resourceId is the routing control in use. Overriding "the resource"
+    // overrode nothing, and a break-glass run was refused again.
+    use aws_sdk_route53recoverycontrolconfig::types::{NewAssertionRule, RuleConfig, RuleType};
+    let mut env = TestEnv::new().await;
+    let seed = env.give_routing_controls(&["storefront"], None).await;
+    let pair = seed.controls["storefront"].clone();
+    let panel = seed.rules["storefront"]
+        .split("/safetyrule/")
+        .next()
+        .unwrap()
+        .to_string();
+    let cc = aws_sdk_route53recoverycontrolconfig::Client::new(&env.config);
+    let rule = cc
+        .create_safety_rule()
+        .assertion_rule(
+            NewAssertionRule::builder()
+                .control_panel_arn(&panel)
+                .name("storefront-primary-stays-on")
+                .asserted_controls(&pair.primary)
+                .rule_config(
+                    RuleConfig::builder()
+                        .r#type(RuleType::Atleast)
+                        .threshold(1)
+                        .inverted(false)
+                        .build(),
+                )
+                .wait_period_ms(5000)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .assertion_rule()
+        .unwrap()
+        .safety_rule_arn()
+        .unwrap()
+        .to_string();
+
+    let (exec, _) = env.run(json!({"action": "failover", "apps": ["storefront"]})).await;
+    assert_eq!(exec.status, ExecutionStatus::Failed);
+    let cause = exec.error.as_ref().unwrap().cause.clone();
+    assert!(
+        cause.contains(&rule) && cause.contains("override_safety_rules"),
+        "{cause}"
+    );
+    assert!(!cause.contains(&format!("safety rule {}", pair.primary)), "{cause}");
+    assert_eq!(
+        env.control_states(&seed).await.get(&pair.primary),
+        Some(&ControlState::On)
+    );
+
+    let (exec, _) = env
+        .run(json!({"action": "failover", "apps": ["storefront"], "override_safety_rules": true}))
+        .await;
+    assert_eq!(exec.status, ExecutionStatus::Succeeded, "{:?}", exec.error);
+    assert_eq!(record(&exec).apps[0].status, AppStatus::Moved);
+    let shifted = exec
+        .events
+        .iter()
+        .filter(|e| e.event_type == "TaskSucceeded" && e.state.as_deref() == Some("ShiftDns"))
+        .map(|e| e.details.to_string())
+        .collect::<String>();
+    assert!(
+        shifted.contains(&format!("safety rules overridden: {rule}")),
+        "{shifted}"
+    );
+    assert_eq!(
+        env.control_states(&seed).await.get(&pair.primary),
+        Some(&ControlState::Off)
+    );
+}

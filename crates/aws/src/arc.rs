@@ -94,11 +94,25 @@ impl TryNext for AwsError {
 
 impl TryNext for ArcUpdateError {
     fn try_next(&self) -> bool {
-        matches!(self, ArcUpdateError::Aws(e) if e.try_next())
+        match self {
+            ArcUpdateError::Aws(e) => e.try_next(),
+            ArcUpdateError::Conflict(_) => true,
+            ArcUpdateError::SafetyRule { .. } => false,
+        }
     }
     fn describe(&self) -> String {
         self.to_string()
     }
+}
+
+/// The safety rule's ARN in a ConflictException's message, if it names one
+/// (`arn:...:route53-recovery-control::ACCOUNT:controlpanel/ID/safetyrule/ID`).
+pub fn safety_rule_in(message: &str) -> Option<String> {
+    message
+        .split(|c: char| c.is_whitespace() || matches!(c, '(' | ')' | '[' | ']' | ',' | ';' | '"' | '\''))
+        .map(|w| w.trim_end_matches(['.', ':']))
+        .find(|w| w.starts_with("arn:") && w.contains(":route53-recovery-control:") && w.contains("/safetyrule/"))
+        .map(str::to_string)
 }
 
 fn state_to_sdk(s: ControlState) -> RoutingControlState {
@@ -187,6 +201,12 @@ impl RoutingControls for ArcCluster {
             let sdk_entries = sdk_entries.clone();
             let overrides = overrides.clone();
             async move {
+                // ARC takes 3 mutating calls a second at each cluster endpoint.
+                crate::pacing::pace(
+                    &format!("arc:{}", endpoint.url),
+                    crate::pacing::ARC_MUTATING_PER_ENDPOINT,
+                )
+                .await;
                 let result = client
                     .update_routing_control_states()
                     .set_update_routing_control_state_entries(Some(sdk_entries))
@@ -197,10 +217,19 @@ impl RoutingControls for ArcCluster {
                     Ok(_) => Ok(()),
                     Err(e) => {
                         if let Some(UpdateRoutingControlStatesError::ConflictException(c)) = e.as_service_error() {
-                            // ARC names the refusing safety rule as the conflict's resource.
-                            return Err(ArcUpdateError::SafetyRule {
-                                rule: c.resource_id().to_string(),
-                                message: c.message().to_string(),
+                            // A safety rule's refusal names the rule's ARN in its message
+                            // (the resourceId is the routing control in use). A conflict
+                            // that names no rule is ARC's "try again": the next endpoint.
+                            return Err(match safety_rule_in(c.message()) {
+                                Some(rule) => ArcUpdateError::SafetyRule {
+                                    rule,
+                                    message: c.message().to_string(),
+                                },
+                                None => ArcUpdateError::Conflict(format!(
+                                    "UpdateRoutingControlStates at {}: ConflictException: {}",
+                                    endpoint.url,
+                                    c.message()
+                                )),
                             });
                         }
                         Err(ArcUpdateError::Aws(AwsError::from_sdk(
@@ -212,5 +241,33 @@ impl RoutingControls for ArcCluster {
             }
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_conflict_that_names_a_safety_rule_is_a_safety_rule_refusal() {
+        let rule = "arn:aws:route53-recovery-control::123456789012:controlpanel/abc/safetyrule/def";
+        for message in [
+            format!(
+                "Cannot update routing control states: the update would violate safety rule {rule} (at-least-one)."
+            ),
+            format!("safety rule violated: {rule}"),
+            format!("[{rule}]"),
+        ] {
+            assert_eq!(safety_rule_in(&message).as_deref(), Some(rule), "{message}");
+        }
+        assert_eq!(
+            safety_rule_in("There was a conflict with this request. Try again."),
+            None
+        );
+        // A routing control's ARN is not a rule's.
+        assert_eq!(
+            safety_rule_in("in use: arn:aws:route53-recovery-control::1:controlpanel/abc/routingcontrol/x"),
+            None
+        );
     }
 }

@@ -3,6 +3,7 @@
 
 use crate::clients::AwsClients;
 use crate::error::AwsError;
+use crate::pacing;
 use crate::ports::{AlarmStates, Datum, Metrics};
 use async_trait::async_trait;
 use aws_sdk_cloudwatch::types::{AlarmType, ComparisonOperator, Dimension, MetricDatum, StandardUnit, Statistic};
@@ -32,15 +33,23 @@ impl AlarmStates for CloudWatch {
         // composite alarms only when AlarmTypes asks for them (its API
         // reference: "If you omit this parameter, only metric alarms are returned").
         for chunk in names.chunks(100) {
-            let mut pages = client
-                .describe_alarms()
-                .set_alarm_names(Some(chunk.to_vec()))
-                .alarm_types(AlarmType::MetricAlarm)
-                .alarm_types(AlarmType::CompositeAlarm)
-                .into_paginator()
-                .send();
-            while let Some(resp) = pages.next().await {
-                let resp = resp.map_err(|e| AwsError::from_sdk(&format!("DescribeAlarms in {region}"), e))?;
+            // Paged by hand: each page is a call, paced under DescribeAlarms' quota.
+            let mut next_token: Option<String> = None;
+            loop {
+                pacing::pace(
+                    &format!("cloudwatch:{region}:DescribeAlarms"),
+                    pacing::CLOUDWATCH_DESCRIBE_ALARMS,
+                )
+                .await;
+                let resp = client
+                    .describe_alarms()
+                    .set_alarm_names(Some(chunk.to_vec()))
+                    .alarm_types(AlarmType::MetricAlarm)
+                    .alarm_types(AlarmType::CompositeAlarm)
+                    .set_next_token(next_token.take())
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::from_sdk(&format!("DescribeAlarms in {region}"), e))?;
                 for a in resp.metric_alarms() {
                     if let (Some(n), Some(s)) = (a.alarm_name(), a.state_value()) {
                         out.insert(n.to_string(), s.as_str().to_string());
@@ -50,6 +59,10 @@ impl AlarmStates for CloudWatch {
                     if let (Some(n), Some(s)) = (a.alarm_name(), a.state_value()) {
                         out.insert(n.to_string(), s.as_str().to_string());
                     }
+                }
+                match resp.next_token() {
+                    Some(t) if !t.is_empty() => next_token = Some(t.to_string()),
+                    _ => break,
                 }
             }
         }
@@ -82,6 +95,11 @@ impl Metrics for CloudWatch {
                         .build()
                 })
                 .collect();
+            pacing::pace(
+                &format!("cloudwatch:{region}:PutMetricData"),
+                pacing::CLOUDWATCH_PUT_METRIC_DATA,
+            )
+            .await;
             client
                 .put_metric_data()
                 .namespace(namespace)
@@ -95,6 +113,11 @@ impl Metrics for CloudWatch {
 
     async fn put_probe_alarm(&self, region: &str, alarm: &str, app: &str, failures: u32) -> Result<(), AwsError> {
         let failures = i32::try_from(failures.max(1)).unwrap_or(1);
+        pacing::pace(
+            &format!("cloudwatch:{region}:PutMetricAlarm"),
+            pacing::CLOUDWATCH_PUT_METRIC_ALARM,
+        )
+        .await;
         self.clients
             .cloudwatch(region)
             .put_metric_alarm()

@@ -13,6 +13,7 @@ pub mod dynamodb;
 pub mod error;
 #[cfg(any(test, feature = "fakes"))]
 pub mod fakes;
+pub mod pacing;
 pub mod ports;
 pub mod probe;
 pub mod rds;

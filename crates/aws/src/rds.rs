@@ -3,6 +3,7 @@
 
 use crate::clients::AwsClients;
 use crate::error::AwsError;
+use crate::pacing;
 use crate::ports::{
     Databases, DbState, GlobalClusterState, GlobalMember, Lag, LagOf, ReplicatedBackup, ReplicationLag, RestoreRequest,
 };
@@ -23,6 +24,12 @@ impl Rds {
     pub fn new(clients: AwsClients) -> Self {
         Rds { clients }
     }
+
+    /// An RDS client for `region`, after a token of that Region's RDS quota.
+    async fn paced(&self, region: &str) -> aws_sdk_rds::Client {
+        pacing::pace(&format!("rds:{region}"), pacing::RDS_ACCOUNT).await;
+        self.clients.rds(region)
+    }
 }
 
 fn to_chrono(t: &aws_smithy_types::DateTime) -> Option<DateTime<Utc>> {
@@ -33,8 +40,8 @@ fn to_chrono(t: &aws_smithy_types::DateTime) -> Option<DateTime<Utc>> {
 impl Databases for Rds {
     async fn global_cluster(&self, region: &str, id: &str) -> Result<Option<GlobalClusterState>, AwsError> {
         let resp = match self
-            .clients
-            .rds(region)
+            .paced(region)
+            .await
             .describe_global_clusters()
             .global_cluster_identifier(id)
             .send()
@@ -74,8 +81,8 @@ impl Databases for Rds {
 
     async fn cluster(&self, region: &str, id: &str) -> Result<Option<DbState>, AwsError> {
         let resp = match self
-            .clients
-            .rds(region)
+            .paced(region)
+            .await
             .describe_db_clusters()
             .db_cluster_identifier(id)
             .send()
@@ -97,8 +104,8 @@ impl Databases for Rds {
 
     async fn instance(&self, region: &str, id: &str) -> Result<Option<DbState>, AwsError> {
         let resp = match self
-            .clients
-            .rds(region)
+            .paced(region)
+            .await
             .describe_db_instances()
             .db_instance_identifier(id)
             .send()
@@ -124,8 +131,8 @@ impl Databases for Rds {
         source_instance_id: &str,
     ) -> Result<Option<ReplicatedBackup>, AwsError> {
         let resp = self
-            .clients
-            .rds(region)
+            .paced(region)
+            .await
             .describe_db_instance_automated_backups()
             .db_instance_identifier(source_instance_id)
             .send()
@@ -158,7 +165,7 @@ impl Databases for Rds {
         target_cluster_arn: &str,
         allow_data_loss: bool,
     ) -> Result<(), AwsError> {
-        let client = self.clients.rds(region);
+        let client = self.paced(region).await;
         if allow_data_loss {
             client
                 .failover_global_cluster()
@@ -181,8 +188,8 @@ impl Databases for Rds {
     }
 
     async fn promote_cluster(&self, region: &str, id: &str) -> Result<(), AwsError> {
-        self.clients
-            .rds(region)
+        self.paced(region)
+            .await
             .promote_read_replica_db_cluster()
             .db_cluster_identifier(id)
             .send()
@@ -192,8 +199,8 @@ impl Databases for Rds {
     }
 
     async fn promote_instance(&self, region: &str, id: &str) -> Result<(), AwsError> {
-        self.clients
-            .rds(region)
+        self.paced(region)
+            .await
             .promote_read_replica()
             .db_instance_identifier(id)
             .send()
@@ -204,8 +211,8 @@ impl Databases for Rds {
 
     async fn restore_backup(&self, region: &str, r: RestoreRequest<'_>) -> Result<(), AwsError> {
         let spec = r.spec;
-        self.clients
-            .rds(region)
+        self.paced(region)
+            .await
             .restore_db_instance_to_point_in_time()
             .source_db_instance_automated_backups_arn(r.backup_arn)
             .target_db_instance_identifier(r.target_instance_id)
@@ -289,24 +296,30 @@ impl ReplicationLag for Rds {
                     .build()
             })
             .collect::<Vec<_>>();
-        let mut pages = self
-            .clients
-            .cloudwatch(region)
-            .get_metric_data()
-            .set_metric_data_queries(Some(queries))
-            .start_time(SmithyDateTime::from_chrono_utc(start.trunc_subsecs(0)))
-            .end_time(SmithyDateTime::from_chrono_utc(
-                now.trunc_subsecs(0) + chrono::Duration::seconds(60),
-            ))
-            .scan_by(ScanBy::TimestampDescending)
-            .into_paginator()
-            .send();
+        let client = self.clients.cloudwatch(region);
         // The last value seen of each metric (whose datapoints may span
         // pages); the larger of the two is the data at risk, and -1 means
-        // replication is not active (Lag::from_latest).
+        // replication is not active (Lag::from_latest). Paged by hand: each
+        // page is a call, paced under GetMetricData's quota.
         let mut latest: BTreeMap<String, (SmithyDateTime, f64)> = BTreeMap::new();
-        while let Some(page) = pages.next().await {
-            let page = page
+        let mut next_token: Option<String> = None;
+        loop {
+            pacing::pace(
+                &format!("cloudwatch:{region}:GetMetricData"),
+                pacing::CLOUDWATCH_GET_METRIC_DATA,
+            )
+            .await;
+            let page = client
+                .get_metric_data()
+                .set_metric_data_queries(Some(queries.clone()))
+                .start_time(SmithyDateTime::from_chrono_utc(start.trunc_subsecs(0)))
+                .end_time(SmithyDateTime::from_chrono_utc(
+                    now.trunc_subsecs(0) + chrono::Duration::seconds(60),
+                ))
+                .scan_by(ScanBy::TimestampDescending)
+                .set_next_token(next_token.take())
+                .send()
+                .await
                 .map_err(|e| AwsError::from_sdk(&format!("GetMetricData (replication lag of {id}) in {region}"), e))?;
             for r in page.metric_data_results() {
                 for (t, v) in r.timestamps().iter().zip(r.values()) {
@@ -315,6 +328,10 @@ impl ReplicationLag for Rds {
                         *seen = (*t, *v);
                     }
                 }
+            }
+            match page.next_token() {
+                Some(t) if !t.is_empty() => next_token = Some(t.to_string()),
+                _ => break,
             }
         }
         Ok(Lag::from_latest(latest.values().map(|(_, v)| {

@@ -131,6 +131,11 @@ pub enum Command {
         /// The loopback port to listen on (default: a free one).
         #[arg(long)]
         port: Option<u16>,
+        /// Do not throttle: without this, the emulator throttles as AWS's
+        /// documented rate quotas do (Route 53, ARC, CloudWatch, RDS, Step
+        /// Functions), answering each service's own throttling error.
+        #[arg(long)]
+        no_quotas: bool,
     },
 }
 

@@ -45,6 +45,10 @@ const EXTENSION: &[(&str, &str)] = &[
         "dynamodb.py",
         include_str!("../../../emulator/lifeboat_emulator/dynamodb.py"),
     ),
+    (
+        "quotas.py",
+        include_str!("../../../emulator/lifeboat_emulator/quotas.py"),
+    ),
     ("rds.py", include_str!("../../../emulator/lifeboat_emulator/rds.py")),
     (
         "route53.py",
@@ -99,15 +103,21 @@ fn free_port() -> Result<u16, EmulatorError> {
         .map_err(|e| EmulatorError::Start(e.to_string()))
 }
 
+/// The access key whose requests the emulator's quota mode lets through:
+/// what a test or the demo does to build its estate is not what lifeboat
+/// does on the day (emulator/lifeboat_emulator/quotas.py).
+pub const SETUP_ACCESS_KEY: &str = "setup";
+
 impl MotoServer {
-    /// Starts moto on a free loopback port and waits until it answers.
+    /// Starts moto on a free loopback port, throttling as AWS's documented
+    /// rate quotas do, and waits until it answers.
     pub fn start(binary: &Path) -> Result<MotoServer, EmulatorError> {
-        Self::start_on(binary, "127.0.0.1", None)
+        Self::start_on(binary, "127.0.0.1", None, true)
     }
 
     /// Starts moto on `host` (always a loopback address here) and `port`
-    /// (a free one when `None`).
-    pub fn start_on(binary: &Path, host: &str, port: Option<u16>) -> Result<MotoServer, EmulatorError> {
+    /// (a free one when `None`), with AWS's rate quotas or without.
+    pub fn start_on(binary: &Path, host: &str, port: Option<u16>, quotas: bool) -> Result<MotoServer, EmulatorError> {
         if !binary.exists() {
             return Err(EmulatorError::NotInstalled(binary.to_path_buf()));
         }
@@ -124,11 +134,12 @@ impl MotoServer {
         // when this process dies without dropping us (Ctrl-C, a test binary's
         // exit with the server in a static), so no emulator outlives its user.
         let script = format!(
-            "PYTHONPATH=\"$1\" \"$0\" -m lifeboat_emulator -H {host} -p {port} & moto=$!; \
+            "LIFEBOAT_EMULATOR_QUOTAS={quotas} PYTHONPATH=\"$1\" \"$0\" -m lifeboat_emulator -H {host} -p {port} & moto=$!; \
              trap 'kill $moto 2>/dev/null; exit 0' TERM INT HUP; \
              while kill -0 {parent} 2>/dev/null && kill -0 $moto 2>/dev/null; do sleep 0.5; done; \
              kill $moto 2>/dev/null",
-            parent = std::process::id()
+            parent = std::process::id(),
+            quotas = if quotas { "on" } else { "off" }
         );
         let child = Command::new("sh")
             .arg("-c")
@@ -204,13 +215,18 @@ impl MotoServer {
 
 /// `lifeboat emulator`: starts the emulator on loopback and serves until
 /// Ctrl-C (the watchdog stops moto when this process ends).
-pub fn serve_foreground(port: Option<u16>) -> Result<i32, crate::CliError> {
-    let server = MotoServer::start_on(&find_moto_server(), "127.0.0.1", port)
+pub fn serve_foreground(port: Option<u16>, quotas: bool) -> Result<i32, crate::CliError> {
+    let server = MotoServer::start_on(&find_moto_server(), "127.0.0.1", port, quotas)
         .map_err(|e| crate::CliError::failed(e.to_string()))?;
     println!(
         "lifeboat emulator (moto server with lifeboat's extensions) on {}",
         server.endpoint()
     );
+    if quotas {
+        println!(
+            "  throttling as AWS's documented rate quotas do (--no-quotas: never); requests signed with the access key \"{SETUP_ACCESS_KEY}\" are exempt"
+        );
+    }
     println!(
         "  export AWS_ENDPOINT_URL={} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-west-2 AWS_EC2_METADATA_DISABLED=true",
         server.endpoint()
@@ -236,11 +252,21 @@ impl Drop for MotoServer {
 /// An SDK config for the emulator: loopback endpoint, dummy static
 /// credentials and an explicit Region, so nothing probes instance metadata.
 pub async fn emulator_config(endpoint: &str, region: &str) -> aws_config::SdkConfig {
+    config_with_key(endpoint, region, "test").await
+}
+
+/// The same, signed with [`SETUP_ACCESS_KEY`]: for building an estate and
+/// looking at it, which the emulator's quotas leave alone.
+pub async fn emulator_setup_config(endpoint: &str, region: &str) -> aws_config::SdkConfig {
+    config_with_key(endpoint, region, SETUP_ACCESS_KEY).await
+}
+
+async fn config_with_key(endpoint: &str, region: &str, key: &str) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new(region.to_string()))
         .endpoint_url(endpoint)
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "test",
+            key,
             "test",
             None,
             None,

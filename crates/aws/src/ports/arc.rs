@@ -39,6 +39,9 @@ pub enum ArcUpdateError {
     /// A safety rule refused the end state: its ARN and ARC's message.
     #[error("refused by ARC safety rule {rule}: {message}")]
     SafetyRule { rule: String, message: String },
+    /// ARC's ConflictException naming no safety rule: "Try again".
+    #[error("{0}")]
+    Conflict(String),
     #[error(transparent)]
     Aws(#[from] AwsError),
 }

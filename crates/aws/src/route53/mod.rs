@@ -1,6 +1,7 @@
 //! Route 53 adapter: record sets, change batches, change status, health checks.
 
 use crate::error::AwsError;
+use crate::pacing;
 use crate::ports::{DnsReader, DnsWriter, HealthChecks, HealthReport, PageStart, RecordPage};
 use async_trait::async_trait;
 use aws_sdk_route53::types::{
@@ -23,6 +24,11 @@ impl Route53 {
     pub fn new(client: aws_sdk_route53::Client) -> Self {
         Route53 { client }
     }
+}
+
+/// Every Route 53 request takes a token of the account's bucket (crate::pacing).
+async fn paced() {
+    pacing::pace("route53", pacing::ROUTE53_ACCOUNT).await;
 }
 
 /// Converts what Route 53 returned into our model, noting what we must not rewrite.
@@ -110,6 +116,7 @@ impl DnsReader for Route53 {
     }
 
     async fn list_page(&self, zone: &str, start: Option<&PageStart>) -> Result<RecordPage, AwsError> {
+        paced().await;
         let resp = self
             .client
             .list_resource_record_sets()
@@ -157,6 +164,7 @@ impl DnsWriter for Route53 {
             .set_changes(Some(changes))
             .build()
             .map_err(|e| AwsError::Other(format!("building change batch: {e}")))?;
+        paced().await;
         let resp = self
             .client
             .change_resource_record_sets()
@@ -169,6 +177,7 @@ impl DnsWriter for Route53 {
     }
 
     async fn change_in_sync(&self, change_id: &str) -> Result<bool, AwsError> {
+        paced().await;
         let resp = self
             .client
             .get_change()
@@ -199,6 +208,8 @@ impl Route53 {
     /// An endpoint or RECOVERY_CONTROL check's verdict from its checkers'
     /// reports; `None` when Route 53 says it is a calculated check.
     async fn checker_reports(&self, health_check_id: &str) -> Result<Option<HealthReport>, AwsError> {
+        pacing::pace("route53:GetHealthCheckStatus", pacing::ROUTE53_GET_HEALTH_CHECK_STATUS).await;
+        paced().await;
         let resp = match self
             .client
             .get_health_check_status()
@@ -235,6 +246,7 @@ impl Route53 {
 
     /// A calculated check: its configuration (GetHealthCheck), then each child's checkers.
     async fn calculated(&self, health_check_id: &str) -> Result<HealthReport, AwsError> {
+        paced().await;
         let resp = self
             .client
             .get_health_check()

@@ -20,7 +20,7 @@ use lifeboat_tasks::{AwsServicesFactory, Settings};
 pub(crate) async fn run_command(cli: &Cli) -> Result<i32, CliError> {
     match &cli.command {
         Command::Demo => demo::run_demo(cli.output).await,
-        Command::Emulator { port } => emulator::serve_foreground(*port),
+        Command::Emulator { port, no_quotas } => emulator::serve_foreground(*port, !*no_quotas),
         Command::Probe => probe::run(cli).await,
         Command::Readiness { now } => readiness::run(cli, *now).await,
         Command::Lease(LeaseCommand::Show) => lease::show(cli).await,

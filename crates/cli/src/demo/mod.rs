@@ -4,7 +4,7 @@
 
 mod dark;
 
-use crate::emulator::{MotoServer, emulator_config, find_moto_server};
+use crate::emulator::{MotoServer, emulator_config, emulator_setup_config, find_moto_server};
 use crate::estate::{DEMO_REGION, PRIMARY, REGION_ALARM, SECONDARY, alarm_event, cname_value, seed_estate, set_alarm};
 use crate::text::{calls_line, weight_rows, weights_table};
 use crate::{CliError, EXIT_OK, OutputFormat, exit_code, local, progress, run_record};
@@ -74,8 +74,11 @@ pub async fn run_demo(format: OutputFormat) -> Result<i32, CliError> {
         format,
         format!("  emulator: moto server on {} (stopped at the end)", moto.endpoint()),
     );
+    // lifeboat's own calls meet the emulator's rate quotas; building the
+    // estate and looking at it (the narration) go through the setup key.
     let config = emulator_config(&moto.endpoint(), DEMO_REGION).await;
-    let estate = seed_estate(&config, "")
+    let setup = emulator_setup_config(&moto.endpoint(), DEMO_REGION).await;
+    let estate = seed_estate(&setup, "")
         .await
         .map_err(|e| CliError::failed(e.to_string()))?;
     say(
@@ -103,7 +106,7 @@ pub async fn run_demo(format: OutputFormat) -> Result<i32, CliError> {
     std::fs::write(&registry_file, &estate.registry_yaml).map_err(|e| CliError::failed(e.to_string()))?;
 
     let settings = Settings::default();
-    let admin = AwsServicesFactory::new(config.clone(), settings.clone(), CallCounter::new());
+    let admin = AwsServicesFactory::new(setup.clone(), settings.clone(), CallCounter::new());
     let s = admin.services();
     let applied = apply_registry(&*s.registry, &estate.registry, false).await?;
     s.journal.ensure_table().await?;
@@ -118,7 +121,7 @@ pub async fn run_demo(format: OutputFormat) -> Result<i32, CliError> {
     );
     let apps = &estate.registry.applications;
     let before = weight_rows(&*s.dns_read, apps).await?;
-    let endpoints_before = endpoint_values(&config, apps).await;
+    let endpoints_before = endpoint_values(&setup, apps).await;
 
     let definition = Path::new(local::DEFAULT_DEFINITION);
     // Waits are skipped, real work is timed: the journal's durations stay honest.
@@ -149,14 +152,14 @@ pub async fn run_demo(format: OutputFormat) -> Result<i32, CliError> {
             "1) Failover: CloudWatch alarm \"{REGION_ALARM}\" in {PRIMARY} goes to ALARM; its EventBridge event starts the state machine"
         ),
     );
-    set_alarm(&config, PRIMARY, REGION_ALARM, StateValue::Alarm)
+    set_alarm(&setup, PRIMARY, REGION_ALARM, StateValue::Alarm)
         .await
         .map_err(|e| CliError::failed(e.to_string()))?;
     let event = alarm_event(REGION_ALARM, PRIMARY, chrono::Utc::now());
     let (failover, failover_calls) = run(event.clone()).await?;
     let failover = ran(failover)?;
     let after_failover = weight_rows(&*s.dns_read, apps).await?;
-    let endpoints_after_failover = endpoint_values(&config, apps).await;
+    let endpoints_after_failover = endpoint_values(&setup, apps).await;
     say(
         format,
         format!(
@@ -212,7 +215,7 @@ pub async fn run_demo(format: OutputFormat) -> Result<i32, CliError> {
         format,
         "3) Failback: the primary Region recovered; an operator starts {\"action\": \"failback\"}",
     );
-    set_alarm(&config, PRIMARY, REGION_ALARM, StateValue::Ok)
+    set_alarm(&setup, PRIMARY, REGION_ALARM, StateValue::Ok)
         .await
         .map_err(|e| CliError::failed(e.to_string()))?;
     let (failback, failback_calls) = run(json!({"action": "failback", "reason": "primary Region recovered"})).await?;
@@ -246,7 +249,7 @@ pub async fn run_demo(format: OutputFormat) -> Result<i32, CliError> {
     .await?;
     let dns_only = ran(dns_only)?;
     let after_failback = weight_rows(&*s.dns_read, apps).await?;
-    let endpoints_after_failback = endpoint_values(&config, apps).await;
+    let endpoints_after_failback = endpoint_values(&setup, apps).await;
     say(
         format,
         format!(
@@ -311,7 +314,7 @@ pub async fn run_demo(format: OutputFormat) -> Result<i32, CliError> {
             ),
         );
     }
-    let dark = dark::run(format, &config, moto.port(), &estate.registry, &settings).await?;
+    let dark = dark::run(format, &setup, moto.port(), &estate.registry, &settings).await?;
     say(format, "");
     let history = s.journal.list_runs(10).await?;
     say(format, "Journal:");

@@ -126,6 +126,8 @@ pub(super) async fn set_controls(
                     )));
                 }
                 Err(ArcUpdateError::Aws(e)) => return Err(not_ready(e)),
+                // ARC's "try again" (every endpoint said it): the state machine retries.
+                Err(ArcUpdateError::Conflict(m)) => return Err(LifeboatError::new(ErrorName::NotReady, m)),
             }
         }
     }
