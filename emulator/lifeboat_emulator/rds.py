@@ -14,7 +14,11 @@ documents it, over the same HTTP API the SDK calls.
 - StartDBInstanceAutomatedBackupsReplication (moto: HTTP 500), called in the
   destination Region: the source's automated backups appear there in
   DescribeDBInstanceAutomatedBackups with a RestoreWindow whose LatestTime
-  trails now by LIFEBOAT_MOTO_BACKUP_LAG_SECONDS (default 300).
+  trails now by LIFEBOAT_MOTO_BACKUP_LAG_SECONDS (default 300). They are
+  found as its API reference says: by the source's ARN (filter
+  db-instance-id) or resource id (DbiResourceId, filter dbi-resource-id);
+  DBInstanceIdentifier must name a DB instance of the Region asked, which a
+  replicated backup's source is not (DBInstanceAutomatedBackupNotFound).
 - RestoreDBInstanceToPointInTime with SourceDBInstanceAutomatedBackupsArn
   (moto: ignored): the new instance copies the source's engine and storage,
   takes the class, subnet group, security groups and parameter group asked
@@ -231,16 +235,50 @@ def start_db_instance_automated_backups_replication(self):
 _orig_describe_backups = RDSResponse.describe_db_instance_automated_backups
 
 
+def _filters(params):
+    return {f.get("Name"): list(f.get("Values") or []) for f in params.get("Filters") or []}
+
+
+def _backup_matches(backup, identifier, resource_id, filters):
+    ids = {backup.db_instance_identifier.lower(), backup.db_instance_arn.lower()}
+    if identifier is not None and identifier.lower() not in ids:
+        return False
+    if resource_id is not None and resource_id.lower() != backup.dbi_resource_id.lower():
+        return False
+    wanted_ids = filters.get("db-instance-id")
+    if wanted_ids is not None and not ids.intersection(v.lower() for v in wanted_ids):
+        return False
+    wanted_resources = filters.get("dbi-resource-id")
+    resource = {backup.dbi_resource_id.lower(), backup.db_instance_arn.lower()}
+    if wanted_resources is not None and not resource.intersection(v.lower() for v in wanted_resources):
+        return False
+    return True
+
+
 def describe_db_instance_automated_backups(self):
-    identifier = self.params.get("DBInstanceIdentifier")
-    arn = self.params.get("DBInstanceAutomatedBackupsArn")
+    """As the DescribeDBInstanceAutomatedBackups reference says: DBInstanceIdentifier
+    "must match the identifier of an existing DB instance" (in the Region
+    asked: a replicated backup's source is not one of them); the filters
+    db-instance-id (identifiers and ARNs) and dbi-resource-id, and
+    DbiResourceId, pick out backups, replicated ones included."""
+    params = self.params
+    identifier = params.get("DBInstanceIdentifier")
+    arn = params.get("DBInstanceAutomatedBackupsArn")
+    resource_id = params.get("DbiResourceId")
+    filters = _filters(params)
+    if identifier is not None and identifier.lower() not in {k.lower() for k in self.backend.databases}:
+        raise _Fault(
+            "DBInstanceAutomatedBackupNotFound",
+            f"DB instance {identifier} does not exist in {self.backend.region_name}: DBInstanceIdentifier must name "
+            "an existing DB instance (a replicated backup's source is in another Region; use its ARN or DbiResourceId)",
+        )
     replicated = [
         b
         for b in _replicated(self.backend).values()
-        if (identifier is None or b.db_instance_identifier == identifier)
-        and (arn is None or b.db_instance_automated_backups_arn == arn)
+        if (arn is None or b.db_instance_automated_backups_arn == arn)
+        and _backup_matches(b, identifier, resource_id, filters)
     ]
-    if arn is not None:
+    if arn is not None or resource_id is not None or filters:
         return ActionResult({"DBInstanceAutomatedBackups": replicated})
     own = _orig_describe_backups(self)
     own.result["DBInstanceAutomatedBackups"] = list(own.result["DBInstanceAutomatedBackups"]) + replicated

@@ -95,6 +95,15 @@ impl AwsClients {
         )
     }
 
+    /// An STS client (GetCallerIdentity: the account, for ARNs).
+    pub fn sts(&self) -> aws_sdk_sts::Client {
+        aws_sdk_sts::Client::from_conf(
+            aws_sdk_sts::config::Builder::from(&self.config)
+                .interceptor(self.counter.clone())
+                .build(),
+        )
+    }
+
     /// The Region the SDK is configured for (where the orchestrator runs).
     pub fn region(&self) -> String {
         self.config

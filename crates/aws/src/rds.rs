@@ -5,7 +5,8 @@ use crate::clients::AwsClients;
 use crate::error::AwsError;
 use crate::pacing;
 use crate::ports::{
-    Databases, DbState, GlobalClusterState, GlobalMember, Lag, LagOf, ReplicatedBackup, ReplicationLag, RestoreRequest,
+    BackupSource, Databases, DbState, GlobalClusterState, GlobalMember, Lag, LagOf, ReplicatedBackup, ReplicationLag,
+    RestoreRequest,
 };
 use async_trait::async_trait;
 use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, ScanBy};
@@ -25,10 +26,42 @@ impl Rds {
         Rds { clients }
     }
 
+    /// The account the functions run in (a source instance's ARN names it):
+    /// STS GetCallerIdentity once per process (it needs no permission).
+    async fn account_id(&self) -> Result<String, AwsError> {
+        static ACCOUNT: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+        ACCOUNT
+            .get_or_try_init(|| async {
+                let resp = self
+                    .clients
+                    .sts()
+                    .get_caller_identity()
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::from_sdk("STS GetCallerIdentity", e))?;
+                resp.account()
+                    .map(str::to_string)
+                    .ok_or_else(|| AwsError::Other("STS GetCallerIdentity named no account".into()))
+            })
+            .await
+            .cloned()
+    }
+
     /// An RDS client for `region`, after a token of that Region's RDS quota.
     async fn paced(&self, region: &str) -> aws_sdk_rds::Client {
         pacing::pace(&format!("rds:{region}"), pacing::RDS_ACCOUNT).await;
         self.clients.rds(region)
+    }
+}
+
+/// The ARN partition of a Region.
+fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
     }
 }
 
@@ -128,30 +161,41 @@ impl Databases for Rds {
     async fn replicated_backup(
         &self,
         region: &str,
-        source_instance_id: &str,
+        source: BackupSource<'_>,
     ) -> Result<Option<ReplicatedBackup>, AwsError> {
+        // DescribeDBInstanceAutomatedBackups' DBInstanceIdentifier "must match
+        // the identifier of an existing DB instance", and the destination
+        // Region has none: the source is found by its ARN (filter db-instance-id).
+        let arn = format!(
+            "arn:{}:rds:{}:{}:db:{}",
+            partition(source.region),
+            source.region,
+            self.account_id().await?,
+            source.instance_id
+        );
+        let what = format!("DescribeDBInstanceAutomatedBackups {arn} in {region}");
         let resp = self
             .paced(region)
             .await
             .describe_db_instance_automated_backups()
-            .db_instance_identifier(source_instance_id)
+            .filters(
+                aws_sdk_rds::types::Filter::builder()
+                    .name("db-instance-id")
+                    .values(&arn)
+                    .build(),
+            )
             .send()
             .await
-            .map_err(|e| {
-                AwsError::from_sdk(
-                    &format!("DescribeDBInstanceAutomatedBackups {source_instance_id} in {region}"),
-                    e,
-                )
-            })?;
-        // A replicated backup names its source's Region; this Region's own backups are not the ones.
+            .map_err(|e| AwsError::from_sdk(&what, e))?;
+        // This Region's own backups (of an instance of the same name here) are not the ones.
         Ok(resp
             .db_instance_automated_backups()
             .iter()
-            .filter(|b| b.region() != Some(region))
+            .filter(|b| b.db_instance_arn() == Some(arn.as_str()) || b.region() == Some(source.region))
             .find_map(|b| {
                 Some(ReplicatedBackup {
                     arn: b.db_instance_automated_backups_arn()?.to_string(),
-                    source_instance_id: b.db_instance_identifier().unwrap_or(source_instance_id).to_string(),
+                    source_instance_id: b.db_instance_identifier().unwrap_or(source.instance_id).to_string(),
                     status: b.status().unwrap_or_default().to_string(),
                     latest_restorable: b.restore_window().and_then(|w| w.latest_time()).and_then(to_chrono),
                 })

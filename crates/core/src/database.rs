@@ -46,6 +46,9 @@ pub struct DatabasePlan {
     /// The one it takes over from (for rds-backup: the instance whose backups are restored).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub source: String,
+    /// The Region `source` is in (a replicated backup is found by its source's ARN).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub source_region: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub global_cluster_id: Option<String>,
     /// The RPO gate's budget (disaster failover only).
@@ -85,6 +88,7 @@ pub fn database_step(app: &Application, action: Action, target: Side, request: &
         region: app.regions.get(target).to_string(),
         target: ids.get(target).clone(),
         source: ids.get(target.other()).clone(),
+        source_region: app.regions.get(target.other()).to_string(),
         global_cluster_id: db.global_cluster_id.clone(),
         max_rpo_seconds: None,
         accept_data_loss: request.accept_data_loss,

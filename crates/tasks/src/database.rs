@@ -27,6 +27,14 @@ fn unhealthy(status: &str) -> bool {
     ) || status.starts_with("incompatible")
 }
 
+/// The instance whose replicated backups an rds-backup plan restores.
+pub(crate) fn backup_source(d: &DatabasePlan) -> lifeboat_aws::ports::BackupSource<'_> {
+    lifeboat_aws::ports::BackupSource {
+        region: &d.source_region,
+        instance_id: &d.source,
+    }
+}
+
 /// A cluster id from an id or an ARN (`...:cluster:<id>`).
 pub fn cluster_id(id_or_arn: &str) -> &str {
     id_or_arn.rsplit(':').next().unwrap_or(id_or_arn)
@@ -138,7 +146,7 @@ pub(crate) async fn check_standby(
             if dbs.instance(region, &d.target).await?.is_some() {
                 // Restored already (a rerun): promote_database picks it up.
                 None
-            } else if dbs.replicated_backup(region, &d.source).await?.is_none() {
+            } else if dbs.replicated_backup(region, backup_source(d)).await?.is_none() {
                 Some(format!(
                     "no automated backup of {} is replicated to {region}: start it with \
                      StartDBInstanceAutomatedBackupsReplication (in {region})",
@@ -425,7 +433,7 @@ async fn restore(
         );
         return Ok(());
     }
-    let backup = dbs.replicated_backup(region, &d.source).await?.ok_or_else(|| {
+    let backup = dbs.replicated_backup(region, backup_source(d)).await?.ok_or_else(|| {
         not_found(
             app,
             format!("no automated backup of {} is replicated to {region}", d.source),

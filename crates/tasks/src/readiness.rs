@@ -322,7 +322,10 @@ pub async fn evaluate(s: &Services, now: DateTime<Utc>) -> Result<Evaluation, Li
                     }
                 }
                 if d.action == DbAction::RestoreBackup
-                    && let Some(b) = s.databases.replicated_backup(&d.region, &d.source).await?
+                    && let Some(b) = s
+                        .databases
+                        .replicated_backup(&d.region, crate::database::backup_source(&d))
+                        .await?
                     && let Some(latest) = b.latest_restorable
                 {
                     let window = (now - latest).num_milliseconds() as f64 / 1000.0;

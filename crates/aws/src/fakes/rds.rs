@@ -182,11 +182,11 @@ impl crate::ports::Databases for FakeDatabases {
     async fn replicated_backup(
         &self,
         region: &str,
-        source: &str,
+        source: crate::ports::BackupSource<'_>,
     ) -> Result<Option<crate::ports::ReplicatedBackup>, AwsError> {
         self.call("DescribeDBInstanceAutomatedBackups");
         Ok(lock(&self.backups)
-            .get(&(region.to_string(), source.to_string()))
+            .get(&(region.to_string(), source.instance_id.to_string()))
             .cloned())
     }
     async fn move_global_writer(

@@ -55,6 +55,13 @@ pub struct ReplicatedBackup {
     pub latest_restorable: Option<DateTime<Utc>>,
 }
 
+/// The DB instance whose automated backups are replicated, and its Region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackupSource<'a> {
+    pub region: &'a str,
+    pub instance_id: &'a str,
+}
+
 /// How to create the instance an rds-backup restore makes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RestoreRequest<'a> {
@@ -69,11 +76,12 @@ pub trait Databases: Send + Sync {
     async fn global_cluster(&self, region: &str, id: &str) -> Result<Option<GlobalClusterState>, AwsError>;
     async fn cluster(&self, region: &str, id: &str) -> Result<Option<DbState>, AwsError>;
     async fn instance(&self, region: &str, id: &str) -> Result<Option<DbState>, AwsError>;
-    /// The automated backups of `source_instance_id` replicated to `region`.
+    /// The automated backups of `source` replicated to `region`, found by
+    /// what is unambiguous there: the source's ARN.
     async fn replicated_backup(
         &self,
         region: &str,
-        source_instance_id: &str,
+        source: BackupSource<'_>,
     ) -> Result<Option<ReplicatedBackup>, AwsError>;
     /// SwitchoverGlobalCluster (`allow_data_loss` false) or FailoverGlobalCluster with AllowDataLoss.
     async fn move_global_writer(

@@ -45,7 +45,16 @@ pub async fn describe_database(dbs: &dyn Databases, app: &lifeboat_core::registr
         },
         DatabaseKind::RdsBackup => match dbs.instance(region, &ids.secondary).await {
             Ok(Some(s)) => format!("restored as {} ({}): the writer in {region}", s.id, s.status),
-            Ok(None) => match dbs.replicated_backup(region, &ids.primary).await {
+            Ok(None) => match dbs
+                .replicated_backup(
+                    region,
+                    lifeboat_aws::ports::BackupSource {
+                        region: &app.regions.primary,
+                        instance_id: &ids.primary,
+                    },
+                )
+                .await
+            {
                 Ok(Some(b)) => format!(
                     "backups of {} replicated to {region} ({}), restorable to {}",
                     ids.primary,

@@ -19,6 +19,7 @@ fn app(kind: DatabaseKind, action: DbAction) -> AppMove {
             region: "us-west-2".into(),
             target: "orders-usw2".into(),
             source: "orders-use1".into(),
+            source_region: "us-east-1".into(),
             global_cluster_id: Some("orders-global".into()),
             max_rpo_seconds: Some(30),
             accept_data_loss: false,
