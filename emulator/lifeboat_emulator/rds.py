@@ -1,13 +1,26 @@
 """RDS: what a database failover does that moto 5.2.5 lacks, the way AWS
 documents it, over the same HTTP API the SDK calls.
 
-- FailoverGlobalCluster / SwitchoverGlobalCluster (moto: HTTP 500). The
-  global cluster shows Status `failing-over` / `switching-over` and a
-  FailoverState for a few describes, then the target member becomes the
-  writer and the old primary a reader (it stays a member: AWS rejoins an old
-  primary as a secondary once it recovers).
-- DescribeGlobalClusters honours GlobalClusterIdentifier (moto: ignored) and
-  answers GlobalClusterNotFoundFault for an unknown one.
+- FailoverGlobalCluster / SwitchoverGlobalCluster (moto: HTTP 500), as
+  their API references and the FailoverState reference say. The target is
+  named by its ARN ("Use the Amazon Resource Name (ARN) for the identifier
+  so that Aurora can locate the cluster in its Amazon Web Services
+  Region"): a bare identifier is DBClusterNotFoundFault. FailoverState is
+  `pending` first (the clusters "are being verified before the operation
+  starts"), then `failing-over` / `switching-over`, then empty, when the
+  target is the writer; the global cluster's Status follows. While it is not
+  empty, another FailoverGlobalCluster or SwitchoverGlobalCluster is
+  InvalidGlobalClusterStateFault. A switchover needs every member
+  `connected` (GlobalClusterMember SynchronizationStatus). A failover with
+  data loss leaves the old primary out of the global cluster until its
+  Region recovers: `POST /lifeboat-emulator/rds/regions/{region}/recover`
+  is that hook. Then Aurora adds it back as a secondary with a new storage
+  volume, `pending-resync` for a few describes, then `connected`, and takes
+  a snapshot of the old volume named `rds:unplanned-global-failover-...` in
+  that Region (the writes the failover lost).
+- DescribeGlobalClusters honours GlobalClusterIdentifier (moto: ignored),
+  answers GlobalClusterNotFoundFault for an unknown one, and reports each
+  member's SynchronizationStatus.
 - PromoteReadReplicaDBCluster: Status `promoting` for a few describes.
 - PromoteReadReplica (moto: changes nothing visible): the instance loses
   ReadReplicaSourceDBInstanceIdentifier and shows `modifying` for a while.
@@ -30,12 +43,13 @@ not seconds, keeps the emulator deterministic under a virtual clock.
 """
 
 import datetime
+import json
 import os
 import threading
 
 from moto.core.responses import ActionResult
 from moto.rds import exceptions as rds_errors
-from moto.rds.models import RDSBackend, rds_backends
+from moto.rds.models import GlobalCluster, RDSBackend, rds_backends
 from moto.rds.responses import RDSResponse
 
 STEPS = int(os.environ.get("LIFEBOAT_MOTO_RDS_STEPS", "2"))
@@ -69,15 +83,34 @@ class _Fault(rds_errors.RDSClientError):
 
 
 def _global_cluster(response, identifier):
-    gc = response.global_backend.global_clusters.get(identifier or "")
+    gc = response.global_backend.global_clusters.get((identifier or "").lower())
     if gc is None:
         raise _Fault("GlobalClusterNotFoundFault", f"Global cluster {identifier} not found.")
     return gc
 
 
+def _sync(gc):
+    """Each member's SynchronizationStatus, by cluster ARN (absent: connected)."""
+    if not hasattr(gc, "lifeboat_sync"):
+        gc.lifeboat_sync = {}
+    return gc.lifeboat_sync
+
+
+def _detached(gc):
+    """Old primaries left out by a failover with data loss, waiting for their Region."""
+    if not hasattr(gc, "lifeboat_detached"):
+        gc.lifeboat_detached = []
+    return gc.lifeboat_detached
+
+
 def _member(gc, target):
+    if not target.startswith("arn:"):
+        raise _Fault(
+            "DBClusterNotFoundFault",
+            f"DB cluster {target} not found: name the secondary by its ARN so Aurora can locate it in its Region.",
+        )
     for member in gc.members:
-        if target in (member.db_cluster_arn, member.db_cluster_identifier):
+        if target == member.db_cluster_arn:
             return member
     raise _Fault(
         "DBClusterNotFoundFault",
@@ -89,10 +122,11 @@ def _global_move(response, kind):
     params = response.params
     gc = _global_cluster(response, params.get("GlobalClusterIdentifier"))
     target = _member(gc, params.get("TargetDbClusterIdentifier", ""))
-    if gc.status != "available":
+    current = getattr(gc, "failover_state", None)
+    if current:
         raise _Fault(
             "InvalidGlobalClusterStateFault",
-            f"Global cluster {gc.global_cluster_identifier} is {gc.status}.",
+            f"Global cluster {gc.global_cluster_identifier} has a {current['Status']} operation in progress.",
         )
     if target.is_writer:
         raise _Fault(
@@ -101,23 +135,40 @@ def _global_move(response, kind):
         )
     source = next((m for m in gc.members if m.is_writer), None)
     data_loss = kind == "failover"
-    if kind == "switchover" and source is None:
-        raise _Fault("InvalidGlobalClusterStateFault", "Switchover needs a healthy primary cluster.")
-    gc.status = "failing-over" if data_loss else "switching-over"
+    sync = _sync(gc)
+    if kind == "switchover":
+        behind = [m.db_cluster_identifier for m in gc.members if sync.get(m.db_cluster_arn, "connected") != "connected"]
+        if source is None or behind:
+            raise _Fault(
+                "InvalidGlobalClusterStateFault",
+                "Switchover needs a healthy primary and every secondary connected"
+                + (f" ({', '.join(behind)} is not)" if behind else "."),
+            )
+    moving = "failing-over" if data_loss else "switching-over"
     gc.failover_state = {
-        "Status": "failing-over" if data_loss else "switching-over",
+        "Status": "pending",
         "FromDbClusterArn": source.db_cluster_arn if source else None,
         "ToDbClusterArn": target.db_cluster_arn,
         "IsDataLossAllowed": data_loss,
     }
 
+    def begin():
+        gc.status = moving
+        gc.failover_state = dict(gc.failover_state, Status=moving)
+        _after_steps(finish)
+
     def finish():
         for member in gc.members:
             member.is_writer = member is target
+        if data_loss and source is not None:
+            # Left out until its Region recovers (the hook below).
+            gc.members = [m for m in gc.members if m is not source]
+            _detached(gc).append(source)
+            sync.pop(source.db_cluster_arn, None)
         gc.status = "available"
         gc.failover_state = None
 
-    _after_steps(finish)
+    _after_steps(begin)
     return ActionResult({"GlobalCluster": gc})
 
 
@@ -127,6 +178,61 @@ def failover_global_cluster(self):
 
 def switchover_global_cluster(self):
     return _global_move(self, "switchover")
+
+
+def recover_region(region):
+    """The Region is healthy again: every old primary there rejoins its global
+    cluster as a secondary (pending-resync, then connected), and the volume it
+    had is kept as a snapshot. Returns what rejoined."""
+    rejoined = []
+    for account in rds_backends.values():
+        backend = account.get(region)
+        if backend is None:
+            continue
+        # moto keeps every global cluster in us-east-1's backend.
+        for gc in list(account["us-east-1"].global_clusters.values()):
+            for old in [m for m in _detached(gc) if m.region == region]:
+                _detached(gc).remove(old)
+                old.is_writer = False
+                gc.members.append(old)
+                sync = _sync(gc)
+                sync[old.db_cluster_arn] = "pending-resync"
+                stamp = _now().strftime("%Y-%m-%d-%H-%M")
+                snapshot = f"rds:unplanned-global-failover-{old.db_cluster_identifier}-{stamp}"
+                backend.create_db_cluster_snapshot(
+                    db_cluster_identifier=old.db_cluster_identifier,
+                    db_cluster_snapshot_identifier=snapshot,
+                    snapshot_type="automated",
+                )
+                arn = old.db_cluster_arn
+                _after_steps(lambda sync=sync, arn=arn: sync.__setitem__(arn, "connected"))
+                rejoined.append({"cluster": old.db_cluster_identifier, "snapshot": snapshot})
+    return rejoined
+
+
+def control(environ, start_response, path):
+    """POST /lifeboat-emulator/rds/regions/{region}/recover."""
+    parts = path.strip("/").split("/")
+    if len(parts) == 5 and parts[2] == "regions" and parts[4] == "recover":
+        with _lock:
+            body = {"region": parts[3], "rejoined": recover_region(parts[3])}
+        status = "200 OK"
+    else:
+        body, status = {"error": f"unknown control {path}"}, "404 Not Found"
+    data = json.dumps(body).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+    return [data]
+
+
+_orig_members = GlobalCluster.global_cluster_members
+
+
+def global_cluster_members(self):
+    members = _orig_members.fget(self)
+    sync = _sync(self)
+    for member in members:
+        member["SynchronizationStatus"] = sync.get(member["DBClusterArn"], "connected")
+    return members
 
 
 _orig_describe_global_clusters = RDSResponse.describe_global_clusters
@@ -338,6 +444,7 @@ def install():
     RDSResponse.failover_global_cluster = failover_global_cluster
     RDSResponse.switchover_global_cluster = switchover_global_cluster
     RDSResponse.describe_global_clusters = describe_global_clusters
+    GlobalCluster.global_cluster_members = property(global_cluster_members)
     RDSResponse.describe_db_clusters = _stepping(RDSResponse.describe_db_clusters)
     RDSResponse.describe_db_instances = _stepping(RDSResponse.describe_db_instances)
     RDSResponse.promote_read_replica_db_cluster = promote_read_replica_db_cluster

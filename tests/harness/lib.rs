@@ -466,6 +466,15 @@ impl TestEnv {
         found.ok()?.db_instances().first().cloned()
     }
 
+    /// The primary Region recovers (the emulator's hook): Aurora adds every
+    /// old primary a failover with data loss left out back to its global
+    /// cluster, `pending-resync` for a few reads, then `connected`.
+    pub fn primary_region_recovers(&self) {
+        moto()
+            .request("POST", &format!("/lifeboat-emulator/rds/regions/{PRIMARY}/recover"), "")
+            .unwrap();
+    }
+
     /// Whether `app`'s Aurora global database has its writer in the recovery Region.
     pub async fn global_writer_in_recovery_region(&self, app: &str) -> bool {
         self.global_writer(app).await == Some(self.db_id(app, SECONDARY))

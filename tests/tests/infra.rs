@@ -215,6 +215,12 @@ async fn every_function_policy_allows_exactly_the_calls_its_task_makes() {
     )
     .await;
 
+    // 5b. An app verified by a Route 53 health check alone, a calculated one
+    // (read through its children): GetHealthCheck, GetHealthCheckStatus.
+    let calculated = TestEnv::new().await;
+    verified_by_a_calculated_health_check(&calculated, "search").await;
+    run(&calculated, json!({"action": "failover", "apps": ["search"]})).await;
+
     // 6. us-east-1 dark: routing-control apps move through ARC's data plane
     // (one of them depends on another), a weighted app waits.
     let proxy = harness::us_east_1_dark();
@@ -253,6 +259,7 @@ async fn every_function_policy_allows_exactly_the_calls_its_task_makes() {
     let readiness_counter = CallCounter::new();
     let mut rc = TestEnv::new().await;
     rc.give_routing_controls(&["search"], None).await;
+    verified_by_a_calculated_health_check(&rc, "storefront").await;
     {
         let s =
             AwsServicesFactory::new(rc.run_config.clone(), rc.settings.clone(), readiness_counter.clone()).services();
@@ -433,6 +440,45 @@ fn every_task_times_out_after_its_function_would() {
         env["LIFEBOAT_LEASE_TTL_SECONDS"].is_null(),
         "the functions use the default lease TTL, the definition's TimeoutSeconds"
     );
+}
+
+/// `app` verified by a calculated Route 53 health check alone (its child the
+/// app's own health check): read through GetHealthCheck and its children.
+async fn verified_by_a_calculated_health_check(env: &TestEnv, app: &str) {
+    let r53 = aws_sdk_route53::Client::new(&env.config);
+    let child = env
+        .estate
+        .registry
+        .app(app)
+        .unwrap()
+        .verification
+        .health_checks
+        .secondary
+        .clone()
+        .unwrap();
+    let parent = r53
+        .create_health_check()
+        .caller_reference(harness::unique("calculated"))
+        .health_check_config(
+            aws_sdk_route53::types::HealthCheckConfig::builder()
+                .r#type(aws_sdk_route53::types::HealthCheckType::Calculated)
+                .child_health_checks(child)
+                .health_threshold(1)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .health_check()
+        .unwrap()
+        .id()
+        .to_string();
+    env.update_app(app, |a| {
+        a.verification.alarms.secondary.clear();
+        a.verification.health_checks.secondary = Some(parent);
+    })
+    .await;
 }
 
 #[test]

@@ -54,6 +54,11 @@ async fn an_alarm_in_the_cooldown_is_recorded_and_ignored_but_an_operator_is_not
         .run_or_refuse(alarm_event(&env.estate.trigger_alarm, PRIMARY, t0))
         .await);
     assert_eq!(first.status, ExecutionStatus::Succeeded, "{:?}", first.error);
+    // us-east-1 recovers and Aurora resynchronises the old primary of payments' global database.
+    env.primary_region_recovers();
+    for _ in 0..2 {
+        env.global_writer("payments").await;
+    }
     // The operator fails back at once: manual requests ignore the cooldown.
     // (orders' restored database is rebuilt by hand: its traffic moves with move_dns_without_database.)
     let back = ran(env

@@ -18,6 +18,10 @@ pub enum AwsError {
     /// AWS refused the input (bad change batch, bad parameter).
     #[error("rejected by AWS: {0}")]
     Rejected(String),
+    /// The resource is not in a state that allows the call (RDS's
+    /// Invalid*StateFault: another failover in progress, already the writer).
+    #[error("not in a state that allows it: {0}")]
+    InvalidState(String),
     /// The service did not answer: no connection, a timeout, or a 5xx. On the
     /// day of a disaster this is the dark Region or a control plane in it.
     #[error("AWS did not answer: {0}")]
@@ -70,7 +74,7 @@ impl AwsError {
             ) => AwsError::Rejected(text),
             // RDS: the database is not in a state that allows the call (another
             // failover in progress, already the writer).
-            Some(c) if c.starts_with("Invalid") && c.ends_with("StateFault") => AwsError::Rejected(text),
+            Some(c) if c.starts_with("Invalid") && c.ends_with("StateFault") => AwsError::InvalidState(text),
             _ => AwsError::Other(text),
         }
     }
@@ -105,7 +109,7 @@ impl From<AwsError> for LifeboatError {
     fn from(e: AwsError) -> Self {
         let name = match &e {
             AwsError::Throttled(_) => ErrorName::Throttled,
-            AwsError::NotFound(_) | AwsError::Rejected(_) => ErrorName::InvalidRequest,
+            AwsError::NotFound(_) | AwsError::Rejected(_) | AwsError::InvalidState(_) => ErrorName::InvalidRequest,
             AwsError::Unavailable(_) | AwsError::Other(_) => ErrorName::Internal,
         };
         LifeboatError::new(name, e.to_string())

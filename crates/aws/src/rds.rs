@@ -5,8 +5,8 @@ use crate::clients::AwsClients;
 use crate::error::AwsError;
 use crate::pacing;
 use crate::ports::{
-    BackupSource, Databases, DbState, GlobalClusterState, GlobalMember, Lag, LagOf, ReplicatedBackup, ReplicationLag,
-    RestoreRequest,
+    BackupSource, Databases, DbState, FailoverProgress, GlobalClusterState, GlobalMember, Lag, LagOf, ReplicatedBackup,
+    ReplicationLag, RestoreRequest,
 };
 use async_trait::async_trait;
 use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, ScanBy};
@@ -107,8 +107,19 @@ impl Databases for Rds {
                     .map(|m| GlobalMember {
                         cluster_arn: m.db_cluster_arn().unwrap_or_default().to_string(),
                         is_writer: m.is_writer().unwrap_or(false),
+                        sync: m.synchronization_status().map(|s| s.as_str().to_string()),
                     })
                     .collect(),
+                // "empty unless a switchover or failover operation is scheduled or is in progress"
+                failover: g.failover_state().and_then(|f| {
+                    let status = f.status()?.as_str().to_string();
+                    Some(FailoverProgress {
+                        status,
+                        from_cluster_arn: f.from_db_cluster_arn().map(str::to_string),
+                        to_cluster_arn: f.to_db_cluster_arn().map(str::to_string),
+                        data_loss_allowed: f.is_data_loss_allowed().unwrap_or(false),
+                    })
+                }),
             }))
     }
 

@@ -294,6 +294,9 @@ pub fn database_outcome_text(d: &lifeboat_core::outcome::DatabaseOutcome) -> Str
     if let Some(w) = d.data_window_lost_seconds {
         let _ = write!(s, "; data window lost {w:.0}s");
     }
+    if let Some(snapshot) = &d.lost_writes_snapshot {
+        let _ = write!(s, "; lost writes kept in {snapshot}");
+    }
     if !d.detail.is_empty() {
         let _ = write!(s, " - {}", d.detail);
     }

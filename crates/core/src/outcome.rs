@@ -139,6 +139,12 @@ pub struct DatabaseOutcome {
     pub restore_time: Option<DateTime<Utc>>,
     #[serde(default)]
     pub data_window_lost_seconds: Option<f64>,
+    /// A failover with data loss: where the writes it lost will be. Aurora
+    /// keeps the old primary's volume as a DB cluster snapshot named
+    /// `rds:unplanned-global-failover-...` when that cluster rejoins, in its
+    /// Region, once the Region has recovered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost_writes_snapshot: Option<String>,
     /// Why the app did not move, when its database stopped it (`Lifeboat.RpoExceeded`,
     /// `Lifeboat.NotReady` for the deadline, or the promote's own error).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -160,6 +166,7 @@ impl DatabaseOutcome {
             rpo_at_risk_seconds: None,
             restore_time: None,
             data_window_lost_seconds: None,
+            lost_writes_snapshot: None,
             error: None,
             detail,
         }

@@ -5,6 +5,7 @@
 //! look: is the target writable yet? The state machine's Wait loop repeats it).
 
 use chrono::{DateTime, Utc};
+use lifeboat_aws::AwsError;
 use lifeboat_aws::ports::{
     Databases, DbState, DnsReader, GlobalClusterState, LagOf, ReplicationLag, RestoreRequest, RoutingControls,
 };
@@ -111,6 +112,19 @@ pub(crate) async fn check_standby(
             let gid = d.global_cluster_id.as_deref().unwrap_or_default();
             match dbs.global_cluster(region, gid).await? {
                 None => Some(format!("global cluster {gid} not found (looked in {region})")),
+                // A resynchronising member has not the data to take the writer
+                // (after a failover with data loss, minutes to hours).
+                Some(g) if g.member(&d.target).is_some_and(|m| !m.connected()) => Some(format!(
+                    "{} is {} in global cluster {gid}: Aurora is still resynchronising it after the last failover \
+                     (minutes to hours); {} once DescribeGlobalClusters in {region} shows it connected",
+                    d.target,
+                    g.member(&d.target).and_then(|m| m.sync.clone()).unwrap_or_default(),
+                    if target == lifeboat_core::registry::Side::Primary {
+                        "fail back"
+                    } else {
+                        "fail over"
+                    }
+                )),
                 Some(g) if g.member(&d.target).is_none() => Some(if target == lifeboat_core::registry::Side::Primary {
                     format!(
                         "{} has not rejoined global cluster {gid} as a secondary, so it cannot take the writer back: \
@@ -218,6 +232,9 @@ pub struct PromoteOutput {
     pub data_window_lost_seconds: Option<f64>,
     /// Set when refused: `{"Error": "Lifeboat.RpoExceeded", "Cause": ...}`.
     pub error: Option<crate::contract::StatesError>,
+    /// A failover with data loss: the snapshot that will hold the lost writes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost_writes_snapshot: Option<String>,
 }
 
 fn not_found(app: &AppMove, what: String) -> LifeboatError {
@@ -291,6 +308,7 @@ pub async fn promote_database(
         restore_time: None,
         data_window_lost_seconds: None,
         error: None,
+        lost_writes_snapshot: None,
     };
     let unmet = unmet_dependencies(dns, arc, &input.arc_endpoints, app).await?;
     if !unmet.is_empty() {
@@ -309,45 +327,7 @@ pub async fn promote_database(
             out.outcome = PromoteOutcome::NotNeeded;
             out.detail = "no database change".into();
         }
-        DbAction::Switchover | DbAction::Failover => {
-            let gid = d.global_cluster_id.as_deref().unwrap_or_default();
-            let g = dbs
-                .global_cluster(region, gid)
-                .await?
-                .ok_or_else(|| not_found(app, format!("global cluster {gid} not found")))?;
-            let member = g
-                .member(&d.target)
-                .ok_or_else(|| not_found(app, format!("{} is not a member of global cluster {gid}", d.target)))?
-                .clone();
-            if member.is_writer {
-                out.detail = format!("{} is the writer of {gid} already", d.target);
-            } else if matches!(g.status.as_str(), "failing-over" | "switching-over") {
-                out.outcome = PromoteOutcome::InProgress;
-                out.detail = format!("{gid} is {} already: waiting for it", g.status);
-            } else if d.action == DbAction::Switchover {
-                dbs.move_global_writer(region, gid, &member.cluster_arn, false).await?;
-                out.outcome = PromoteOutcome::Started;
-                out.rpo_at_risk_seconds = Some(0.0);
-                out.detail = format!("switchover of {gid} to {} started (no data loss)", d.target);
-            } else {
-                let measured = lag.lag(region, LagOf::GlobalSecondary(cluster_id(&d.target))).await?;
-                out.rpo_at_risk_seconds = measured.seconds();
-                if let Err(why) = rpo_gate(d, &app.app, measured) {
-                    tracing::warn!(app = %app.app, lag = ?measured, "RPO gate refused the failover");
-                    out.outcome = PromoteOutcome::Refused;
-                    out.error = Some(crate::contract::StatesError::new(ErrorName::RpoExceeded, why.clone()));
-                    out.detail = why;
-                    return Ok(out);
-                }
-                dbs.move_global_writer(region, gid, &member.cluster_arn, true).await?;
-                out.outcome = PromoteOutcome::Started;
-                out.detail = format!(
-                    "failover of {gid} to {} started, allowing data loss (replication lag {})",
-                    d.target,
-                    measured.describe()
-                );
-            }
-        }
+        DbAction::Switchover | DbAction::Failover => move_global(dbs, lag, d, app, &mut out).await?,
         DbAction::PromoteCluster => {
             let c = dbs
                 .cluster(region, &d.target)
@@ -374,6 +354,133 @@ pub async fn promote_database(
     }
     tracing::info!(app = %app.app, action = d.action.as_str(), outcome = ?out.outcome, detail = %out.detail, "database");
     Ok(out)
+}
+
+/// An Aurora global database's writer moved to the target, unless it is
+/// there already or on its way. The truth is the global cluster's
+/// FailoverState (empty when nothing is scheduled) and the target's
+/// SynchronizationStatus, as DescribeGlobalClusters reports them.
+async fn move_global(
+    dbs: &dyn Databases,
+    lag: &dyn ReplicationLag,
+    d: &DatabasePlan,
+    app: &AppMove,
+    out: &mut PromoteOutput,
+) -> Result<(), LifeboatError> {
+    let region = d.region.as_str();
+    let gid = d.global_cluster_id.as_deref().unwrap_or_default();
+    let g = dbs
+        .global_cluster(region, gid)
+        .await?
+        .ok_or_else(|| not_found(app, format!("global cluster {gid} not found")))?;
+    let member = g
+        .member(&d.target)
+        .ok_or_else(|| not_found(app, format!("{} is not a member of global cluster {gid}", d.target)))?
+        .clone();
+    if let Some(f) = &g.failover {
+        return in_progress(out, gid, f, &member, d);
+    }
+    if member.is_writer {
+        out.detail = format!("{} is the writer of {gid} already", d.target);
+        return Ok(());
+    }
+    if !member.connected() {
+        return Err(LifeboatError::new(
+            ErrorName::NotReady,
+            format!(
+                "{}: {} is {} in global cluster {gid}: Aurora is resynchronising it (minutes to hours after a \
+                 failover); it can take the writer once DescribeGlobalClusters shows it connected",
+                app.app,
+                d.target,
+                member.sync.as_deref().unwrap_or("not connected")
+            ),
+        ));
+    }
+    let old_writer = g.members.iter().find(|m| m.is_writer).map(|m| m.cluster_arn.clone());
+    let started = if d.action == DbAction::Switchover {
+        out.rpo_at_risk_seconds = Some(0.0);
+        out.detail = format!("switchover of {gid} to {} started (no data loss)", d.target);
+        dbs.move_global_writer(region, gid, &member.cluster_arn, false).await
+    } else {
+        let measured = lag.lag(region, LagOf::GlobalSecondary(cluster_id(&d.target))).await?;
+        out.rpo_at_risk_seconds = measured.seconds();
+        if let Err(why) = rpo_gate(d, &app.app, measured) {
+            tracing::warn!(app = %app.app, lag = ?measured, "RPO gate refused the failover");
+            out.outcome = PromoteOutcome::Refused;
+            out.error = Some(crate::contract::StatesError::new(ErrorName::RpoExceeded, why.clone()));
+            out.detail = why;
+            return Ok(());
+        }
+        out.detail = format!(
+            "failover of {gid} to {} started, allowing data loss (replication lag {})",
+            d.target,
+            measured.describe()
+        );
+        out.lost_writes_snapshot = old_writer.as_deref().map(lost_writes_snapshot);
+        dbs.move_global_writer(region, gid, &member.cluster_arn, true).await
+    };
+    match started {
+        Ok(()) => {
+            out.outcome = PromoteOutcome::Started;
+            Ok(())
+        }
+        // A retried task whose first call went through (the answer lost to a
+        // throttle or a timeout) meets its own operation: that is progress.
+        Err(AwsError::InvalidState(why)) => match dbs.global_cluster(region, gid).await? {
+            Some(now) if now.failover.is_some() => {
+                let f = now.failover.clone().unwrap_or_default();
+                in_progress(out, gid, &f, &member, d)
+            }
+            _ => Err(LifeboatError::from(AwsError::InvalidState(why))),
+        },
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A switchover or failover is scheduled or under way: ours (to the target) is
+/// waited for; another's is this app's failure, named.
+fn in_progress(
+    out: &mut PromoteOutput,
+    gid: &str,
+    f: &lifeboat_aws::ports::FailoverProgress,
+    member: &lifeboat_aws::ports::GlobalMember,
+    d: &DatabasePlan,
+) -> Result<(), LifeboatError> {
+    if f.to_cluster_arn.as_deref().is_some_and(|to| to != member.cluster_arn) {
+        return Err(LifeboatError::new(
+            ErrorName::NotReady,
+            format!(
+                "{gid} has a {} to {} under way ({}): not to {}; wait for it to end, then run again",
+                if f.data_loss_allowed { "failover" } else { "switchover" },
+                f.to_cluster_arn.as_deref().unwrap_or("?"),
+                f.status,
+                d.target
+            ),
+        ));
+    }
+    out.outcome = PromoteOutcome::InProgress;
+    out.detail = format!(
+        "{gid}'s {} to {} is {}: waiting for it",
+        if f.data_loss_allowed { "failover" } else { "switchover" },
+        d.target,
+        f.status
+    );
+    if f.data_loss_allowed {
+        out.lost_writes_snapshot = f.from_cluster_arn.as_deref().map(lost_writes_snapshot);
+    }
+    Ok(())
+}
+
+/// Where the writes a failover lost will be: Aurora's snapshot of the old
+/// primary's volume, taken when it rejoins once its Region has recovered.
+fn lost_writes_snapshot(old_primary_arn: &str) -> String {
+    let region = old_primary_arn.split(':').nth(3).unwrap_or("its Region");
+    format!(
+        "rds:unplanned-global-failover-{}-* (a DB cluster snapshot in {region}, taken when {} rejoins the global \
+         cluster after {region} recovers)",
+        cluster_id(old_primary_arn),
+        cluster_id(old_primary_arn)
+    )
 }
 
 /// Promotes a replica unless it is promoted already; the replica's lag just
@@ -496,6 +603,9 @@ pub async fn check_database(dbs: &dyn Databases, input: CheckInput) -> Result<Ch
     let region = d.region.as_str();
     let (writable, detail, endpoint) = match d.action {
         DbAction::Switchover | DbAction::Failover => {
+            // Writable: the target is the writer, FailoverState is empty and
+            // the target cluster is available. Nothing more (the old primary
+            // rejoining, the global cluster's own status) is waited for.
             let gid = d.global_cluster_id.as_deref().unwrap_or_default();
             let g = dbs
                 .global_cluster(region, gid)
@@ -503,15 +613,20 @@ pub async fn check_database(dbs: &dyn Databases, input: CheckInput) -> Result<Ch
                 .unwrap_or_else(|| GlobalClusterState {
                     id: gid.to_string(),
                     status: "not found".into(),
-                    members: vec![],
+                    ..GlobalClusterState::default()
                 });
             let is_writer = g.member(&d.target).is_some_and(|m| m.is_writer);
             let cluster = dbs.cluster(region, cluster_id(&d.target)).await?;
             let status = cluster.as_ref().map_or("not found", |c| c.status.as_str());
+            let moving = g
+                .failover
+                .as_ref()
+                .map(|f| format!("; FailoverState {}", f.status))
+                .unwrap_or_default();
             (
-                is_writer && g.status == "available" && status == "available",
+                is_writer && g.failover.is_none() && status == "available",
                 format!(
-                    "global cluster {gid} {}; {} is {} and {status}",
+                    "global cluster {gid} {}{moving}; {} is {} and {status}",
                     g.status,
                     d.target,
                     if is_writer { "the writer" } else { "not the writer yet" }

@@ -144,10 +144,12 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_unhealthy_health_check_or_missing_alarm_fails_the_check() {
+    async fn a_missing_alarm_fails_the_check_and_the_health_check_is_left_to_the_alarms() {
         let r53 = estate();
         r53.set_health("hc-api-usw2", false);
         let app = wave_of(&r53, &["api"]).await.apps.remove(0);
+        // The app has an alarm: its health check is not read (Route 53's quota).
+        assert_eq!(app.verification.health_check_id, None);
         let out = verify_traffic(
             &r53,
             &r53,
@@ -159,9 +161,29 @@ mod tests {
         .unwrap();
         assert!(!out.healthy);
         assert!(
-            out.detail.contains("unhealthy") && out.detail.contains("does not exist"),
+            out.detail.contains("does not exist") && !out.detail.contains("health check"),
             "{}",
             out.detail
         );
+    }
+
+    #[tokio::test]
+    async fn an_app_verified_by_its_health_check_alone_fails_when_it_is_unhealthy() {
+        let r53 = estate();
+        r53.set_health("hc-api-usw2", false);
+        let mut app = wave_of(&r53, &["api"]).await.apps.remove(0);
+        app.verification.alarms.clear();
+        app.verification.health_check_id = Some("hc-api-usw2".into());
+        let out = verify_traffic(
+            &r53,
+            &r53,
+            &FakeAlarms::default(),
+            &lifeboat_aws::fakes::FakeProbe::default(),
+            VerifyInput { app, checks: 0 },
+        )
+        .await
+        .unwrap();
+        assert!(!out.healthy);
+        assert!(out.detail.contains("unhealthy"), "{}", out.detail);
     }
 }

@@ -170,6 +170,10 @@ impl Journal for DynamoJournal {
     }
 
     async fn claim_execution(&self, name: &str, at: DateTime<Utc>) -> Result<bool, AwsError> {
+        // A token of this claim: a write DynamoDB applied but whose answer was
+        // lost (a 500, a timeout) is retried by the SDK, and the retry's
+        // ConditionalCheckFailed is then our own claim, not someone else's.
+        let token = format!("{:016x}", fastrand::u64(..));
         let put = self
             .client
             .put_item()
@@ -177,12 +181,16 @@ impl Journal for DynamoJournal {
             .item("run_id", s(name))
             .item("entry", s("execution"))
             .item("claimed_at", s(at.to_rfc3339()))
+            .item("claim_token", s(&token))
             .condition_expression("attribute_not_exists(run_id)")
             .send()
             .await;
         match put {
             Ok(_) => Ok(true),
-            Err(e) if is_condition_failed(&e) => Ok(false),
+            Err(e) if is_condition_failed(&e) => {
+                let existing = get_entry(&self.client, &self.table, name, "execution").await?;
+                Ok(existing.as_ref().and_then(|i| get_s(i, "claim_token")) == Some(token.as_str()))
+            }
             Err(e) => Err(table_error(
                 &self.table,
                 &format!("PutItem {} execution {name}", self.table),

@@ -3,7 +3,11 @@
 use super::prelude::*;
 
 /// RDS and Aurora in memory, keyed by (Region, id). Promotions finish after
-/// `pending_describes` reads of the resource, like the emulator extension.
+/// `pending_describes` reads of the resource, like the emulator extension; a
+/// global failover or switchover is `pending`, then in progress, then done,
+/// each for that many reads, and refuses a second while one is under way; a
+/// failover with data loss leaves the old primary out until
+/// [`FakeDatabases::recover_region`].
 #[derive(Debug, Default)]
 pub struct FakeDatabases {
     pub globals: Mutex<BTreeMap<String, crate::ports::GlobalClusterState>>,
@@ -19,13 +23,30 @@ pub struct FakeDatabases {
     pending: Mutex<Vec<(u32, Pending)>>,
     /// Errors the next promote/switchover/failover/restore call fails with.
     pub fail_actions: Mutex<VecDeque<AwsError>>,
+    /// Old primaries left out of their global cluster by a failover with data loss: (global, member).
+    detached: Mutex<Vec<(String, crate::ports::GlobalMember)>>,
     pub calls: Mutex<ApiCalls>,
 }
 
 #[derive(Debug, Clone)]
 enum Pending {
-    GlobalWriter { global: String, target_arn: String },
-    Status { instance: bool, key: (String, String) },
+    /// A global move's verification done: now in progress.
+    GlobalBegin {
+        global: String,
+    },
+    GlobalWriter {
+        global: String,
+        target_arn: String,
+    },
+    /// A rejoined old primary has caught up.
+    Connected {
+        global: String,
+        arn: String,
+    },
+    Status {
+        instance: bool,
+        key: (String, String),
+    },
 }
 
 impl FakeDatabases {
@@ -59,12 +80,48 @@ impl FakeDatabases {
 
     fn finish(&self, p: Pending) {
         match p {
+            Pending::GlobalBegin { global } => {
+                let mut target = None;
+                if let Some(g) = lock(&self.globals).get_mut(&global)
+                    && let Some(f) = g.failover.as_mut()
+                {
+                    f.status = if f.data_loss_allowed {
+                        "failing-over"
+                    } else {
+                        "switching-over"
+                    }
+                    .into();
+                    g.status = f.status.clone();
+                    target = f.to_cluster_arn.clone();
+                }
+                if let Some(target_arn) = target {
+                    self.later(Pending::GlobalWriter { global, target_arn });
+                }
+            }
             Pending::GlobalWriter { global, target_arn } => {
                 if let Some(g) = lock(&self.globals).get_mut(&global) {
+                    let lost = g
+                        .failover
+                        .take()
+                        .filter(|f| f.data_loss_allowed)
+                        .and_then(|f| f.from_cluster_arn);
                     for m in &mut g.members {
                         m.is_writer = m.cluster_arn == target_arn;
                     }
+                    if let Some(old) = lost
+                        && let Some(i) = g.members.iter().position(|m| m.cluster_arn == old)
+                    {
+                        let member = g.members.remove(i);
+                        lock(&self.detached).push((global.clone(), member));
+                    }
                     g.status = "available".into();
+                }
+            }
+            Pending::Connected { global, arn } => {
+                if let Some(g) = lock(&self.globals).get_mut(&global)
+                    && let Some(m) = g.members.iter_mut().find(|m| m.cluster_arn == arn)
+                {
+                    m.sync = Some("connected".into());
                 }
             }
             Pending::Status { instance, key } => {
@@ -100,8 +157,10 @@ impl FakeDatabases {
                     .map(|(arn, w)| crate::ports::GlobalMember {
                         cluster_arn: arn.to_string(),
                         is_writer: *w,
+                        sync: Some("connected".into()),
                     })
                     .collect(),
+                failover: None,
             },
         );
     }
@@ -144,6 +203,28 @@ impl FakeDatabases {
                 latest_restorable: Some(latest),
             },
         );
+    }
+
+    /// The Region recovers: its old primaries rejoin as secondaries,
+    /// `pending-resync` until `pending_describes` reads have passed.
+    pub fn recover_region(&self, region: &str) {
+        let rejoining: Vec<(String, crate::ports::GlobalMember)> = {
+            let mut detached = lock(&self.detached);
+            let (here, rest): (Vec<_>, Vec<_>) = detached
+                .drain(..)
+                .partition(|(_, m)| m.cluster_arn.contains(&format!(":rds:{region}:")));
+            *detached = rest;
+            here
+        };
+        for (global, mut member) in rejoining {
+            member.is_writer = false;
+            member.sync = Some("pending-resync".into());
+            let arn = member.cluster_arn.clone();
+            if let Some(g) = lock(&self.globals).get_mut(&global) {
+                g.members.push(member);
+            }
+            self.later(Pending::Connected { global, arn });
+        }
     }
 
     pub fn writer(&self, global: &str) -> Option<String> {
@@ -206,19 +287,31 @@ impl crate::ports::Databases for FakeDatabases {
             let g = globals
                 .get_mut(global)
                 .ok_or_else(|| AwsError::NotFound(format!("global cluster {global}")))?;
-            if g.status != "available" {
-                return Err(AwsError::Rejected(format!("global cluster {global} is {}", g.status)));
+            if let Some(f) = &g.failover {
+                return Err(AwsError::InvalidState(format!(
+                    "InvalidGlobalClusterStateFault: global cluster {global} has a {} operation in progress",
+                    f.status
+                )));
             }
-            g.status = if allow_data_loss {
-                "failing-over"
-            } else {
-                "switching-over"
+            if !target_arn.starts_with("arn:") || !g.members.iter().any(|m| m.cluster_arn == target_arn) {
+                return Err(AwsError::NotFound(format!(
+                    "DBClusterNotFoundFault: {target_arn} is not a member of {global}"
+                )));
             }
-            .into();
+            if !allow_data_loss && g.members.iter().any(|m| !m.connected()) {
+                return Err(AwsError::InvalidState(format!(
+                    "InvalidGlobalClusterStateFault: switchover of {global} needs every member connected"
+                )));
+            }
+            g.failover = Some(crate::ports::FailoverProgress {
+                status: "pending".into(),
+                from_cluster_arn: g.members.iter().find(|m| m.is_writer).map(|m| m.cluster_arn.clone()),
+                to_cluster_arn: Some(target_arn.to_string()),
+                data_loss_allowed: allow_data_loss,
+            });
         }
-        self.later(Pending::GlobalWriter {
+        self.later(Pending::GlobalBegin {
             global: global.to_string(),
-            target_arn: target_arn.to_string(),
         });
         Ok(())
     }

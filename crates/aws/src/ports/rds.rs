@@ -10,6 +10,21 @@ pub struct GlobalClusterState {
     /// `available`, `failing-over`, `switching-over`, ...
     pub status: String,
     pub members: Vec<GlobalMember>,
+    /// Its FailoverState: a switchover or failover scheduled or in progress
+    /// (`None`: nothing is, the API reference's "empty").
+    pub failover: Option<FailoverProgress>,
+}
+
+/// A global cluster's FailoverState (the RDS API reference's data type).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FailoverProgress {
+    /// `pending` (the clusters are being verified), `failing-over`,
+    /// `switching-over`, or `cancelling`.
+    pub status: String,
+    pub from_cluster_arn: Option<String>,
+    pub to_cluster_arn: Option<String>,
+    /// A failover (data loss allowed) rather than a switchover.
+    pub data_loss_allowed: bool,
 }
 
 /// One member cluster of a global cluster.
@@ -17,6 +32,17 @@ pub struct GlobalClusterState {
 pub struct GlobalMember {
     pub cluster_arn: String,
     pub is_writer: bool,
+    /// Its SynchronizationStatus: `connected`, or `pending-resync` while
+    /// Aurora resynchronises it (after a failover with data loss); `None`
+    /// when not reported.
+    pub sync: Option<String>,
+}
+
+impl GlobalMember {
+    /// Replicating normally (or not said otherwise).
+    pub fn connected(&self) -> bool {
+        self.sync.as_deref().is_none_or(|s| s == "connected")
+    }
 }
 
 impl GlobalClusterState {

@@ -62,6 +62,41 @@ pub(crate) fn ran(run: local::LocalRun) -> Result<lifeboat_states::Execution, Cl
     }
 }
 
+/// Waits (a few reads) until every Aurora global database's members are
+/// `connected` again: a failback needs the old primary resynchronised.
+async fn wait_until_connected(
+    config: &SdkConfig,
+    apps: &[lifeboat_core::registry::Application],
+) -> Result<(), CliError> {
+    let rds = aws_sdk_rds::Client::from_conf(
+        aws_sdk_rds::config::Builder::from(config)
+            .region(aws_config::Region::new(SECONDARY))
+            .build(),
+    );
+    for app in apps {
+        let Some(gid) = app.database.global_cluster_id.as_deref() else {
+            continue;
+        };
+        for _ in 0..20 {
+            let resp = rds
+                .describe_global_clusters()
+                .global_cluster_identifier(gid)
+                .send()
+                .await
+                .map_err(|e| CliError::failed(format!("DescribeGlobalClusters {gid}: {e}")))?;
+            let connected = resp.global_clusters().iter().all(|g| {
+                g.global_cluster_members()
+                    .iter()
+                    .all(|m| m.synchronization_status().is_none_or(|s| s.as_str() == "connected"))
+            });
+            if connected {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
 pub async fn run_demo(format: OutputFormat) -> Result<i32, CliError> {
     let started = std::time::Instant::now();
     let binary = find_moto_server();
@@ -218,6 +253,24 @@ pub async fn run_demo(format: OutputFormat) -> Result<i32, CliError> {
     set_alarm(&setup, PRIMARY, REGION_ALARM, StateValue::Ok)
         .await
         .map_err(|e| CliError::failed(e.to_string()))?;
+    // The failover lost the old primary's unreplicated writes: Aurora rejoins
+    // it as a secondary with a new volume once its Region is back, keeping the
+    // old one as a snapshot, and resynchronises it before it can be the writer again.
+    let rejoined = moto
+        .request("POST", &format!("/lifeboat-emulator/rds/regions/{PRIMARY}/recover"), "")
+        .map_err(|e| CliError::failed(e.to_string()))?;
+    let rejoined: Value = serde_json::from_str(&rejoined).unwrap_or(Value::Null);
+    for r in rejoined["rejoined"].as_array().into_iter().flatten() {
+        say(
+            format,
+            format!(
+                "   Aurora rejoins {} to its global database (pending-resync); the writes the failover lost are kept in snapshot {}",
+                r["cluster"].as_str().unwrap_or_default(),
+                r["snapshot"].as_str().unwrap_or_default()
+            ),
+        );
+    }
+    wait_until_connected(&setup, apps).await?;
     let (failback, failback_calls) = run(json!({"action": "failback", "reason": "primary Region recovered"})).await?;
     let failback = ran(failback)?;
     say(

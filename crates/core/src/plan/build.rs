@@ -351,6 +351,18 @@ fn app_move(
         }
     }
     let v = &app.verification;
+    let (alarms, probes) = (v.alarms.get(target).clone(), v.probes.get(target).clone());
+    // A Route 53 health check is read only where nothing else verifies the
+    // app: GetHealthCheckStatus has a bucket of 4 refilling 1 a second for
+    // the whole account ("Throttling for Amazon Route 53 API requests"), and
+    // its API reference says it is not for production query rates. Alarms
+    // (100 a call) and probes from the target Region scale; 5,000 health
+    // checks a round would take 5,000 s of the account's budget.
+    let health_check_id = if alarms.is_empty() && probes.is_empty() {
+        v.health_checks.get(target).clone()
+    } else {
+        None
+    };
     AppMove {
         app: app.name.clone(),
         target,
@@ -362,12 +374,12 @@ fn app_move(
         depends_on: Vec::new(),
         verification: VerifyPlan {
             region: app.regions.get(target).to_string(),
-            health_check_id: v.health_checks.get(target).clone(),
-            alarms: v.alarms.get(target).clone(),
+            health_check_id,
+            alarms,
             interval_seconds: v.interval_seconds,
             max_checks: crate::registry::checks_within(v.deadline_seconds, v.interval_seconds),
             health_check_best_effort: false,
-            probes: v.probes.get(target).clone(),
+            probes,
         },
     }
 }

@@ -270,3 +270,24 @@ fn an_insufficient_data_alarm_moves_only_the_apps_that_opt_in() {
         .collect();
     assert_eq!(moving, vec!["api"]);
 }
+
+#[test]
+fn a_health_check_is_read_only_for_an_app_nothing_else_verifies() {
+    // GetHealthCheckStatus: a bucket of 4 refilling 1 a second for the whole
+    // account. An app with an alarm or a probe in the target Region is
+    // verified by those; its health check is left to Route 53's routing.
+    let mut reg = parse_registry(REG).unwrap();
+    let api = reg.applications.iter_mut().find(|a| a.name == "api").unwrap();
+    api.verification.alarms.secondary = vec!["api-usw2-5xx".into()];
+    let req = normalize_trigger(&json!({"action": "failover"})).unwrap();
+    let plan = build_plan(&reg, &req, &at_primary().into(), &ctx()).unwrap();
+    let api = &plan.phases[0].waves[1].apps[0];
+    assert_eq!(api.verification.health_check_id, None);
+    assert_eq!(api.verification.alarms, vec!["api-usw2-5xx"]);
+    // Without the alarm (the sample as it is), the health check is read.
+    let plan = plan_for(json!({"action": "failover"}), &at_primary()).unwrap();
+    assert_eq!(
+        plan.phases[0].waves[1].apps[0].verification.health_check_id.as_deref(),
+        Some("hc-api-s")
+    );
+}

@@ -343,3 +343,88 @@ async fn an_untagged_standby_is_refused_with_the_command_that_tags_it() {
         "{problem}"
     );
 }
+
+#[tokio::test]
+async fn a_global_move_is_pending_then_under_way_then_writable_only_when_failover_state_is_empty() {
+    let f = global_estate();
+    *f.pending_describes.lock().unwrap() = 2;
+    f.lag
+        .lock()
+        .unwrap()
+        .insert(("us-west-2".into(), "orders-usw2".into()), 1.5);
+    let a = app(DatabaseKind::AuroraGlobal, DbAction::Failover);
+    let out = promote(&f, a.clone()).await;
+    assert_eq!(out.outcome, PromoteOutcome::Started);
+    // The record names where the lost writes will be: the old primary's snapshot.
+    let snapshot = out.lost_writes_snapshot.unwrap();
+    assert!(
+        snapshot.starts_with("rds:unplanned-global-failover-orders-use1-") && snapshot.contains("us-east-1"),
+        "{snapshot}"
+    );
+    // FailoverState pending: not writable, and a rerun waits instead of calling again.
+    let check = check_database(
+        &f,
+        CheckInput {
+            app: a.clone(),
+            checks: 0,
+        },
+    )
+    .await
+    .unwrap();
+    assert!(!check.writable);
+    assert!(check.detail.contains("FailoverState"), "{}", check.detail);
+    let again = promote(&f, a.clone()).await;
+    assert_eq!(again.outcome, PromoteOutcome::InProgress);
+    assert!(again.detail.contains("failover to orders-usw2 is"), "{}", again.detail);
+    check_until_writable(&f, &a).await;
+    assert_eq!(f.calls.lock().unwrap().get("rds:FailoverGlobalCluster"), 1);
+    // The old primary is out of the global cluster until its Region recovers.
+    let g = f.globals.lock().unwrap()["orders-global"].clone();
+    assert!(g.member(P_ARN).is_none() && g.failover.is_none());
+}
+
+#[tokio::test]
+async fn a_member_still_resynchronising_cannot_take_the_writer_back() {
+    let f = global_estate();
+    *f.pending_describes.lock().unwrap() = 1;
+    f.lag
+        .lock()
+        .unwrap()
+        .insert(("us-west-2".into(), "orders-usw2".into()), 1.5);
+    let over = app(DatabaseKind::AuroraGlobal, DbAction::Failover);
+    promote(&f, over.clone()).await;
+    check_until_writable(&f, &over).await;
+    let mut back = app(DatabaseKind::AuroraGlobal, DbAction::Switchover);
+    back.target = Side::Primary;
+    back.database.target = "orders-use1".into();
+    back.database.region = "us-east-1".into();
+    f.add_cluster("us-east-1", "orders-use1", None);
+    // Not rejoined yet: preflight says to wait for the Region.
+    let why = check_standby(&f, &back.database, Side::Primary).await.unwrap().unwrap();
+    assert!(why.contains("has not rejoined"), "{why}");
+    // Rejoined, pending-resync (for three reads): preflight and promote both refuse, saying why.
+    *f.pending_describes.lock().unwrap() = 3;
+    f.recover_region("us-east-1");
+    let why = check_standby(&f, &back.database, Side::Primary).await.unwrap().unwrap();
+    assert!(why.contains("pending-resync") && why.contains("connected"), "{why}");
+    let refused = promote_database(
+        &f,
+        &f,
+        &lifeboat_aws::fakes::FakeRoute53::new(),
+        &lifeboat_aws::fakes::FakeArc::new(),
+        Utc::now(),
+        PromoteInput {
+            run_id: "r".into(),
+            app: back.clone(),
+            arc_endpoints: vec![],
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(refused.name, ErrorName::NotReady);
+    assert_eq!(f.calls.lock().unwrap().get("rds:SwitchoverGlobalCluster"), 0);
+    // Connected (a read later): the switchover home goes ahead.
+    f.global_cluster("us-east-1", "orders-global").await.unwrap();
+    assert_eq!(check_standby(&f, &back.database, Side::Primary).await.unwrap(), None);
+    assert_eq!(promote(&f, back).await.outcome, PromoteOutcome::Started);
+}

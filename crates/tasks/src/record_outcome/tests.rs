@@ -186,6 +186,7 @@ async fn database_steps_are_journaled_with_when_writable_and_the_rpo_at_risk() {
                 rpo_at_risk_seconds: Some(rpo),
                 restore_time: None,
                 data_window_lost_seconds: None,
+                lost_writes_snapshot: None,
                 error,
                 detail: detail.into(),
             },

@@ -70,6 +70,7 @@ pub async fn promote_wave(s: &Services, now: DateTime<Utc>, input: WaveInput) ->
                 p.outcome.rpo_at_risk_seconds = out.rpo_at_risk_seconds;
                 p.outcome.restore_time = out.restore_time;
                 p.outcome.data_window_lost_seconds = out.data_window_lost_seconds;
+                p.outcome.lost_writes_snapshot = out.lost_writes_snapshot.clone();
                 let error = out.error.as_ref().and_then(|e| e.error.lifeboat());
                 match out.outcome {
                     PromoteOutcome::Refused => set_status(
