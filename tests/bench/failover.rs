@@ -1,42 +1,33 @@
-//! `make bench`: fail estates of several sizes over (and back) on moto server
-//! and report, per size: wall-clock seconds, AWS API calls by operation,
-//! calls per app, ChangeResourceRecordSets calls, the largest state data and
-//! the execution's history events. Calls are the cost that matters at scale;
-//! the emulator's latency (not AWS's) dominates the times.
+//! `make bench`: fail estates of several sizes over (and back) on the
+//! emulator in its quota mode (it throttles as AWS's documented rate quotas
+//! do, and lifeboat paces itself under them) and report, per run: the RTO on
+//! the run's clock (waits skipped, real work and quota waits counted), AWS API
+//! calls by service, calls per app, ChangeResourceRecordSets calls, the
+//! throttles the emulator answered, the largest state data and the
+//! execution's history events.
 //!
-//! LIFEBOAT_BENCH_SIZES (default `200,1000,5000`) DNS-only estates over
+//! LIFEBOAT_BENCH_SIZES (default `200,1000,5000`) estates over
 //! LIFEBOAT_BENCH_ZONES (default 20) hosted zones and 2 tiers, one weighted A
-//! record pair each; then a 200-app estate where LIFEBOAT_BENCH_DB_APPS
-//! (default 20) apps have an RDS read replica to promote and every app is
-//! verified by a probe of its endpoint that fails its first two checks.
+//! record pair each, each app verified by its own alarm in the recovery
+//! Region; then a 200-app estate where LIFEBOAT_BENCH_DB_APPS (default 20)
+//! apps have an RDS read replica to promote and every app is verified by a
+//! probe of its endpoint that fails its first two checks.
 
-use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType};
 use harness::endpoint::TestEndpoint;
-use harness::{moto, sdk_config};
+use harness::scale::{Scale, seed};
+use harness::{moto, sdk_config, setup_config};
 use lifeboat::text::calls_line;
 use lifeboat_aws::CallCounter;
-use lifeboat_core::registry::{
-    Application, BySide, Database, DatabaseKind, DnsRecordPair, HttpCheck, RecordType, RegionPair, Registry, Triggers,
-    Verification,
-};
+use lifeboat_core::calls::ApiCalls;
 use lifeboat_states::{Execution, ExecutionStatus, VirtualClock};
 use lifeboat_tasks::apply_registry::apply_registry;
 use lifeboat_tasks::{AwsServicesFactory, ServicesFactory, Settings};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-/// What one estate's bench is made of.
-struct Estate {
-    name: String,
-    apps: usize,
-    zones: usize,
-    db_apps: usize,
-    /// Probes that fail their first checks (verification re-checks).
-    probe: Option<String>,
 }
 
 #[tokio::main]
@@ -49,42 +40,73 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let zones = env_usize("LIFEBOAT_BENCH_ZONES", 20).max(1);
     let db_apps = env_usize("LIFEBOAT_BENCH_DB_APPS", 20);
     println!(
-        "{:<14} {:>6} {:>8} {:>7} {:>9} {:>8} {:>9} {:>8}  calls",
-        "run", "apps", "seconds", "calls", "calls/app", "changes", "max KiB", "events"
+        "{:<14} {:>6} {:>8} {:>7} {:>7} {:>9} {:>8} {:>9} {:>9} {:>8}",
+        "run", "apps", "RTO s", "wall s", "calls", "calls/app", "changes", "throttled", "max KiB", "events"
     );
     for (i, apps) in sizes.iter().enumerate() {
-        let estate = Estate {
+        let estate = Scale {
             name: format!("dns{i}"),
             apps: *apps,
             zones,
             db_apps: 0,
+            alarms: true,
+            health_checked: 0,
             probe: None,
         };
         bench(&estate, true).await?;
     }
     // Databases to promote, and verification that needs re-checks.
     let endpoint = TestEndpoint::start_failing_first(2 * 200);
-    let estate = Estate {
+    let estate = Scale {
         name: "db".into(),
         apps: 200,
         zones,
         db_apps,
+        alarms: false,
+        health_checked: 0,
         probe: Some(endpoint.url("/health")),
     };
     bench(&estate, false).await?;
     Ok(())
 }
 
-async fn bench(estate: &Estate, failback: bool) -> Result<(), Box<dyn std::error::Error>> {
+/// The emulator's throttles so far, by quota bucket.
+fn throttles() -> BTreeMap<String, u64> {
+    let text = moto()
+        .request("GET", "/lifeboat-emulator/quotas", "")
+        .unwrap_or_default();
+    let report: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    report["throttled"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0)))
+        .collect()
+}
+
+/// Calls summed by service (`route53`, `dynamodb`, ...).
+fn by_service(calls: &ApiCalls) -> String {
+    let mut out: BTreeMap<&str, u64> = BTreeMap::new();
+    for (k, n) in &calls.0 {
+        *out.entry(k.split(':').next().unwrap_or(k)).or_default() += n;
+    }
+    out.iter()
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+async fn bench(estate: &Scale, failback: bool) -> Result<(), Box<dyn std::error::Error>> {
+    let setup = setup_config(&moto().endpoint()).await;
     let config = sdk_config(&moto().endpoint()).await;
-    let seed = Instant::now();
-    let registry = seed_estate(&config, estate).await?;
+    let seeding = Instant::now();
+    let registry = seed(&setup, estate).await.map_err(|e| e.to_string())?;
     let settings = Settings {
         registry_table: format!("bench-{}-registry", estate.name),
         journal_table: format!("bench-{}-journal", estate.name),
         ..Settings::default()
     };
-    let admin = AwsServicesFactory::new(config.clone(), settings.clone(), CallCounter::new());
+    let admin = AwsServicesFactory::new(setup.clone(), settings.clone(), CallCounter::new());
     let s = admin.services();
     apply_registry(&*s.registry, &registry, false).await?;
     s.journal.ensure_table().await?;
@@ -93,7 +115,7 @@ async fn bench(estate: &Estate, failback: bool) -> Result<(), Box<dyn std::error
         estate.apps,
         estate.db_apps,
         estate.zones,
-        seed.elapsed().as_secs_f64()
+        seeding.elapsed().as_secs_f64()
     );
     let definition = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../statemachine/lifeboat.asl.json");
     let mut inputs = vec![serde_json::json!({"action": "failover"})];
@@ -108,6 +130,7 @@ async fn bench(estate: &Estate, failback: bool) -> Result<(), Box<dyn std::error
             CallCounter::new(),
         ));
         let clock = Arc::new(VirtualClock::following_real_time(chrono::Utc::now()));
+        let before = throttles();
         let t = Instant::now();
         let run = lifeboat::local::run_local(&definition, input, factory.clone(), clock, None).await?;
         let secs = t.elapsed().as_secs_f64();
@@ -117,18 +140,31 @@ async fn bench(estate: &Estate, failback: bool) -> Result<(), Box<dyn std::error
         };
         let calls = factory.run_counter.snapshot();
         let (max_data, max_state) = largest_state_data(&exec);
+        // The RTO on the run's clock: from the start to the last event.
+        let rto = (exec.stop_date - exec.start_date).num_milliseconds() as f64 / 1000.0;
+        let after = throttles();
+        let met: BTreeMap<&String, u64> = after
+            .iter()
+            .map(|(k, n)| (k, n - before.get(k).copied().unwrap_or(0)))
+            .filter(|(_, n)| *n > 0)
+            .collect();
         println!(
-            "{:<14} {:>6} {:>8.2} {:>7} {:>9.3} {:>8} {:>9.1} {:>8}  ({max_state}) {}",
+            "{:<14} {:>6} {:>8.1} {:>7.1} {:>7} {:>9.3} {:>8} {:>9} {:>9.1} {:>8}",
             format!("{}-{action}", estate.name),
             estate.apps,
+            rto,
             secs,
             calls.total(),
             calls.total() as f64 / estate.apps as f64,
             calls.get("route53:ChangeResourceRecordSets"),
+            met.values().sum::<u64>(),
             max_data as f64 / 1024.0,
             exec.events.len(),
-            calls_line(&calls)
         );
+        println!("    by service: {}", by_service(&calls));
+        println!("    throttles met: {met:?}");
+        println!("    largest state: {max_state}");
+        println!("    calls: {}", calls_line(&calls));
     }
     Ok(())
 }
@@ -162,151 +198,4 @@ fn largest_state_data(exec: &Execution) -> (usize, String) {
         .map(|(n, k)| format!("{k} {:.1}", *n as f64 / 1024.0))
         .collect();
     (n, format!("{state}: {}", fields.join(", ")))
-}
-
-/// Hosted zones, weighted record pairs and (for `db_apps`) RDS read replicas;
-/// returns the registry.
-async fn seed_estate(config: &aws_config::SdkConfig, estate: &Estate) -> Result<Registry, Box<dyn std::error::Error>> {
-    let r53 = aws_sdk_route53::Client::new(config);
-    let mut zone_ids = Vec::new();
-    for z in 0..estate.zones {
-        let resp = r53
-            .create_hosted_zone()
-            .name(format!("zone{z}.{}.bench.test.", estate.name))
-            .caller_reference(format!("bench-{}-{z}-{}", estate.name, std::process::id()))
-            .send()
-            .await?;
-        zone_ids.push(
-            resp.hosted_zone()
-                .map(|h| h.id().trim_start_matches("/hostedzone/").to_string())
-                .unwrap_or_default(),
-        );
-    }
-    let mut registry = Registry {
-        version: 1,
-        routing_control_cluster: None,
-        applications: Vec::new(),
-    };
-    let mut per_zone: Vec<Vec<Change>> = vec![Vec::new(); estate.zones];
-    for i in 0..estate.apps {
-        let z = i % estate.zones;
-        let name = format!("app{i:05}.zone{z}.{}.bench.test.", estate.name);
-        for (side, set, weight) in [(0, format!("app{i}-p"), 100), (1, format!("app{i}-s"), 0)] {
-            let rrs = ResourceRecordSet::builder()
-                .name(&name)
-                .r#type(RrType::A)
-                .set_identifier(set)
-                .weight(weight)
-                .ttl(60)
-                .resource_records(
-                    ResourceRecord::builder()
-                        .value(format!("192.0.{side}.{}", i % 250 + 1))
-                        .build()?,
-                )
-                .build()?;
-            per_zone[z].push(
-                Change::builder()
-                    .action(ChangeAction::Create)
-                    .resource_record_set(rrs)
-                    .build()?,
-            );
-        }
-        let mut database = Database::default();
-        if i < estate.db_apps {
-            database = replica(config, &format!("{}-app{i}", estate.name)).await?;
-        }
-        let mut verification = Verification {
-            deadline_seconds: 120,
-            interval_seconds: 15,
-            ..Verification::default()
-        };
-        if let Some(url) = &estate.probe {
-            verification.probes.secondary = vec![HttpCheck {
-                url: url.clone(),
-                expect_status: 200,
-            }];
-        }
-        registry.applications.push(Application {
-            name: format!("app{i:05}"),
-            tier: (i % 2) as u32,
-            depends_on: vec![],
-            regions: RegionPair {
-                primary: "us-east-1".into(),
-                secondary: "us-west-2".into(),
-            },
-            dns: vec![DnsRecordPair {
-                hosted_zone_id: zone_ids[z].clone(),
-                name,
-                record_type: RecordType::A,
-                set_identifiers: BySide {
-                    primary: format!("app{i}-p"),
-                    secondary: format!("app{i}-s"),
-                },
-                active_weight: 100,
-                standby_weight: 0,
-            }],
-            database,
-            verification,
-            triggers: Triggers {
-                alarms: vec!["bench-region-health".into()],
-                insufficient_data: Default::default(),
-            },
-            traffic: Default::default(),
-            detection: None,
-        });
-    }
-    for (z, changes) in per_zone.into_iter().enumerate() {
-        for chunk in changes.chunks(400) {
-            r53.change_resource_record_sets()
-                .hosted_zone_id(&zone_ids[z])
-                .change_batch(ChangeBatch::builder().set_changes(Some(chunk.to_vec())).build()?)
-                .send()
-                .await?;
-        }
-    }
-    Ok(registry)
-}
-
-/// An RDS instance in us-east-1 and its read replica in us-west-2.
-async fn replica(config: &aws_config::SdkConfig, id: &str) -> Result<Database, Box<dyn std::error::Error>> {
-    let rds = |region: &str| {
-        aws_sdk_rds::Client::from_conf(
-            aws_sdk_rds::config::Builder::from(config)
-                .region(aws_config::Region::new(region.to_string()))
-                .build(),
-        )
-    };
-    let source = rds("us-east-1")
-        .create_db_instance()
-        .db_instance_identifier(format!("{id}-use1"))
-        .tags(lifeboat::estate::managed_tag())
-        .engine("mysql")
-        .db_instance_class("db.t3.micro")
-        .allocated_storage(20)
-        .master_username("bench")
-        .master_user_password("bench-only-not-a-secret")
-        .backup_retention_period(1)
-        .send()
-        .await?;
-    let arn = source
-        .db_instance()
-        .and_then(|d| d.db_instance_arn())
-        .unwrap_or_default()
-        .to_string();
-    rds("us-west-2")
-        .create_db_instance_read_replica()
-        .db_instance_identifier(format!("{id}-usw2"))
-        .tags(lifeboat::estate::managed_tag())
-        .source_db_instance_identifier(arn)
-        .send()
-        .await?;
-    Ok(Database {
-        kind: DatabaseKind::RdsReplica,
-        identifiers: Some(BySide {
-            primary: format!("{id}-use1"),
-            secondary: format!("{id}-usw2"),
-        }),
-        interval_seconds: 30,
-        ..Database::default()
-    })
 }

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)] // test support: a failed setup should fail the test loudly
 
 pub mod endpoint;
+pub mod scale;
 
 /// The fault-injecting proxy (shared with the demo's dark-Region chapter).
 pub use lifeboat::fault_proxy as proxy;

@@ -1,9 +1,10 @@
 //! A fault-injecting HTTP proxy in front of the emulator (tests and the
 //! demo's "us-east-1 goes dark" chapter; loopback only): answers the first N
-//! matching requests with a canned AWS error (e.g. Route 53 throttling, which
-//! moto never produces, or a whole Region gone dark) and forwards everything
-//! else unchanged. It counts requests by the service and Region they are
-//! signed for.
+//! matching requests with a canned AWS error (e.g. a whole Region gone dark)
+//! and forwards everything else unchanged; or, with a [`Rule`], decides each
+//! request: forward it, refuse it, or forward it and answer a 5xx as if the
+//! answer had been lost after AWS applied it ([`storm`]). It counts requests
+//! by the service and Region they are signed for.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -22,11 +23,27 @@ pub struct Seen<'a> {
     /// The SigV4 credential scope's service and Region (`route53`, `us-east-1`).
     pub service: &'a str,
     pub region: &'a str,
+    /// The `X-Amz-Target` header (JSON protocols), or empty.
+    pub target: &'a str,
     /// The request body, as text.
     pub body: &'a str,
 }
 
 type Matcher = fn(&Seen) -> bool;
+
+/// What the proxy does with one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// Forward it unchanged.
+    Forward,
+    /// Answer without forwarding.
+    Refuse { status: u16, body: String },
+    /// Forward it (AWS applies it), then answer this instead of AWS's answer.
+    LoseAnswer { status: u16, body: String },
+}
+
+/// Decides each request's fault.
+pub type Rule = Arc<dyn Fn(&Seen) -> Fault + Send + Sync>;
 
 /// Matches Route 53 ChangeResourceRecordSets (`POST .../hostedzone/{id}/rrset`).
 pub fn change_resource_record_sets(r: &Seen) -> bool {
@@ -94,24 +111,42 @@ impl FaultProxy {
         status: u16,
         body: &'static str,
     ) -> std::io::Result<FaultProxy> {
+        let remaining = Arc::new(AtomicUsize::new(failures));
+        let rule: Rule = Arc::new(move |seen: &Seen| {
+            if matcher(seen)
+                && remaining
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                    .is_ok()
+            {
+                Fault::Refuse {
+                    status,
+                    body: body.to_string(),
+                }
+            } else {
+                Fault::Forward
+            }
+        });
+        Self::with_rule(upstream_port, rule)
+    }
+
+    /// Listens on a free 127.0.0.1 port; `rule` decides each request.
+    pub fn with_rule(upstream_port: u16, rule: Rule) -> std::io::Result<FaultProxy> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let port = listener.local_addr()?.port();
-        let remaining = Arc::new(AtomicUsize::new(failures));
         let injected = Arc::new(AtomicUsize::new(0));
         let forwarded = Arc::new(AtomicUsize::new(0));
         let by_scope = Arc::new(Mutex::new(BTreeMap::new()));
         let (inj, fwd, scopes) = (injected.clone(), forwarded.clone(), by_scope.clone());
         std::thread::spawn(move || {
             for conn in listener.incoming().flatten() {
-                let (remaining, inj, fwd, scopes) = (remaining.clone(), inj.clone(), fwd.clone(), scopes.clone());
+                let (rule, inj, fwd, scopes) = (rule.clone(), inj.clone(), fwd.clone(), scopes.clone());
                 std::thread::spawn(move || {
                     let counters = Counters {
-                        remaining: &remaining,
                         injected: &inj,
                         forwarded: &fwd,
                         by_scope: &scopes,
                     };
-                    let _ = handle(conn, upstream_port, matcher, counters, status, body);
+                    let _ = handle(conn, upstream_port, &rule, counters);
                 });
             }
         });
@@ -140,22 +175,13 @@ impl FaultProxy {
 }
 
 struct Counters<'a> {
-    remaining: &'a AtomicUsize,
     injected: &'a AtomicUsize,
     forwarded: &'a AtomicUsize,
     by_scope: &'a Mutex<BTreeMap<String, Counts>>,
 }
 
-fn handle(
-    client: TcpStream,
-    upstream_port: u16,
-    matcher: Matcher,
-    counters: Counters,
-    status: u16,
-    body: &str,
-) -> std::io::Result<()> {
+fn handle(client: TcpStream, upstream_port: u16, rule: &Rule, counters: Counters) -> std::io::Result<()> {
     let Counters {
-        remaining,
         injected,
         forwarded,
         by_scope,
@@ -163,6 +189,7 @@ fn handle(
     let mut reader = BufReader::new(client.try_clone()?);
     let mut head = Vec::new();
     let mut content_length = 0usize;
+    let mut target = String::new();
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line)? == 0 {
@@ -174,6 +201,12 @@ fn handle(
         let lower = line.to_ascii_lowercase();
         if let Some(v) = lower.strip_prefix("content-length:") {
             content_length = v.trim().parse().unwrap_or(0);
+        }
+        if lower.starts_with("x-amz-target:") {
+            target = line
+                .split_once(':')
+                .map(|(_, v)| v.trim().to_string())
+                .unwrap_or_default();
         }
         if !lower.starts_with("connection:") {
             head.push(line);
@@ -192,35 +225,163 @@ fn handle(
         path,
         service: &service,
         region: &region,
+        target: &target,
         body: &body_text,
     };
-    let take = matcher(&seen)
-        && remaining
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok();
+    let fault = rule(&seen);
     if let Ok(mut m) = by_scope.lock() {
         let c = m.entry(format!("{service}@{region}")).or_default();
-        if take {
-            c.refused += 1;
-        } else {
+        if matches!(fault, Fault::Forward) {
             c.forwarded += 1;
+        } else {
+            c.refused += 1;
         }
     }
-    if take {
-        injected.fetch_add(1, Ordering::SeqCst);
+    let answer = |client: &mut TcpStream, status: u16, body: &str| {
+        // The error in the protocol the request spoke (JSON or XML).
+        let content_type = if body.starts_with('{') {
+            "application/x-amz-json-1.0"
+        } else {
+            "text/xml"
+        };
         let resp = format!(
-            "HTTP/1.1 {status} Error\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            "HTTP/1.1 {status} Error\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
         );
-        return client.write_all(resp.as_bytes());
+        client.write_all(resp.as_bytes())
+    };
+    let forward = |req_body: &[u8]| -> std::io::Result<Vec<u8>> {
+        let mut upstream = TcpStream::connect(("127.0.0.1", upstream_port))?;
+        let mut out = head.concat();
+        out.push_str("Connection: close\r\n\r\n");
+        upstream.write_all(out.as_bytes())?;
+        upstream.write_all(req_body)?;
+        let mut resp = Vec::new();
+        upstream.read_to_end(&mut resp)?;
+        Ok(resp)
+    };
+    match fault {
+        Fault::Refuse { status, body } => {
+            injected.fetch_add(1, Ordering::SeqCst);
+            answer(&mut client, status, &body)
+        }
+        Fault::LoseAnswer { status, body } => {
+            injected.fetch_add(1, Ordering::SeqCst);
+            forward(&req_body)?;
+            answer(&mut client, status, &body)
+        }
+        Fault::Forward => {
+            forwarded.fetch_add(1, Ordering::SeqCst);
+            let resp = forward(&req_body)?;
+            client.write_all(&resp)
+        }
     }
-    forwarded.fetch_add(1, Ordering::SeqCst);
-    let mut upstream = TcpStream::connect(("127.0.0.1", upstream_port))?;
-    let mut out = head.concat();
-    out.push_str("Connection: close\r\n\r\n");
-    upstream.write_all(out.as_bytes())?;
-    upstream.write_all(&req_body)?;
-    let mut resp = Vec::new();
-    upstream.read_to_end(&mut resp)?;
-    client.write_all(&resp)
+}
+
+/// Whether a request changes something (what a lost answer makes dangerous):
+/// DynamoDB and AWS's other JSON APIs by operation, RDS by Action, Route 53's
+/// change batches, CloudWatch's writes.
+pub fn is_write(r: &Seen) -> bool {
+    let op = if r.target.is_empty() {
+        r.body
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("Action="))
+            .unwrap_or("")
+    } else {
+        r.target.rsplit('.').next().unwrap_or("")
+    };
+    if r.service == "route53" {
+        return change_resource_record_sets(r);
+    }
+    [
+        "Put",
+        "Update",
+        "Delete",
+        "BatchWrite",
+        "TransactWrite",
+        "Failover",
+        "Switchover",
+        "Promote",
+        "Restore",
+        "Set",
+        "Start",
+        "Create",
+    ]
+    .iter()
+    .any(|p| op.starts_with(p))
+}
+
+/// Each service's throttling error, in its protocol.
+pub fn throttling_error(r: &Seen) -> String {
+    match r.service {
+        "route53" => ROUTE53_THROTTLING.to_string(),
+        "dynamodb" => {
+            "{\"__type\":\"com.amazonaws.dynamodb.v20120810#ThrottlingException\",\"message\":\"Rate exceeded\"}".into()
+        }
+        _ if !r.target.is_empty() => "{\"__type\":\"ThrottlingException\",\"message\":\"Rate exceeded\"}".into(),
+        "monitoring" => query_error("Throttling"),
+        _ => query_error("ThrottlingException"),
+    }
+}
+
+fn query_error(code: &str) -> String {
+    format!(
+        "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>Rate exceeded</Message></Error><RequestId>lifeboat-fault-proxy</RequestId></ErrorResponse>"
+    )
+}
+
+/// Applies the first `n` requests `matcher` accepts and answers each 503, as
+/// if AWS had done it and the answer had been lost.
+pub fn lose_answers(matcher: Matcher, n: usize) -> Rule {
+    let remaining = AtomicUsize::new(n);
+    Arc::new(move |r: &Seen| {
+        if matcher(r)
+            && remaining
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |k| k.checked_sub(1))
+                .is_ok()
+        {
+            Fault::LoseAnswer {
+                status: 503,
+                body: query_error("ServiceUnavailable"),
+            }
+        } else {
+            Fault::Forward
+        }
+    })
+}
+
+/// Matches an RDS request of this Action (`Action=FailoverGlobalCluster`).
+pub fn rds_action(r: &Seen, action: &str) -> bool {
+    r.service == "rds" && r.body.split('&').any(|kv| kv == format!("Action={action}"))
+}
+
+/// A storm: `throttle_percent` of requests answered as their service's
+/// throttling, and `lose_percent` of writes applied and then answered 503,
+/// drawn from a generator seeded with `seed` (requests racing on several
+/// threads may take the draws in another order from run to run).
+pub fn storm(seed: u64, throttle_percent: u32, lose_percent: u32) -> Rule {
+    let rng = Mutex::new(fastrand::Rng::with_seed(seed));
+    Arc::new(move |r: &Seen| {
+        let (throttle, lose) = match rng.lock() {
+            Ok(mut g) => (g.u32(0..100), g.u32(0..100)),
+            Err(_) => (100, 100),
+        };
+        if throttle < throttle_percent {
+            Fault::Refuse {
+                status: 400,
+                body: throttling_error(r),
+            }
+        } else if lose < lose_percent && is_write(r) {
+            Fault::LoseAnswer {
+                status: 503,
+                body: if r.target.is_empty() {
+                    query_error("ServiceUnavailable")
+                } else {
+                    "{\"__type\":\"ServiceUnavailable\",\"message\":\"Service Unavailable\"}".into()
+                },
+            }
+        } else {
+            Fault::Forward
+        }
+    })
 }

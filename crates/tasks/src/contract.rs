@@ -48,6 +48,10 @@ pub use lifeboat_core::outcome::DbStatus;
 pub struct DbProgress {
     pub status: DbStatus,
     pub checks: u32,
+    /// The promote call was throttled (AWS's quota, after the SDK's retries):
+    /// it is made again at the next check, this app alone.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub retry_promote: bool,
     /// The new writer's endpoint, once writable.
     #[serde(default)]
     pub endpoint: Option<String>,

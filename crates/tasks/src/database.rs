@@ -334,10 +334,14 @@ pub async fn promote_database(
                 .await?
                 .ok_or_else(|| not_found(app, format!("replica cluster {} not found in {region}", d.target)))?;
             let lag_now = || lag.lag(region, LagOf::ReplicaCluster(&d.target));
-            promote_replica(&mut out, &c, "promoting", lag_now, || {
+            let promoted = promote_replica(&mut out, &c, "promoting", lag_now, || {
                 dbs.promote_cluster(region, &d.target)
             })
-            .await?;
+            .await;
+            if let Err(e) = promoted {
+                let now = dbs.cluster(region, &d.target).await?;
+                our_own_change(&mut out, e, now.filter(|c| c.replicating_from.is_none()))?;
+            }
         }
         DbAction::PromoteInstance => {
             let i = dbs
@@ -345,12 +349,21 @@ pub async fn promote_database(
                 .await?
                 .ok_or_else(|| not_found(app, format!("read replica {} not found in {region}", d.target)))?;
             let lag_now = || lag.lag(region, LagOf::ReplicaInstance(&d.target));
-            promote_replica(&mut out, &i, "modifying", lag_now, || {
+            let promoted = promote_replica(&mut out, &i, "modifying", lag_now, || {
                 dbs.promote_instance(region, &d.target)
             })
-            .await?;
+            .await;
+            if let Err(e) = promoted {
+                let now = dbs.instance(region, &d.target).await?;
+                our_own_change(&mut out, e, now.filter(|i| i.replicating_from.is_none()))?;
+            }
         }
-        DbAction::RestoreBackup => restore(dbs, now, d, app, &mut out).await?,
+        DbAction::RestoreBackup => {
+            if let Err(e) = restore(dbs, now, d, app, &mut out).await {
+                let now = dbs.instance(region, &d.target).await?;
+                our_own_change(&mut out, e, now)?;
+            }
+        }
     }
     tracing::info!(app = %app.app, action = d.action.as_str(), outcome = ?out.outcome, detail = %out.detail, "database");
     Ok(out)
@@ -481,6 +494,33 @@ fn lost_writes_snapshot(old_primary_arn: &str) -> String {
         cluster_id(old_primary_arn),
         cluster_id(old_primary_arn)
     )
+}
+
+/// A promote or restore call failed, but the database now shows the change
+/// (`changed`): a call AWS applied whose answer was lost (a 5xx, a timeout)
+/// and that the SDK retried into "already done" (InvalidDBInstanceState,
+/// DBInstanceAlreadyExists). That is our change under way, not a failure.
+/// A throttled call is left to the caller's retry, whatever it shows.
+fn our_own_change(out: &mut PromoteOutput, e: LifeboatError, changed: Option<DbState>) -> Result<(), LifeboatError> {
+    match changed {
+        Some(db) if e.name != ErrorName::Throttled => {
+            tracing::warn!(error = %e, db = %db.id, "the call failed but the change is there: ours, under way");
+            out.outcome = PromoteOutcome::InProgress;
+            out.detail = format!(
+                "{} is {} ({}): the change an earlier attempt made (this one was answered: {})",
+                db.id,
+                if db.status == "available" {
+                    "changed"
+                } else {
+                    "changing"
+                },
+                db.status,
+                e.message
+            );
+            Ok(())
+        }
+        _ => Err(e),
+    }
 }
 
 /// Promotes a replica unless it is promoted already; the replica's lag just

@@ -7,6 +7,8 @@ use super::prelude::*;
 pub struct FakeAlarms {
     states: Mutex<BTreeMap<(String, String), String>>,
     pub calls: Mutex<ApiCalls>,
+    /// Errors the next reads fail with (throttling, a dark Region).
+    pub fail_reads: Mutex<VecDeque<AwsError>>,
 }
 
 impl FakeAlarms {
@@ -19,6 +21,9 @@ impl FakeAlarms {
 impl AlarmStates for FakeAlarms {
     async fn alarm_states(&self, region: &str, names: &[String]) -> Result<BTreeMap<String, String>, AwsError> {
         lock(&self.calls).add("cloudwatch:DescribeAlarms", 1);
+        if let Some(e) = lock(&self.fail_reads).pop_front() {
+            return Err(e);
+        }
         let states = lock(&self.states);
         Ok(names
             .iter()

@@ -174,6 +174,7 @@ async fn database_steps_are_journaled_with_when_writable_and_the_rpo_at_risk() {
         DbProgress {
             status,
             checks: 4,
+            retry_promote: false,
             endpoint: None,
             outcome: DatabaseOutcome {
                 action: DbAction::Failover,

@@ -61,48 +61,82 @@ pub async fn promote_wave(s: &Services, now: DateTime<Utc>, input: WaveInput) ->
         let mut p = DbProgress {
             status: DbStatus::Pending,
             checks: 0,
+            retry_promote: false,
             endpoint: None,
             outcome: DatabaseOutcome::of(&app.database, DbStatus::Pending, String::new()),
         };
         p.outcome.started_at = started;
-        match result {
-            Ok(out) => {
-                p.outcome.rpo_at_risk_seconds = out.rpo_at_risk_seconds;
-                p.outcome.restore_time = out.restore_time;
-                p.outcome.data_window_lost_seconds = out.data_window_lost_seconds;
-                p.outcome.lost_writes_snapshot = out.lost_writes_snapshot.clone();
-                let error = out.error.as_ref().and_then(|e| e.error.lifeboat());
-                match out.outcome {
-                    PromoteOutcome::Refused => set_status(
-                        &mut p,
-                        DbStatus::Refused,
-                        Some(error.unwrap_or(ErrorName::RpoExceeded)),
-                        out.detail,
-                    ),
-                    PromoteOutcome::Blocked => {
-                        set_status(&mut p, DbStatus::Blocked, Some(ErrorName::NotReady), out.detail)
-                    }
-                    PromoteOutcome::NotNeeded => set_status(&mut p, DbStatus::NotNeeded, None, out.detail),
-                    PromoteOutcome::Started | PromoteOutcome::InProgress | PromoteOutcome::AlreadyDone => {
-                        set_status(&mut p, DbStatus::Pending, None, out.detail)
-                    }
-                }
-            }
-            Err(e) if app_failure(&e) => set_status(&mut p, DbStatus::Failed, Some(e.name), e.message.clone()),
-            Err(e) => return Err(e),
-        }
+        apply_promote(&mut p, result);
         progress.apps.entry(name).or_default().database = Some(p);
     }
     // One look right away: a database already the writer needs no wait.
-    let step = check_pending(s, at, &wave.apps, &mut progress).await?;
+    let step = check_pending(
+        s,
+        at,
+        &WaveAt {
+            run_id: &input.at.run_id,
+            wave: &wave,
+        },
+        &mut progress,
+    )
+    .await?;
     save_progress(&*s.journal, &input.at, &progress).await?;
     Ok(step)
+}
+
+/// What a promote call came to, in the app's progress. A throttled call
+/// (after the SDK's retries) leaves this app pending, to be made again at
+/// the next check: one app's throttle never fails the wave.
+fn apply_promote(p: &mut DbProgress, result: Result<crate::database::PromoteOutput, LifeboatError>) {
+    p.retry_promote = false;
+    match result {
+        Ok(out) => {
+            p.outcome.rpo_at_risk_seconds = out.rpo_at_risk_seconds;
+            p.outcome.restore_time = out.restore_time;
+            p.outcome.data_window_lost_seconds = out.data_window_lost_seconds;
+            p.outcome.lost_writes_snapshot = out.lost_writes_snapshot.clone();
+            let error = out.error.as_ref().and_then(|e| e.error.lifeboat());
+            match out.outcome {
+                PromoteOutcome::Refused => set_status(
+                    p,
+                    DbStatus::Refused,
+                    Some(error.unwrap_or(ErrorName::RpoExceeded)),
+                    out.detail,
+                ),
+                PromoteOutcome::Blocked => set_status(p, DbStatus::Blocked, Some(ErrorName::NotReady), out.detail),
+                PromoteOutcome::NotNeeded => set_status(p, DbStatus::NotNeeded, None, out.detail),
+                PromoteOutcome::Started | PromoteOutcome::InProgress | PromoteOutcome::AlreadyDone => {
+                    set_status(p, DbStatus::Pending, None, out.detail)
+                }
+            }
+        }
+        Err(e) if app_failure(&e) => set_status(p, DbStatus::Failed, Some(e.name), e.message.clone()),
+        Err(e) => {
+            tracing::warn!(error = %e, "promote throttled: made again at the next check");
+            p.retry_promote = true;
+            set_status(
+                p,
+                DbStatus::Pending,
+                None,
+                format!("throttled ({}); the promote is made again at the next check", e.message),
+            );
+        }
+    }
 }
 
 /// One more look at each database still pending.
 pub async fn check_wave(s: &Services, now: DateTime<Utc>, input: WaveInput) -> Result<WaveStep, LifeboatError> {
     let LoadedWave { wave, mut progress, .. } = load_wave(&*s.journal, &input.at).await?;
-    let step = check_pending(s, now, &wave.apps, &mut progress).await?;
+    let step = check_pending(
+        s,
+        now,
+        &WaveAt {
+            run_id: &input.at.run_id,
+            wave: &wave,
+        },
+        &mut progress,
+    )
+    .await?;
     save_progress(&*s.journal, &input.at, &progress).await?;
     Ok(step)
 }
@@ -110,34 +144,45 @@ pub async fn check_wave(s: &Services, now: DateTime<Utc>, input: WaveInput) -> R
 async fn check_pending(
     s: &Services,
     now: DateTime<Utc>,
-    apps: &[AppMove],
+    wave: &WaveAt<'_>,
     progress: &mut WaveProgress,
 ) -> Result<WaveStep, LifeboatError> {
-    let pending: Vec<(&AppMove, u32)> = apps
+    let apps = &wave.wave.apps;
+    let pending: Vec<(&AppMove, u32, bool)> = apps
         .iter()
         .filter_map(|a| {
             let p = progress.apps.get(&a.app)?.database.as_ref()?;
-            (p.status == DbStatus::Pending).then_some((a, p.checks))
+            (p.status == DbStatus::Pending).then_some((a, p.checks, p.retry_promote))
         })
         .collect();
-    let jobs: Vec<(Services, CheckInput)> = pending
+    // A throttled promote is made again; every other pending app is looked at.
+    let jobs: Vec<(Services, AppMove, u32, bool)> = pending
         .into_iter()
-        .map(|(app, checks)| {
-            (
-                s.clone(),
-                CheckInput {
-                    app: app.clone(),
-                    checks,
-                },
-            )
-        })
+        .map(|(app, checks, retry)| (s.clone(), app.clone(), checks, retry))
         .collect();
-    let results: Vec<(String, Result<crate::database::CheckOutput, LifeboatError>)> =
-        bounded(jobs, |(s, input)| async move {
-            let name = input.app.app.clone();
-            (name, check_database(&*s.databases, input).await)
-        })
-        .await;
+    let (run_id, endpoints) = (wave.run_id.to_string(), wave.wave.arc_endpoints.clone());
+    let results: Vec<(String, Result<Look, LifeboatError>)> = bounded(jobs, |(s, app, checks, retry)| {
+        let (run_id, arc_endpoints) = (run_id.clone(), endpoints.clone());
+        async move {
+            let name = app.app.clone();
+            let look = if retry {
+                let input = PromoteInput {
+                    run_id,
+                    app,
+                    arc_endpoints,
+                };
+                promote_database(&*s.databases, &*s.lag, &*s.dns_read, &*s.arc, now, input)
+                    .await
+                    .map(Look::Promoted)
+            } else {
+                check_database(&*s.databases, CheckInput { app, checks })
+                    .await
+                    .map(Look::Checked)
+            };
+            (name, look)
+        }
+    })
+    .await;
     for (name, result) in results {
         let Some(app) = apps.iter().find(|a| a.app == name) else {
             continue;
@@ -146,7 +191,11 @@ async fn check_pending(
             continue;
         };
         match result {
-            Ok(out) if out.writable => {
+            Ok(Look::Promoted(out)) => {
+                p.checks += 1;
+                apply_promote(p, Ok(out));
+            }
+            Ok(Look::Checked(out)) if out.writable => {
                 p.checks = out.checks;
                 p.endpoint = out.endpoint;
                 p.outcome.writable_at = Some(now);
@@ -158,8 +207,13 @@ async fn check_pending(
                 };
                 set_status(p, DbStatus::Writable, None, detail);
             }
-            Ok(out) => {
+            Ok(Look::Checked(out)) => {
                 p.checks = out.checks;
+                p.outcome.detail = if p.outcome.detail.is_empty() {
+                    out.detail.clone()
+                } else {
+                    p.outcome.detail.clone()
+                };
                 if p.checks >= app.database.max_checks {
                     set_status(
                         p,
@@ -169,11 +223,38 @@ async fn check_pending(
                     );
                 }
             }
-            Err(e) if app_failure(&e) => set_status(p, DbStatus::Failed, Some(e.name), e.message.clone()),
-            Err(e) => return Err(e),
+            Err(e) if app_failure(&e) && !p.retry_promote => {
+                set_status(p, DbStatus::Failed, Some(e.name), e.message.clone())
+            }
+            Err(e) if app_failure(&e) => apply_promote(p, Err(e)),
+            // A throttled look (after the SDK's retries): this app waits for the next check.
+            Err(e) => {
+                p.checks += 1;
+                tracing::warn!(app = %name, error = %e, "database check throttled: looked at again next time");
+            }
+        }
+        if p.status == DbStatus::Pending && p.checks >= app.database.max_checks {
+            set_status(
+                p,
+                DbStatus::TimedOut,
+                Some(ErrorName::NotReady),
+                format!("not writable after {} checks: {}", p.checks, p.outcome.detail),
+            );
         }
     }
     Ok(database_step(apps, progress))
+}
+
+/// A wave and the run it belongs to.
+struct WaveAt<'a> {
+    run_id: &'a str,
+    wave: &'a lifeboat_core::plan::Wave,
+}
+
+/// One more look at a pending database: a promote made again, or a check.
+enum Look {
+    Promoted(crate::database::PromoteOutput),
+    Checked(crate::database::CheckOutput),
 }
 
 fn database_step(apps: &[AppMove], progress: &WaveProgress) -> WaveStep {

@@ -14,18 +14,32 @@ use lifeboat_core::plan::AppMove;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Alarm states read in advance, a batch of names per Region, so that each
-/// app's check reads from memory.
-struct PrefetchedAlarms(BTreeMap<String, BTreeMap<String, String>>);
+/// app's check reads from memory; a Region whose read failed answers each
+/// app with that error (the app waits for the next check, the wave goes on).
+struct PrefetchedAlarms(BTreeMap<String, Result<BTreeMap<String, String>, AwsError>>);
 
 #[async_trait]
 impl AlarmStates for PrefetchedAlarms {
     async fn alarm_states(&self, region: &str, names: &[String]) -> Result<BTreeMap<String, String>, AwsError> {
-        let known = self.0.get(region);
+        let known = match self.0.get(region) {
+            Some(Err(e)) => return Err(e.clone()),
+            Some(Ok(k)) => Some(k),
+            None => None,
+        };
         Ok(names
             .iter()
             .filter_map(|n| known.and_then(|k| k.get(n)).map(|s| (n.clone(), s.clone())))
             .collect())
     }
+}
+
+/// An error that says nothing about the app's health (AWS throttled the
+/// read, or did not answer it): the check is counted, the app looked at again.
+fn unread(e: &LifeboatError) -> bool {
+    matches!(
+        e.name,
+        lifeboat_core::ErrorName::Throttled | lifeboat_core::ErrorName::Internal
+    )
 }
 
 /// One check of every moved app of the wave not yet verified.
@@ -52,7 +66,11 @@ pub async fn verify_wave(s: &Services, now: DateTime<Utc>, input: WaveInput) -> 
     for (region, names) in by_region {
         let names: Vec<String> = names.into_iter().collect();
         if !names.is_empty() {
-            states.insert(region.clone(), s.alarms.alarm_states(&region, &names).await?);
+            let read = s.alarms.alarm_states(&region, &names).await;
+            if let Err(e) = &read {
+                tracing::warn!(%region, error = %e, "alarms unread this round: their apps are checked again");
+            }
+            states.insert(region.clone(), read);
         }
     }
     let alarms = std::sync::Arc::new(PrefetchedAlarms(states));
@@ -107,13 +125,23 @@ pub async fn verify_wave(s: &Services, now: DateTime<Utc>, input: WaveInput) -> 
                 detail: out.detail,
                 at: None,
             },
-            Err(e) if app_failure(&e) => VerifyProgress {
+            // Unread this round (throttled, or AWS did not answer): a check spent.
+            Err(e) if unread(&e) => VerifyProgress {
+                status: if previous + 1 >= app.verification.max_checks {
+                    VerifyStatus::Failed
+                } else {
+                    VerifyStatus::Pending
+                },
+                checks: previous + 1,
+                detail: format!("check {}: unread: {}: {}", previous + 1, e.name, e.message),
+                at: (previous + 1 >= app.verification.max_checks).then_some(now),
+            },
+            Err(e) => VerifyProgress {
                 status: VerifyStatus::Failed,
                 checks: previous + 1,
                 detail: format!("{}: {}", e.name, e.message),
                 at: Some(now),
             },
-            Err(e) => return Err(e),
         };
         entry.verify = Some(v);
     }

@@ -1,0 +1,249 @@
+//! End-to-end: a fault storm. A 40-app estate (two tiers over four hosted
+//! zones, four apps with read replicas to promote, four verified by a Route
+//! 53 health check, the rest by their own alarm) fails over, and back,
+//! through a proxy that answers a fifth of all requests with their service's
+//! throttling error and applies a tenth of the writes but answers them 503
+//! (the answer lost, as a 500 or a timeout loses it on AWS), on top of the
+//! emulator's own rate quotas. Every seed must end exactly where a calm run
+//! ends: every app moved and verified, every weight where it belongs, every
+//! active Region recorded, the lease free, the record written. Seeds vary
+//! which requests fail; threads racing may take the draws in another order,
+//! so each seed is one of many storms, not a replay.
+
+#![allow(clippy::unwrap_used)]
+
+use harness::proxy::{FaultProxy, storm};
+use harness::scale::{Scale, seed};
+use harness::{moto, sdk_config, setup_config, unique};
+use lifeboat::local::{LocalRun, run_local};
+use lifeboat_aws::CallCounter;
+
+use lifeboat_core::outcome::{AppStatus, RunRecord, RunStatus};
+use lifeboat_core::registry::{DatabaseKind, Registry};
+use lifeboat_states::{ExecutionStatus, VirtualClock};
+use lifeboat_tasks::apply_registry::apply_registry;
+use lifeboat_tasks::{AwsServicesFactory, Services, ServicesFactory, Settings};
+use std::sync::Arc;
+
+const APPS: usize = 40;
+const DB_APPS: usize = 4;
+
+/// One run through the storm; its record, read straight from the journal.
+async fn run(factory: &Arc<AwsServicesFactory>, admin: &Services, input: serde_json::Value, seed: u64) -> RunRecord {
+    let definition = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../statemachine/lifeboat.asl.json");
+    let clock = Arc::new(VirtualClock::new(chrono::Utc::now()));
+    let exec = match run_local(&definition, input.clone(), factory.clone(), clock, None)
+        .await
+        .unwrap()
+    {
+        LocalRun::Ran(e) => *e,
+        LocalRun::Duplicate { name, status } => {
+            panic!("seed {seed}: {input} refused as a duplicate of {name} ({status})")
+        }
+    };
+    assert_eq!(
+        exec.status,
+        ExecutionStatus::Succeeded,
+        "seed {seed}: {input}: {:?}",
+        exec.error
+    );
+    admin.journal.get_run(&exec.name).await.unwrap().unwrap()
+}
+
+/// Every app's weights, read straight: its (primary, secondary) weight.
+async fn assert_weights(admin: &Services, registry: &Registry, seed: u64, expected: impl Fn(&str) -> (i64, i64)) {
+    for app in &registry.applications {
+        let pair = &app.dns[0];
+        let sets = admin
+            .dns_read
+            .record_sets(&pair.hosted_zone_id, &pair.name, "A")
+            .await
+            .unwrap();
+        let weight = |set: &str| {
+            sets.iter()
+                .find(|r| r.set_identifier.as_deref() == Some(set))
+                .and_then(|r| r.weight)
+        };
+        let (p, s) = expected(&app.name);
+        assert_eq!(
+            (
+                weight(&pair.set_identifiers.primary),
+                weight(&pair.set_identifiers.secondary)
+            ),
+            (Some(p), Some(s)),
+            "seed {seed}: {}",
+            app.name
+        );
+    }
+}
+
+async fn converges_under_a_storm(seed_value: u64) {
+    let name = unique("storm");
+    let setup = setup_config(&moto().endpoint()).await;
+    let registry = seed(
+        &setup,
+        &Scale {
+            name: name.clone(),
+            apps: APPS,
+            zones: 4,
+            db_apps: DB_APPS,
+            alarms: true,
+            health_checked: 4,
+            probe: None,
+        },
+    )
+    .await
+    .unwrap();
+    let settings = Settings {
+        registry_table: format!("{name}-registry"),
+        journal_table: format!("{name}-journal"),
+        ..Settings::default()
+    };
+    let admin = AwsServicesFactory::new(setup.clone(), settings.clone(), CallCounter::new()).services();
+    apply_registry(&*admin.registry, &registry, false).await.unwrap();
+    admin.journal.ensure_table().await.unwrap();
+    let with_database = |app: &str| {
+        registry
+            .app(app)
+            .is_some_and(|a| a.database.kind == DatabaseKind::RdsReplica)
+    };
+
+    let proxy = FaultProxy::with_rule(moto().port(), storm(seed_value, 20, 10)).unwrap();
+    let factory = Arc::new(AwsServicesFactory::new(
+        sdk_config(&proxy.endpoint()).await,
+        settings.clone(),
+        CallCounter::new(),
+    ));
+
+    // Over: every app moved and verified, the replicas promoted.
+    let over = run(&factory, &admin, serde_json::json!({"action": "failover"}), seed_value).await;
+    assert_eq!(over.status, RunStatus::Succeeded, "seed {seed_value}: {}", over.summary);
+    let not_moved: Vec<_> = over.apps.iter().filter(|a| a.status != AppStatus::Moved).collect();
+    assert!(not_moved.is_empty(), "seed {seed_value}: {not_moved:?}");
+    assert_eq!(over.apps.len(), APPS);
+    assert_weights(&admin, &registry, seed_value, |_| (0, 100)).await;
+    let stored = admin.registry.load().await.unwrap();
+    let elsewhere: Vec<_> = stored
+        .iter()
+        .filter(|a| a.active_region.as_deref() != Some("us-west-2"))
+        .map(|a| &a.app.name)
+        .collect();
+    assert!(elsewhere.is_empty(), "seed {seed_value}: {elsewhere:?}");
+    assert_eq!(admin.lease.state().await.unwrap().holder, None, "seed {seed_value}");
+
+    // Back: the apps without a database follow; the promoted replicas stay
+    // (a person rebuilds replication) and the run says so.
+    let back = run(&factory, &admin, serde_json::json!({"action": "failback"}), seed_value).await;
+    let moved = back.apps.iter().filter(|a| a.status == AppStatus::Moved).count();
+    assert_eq!(moved, APPS - DB_APPS, "seed {seed_value}: {}", back.summary);
+    assert_eq!(back.skipped.len(), DB_APPS, "seed {seed_value}: {:?}", back.skipped);
+    assert_weights(&admin, &registry, seed_value, |app| {
+        if with_database(app) { (0, 100) } else { (100, 0) }
+    })
+    .await;
+    assert_eq!(admin.lease.state().await.unwrap().holder, None, "seed {seed_value}");
+
+    assert!(
+        proxy.injected() > 10,
+        "seed {seed_value}: the storm blew ({} faults)",
+        proxy.injected()
+    );
+    let calls = factory.run_counter.snapshot();
+    let promoted = calls.get("rds:PromoteReadReplica");
+    assert!(
+        (DB_APPS as u64..=2 * DB_APPS as u64).contains(&promoted),
+        "seed {seed_value}: {promoted} PromoteReadReplica calls"
+    );
+}
+
+#[tokio::test]
+async fn a_storm_of_throttles_and_lost_answers_converges_seed_1() {
+    converges_under_a_storm(1).await;
+}
+
+#[tokio::test]
+async fn a_storm_of_throttles_and_lost_answers_converges_seed_2() {
+    converges_under_a_storm(2).await;
+}
+
+#[tokio::test]
+async fn a_storm_of_throttles_and_lost_answers_converges_seed_3() {
+    converges_under_a_storm(3).await;
+}
+
+#[tokio::test]
+async fn a_storm_of_throttles_and_lost_answers_converges_seed_4() {
+    converges_under_a_storm(4).await;
+}
+
+#[tokio::test]
+async fn a_storm_of_throttles_and_lost_answers_converges_seed_5() {
+    converges_under_a_storm(5).await;
+}
+
+#[tokio::test]
+async fn a_storm_of_throttles_and_lost_answers_converges_seed_6() {
+    converges_under_a_storm(6).await;
+}
+
+// Writes AWS applied but whose answer was lost: the SDK retries them into
+// "already done". Each must read as lifeboat's own progress, not a failure.
+
+fn lost(matcher: fn(&harness::proxy::Seen) -> bool) -> FaultProxy {
+    FaultProxy::with_rule(moto().port(), harness::proxy::lose_answers(matcher, 1)).unwrap()
+}
+
+#[tokio::test]
+async fn a_run_name_claim_whose_answer_was_lost_is_still_this_runs() {
+    let proxy = lost(|r| r.service == "dynamodb" && r.target.ends_with(".PutItem") && r.body.contains("claim_token"));
+    let env = harness::TestEnv::with_endpoint(&proxy.endpoint()).await;
+    let run = env
+        .run_or_refuse(serde_json::json!({"action": "failover", "apps": ["search"]}))
+        .await;
+    assert_eq!(proxy.injected(), 1);
+    match run {
+        LocalRun::Ran(exec) => assert_eq!(exec.status, ExecutionStatus::Succeeded, "{:?}", exec.error),
+        LocalRun::Duplicate { name, status } => panic!("its own claim read as another's: {name} ({status})"),
+    }
+}
+
+#[tokio::test]
+async fn a_global_failover_whose_answer_was_lost_is_waited_for() {
+    let proxy = lost(|r| harness::proxy::rds_action(r, "FailoverGlobalCluster"));
+    let env = harness::TestEnv::with_endpoint(&proxy.endpoint()).await;
+    let (exec, calls) = env
+        .run(serde_json::json!({"action": "failover", "mode": "disaster", "apps": ["payments"]}))
+        .await;
+    assert_eq!(proxy.injected(), 1);
+    assert_eq!(exec.status, ExecutionStatus::Succeeded, "{:?}", exec.error);
+    // The SDK's retry met InvalidGlobalClusterStateFault: our own failover, under way.
+    assert_eq!(calls.get("rds:FailoverGlobalCluster"), 2);
+    assert!(env.global_writer_in_recovery_region("payments").await);
+}
+
+#[tokio::test]
+async fn a_promotion_and_a_restore_whose_answers_were_lost_are_waited_for() {
+    let proxy = FaultProxy::with_rule(
+        moto().port(),
+        Arc::new({
+            let promote = harness::proxy::lose_answers(|r| harness::proxy::rds_action(r, "PromoteReadReplica"), 1);
+            let restore =
+                harness::proxy::lose_answers(|r| harness::proxy::rds_action(r, "RestoreDBInstanceToPointInTime"), 1);
+            move |r: &harness::proxy::Seen| match promote(r) {
+                harness::proxy::Fault::Forward => restore(r),
+                lost => lost,
+            }
+        }),
+    )
+    .unwrap();
+    let env = harness::TestEnv::with_endpoint(&proxy.endpoint()).await;
+    env.give_replica("storefront", DatabaseKind::RdsReplica).await;
+    let (exec, calls) = env
+        .run(serde_json::json!({"action": "failover", "apps": ["storefront", "orders"]}))
+        .await;
+    assert_eq!(proxy.injected(), 2);
+    assert_eq!(exec.status, ExecutionStatus::Succeeded, "{:?}", exec.error);
+    assert_eq!(calls.get("rds:PromoteReadReplica"), 2);
+    assert_eq!(calls.get("rds:RestoreDBInstanceToPointInTime"), 2);
+    assert!(env.standby_instance("orders").await.is_some());
+}
