@@ -1,10 +1,47 @@
-//! How long a plan may take at worst, and whether that fits in the run's time limit.
+//! How long a plan may take at worst, how many history events it may write,
+//! and whether both fit: the run's time limit, Step Functions' history cap,
+//! and AWS's rate quotas (a round of checks cannot go faster than its calls'
+//! quotas let it).
 
 use super::*;
+use crate::database::DbAction;
 
 /// How long a wave's DNS change may take to be INSYNC, counted twice (the
 /// shift, and a rollback's): Route 53 usually takes under a minute.
 pub const DNS_SYNC_ALLOWANCE_SECONDS: u64 = 300;
+
+/// The state machine's wait between two looks at a DNS change (WaitForDnsSync).
+pub const DNS_SYNC_POLL_SECONDS: u64 = 5;
+
+/// Step Functions ends a Standard execution at 25,000 history events
+/// ("Step Functions service quotas"); the executor does the same.
+pub const MAX_HISTORY_EVENTS: u64 = 25_000;
+
+/// Events kept back for the retries no plan can foresee (each failed task
+/// attempt writes 3: scheduled, started, failed).
+pub const HISTORY_RESERVE: u64 = 2_500;
+
+/// A Task state writes 5 events (entered, scheduled, started, succeeded,
+/// exited); a Wait, Choice or Pass state 2 (entered, exited).
+const TASK: u64 = 5;
+const OTHER: u64 = 2;
+/// One turn of a Wait + check loop: the Wait, the check, the Choice.
+const LOOP_TURN: u64 = OTHER + TASK + OTHER;
+/// A run's states outside its waves: the execution's start and end,
+/// Validate, CheckPlan, the phases' Map, RecordOutcome, PublishOutcome,
+/// CheckOutcome and Done.
+const RUN_EVENTS: u64 = 2 + TASK + OTHER + 4 + TASK + TASK + OTHER + OTHER;
+/// A phase's: its Map iteration, IsFirstPhase, Soak, the waves' Map.
+const PHASE_EVENTS: u64 = 2 + OTHER + OTHER + 4;
+
+/// AWS's rate quotas a round of checks meets (the same figures the
+/// emulator throttles by, and lifeboat paces itself under).
+/// "Request throttling for the Amazon RDS API": 12 requests a second sustained.
+const RDS_PER_SECOND: f64 = 12.0;
+/// "CloudWatch service quotas": DescribeAlarms 9 a second per Region.
+const DESCRIBE_ALARMS_PER_SECOND: f64 = 9.0;
+/// "Throttling for Amazon Route 53 API requests": GetHealthCheckStatus 1 a second per account.
+const HEALTH_CHECK_STATUS_PER_SECOND: f64 = 1.0;
 
 /// One app's share of the worst case: its database wait and its verification.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,21 +66,89 @@ impl SlowApp {
     }
 }
 
+/// A wave's calls in one round of database checks or of verification, and
+/// how long AWS's quotas make that round at least.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WaveCalls {
+    /// RDS describes per round of database checks.
+    pub rds_per_round: u64,
+    /// DescribeAlarms per verification round (100 alarms a call, per Region).
+    pub describe_alarms_per_round: u64,
+    /// GetHealthCheckStatus per verification round.
+    pub health_checks_per_round: u64,
+}
+
+impl WaveCalls {
+    fn of(wave: &Wave) -> Self {
+        let rds_per_round = wave
+            .apps
+            .iter()
+            .map(|a| match a.database.action {
+                // DescribeGlobalClusters and DescribeDBClusters.
+                DbAction::Switchover | DbAction::Failover => 2,
+                DbAction::PromoteCluster | DbAction::PromoteInstance | DbAction::RestoreBackup => 1,
+                DbAction::None | DbAction::ManualRebuild => 0,
+            })
+            .sum();
+        let mut alarms_by_region: std::collections::BTreeMap<&str, u64> = Default::default();
+        for a in &wave.apps {
+            *alarms_by_region.entry(a.verification.region.as_str()).or_default() += a.verification.alarms.len() as u64;
+        }
+        WaveCalls {
+            rds_per_round,
+            describe_alarms_per_round: alarms_by_region.values().map(|n| n.div_ceil(100)).sum(),
+            health_checks_per_round: wave
+                .apps
+                .iter()
+                .filter(|a| a.verification.health_check_id.is_some())
+                .count() as u64,
+        }
+    }
+
+    /// The least time a round of database checks takes under the quotas.
+    fn database_round_seconds(&self) -> f64 {
+        self.rds_per_round as f64 / RDS_PER_SECOND
+    }
+
+    /// The least time a verification round takes under the quotas.
+    fn verification_round_seconds(&self) -> f64 {
+        (self.describe_alarms_per_round as f64 / DESCRIBE_ALARMS_PER_SECOND)
+            .max(self.health_checks_per_round as f64 / HEALTH_CHECK_STATUS_PER_SECOND)
+    }
+}
+
 impl Plan {
     /// The longest the run can take if every wait runs to its deadline: per
     /// wave, its slowest database, the DNS sync allowance and its slowest
-    /// verification; the soak between a drill's phases. With the apps that
-    /// set each wave's waits, slowest first.
+    /// verification, each round no faster than its calls' quotas allow; the
+    /// soak between a drill's phases. With the apps that set each wave's
+    /// waits, slowest first.
     pub fn worst_case(&self) -> (u64, Vec<SlowApp>) {
         let mut total = u64::from(self.soak_seconds) * self.phases.len().saturating_sub(1) as u64;
         let mut slow: Vec<SlowApp> = Vec::new();
         for wave in self.phases.iter().flat_map(|p| p.waves.iter()) {
             let apps: Vec<SlowApp> = wave.apps.iter().map(SlowApp::of).collect();
+            let calls = WaveCalls::of(wave);
             let db = apps.iter().max_by_key(|a| a.database_seconds);
             let verify = apps.iter().max_by_key(|a| a.verification_seconds);
-            total += db.map_or(0, |a| a.database_seconds)
-                + 2 * DNS_SYNC_ALLOWANCE_SECONDS
-                + verify.map_or(0, |a| a.verification_seconds);
+            let db_rounds = wave
+                .apps
+                .iter()
+                .filter(|a| a.database.action.changes_database())
+                .map(|a| u64::from(a.database.max_checks))
+                .max()
+                .unwrap_or(0);
+            let verify_rounds = wave
+                .apps
+                .iter()
+                .map(|a| u64::from(a.verification.max_checks))
+                .max()
+                .unwrap_or(0);
+            let db_seconds =
+                (db.map_or(0, |a| a.database_seconds) as f64).max(db_rounds as f64 * calls.database_round_seconds());
+            let verify_seconds = (verify.map_or(0, |a| a.verification_seconds) as f64)
+                .max(verify_rounds as f64 * calls.verification_round_seconds());
+            total += db_seconds.ceil() as u64 + 2 * DNS_SYNC_ALLOWANCE_SECONDS + verify_seconds.ceil() as u64;
             for a in db.into_iter().chain(verify) {
                 if !slow.iter().any(|s| s.app == a.app) {
                     slow.push(a.clone());
@@ -54,9 +159,61 @@ impl Plan {
         (total, slow)
     }
 
+    /// The most history events the run can write if every loop runs to its
+    /// last check (retries aside: [`HISTORY_RESERVE`] is kept for them).
+    pub fn worst_case_events(&self) -> u64 {
+        let dns_polls = DNS_SYNC_ALLOWANCE_SECONDS / DNS_SYNC_POLL_SECONDS;
+        let mut events = RUN_EVENTS;
+        for phase in &self.phases {
+            events += PHASE_EVENTS;
+            for wave in &phase.waves {
+                let db_checks = wave
+                    .apps
+                    .iter()
+                    .filter(|a| a.database.action.changes_database())
+                    .map(|a| u64::from(a.database.max_checks))
+                    .max()
+                    .unwrap_or(0);
+                let verify_checks = wave
+                    .apps
+                    .iter()
+                    .map(|a| u64::from(a.verification.max_checks))
+                    .max()
+                    .unwrap_or(0);
+                // The Map iteration and StartWave; PromoteDatabases and its
+                // loop; ShiftDns, CheckDnsSync and its loop; VerifyApps and
+                // its loop; AnyUnverified, RollbackUnverified,
+                // CheckRollbackSync and its loop; the wave's result.
+                events += 2 + OTHER;
+                events += TASK + OTHER + db_checks * LOOP_TURN;
+                events += 2 * TASK + OTHER + dns_polls * LOOP_TURN;
+                events += TASK + OTHER + verify_checks.saturating_sub(1) * LOOP_TURN;
+                events += OTHER + 2 * TASK + OTHER + dns_polls * LOOP_TURN + OTHER;
+            }
+        }
+        events
+    }
+
     /// Refuses a plan that cannot finish within the execution's timeout if
-    /// its waits run to their deadlines: the run would stop half done.
+    /// its waits run to their deadlines (the run would stop half done), or
+    /// whose loops could write more history than Step Functions keeps.
     pub fn check_fits(&self, timeout_seconds: u64) -> Result<(), String> {
+        let events = self.worst_case_events();
+        if events > MAX_HISTORY_EVENTS - HISTORY_RESERVE {
+            let (_, slow) = self.worst_case();
+            return Err(format!(
+                "this run can write up to {events} history events if its checks run to their deadlines, over the \
+                 {} Step Functions keeps for an execution (less {HISTORY_RESERVE} kept for retries): every check is \
+                 {LOOP_TURN} events. The apps with the most checks: {}; raise their interval_seconds (fewer checks \
+                 within the same deadline_seconds) or move fewer waves per run",
+                MAX_HISTORY_EVENTS,
+                slow.iter()
+                    .take(5)
+                    .map(|a| a.app.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
         let (total, slow) = self.worst_case();
         if total <= timeout_seconds {
             return Ok(());
@@ -73,7 +230,8 @@ impl Plan {
             .collect();
         Err(format!(
             "this run can take up to {total} s if its waits run to their deadlines ({} wave(s), {DNS_SYNC_ALLOWANCE_SECONDS} s \
-             per DNS sync, soak {} s), over the execution's timeout of {timeout_seconds} s: it would stop half done. \
+             per DNS sync, soak {} s, each round of checks no faster than AWS's rate quotas allow), over the \
+             execution's timeout of {timeout_seconds} s: it would stop half done. \
              The slowest: {}; lower their deadline_seconds, the soak, or move fewer apps per run",
             self.phases.iter().map(|p| p.waves.len()).sum::<usize>(),
             self.soak_seconds,

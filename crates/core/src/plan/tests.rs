@@ -291,3 +291,100 @@ fn a_health_check_is_read_only_for_an_app_nothing_else_verifies() {
         Some("hc-api-s")
     );
 }
+
+/// A one-app registry verified every `interval` s for `deadline` s (by an
+/// alarm, or by its health check when `health_check`), `apps` copies of it.
+fn checked_every(interval: u32, deadline: u32, health_check: bool, apps: usize) -> (Registry, RecordIndex) {
+    let mut yaml = String::from("version: 1\napplications:\n");
+    let mut recs = Vec::new();
+    for i in 0..apps {
+        let verification = if health_check {
+            format!(
+                "{{ health_checks: {{ secondary: hc-{i} }}, deadline_seconds: {deadline}, interval_seconds: {interval} }}"
+            )
+        } else {
+            format!(
+                "{{ alarms: {{ secondary: [a-{i}] }}, deadline_seconds: {deadline}, interval_seconds: {interval} }}"
+            )
+        };
+        yaml.push_str(&format!(
+            "  - name: app{i}\n    regions: {{ primary: us-east-1, secondary: us-west-2 }}\n    \
+             dns: [ {{ hosted_zone_id: Z1, name: app{i}.x., type: A, set_identifiers: {{ primary: p{i}, secondary: s{i} }} }} ]\n    \
+             verification: {verification}\n"
+        ));
+        recs.push((format!("app{i}.x."), format!("p{i}"), 100));
+        recs.push((format!("app{i}.x."), format!("s{i}"), 0));
+    }
+    let mut idx = RecordIndex::default();
+    for (name, set, w) in recs {
+        idx.insert("Z1", RecordSet::weighted(&name, "A", &set, w, "v"));
+    }
+    (parse_registry(&yaml).unwrap(), idx)
+}
+
+#[test]
+fn the_history_a_plan_may_write_is_counted_against_step_functions_cap() {
+    // A check every second for 30 minutes: about 16,000 events for one pass
+    // of one app; a drill does it twice, over the 25,000 an execution keeps.
+    let (reg, idx) = checked_every(1, 1800, false, 1);
+    let once = build_plan(
+        &reg,
+        &normalize_trigger(&json!({"action": "failover"})).unwrap(),
+        &idx.clone().into(),
+        &ctx(),
+    )
+    .unwrap();
+    let events = once.worst_case_events();
+    assert!((16_000..18_000).contains(&events), "{events}");
+    assert!(once.check_fits(u64::MAX).is_ok());
+    let drill = build_plan(
+        &reg,
+        &normalize_trigger(&json!({"action": "drill", "soak_seconds": 60})).unwrap(),
+        &idx.into(),
+        &ctx(),
+    )
+    .unwrap();
+    let err = drill.check_fits(u64::MAX).unwrap_err();
+    assert!(
+        err.contains("history events") && err.contains("interval_seconds") && err.contains("app0"),
+        "{err}"
+    );
+    // Every 30 s instead: a few hundred events a pass.
+    let (reg, idx) = checked_every(30, 1800, false, 1);
+    let drill = build_plan(
+        &reg,
+        &normalize_trigger(&json!({"action": "drill", "soak_seconds": 60})).unwrap(),
+        &idx.into(),
+        &ctx(),
+    )
+    .unwrap();
+    assert!(drill.check_fits(u64::MAX).is_ok(), "{}", drill.worst_case_events());
+}
+
+#[test]
+fn a_round_of_checks_is_no_faster_than_its_calls_quotas_allow() {
+    // 300 apps verified by health checks alone: GetHealthCheckStatus takes 1
+    // a second for the whole account, so a round is 300 s, not 10.
+    let (reg, idx) = checked_every(10, 60, true, 300);
+    let plan = build_plan(
+        &reg,
+        &normalize_trigger(&json!({"action": "failover"})).unwrap(),
+        &idx.into(),
+        &ctx(),
+    )
+    .unwrap();
+    let (worst, _) = plan.worst_case();
+    assert!(worst >= 6 * 300, "{worst}");
+    let err = plan.check_fits(1800).unwrap_err();
+    assert!(err.contains("rate quotas"), "{err}");
+    // The same apps verified by alarms: 3 DescribeAlarms a round, well within 9 a second.
+    let (reg, idx) = checked_every(10, 60, false, 300);
+    let plan = build_plan(
+        &reg,
+        &normalize_trigger(&json!({"action": "failover"})).unwrap(),
+        &idx.into(),
+        &ctx(),
+    )
+    .unwrap();
+    assert!(plan.check_fits(1800).is_ok(), "{:?}", plan.worst_case());
+}
