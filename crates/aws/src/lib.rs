@@ -9,6 +9,8 @@ pub mod arc;
 pub mod calls;
 pub mod clients;
 pub mod cloudwatch;
+#[cfg(any(test, feature = "fakes"))]
+pub mod conformance;
 pub mod dynamodb;
 pub mod error;
 #[cfg(any(test, feature = "fakes"))]

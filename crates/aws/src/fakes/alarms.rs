@@ -9,11 +9,17 @@ pub struct FakeAlarms {
     pub calls: Mutex<ApiCalls>,
     /// Errors the next reads fail with (throttling, a dark Region).
     pub fail_reads: Mutex<VecDeque<AwsError>>,
+    /// Composite alarms whose rule is ALARM(child): (Region, name) → child.
+    composites: Mutex<BTreeMap<(String, String), String>>,
 }
 
 impl FakeAlarms {
     pub fn set(&self, region: &str, name: &str, state: &str) {
         lock(&self.states).insert((region.to_string(), name.to_string()), state.to_string());
+    }
+    /// A composite alarm in ALARM when `child` is, OK otherwise.
+    pub fn set_composite(&self, region: &str, name: &str, child: &str) {
+        lock(&self.composites).insert((region.to_string(), name.to_string()), child.to_string());
     }
 }
 
@@ -25,12 +31,21 @@ impl AlarmStates for FakeAlarms {
             return Err(e);
         }
         let states = lock(&self.states);
+        let composites = lock(&self.composites);
         Ok(names
             .iter()
             .filter_map(|n| {
-                states
-                    .get(&(region.to_string(), n.clone()))
-                    .map(|s| (n.clone(), s.clone()))
+                let key = (region.to_string(), n.clone());
+                if let Some(child) = composites.get(&key) {
+                    let child_state = states.get(&(region.to_string(), child.clone()));
+                    let state = if child_state.map(String::as_str) == Some("ALARM") {
+                        "ALARM"
+                    } else {
+                        "OK"
+                    };
+                    return Some((n.clone(), state.to_string()));
+                }
+                states.get(&key).map(|s| (n.clone(), s.clone()))
             })
             .collect())
     }

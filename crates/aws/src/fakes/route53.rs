@@ -12,7 +12,8 @@ pub struct FakeRoute53 {
     pub pending_polls: Mutex<u32>,
     /// Errors the next ChangeResourceRecordSets calls fail with, in order.
     pub fail_upserts: Mutex<VecDeque<AwsError>>,
-    health: Mutex<HashMap<String, bool>>,
+    /// Each health check's checkers: (how many report healthy, how many report).
+    health: Mutex<HashMap<String, (usize, usize)>>,
     pub calls: Mutex<ApiCalls>,
     pub batches: Mutex<Vec<(String, usize)>>,
     /// Record sets per ListResourceRecordSets page (Route 53: up to 300); 0 = 300.
@@ -31,8 +32,13 @@ impl FakeRoute53 {
             .or_default()
             .push(record);
     }
+    /// Every checker of `id` healthy, or none.
     pub fn set_health(&self, id: &str, healthy: bool) {
-        lock(&self.health).insert(id.to_string(), healthy);
+        self.set_checkers(id, if healthy { 16 } else { 0 }, 16);
+    }
+    /// `healthy` of `reporting` checkers of `id` report healthy.
+    pub fn set_checkers(&self, id: &str, healthy: usize, reporting: usize) {
+        lock(&self.health).insert(id.to_string(), (healthy, reporting));
     }
     pub fn weight(&self, zone: &str, name: &str, set_identifier: &str) -> Option<i64> {
         let zones = lock(&self.zones);
@@ -171,14 +177,16 @@ impl DnsWriter for FakeRoute53 {
 impl HealthChecks for FakeRoute53 {
     async fn health(&self, health_check_id: &str) -> Result<HealthReport, AwsError> {
         self.count("GetHealthCheckStatus")?;
-        let healthy = lock(&self.health)
+        let (ok, reporting) = lock(&self.health)
             .get(health_check_id)
             .copied()
             .ok_or_else(|| AwsError::NotFound(format!("NoSuchHealthCheck: {health_check_id}")))?;
+        // Route 53's rule, as the adapter applies it (core::health).
+        let healthy = lifeboat_core::health::checkers_say_healthy(ok, reporting);
         Ok(HealthReport {
             healthy,
             detail: format!(
-                "health check {health_check_id}: {}",
+                "health check {health_check_id} {}: {ok}/{reporting} checkers report success",
                 if healthy { "healthy" } else { "unhealthy" }
             ),
         })
