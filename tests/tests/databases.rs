@@ -427,3 +427,39 @@ async fn a_missing_standby_is_reported_by_validate_and_nothing_changes() {
     );
     assert_no_change(&calls);
 }
+
+#[tokio::test]
+async fn a_switchover_is_asked_of_the_primarys_region_and_a_failover_of_the_targets() {
+    // The Aurora user guide: a planned switchover with --region the primary
+    // cluster's; a failover in a disaster cannot depend on that Region.
+    use std::sync::{Arc, Mutex};
+    let seen: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let rule: harness::proxy::Rule = Arc::new({
+        let seen = seen.clone();
+        move |r: &harness::proxy::Seen| {
+            for action in ["SwitchoverGlobalCluster", "FailoverGlobalCluster"] {
+                if harness::proxy::rds_action(r, action) {
+                    seen.lock().unwrap().push((action.to_string(), r.region.to_string()));
+                }
+            }
+            harness::proxy::Fault::Forward
+        }
+    });
+    let proxy = harness::proxy::FaultProxy::with_rule(harness::moto().port(), rule).unwrap();
+    let env = TestEnv::with_endpoint(&proxy.endpoint()).await;
+    let (exec, _) = env.run(json!({"action": "failover", "apps": ["payments"]})).await;
+    assert_eq!(exec.status, ExecutionStatus::Succeeded, "{:?}", exec.error);
+    env.run(json!({"action": "failback", "apps": ["payments"]})).await;
+    let (exec, _) = env
+        .run(json!({"action": "failover", "mode": "disaster", "apps": ["payments"]}))
+        .await;
+    assert_eq!(exec.status, ExecutionStatus::Succeeded, "{:?}", exec.error);
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![
+            ("SwitchoverGlobalCluster".to_string(), PRIMARY.to_string()),
+            ("SwitchoverGlobalCluster".to_string(), SECONDARY.to_string()),
+            ("FailoverGlobalCluster".to_string(), SECONDARY.to_string()),
+        ]
+    );
+}

@@ -413,7 +413,18 @@ async fn move_global(
     let started = if d.action == DbAction::Switchover {
         out.rpo_at_risk_seconds = Some(0.0);
         out.detail = format!("switchover of {gid} to {} started (no data loss)", d.target);
-        dbs.move_global_writer(region, gid, &member.cluster_arn, false).await
+        // A planned switchover is made in the Region of the current primary
+        // (the Aurora user guide's managed planned failover: "--region: the
+        // AWS Region where the primary DB cluster ... is running"), healthy
+        // by definition of a planned move. A failover with data loss is made
+        // in the target's Region: the primary's may be dark.
+        let primary_region = if d.source_region.is_empty() {
+            region
+        } else {
+            d.source_region.as_str()
+        };
+        dbs.move_global_writer(primary_region, gid, &member.cluster_arn, false)
+            .await
     } else {
         let measured = lag.lag(region, LagOf::GlobalSecondary(cluster_id(&d.target))).await?;
         out.rpo_at_risk_seconds = measured.seconds();
