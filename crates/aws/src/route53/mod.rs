@@ -164,6 +164,8 @@ impl DnsWriter for Route53 {
             .set_changes(Some(changes))
             .build()
             .map_err(|e| AwsError::Other(format!("building change batch: {e}")))?;
+        // A change takes a token of the change bucket, besides the request's.
+        pacing::pace_n("route53:changes", pacing::ROUTE53_CHANGES, records.len()).await;
         paced().await;
         let resp = self
             .client
