@@ -564,3 +564,49 @@ impl TestEnv {
             .collect()
     }
 }
+
+/// A Route 53 health check made straight on the emulator; its id.
+pub async fn create_health_check(config: &SdkConfig, check: aws_sdk_route53::types::HealthCheckConfig) -> String {
+    aws_sdk_route53::Client::new(config)
+        .create_health_check()
+        .caller_reference(unique("hc"))
+        .health_check_config(check)
+        .send()
+        .await
+        .unwrap()
+        .health_check()
+        .unwrap()
+        .id()
+        .to_string()
+}
+
+/// An HTTPS endpoint check.
+pub fn https_check() -> aws_sdk_route53::types::HealthCheckConfig {
+    aws_sdk_route53::types::HealthCheckConfig::builder()
+        .r#type(aws_sdk_route53::types::HealthCheckType::Https)
+        .fully_qualified_domain_name("app.example.net")
+        .port(443)
+        .build()
+        .unwrap()
+}
+
+/// A calculated check healthy when `threshold` of `children` are.
+pub fn calculated_check(children: &[&str], threshold: i32) -> aws_sdk_route53::types::HealthCheckConfig {
+    aws_sdk_route53::types::HealthCheckConfig::builder()
+        .r#type(aws_sdk_route53::types::HealthCheckType::Calculated)
+        .set_child_health_checks(Some(children.iter().map(|c| c.to_string()).collect()))
+        .health_threshold(threshold)
+        .build()
+        .unwrap()
+}
+
+/// How many of the emulator's 16 health checkers see `id` healthy (its control).
+pub fn healthy_checkers(id: &str, n: usize) {
+    moto()
+        .request(
+            "POST",
+            &format!("/lifeboat-emulator/route53/health-checks/{id}"),
+            &format!("{{\"healthy_checkers\": {n}}}"),
+        )
+        .unwrap();
+}

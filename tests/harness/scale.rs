@@ -4,7 +4,6 @@
 //! `db_apps` an RDS instance in us-east-1 with its read replica in us-west-2.
 //! Built with the setup key: the emulator's quotas are for lifeboat's calls.
 
-use aws_sdk_cloudwatch::types::{ComparisonOperator, StateValue, Statistic};
 use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType};
 use lifeboat_core::registry::{
     Application, BySide, Database, DatabaseKind, DnsRecordPair, HttpCheck, RecordType, RegionPair, Registry, Triggers,
@@ -36,11 +35,6 @@ pub const REGION_ALARM: &str = "scale-region-health";
 /// Seeds the estate; returns its registry.
 pub async fn seed(config: &aws_config::SdkConfig, estate: &Scale) -> Result<Registry, Error> {
     let r53 = aws_sdk_route53::Client::new(config);
-    let cw = aws_sdk_cloudwatch::Client::from_conf(
-        aws_sdk_cloudwatch::config::Builder::from(config)
-            .region(aws_config::Region::new("us-west-2"))
-            .build(),
-    );
     let mut zone_ids = Vec::new();
     for z in 0..estate.zones {
         let resp = r53
@@ -109,23 +103,7 @@ pub async fn seed(config: &aws_config::SdkConfig, estate: &Scale) -> Result<Regi
             verification.health_checks.secondary = check.health_check().map(|h| h.id().to_string());
         } else if estate.alarms {
             let alarm = format!("{}-app{i}-usw2-errors", estate.name);
-            cw.put_metric_alarm()
-                .alarm_name(&alarm)
-                .namespace("Scale/App")
-                .metric_name("Errors")
-                .statistic(Statistic::Sum)
-                .period(60)
-                .evaluation_periods(1)
-                .threshold(5.0)
-                .comparison_operator(ComparisonOperator::GreaterThanThreshold)
-                .send()
-                .await?;
-            cw.set_alarm_state()
-                .alarm_name(&alarm)
-                .state_value(StateValue::Ok)
-                .state_reason("seeded")
-                .send()
-                .await?;
+            lifeboat::estate::create_ok_alarm(config, "us-west-2", &alarm).await?;
             verification.alarms.secondary = vec![alarm];
         }
         if let Some(url) = &estate.probe {

@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType};
-use harness::{moto, sdk_config, unique};
+use harness::{calculated_check, create_health_check, healthy_checkers, https_check, moto, sdk_config, unique};
 use lifeboat::estate::create_ok_alarm;
 use lifeboat_aws::cloudwatch::CloudWatch;
 use lifeboat_aws::dynamodb::{DynamoJournal, DynamoRegistry};
@@ -127,44 +127,12 @@ async fn route53_errors_are_classified_into_lifeboat_names() {
     assert_eq!(name, lifeboat_core::ErrorName::InvalidRequest);
 }
 
-async fn health_check(c: &AwsClients, config: aws_sdk_route53::types::HealthCheckConfig) -> String {
-    let hc = c
-        .route53
-        .create_health_check()
-        .caller_reference(unique("hc"))
-        .health_check_config(config)
-        .send()
-        .await
-        .unwrap();
-    hc.health_check().unwrap().id().to_string()
-}
-
-fn https_check() -> aws_sdk_route53::types::HealthCheckConfig {
-    aws_sdk_route53::types::HealthCheckConfig::builder()
-        .r#type(aws_sdk_route53::types::HealthCheckType::Https)
-        .fully_qualified_domain_name("app.example.net")
-        .port(443)
-        .build()
-        .unwrap()
-}
-
-/// How many of the emulator's 16 checkers see `id` healthy.
-fn healthy_checkers(id: &str, n: usize) {
-    moto()
-        .request(
-            "POST",
-            &format!("/lifeboat-emulator/route53/health-checks/{id}"),
-            &format!("{{\"healthy_checkers\": {n}}}"),
-        )
-        .unwrap();
-}
-
 #[tokio::test]
 async fn route53_health_is_more_than_18_percent_of_checkers() {
     // "How Amazon Route 53 determines whether a health check is healthy":
     // more than 18 % of checkers healthy is healthy (lifeboat said "more than half").
     let c = clients().await;
-    let id = health_check(&c, https_check()).await;
+    let id = create_health_check(&c.config, https_check()).await;
     let r53 = Route53::new(c.route53.clone());
     let report = r53.health(&id).await.unwrap();
     assert!(report.healthy, "{}", report.detail);
@@ -187,20 +155,10 @@ async fn a_calculated_health_check_is_read_through_its_children() {
     // its children can, and HealthThreshold of them decides.
     let c = clients().await;
     let (a, b) = (
-        health_check(&c, https_check()).await,
-        health_check(&c, https_check()).await,
+        create_health_check(&c.config, https_check()).await,
+        create_health_check(&c.config, https_check()).await,
     );
-    let calculated = health_check(
-        &c,
-        aws_sdk_route53::types::HealthCheckConfig::builder()
-            .r#type(aws_sdk_route53::types::HealthCheckType::Calculated)
-            .child_health_checks(&a)
-            .child_health_checks(&b)
-            .health_threshold(2)
-            .build()
-            .unwrap(),
-    )
-    .await;
+    let calculated = create_health_check(&c.config, calculated_check(&[&a, &b], 2)).await;
     let r53 = Route53::new(c.route53.clone());
     let report = r53.health(&calculated).await.unwrap();
     assert!(report.healthy, "{}", report.detail);

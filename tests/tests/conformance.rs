@@ -123,31 +123,8 @@ impl Scene for Emulator {
     }
 
     async fn health_check(&self, healthy_checkers: usize) -> String {
-        let id = aws_sdk_route53::Client::new(&self.setup)
-            .create_health_check()
-            .caller_reference(unique("hc"))
-            .health_check_config(
-                aws_sdk_route53::types::HealthCheckConfig::builder()
-                    .r#type(aws_sdk_route53::types::HealthCheckType::Https)
-                    .fully_qualified_domain_name("app.example.net")
-                    .port(443)
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .unwrap()
-            .health_check()
-            .unwrap()
-            .id()
-            .to_string();
-        moto()
-            .request(
-                "POST",
-                &format!("/lifeboat-emulator/route53/health-checks/{id}"),
-                &format!("{{\"healthy_checkers\": {healthy_checkers}}}"),
-            )
-            .unwrap();
+        let id = harness::create_health_check(&self.setup, harness::https_check()).await;
+        harness::healthy_checkers(&id, healthy_checkers);
         id
     }
 

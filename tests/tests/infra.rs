@@ -445,7 +445,6 @@ fn every_task_times_out_after_its_function_would() {
 /// `app` verified by a calculated Route 53 health check alone (its child the
 /// app's own health check): read through GetHealthCheck and its children.
 async fn verified_by_a_calculated_health_check(env: &TestEnv, app: &str) {
-    let r53 = aws_sdk_route53::Client::new(&env.config);
     let child = env
         .estate
         .registry
@@ -456,24 +455,7 @@ async fn verified_by_a_calculated_health_check(env: &TestEnv, app: &str) {
         .secondary
         .clone()
         .unwrap();
-    let parent = r53
-        .create_health_check()
-        .caller_reference(harness::unique("calculated"))
-        .health_check_config(
-            aws_sdk_route53::types::HealthCheckConfig::builder()
-                .r#type(aws_sdk_route53::types::HealthCheckType::Calculated)
-                .child_health_checks(child)
-                .health_threshold(1)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .health_check()
-        .unwrap()
-        .id()
-        .to_string();
+    let parent = harness::create_health_check(&env.config, harness::calculated_check(&[&child], 1)).await;
     env.update_app(app, |a| {
         a.verification.alarms.secondary.clear();
         a.verification.health_checks.secondary = Some(parent);

@@ -117,6 +117,24 @@ impl WaveCalls {
     }
 }
 
+/// The most database checks and verification checks any app of the wave may make.
+fn most_checks(wave: &Wave) -> (u64, u64) {
+    let db = wave
+        .apps
+        .iter()
+        .filter(|a| a.database.action.changes_database())
+        .map(|a| u64::from(a.database.max_checks))
+        .max()
+        .unwrap_or(0);
+    let verify = wave
+        .apps
+        .iter()
+        .map(|a| u64::from(a.verification.max_checks))
+        .max()
+        .unwrap_or(0);
+    (db, verify)
+}
+
 impl Plan {
     /// The longest the run can take if every wait runs to its deadline: per
     /// wave, its slowest database, the DNS sync allowance and its slowest
@@ -131,19 +149,7 @@ impl Plan {
             let calls = WaveCalls::of(wave);
             let db = apps.iter().max_by_key(|a| a.database_seconds);
             let verify = apps.iter().max_by_key(|a| a.verification_seconds);
-            let db_rounds = wave
-                .apps
-                .iter()
-                .filter(|a| a.database.action.changes_database())
-                .map(|a| u64::from(a.database.max_checks))
-                .max()
-                .unwrap_or(0);
-            let verify_rounds = wave
-                .apps
-                .iter()
-                .map(|a| u64::from(a.verification.max_checks))
-                .max()
-                .unwrap_or(0);
+            let (db_rounds, verify_rounds) = most_checks(wave);
             let db_seconds =
                 (db.map_or(0, |a| a.database_seconds) as f64).max(db_rounds as f64 * calls.database_round_seconds());
             let verify_seconds = (verify.map_or(0, |a| a.verification_seconds) as f64)
@@ -167,19 +173,7 @@ impl Plan {
         for phase in &self.phases {
             events += PHASE_EVENTS;
             for wave in &phase.waves {
-                let db_checks = wave
-                    .apps
-                    .iter()
-                    .filter(|a| a.database.action.changes_database())
-                    .map(|a| u64::from(a.database.max_checks))
-                    .max()
-                    .unwrap_or(0);
-                let verify_checks = wave
-                    .apps
-                    .iter()
-                    .map(|a| u64::from(a.verification.max_checks))
-                    .max()
-                    .unwrap_or(0);
+                let (db_checks, verify_checks) = most_checks(wave);
                 // The Map iteration and StartWave; PromoteDatabases and its
                 // loop; ShiftDns, CheckDnsSync and its loop; VerifyApps and
                 // its loop; AnyUnverified, RollbackUnverified,
