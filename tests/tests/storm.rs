@@ -143,6 +143,11 @@ async fn converges_under_a_storm(seed_value: u64) {
     .await;
     assert_eq!(admin.lease.state().await.unwrap().holder, None, "seed {seed_value}");
 
+    eprintln!(
+        "seed {seed_value}: {} requests faulted, {} forwarded, over a failover and a failback",
+        proxy.injected(),
+        proxy.forwarded()
+    );
     assert!(
         proxy.injected() > 10,
         "seed {seed_value}: the storm blew ({} faults)",
