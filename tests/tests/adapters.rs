@@ -336,6 +336,7 @@ async fn the_journal_keeps_runs_newest_first() {
             skipped_total: 0,
             follow_up: None,
             triggered_at: None,
+            waited: None,
         };
         journal.record_run(&rec).await.unwrap();
         // Idempotent: the same run written twice is one run.

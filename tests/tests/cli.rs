@@ -575,3 +575,83 @@ async fn lease_show_and_release_break_a_held_lease_and_record_who_and_why() {
     assert_eq!(code, 0);
     assert!(stdout.contains("free"), "{stdout}");
 }
+
+/// The cooldown after a failback is shown, and an operator may end it on
+/// the record: the alarm's failover then runs at once.
+#[tokio::test]
+async fn lease_release_cooldown_ends_a_failbacks_cooldown_on_the_record() {
+    let env = TestEnv::new().await;
+    let endpoint = moto().endpoint();
+    let lease = env.admin().lease.clone();
+    let now = chrono::Utc::now();
+    lease
+        .acquire("failback-run", now, chrono::Duration::hours(2), false)
+        .await
+        .unwrap();
+    lease
+        .release("failback-run", now, chrono::Duration::seconds(60))
+        .await
+        .unwrap();
+    let (code, stdout, _) = run_cli(&endpoint, &env.settings, &["lease", "show"], None);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("cooldown after failback failback-run until"),
+        "{stdout}"
+    );
+    // No reason: refused, the cooldown stays.
+    let (code, _, stderr) = run_cli(
+        &endpoint,
+        &env.settings,
+        &["lease", "release", "--cooldown", "--reason", ""],
+        None,
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(lease.state().await.unwrap().cooldown_until.is_some());
+    let (code, stdout, stderr) = run_cli(
+        &endpoint,
+        &env.settings,
+        &[
+            "--output",
+            "json",
+            "lease",
+            "release",
+            "--cooldown",
+            "--reason",
+            "the failback was a mistake: the primary is down again",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let out: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(out["cleared"], true, "{out}");
+    let st = lease.state().await.unwrap();
+    assert_eq!(st.cooldown_until, None, "{st:?}");
+    assert_eq!(st.last_run.as_deref(), Some("failback-run"));
+    let docs = env
+        .admin()
+        .journal
+        .get_docs("failback-run", "cooldown-ended#")
+        .await
+        .unwrap();
+    let entry: serde_json::Value = serde_json::from_str(docs.values().next().unwrap()).unwrap();
+    assert_eq!(entry["reason"], "the failback was a mistake: the primary is down again");
+    assert_eq!(entry["cleared_by"], out["by"]);
+    // An alarm's run takes the lease at once.
+    let taken = lease
+        .acquire("alarm-run", chrono::Utc::now(), chrono::Duration::hours(2), true)
+        .await
+        .unwrap();
+    assert!(
+        matches!(taken, lifeboat_aws::ports::LeaseOutcome::Acquired { .. }),
+        "{taken:?}"
+    );
+    // Nothing left to end.
+    let (code, stdout, _) = run_cli(
+        &endpoint,
+        &env.settings,
+        &["lease", "release", "--cooldown", "--reason", "again"],
+        None,
+    );
+    assert_eq!(code, 0);
+    assert!(stdout.contains("no cooldown is running"), "{stdout}");
+}

@@ -189,6 +189,7 @@ async fn promote_then_crash(env: &TestEnv, apps: &[&str]) {
             trigger: json!({"action": "failover", "apps": apps}),
             run_id: "crashed".into(),
             started_at: None,
+            entered_at: None,
         },
     )
     .await

@@ -209,17 +209,23 @@ async fn an_alarm_during_a_run_is_kept_and_its_apps_follow_up_when_the_run_ends(
     );
 }
 
-/// An alarm in the cooldown is kept too; the execution it started waits the
-/// cooldown out and, the alarm still in ALARM, runs the follow-up itself.
+/// The cooldown follows a failback only, and for at most a minute. An alarm
+/// in it is kept; the execution it started waits the cooldown out and, the
+/// alarm still in ALARM, runs the follow-up itself, saying how long it waited.
 #[tokio::test]
-async fn an_alarm_in_the_cooldown_still_in_alarm_when_it_expires_moves_its_apps() {
+async fn an_alarm_in_a_failbacks_cooldown_waits_it_out_then_moves_its_apps_and_says_it_waited() {
     let env = TestEnv::new().await;
-    // A run moves payments; its end starts the cooldown.
-    let first = ran(env
-        .run_or_refuse(json!({"action": "failover", "apps": ["payments"]}))
-        .await);
-    assert_eq!(first.status, ExecutionStatus::Succeeded, "{:?}", first.error);
-    assert!(env.admin().lease.state().await.unwrap().cooldown_until.is_some());
+    // A failback ended just now: its release started the cooldown.
+    let lease = DynamoLease::new(aws_sdk_dynamodb_client(&env), &env.settings.journal_table);
+    let now = chrono::Utc::now();
+    lease
+        .acquire("failback-run", now, chrono::Duration::hours(2), false)
+        .await
+        .unwrap();
+    lease
+        .release("failback-run", now, chrono::Duration::seconds(60))
+        .await
+        .unwrap();
     let event = env.region_alarm_fires().await;
     let exec = ran(env.run_or_refuse(event).await);
     assert_eq!(exec.status, ExecutionStatus::Succeeded, "{:?}", exec.error);
@@ -236,6 +242,60 @@ async fn an_alarm_in_the_cooldown_still_in_alarm_when_it_expires_moves_its_apps(
     let record = lifeboat::run_record(&exec).unwrap();
     assert_eq!(record["trigger"], "followup", "{record}");
     assert_eq!(record["status"], "succeeded", "{record}");
+    // The wait is on the record: since the alarm, why, and for how long.
+    let waited = &record["waited"];
+    assert!(
+        waited["reason"]
+            .as_str()
+            .unwrap()
+            .contains("cooldown after run failback-run"),
+        "{record}"
+    );
+    let seconds = waited["seconds"].as_i64().unwrap();
+    assert!((55..=70).contains(&seconds), "waited {seconds} s: {record}");
+    assert!(
+        record["triggered_at"].is_string(),
+        "the RTO starts at the alarm: {record}"
+    );
+    let rec: lifeboat_core::outcome::RunRecord = serde_json::from_value(record.clone()).unwrap();
+    assert!(
+        lifeboat::text::run_text(&rec).contains("waited: "),
+        "{}",
+        lifeboat::text::run_text(&rec)
+    );
+    assert!(
+        env.weights()
+            .await
+            .iter()
+            .all(|(_, p, s)| *p == Some(0) && *s == Some(100)),
+        "{:?}",
+        env.weights().await
+    );
+}
+
+/// A drill or a failover starts no cooldown: a disaster right after one is
+/// run at once (it used to wait out 900 s after a drill).
+#[tokio::test]
+async fn a_disaster_right_after_a_real_drill_starts_at_once() {
+    let env = TestEnv::new().await;
+    let drill = ran(env
+        .run_or_refuse(json!({"action": "drill", "apps": ["payments", "search"], "soak_seconds": 0}))
+        .await);
+    assert_eq!(drill.status, ExecutionStatus::Succeeded, "{:?}", drill.error);
+    let st = env.admin().lease.state().await.unwrap();
+    assert!(
+        st.cooldown_until.is_none_or(|c| c <= chrono::Utc::now()),
+        "a drill starts no cooldown: {st:?}"
+    );
+    let event = env.region_alarm_fires().await;
+    let exec = ran(env.run_or_refuse(event).await);
+    assert_eq!(exec.status, ExecutionStatus::Succeeded, "{:?}", exec.error);
+    let states: Vec<&str> = exec.events.iter().filter_map(|e| e.state.as_deref()).collect();
+    assert!(!states.contains(&"RecordIgnored"), "held back: {states:?}");
+    let record = lifeboat::run_record(&exec).unwrap();
+    assert_eq!(record["trigger"], "alarm", "{record}");
+    assert_eq!(record["status"], "succeeded", "{record}");
+    assert!(record.get("waited").is_none(), "{record}");
     assert!(
         env.weights()
             .await

@@ -312,9 +312,14 @@ async fn the_lease_is_one_at_a_time_and_a_run_name_is_claimed_once(scene: &dyn S
         "{who}: {other:?}"
     );
     assert!(lease.release(&a, now, Duration::minutes(15)).await.unwrap(), "{who}");
+    // Released again (a retry whose first answer was lost): still ours, the same release.
     assert!(
-        !lease.release(&a, now, Duration::minutes(15)).await.unwrap(),
-        "{who}: not held any more"
+        lease.release(&a, now, Duration::minutes(15)).await.unwrap(),
+        "{who}: a repeated release is the same release"
+    );
+    assert!(
+        !lease.release(&b, now, Duration::minutes(15)).await.unwrap(),
+        "{who}: a run that never held it releases nothing"
     );
     let cooling = lease.acquire(&b, now, Duration::hours(1), true).await.unwrap();
     assert!(matches!(cooling, LeaseOutcome::Cooldown { .. }), "{who}: {cooling:?}");
@@ -323,6 +328,27 @@ async fn the_lease_is_one_at_a_time_and_a_run_name_is_claimed_once(scene: &dyn S
         matches!(operator, LeaseOutcome::Acquired { epoch: e } if e > epoch),
         "{who}: an operator is not held back, the epoch moves on: {operator:?}"
     );
+    // Given back unused: the cooldown a's release started is still there.
+    assert!(!lease.give_back(&a).await.unwrap(), "{who}: not a's to give back");
+    assert!(lease.give_back(&b).await.unwrap(), "{who}");
+    let st = lease.state().await.unwrap();
+    assert_eq!(st.holder, None, "{who}");
+    assert_eq!(
+        st.last_run.as_deref(),
+        Some(a.as_str()),
+        "{who}: the last run is still a"
+    );
+    assert!(st.cooldown_until.is_some_and(|c| c > now), "{who}: {st:?}");
+    // An operator ends the cooldown: an alarm's run may take the lease at once.
+    let cleared = lease.clear_cooldown(now).await.unwrap();
+    assert!(cleared.is_some_and(|c| c.cooldown_until.is_some()), "{who}");
+    assert_eq!(
+        lease.clear_cooldown(now).await.unwrap(),
+        None,
+        "{who}: nothing left to clear"
+    );
+    let after = lease.acquire(&b, now, Duration::hours(1), true).await.unwrap();
+    assert!(matches!(after, LeaseOutcome::Acquired { .. }), "{who}: {after:?}");
     let name = format!("manual-{unique}");
     assert!(scene.journal().claim_execution(&name, now).await.unwrap(), "{who}");
     assert!(

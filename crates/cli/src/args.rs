@@ -161,12 +161,16 @@ pub enum LeaseCommand {
     /// Who holds the run lease, since when, until when, and the cooldown.
     Show,
     /// Break the lease whoever holds it (a run that died, or one to stop):
-    /// the holder's next step changes nothing. Recorded in the journal with
-    /// your identity and the reason.
+    /// the holder's next step changes nothing. With --cooldown, end the
+    /// cooldown after a failback instead, so an alarm's failover runs now.
+    /// Recorded in the journal with your identity and the reason.
     Release {
         /// Why (recorded in the journal).
         #[arg(long)]
         reason: String,
+        /// End the cooldown, not the lease.
+        #[arg(long)]
+        cooldown: bool,
     },
 }
 

@@ -182,6 +182,10 @@ pub fn local_executor_per_task(
 /// The execution name: deterministic for an alarm or schedule (one run per
 /// incident), unique otherwise.
 pub fn execution_name(input: &Value, now: chrono::DateTime<chrono::Utc>) -> String {
+    // The retry schedule's take-up of kept triggers: a name of its own each time.
+    if input.get("take_up_kept").is_some() {
+        return format!("takeup-{}-{:016x}", now.format("%Y%m%dT%H%M%SZ"), fastrand::u64(..));
+    }
     // A malformed input gets a name of its own, so it cannot use up the name
     // of a good one.
     let Ok(request) = normalize_trigger(input) else {

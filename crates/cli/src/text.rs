@@ -81,9 +81,11 @@ pub fn lease_line(l: &lifeboat_aws::ports::LeaseState, now: chrono::DateTime<chr
         ),
         _ => match l.cooldown_until {
             Some(c) if c > now => format!(
-                "lease: free; alarm triggers are in the cooldown until {} (after run {})",
+                "lease: free; cooldown after failback {} until {} ({} s more): an alarm's failover waits \
+                 until then (lifeboat lease release --cooldown --reason ... ends it now)",
+                l.last_run.as_deref().unwrap_or("?"),
                 c.to_rfc3339(),
-                l.last_run.as_deref().unwrap_or("?")
+                (c - now).num_seconds()
             ),
             _ => "lease: free".to_string(),
         },
@@ -216,6 +218,15 @@ pub fn run_text(r: &RunRecord) -> String {
     );
     if let Some(e) = &r.error {
         let _ = writeln!(s, "error: {e}");
+    }
+    if let Some(w) = &r.waited {
+        let _ = writeln!(
+            s,
+            "waited: {} s between the trigger ({}) and this run's start: {}",
+            w.seconds,
+            w.since.to_rfc3339(),
+            w.reason
+        );
     }
     for a in &r.apps {
         let took = a.recovery_seconds.map(|t| format!(" in {t:.2}s")).unwrap_or_default();
@@ -445,11 +456,10 @@ mod tests {
             last_run: Some("run-9".into()),
             ..LeaseState::default()
         };
-        assert!(
-            lease_line(&cooling, now).contains("cooldown until"),
-            "{}",
-            lease_line(&cooling, now)
-        );
+        let line = lease_line(&cooling, now);
+        assert!(line.contains("cooldown after failback run-9 until"), "{line}");
+        assert!(line.contains("(60 s more)"), "{line}");
+        assert!(line.contains("lease release --cooldown"), "{line}");
     }
 
     #[test]

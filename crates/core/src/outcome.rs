@@ -218,4 +218,7 @@ pub struct RunRecord {
     /// start of each app's recovery time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub triggered_at: Option<DateTime<Utc>>,
+    /// How long the trigger waited before the run started, and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waited: Option<crate::request::Waited>,
 }

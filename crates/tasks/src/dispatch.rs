@@ -3,10 +3,12 @@
 
 use crate::contract::store_plan;
 use crate::database::preflight;
-use crate::record_outcome::{IgnoredInput, RecordInput, RecordPorts, record_ignored, record_outcome};
+use crate::record_outcome::{
+    IgnoredInput, RecordInput, RecordPorts, RefusedInput, record_ignored, record_outcome, record_refused,
+};
 use crate::services::Services;
 
-use crate::validate::{ValidateInput, take_lease, validate};
+use crate::validate::{ValidateInput, admit, peek_lease, plan_request, take_lease};
 
 use crate::wait_dns::{WaitDnsInput, wait_dns};
 use crate::wave::{WaveInput, check_wave, promote_wave, shift_wave, verify_wave};
@@ -66,7 +68,9 @@ pub async fn dispatch(kind: TaskKind, s: &Services, input: Value) -> Result<Valu
     let mut out = match kind {
         TaskKind::Validate => {
             let i: ValidateInput = parse(kind, &input)?;
-            let mut out = validate(s.validate_ports(), i).await?;
+            let request = admit(s.validate_ports(), &i).await?;
+            peek_lease(&s.lease.state().await?, &i.run_id, &request, chrono::Utc::now())?;
+            let mut out = plan_request(s.validate_ports(), i, request).await?;
             preflight(&*s.databases, &*s.dns_read, &*s.dns_read_best_effort, &out.plan).await?;
             take_lease(&*s.lease, &s.settings, chrono::Utc::now(), &mut out.plan).await?;
             // The plan goes to the journal; the state machine carries its summary.
@@ -99,7 +103,10 @@ pub async fn dispatch(kind: TaskKind, s: &Services, input: Value) -> Result<Valu
         TaskKind::RecordOutcome if input.get("release_lease").is_some() => {
             // RecordOutcome itself failed: free the lease so the next trigger can run.
             let run_id = input["release_lease"].as_str().unwrap_or_default();
-            let cooldown = chrono::Duration::seconds(i64::from(s.settings.cooldown_seconds));
+            let action = input
+                .get("action")
+                .and_then(|a| serde_json::from_value::<lifeboat_core::request::Action>(a.clone()).ok());
+            let cooldown = s.settings.cooldown_after(action);
             let released = s.lease.release(run_id, chrono::Utc::now(), cooldown).await?;
             tracing::warn!(run = %run_id, released, "lease released after the record failed");
             return Ok(serde_json::json!({"released": released}));
@@ -117,18 +124,18 @@ pub async fn dispatch(kind: TaskKind, s: &Services, input: Value) -> Result<Valu
             return to_value(record_ignored(&*s.journal, &*s.lease, i).await?);
         }
         TaskKind::RecordOutcome if input.get("take_up_after").is_some() => {
-            // An execution turned away by the cooldown waited it out: take up what was kept.
+            // An execution that waited out the cooldown, or the retry schedule's: take up what was kept.
             let run_id = input["take_up_after"].as_str().unwrap_or_default();
-            let follow_up = crate::pending::take_up(
-                &*s.registry,
-                &*s.journal,
-                &*s.alarms,
-                &s.settings.trigger_origin.regions,
-                run_id,
-                &Default::default(),
-            )
-            .await?;
-            return to_value(crate::record_outcome::TakenUp { follow_up });
+            // The execution's clock: the moment it waited the cooldown out to.
+            let now = input
+                .get("now")
+                .and_then(|n| serde_json::from_value(n.clone()).ok())
+                .unwrap_or_else(chrono::Utc::now);
+            return to_value(crate::record_outcome::take_up_kept(s, run_id, now).await?);
+        }
+        TaskKind::RecordOutcome if input.get("refused").is_some() => {
+            let i: RefusedInput = parse(kind, &input)?;
+            return to_value(record_refused(&*s.journal, &*s.lease, i).await?);
         }
         TaskKind::RecordOutcome => {
             let i: RecordInput = parse(kind, &input)?;

@@ -27,6 +27,9 @@ pub struct PendingTrigger {
     /// Set once a run's end (or the cooldown's) has taken it up.
     #[serde(default)]
     pub taken_up_by: Option<String>,
+    /// When the alarm changed state (the event's), if it said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alarm_at: Option<DateTime<Utc>>,
 }
 
 pub use lifeboat_core::request::FollowUp;
@@ -62,6 +65,10 @@ pub async fn keep(
     now: DateTime<Utc>,
 ) -> Result<Vec<String>, LifeboatError> {
     let alarms = alarms_of(input);
+    // An alarm event's state change time; a follow-up's own start of waiting.
+    let alarm_at = lifeboat_core::request::normalize_trigger(input)
+        .ok()
+        .and_then(|r| r.triggered_at);
     let docs = alarms
         .iter()
         .filter(|(a, _)| !a.is_empty())
@@ -73,6 +80,7 @@ pub async fn keep(
                 reason: reason.to_string(),
                 at: now,
                 taken_up_by: None,
+                alarm_at,
             };
             document(&t)
         })
@@ -84,19 +92,98 @@ pub async fn keep(
     Ok(alarms.into_iter().map(|(a, _)| a).collect())
 }
 
-/// The triggers kept and not yet taken up.
-pub async fn pending(journal: &dyn Journal) -> Result<Vec<PendingTrigger>, LifeboatError> {
+/// The journal partition that logs every trigger turned away or refused, one
+/// document each (`lifeboat triggers` lists and counts them).
+pub const TRIGGER_LOG: &str = "#triggers";
+
+/// One trigger that did not run: turned away (lease, cooldown) or refused
+/// (bad input, a late alarm, a forged follow-up, a recovery Region not ready).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TriggerLogEntry {
+    /// The execution it started.
+    pub run_id: String,
+    /// `ignored` (turned away) or `refused`.
+    pub outcome: String,
+    /// The error it was refused with, if refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub reason: String,
+    pub at: DateTime<Utc>,
+    /// The alarms kept from it, to run later.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kept: Vec<String>,
+}
+
+/// Logs a trigger that did not run (idempotent: a retried task writes the same document).
+pub async fn log_trigger(journal: &dyn Journal, entry: &TriggerLogEntry) -> Result<(), LifeboatError> {
+    let key = format!("{}#{}", entry.outcome, entry.run_id);
+    journal
+        .put_docs(TRIGGER_LOG, &[(key, crate::contract::to_text(entry)?)])
+        .await?;
+    Ok(())
+}
+
+/// Every logged trigger, oldest first.
+pub async fn trigger_log(journal: &dyn Journal) -> Result<Vec<TriggerLogEntry>, LifeboatError> {
+    let mut entries: Vec<TriggerLogEntry> = journal
+        .get_docs(TRIGGER_LOG, "")
+        .await?
+        .values()
+        .filter_map(|t| serde_json::from_str(t).ok())
+        .collect();
+    entries.sort_by_key(|e| e.at);
+    Ok(entries)
+}
+
+/// Every kept trigger, taken up or not.
+pub async fn all_kept(journal: &dyn Journal) -> Result<Vec<PendingTrigger>, LifeboatError> {
     let docs = journal.get_docs(PENDING_RUN, ALARM_PREFIX).await?;
     Ok(docs
         .values()
         .filter_map(|t| serde_json::from_str::<PendingTrigger>(t).ok())
+        .collect())
+}
+
+/// The triggers kept and not yet taken up.
+pub async fn pending(journal: &dyn Journal) -> Result<Vec<PendingTrigger>, LifeboatError> {
+    Ok(all_kept(journal)
+        .await?
+        .into_iter()
         .filter(|t| t.taken_up_by.is_none())
         .collect())
 }
 
-/// Takes up every kept trigger: marks each taken, reads its alarm again, and
-/// for those still in ALARM returns a follow-up of their apps that did not
-/// move in `after_run` (`moved`). None when nothing is left to do.
+/// The journal document, under the run it follows, that records a follow-up:
+/// validate runs a follow-up only as recorded there.
+pub const FOLLOW_UP_DOC: &str = "follow_up";
+
+/// The follow-up `run_id` recorded, if any.
+pub async fn recorded_follow_up(journal: &dyn Journal, run_id: &str) -> Result<Option<FollowUp>, LifeboatError> {
+    let docs = journal.get_docs(run_id, FOLLOW_UP_DOC).await?;
+    docs.get(FOLLOW_UP_DOC)
+        .map(|t| {
+            serde_json::from_str(t)
+                .map_err(|e| LifeboatError::internal(format!("run {run_id}'s recorded follow-up is unreadable: {e}")))
+        })
+        .transpose()
+}
+
+/// What to make of a kept trigger whose alarm cannot be read (its Region's
+/// CloudWatch does not answer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unreadable {
+    /// In a disaster the unreachable Region is the likely failed one: its
+    /// alarm counts as still in ALARM.
+    CountAsAlarm,
+    /// Otherwise the trigger stays kept for the next take-up.
+    KeepForLater,
+}
+
+/// Takes up every kept trigger: reads its alarm again (best effort, Region by
+/// Region) and, for those still in ALARM, returns a follow-up of their apps
+/// that did not move in `after_run` (`moved`). The follow-up is recorded
+/// under `after_run` before any trigger is marked taken, so a task killed in
+/// between leaves the triggers kept, never lost. None when nothing is left to do.
 pub async fn take_up(
     registry: &dyn RegistryStore,
     journal: &dyn Journal,
@@ -104,20 +191,12 @@ pub async fn take_up(
     regions: &[String],
     after_run: &str,
     moved: &BTreeSet<String>,
+    unreadable: Unreadable,
 ) -> Result<Option<FollowUp>, LifeboatError> {
     let kept = pending(journal).await?;
     if kept.is_empty() {
         return Ok(None);
     }
-    let taken: Vec<(String, String)> = kept
-        .iter()
-        .map(|t| {
-            let mut t = t.clone();
-            t.taken_up_by = Some(after_run.to_string());
-            document(&t)
-        })
-        .collect::<Result<_, _>>()?;
-    journal.put_docs(PENDING_RUN, &taken).await?;
     let registry = crate::validate::load_registry(registry).await?;
     // Each alarm in its own Region; a follow-up's (no Region) in every Region
     // the stack serves (locally: every Region of the registry).
@@ -143,31 +222,74 @@ pub async fn take_up(
             by_region.entry(r).or_default().push(t.alarm.clone());
         }
     }
+    // An alarm is settled once one Region answered for it; unread, it is
+    // counted as ALARM or left kept.
     let mut still: BTreeSet<String> = BTreeSet::new();
+    let mut answered: BTreeSet<String> = BTreeSet::new();
+    let mut unread: BTreeSet<String> = BTreeSet::new();
     for (region, names) in &by_region {
-        let states = alarms.alarm_states(region, names).await?;
-        still.extend(states.into_iter().filter(|(_, s)| s == "ALARM").map(|(n, _)| n));
+        match alarms.alarm_states(region, names).await {
+            Ok(states) => {
+                answered.extend(names.iter().cloned());
+                still.extend(states.into_iter().filter(|(_, s)| s == "ALARM").map(|(n, _)| n));
+            }
+            Err(e) => {
+                tracing::warn!(%region, error = %e, alarms = ?names, "could not read kept triggers' alarms");
+                unread.extend(names.iter().cloned());
+            }
+        }
     }
-    if still.is_empty() {
-        tracing::info!(run = %after_run, kept = kept.len(), "kept triggers taken up: their alarms are no longer in ALARM");
-        return Ok(None);
-    }
+    unread.retain(|a| !answered.contains(a));
+    let left_kept: BTreeSet<String> = match unreadable {
+        Unreadable::CountAsAlarm => {
+            still.extend(unread.iter().cloned());
+            BTreeSet::new()
+        }
+        Unreadable::KeepForLater => unread,
+    };
     let apps: BTreeSet<String> = still
         .iter()
         .flat_map(|a| registry.apps_for_alarm(a))
         .map(|a| a.name.clone())
         .filter(|a| !moved.contains(a))
         .collect();
-    if apps.is_empty() {
-        return Ok(None);
-    }
-    let follow_up = FollowUp {
+    let behind: Vec<&PendingTrigger> = kept.iter().filter(|t| still.contains(&t.alarm)).collect();
+    let follow_up = (!apps.is_empty()).then(|| FollowUp {
         after_run: after_run.to_string(),
-        alarms: still.into_iter().collect(),
+        alarms: still.iter().cloned().collect(),
         apps: apps.into_iter().collect(),
-    };
-    tracing::warn!(run = %after_run, alarms = ?follow_up.alarms, apps = ?follow_up.apps, "follow-up run for triggers kept during the run or the cooldown");
-    Ok(Some(follow_up))
+        since: behind.iter().map(|t| t.alarm_at.unwrap_or(t.at)).min(),
+        waited_for: behind
+            .iter()
+            .map(|t| t.reason.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect(),
+    });
+    if let Some(f) = &follow_up {
+        journal
+            .put_docs(after_run, &[(FOLLOW_UP_DOC.to_string(), crate::contract::to_text(f)?)])
+            .await?;
+    }
+    let taken: Vec<(String, String)> = kept
+        .iter()
+        .filter(|t| !left_kept.contains(&t.alarm))
+        .map(|t| {
+            let mut t = t.clone();
+            t.taken_up_by = Some(after_run.to_string());
+            document(&t)
+        })
+        .collect::<Result<_, _>>()?;
+    journal.put_docs(PENDING_RUN, &taken).await?;
+    match &follow_up {
+        Some(f) => {
+            tracing::warn!(run = %after_run, alarms = ?f.alarms, apps = ?f.apps, left_kept = ?left_kept, "follow-up run for triggers kept during the run or the cooldown")
+        }
+        None => {
+            tracing::info!(run = %after_run, kept = kept.len(), left_kept = ?left_kept, "kept triggers taken up: their alarms are no longer in ALARM or their apps moved")
+        }
+    }
+    Ok(follow_up)
 }
 
 #[cfg(test)]
@@ -226,6 +348,7 @@ mod tests {
             &regions,
             "run-1",
             &BTreeSet::new(),
+            Unreadable::KeepForLater,
         )
         .await
         .unwrap()
@@ -242,7 +365,8 @@ mod tests {
                 &*s.alarms,
                 &regions,
                 "run-2",
-                &BTreeSet::new()
+                &BTreeSet::new(),
+                Unreadable::KeepForLater
             )
             .await
             .unwrap(),
@@ -266,9 +390,17 @@ mod tests {
         .unwrap();
         f.alarms.set("us-east-1", "api-use1-5xx", "OK");
         assert_eq!(
-            take_up(&*s.registry, &*s.journal, &*s.alarms, &regions, "r", &BTreeSet::new())
-                .await
-                .unwrap(),
+            take_up(
+                &*s.registry,
+                &*s.journal,
+                &*s.alarms,
+                &regions,
+                "r",
+                &BTreeSet::new(),
+                Unreadable::KeepForLater
+            )
+            .await
+            .unwrap(),
             None
         );
         keep(
@@ -283,9 +415,17 @@ mod tests {
         f.alarms.set("us-east-1", "api-use1-5xx", "ALARM");
         let moved: BTreeSet<String> = ["api".to_string()].into();
         assert_eq!(
-            take_up(&*s.registry, &*s.journal, &*s.alarms, &regions, "r", &moved)
-                .await
-                .unwrap(),
+            take_up(
+                &*s.registry,
+                &*s.journal,
+                &*s.alarms,
+                &regions,
+                "r",
+                &moved,
+                Unreadable::KeepForLater
+            )
+            .await
+            .unwrap(),
             None
         );
     }

@@ -15,17 +15,25 @@ use lifeboat_aws::route53::Route53;
 use lifeboat_core::LifeboatError;
 use std::sync::Arc;
 
+/// The longest a cooldown may hold a disaster back: a failover an alarm asks
+/// for a minute after a failback ended starts at once.
+pub const MAX_COOLDOWN_SECONDS: u32 = 60;
+
 /// Settings read from the environment once, in main (never inside a handler).
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub registry_table: String,
     pub journal_table: String,
-    /// After a run, alarm triggers wait this long before another run may start.
+    /// After a failback, alarm triggers wait this long (at most
+    /// [`MAX_COOLDOWN_SECONDS`]) before a run may fail over again: a guard
+    /// against flapping between opposite moves. No other run starts one.
     pub cooldown_seconds: u32,
     /// A lease older than this is taken to belong to a run that died.
     pub lease_ttl_seconds: u32,
     /// Where alarm events may come from (empty: anywhere, as locally).
     pub trigger_origin: lifeboat_core::request::TriggerOrigin,
+    /// An alarm event older than this when its execution starts is refused as late.
+    pub max_trigger_age_seconds: u32,
 }
 
 impl Default for Settings {
@@ -33,17 +41,29 @@ impl Default for Settings {
         Settings {
             registry_table: "lifeboat-registry".into(),
             journal_table: "lifeboat-journal".into(),
-            cooldown_seconds: 900,
+            cooldown_seconds: MAX_COOLDOWN_SECONDS,
             // The state machine's own TimeoutSeconds.
             lease_ttl_seconds: 7200,
             trigger_origin: Default::default(),
+            max_trigger_age_seconds: lifeboat_core::request::DEFAULT_MAX_TRIGGER_AGE_SECONDS,
         }
     }
 }
 
 impl Settings {
+    /// The cooldown a run's end starts: after a failback only (a failover
+    /// right after it would be flapping); a failover or a drill starts none.
+    pub fn cooldown_after(&self, action: Option<lifeboat_core::request::Action>) -> chrono::Duration {
+        match action {
+            Some(lifeboat_core::request::Action::Failback) => {
+                chrono::Duration::seconds(i64::from(self.cooldown_seconds))
+            }
+            _ => chrono::Duration::zero(),
+        }
+    }
+
     /// `LIFEBOAT_REGISTRY_TABLE`, `LIFEBOAT_JOURNAL_TABLE`, `LIFEBOAT_COOLDOWN_SECONDS`, `LIFEBOAT_LEASE_TTL_SECONDS`,
-    /// `LIFEBOAT_TRIGGER_ACCOUNT`, `LIFEBOAT_TRIGGER_REGIONS` (comma-separated). A number that does not
+    /// `LIFEBOAT_TRIGGER_ACCOUNT`, `LIFEBOAT_TRIGGER_REGIONS` (comma-separated), `LIFEBOAT_MAX_TRIGGER_AGE_SECONDS`. A number that does not
     /// parse is an error naming the variable, at start-up, not a silent default.
     pub fn from_env() -> Result<Self, LifeboatError> {
         Self::from_vars(|name| std::env::var(name).ok())
@@ -69,11 +89,19 @@ impl Settings {
                 "LIFEBOAT_LEASE_TTL_SECONDS=0: a lease must last as long as a run may (the state machine's TimeoutSeconds)",
             ));
         }
+        let cooldown_seconds = num("LIFEBOAT_COOLDOWN_SECONDS", d.cooldown_seconds)?;
+        if cooldown_seconds > MAX_COOLDOWN_SECONDS {
+            return Err(LifeboatError::invalid(format!(
+                "LIFEBOAT_COOLDOWN_SECONDS={cooldown_seconds}: the cooldown after a failback may hold a disaster \
+                 failover back by at most {MAX_COOLDOWN_SECONDS} s; set 0 to {MAX_COOLDOWN_SECONDS}"
+            )));
+        }
         Ok(Settings {
             registry_table: var("LIFEBOAT_REGISTRY_TABLE").unwrap_or(d.registry_table),
             journal_table: var("LIFEBOAT_JOURNAL_TABLE").unwrap_or(d.journal_table),
-            cooldown_seconds: num("LIFEBOAT_COOLDOWN_SECONDS", d.cooldown_seconds)?,
+            cooldown_seconds,
             lease_ttl_seconds,
+            max_trigger_age_seconds: num("LIFEBOAT_MAX_TRIGGER_AGE_SECONDS", d.max_trigger_age_seconds)?,
             trigger_origin: lifeboat_core::request::TriggerOrigin {
                 account: var("LIFEBOAT_TRIGGER_ACCOUNT").filter(|a| !a.is_empty()),
                 regions: var("LIFEBOAT_TRIGGER_REGIONS")
@@ -107,6 +135,8 @@ mod settings_tests {
         for (name, value) in [
             ("LIFEBOAT_COOLDOWN_SECONDS", "15m"),
             ("LIFEBOAT_COOLDOWN_SECONDS", "-1"),
+            ("LIFEBOAT_COOLDOWN_SECONDS", "900"),
+            ("LIFEBOAT_MAX_TRIGGER_AGE_SECONDS", "15 minutes"),
             ("LIFEBOAT_LEASE_TTL_SECONDS", "two hours"),
             ("LIFEBOAT_LEASE_TTL_SECONDS", "0"),
         ] {

@@ -4,13 +4,16 @@
 use crate::services::Settings;
 use chrono::{DateTime, Utc};
 use lifeboat_aws::AwsError;
-use lifeboat_aws::ports::{AlarmStates, DnsReader, LeaseOutcome, RegistryStore, RoutingControls, RunLease};
+use lifeboat_aws::ports::{
+    AlarmStates, DnsReader, Journal, LeaseOutcome, LeaseState, RegistryStore, RoutingControls, RunLease,
+};
 use lifeboat_aws::route53::read_records;
 use lifeboat_core::dns::RecordKey;
 use lifeboat_core::plan::{Observed, Plan, PlanContext, build_plan, select_apps};
 use lifeboat_core::registry::{Application, REGISTRY_VERSION, Registry, Side, parse_registry_value};
-use lifeboat_core::request::normalize_trigger;
-use lifeboat_core::request::{Mode, TriggerKind, TriggerOrigin, check_alarm_origin};
+use lifeboat_core::request::{
+    FollowUp, Mode, Request, TriggerKind, TriggerOrigin, check_alarm_origin, check_trigger_age, normalize_trigger,
+};
 use lifeboat_core::{ErrorName, LifeboatError};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -25,6 +28,10 @@ pub struct ValidateInput {
     pub run_id: String,
     #[serde(default)]
     pub started_at: Option<DateTime<Utc>>,
+    /// When this validate began on the execution's clock (a follow-up run
+    /// in the same execution starts later than the execution did).
+    #[serde(default)]
+    pub entered_at: Option<DateTime<Utc>>,
 }
 
 #[cfg(test)]
@@ -35,6 +42,7 @@ impl ValidateInput {
             trigger,
             run_id: "r".into(),
             started_at: None,
+            entered_at: None,
         }
     }
 }
@@ -72,6 +80,10 @@ pub struct ValidatePorts<'a> {
     pub arc: &'a dyn RoutingControls,
     /// Where alarm events may come from.
     pub origin: &'a TriggerOrigin,
+    /// Where a follow-up's run recorded it.
+    pub journal: &'a dyn Journal,
+    /// An alarm event older than this is refused as late.
+    pub max_trigger_age_seconds: u32,
     /// The execution's timeout (the lease lasts as long): a plan must fit in it.
     pub timeout_seconds: u64,
 }
@@ -134,14 +146,72 @@ impl crate::services::Services {
             alarms: &*self.alarms,
             arc: &*self.arc,
             origin: &self.settings.trigger_origin,
+            journal: &*self.journal,
+            max_trigger_age_seconds: self.settings.max_trigger_age_seconds,
             timeout_seconds: u64::from(self.settings.lease_ttl_seconds),
         }
     }
 }
 
-pub async fn validate(ports: ValidatePorts<'_>, input: ValidateInput) -> Result<ValidateOutput, LifeboatError> {
+/// The request a trigger makes, if it may run at all: from an allowed
+/// origin, well formed, not late, and (a follow-up) one its run recorded.
+/// Reads nothing but, for a follow-up, the journal.
+pub async fn admit(ports: ValidatePorts<'_>, input: &ValidateInput) -> Result<Request, LifeboatError> {
     check_alarm_origin(&input.trigger, ports.origin)?;
     let request = normalize_trigger(&input.trigger)?;
+    let now = input.started_at.unwrap_or_else(Utc::now);
+    check_trigger_age(&request, now, ports.max_trigger_age_seconds)?;
+    if request.trigger == TriggerKind::FollowUp {
+        check_follow_up(ports.journal, &input.trigger["follow_up"]).await?;
+    }
+    Ok(request)
+}
+
+/// A follow-up runs only as its run recorded it: the same alarms and apps.
+/// Anyone who may put events or start executions could otherwise send one
+/// that skips the cooldown and the operators' allow-list.
+async fn check_follow_up(journal: &dyn Journal, given: &serde_json::Value) -> Result<(), LifeboatError> {
+    let given: FollowUp = serde_json::from_value(given.clone())
+        .map_err(|e| LifeboatError::invalid(format!("malformed follow_up: {e}")))?;
+    let refused = |why: String| {
+        LifeboatError::invalid(format!(
+            "follow-up after run {} refused: {why}; a follow-up runs only as its run recorded it, nothing was changed",
+            given.after_run
+        ))
+    };
+    let Some(recorded) = crate::pending::recorded_follow_up(journal, &given.after_run).await? else {
+        return Err(refused("that run recorded no follow-up".into()));
+    };
+    let sorted = |v: &[String]| {
+        let mut v = v.to_vec();
+        v.sort();
+        v.dedup();
+        v
+    };
+    if sorted(&given.apps) != sorted(&recorded.apps) || sorted(&given.alarms) != sorted(&recorded.alarms) {
+        return Err(refused(format!(
+            "it names apps [{}] and alarms [{}], the run recorded apps [{}] and alarms [{}]",
+            given.apps.join(", "),
+            given.alarms.join(", "),
+            recorded.apps.join(", "),
+            recorded.alarms.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+pub async fn validate(ports: ValidatePorts<'_>, input: ValidateInput) -> Result<ValidateOutput, LifeboatError> {
+    let request = admit(ports, &input).await?;
+    plan_request(ports, input, request).await
+}
+
+/// Plans an admitted request: the registry, what the apps' records and
+/// routing controls say, and the checks a plan must pass.
+pub async fn plan_request(
+    ports: ValidatePorts<'_>,
+    input: ValidateInput,
+    request: Request,
+) -> Result<ValidateOutput, LifeboatError> {
     let ctx = PlanContext {
         run_id: input.run_id.clone(),
         now: input.started_at.unwrap_or_else(Utc::now),
@@ -159,11 +229,28 @@ pub async fn validate(ports: ValidatePorts<'_>, input: ValidateInput) -> Result<
     let reg = load_registry(ports.registry).await?;
     let apps = select_apps(&reg, &request)?;
     let observed = observe(ports, &reg, &apps, request.mode == Mode::Disaster).await?;
-    let plan = build_plan(&reg, &request, &observed, &ctx)?;
+    let mut plan = build_plan(&reg, &request, &observed, &ctx)?;
+    plan.waited = waited(&input);
     plan.check_fits(ports.timeout_seconds).map_err(LifeboatError::invalid)?;
     check_alarms_exist(ports.alarms, &plan).await?;
     tracing::info!(run = %input.run_id, summary = %plan.summary, "plan ready");
     Ok(ValidateOutput { plan })
+}
+
+/// How long a follow-up's triggers waited before this validate, and why.
+fn waited(input: &ValidateInput) -> Option<lifeboat_core::request::Waited> {
+    let f: FollowUp = serde_json::from_value(input.trigger.get("follow_up")?.clone()).ok()?;
+    let since = f.since?;
+    let now = input.entered_at.or(input.started_at).unwrap_or_else(Utc::now);
+    Some(lifeboat_core::request::Waited {
+        since,
+        seconds: (now - since).num_seconds().max(0),
+        reason: if f.waited_for.is_empty() {
+            format!("kept while run {} held the lease", f.after_run)
+        } else {
+            f.waited_for.join("; ")
+        },
+    })
 }
 
 /// Takes the run lease for a plan that changes something (one run at a time;
@@ -188,20 +275,57 @@ pub async fn take_lease(
             plan.lease_epoch = Some(epoch);
             Ok(())
         }
-        LeaseOutcome::Held { holder, since } => Err(LifeboatError::new(
-            ErrorName::LeaseHeld,
-            format!(
-                "run {holder} holds the lease since {since}: one run at a time, so this trigger is recorded and ignored"
-            ),
-        )),
-        LeaseOutcome::Cooldown { until, last_run } => Err(LifeboatError::new(
-            ErrorName::LeaseHeld,
-            format!(
-                "cooldown after run {last_run} until {until}: alarm triggers in the cooldown are recorded and ignored \
-                 (a manual request is not held back by it)"
-            ),
-        )),
+        LeaseOutcome::Held { holder, since } => Err(lease_held(&holder, since)),
+        LeaseOutcome::Cooldown { until, last_run } => Err(in_cooldown(&last_run, until)),
     }
+}
+
+fn lease_held(holder: &str, since: DateTime<Utc>) -> LifeboatError {
+    LifeboatError::new(
+        ErrorName::LeaseHeld,
+        format!(
+            "run {holder} holds the lease since {since}: one run at a time, so this trigger is recorded \
+             (an alarm's is kept for when the lease frees)"
+        ),
+    )
+}
+
+fn in_cooldown(last_run: &str, until: DateTime<Utc>) -> LifeboatError {
+    LifeboatError::new(
+        ErrorName::LeaseHeld,
+        format!(
+            "cooldown after run {last_run} until {until}: an alarm trigger in the cooldown is recorded and kept \
+             for when it ends (a manual request is not held back by it)"
+        ),
+    )
+}
+
+/// Turns a trigger away before planning when the lease shows it would be
+/// (another live run holds it, or the cooldown holds an alarm back): in a
+/// burst of alarms, every one but the first then costs one read, not a plan.
+/// Taking the lease after planning stays the decision; this only saves work.
+pub fn peek_lease(
+    state: &LeaseState,
+    run_id: &str,
+    request: &Request,
+    now: DateTime<Utc>,
+) -> Result<(), LifeboatError> {
+    if request.dry_run || request.ignore.is_some() {
+        return Ok(());
+    }
+    if let (Some(holder), Some(expires)) = (&state.holder, state.expires_at)
+        && holder != run_id
+        && expires >= now
+    {
+        return Err(lease_held(holder, state.acquired_at.unwrap_or(now)));
+    }
+    if request.trigger == TriggerKind::Alarm
+        && state.holder.is_none()
+        && let Some(until) = state.cooldown_until.filter(|u| *u > now)
+    {
+        return Err(in_cooldown(state.last_run.as_deref().unwrap_or("?"), until));
+    }
+    Ok(())
 }
 
 /// Every verification alarm must exist in the Region it will be read in.

@@ -64,7 +64,8 @@ impl RunLease for DynamoLease {
         // Free, already ours (a retried validate), or expired (a run that died).
         let mut condition = "(attribute_not_exists(holder) OR holder = :me OR expires_at < :now)".to_string();
         if respect_cooldown {
-            condition.push_str(" AND (attribute_not_exists(cooldown_until) OR cooldown_until < :now)");
+            // The cooldown holds while now < cooldown_until: at its end the lease is free.
+            condition.push_str(" AND (attribute_not_exists(cooldown_until) OR cooldown_until <= :now)");
         }
         let update = self
             .lease_update()
@@ -124,19 +125,62 @@ impl RunLease for DynamoLease {
         }
     }
 
-    async fn release(&self, run_id: &str, now: DateTime<Utc>, cooldown: chrono::Duration) -> Result<bool, AwsError> {
+    async fn give_back(&self, run_id: &str) -> Result<bool, AwsError> {
         let update = self
             .lease_update()
-            .update_expression("REMOVE holder, expires_at SET cooldown_until = :cd, last_run = :me, released_at = :now")
+            .update_expression("REMOVE holder, expires_at")
             .condition_expression("holder = :me")
             .expression_attribute_values(":me", s(run_id))
-            .expression_attribute_values(":now", n(now.timestamp()))
-            .expression_attribute_values(":cd", n((now + cooldown).timestamp()))
             .send()
             .await;
         match update {
             Ok(_) => Ok(true),
+            // Our own give-back applied and its answer lost reads the same: not held by us.
             Err(e) if is_condition_failed(&e) => Ok(false),
+            Err(e) => Err(table_error(&self.table, &format!("UpdateItem {} lease", self.table), e)),
+        }
+    }
+
+    async fn clear_cooldown(&self, now: DateTime<Utc>) -> Result<Option<LeaseState>, AwsError> {
+        let update = self
+            .lease_update()
+            .update_expression("REMOVE cooldown_until SET cooldown_cleared_at = :now")
+            .condition_expression("cooldown_until > :now")
+            .expression_attribute_values(":now", n(now.timestamp()))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await;
+        match update {
+            Ok(out) => Ok(Some(lease_state(&out.attributes().cloned().unwrap_or_default()))),
+            Err(e) if is_condition_failed(&e) => Ok(None),
+            Err(e) => Err(table_error(&self.table, &format!("UpdateItem {} lease", self.table), e)),
+        }
+    }
+
+    async fn release(&self, run_id: &str, now: DateTime<Utc>, cooldown: chrono::Duration) -> Result<bool, AwsError> {
+        // No cooldown (after a failover or a drill) removes any left from before.
+        let update = if cooldown > chrono::Duration::zero() {
+            self.lease_update()
+                .update_expression(
+                    "REMOVE holder, expires_at SET cooldown_until = :cd, last_run = :me, released_at = :now",
+                )
+                .expression_attribute_values(":cd", n((now + cooldown).timestamp()))
+        } else {
+            self.lease_update()
+                .update_expression("REMOVE holder, expires_at, cooldown_until SET last_run = :me, released_at = :now")
+        }
+        .condition_expression("holder = :me")
+        .expression_attribute_values(":me", s(run_id))
+        .expression_attribute_values(":now", n(now.timestamp()))
+        .send()
+        .await;
+        match update {
+            Ok(_) => Ok(true),
+            // Our own release, applied and its answer lost, left us as the last run.
+            Err(e) if is_condition_failed(&e) => {
+                let st = lease_state(&self.read().await?);
+                Ok(st.holder.is_none() && st.last_run.as_deref() == Some(run_id))
+            }
             Err(e) => Err(table_error(&self.table, &format!("UpdateItem {} lease", self.table), e)),
         }
     }

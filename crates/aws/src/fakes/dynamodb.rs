@@ -166,7 +166,7 @@ impl RunLease for FakeLease {
                 since: st.acquired_at.unwrap_or(now),
             });
         }
-        if respect_cooldown && st.cooldown_until.is_some_and(|c| c >= now) {
+        if respect_cooldown && st.cooldown_until.is_some_and(|c| c > now) {
             return Ok(LeaseOutcome::Cooldown {
                 until: st.cooldown_until.unwrap_or(now),
                 last_run: st.last_run.clone().unwrap_or_default(),
@@ -208,14 +208,41 @@ impl RunLease for FakeLease {
         Ok(Some(before))
     }
 
-    async fn release(&self, run_id: &str, now: DateTime<Utc>, cooldown: chrono::Duration) -> Result<bool, AwsError> {
+    async fn give_back(&self, run_id: &str) -> Result<bool, AwsError> {
         let mut st = lock(&self.state);
         if st.holder.as_deref() != Some(run_id) {
             return Ok(false);
         }
         st.holder = None;
         st.expires_at = None;
-        st.cooldown_until = Some(now + cooldown);
+        Ok(true)
+    }
+
+    async fn clear_cooldown(&self, now: DateTime<Utc>) -> Result<Option<LeaseState>, AwsError> {
+        let mut st = lock(&self.state);
+        if st.cooldown_until.is_none_or(|c| c <= now) {
+            return Ok(None);
+        }
+        let before = LeaseState {
+            holder: st.holder.clone(),
+            epoch: st.epoch,
+            acquired_at: st.acquired_at,
+            expires_at: st.expires_at,
+            cooldown_until: st.cooldown_until.take(),
+            last_run: st.last_run.clone(),
+        };
+        Ok(Some(before))
+    }
+
+    async fn release(&self, run_id: &str, now: DateTime<Utc>, cooldown: chrono::Duration) -> Result<bool, AwsError> {
+        let mut st = lock(&self.state);
+        if st.holder.as_deref() != Some(run_id) {
+            // Released by this run already: the same release again.
+            return Ok(st.holder.is_none() && st.last_run.as_deref() == Some(run_id));
+        }
+        st.holder = None;
+        st.expires_at = None;
+        st.cooldown_until = (cooldown > chrono::Duration::zero()).then_some(now + cooldown);
         st.last_run = Some(run_id.to_string());
         Ok(true)
     }

@@ -37,6 +37,13 @@ pub trait RunLease: Send + Sync {
         let st = self.state().await?;
         Ok(st.holder.as_deref() == Some(run_id) && st.epoch == epoch)
     }
+    /// Gives back a lease `run_id` took but did not use (a take-up that found
+    /// nothing to run, a trigger refused after the lease was taken): the
+    /// cooldown and the last run stay as they were. False if it was not ours.
+    async fn give_back(&self, run_id: &str) -> Result<bool, AwsError>;
+    /// Ends the cooldown now (an operator, on the record). Returns the lease
+    /// as it was, or None if no cooldown was running at `now`.
+    async fn clear_cooldown(&self, now: DateTime<Utc>) -> Result<Option<LeaseState>, AwsError>;
     /// Frees the lease whoever holds it (an operator breaking it): the epoch
     /// moves on, so the holder's next fenced step refuses. No cooldown starts.
     /// Returns the lease as it was, or None if nobody held it.

@@ -18,12 +18,7 @@ pub(crate) async fn show(cli: &Cli) -> Result<i32, CliError> {
 
 /// `lifeboat lease release`: breaks the lease and records who did it and why.
 pub(crate) async fn release(cli: &Cli, reason: &str) -> Result<i32, CliError> {
-    let reason = reason.trim();
-    if reason.is_empty() {
-        return Err(CliError::bad_input(
-            "--reason must say why the lease is broken (it is recorded in the journal); nothing was changed",
-        ));
-    }
+    let reason = required_reason(reason, "lease is broken")?;
     let f = factory(cli).await?;
     let s = f.services();
     let by = caller_identity(&f.config).await;
@@ -40,18 +35,7 @@ pub(crate) async fn release(cli: &Cli, reason: &str) -> Result<i32, CliError> {
         "holder": holder, "epoch": before.epoch, "acquired_at": before.acquired_at,
         "released_at": now, "released_by": by, "reason": reason,
     });
-    s.journal
-        .put_docs(
-            &holder,
-            &[(
-                format!(
-                    "lease-released#{}",
-                    now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-                ),
-                entry.to_string(),
-            )],
-        )
-        .await?;
+    journal_operator_action(&*s.journal, &holder, "lease-released", now, entry).await?;
     tracing::warn!(run = %holder, epoch = before.epoch, %by, %reason, "run lease broken by an operator");
     match cli.output {
         OutputFormat::Json => print_json(&json!({"released": true, "lease": before, "by": by, "reason": reason})),
@@ -66,6 +50,66 @@ pub(crate) async fn release(cli: &Cli, reason: &str) -> Result<i32, CliError> {
         ),
     }
     Ok(EXIT_OK)
+}
+
+/// `lifeboat lease release --cooldown`: ends the cooldown after a failback
+/// now, recorded with who and why, so an alarm's failover is not held back.
+pub(crate) async fn end_cooldown(cli: &Cli, reason: &str) -> Result<i32, CliError> {
+    let reason = required_reason(reason, "cooldown is ended")?;
+    let f = factory(cli).await?;
+    let s = f.services();
+    let by = caller_identity(&f.config).await;
+    let now = chrono::Utc::now();
+    let Some(before) = s.lease.clear_cooldown(now).await? else {
+        match cli.output {
+            OutputFormat::Json => print_json(&json!({"cleared": false, "reason": "no cooldown is running"})),
+            OutputFormat::Text => println!("no cooldown is running: nothing to end"),
+        }
+        return Ok(EXIT_OK);
+    };
+    let last_run = before.last_run.clone().unwrap_or_default();
+    let entry = json!({
+        "last_run": last_run, "cooldown_until": before.cooldown_until,
+        "cleared_at": now, "cleared_by": by, "reason": reason,
+    });
+    journal_operator_action(&*s.journal, &last_run, "cooldown-ended", now, entry).await?;
+    tracing::warn!(run = %last_run, %by, %reason, "cooldown ended by an operator");
+    match cli.output {
+        OutputFormat::Json => print_json(&json!({"cleared": true, "lease": before, "by": by, "reason": reason})),
+        OutputFormat::Text => println!(
+            "ended the cooldown after run {last_run} (it ran until {}) by {by}: {reason}\n\
+             an alarm's failover now starts at once",
+            before
+                .cooldown_until
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_else(|| "?".into()),
+        ),
+    }
+    Ok(EXIT_OK)
+}
+
+/// The operator's reason, required: it goes into the journal.
+fn required_reason<'a>(reason: &'a str, what: &str) -> Result<&'a str, CliError> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(CliError::bad_input(format!(
+            "--reason must say why the {what} (it is recorded in the journal); nothing was changed"
+        )));
+    }
+    Ok(reason)
+}
+
+/// Journals an operator's action on the lease under the run it concerns.
+async fn journal_operator_action(
+    journal: &dyn lifeboat_aws::ports::Journal,
+    run: &str,
+    kind: &str,
+    now: chrono::DateTime<chrono::Utc>,
+    entry: serde_json::Value,
+) -> Result<(), CliError> {
+    let key = format!("{kind}#{}", now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+    journal.put_docs(run, &[(key, entry.to_string())]).await?;
+    Ok(())
 }
 
 /// Who is calling: the STS caller identity's ARN, else the local user.

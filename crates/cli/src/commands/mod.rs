@@ -24,7 +24,11 @@ pub(crate) async fn run_command(cli: &Cli) -> Result<i32, CliError> {
         Command::Probe => probe::run(cli).await,
         Command::Readiness { now } => readiness::run(cli, *now).await,
         Command::Lease(LeaseCommand::Show) => lease::show(cli).await,
-        Command::Lease(LeaseCommand::Release { reason }) => lease::release(cli, reason).await,
+        Command::Lease(LeaseCommand::Release {
+            reason,
+            cooldown: false,
+        }) => lease::release(cli, reason).await,
+        Command::Lease(LeaseCommand::Release { reason, cooldown: true }) => lease::end_cooldown(cli, reason).await,
         Command::Registry(RegistryCommand::Schema) => registry::schema(),
         Command::Registry(RegistryCommand::Validate { file }) => registry::validate(cli, file),
         Command::Registry(RegistryCommand::Apply { file, prune }) => registry::apply(cli, file, *prune).await,

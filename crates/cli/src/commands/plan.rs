@@ -37,6 +37,7 @@ pub(crate) async fn run(cli: &Cli, args: PlanArgs<'_>) -> Result<i32, CliError> 
             trigger,
             run_id: "plan".into(),
             started_at: None,
+            entered_at: None,
         },
     )
     .await?;

@@ -254,6 +254,15 @@ pub fn render(r: &RunReport) -> String {
             r.error.as_ref().map(|e| format!("; {e}")).unwrap_or_default()
         ))
     );
+    if let Some(w) = &r.waited {
+        let _ = write!(
+            out,
+            r#"<p class="note" id="waited">The trigger waited {} s before this run started (since {}): {}. The RTO counts the wait.</p>"#,
+            w.seconds,
+            when(w.since),
+            esc(&w.reason)
+        );
+    }
     let _ = write!(
         out,
         r#"<div class="figures"><div class="figure" id="fig-moved"><b>{}/{}</b>apps moved</div><div class="figure" id="fig-rto"><b>{}</b>longest RTO</div><div class="figure" id="fig-rpo"><b>{}</b>most data at risk (RPO)</div><div class="figure" id="fig-calls"><b>{}</b>AWS calls</div></div>"#,
@@ -450,6 +459,7 @@ mod tests {
             skipped_total: 0,
             follow_up: None,
             triggered_at: None,
+            waited: None,
         }
     }
 

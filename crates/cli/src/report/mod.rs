@@ -52,6 +52,8 @@ pub struct RunReport {
     pub skipped: Vec<SkippedApp>,
     pub skipped_total: usize,
     pub follow_up: Option<FollowUp>,
+    /// How long the trigger waited before the run started, and why.
+    pub waited: Option<lifeboat_core::request::Waited>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -287,6 +289,7 @@ impl RunReport {
                 .collect(),
             skipped_total: rec.skipped_total.max(rec.skipped.len()),
             follow_up: rec.follow_up.clone(),
+            waited: rec.waited.clone(),
             apps,
         }
     }

@@ -84,6 +84,7 @@ pub fn build_plan(
         empty: true,
         lease_epoch: None,
         triggered_at: request.triggered_at,
+        waited: None,
         phases: Vec::new(),
         skipped: Vec::new(),
         soak_seconds: request.soak_seconds,

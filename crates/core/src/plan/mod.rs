@@ -168,6 +168,9 @@ pub struct Plan {
     /// When the trigger happened (an alarm's state change), if known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub triggered_at: Option<DateTime<Utc>>,
+    /// How long the trigger waited before this run planned, and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waited: Option<crate::request::Waited>,
 }
 
 impl Plan {

@@ -50,6 +50,23 @@ pub struct FollowUp {
     pub after_run: String,
     pub alarms: Vec<String>,
     pub apps: Vec<String>,
+    /// When the earliest of its triggers came: the follow-up's recovery time starts there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<DateTime<Utc>>,
+    /// Why its triggers waited (another run's lease, a cooldown, a refusal).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waited_for: Vec<String>,
+}
+
+/// How long a run's trigger waited before the run started moving anything,
+/// and why (a follow-up's triggers were kept while another run held the
+/// lease, or through a cooldown).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Waited {
+    /// When the earliest trigger came.
+    pub since: DateTime<Utc>,
+    pub seconds: i64,
+    pub reason: String,
 }
 
 impl FollowUp {

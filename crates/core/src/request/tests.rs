@@ -217,6 +217,8 @@ fn a_follow_up_is_a_disaster_failover_of_its_apps() {
         after_run: "run-1".into(),
         alarms: vec!["a1".into()],
         apps: vec!["payments".into()],
+        since: None,
+        waited_for: vec![],
     };
     let r = normalize_trigger(&f.input()).unwrap();
     assert_eq!(
@@ -244,4 +246,20 @@ fn bad_inputs_are_invalid_requests_that_say_what_is_accepted() {
     }
     let err = normalize_trigger(&json!({"action": "failover", "aps": []})).unwrap_err();
     assert!(err.message.contains("unknown field `aps`"), "{err}");
+}
+
+#[test]
+fn an_alarm_older_than_the_allowed_age_is_refused_with_its_age() {
+    let r = normalize_trigger(&alarm_event("payments-5xx", "ALARM")).unwrap();
+    let at = r.triggered_at.unwrap();
+    // At the limit it passes; a second over, it is refused and says how old it is.
+    check_trigger_age(&r, at + chrono::Duration::seconds(900), 900).unwrap();
+    let e = check_trigger_age(&r, at + chrono::Duration::seconds(1_234), 900).unwrap_err();
+    assert_eq!(e.name, crate::ErrorName::InvalidRequest);
+    assert!(e.message.contains("1234 s old"), "{}", e.message);
+    assert!(e.message.contains("payments-5xx"), "{}", e.message);
+    assert!(e.message.contains("LIFEBOAT_MAX_TRIGGER_AGE_SECONDS"), "{}", e.message);
+    // A person's request has no age limit.
+    let manual = normalize_trigger(&json!({"action": "failover"})).unwrap();
+    check_trigger_age(&manual, at + chrono::Duration::days(30), 900).unwrap();
 }

@@ -135,7 +135,8 @@ fn from_follow_up(f: &serde_json::Value) -> Result<Request, LifeboatError> {
             f.alarms.join(", "),
             f.after_run
         ),
-        triggered_at: None,
+        // Its recovery time starts when the first kept trigger came, not when it ran.
+        triggered_at: f.since,
         apps: AppSelection::Named(f.apps),
         dry_run: false,
         soak_seconds: 0,
@@ -285,6 +286,34 @@ fn from_manual(input: &serde_json::Value) -> Result<Request, LifeboatError> {
         soak_seconds: req.soak_seconds.unwrap_or(DEFAULT_SOAK_SECONDS),
         ignore: None,
     })
+}
+
+/// How old a forwarded alarm may be by default: older, the moment it
+/// reported has passed (EventBridge retried it for long, or it sat in a queue).
+pub const DEFAULT_MAX_TRIGGER_AGE_SECONDS: u32 = 900;
+
+/// Refuses an alarm trigger whose state change is older than `max_age_seconds`
+/// at `now`, saying how old it is. Other triggers, and alarms with no
+/// timestamp, pass. A person who still wants the move starts it by hand.
+pub fn check_trigger_age(request: &Request, now: DateTime<Utc>, max_age_seconds: u32) -> Result<(), LifeboatError> {
+    // Only a trigger that would run: a late OK is ignored all the same.
+    if request.trigger != TriggerKind::Alarm || request.ignore.is_some() {
+        return Ok(());
+    }
+    let Some(at) = request.triggered_at else {
+        return Ok(());
+    };
+    let age = (now - at).num_seconds();
+    if age > i64::from(max_age_seconds) {
+        return Err(LifeboatError::invalid(format!(
+            "alarm \"{}\" changed state at {} and its event is {age} s old, over the {max_age_seconds} s a trigger \
+             may be (LIFEBOAT_MAX_TRIGGER_AGE_SECONDS): refused as late. If the alarm is still in ALARM, start \
+             the failover by hand (lifeboat run --input '{{\"action\": \"failover\", \"mode\": \"disaster\"}}')",
+            request.source,
+            at.to_rfc3339()
+        )));
+    }
+    Ok(())
 }
 
 /// A deterministic execution name for an alarm incident: the same alarm state

@@ -244,6 +244,7 @@ async fn preflight_names_every_missing_or_unjoined_standby() {
         summary: String::new(),
         lease_epoch: None,
         triggered_at: None,
+        waited: None,
     };
     let r53 = lifeboat_aws::fakes::FakeRoute53::new();
     let err = preflight(&f, &r53, &r53, &plan).await.unwrap_err();

@@ -28,12 +28,7 @@ pub struct ExecutionEndRecord {
 /// Idempotent: a run already recorded is left as it is.
 #[allow(clippy::too_many_arguments)]
 pub async fn record_execution_end(ports: &RecordPorts<'_>, event: &Value) -> Result<ExecutionEndRecord, LifeboatError> {
-    let RecordPorts {
-        journal,
-        lease,
-        settings,
-        ..
-    } = *ports;
+    let RecordPorts { journal, lease, .. } = *ports;
     let detail = &event["detail"];
     let field = |k: &str| detail[k].as_str().unwrap_or_default().to_string();
     let (run_id, status) = (field("name"), field("status"));
@@ -73,9 +68,8 @@ pub async fn record_execution_end(ports: &RecordPorts<'_>, event: &Value) -> Res
     // run with no plan at all has nothing to record.
     let Some(run) = try_load_run(journal, &run_id).await? else {
         // Stopped before validate wrote a plan: nothing moved; free the lease if it took it.
-        if lease.state().await?.holder.as_deref() == Some(run_id.as_str()) {
-            let cooldown = chrono::Duration::seconds(i64::from(settings.cooldown_seconds));
-            lease.release(&run_id, Utc::now(), cooldown).await?;
+        if lease.state().await?.holder.as_deref() == Some(run_id.as_str()) && lease.give_back(&run_id).await? {
+            tracing::warn!(run = %run_id, "gave back the lease of a run that stopped before it planned");
         }
         return Ok(done(
             false,

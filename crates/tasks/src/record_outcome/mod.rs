@@ -185,15 +185,31 @@ async fn record_loaded(p: &RecordPorts<'_>, run: LoadedRun, input: RecordInput) 
                 .filter(|a| a.status == AppStatus::Moved)
                 .map(|a| a.app.clone())
                 .collect();
-            crate::pending::take_up(
+            // In a disaster the primary's CloudWatch may not answer: its
+            // alarms count as still in ALARM. Taking up never fails the
+            // record: what cannot be taken up now stays kept.
+            let unreadable = if plan.mode == lifeboat_core::request::Mode::Disaster {
+                crate::pending::Unreadable::CountAsAlarm
+            } else {
+                crate::pending::Unreadable::KeepForLater
+            };
+            match crate::pending::take_up(
                 registry,
                 journal,
                 a,
                 &settings.trigger_origin.regions,
                 &plan.run_id,
                 &moved,
+                unreadable,
             )
-            .await?
+            .await
+            {
+                Ok(f) => f,
+                Err(e) => {
+                    tracing::error!(run = %plan.run_id, error = %e, "could not take up kept triggers: they stay kept for the next run's end or the retry schedule");
+                    None
+                }
+            }
         }
         _ => None,
     };
@@ -253,6 +269,7 @@ async fn record_loaded(p: &RecordPorts<'_>, run: LoadedRun, input: RecordInput) 
         skipped_total: plan.skipped.len(),
         follow_up,
         triggered_at: plan.triggered_at,
+        waited: plan.waited.clone(),
     };
     let mut record = record;
     record.apps_total = record.apps.len();
@@ -265,7 +282,7 @@ async fn record_loaded(p: &RecordPorts<'_>, run: LoadedRun, input: RecordInput) 
     }
     journal.record_run(&record).await?;
     if plan.lease_epoch.is_some() {
-        let cooldown = chrono::Duration::seconds(i64::from(settings.cooldown_seconds));
+        let cooldown = settings.cooldown_after(Some(plan.action));
         if !lease.release(&plan.run_id, Utc::now(), cooldown).await? {
             tracing::warn!(run = %plan.run_id, "the lease was no longer ours to release");
         }

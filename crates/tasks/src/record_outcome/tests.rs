@@ -34,6 +34,7 @@ async fn plan_with(apps: &[&str]) -> Plan {
         summary: "s".into(),
         lease_epoch: None,
         triggered_at: None,
+        waited: None,
     }
 }
 
