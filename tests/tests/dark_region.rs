@@ -233,3 +233,58 @@ async fn the_probe_from_the_recovery_region_sees_the_primary_die_and_its_alarm_f
     );
     assert_eq!(env.dns_answer("payments").await, vec!["198.51.100.10".to_string()]);
 }
+
+/// Recording must not depend on the dark Region. An alarm kept earlier is
+/// taken up at the run's end; its Region (us-east-1) does not answer, so in
+/// a disaster it counts as still in ALARM and is handed on as a follow-up of
+/// the apps that did not move. The run itself is recorded as it went.
+#[tokio::test]
+async fn the_dark_regions_kept_trigger_is_handed_on_and_the_run_still_records_succeeded() {
+    let proxy = harness::us_east_1_dark();
+    let mut env = TestEnv::with_endpoint(&proxy.endpoint()).await;
+    let rc_apps = ["payments", "search", "storefront"];
+    env.give_routing_controls(&rc_apps, Some(&proxy.endpoint())).await;
+    // The region alarm was turned away earlier (another run held the lease) and kept.
+    let admin = env.admin();
+    let kept = lifeboat_tasks::pending::keep(
+        &*admin.journal,
+        &alarm_event(&env.estate.trigger_alarm, PRIMARY, chrono::Utc::now()),
+        "an-earlier-execution",
+        "lease held",
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(kept, [env.estate.trigger_alarm.clone()]);
+
+    let (exec, _) = env
+        .run(serde_json::json!({"action": "failover", "mode": "disaster", "apps": rc_apps}))
+        .await;
+    assert_eq!(
+        exec.status,
+        lifeboat_states::ExecutionStatus::Succeeded,
+        "{:?}",
+        exec.error
+    );
+    let rec = record(&exec);
+    assert_eq!(rec.status, RunStatus::Succeeded, "{}", rec.summary);
+    // us-east-1's CloudWatch did not answer: the alarm counts as in ALARM,
+    // and orders (not in this run) follows up.
+    let follow_up = rec.follow_up.expect("the kept trigger is handed on");
+    assert_eq!(follow_up.alarms, [env.estate.trigger_alarm.clone()]);
+    assert_eq!(follow_up.apps, ["orders"]);
+    assert_eq!(
+        lifeboat_tasks::pending::recorded_follow_up(&*admin.journal, &rec.run_id)
+            .await
+            .unwrap()
+            .as_ref(),
+        Some(&follow_up),
+        "recorded before the trigger was marked taken"
+    );
+    assert!(
+        lifeboat_tasks::pending::pending(&*admin.journal)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

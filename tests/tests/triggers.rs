@@ -305,3 +305,105 @@ async fn a_disaster_right_after_a_real_drill_starts_at_once() {
         env.weights().await
     );
 }
+
+/// Anyone who may put events or start executions could send a follow-up:
+/// one runs only as the run it follows recorded it, else it is refused
+/// (`Lifeboat.InvalidRequest`, exit 2) and nothing changes.
+#[tokio::test]
+async fn a_forged_follow_up_is_refused_and_changes_nothing() {
+    let env = TestEnv::new().await;
+    let endpoint = harness::moto().endpoint();
+    let weights_before = env.weights().await;
+    // A follow-up after a run that never was.
+    let forged =
+        json!({"follow_up": {"after_run": "no-such-run", "alarms": [env.estate.trigger_alarm], "apps": ["payments"]}});
+    let exec = ran(env.run_or_refuse(forged.clone()).await);
+    assert_eq!(exec.status, ExecutionStatus::Failed);
+    let error = exec.error.clone().unwrap();
+    assert_eq!(error.error, "Lifeboat.InvalidRequest", "{error:?}");
+    assert!(error.cause.contains("recorded no follow-up"), "{error:?}");
+    assert_eq!(env.weights().await, weights_before, "nothing moved");
+    let (code, stdout, stderr) = harness::run_cli(
+        &endpoint,
+        &env.settings,
+        &["run", "--local", "--clock", "virtual", "--input", "-"],
+        Some(&json!({"follow_up": {"after_run": "another-run-that-never-was", "alarms": [env.estate.trigger_alarm], "apps": ["payments"]}}).to_string()),
+    );
+    assert_eq!(code, 2, "{stdout}\n{stderr}");
+
+    // A real follow-up: an alarm kept while another run held the lease, taken up by an operator's run's end.
+    let lease = DynamoLease::new(aws_sdk_dynamodb_client(&env), &env.settings.journal_table);
+    lease
+        .acquire("someone-else", chrono::Utc::now(), chrono::Duration::hours(2), false)
+        .await
+        .unwrap();
+    ran(env.run_or_refuse(env.region_alarm_fires().await).await);
+    lease
+        .release("someone-else", chrono::Utc::now(), chrono::Duration::zero())
+        .await
+        .unwrap();
+    let operator = ran(env
+        .run_or_refuse(json!({"action": "failover", "apps": ["payments"]}))
+        .await);
+    let record = lifeboat::run_record(&operator).unwrap();
+    let recorded = record["follow_up"].clone();
+    let kept_apps: Vec<String> = serde_json::from_value(recorded["apps"].clone()).unwrap();
+    assert!(kept_apps.len() >= 2, "{recorded}");
+    // The same run, but fewer apps than it recorded: refused, the app stays where it was.
+    let mut forged = recorded.clone();
+    forged["apps"] = json!([kept_apps[0]]);
+    let before = env.weights().await;
+    let exec = ran(env.run_or_refuse(json!({"follow_up": forged})).await);
+    assert_eq!(exec.status, ExecutionStatus::Failed);
+    let error = exec.error.clone().unwrap();
+    assert_eq!(error.error, "Lifeboat.InvalidRequest", "{error:?}");
+    assert!(error.cause.contains("the run recorded apps"), "{error:?}");
+    assert_eq!(env.weights().await, before, "nothing moved");
+    // The refusals are in the journal's trigger log.
+    let log = lifeboat_tasks::pending::trigger_log(&*env.admin().journal)
+        .await
+        .unwrap();
+    assert_eq!(
+        log.iter()
+            .filter(|e| e.error.as_deref() == Some("Lifeboat.InvalidRequest"))
+            .count(),
+        3,
+        "{log:?}"
+    );
+    // As recorded, it runs.
+    let exec = ran(env.run_or_refuse(json!({"follow_up": recorded})).await);
+    assert_eq!(exec.status, ExecutionStatus::Succeeded, "{:?}", exec.error);
+}
+
+/// An alarm event delivered long after its state change (EventBridge retried
+/// it for long, it sat in a queue) is refused with its age, and logged.
+#[tokio::test]
+async fn a_late_alarm_is_refused_with_its_age_and_logged() {
+    let env = TestEnv::new().await;
+    let before = env.weights().await;
+    lifeboat::estate::set_alarm(
+        &env.config,
+        PRIMARY,
+        &env.estate.trigger_alarm,
+        aws_sdk_cloudwatch::types::StateValue::Alarm,
+    )
+    .await
+    .unwrap();
+    let event = alarm_event(
+        &env.estate.trigger_alarm,
+        PRIMARY,
+        chrono::Utc::now() - chrono::Duration::minutes(20),
+    );
+    let exec = ran(env.run_or_refuse(event).await);
+    assert_eq!(exec.status, ExecutionStatus::Failed);
+    let error = exec.error.clone().unwrap();
+    assert_eq!(error.error, "Lifeboat.InvalidRequest", "{error:?}");
+    assert!(error.cause.contains("s old, over the 900 s"), "{error:?}");
+    assert_eq!(env.weights().await, before, "nothing moved");
+    let log = lifeboat_tasks::pending::trigger_log(&*env.admin().journal)
+        .await
+        .unwrap();
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert!(log[0].reason.contains("refused as late"), "{log:?}");
+    assert!(log[0].kept.is_empty(), "a late alarm is not kept: {log:?}");
+}

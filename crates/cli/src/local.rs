@@ -191,11 +191,24 @@ pub fn execution_name(input: &Value, now: chrono::DateTime<chrono::Utc>) -> Stri
     let Ok(request) = normalize_trigger(input) else {
         return manual_execution_name(now);
     };
-    // A run's follow-up runs once.
+    // A run's follow-up runs once. Its apps and alarms are in the name, so a
+    // forged one (refused by validate) cannot use up the genuine one's name.
     if let Some(after) = input.pointer("/follow_up/after_run").and_then(Value::as_str) {
-        return format!("followup-{}", execution_name_part(after, 70));
+        let what = format!("{}{}", input["follow_up"]["apps"], input["follow_up"]["alarms"]);
+        return format!(
+            "followup-{}-{:08x}",
+            execution_name_part(after, 62),
+            fnv1a(what.as_bytes())
+        );
     }
     execution_name_for(&request).unwrap_or_else(|| manual_execution_name(now))
+}
+
+/// A stable 32-bit digest (FNV-1a): the same text always gives the same name.
+fn fnv1a(bytes: &[u8]) -> u32 {
+    bytes
+        .iter()
+        .fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(*b)).wrapping_mul(0x0100_0193))
 }
 
 /// 64 random bits, like the UUID Step Functions gives an unnamed execution:

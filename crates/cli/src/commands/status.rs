@@ -44,7 +44,17 @@ pub(crate) async fn run(cli: &Cli, state_machine_arn: Option<&str>) -> Result<i3
                 println!("database of {name}: {text}");
             }
             match last.first() {
-                Some(r) => println!("last run: {} {:?} - {}", r.run_id, r.status, r.summary),
+                Some(r) => {
+                    println!("last run: {} {:?} - {}", r.run_id, r.status, r.summary);
+                    if let Some(w) = &r.waited {
+                        println!(
+                            "  its trigger waited {} s before it started (since {}): {}",
+                            w.seconds,
+                            w.since.to_rfc3339(),
+                            w.reason
+                        );
+                    }
+                }
                 None => println!("last run: none"),
             }
             println!("{}", text::lease_line(&lease, chrono::Utc::now()));
