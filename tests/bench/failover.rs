@@ -52,6 +52,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             alarms: true,
             health_checked: 0,
             probe: None,
+            detection: false,
         };
         bench(&estate, true).await?;
     }
@@ -65,6 +66,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         alarms: false,
         health_checked: 0,
         probe: Some(endpoint.url("/health")),
+        detection: false,
     };
     bench(&estate, false).await?;
     Ok(())

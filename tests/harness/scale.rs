@@ -27,6 +27,10 @@ pub struct Scale {
     pub health_checked: usize,
     /// Each app verified by a probe of this URL.
     pub probe: Option<String>,
+    /// Each app detected by a probe of its own from the recovery Region, with
+    /// its own probe alarm there (`{name}-app{i}-probe`, made by
+    /// `apply_probe_alarms`): a trigger alarm per app.
+    pub detection: bool,
 }
 
 /// The trigger alarm every app of a scaled estate names.
@@ -138,7 +142,14 @@ pub async fn seed(config: &aws_config::SdkConfig, estate: &Scale) -> Result<Regi
                 insufficient_data: Default::default(),
             },
             traffic: Default::default(),
-            detection: None,
+            detection: estate.detection.then(|| lifeboat_core::registry::Detection {
+                probe: lifeboat_core::registry::DetectionProbe {
+                    url: format!("https://app{i}.use1.{}.scale.test/health", estate.name),
+                    expect_status: 200,
+                    failures: 2,
+                    alarm_name: Some(format!("{}-app{i}-probe", estate.name)),
+                },
+            }),
         });
     }
     for (z, changes) in per_zone.into_iter().enumerate() {
@@ -195,4 +206,35 @@ async fn replica(config: &aws_config::SdkConfig, id: &str) -> Result<Database, E
         interval_seconds: 30,
         ..Database::default()
     })
+}
+
+/// The apps whose first record pair's weights are not `expected(app)`
+/// (primary, secondary), read straight from Route 53, with what they are.
+pub async fn misplaced(
+    dns: &dyn lifeboat_aws::ports::DnsReader,
+    registry: &Registry,
+    expected: impl Fn(&str) -> (i64, i64),
+) -> Vec<String> {
+    let mut wrong = Vec::new();
+    for app in &registry.applications {
+        let pair = &app.dns[0];
+        let sets = dns
+            .record_sets(&pair.hosted_zone_id, &pair.name, "A")
+            .await
+            .unwrap_or_default();
+        let weight = |set: &str| {
+            sets.iter()
+                .find(|r| r.set_identifier.as_deref() == Some(set))
+                .and_then(|r| r.weight)
+        };
+        let (p, s) = expected(&app.name);
+        let found = (
+            weight(&pair.set_identifiers.primary),
+            weight(&pair.set_identifiers.secondary),
+        );
+        if found != (Some(p), Some(s)) {
+            wrong.push(format!("{}: {found:?}, not ({p}, {s})", app.name));
+        }
+    }
+    wrong
 }

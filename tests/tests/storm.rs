@@ -52,29 +52,8 @@ async fn run(factory: &Arc<AwsServicesFactory>, admin: &Services, input: serde_j
 
 /// Every app's weights, read straight: its (primary, secondary) weight.
 async fn assert_weights(admin: &Services, registry: &Registry, seed: u64, expected: impl Fn(&str) -> (i64, i64)) {
-    for app in &registry.applications {
-        let pair = &app.dns[0];
-        let sets = admin
-            .dns_read
-            .record_sets(&pair.hosted_zone_id, &pair.name, "A")
-            .await
-            .unwrap();
-        let weight = |set: &str| {
-            sets.iter()
-                .find(|r| r.set_identifier.as_deref() == Some(set))
-                .and_then(|r| r.weight)
-        };
-        let (p, s) = expected(&app.name);
-        assert_eq!(
-            (
-                weight(&pair.set_identifiers.primary),
-                weight(&pair.set_identifiers.secondary)
-            ),
-            (Some(p), Some(s)),
-            "seed {seed}: {}",
-            app.name
-        );
-    }
+    let wrong = harness::scale::misplaced(&*admin.dns_read, registry, expected).await;
+    assert!(wrong.is_empty(), "seed {seed}: {wrong:?}");
 }
 
 async fn converges_under_a_storm(seed_value: u64) {
@@ -90,6 +69,7 @@ async fn converges_under_a_storm(seed_value: u64) {
             alarms: true,
             health_checked: 4,
             probe: None,
+            detection: false,
         },
     )
     .await

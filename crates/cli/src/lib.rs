@@ -3,6 +3,7 @@
 
 pub mod args;
 mod commands;
+pub mod concurrency;
 pub mod demo;
 pub mod emulator;
 pub mod error;

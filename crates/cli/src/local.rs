@@ -1,6 +1,7 @@
 //! Runs the state machine definition in process: every `${...FunctionArn}`
 //! resolves to a local function name served by the task dispatcher.
 
+use crate::concurrency::ReservedConcurrency;
 use lifeboat_core::request::{execution_name_for, execution_name_part, normalize_trigger};
 use lifeboat_states::{
     Clock, EventSink, Execution, ExecutionStatus, Executor, LoadError, StateMachine, TaskHandler, parse_definition,
@@ -73,11 +74,19 @@ pub fn load_definition(path: &Path) -> Result<StateMachine, LoadError> {
 struct LocalTask {
     kind: TaskKind,
     factory: Arc<dyn ServicesFactory>,
+    concurrency: Option<Arc<ReservedConcurrency>>,
 }
 
 #[async_trait::async_trait]
 impl TaskHandler for LocalTask {
     async fn call(&self, input: Value) -> Result<Value, lifeboat_states::ExecError> {
+        let _slot = match &self.concurrency {
+            Some(c) => Some(
+                c.enter(&self.kind.function_name())
+                    .map_err(|m| lifeboat_states::ExecError::new(crate::concurrency::TOO_MANY_REQUESTS, m))?,
+            ),
+            None => None,
+        };
         let services = self.factory.services();
         dispatch(self.kind, &services, input)
             .await
@@ -148,6 +157,14 @@ pub fn local_executor(
     local_executor_per_task(|_| factory.clone(), factory.clone(), clock, sink)
 }
 
+/// How the local executor models Lambda beyond running the tasks.
+#[derive(Debug, Clone, Default)]
+pub struct LocalOptions {
+    /// Each function's reserved concurrency, shared by every execution that
+    /// uses these options (None: unlimited).
+    pub concurrency: Option<Arc<ReservedConcurrency>>,
+}
+
 /// The same, with each task's own services, and the state machine's own
 /// integrations' (tests count each one's calls apart).
 pub fn local_executor_per_task(
@@ -155,6 +172,23 @@ pub fn local_executor_per_task(
     state_machine_factory: Arc<dyn ServicesFactory>,
     clock: Arc<dyn Clock>,
     sink: Option<Arc<dyn EventSink>>,
+) -> Executor {
+    local_executor_with(
+        factory_for,
+        state_machine_factory,
+        clock,
+        sink,
+        &LocalOptions::default(),
+    )
+}
+
+/// The same, with Lambda modelled as `options` say.
+pub fn local_executor_with(
+    factory_for: impl Fn(TaskKind) -> Arc<dyn ServicesFactory>,
+    state_machine_factory: Arc<dyn ServicesFactory>,
+    clock: Arc<dyn Clock>,
+    sink: Option<Arc<dyn EventSink>>,
+    options: &LocalOptions,
 ) -> Executor {
     let mut exec =
         Executor::new(clock).with_state_machine_arn("arn:aws:states:local:000000000000:stateMachine:lifeboat");
@@ -164,6 +198,7 @@ pub fn local_executor_per_task(
             Arc::new(LocalTask {
                 kind,
                 factory: factory_for(kind),
+                concurrency: options.concurrency.clone(),
             }),
         );
     }
@@ -249,9 +284,21 @@ pub async fn run_local(
     clock: Arc<dyn Clock>,
     sink: Option<Arc<dyn EventSink>>,
 ) -> Result<LocalRun, LocalError> {
+    run_local_with(definition, input, factory, clock, sink, &LocalOptions::default()).await
+}
+
+/// [`run_local`], with Lambda modelled as `options` say.
+pub async fn run_local_with(
+    definition: &Path,
+    input: Value,
+    factory: Arc<dyn ServicesFactory>,
+    clock: Arc<dyn Clock>,
+    sink: Option<Arc<dyn EventSink>>,
+    options: &LocalOptions,
+) -> Result<LocalRun, LocalError> {
     let machine = load_definition(definition)?;
     let journal = factory.services().journal;
-    let exec = local_executor(factory.clone(), clock, sink);
+    let exec = local_executor_with(|_| factory.clone(), factory.clone(), clock, sink, options);
     exec.check_handlers(&machine)?;
     let name = execution_name(&input, exec.clock().now());
     // Any other ASL file runs as it is: no journal, no table touched.

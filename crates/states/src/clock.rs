@@ -37,6 +37,8 @@ impl Clock for SystemClock {
 pub struct VirtualClock {
     now: Mutex<DateTime<Utc>>,
     real_start: Option<std::time::Instant>,
+    /// Each sleep also really sleeps its duration divided by this.
+    real_divisor: Option<u32>,
 }
 
 impl VirtualClock {
@@ -44,12 +46,25 @@ impl VirtualClock {
         VirtualClock {
             now: Mutex::new(start),
             real_start: None,
+            real_divisor: None,
         }
     }
     pub fn following_real_time(start: DateTime<Utc>) -> Self {
         VirtualClock {
             now: Mutex::new(start),
             real_start: Some(std::time::Instant::now()),
+            real_divisor: None,
+        }
+    }
+    /// Stands still between sleeps, but each sleep also takes `1/divisor` of
+    /// its duration in real time: executions that contend for something
+    /// real (a function's reserved concurrency) back off for a while in real
+    /// time too, as on AWS, instead of retrying all at once.
+    pub fn scaled(start: DateTime<Utc>, divisor: u32) -> Self {
+        VirtualClock {
+            now: Mutex::new(start),
+            real_start: None,
+            real_divisor: Some(divisor.max(1)),
         }
     }
     /// Moves time forward without a sleeper (for tests).
@@ -70,14 +85,27 @@ impl Clock for VirtualClock {
     }
     async fn sleep(&self, duration: std::time::Duration) {
         self.advance(duration);
-        // Let other tasks run, as a real sleep would.
-        tokio::task::yield_now().await;
+        match self.real_divisor {
+            Some(d) => tokio::time::sleep(duration / d).await,
+            // Let other tasks run, as a real sleep would.
+            None => tokio::task::yield_now().await,
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_scaled_clock_sleeps_a_fraction_of_its_virtual_delay_for_real() {
+        let start = Utc::now();
+        let clock = VirtualClock::scaled(start, 1000);
+        let real = std::time::Instant::now();
+        clock.sleep(std::time::Duration::from_secs(100)).await;
+        assert_eq!(clock.now() - start, Duration::seconds(100));
+        assert!(real.elapsed() >= std::time::Duration::from_millis(100));
+    }
 
     #[tokio::test]
     async fn virtual_sleep_moves_time_without_waiting() {
