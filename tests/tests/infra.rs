@@ -493,3 +493,124 @@ fn alarm_readers_may_describe_alarms_on_every_resource() {
         "validate, verify, record and readiness read alarms ({readers} statements)"
     );
 }
+
+/// Every EventBridge target and schedule in the template: (where, its properties).
+fn event_targets(t: &Yaml) -> Vec<(String, Yaml)> {
+    let mut out = Vec::new();
+    for (name, r) in t["Resources"].as_mapping().unwrap() {
+        let name = name.as_str().unwrap();
+        // SAM event sources on functions and the state machine.
+        if let Some(events) = r["Properties"]["Events"].as_mapping() {
+            for (ev, e) in events {
+                if matches!(e["Type"].as_str(), Some("EventBridgeRule" | "ScheduleV2" | "Schedule")) {
+                    out.push((format!("{name}.{}", ev.as_str().unwrap()), e["Properties"].clone()));
+                }
+            }
+        }
+        // Plain rules' targets.
+        if r["Type"].as_str() == Some("AWS::Events::Rule") {
+            for target in r["Properties"]["Targets"].as_sequence().unwrap() {
+                out.push((format!("{name}.{}", target["Id"].as_str().unwrap()), target.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// Nothing discarded silently: every EventBridge target and schedule keeps
+/// what it cannot deliver in a dead-letter queue, the asynchronous record
+/// invocation has an on-failure destination, and alarms watch the queue,
+/// the rules' failed deliveries and the functions' throttles.
+#[test]
+fn every_trigger_path_keeps_what_it_cannot_deliver_and_alarms_on_it() {
+    let t = template();
+    let targets = event_targets(&t);
+    assert!(
+        targets.len() >= 8,
+        "{:?}",
+        targets.iter().map(|(n, _)| n).collect::<Vec<_>>()
+    );
+    for (name, props) in &targets {
+        let dlq = serde_yaml_ng::to_string(&props["DeadLetterConfig"]).unwrap();
+        // The probe's and readiness's schedules keep theirs in queues SAM makes; every trigger path in one queue.
+        let own_queue =
+            (name.starts_with("ProbeFunction.") || name.starts_with("ReadinessFunction.")) && dlq.contains("Type: SQS");
+        assert!(
+            own_queue || dlq.contains("TriggerDeadLetterQueue.Arn"),
+            "{name} has no dead-letter queue: {dlq}"
+        );
+    }
+    let record = &t["Resources"]["RecordOutcomeFunction"]["Properties"]["EventInvokeConfig"];
+    let on_failure = serde_yaml_ng::to_string(&record["DestinationConfig"]["OnFailure"]).unwrap();
+    assert!(on_failure.contains("TriggerDeadLetterQueue.Arn"), "{on_failure}");
+
+    let resources = serde_yaml_ng::to_string(&t["Resources"]).unwrap();
+    let alarm = |name: &str| serde_yaml_ng::to_string(&t["Resources"][name]).unwrap();
+    assert!(alarm("DeadLettersAlarm").contains("ApproximateNumberOfMessagesVisible"));
+    // Every named rule's failed deliveries are watched.
+    let failed = alarm("TriggerDeliveryFailedAlarm");
+    for rule in ["alarm-in-alarm", "probe-alarm-in-alarm", "run-ended", "follow-up"] {
+        assert!(
+            resources.contains(&format!("${{AWS::StackName}}-{rule}")),
+            "{rule} is not named"
+        );
+        assert!(
+            failed.contains(&format!("${{AWS::StackName}}-{rule}")),
+            "FailedInvocations of {rule}"
+        );
+    }
+    // Every function the state machine invokes is watched for throttles.
+    let throttles = alarm("FunctionThrottlesAlarm");
+    for &kind in TaskKind::ALL {
+        let (name, _) = function_for(&t, kind);
+        assert!(throttles.contains(&name), "{name}'s throttles are not alarmed on");
+    }
+}
+
+/// No forged follow-up: outcome events go to a bus of their own, which only
+/// the state machine's role may put to, and the follow-up rule listens there.
+/// The drill and the retry schedule run in one Region only.
+#[test]
+fn outcome_events_go_to_a_bus_only_the_state_machine_may_put_to() {
+    let t = template();
+    let asl = std::fs::read_to_string(root().join("statemachine/lifeboat.asl.json")).unwrap();
+    let asl: serde_json::Value = serde_json::from_str(&asl).unwrap();
+    let buses: Vec<&str> = asl["States"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|s| s["Resource"] == "arn:aws:states:::events:putEvents")
+        .flat_map(|s| s["Parameters"]["Entries"].as_array().unwrap())
+        .map(|e| e["EventBusName"].as_str().unwrap())
+        .collect();
+    assert!(!buses.is_empty());
+    assert!(buses.iter().all(|b| *b == "${OutcomeBusName}"), "{buses:?}");
+    let subs = &t["Resources"]["StateMachine"]["Properties"]["DefinitionSubstitutions"];
+    assert_eq!(
+        serde_yaml_ng::to_string(&subs["OutcomeBusName"]).unwrap().trim(),
+        "!Ref OutcomeBus"
+    );
+    let policy = &t["Resources"]["OutcomeBusPolicy"]["Properties"]["Statement"];
+    assert_eq!(policy["Effect"].as_str(), Some("Deny"));
+    assert_eq!(policy["Principal"].as_str(), Some("*"));
+    assert_eq!(policy["Action"].as_str(), Some("events:PutEvents"));
+    let condition = serde_yaml_ng::to_string(&policy["Condition"]).unwrap();
+    assert!(
+        condition.contains("ArnNotEquals") && condition.contains("StateMachineRole.Arn"),
+        "{condition}"
+    );
+    let sm = serde_yaml_ng::to_string(&t["Resources"]["StateMachine"]["Properties"]["Policies"]).unwrap();
+    assert!(sm.contains("EventBusName: !Ref OutcomeBus"), "{sm}");
+    assert!(!sm.contains("EventBusName: default"), "{sm}");
+    let follow = serde_yaml_ng::to_string(&t["Resources"]["FollowUpRule"]["Properties"]["EventBusName"]).unwrap();
+    assert_eq!(follow.trim(), "!Ref OutcomeBus");
+    // Schedules that start runs: in the recovery Region only.
+    let events = &t["Resources"]["StateMachine"]["Properties"]["Events"];
+    for schedule in ["PracticeDrill", "TakeUpKept"] {
+        let state = serde_yaml_ng::to_string(&events[schedule]["Properties"]["State"]).unwrap();
+        assert!(
+            state.contains("RunsDrill") || state.contains("IsSecondaryRegion"),
+            "{schedule} runs in both Regions: {state}"
+        );
+    }
+}

@@ -39,11 +39,18 @@ pub fn substitute(text: &str, subs: &[(String, String)]) -> Result<String, LoadE
     Ok(out)
 }
 
-/// The substitutions that map each task's placeholder to its local function.
+/// The bus outcome events go to locally. The stack's is a bus of its own
+/// that only the state machine may put to; locally nothing consumes them
+/// (`lifeboat run --local` runs a follow-up from the record itself).
+pub const LOCAL_OUTCOME_BUS: &str = "default";
+
+/// The substitutions that map each task's placeholder to its local function,
+/// and the outcome bus to the local one.
 pub fn local_substitutions() -> Vec<(String, String)> {
     TaskKind::ALL
         .iter()
         .map(|k| (k.placeholder(), local_function_arn(*k)))
+        .chain([("OutcomeBusName".to_string(), LOCAL_OUTCOME_BUS.to_string())])
         .collect()
 }
 
