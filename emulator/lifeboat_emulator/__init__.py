@@ -7,6 +7,8 @@ copies built into the `lifeboat` binary) as `python -m lifeboat_emulator -H
 - rds: global database switchover/failover, replica promotion, replicated
   automated backups and restores, with intermediate statuses.
 - dynamodb: conditional writes made atomic, as on AWS.
+- globaltables: DynamoDB global tables across Regions, replicated after a
+  delay (last writer wins) or with multi-Region strong consistency.
 - arc: Route 53 ARC routing controls, which moto lacks: the control-config
   calls that create clusters, control panels, routing controls and assertion
   safety rules, and the cluster data plane on five regional endpoints.

@@ -5,7 +5,7 @@ import sys
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.server import main
 
-from . import arc, cloudwatch, dynamodb, quotas, rds, route53
+from . import arc, cloudwatch, dynamodb, globaltables, quotas, rds, route53
 
 
 def _credential_scope(environ):
@@ -42,6 +42,7 @@ def _call(self, environ, start_response):
         arc.reset()
         route53.reset()
         quotas.reset()
+        globaltables.reset()
     if path.startswith(CONTROL_PREFIX):
         return _control(environ, start_response, path)
     service, region = _credential_scope(environ)
@@ -62,6 +63,7 @@ def install():
     rds.install()
     cloudwatch.install()
     dynamodb.install()
+    globaltables.install()
     route53.install()
     DomainDispatcherApplication.__call__ = _call
 

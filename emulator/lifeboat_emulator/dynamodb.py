@@ -17,12 +17,13 @@ import moto.dynamodb.models as dynamodb_models
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.responses import DynamoHandler
 
-_writes = threading.Lock()
+# Re-entrant: the global-tables extension holds it around these writes too.
+writes = threading.RLock()
 
 
 def _one_at_a_time(original):
     def write(self):
-        with _writes:
+        with writes:
             return original(self)
 
     return write
