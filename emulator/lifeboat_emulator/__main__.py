@@ -28,7 +28,12 @@ CONTROL_PREFIX = "/lifeboat-emulator/"
 def _control(environ, start_response, path):
     """The emulator's own control API (tests pull its hooks): by service."""
     service = path[len(CONTROL_PREFIX) :].split("/", 1)[0]
-    handler = {"route53": route53.control, "rds": rds.control, "quotas": quotas.control}.get(service)
+    handler = {
+        "route53": route53.control,
+        "rds": rds.control,
+        "quotas": quotas.control,
+        "cloudwatch": cloudwatch.control,
+    }.get(service)
     if handler is None:
         data = f'{{"error": "unknown control {path}"}}'.encode()
         start_response("404 Not Found", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])

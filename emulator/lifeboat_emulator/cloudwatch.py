@@ -15,7 +15,12 @@ Departures, named: evaluation happens when data arrives, not on CloudWatch's
 clock, so an alarm whose metric stops entirely keeps its last state until
 data comes (missing periods between datapoints are judged); the newest
 datapoint's period stands in for "now", which keeps tests deterministic.
-Alarms set with SetAlarmState and never sent data are left alone. Metric
+CloudWatch's clock is moved by hand instead: `POST
+/lifeboat-emulator/cloudwatch/regions/{region}/evaluate {"at": EPOCH}`
+evaluates every metric alarm of that Region as of `at` (the periods up to
+the one holding `at`, missing ones per TreatMissingData), as CloudWatch does
+each minute. Alarms set with SetAlarmState and never sent data are left
+alone by data arriving. Metric
 math and percentiles are not evaluated.
 
 Composite alarms (moto 5.2.5: PutCompositeAlarm not implemented). The
@@ -39,6 +44,7 @@ import re
 from moto.cloudwatch.exceptions import ValidationError
 from moto.cloudwatch.models import Alarm, CloudWatchBackend, MetricDatum, cloudwatch_backends
 from moto.cloudwatch.responses import CloudWatchResponse
+from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.responses import EmptyResult
 
 _orig_put_metric_data = CloudWatchBackend.put_metric_data
@@ -76,19 +82,23 @@ def _epoch(ts):
     return ts.timestamp()
 
 
-def evaluate(backend, alarm):
-    """Sets the alarm's state from its metric's datapoints; returns it."""
+def evaluate(backend, alarm, at=None):
+    """Sets the alarm's state from its metric's datapoints, as of `at` (epoch
+    seconds) or else of the newest datapoint; returns it."""
     compare = _COMPARE.get(alarm.comparison_operator)
     reduce = _STATISTIC.get(alarm.statistic or "")
     if compare is None or reduce is None or not alarm.period:
         return alarm.state_value
     data = [d for d in backend.metric_data if _matches(alarm, d)]
-    if not data:
+    if not data and at is None:
         return alarm.state_value
     period = int(alarm.period)
     periods = int(alarm.evaluation_periods or 1)
     needed = int(alarm.datapoints_to_alarm or periods)
-    newest = max(int(_epoch(d.timestamp)) // period for d in data)
+    if at is not None:
+        newest = int(at) // period
+    else:
+        newest = max(int(_epoch(d.timestamp)) // period for d in data)
     treatment = alarm.treat_missing_data or "missing"
     judged, breaching, values = 0, 0, []
     for bucket in range(newest - periods + 1, newest + 1):
@@ -117,6 +127,25 @@ def evaluate(backend, alarm):
         )
         alarm.update_state(reason, json.dumps({"version": "1.0", "evaluatedDatapoints": len(values)}), state)
     return state
+
+
+def control(environ, start_response, path):
+    """POST /lifeboat-emulator/cloudwatch/regions/{region}/evaluate {"at": EPOCH}."""
+    parts = path.strip("/").split("/")
+    if len(parts) == 5 and parts[2] == "regions" and parts[4] == "evaluate":
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        asked = json.loads(environ["wsgi.input"].read(length) or b"{}")
+        backend = cloudwatch_backends[DEFAULT_ACCOUNT_ID][parts[3]]
+        states = {}
+        for alarm in list(backend.alarms.values()):
+            if not alarm.rule:
+                states[alarm.name] = evaluate(backend, alarm, at=float(asked["at"]))
+        body, status = {"region": parts[3], "states": states}, "200 OK"
+    else:
+        body, status = {"error": f"unknown control {path}"}, "404 Not Found"
+    data = json.dumps(body).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+    return [data]
 
 
 def put_metric_data(self, namespace, metric_data):

@@ -60,3 +60,51 @@ def test_a_rule_that_does_not_parse_is_refused(emulator):
     with pytest.raises(cw.exceptions.ClientError) as e:
         cw.put_composite_alarm(AlarmName="bad", AlarmRule='ALARM("x" OR')
     assert e.value.response["Error"]["Code"] == "ValidationError"
+
+
+def test_cloudwatchs_clock_judges_a_metric_that_stopped(emulator):
+    """Moved by the control hook, the clock evaluates alarms whose data
+    stopped: missing periods count per TreatMissingData, as CloudWatch's
+    minute-by-minute evaluation would (a probe's heartbeat that stops)."""
+    import datetime
+
+    cw = emulator.client("cloudwatch")
+    for name, metric, stat, missing in [
+        ("heartbeat-missing", "Heartbeat", "SampleCount", "breaching"),
+        ("signal", "Success", "Minimum", "missing"),
+    ]:
+        cw.put_metric_alarm(
+            AlarmName=name,
+            Namespace="Probe",
+            MetricName=metric,
+            Statistic=stat,
+            Period=60,
+            EvaluationPeriods=2,
+            DatapointsToAlarm=2,
+            Threshold=1,
+            ComparisonOperator="LessThanThreshold",
+            TreatMissingData=missing,
+        )
+    cw.put_composite_alarm(AlarmName="probe", AlarmRule='ALARM("signal") AND NOT ALARM("heartbeat-missing")')
+    start = datetime.datetime(2026, 12, 5, 10, 0, tzinfo=datetime.UTC)
+    for minute in range(3):
+        at = start + datetime.timedelta(minutes=minute)
+        cw.put_metric_data(
+            Namespace="Probe",
+            MetricData=[
+                {"MetricName": "Heartbeat", "Value": 1, "Timestamp": at},
+                {"MetricName": "Success", "Value": 1, "Timestamp": at},
+            ],
+        )
+
+    def state(name, kind="MetricAlarms"):
+        found = cw.describe_alarms(AlarmNames=[name], AlarmTypes=["MetricAlarm", "CompositeAlarm"])
+        return found[kind][0]["StateValue"]
+
+    assert (state("heartbeat-missing"), state("signal"), state("probe", "CompositeAlarms")) == ("OK", "OK", "OK")
+    # Nothing more is published; five minutes on, CloudWatch judges the gap.
+    later = (start + datetime.timedelta(minutes=7)).timestamp()
+    answer = emulator.control("/lifeboat-emulator/cloudwatch/regions/us-west-2/evaluate", {"at": later})
+    assert answer["states"]["heartbeat-missing"] == "ALARM"
+    assert answer["states"]["signal"] == "INSUFFICIENT_DATA"
+    assert state("probe", "CompositeAlarms") == "OK", "a stopped probe starts nothing"

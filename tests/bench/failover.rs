@@ -106,12 +106,14 @@ async fn bench(estate: &Scale, failback: bool) -> Result<(), Box<dyn std::error:
     let settings = Settings {
         registry_table: format!("bench-{}-registry", estate.name),
         journal_table: format!("bench-{}-journal", estate.name),
+        lease_table: format!("bench-{}-lease", estate.name),
         ..Settings::default()
     };
     let admin = AwsServicesFactory::new(setup.clone(), settings.clone(), CallCounter::new());
     let s = admin.services();
     apply_registry(&*s.registry, &registry, false).await?;
     s.journal.ensure_table().await?;
+    s.lease.ensure_table().await?;
     eprintln!(
         "seeded {} apps ({} with databases) in {} zones in {:.2}s",
         estate.apps,

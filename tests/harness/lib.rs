@@ -142,6 +142,7 @@ impl TestEnv {
         let settings = Settings {
             registry_table: format!("{namespace}-registry"),
             journal_table: format!("{namespace}-journal"),
+            lease_table: format!("{namespace}-lease"),
             ..Settings::default()
         };
         let env = TestEnv {
@@ -156,6 +157,7 @@ impl TestEnv {
             .await
             .unwrap();
         s.journal.ensure_table().await.unwrap();
+        s.lease.ensure_table().await.unwrap();
         env
     }
 
@@ -318,6 +320,7 @@ pub fn run_cli(endpoint: &str, settings: &Settings, args: &[&str], stdin: Option
         .env("AWS_ENDPOINT_URL", endpoint)
         .env("LIFEBOAT_REGISTRY_TABLE", &settings.registry_table)
         .env("LIFEBOAT_JOURNAL_TABLE", &settings.journal_table)
+        .env("LIFEBOAT_LEASE_TABLE", &settings.lease_table)
         .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())

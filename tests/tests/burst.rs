@@ -75,11 +75,13 @@ async fn two_hundred_probe_alarms_at_once_move_every_app_and_the_journal_account
     let settings = Settings {
         registry_table: format!("{name}-registry"),
         journal_table: format!("{name}-journal"),
+        lease_table: format!("{name}-lease"),
         ..Settings::default()
     };
     let admin = AwsServicesFactory::new(setup.clone(), settings.clone(), CallCounter::new()).services();
     apply_registry(&*admin.registry, &registry, false).await.unwrap();
     admin.journal.ensure_table().await.unwrap();
+    admin.lease.ensure_table().await.unwrap();
     // The primary is dark: every app's probe alarm is in ALARM. (Made with
     // the setup key: `registry apply` paces PutMetricAlarm at CloudWatch's 3
     // a second, a minute for 200; the alarms' shape is not what is tested.)
@@ -106,6 +108,7 @@ async fn two_hundred_probe_alarms_at_once_move_every_app_and_the_journal_account
     let concurrency = Arc::new(ReservedConcurrency::new(RESERVED));
     let options = LocalOptions {
         concurrency: Some(concurrency.clone()),
+        ..LocalOptions::default()
     };
     let wall = std::time::Instant::now();
     let now = chrono::Utc::now();
@@ -147,7 +150,16 @@ async fn two_hundred_probe_alarms_at_once_move_every_app_and_the_journal_account
 
     // Every app is in the recovery Region, and recorded there.
     let wrong = misplaced(&*admin.dns_read, &registry, |_| (0, 100)).await;
-    assert!(wrong.is_empty(), "{} apps not moved: {wrong:?}", wrong.len());
+    let failed: Vec<(&str, Option<&str>)> = executions
+        .iter()
+        .filter(|e| e.status != ExecutionStatus::Succeeded)
+        .map(|e| (e.name.as_str(), e.error.as_ref().map(|x| x.error.as_str())))
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "{} apps not moved: {wrong:?}; failed executions: {failed:?}",
+        wrong.len()
+    );
     let stored = admin.registry.load().await.unwrap();
     assert!(stored.iter().all(|a| a.active_region.as_deref() == Some("us-west-2")));
 

@@ -470,16 +470,41 @@ async fn registry_apply_makes_the_probe_alarms_and_probe_reports_each_primary() 
     );
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains(&format!("probe alarms: {alarm}")), "{stdout}");
+    // The probe alarm is a composite: its signal, unless the probe stopped.
+    use aws_sdk_cloudwatch::types::AlarmType;
+    use lifeboat_core::registry::{PROBE_HEARTBEAT_ALARM, probe_signal_alarm};
+    let signal = probe_signal_alarm(&alarm);
     let described = aws_sdk_cloudwatch::Client::new(&env.config)
         .describe_alarms()
         .alarm_names(&alarm)
+        .alarm_names(&signal)
+        .alarm_names(PROBE_HEARTBEAT_ALARM)
+        .alarm_types(AlarmType::MetricAlarm)
+        .alarm_types(AlarmType::CompositeAlarm)
         .send()
         .await
         .unwrap();
-    let a = &described.metric_alarms()[0];
+    let composite = &described.composite_alarms()[0];
+    assert_eq!(composite.alarm_name(), Some(alarm.as_str()));
+    assert_eq!(
+        composite.alarm_rule(),
+        Some(format!("ALARM(\"{signal}\") AND NOT ALARM(\"{PROBE_HEARTBEAT_ALARM}\")").as_str())
+    );
+    let metric = |name: &str| {
+        described
+            .metric_alarms()
+            .iter()
+            .find(|a| a.alarm_name() == Some(name))
+            .unwrap_or_else(|| panic!("{name} not made"))
+            .clone()
+    };
+    let a = metric(&signal);
     assert_eq!(a.evaluation_periods(), Some(2));
-    assert_eq!(a.treat_missing_data(), Some("breaching"));
+    assert_eq!(a.treat_missing_data(), Some("missing"));
     assert_eq!(a.namespace(), Some("Lifeboat/Probe"));
+    let heartbeat = metric(PROBE_HEARTBEAT_ALARM);
+    assert_eq!(heartbeat.treat_missing_data(), Some("breaching"));
+    assert_eq!(heartbeat.metric_name(), Some("ProbeHeartbeat"));
 
     let (code, stdout, stderr) = run_cli(&endpoint, &env.settings, &["probe"], None);
     assert_eq!(code, 1, "{stdout}{stderr}");
@@ -654,4 +679,140 @@ async fn lease_release_cooldown_ends_a_failbacks_cooldown_on_the_record() {
     );
     assert_eq!(code, 0);
     assert!(stdout.contains("no cooldown is running"), "{stdout}");
+}
+
+/// What EventBridge puts in a rule's dead-letter queue: the event, and why.
+async fn dead_letter(sqs: &aws_sdk_sqs::Client, queue: &str, body: &str, code: &str) {
+    use aws_sdk_sqs::types::MessageAttributeValue;
+    let attr = |v: &str| {
+        MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(v)
+            .build()
+            .unwrap()
+    };
+    sqs.send_message()
+        .queue_url(queue)
+        .message_body(body)
+        .message_attributes("ERROR_CODE", attr(code))
+        .message_attributes("ERROR_MESSAGE", attr("the target could not be reached"))
+        .send()
+        .await
+        .unwrap();
+}
+
+/// `lifeboat triggers list` shows kept, logged and dead-lettered triggers;
+/// `redrive` runs a dead-lettered alarm and deletes it, and leaves a message
+/// it could not re-drive in the queue.
+#[tokio::test]
+async fn triggers_lists_kept_logged_and_dead_lettered_and_redrives_one() {
+    let env = TestEnv::new().await;
+    let endpoint = moto().endpoint();
+    let sqs = aws_sdk_sqs::Client::new(&env.config);
+    let name = format!("{}-trigger-dead-letters", env.namespace);
+    let url = sqs
+        .create_queue()
+        .queue_name(&name)
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    // An alarm turned away while another run held the lease: kept and logged.
+    let lease = env.admin().lease.clone();
+    lease
+        .acquire("someone-else", chrono::Utc::now(), chrono::Duration::hours(2), false)
+        .await
+        .unwrap();
+    let event = env.region_alarm_fires().await;
+    env.run(event.clone()).await;
+    lease
+        .release("someone-else", chrono::Utc::now(), chrono::Duration::zero())
+        .await
+        .unwrap();
+    // The same alarm's event, which the rule could not deliver, and a run's
+    // end the record function failed on (Lambda's on-failure record).
+    // (A later state change of it: a delivery of its own, with a name of its own.)
+    let undelivered = alarm_event(
+        &env.estate.trigger_alarm,
+        PRIMARY,
+        chrono::Utc::now() + chrono::Duration::seconds(1),
+    );
+    dead_letter(&sqs, &url, &undelivered.to_string(), "Throttling").await;
+    let ended = serde_json::json!({
+        "requestContext": {"condition": "RetriesExhausted", "approximateInvokeCount": 3},
+        "requestPayload": {"source": "aws.states", "detail-type": "Step Functions Execution Status Change",
+            "detail": {"name": "no-such-run", "status": "TIMED_OUT", "startDate": 0, "stopDate": 0}},
+    });
+    dead_letter(&sqs, &url, &ended.to_string(), "Lambda").await;
+
+    let list = |output: &str| {
+        let args = ["--output", output, "triggers", "list", "--queue", name.as_str()];
+        let (code, stdout, stderr) = run_cli(&endpoint, &env.settings, &args, None);
+        assert_eq!(code, 0, "{stderr}");
+        stdout
+    };
+    let text = list("text");
+    assert!(text.contains("kept triggers: 1 (1 waiting, 0 taken up)"), "{text}");
+    assert!(text.contains(&env.estate.trigger_alarm), "{text}");
+    assert!(text.contains("logged triggers (turned away or refused): 1"), "{text}");
+    assert!(text.contains("dead-lettered: 2"), "{text}");
+    assert!(text.contains("Throttling"), "{text}");
+    let listed: serde_json::Value = serde_json::from_str(&list("json")).unwrap();
+    let letters = listed["dead_letters"].as_array().unwrap();
+    let id_of = |kind: &str| {
+        letters.iter().find(|l| l["kind"] == kind).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (alarm_id, end_id) = (id_of("trigger"), id_of("run_ended"));
+
+    // A trigger needs a place to run: refused, still queued.
+    let redrive = |id: &str, more: &[&str]| {
+        let mut args = vec!["triggers", "redrive", id, "--queue", name.as_str()];
+        args.extend_from_slice(more);
+        run_cli(&endpoint, &env.settings, &args, None)
+    };
+    let (code, _, stderr) = redrive(&alarm_id, &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--local or --state-machine-arn"), "{stderr}");
+    let (code, _, stderr) = redrive("no-such-message", &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("no message no-such-message"), "{stderr}");
+    let listed: serde_json::Value = serde_json::from_str(&list("json")).unwrap();
+    assert_eq!(listed["dead_letters"].as_array().unwrap().len(), 2, "{listed}");
+    // A run's end is recorded from the journal (this one never planned: nothing to record), then deleted.
+    let (code, stdout, stderr) = redrive(&end_id, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("recorded the end of run no-such-run"), "{stdout}");
+
+    // Re-driven locally: the failover runs, and the message is deleted.
+    let (code, stdout, stderr) = redrive(&alarm_id, &["--local", "--clock", "virtual"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        env.weights()
+            .await
+            .iter()
+            .all(|(_, p, s)| *p == Some(0) && *s == Some(100)),
+        "the re-driven alarm failed every app over"
+    );
+    let listed: serde_json::Value = serde_json::from_str(&list("json")).unwrap();
+    let left: Vec<&str> = listed["dead_letters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["id"].as_str().unwrap())
+        .collect();
+    assert!(left.is_empty(), "{listed}");
+    // The run's end took up the kept alarm.
+    assert!(
+        listed["kept"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k["taken_up_by"].is_string()),
+        "{listed}"
+    );
 }

@@ -20,6 +20,26 @@ use lifeboat::estate::{PRIMARY, SECONDARY, alarm_event, set_alarm};
 use lifeboat_core::outcome::{AppStatus, RunRecord, RunStatus};
 use lifeboat_core::traffic::ControlState;
 
+/// The state of an app's probe alarm (a composite) in the recovery Region.
+async fn probe_alarm_state(config: aws_config::SdkConfig, alarm: String) -> String {
+    aws_sdk_cloudwatch::Client::from_conf(
+        aws_sdk_cloudwatch::config::Builder::from(&config)
+            .region(aws_config::Region::new(SECONDARY))
+            .build(),
+    )
+    .describe_alarms()
+    .alarm_names(&alarm)
+    .alarm_types(aws_sdk_cloudwatch::types::AlarmType::CompositeAlarm)
+    .send()
+    .await
+    .unwrap()
+    .composite_alarms()[0]
+        .state_value()
+        .unwrap()
+        .as_str()
+        .to_string()
+}
+
 fn record(exec: &lifeboat_states::Execution) -> RunRecord {
     serde_json::from_value(lifeboat::run_record(exec).expect("the run records its outcome")).unwrap()
 }
@@ -168,27 +188,7 @@ async fn the_probe_from_the_recovery_region_sees_the_primary_die_and_its_alarm_f
         .unwrap();
     assert_eq!(alarms, vec![alarm.clone()]);
 
-    let state = |env: &TestEnv| {
-        let alarm = alarm.clone();
-        let config = env.config.clone();
-        async move {
-            aws_sdk_cloudwatch::Client::from_conf(
-                aws_sdk_cloudwatch::config::Builder::from(&config)
-                    .region(aws_config::Region::new(SECONDARY))
-                    .build(),
-            )
-            .describe_alarms()
-            .alarm_names(&alarm)
-            .send()
-            .await
-            .unwrap()
-            .metric_alarms()[0]
-                .state_value()
-                .unwrap()
-                .as_str()
-                .to_string()
-        }
-    };
+    let state = |env: &TestEnv| probe_alarm_state(env.config.clone(), alarm.clone());
     let probe = |at: chrono::DateTime<chrono::Utc>| {
         let s = env.admin();
         async move {
@@ -198,7 +198,7 @@ async fn the_probe_from_the_recovery_region_sees_the_primary_die_and_its_alarm_f
         }
     };
     let now = chrono::Utc::now();
-    // Healthy minutes (the alarm treats a missing minute as a failed one).
+    // Healthy minutes.
     for minutes_ago in [5, 4, 3] {
         let healthy = probe(now - chrono::Duration::minutes(minutes_ago)).await;
         assert!(healthy.failing().is_empty(), "{healthy:?}");
@@ -287,4 +287,83 @@ async fn the_dark_regions_kept_trigger_is_handed_on_and_the_run_still_records_su
             .unwrap()
             .is_empty()
     );
+}
+
+/// A probe that stops is not a disaster. The probe publishes a heartbeat each
+/// round; when it stops, the heartbeat alarm goes to ALARM and the app's probe
+/// alarm (a composite) holds back, so nothing fails over; readiness names
+/// the dead probe. The emulator's CloudWatch clock is moved by hand (its
+/// alarms otherwise judge only when data comes).
+#[tokio::test]
+async fn a_probe_that_stops_fails_nothing_over_and_readiness_names_it() {
+    use harness::endpoint::TestEndpoint;
+    use lifeboat_core::registry::{Detection, DetectionProbe, PROBE_HEARTBEAT_ALARM};
+    let env = TestEnv::new().await;
+    let primary = TestEndpoint::start();
+    let alarm = format!("{}-probe-payments", env.namespace);
+    env.update_app("payments", |app| {
+        app.detection = Some(Detection {
+            probe: DetectionProbe {
+                url: primary.url("/health"),
+                expect_status: 200,
+                failures: 2,
+                alarm_name: Some(alarm.clone()),
+            },
+        });
+    })
+    .await;
+    let s = env.admin();
+    let registry = lifeboat_tasks::validate::load_registry(&*s.registry).await.unwrap();
+    lifeboat_tasks::probe::apply_probe_alarms(&*s.metrics, &registry)
+        .await
+        .unwrap();
+    let start = chrono::Utc::now() - chrono::Duration::minutes(10);
+    for minute in 0..3 {
+        let round = lifeboat_tasks::probe::probe_primaries(
+            &*s.registry,
+            &*s.http,
+            &*s.metrics,
+            SECONDARY,
+            start + chrono::Duration::minutes(minute),
+        )
+        .await
+        .unwrap();
+        assert!(round.failing().is_empty(), "{round:?}");
+    }
+    assert_eq!(probe_alarm_state(env.config.clone(), alarm.clone()).await, "OK");
+
+    // The probe function stops (its schedule disabled, its code broken).
+    // CloudWatch's clock moves on five minutes: the gap is judged.
+    let at = (start + chrono::Duration::minutes(7)).timestamp();
+    let answer = moto()
+        .request(
+            "POST",
+            &format!("/lifeboat-emulator/cloudwatch/regions/{SECONDARY}/evaluate"),
+            &serde_json::json!({ "at": at }).to_string(),
+        )
+        .unwrap();
+    let states: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!(states["states"][PROBE_HEARTBEAT_ALARM], "ALARM", "{states}");
+    assert_eq!(
+        probe_alarm_state(env.config.clone(), alarm.clone()).await,
+        "OK",
+        "a stopped probe starts no failover"
+    );
+
+    // Readiness names the dead probe.
+    let evaluation = lifeboat_tasks::readiness::evaluate(&env.admin(), chrono::Utc::now())
+        .await
+        .unwrap();
+    let payments = evaluation.apps.iter().find(|a| a.app == "payments").unwrap();
+    assert!(!payments.ready);
+    assert!(
+        payments
+            .reasons
+            .iter()
+            .any(|r| r.contains("has not reported") && r.contains(PROBE_HEARTBEAT_ALARM)),
+        "{:?}",
+        payments.reasons
+    );
+    // The primary is untouched.
+    assert_eq!(env.dns_answer("payments").await, vec!["192.0.2.10".to_string()]);
 }

@@ -464,3 +464,50 @@ async fn a_switchover_is_asked_of_the_primarys_region_and_a_failover_of_the_targ
         ]
     );
 }
+
+/// A planned move whose traffic cannot follow its database: the switchover
+/// is made, then Route 53 refuses every change and the wave fails. The run
+/// says the data and the traffic are apart, what is where, and how to join
+/// them (move the traffic, or switch the database back).
+#[tokio::test]
+async fn a_wave_whose_traffic_cannot_follow_its_database_says_they_are_apart_and_how_to_join_them() {
+    let proxy = harness::route53_throttling(usize::MAX);
+    let env = TestEnv::with_endpoint(&proxy.endpoint()).await;
+    let (exec, _) = env.run(json!({"action": "failover", "apps": ["payments"]})).await;
+    let rec = record(&exec);
+    let payments = rec.apps.iter().find(|a| a.app == "payments").unwrap();
+    assert_ne!(payments.status, AppStatus::Moved, "{}", payments.detail);
+    assert_eq!(
+        payments.database.as_ref().map(|d| d.status),
+        Some(DbStatus::Writable),
+        "{:?}",
+        payments.database
+    );
+    assert!(
+        env.global_writer_in_recovery_region("payments").await,
+        "the switchover was made"
+    );
+    assert_eq!(
+        weights_of(&env.weights().await, "payments"),
+        (Some(100), Some(0)),
+        "the traffic stayed"
+    );
+    let apart = payments.apart.as_deref().expect("the record says they are apart");
+    for said in [
+        "DATA AND TRAFFIC APART",
+        &format!("writer is now {}", env.db_id("payments", SECONDARY)),
+        &format!("in {SECONDARY}"),
+        &format!("traffic stays in {PRIMARY}"),
+        r#"{"action": "failover", "apps": ["payments"]}"#,
+        "aws rds switchover-global-cluster",
+    ] {
+        assert!(apart.contains(said), "{said:?} not in {apart}");
+    }
+    assert!(
+        rec.summary.contains("DATA AND TRAFFIC APART for 1: payments"),
+        "{}",
+        rec.summary
+    );
+    // No other app is said to be apart.
+    assert!(rec.apps.iter().filter(|a| a.apart.is_some()).count() == 1);
+}

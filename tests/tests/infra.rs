@@ -176,9 +176,9 @@ async fn every_function_policy_allows_exactly_the_calls_its_task_makes() {
     // 1. A failover with one app failing verification: shift, sync, verify, rollback, record.
     let env = TestEnv::new().await;
     env.fail_verification("storefront").await;
-    run(&env, json!({"action": "failover"})).await;
+    let first = run(&env, json!({"action": "failover"})).await;
     // 2. Another run holds the lease: validate reads it, the trigger is recorded as ignored.
-    let lease = DynamoLease::new(aws_sdk_dynamodb::Client::new(&env.config), &env.settings.journal_table);
+    let lease = DynamoLease::new(aws_sdk_dynamodb::Client::new(&env.config), &env.settings.lease_table);
     lease
         .acquire("other", chrono::Utc::now(), chrono::Duration::hours(1), false)
         .await
@@ -192,7 +192,26 @@ async fn every_function_policy_allows_exactly_the_calls_its_task_makes() {
         .release("other", chrono::Utc::now(), chrono::Duration::zero())
         .await
         .unwrap();
-    run(&env, json!({"action": "failback", "apps": ["payments"]})).await;
+    let taking_up = run(&env, json!({"action": "failback", "apps": ["payments"]})).await;
+    // 2c. The follow-up it carries: validate reads the journal's record of it (Query).
+    let follow_up = lifeboat::output::follow_up_of(&taking_up).expect("the kept alarm gives a follow-up");
+    run(&env, follow_up).await;
+    // 2d. A run's end given to the record function (a timeout, an abort):
+    // already recorded (GetItem), so left alone.
+    let record = AwsServicesFactory::new(
+        env.run_config.clone(),
+        env.settings.clone(),
+        counters[TaskKind::RecordOutcome.binary()].clone(),
+    )
+    .services();
+    let ended = json!({
+        "source": "aws.states",
+        "detail-type": lifeboat_tasks::record_outcome::EXECUTION_STATUS_CHANGE,
+        "detail": {"name": first.name, "status": "TIMED_OUT", "startDate": 0, "stopDate": 0},
+    });
+    lifeboat_tasks::dispatch(TaskKind::RecordOutcome, &record, ended)
+        .await
+        .unwrap();
     // 3. Route 53 keeps throttling: the wave rolls back and RecordFailure asks Route 53 where apps are.
     let proxy = harness::route53_throttling(10_000);
     let throttled = TestEnv::with_endpoint(&proxy.endpoint()).await;
@@ -306,12 +325,36 @@ async fn every_function_policy_allows_exactly_the_calls_its_task_makes() {
         .collect();
     for (binary, calls) in tables {
         let (name, f) = function_by_binary(&t, binary);
+        // And no statement allows an operation on a table its task never called there.
+        for kind in TABLE_KINDS {
+            let called: BTreeSet<String> = calls
+                .iter()
+                .filter(|(_, table)| table_kind(table) == kind)
+                .map(|(op, _)| iam_action(&format!("dynamodb:{op}")))
+                .collect();
+            for st in f["Properties"]["Policies"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .flat_map(|p| p["Statement"].as_sequence().unwrap().iter())
+            {
+                let resource = serde_yaml_ng::to_string(&st["Resource"]).unwrap();
+                let resource = resource.trim().trim_end_matches(['"', '\'']);
+                if !resource.ends_with(&format!("${{AWS::StackName}}-{kind}")) {
+                    continue;
+                }
+                let actions = serde_yaml_ng::to_string(&st["Action"]).unwrap();
+                for action in actions.lines().map(|l| l.trim_start_matches("- ").trim()) {
+                    if action.starts_with("dynamodb:") && !called.contains(action) {
+                        problems.push(format!(
+                            "{name} is allowed {action} on the {kind} table but its task never called it there"
+                        ));
+                    }
+                }
+            }
+        }
         for (op, table) in calls {
-            let kind = if table.ends_with("-registry") {
-                "registry"
-            } else {
-                "journal"
-            };
+            let kind = table_kind(&table);
             let action = iam_action(&format!("dynamodb:{op}"));
             let allowed = f["Properties"]["Policies"]
                 .as_sequence()
@@ -367,6 +410,16 @@ async fn every_function_policy_allows_exactly_the_calls_its_task_makes() {
         "the scenarios publish outcome events"
     );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The stack's DynamoDB tables, by the suffix of their names.
+const TABLE_KINDS: [&str; 3] = ["registry", "journal", "lease"];
+
+fn table_kind(table: &str) -> &'static str {
+    TABLE_KINDS
+        .into_iter()
+        .find(|k| table.ends_with(&format!("-{k}")))
+        .unwrap_or("journal")
 }
 
 /// ShiftDns may only UPSERT, and only the record types the registry accepts.

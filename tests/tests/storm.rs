@@ -77,11 +77,13 @@ async fn converges_under_a_storm(seed_value: u64) {
     let settings = Settings {
         registry_table: format!("{name}-registry"),
         journal_table: format!("{name}-journal"),
+        lease_table: format!("{name}-lease"),
         ..Settings::default()
     };
     let admin = AwsServicesFactory::new(setup.clone(), settings.clone(), CallCounter::new()).services();
     apply_registry(&*admin.registry, &registry, false).await.unwrap();
     admin.journal.ensure_table().await.unwrap();
+    admin.lease.ensure_table().await.unwrap();
     let with_database = |app: &str| {
         registry
             .app(app)

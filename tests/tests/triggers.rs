@@ -99,7 +99,7 @@ async fn an_alarm_in_the_cooldown_is_recorded_and_ignored_but_an_operator_is_not
 #[tokio::test]
 async fn a_trigger_while_another_run_holds_the_lease_changes_nothing() {
     let env = TestEnv::new().await;
-    let lease = DynamoLease::new(aws_sdk_dynamodb_client(&env), &env.settings.journal_table);
+    let lease = DynamoLease::new(aws_sdk_dynamodb_client(&env), &env.settings.lease_table);
     let taken = lease
         .acquire("someone-else", chrono::Utc::now(), chrono::Duration::hours(2), false)
         .await
@@ -112,7 +112,7 @@ async fn a_trigger_while_another_run_holds_the_lease_changes_nothing() {
         record["summary"]
             .as_str()
             .unwrap()
-            .contains("run someone-else holds the lease"),
+            .contains("run someone-else (a run of us-west-2's state machine) holds the lease"),
         "{record}"
     );
     assert!(
@@ -147,7 +147,7 @@ fn aws_sdk_dynamodb_client(env: &TestEnv) -> aws_sdk_dynamodb::Client {
 #[tokio::test]
 async fn an_alarm_during_a_run_is_kept_and_its_apps_follow_up_when_the_run_ends() {
     let env = TestEnv::new().await;
-    let lease = DynamoLease::new(aws_sdk_dynamodb_client(&env), &env.settings.journal_table);
+    let lease = DynamoLease::new(aws_sdk_dynamodb_client(&env), &env.settings.lease_table);
     lease
         .acquire("someone-else", chrono::Utc::now(), chrono::Duration::hours(2), false)
         .await
@@ -216,7 +216,7 @@ async fn an_alarm_during_a_run_is_kept_and_its_apps_follow_up_when_the_run_ends(
 async fn an_alarm_in_a_failbacks_cooldown_waits_it_out_then_moves_its_apps_and_says_it_waited() {
     let env = TestEnv::new().await;
     // A failback ended just now: its release started the cooldown.
-    let lease = DynamoLease::new(aws_sdk_dynamodb_client(&env), &env.settings.journal_table);
+    let lease = DynamoLease::new(aws_sdk_dynamodb_client(&env), &env.settings.lease_table);
     let now = chrono::Utc::now();
     lease
         .acquire("failback-run", now, chrono::Duration::hours(2), false)
@@ -332,7 +332,7 @@ async fn a_forged_follow_up_is_refused_and_changes_nothing() {
     assert_eq!(code, 2, "{stdout}\n{stderr}");
 
     // A real follow-up: an alarm kept while another run held the lease, taken up by an operator's run's end.
-    let lease = DynamoLease::new(aws_sdk_dynamodb_client(&env), &env.settings.journal_table);
+    let lease = DynamoLease::new(aws_sdk_dynamodb_client(&env), &env.settings.lease_table);
     lease
         .acquire("someone-else", chrono::Utc::now(), chrono::Duration::hours(2), false)
         .await

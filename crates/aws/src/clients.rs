@@ -85,6 +85,16 @@ impl AwsClients {
         )
     }
 
+    /// A DynamoDB client for `region` (the lease, where it is pinned to one Region).
+    pub fn dynamodb_in(&self, region: &str) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&self.config)
+                .region(Region::new(region.to_string()))
+                .interceptor(self.counter.clone())
+                .build(),
+        )
+    }
+
     /// An RDS client for `region` (databases are promoted in the Region that takes over).
     pub fn rds(&self, region: &str) -> aws_sdk_rds::Client {
         aws_sdk_rds::Client::from_conf(

@@ -9,7 +9,10 @@ use async_trait::async_trait;
 use aws_sdk_cloudwatch::types::{AlarmType, ComparisonOperator, Dimension, MetricDatum, StandardUnit, Statistic};
 use aws_smithy_types_convert::date_time::DateTimeExt;
 use chrono::SubsecRound;
-use lifeboat_core::registry::{PROBE_DIMENSION, PROBE_METRIC, PROBE_NAMESPACE};
+use lifeboat_core::registry::{
+    PROBE_DIMENSION, PROBE_HEARTBEAT_ALARM, PROBE_HEARTBEAT_METRIC, PROBE_HEARTBEAT_MINUTES, PROBE_METRIC,
+    PROBE_NAMESPACE, probe_alarm_rule, probe_signal_alarm,
+};
 use std::collections::BTreeMap;
 
 /// CloudWatch through the SDK; one client per Region, made on demand.
@@ -21,6 +24,24 @@ pub struct CloudWatch {
 impl CloudWatch {
     pub fn new(clients: AwsClients) -> Self {
         CloudWatch { clients }
+    }
+
+    /// PutMetricAlarm, PutCompositeAlarm and DeleteAlarms share the alarm
+    /// writes' pace (PutMetricAlarm's quota, the lowest of them).
+    async fn pace_alarm_write(&self, region: &str) {
+        pacing::pace(
+            &format!("cloudwatch:{region}:PutMetricAlarm"),
+            pacing::CLOUDWATCH_PUT_METRIC_ALARM,
+        )
+        .await;
+    }
+
+    async fn pace_describe(&self, region: &str) {
+        pacing::pace(
+            &format!("cloudwatch:{region}:DescribeAlarms"),
+            pacing::CLOUDWATCH_DESCRIBE_ALARMS,
+        )
+        .await;
     }
 }
 
@@ -113,18 +134,16 @@ impl Metrics for CloudWatch {
 
     async fn put_probe_alarm(&self, region: &str, alarm: &str, app: &str, failures: u32) -> Result<(), AwsError> {
         let failures = i32::try_from(failures.max(1)).unwrap_or(1);
-        pacing::pace(
-            &format!("cloudwatch:{region}:PutMetricAlarm"),
-            pacing::CLOUDWATCH_PUT_METRIC_ALARM,
-        )
-        .await;
-        self.clients
-            .cloudwatch(region)
+        let client = self.clients.cloudwatch(region);
+        let signal = probe_signal_alarm(alarm);
+        self.pace_alarm_write(region).await;
+        client
             .put_metric_alarm()
-            .alarm_name(alarm)
+            .alarm_name(&signal)
             .alarm_description(format!(
-                "lifeboat: {app}'s primary endpoint failed {failures} probe(s) in a row from {region} \
-                 (missing data counts as failed: a silent probe is not a healthy primary)"
+                "lifeboat: {app}'s primary endpoint failed {failures} probe(s) in a row from {region}. \
+                 Missing data is left out: a probe that stops is told by {PROBE_HEARTBEAT_ALARM}, \
+                 and {alarm} (the trigger) holds back while it is in ALARM"
             ))
             .namespace(PROBE_NAMESPACE)
             .metric_name(PROBE_METRIC)
@@ -135,10 +154,67 @@ impl Metrics for CloudWatch {
             .datapoints_to_alarm(failures)
             .threshold(1.0)
             .comparison_operator(ComparisonOperator::LessThanThreshold)
+            .treat_missing_data("missing")
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(&format!("PutMetricAlarm {signal} in {region}"), e))?;
+        // Before the composite existed the probe alarm was a metric alarm of
+        // this name: replaced, since a name is one alarm of either kind.
+        self.pace_describe(region).await;
+        let existing = client
+            .describe_alarms()
+            .alarm_names(alarm)
+            .alarm_types(AlarmType::MetricAlarm)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(&format!("DescribeAlarms {alarm} in {region}"), e))?;
+        if !existing.metric_alarms().is_empty() {
+            self.pace_alarm_write(region).await;
+            client
+                .delete_alarms()
+                .alarm_names(alarm)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk(&format!("DeleteAlarms {alarm} in {region}"), e))?;
+        }
+        self.pace_alarm_write(region).await;
+        client
+            .put_composite_alarm()
+            .alarm_name(alarm)
+            .alarm_description(format!(
+                "lifeboat: starts {app}'s failover when its probe from {region} fails ({signal}), \
+                 unless the probe itself stopped ({PROBE_HEARTBEAT_ALARM})"
+            ))
+            .alarm_rule(probe_alarm_rule(alarm))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(&format!("PutCompositeAlarm {alarm} in {region}"), e))?;
+        Ok(())
+    }
+
+    async fn put_heartbeat_alarm(&self, region: &str) -> Result<(), AwsError> {
+        let minutes = i32::try_from(PROBE_HEARTBEAT_MINUTES).unwrap_or(2);
+        self.pace_alarm_write(region).await;
+        self.clients
+            .cloudwatch(region)
+            .put_metric_alarm()
+            .alarm_name(PROBE_HEARTBEAT_ALARM)
+            .alarm_description(format!(
+                "lifeboat: the detection probe in {region} has not reported for {minutes} minutes. \
+                 While this is in ALARM no probe alarm starts a failover; check the probe function"
+            ))
+            .namespace(PROBE_NAMESPACE)
+            .metric_name(PROBE_HEARTBEAT_METRIC)
+            .statistic(Statistic::SampleCount)
+            .period(60)
+            .evaluation_periods(minutes)
+            .datapoints_to_alarm(minutes)
+            .threshold(1.0)
+            .comparison_operator(ComparisonOperator::LessThanThreshold)
             .treat_missing_data("breaching")
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk(&format!("PutMetricAlarm {alarm} in {region}"), e))?;
+            .map_err(|e| AwsError::from_sdk(&format!("PutMetricAlarm {PROBE_HEARTBEAT_ALARM} in {region}"), e))?;
         Ok(())
     }
 }

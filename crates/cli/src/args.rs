@@ -31,6 +31,9 @@ pub struct Cli {
         default_value = "lifeboat-journal"
     )]
     pub journal_table: String,
+    /// DynamoDB table holding the run lease (on AWS: strongly consistent across Regions).
+    #[arg(long, global = true, env = "LIFEBOAT_LEASE_TABLE", default_value = "lifeboat-lease")]
+    pub lease_table: String,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -121,6 +124,11 @@ pub enum Command {
     /// The run lease: who holds it (show), or break it (release).
     #[command(subcommand)]
     Lease(LeaseCommand),
+    /// Triggers that did not run when they came: kept (to run later), logged
+    /// (turned away or refused), dead-lettered (EventBridge, a schedule or
+    /// Lambda could not deliver them); and re-driving a dead-lettered one.
+    #[command(subcommand)]
+    Triggers(TriggersCommand),
     /// One round of detection probes from this Region (AWS_REGION, the
     /// recovery Region): GET each primary endpoint and publish the results
     /// to CloudWatch, as the scheduled probe function does every minute.
@@ -136,6 +144,41 @@ pub enum Command {
         /// Functions), answering each service's own throttling error.
         #[arg(long)]
         no_quotas: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TriggersCommand {
+    /// Kept triggers (waiting or taken up), the trigger log, and the dead-letter queue.
+    List {
+        /// The triggers' dead-letter queue: its URL, or its name in this Region.
+        #[arg(long, env = "LIFEBOAT_TRIGGER_DLQ", default_value = crate::dead_letters::DEFAULT_QUEUE)]
+        queue: String,
+    },
+    /// Re-drive one dead-lettered message (its id, from `triggers list`): a
+    /// trigger starts a run (--local, or --state-machine-arn); a run's end is
+    /// recorded from the journal, as the record task would. The message is
+    /// deleted once re-driven, and stays queued if re-driving fails.
+    Redrive {
+        /// The message id.
+        id: String,
+        #[arg(long, env = "LIFEBOAT_TRIGGER_DLQ", default_value = crate::dead_letters::DEFAULT_QUEUE)]
+        queue: String,
+        /// Run a trigger in this process (as `run --local`).
+        #[arg(long, conflicts_with = "state_machine_arn")]
+        local: bool,
+        /// Start a trigger on this deployed state machine (as `run --state-machine-arn`).
+        #[arg(long)]
+        state_machine_arn: Option<String>,
+        /// With --state-machine-arn: how long to follow the execution.
+        #[arg(long, default_value_t = 3600)]
+        wait_seconds: u64,
+        /// With --local: the ASL definition to run.
+        #[arg(long, default_value = local::DEFAULT_DEFINITION)]
+        definition: PathBuf,
+        /// With --local: `system` waits for real; `virtual` moves time forward at once.
+        #[arg(long, value_enum, default_value_t = ClockArg::System)]
+        clock: ClockArg,
     },
 }
 

@@ -46,6 +46,10 @@ const EXTENSION: &[(&str, &str)] = &[
         include_str!("../../../emulator/lifeboat_emulator/dynamodb.py"),
     ),
     (
+        "globaltables.py",
+        include_str!("../../../emulator/lifeboat_emulator/globaltables.py"),
+    ),
+    (
         "quotas.py",
         include_str!("../../../emulator/lifeboat_emulator/quotas.py"),
     ),

@@ -4,6 +4,7 @@
 pub mod args;
 mod commands;
 pub mod concurrency;
+pub mod dead_letters;
 pub mod demo;
 pub mod emulator;
 pub mod error;
@@ -18,7 +19,7 @@ pub mod text;
 
 use clap::Parser;
 
-pub use args::{ActionArg, Cli, ClockArg, Command, LeaseCommand, OutputFormat, RegistryCommand};
+pub use args::{ActionArg, Cli, ClockArg, Command, LeaseCommand, OutputFormat, RegistryCommand, TriggersCommand};
 pub use error::{CliError, EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_FAILED};
 pub use output::{exit_code, follow_up_of, print_execution, print_json, print_remote, run_record, write_html_report};
 

@@ -170,6 +170,10 @@ pub struct LocalOptions {
     /// Each function's reserved concurrency, shared by every execution that
     /// uses these options (None: unlimited).
     pub concurrency: Option<Arc<ReservedConcurrency>>,
+    /// The execution's name, as StartExecution's `name` sets it (None: the
+    /// name lifeboat derives from the input). An EventBridge target names
+    /// each execution afresh, so two Regions' runs of one event differ.
+    pub name: Option<String>,
 }
 
 /// The same, with each task's own services, and the state machine's own
@@ -307,7 +311,10 @@ pub async fn run_local_with(
     let journal = factory.services().journal;
     let exec = local_executor_with(|_| factory.clone(), factory.clone(), clock, sink, options);
     exec.check_handlers(&machine)?;
-    let name = execution_name(&input, exec.clock().now());
+    let name = options
+        .name
+        .clone()
+        .unwrap_or_else(|| execution_name(&input, exec.clock().now()));
     // Any other ASL file runs as it is: no journal, no table touched.
     if !is_lifeboat_machine(&machine) {
         return Ok(LocalRun::Ran(Box::new(exec.run(&machine, input, &name).await)));

@@ -75,8 +75,12 @@ pub fn apps_table(apps: &[StoredApp]) -> String {
 pub fn lease_line(l: &lifeboat_aws::ports::LeaseState, now: chrono::DateTime<chrono::Utc>) -> String {
     match (&l.holder, l.expires_at) {
         (Some(h), Some(exp)) if exp >= now => format!(
-            "lease: held by run {h} (epoch {}) since {}",
+            "lease: held by run {h} (epoch {}{}) since {}",
             l.epoch,
+            l.holder_region
+                .as_deref()
+                .map(|r| format!(", taken in {r}"))
+                .unwrap_or_default(),
             l.acquired_at.map(|t| t.to_rfc3339()).unwrap_or_default()
         ),
         _ => match l.cooldown_until {
@@ -237,6 +241,9 @@ pub fn run_text(r: &RunRecord) -> String {
         );
         if let Some(d) = &a.database {
             let _ = writeln!(s, "      database: {}", database_outcome_text(d));
+        }
+        if let Some(apart) = &a.apart {
+            let _ = writeln!(s, "      {apart}");
         }
         if let Some(region) = &a.routing_controls_via {
             let _ = writeln!(
@@ -446,6 +453,11 @@ mod tests {
             ..LeaseState::default()
         };
         assert!(lease_line(&held, now).starts_with("lease: held by run run-9 (epoch 4)"));
+        let east = LeaseState {
+            holder_region: Some("us-east-1".into()),
+            ..held.clone()
+        };
+        assert!(lease_line(&east, now).starts_with("lease: held by run run-9 (epoch 4, taken in us-east-1)"));
         let expired = LeaseState {
             expires_at: Some(now - chrono::Duration::seconds(1)),
             ..held

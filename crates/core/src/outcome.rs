@@ -64,6 +64,61 @@ pub struct AppOutcome {
     /// given up), and when its traffic was put back.
     #[serde(default, skip_serializing_if = "Timeline::is_empty")]
     pub timeline: Timeline,
+    /// Its data and its traffic are in different Regions (the database
+    /// moved, the traffic did not): what is where, and how to join them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apart: Option<String>,
+}
+
+/// Whether an app that did not move left its database moved (or moving)
+/// without its traffic, and if so what is where and how to join them.
+/// `shifted`: its traffic was moved at some point (its writer CNAME was then
+/// repointed, and a rollback leaves it with the writer).
+pub fn data_and_traffic_apart(
+    app: &crate::plan::AppMove,
+    action: Action,
+    status: AppStatus,
+    db: Option<&DatabaseOutcome>,
+    shifted: bool,
+    endpoint: Option<&str>,
+) -> Option<String> {
+    use crate::database::DbAction;
+    let db = db?;
+    if status == AppStatus::Moved || !db.action.changes_database() {
+        return None;
+    }
+    let (target, region, from) = (&db.target, &db.region, &app.from_region);
+    let state = match db.status {
+        DbStatus::Writable => format!("its database's writer is now {target} in {region}"),
+        DbStatus::Pending | DbStatus::TimedOut => {
+            format!("its database's move to {target} in {region} was started and may still complete")
+        }
+        _ => return None,
+    };
+    let plan = &app.database;
+    let back = match (plan.action, &plan.global_cluster_id) {
+        (DbAction::Switchover | DbAction::Failover, Some(global)) => format!(
+            ", or switch the database back: aws rds switchover-global-cluster --region {region} \
+             --global-cluster-identifier {global} --target-db-cluster-identifier <the ARN of {} in {}> \
+             (planned, no data lost; the old primary must have rejoined)",
+            plan.source, plan.source_region
+        ),
+        _ => " (a promoted replica or a restored backup has no way back: move the traffic)".to_string(),
+    };
+    let cname = match (&plan.endpoint_record, shifted) {
+        (Some(rec), false) => format!(
+            "; its writer CNAME {} was not repointed{}",
+            rec.name,
+            endpoint.map(|e| format!(": point it at {e}")).unwrap_or_default()
+        ),
+        _ => String::new(),
+    };
+    Some(format!(
+        "DATA AND TRAFFIC APART: {state}, while its traffic stays in {from}{cname}. Join them: move the \
+         traffic to the writer with a run of this app alone ({{\"action\": \"{}\", \"apps\": [\"{}\"]}}){back}",
+        action.as_str(),
+        app.app
+    ))
 }
 
 /// When each step of an app's move happened (see [`AppOutcome::timeline`]).

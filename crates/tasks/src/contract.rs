@@ -429,6 +429,25 @@ mod tests {
         assert!(tasks >= 15, "{tasks} tasks");
     }
 
+    /// A burst (one alarm per app as the primary dies) meets the functions'
+    /// reserved concurrency: the states that take a trigger in, or keep it,
+    /// wait out Lambda's throttling longest (30 attempts, backing off to a
+    /// minute: about a quarter of an hour), so no trigger is lost to it.
+    #[test]
+    fn the_states_that_keep_triggers_wait_out_throttling_longest() {
+        let def: Value = serde_json::from_str(DEFINITION).unwrap();
+        for name in ["Validate", "RecordRefused", "RecordIgnored", "TakeUpKept"] {
+            let first = &def["States"][name]["Retry"][0];
+            assert_eq!(
+                first["ErrorEquals"],
+                serde_json::json!(["Lambda.TooManyRequestsException"]),
+                "{name}"
+            );
+            assert!(first["MaxAttempts"].as_u64().unwrap() >= 30, "{name}");
+            assert_eq!(first["MaxDelaySeconds"], 60, "{name}");
+        }
+    }
+
     #[test]
     fn every_field_it_selects_from_a_task_is_in_the_tasks_output() {
         let def: Value = serde_json::from_str(DEFINITION).unwrap();

@@ -168,6 +168,18 @@ pub async fn recorded_follow_up(journal: &dyn Journal, run_id: &str) -> Result<O
         .transpose()
 }
 
+/// One follow-up holding both: every alarm, app and reason, the earliest start.
+fn merged(a: FollowUp, b: FollowUp) -> FollowUp {
+    let union = |x: Vec<String>, y: Vec<String>| x.into_iter().chain(y).collect::<BTreeSet<_>>().into_iter().collect();
+    FollowUp {
+        after_run: a.after_run,
+        alarms: union(a.alarms, b.alarms),
+        apps: union(a.apps, b.apps),
+        since: a.since.into_iter().chain(b.since).min(),
+        waited_for: union(a.waited_for, b.waited_for),
+    }
+}
+
 /// What to make of a kept trigger whose alarm cannot be read (its Region's
 /// CloudWatch does not answer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,7 +195,10 @@ pub enum Unreadable {
 /// Region) and, for those still in ALARM, returns a follow-up of their apps
 /// that did not move in `after_run` (`moved`). The follow-up is recorded
 /// under `after_run` before any trigger is marked taken, so a task killed in
-/// between leaves the triggers kept, never lost. None when nothing is left to do.
+/// between leaves the triggers kept, never lost. A take-up retried for the
+/// same run (its first attempt recorded a follow-up and marked triggers
+/// taken, then failed) hands on that follow-up, with anything new added: it
+/// never drops or replaces it. None when nothing is left to do.
 pub async fn take_up(
     registry: &dyn RegistryStore,
     journal: &dyn Journal,
@@ -193,9 +208,10 @@ pub async fn take_up(
     moved: &BTreeSet<String>,
     unreadable: Unreadable,
 ) -> Result<Option<FollowUp>, LifeboatError> {
+    let recorded = recorded_follow_up(journal, after_run).await?;
     let kept = pending(journal).await?;
     if kept.is_empty() {
-        return Ok(None);
+        return Ok(recorded);
     }
     let registry = crate::validate::load_registry(registry).await?;
     // Each alarm in its own Region; a follow-up's (no Region) in every Region
@@ -254,7 +270,7 @@ pub async fn take_up(
         .filter(|a| !moved.contains(a))
         .collect();
     let behind: Vec<&PendingTrigger> = kept.iter().filter(|t| still.contains(&t.alarm)).collect();
-    let follow_up = (!apps.is_empty()).then(|| FollowUp {
+    let found = (!apps.is_empty()).then(|| FollowUp {
         after_run: after_run.to_string(),
         alarms: still.iter().cloned().collect(),
         apps: apps.into_iter().collect(),
@@ -266,6 +282,10 @@ pub async fn take_up(
             .into_iter()
             .collect(),
     });
+    let follow_up = match (recorded, found) {
+        (Some(r), Some(f)) => Some(merged(r, f)),
+        (r, f) => r.or(f),
+    };
     if let Some(f) = &follow_up {
         journal
             .put_docs(after_run, &[(FOLLOW_UP_DOC.to_string(), crate::contract::to_text(f)?)])
@@ -372,6 +392,59 @@ mod tests {
             .unwrap(),
             None
         );
+    }
+
+    /// The record task retried after its take-up recorded a follow-up and
+    /// marked the triggers taken: the same follow-up again, with what was
+    /// kept since added, never dropped or replaced.
+    #[tokio::test]
+    async fn a_retried_take_up_hands_on_the_follow_up_it_recorded() {
+        let (s, f) = fake_services();
+        let mut reg = registry();
+        reg.applications[1].triggers.alarms = vec!["web-use1-5xx".into()];
+        f.registry.put_apps(&reg.applications).await.unwrap();
+        let regions = ["us-east-1".to_string()];
+        let (now, moved) = (Utc::now(), BTreeSet::new());
+        let take_up_for_run_1 = || {
+            take_up(
+                &*s.registry,
+                &*s.journal,
+                &*s.alarms,
+                &regions,
+                "run-1",
+                &moved,
+                Unreadable::KeepForLater,
+            )
+        };
+        keep(
+            &*s.journal,
+            &alarm_event("api-use1-5xx", "ALARM"),
+            "e1",
+            "lease held",
+            now,
+        )
+        .await
+        .unwrap();
+        f.alarms.set("us-east-1", "api-use1-5xx", "ALARM");
+        f.alarms.set("us-east-1", "web-use1-5xx", "ALARM");
+        let first = take_up_for_run_1().await.unwrap().expect("a follow-up");
+        assert_eq!(first.apps, ["api"]);
+        // Retried with nothing kept any more: the same follow-up, not none.
+        assert_eq!(take_up_for_run_1().await.unwrap(), Some(first.clone()));
+        // Retried after another alarm was kept: both, and recorded so.
+        keep(
+            &*s.journal,
+            &alarm_event("web-use1-5xx", "ALARM"),
+            "e2",
+            "lease held",
+            now,
+        )
+        .await
+        .unwrap();
+        let both = take_up_for_run_1().await.unwrap().expect("a follow-up");
+        assert_eq!(both.apps, ["api", "web"]);
+        assert_eq!(both.alarms, ["api-use1-5xx", "web-use1-5xx"]);
+        assert_eq!(recorded_follow_up(&*s.journal, "run-1").await.unwrap(), Some(both));
     }
 
     #[tokio::test]

@@ -1,16 +1,20 @@
 //! probe: detection from the recovery Region. Every minute (EventBridge
 //! Scheduler), GET each app's primary endpoint from the Region that would
 //! take over, and publish `Lifeboat/Probe ProbeSuccess` (1 answered as
-//! expected, 0 not) per app in this Region. The app's probe alarm (made by
-//! `registry apply`, missing data breaching) goes to ALARM after N failures
-//! in a row, and its state change starts a failover here: detection needs
-//! nothing from the failed Region.
+//! expected, 0 not) per app in this Region, and a `ProbeHeartbeat` for the
+//! round. The app's probe alarm (made by `registry apply`) goes to ALARM
+//! after N failures in a row, and its state change starts a failover here:
+//! detection needs nothing from the failed Region. It is a composite that
+//! holds back while the heartbeat alarm is in ALARM: a probe that stops is
+//! not a disaster (readiness reports it instead).
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use lifeboat_aws::ports::{Datum, HttpProbe, Metrics, RegistryStore};
 use lifeboat_core::LifeboatError;
-use lifeboat_core::registry::{Application, PROBE_DIMENSION, PROBE_METRIC, PROBE_NAMESPACE, Registry};
+use lifeboat_core::registry::{
+    Application, PROBE_DIMENSION, PROBE_HEARTBEAT_METRIC, PROBE_METRIC, PROBE_NAMESPACE, Registry,
+};
 use serde::{Deserialize, Serialize};
 
 /// Probes in flight at once.
@@ -80,6 +84,12 @@ pub async fn probe_primaries(
     .buffer_unordered(CONCURRENCY)
     .collect()
     .await;
+    let heartbeat = Datum {
+        metric: PROBE_HEARTBEAT_METRIC.into(),
+        dimensions: Vec::new(),
+        value: 1.0,
+        at,
+    };
     let data: Vec<Datum> = results
         .iter()
         .map(|r| Datum {
@@ -88,6 +98,7 @@ pub async fn probe_primaries(
             value: if r.ok { 1.0 } else { 0.0 },
             at,
         })
+        .chain([heartbeat])
         .collect();
     metrics.put(region, PROBE_NAMESPACE, &data).await?;
     let mut results = results;
@@ -109,9 +120,19 @@ pub async fn probe_primaries(
 }
 
 /// Creates or updates the probe alarm of every app with a detection probe,
-/// in the Region that would take over (where its probe runs). Returns the
-/// alarm names.
+/// in the Region that would take over (where its probe runs), after that
+/// Region's heartbeat alarm (the probe alarms name it). Returns the probe
+/// alarms' names.
 pub async fn apply_probe_alarms(metrics: &dyn Metrics, registry: &Registry) -> Result<Vec<String>, LifeboatError> {
+    let regions: std::collections::BTreeSet<&str> = registry
+        .applications
+        .iter()
+        .filter(|a| a.detection.is_some())
+        .map(|a| a.regions.secondary.as_str())
+        .collect();
+    for region in regions {
+        metrics.put_heartbeat_alarm(region).await?;
+    }
     let mut names = Vec::new();
     for app in &registry.applications {
         let (Some(d), Some(alarm)) = (&app.detection, app.detection_alarm()) else {

@@ -16,7 +16,9 @@ use lifeboat_aws::route53::read_records;
 use lifeboat_core::LifeboatError;
 use lifeboat_core::database::{DbAction, DbDecision, Lag, database_step};
 use lifeboat_core::plan::DNS_SYNC_ALLOWANCE_SECONDS;
-use lifeboat_core::registry::{Application, DatabaseKind, Registry, Side, checks_within};
+use lifeboat_core::registry::{
+    Application, DatabaseKind, PROBE_HEARTBEAT_ALARM, PROBE_HEARTBEAT_MINUTES, Registry, Side, checks_within,
+};
 use lifeboat_core::request::{Action, Mode, normalize_trigger};
 use lifeboat_core::traffic::ControlState;
 use serde::{Deserialize, Serialize};
@@ -195,6 +197,12 @@ pub async fn evaluate(s: &Services, now: DateTime<Utc>) -> Result<Evaluation, Li
             entry.extend(a.verification.alarms.get(side).iter().cloned());
             entry.extend(a.triggers.alarms.iter().cloned());
         }
+        // The detection probe's alarm and its heartbeat, where the probe runs.
+        if let Some(alarm) = a.detection_alarm() {
+            let entry = wanted.entry(a.regions.secondary.clone()).or_default();
+            entry.insert(alarm);
+            entry.insert(PROBE_HEARTBEAT_ALARM.to_string());
+        }
     }
     // A Region whose CloudWatch does not answer (the primary, dark) is unread, not missing.
     let mut existing: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
@@ -276,6 +284,32 @@ pub async fn evaluate(s: &Services, now: DateTime<Utc>) -> Result<Evaluation, Li
                     "trigger alarm {alarm} not found in {} or {}",
                     app.regions.primary, app.regions.secondary
                 ));
+            }
+        }
+        // Detection, while a failover is what comes next: a probe that stopped
+        // holds its alarm back, so an outage would go unnoticed.
+        if let (Some(alarm), Side::Secondary) = (app.detection_alarm(), target) {
+            let region = &app.regions.secondary;
+            let state = |name: &str| existing.get(region.as_str()).and_then(|m| m.get(name)).cloned();
+            if !unknown(region) {
+                if state(&alarm).is_none() {
+                    reasons.push(format!(
+                        "detection: probe alarm {alarm} not found in {region}: `lifeboat registry apply` makes it"
+                    ));
+                }
+                match state(PROBE_HEARTBEAT_ALARM).as_deref() {
+                    None => reasons.push(format!(
+                        "detection: heartbeat alarm {PROBE_HEARTBEAT_ALARM} not found in {region}: \
+                         `lifeboat registry apply` makes it"
+                    )),
+                    Some("ALARM") => reasons.push(format!(
+                        "detection: the probe in {region} has not reported for {PROBE_HEARTBEAT_MINUTES} minutes \
+                         ({PROBE_HEARTBEAT_ALARM} in ALARM), so {alarm} holds back and an outage of {} would \
+                         not start a failover: check the probe function and its schedule",
+                        app.regions.primary
+                    )),
+                    Some(_) => {}
+                }
             }
         }
         // The database: the step a disaster failover (or a planned failback) would take.

@@ -24,6 +24,13 @@ pub const MAX_COOLDOWN_SECONDS: u32 = 60;
 pub struct Settings {
     pub registry_table: String,
     pub journal_table: String,
+    /// The run lease: on AWS a global table with multi-Region strong
+    /// consistency, so both Regions' runs contend for one lease.
+    pub lease_table: String,
+    /// Where the lease is written when it is not this Region's replica: the
+    /// fallback for Regions without strong consistency (a third Region, never
+    /// the primary). None: this Region.
+    pub lease_region: Option<String>,
     /// After a failback, alarm triggers wait this long (at most
     /// [`MAX_COOLDOWN_SECONDS`]) before a run may fail over again: a guard
     /// against flapping between opposite moves. No other run starts one.
@@ -41,6 +48,8 @@ impl Default for Settings {
         Settings {
             registry_table: "lifeboat-registry".into(),
             journal_table: "lifeboat-journal".into(),
+            lease_table: "lifeboat-lease".into(),
+            lease_region: None,
             cooldown_seconds: MAX_COOLDOWN_SECONDS,
             // The state machine's own TimeoutSeconds.
             lease_ttl_seconds: 7200,
@@ -62,7 +71,7 @@ impl Settings {
         }
     }
 
-    /// `LIFEBOAT_REGISTRY_TABLE`, `LIFEBOAT_JOURNAL_TABLE`, `LIFEBOAT_COOLDOWN_SECONDS`, `LIFEBOAT_LEASE_TTL_SECONDS`,
+    /// `LIFEBOAT_REGISTRY_TABLE`, `LIFEBOAT_JOURNAL_TABLE`, `LIFEBOAT_LEASE_TABLE`, `LIFEBOAT_LEASE_REGION`, `LIFEBOAT_COOLDOWN_SECONDS`, `LIFEBOAT_LEASE_TTL_SECONDS`,
     /// `LIFEBOAT_TRIGGER_ACCOUNT`, `LIFEBOAT_TRIGGER_REGIONS` (comma-separated), `LIFEBOAT_MAX_TRIGGER_AGE_SECONDS`. A number that does not
     /// parse is an error naming the variable, at start-up, not a silent default.
     pub fn from_env() -> Result<Self, LifeboatError> {
@@ -99,6 +108,8 @@ impl Settings {
         Ok(Settings {
             registry_table: var("LIFEBOAT_REGISTRY_TABLE").unwrap_or(d.registry_table),
             journal_table: var("LIFEBOAT_JOURNAL_TABLE").unwrap_or(d.journal_table),
+            lease_table: var("LIFEBOAT_LEASE_TABLE").unwrap_or(d.lease_table),
+            lease_region: var("LIFEBOAT_LEASE_REGION").filter(|r| !r.trim().is_empty()),
             cooldown_seconds,
             lease_ttl_seconds,
             max_trigger_age_seconds: num("LIFEBOAT_MAX_TRIGGER_AGE_SECONDS", d.max_trigger_age_seconds)?,
@@ -255,7 +266,13 @@ impl ServicesFactory for AwsServicesFactory {
                 clients.dynamodb.clone(),
                 &self.settings.journal_table,
             )),
-            lease: Arc::new(DynamoLease::new(clients.dynamodb.clone(), &self.settings.journal_table)),
+            lease: Arc::new(DynamoLease::new(
+                match &self.settings.lease_region {
+                    Some(region) => clients.dynamodb_in(region),
+                    None => clients.dynamodb.clone(),
+                },
+                &self.settings.lease_table,
+            )),
             dns_read: route53.clone(),
             dns_read_best_effort: route53_best_effort.clone(),
             dns_write: route53.clone(),

@@ -275,16 +275,20 @@ pub async fn take_lease(
             plan.lease_epoch = Some(epoch);
             Ok(())
         }
-        LeaseOutcome::Held { holder, since } => Err(lease_held(&holder, since)),
+        LeaseOutcome::Held { holder, since, region } => Err(lease_held(&holder, since, region.as_deref())),
         LeaseOutcome::Cooldown { until, last_run } => Err(in_cooldown(&last_run, until)),
     }
 }
 
-fn lease_held(holder: &str, since: DateTime<Utc>) -> LifeboatError {
+fn lease_held(holder: &str, since: DateTime<Utc>, region: Option<&str>) -> LifeboatError {
+    // Both Regions' state machines take the one lease: say whose run won.
+    let place = region
+        .map(|r| format!(" (a run of {r}'s state machine)"))
+        .unwrap_or_default();
     LifeboatError::new(
         ErrorName::LeaseHeld,
         format!(
-            "run {holder} holds the lease since {since}: one run at a time, so this trigger is recorded \
+            "run {holder}{place} holds the lease since {since}: one run at a time, so this trigger is recorded \
              (an alarm's is kept for when the lease frees)"
         ),
     )
@@ -317,7 +321,11 @@ pub fn peek_lease(
         && holder != run_id
         && expires >= now
     {
-        return Err(lease_held(holder, state.acquired_at.unwrap_or(now)));
+        return Err(lease_held(
+            holder,
+            state.acquired_at.unwrap_or(now),
+            state.holder_region.as_deref(),
+        ));
     }
     if request.trigger == TriggerKind::Alarm
         && state.holder.is_none()

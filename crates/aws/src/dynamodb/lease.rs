@@ -1,4 +1,11 @@
-//! The run lease: one item (`#lease`, `lease`) in the journal table.
+//! The run lease: one item (`#lease`, `lease`) in the lease table.
+//!
+//! Both Regions' state machines take the lease, so on AWS the lease table is a
+//! global table with multi-Region strong consistency: a conditional write is
+//! checked against every Region's writes, not only its own replica's. Such a
+//! table refuses a write to an item another Region is writing at the same
+//! moment (ReplicatedWriteConflictException, safe to retry): each write here
+//! tries again a few times, a little later each time, beyond the SDK's retries.
 
 use super::*;
 use crate::error::AwsError;
@@ -7,7 +14,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::ReturnValue;
 use chrono::{DateTime, Utc};
 
-/// The run lease: one item (`#lease`, `lease`) in the journal table.
+/// The run lease: one item (`#lease`, `lease`) in the lease table.
 #[derive(Debug, Clone)]
 pub struct DynamoLease {
     client: aws_sdk_dynamodb::Client,
@@ -31,6 +38,33 @@ impl DynamoLease {
             .key("entry", s("lease"))
     }
 
+    /// Sends an update, again while another Region is writing the lease.
+    async fn send(
+        &self,
+        update: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder,
+    ) -> Result<
+        aws_sdk_dynamodb::operation::update_item::UpdateItemOutput,
+        SdkError<aws_sdk_dynamodb::operation::update_item::UpdateItemError, HttpResponse>,
+    > {
+        let mut attempt = 0;
+        loop {
+            match update.clone().send().await {
+                Err(e) if is_replicated_write_conflict(&e) && attempt < CONFLICT_RETRIES => {
+                    attempt += 1;
+                    tracing::info!(attempt, "another Region is writing the lease; trying again");
+                    let pause = fastrand::u64(50..=150) * u64::from(attempt);
+                    tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// The Region this adapter writes in (recorded with the holder).
+    fn region(&self) -> String {
+        self.client.config().region().map(|r| r.to_string()).unwrap_or_default()
+    }
+
     async fn read(&self) -> Result<Item, AwsError> {
         Ok(get_entry(&self.client, &self.table, LEASE_KEY, "lease")
             .await?
@@ -40,10 +74,22 @@ impl DynamoLease {
 
 const LEASE_KEY: &str = "#lease";
 
+/// Tries beyond the SDK's after ReplicatedWriteConflictException.
+const CONFLICT_RETRIES: u32 = 6;
+
+/// Whether an SDK error is an MRSC table's ReplicatedWriteConflictException.
+fn is_replicated_write_conflict<E, R>(e: &SdkError<E, R>) -> bool
+where
+    E: ProvideErrorMetadata,
+{
+    e.as_service_error().and_then(|se| se.code()) == Some("ReplicatedWriteConflictException")
+}
+
 /// The lease as its item holds it.
 fn lease_state(item: &Item) -> LeaseState {
     LeaseState {
         holder: get_s(item, "holder").map(str::to_string),
+        holder_region: get_s(item, "holder_region").map(str::to_string),
         epoch: get_n(item, "epoch").and_then(|e| u64::try_from(e).ok()).unwrap_or(0),
         acquired_at: get_n(item, "acquired_at").map(from_epoch),
         expires_at: get_n(item, "expires_at").map(from_epoch),
@@ -54,6 +100,10 @@ fn lease_state(item: &Item) -> LeaseState {
 
 #[async_trait]
 impl RunLease for DynamoLease {
+    async fn ensure_table(&self) -> Result<bool, AwsError> {
+        ensure_table(&self.client, &self.table, "run_id", Some("entry")).await
+    }
+
     async fn acquire(
         &self,
         run_id: &str,
@@ -68,15 +118,20 @@ impl RunLease for DynamoLease {
             condition.push_str(" AND (attribute_not_exists(cooldown_until) OR cooldown_until <= :now)");
         }
         let update = self
-            .lease_update()
-            .update_expression("SET holder = :me, acquired_at = :now, expires_at = :exp ADD epoch :one")
-            .condition_expression(condition)
-            .expression_attribute_values(":me", s(run_id))
-            .expression_attribute_values(":now", n(now.timestamp()))
-            .expression_attribute_values(":exp", n((now + ttl).timestamp()))
-            .expression_attribute_values(":one", n(1))
-            .return_values(ReturnValue::UpdatedNew)
-            .send()
+            .send(
+                self.lease_update()
+                    .update_expression(
+                        "SET holder = :me, holder_region = :region, acquired_at = :now, expires_at = :exp \
+                         ADD epoch :one",
+                    )
+                    .condition_expression(condition)
+                    .expression_attribute_values(":me", s(run_id))
+                    .expression_attribute_values(":region", s(self.region()))
+                    .expression_attribute_values(":now", n(now.timestamp()))
+                    .expression_attribute_values(":exp", n((now + ttl).timestamp()))
+                    .expression_attribute_values(":one", n(1))
+                    .return_values(ReturnValue::UpdatedNew),
+            )
             .await;
         match update {
             Ok(out) => {
@@ -93,6 +148,7 @@ impl RunLease for DynamoLease {
                     Some(h) if h != run_id && expires >= now.timestamp() => Ok(LeaseOutcome::Held {
                         holder: h,
                         since: from_epoch(get_n(&item, "acquired_at").unwrap_or(0)),
+                        region: get_s(&item, "holder_region").map(str::to_string),
                     }),
                     _ => Ok(LeaseOutcome::Cooldown {
                         until: from_epoch(get_n(&item, "cooldown_until").unwrap_or(0)),
@@ -111,13 +167,12 @@ impl RunLease for DynamoLease {
     async fn break_lease(&self, now: DateTime<Utc>) -> Result<Option<LeaseState>, AwsError> {
         let update = self
             .lease_update()
-            .update_expression("REMOVE holder, expires_at SET broken_at = :now ADD epoch :one")
+            .update_expression("REMOVE holder, holder_region, expires_at SET broken_at = :now ADD epoch :one")
             .condition_expression("attribute_exists(holder)")
             .expression_attribute_values(":now", n(now.timestamp()))
             .expression_attribute_values(":one", n(1))
-            .return_values(ReturnValue::AllOld)
-            .send()
-            .await;
+            .return_values(ReturnValue::AllOld);
+        let update = self.send(update).await;
         match update {
             Ok(out) => Ok(Some(lease_state(&out.attributes().cloned().unwrap_or_default()))),
             Err(e) if is_condition_failed(&e) => Ok(None),
@@ -128,11 +183,10 @@ impl RunLease for DynamoLease {
     async fn give_back(&self, run_id: &str) -> Result<bool, AwsError> {
         let update = self
             .lease_update()
-            .update_expression("REMOVE holder, expires_at")
+            .update_expression("REMOVE holder, holder_region, expires_at")
             .condition_expression("holder = :me")
-            .expression_attribute_values(":me", s(run_id))
-            .send()
-            .await;
+            .expression_attribute_values(":me", s(run_id));
+        let update = self.send(update).await;
         match update {
             Ok(_) => Ok(true),
             // Our own give-back applied and its answer lost reads the same: not held by us.
@@ -147,9 +201,8 @@ impl RunLease for DynamoLease {
             .update_expression("REMOVE cooldown_until SET cooldown_cleared_at = :now")
             .condition_expression("cooldown_until > :now")
             .expression_attribute_values(":now", n(now.timestamp()))
-            .return_values(ReturnValue::AllOld)
-            .send()
-            .await;
+            .return_values(ReturnValue::AllOld);
+        let update = self.send(update).await;
         match update {
             Ok(out) => Ok(Some(lease_state(&out.attributes().cloned().unwrap_or_default()))),
             Err(e) if is_condition_failed(&e) => Ok(None),
@@ -162,18 +215,17 @@ impl RunLease for DynamoLease {
         let update = if cooldown > chrono::Duration::zero() {
             self.lease_update()
                 .update_expression(
-                    "REMOVE holder, expires_at SET cooldown_until = :cd, last_run = :me, released_at = :now",
+                    "REMOVE holder, holder_region, expires_at SET cooldown_until = :cd, last_run = :me, released_at = :now",
                 )
                 .expression_attribute_values(":cd", n((now + cooldown).timestamp()))
         } else {
             self.lease_update()
-                .update_expression("REMOVE holder, expires_at, cooldown_until SET last_run = :me, released_at = :now")
+                .update_expression("REMOVE holder, holder_region, expires_at, cooldown_until SET last_run = :me, released_at = :now")
         }
         .condition_expression("holder = :me")
         .expression_attribute_values(":me", s(run_id))
-        .expression_attribute_values(":now", n(now.timestamp()))
-        .send()
-        .await;
+        .expression_attribute_values(":now", n(now.timestamp()));
+        let update = self.send(update).await;
         match update {
             Ok(_) => Ok(true),
             // Our own release, applied and its answer lost, left us as the last run.

@@ -234,8 +234,9 @@ where
     match AwsError::from_sdk(what, err) {
         // DynamoDB's ResourceNotFoundException: the table (or its index) does not exist.
         AwsError::NotFound(_) => AwsError::NotFound(format!(
-            "table {table} does not exist: `lifeboat registry apply FILE` creates the registry and journal \
-             tables (locally), the stack creates them on AWS; --registry-table and --journal-table name others"
+            "table {table} does not exist: `lifeboat registry apply FILE` creates the registry, journal \
+             and lease tables (locally), the stack creates them on AWS; --registry-table, --journal-table and \
+             --lease-table name others"
         )),
         other => other,
     }

@@ -146,6 +146,9 @@ pub struct FakeLeaseState {
 
 #[async_trait]
 impl RunLease for FakeLease {
+    async fn ensure_table(&self) -> Result<bool, AwsError> {
+        Ok(false)
+    }
     async fn acquire(
         &self,
         run_id: &str,
@@ -164,6 +167,7 @@ impl RunLease for FakeLease {
             return Ok(LeaseOutcome::Held {
                 holder: st.holder.clone().unwrap_or_default(),
                 since: st.acquired_at.unwrap_or(now),
+                region: None,
             });
         }
         if respect_cooldown && st.cooldown_until.is_some_and(|c| c > now) {
@@ -183,6 +187,7 @@ impl RunLease for FakeLease {
         let st = lock(&self.state);
         Ok(LeaseState {
             holder: st.holder.clone(),
+            holder_region: None,
             epoch: st.epoch,
             acquired_at: st.acquired_at,
             expires_at: st.expires_at,
@@ -198,6 +203,7 @@ impl RunLease for FakeLease {
         };
         let before = LeaseState {
             holder: Some(holder),
+            holder_region: None,
             epoch: st.epoch,
             acquired_at: st.acquired_at,
             expires_at: st.expires_at.take(),
@@ -225,6 +231,7 @@ impl RunLease for FakeLease {
         }
         let before = LeaseState {
             holder: st.holder.clone(),
+            holder_region: None,
             epoch: st.epoch,
             acquired_at: st.acquired_at,
             expires_at: st.expires_at,

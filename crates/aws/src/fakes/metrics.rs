@@ -11,6 +11,8 @@ pub struct FakeMetrics {
     pub puts: Mutex<usize>,
     /// (region, alarm, app, failures)
     pub alarms: Mutex<Vec<(String, String, String, u32)>>,
+    /// Regions with the heartbeat alarm.
+    pub heartbeat_alarms: Mutex<Vec<String>>,
 }
 
 #[async_trait]
@@ -27,6 +29,13 @@ impl Metrics for FakeMetrics {
         let mut alarms = lock(&self.alarms);
         alarms.retain(|(r, a, _, _)| !(r == region && a == alarm));
         alarms.push((region.to_string(), alarm.to_string(), app.to_string(), failures));
+        Ok(())
+    }
+    async fn put_heartbeat_alarm(&self, region: &str) -> Result<(), AwsError> {
+        let mut regions = lock(&self.heartbeat_alarms);
+        if !regions.iter().any(|r| r == region) {
+            regions.push(region.to_string());
+        }
         Ok(())
     }
 }

@@ -16,9 +16,14 @@ pub struct Datum {
 pub trait Metrics: Send + Sync {
     /// PutMetricData in `region`, as few calls as CloudWatch allows.
     async fn put(&self, region: &str, namespace: &str, data: &[Datum]) -> Result<(), AwsError>;
-    /// Creates or updates the alarm on an app's probe metric in `region`:
-    /// ALARM after `failures` failed minutes in a row, missing data breaching.
+    /// Creates or updates an app's probe alarm in `region`: the metric alarm
+    /// on its probe metric (ALARM after `failures` failed minutes in a row),
+    /// and `alarm` itself, a composite of it and the probe's heartbeat alarm
+    /// (a probe that stops fails nothing over).
     async fn put_probe_alarm(&self, region: &str, alarm: &str, app: &str, failures: u32) -> Result<(), AwsError>;
+    /// Creates or updates the probe's heartbeat alarm in `region`: ALARM when
+    /// no heartbeat came for the last few minutes (missing data breaching).
+    async fn put_heartbeat_alarm(&self, region: &str) -> Result<(), AwsError>;
 }
 
 /// Reads CloudWatch alarm states.

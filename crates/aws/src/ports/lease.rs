@@ -7,8 +7,12 @@ use super::prelude::*;
 pub enum LeaseOutcome {
     /// Ours, with this epoch (each acquisition increments it).
     Acquired { epoch: u64 },
-    /// Another run holds it.
-    Held { holder: String, since: DateTime<Utc> },
+    /// Another run holds it (taken in `region`, where the lease store says).
+    Held {
+        holder: String,
+        since: DateTime<Utc>,
+        region: Option<String>,
+    },
     /// The last run ended recently; triggers that respect the cooldown wait.
     Cooldown { until: DateTime<Utc>, last_run: String },
 }
@@ -16,6 +20,9 @@ pub enum LeaseOutcome {
 /// One run at a time, and a cooldown after each (flapping alarms start one run).
 #[async_trait]
 pub trait RunLease: Send + Sync {
+    /// Creates the lease's store if missing (locally; on AWS the template
+    /// makes it); true if it created it.
+    async fn ensure_table(&self) -> Result<bool, AwsError>;
     /// Takes the lease for `run_id` unless another run holds it (an expired
     /// lease is free) or, with `respect_cooldown`, the cooldown has not passed.
     /// Taking it again for the same run succeeds (a retried validate).
@@ -54,6 +61,8 @@ pub trait RunLease: Send + Sync {
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct LeaseState {
     pub holder: Option<String>,
+    /// The Region whose run took it (both Regions' state machines contend for one lease).
+    pub holder_region: Option<String>,
     pub epoch: u64,
     pub acquired_at: Option<DateTime<Utc>>,
     pub expires_at: Option<DateTime<Utc>>,

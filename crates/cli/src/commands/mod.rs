@@ -10,8 +10,9 @@ mod registry;
 mod report;
 mod run;
 mod status;
+mod triggers;
 
-use crate::{Cli, CliError, Command, LeaseCommand, RegistryCommand, demo, emulator};
+use crate::{Cli, CliError, Command, LeaseCommand, RegistryCommand, TriggersCommand, demo, emulator};
 use lifeboat_aws::CallCounter;
 use lifeboat_aws::clients::load_sdk_config;
 use lifeboat_tasks::{AwsServicesFactory, Settings};
@@ -29,6 +30,26 @@ pub(crate) async fn run_command(cli: &Cli) -> Result<i32, CliError> {
             cooldown: false,
         }) => lease::release(cli, reason).await,
         Command::Lease(LeaseCommand::Release { reason, cooldown: true }) => lease::end_cooldown(cli, reason).await,
+        Command::Triggers(TriggersCommand::List { queue }) => triggers::list(cli, queue).await,
+        Command::Triggers(TriggersCommand::Redrive {
+            id,
+            queue,
+            local,
+            state_machine_arn,
+            wait_seconds,
+            definition,
+            clock,
+        }) => {
+            let place = match (local, state_machine_arn) {
+                (true, _) => Some(triggers::Place::Local { definition, clock }),
+                (false, Some(arn)) => Some(triggers::Place::Aws {
+                    arn,
+                    wait_seconds: *wait_seconds,
+                }),
+                (false, None) => None,
+            };
+            triggers::redrive(cli, id, queue, place).await
+        }
         Command::Registry(RegistryCommand::Schema) => registry::schema(),
         Command::Registry(RegistryCommand::Validate { file }) => registry::validate(cli, file),
         Command::Registry(RegistryCommand::Apply { file, prune }) => registry::apply(cli, file, *prune).await,
@@ -75,6 +96,7 @@ pub(crate) fn settings(cli: &Cli) -> Result<Settings, CliError> {
     Ok(Settings {
         registry_table: cli.registry_table.clone(),
         journal_table: cli.journal_table.clone(),
+        lease_table: cli.lease_table.clone(),
         ..Settings::from_env()?
     })
 }

@@ -29,6 +29,7 @@ pub(crate) async fn apply(cli: &Cli, file: &Path, prune: bool) -> Result<i32, Cl
     let mut summary = lifeboat_tasks::apply_registry::apply_registry(&*s.registry, &reg, prune).await?;
     // The journal too: a first run needs it (on AWS the stack makes both).
     s.journal.ensure_table().await?;
+    s.lease.ensure_table().await?;
     summary.probe_alarms = lifeboat_tasks::probe::apply_probe_alarms(&*s.metrics, &reg).await?;
     match cli.output {
         OutputFormat::Json => print_json(&summary),

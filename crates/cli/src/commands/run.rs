@@ -13,7 +13,11 @@ use std::sync::Arc;
 
 /// Starts an execution of the deployed state machine `arn` and follows it.
 pub(crate) async fn on_aws(cli: &Cli, input: &str, arn: &str, wait_seconds: u64) -> Result<i32, CliError> {
-    let input = lifeboat_input(read_input(input)?)?;
+    start_on_aws(cli, lifeboat_input(read_input(input)?)?, arn, wait_seconds).await
+}
+
+/// Starts an execution of `arn` with `input` (a trigger) and follows it.
+pub(crate) async fn start_on_aws(cli: &Cli, input: Value, arn: &str, wait_seconds: u64) -> Result<i32, CliError> {
     let sfn = aws_sdk_sfn::Client::new(&load_sdk_config(None, None).await);
     let name = local::execution_name(&input, chrono::Utc::now());
     let progress = progress::Progress::new();
@@ -31,7 +35,11 @@ pub(crate) async fn on_aws(cli: &Cli, input: &str, arn: &str, wait_seconds: u64)
 
 /// Runs `definition` on the local executor, then the follow-ups its outcome carries.
 pub(crate) async fn on_local(cli: &Cli, input: &str, definition: &Path, clock: &ClockArg) -> Result<i32, CliError> {
-    let input = read_input(input)?;
+    run_locally(cli, read_input(input)?, definition, clock).await
+}
+
+/// Runs `input` on the local executor, then the follow-ups its outcome carries.
+pub(crate) async fn run_locally(cli: &Cli, input: Value, definition: &Path, clock: &ClockArg) -> Result<i32, CliError> {
     // lifeboat's own definition takes a trigger: a JSON object. Any other
     // ASL file takes what it takes.
     let input = if definition == std::path::Path::new(local::DEFAULT_DEFINITION) {

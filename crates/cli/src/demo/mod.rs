@@ -145,6 +145,7 @@ pub async fn run_demo(format: OutputFormat) -> Result<i32, CliError> {
     let s = admin.services();
     let applied = apply_registry(&*s.registry, &estate.registry, false).await?;
     s.journal.ensure_table().await?;
+    s.lease.ensure_table().await?;
     say(
         format,
         format!(

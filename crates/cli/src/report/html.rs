@@ -427,6 +427,7 @@ mod tests {
                     recovery_seconds: None,
                     database: None,
                     routing_controls_via: None,
+                    apart: None,
                     timeline: Timeline {
                         wave: Some(wave),
                         shifted_at: at(start + 1),

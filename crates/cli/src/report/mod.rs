@@ -206,7 +206,10 @@ impl RunReport {
                     .as_ref()
                     .and_then(|d| d.rpo_at_risk_seconds.or(d.data_window_lost_seconds)),
                 segments: segments(a, origin, rec.finished_at),
-                detail: a.detail.clone(),
+                detail: match &a.apart {
+                    Some(apart) => format!("{} {apart}", a.detail),
+                    None => a.detail.clone(),
+                },
             })
             .collect();
         apps.sort_by(|x, y| (x.phase, x.wave, &x.app).cmp(&(y.phase, y.wave, &y.app)));

@@ -388,3 +388,71 @@ fn a_round_of_checks_is_no_faster_than_its_calls_quotas_allow() {
     .unwrap();
     assert!(plan.check_fits(1800).is_ok(), "{:?}", plan.worst_case());
 }
+
+/// An app whose database moved and whose traffic did not is apart: the
+/// record says what is where and how to join them; one that moved, or whose
+/// database never changed, is not.
+#[test]
+fn data_and_traffic_apart_says_what_is_where_and_how_to_join_them() {
+    use crate::database::DbAction;
+    use crate::outcome::{AppStatus, DatabaseOutcome, DbStatus, data_and_traffic_apart};
+    use crate::registry::EndpointRecord;
+    let plan = plan_for(json!({"action": "failover"}), &at_primary()).unwrap();
+    let mut app = plan.phases[0]
+        .waves
+        .iter()
+        .flat_map(|w| &w.apps)
+        .find(|a| a.app == "db")
+        .unwrap()
+        .clone();
+    let d = &mut app.database;
+    (d.action, d.target, d.source) = (DbAction::Switchover, "db-usw2".into(), "db-use1".into());
+    (d.region, d.source_region) = ("us-west-2".into(), "us-east-1".into());
+    d.global_cluster_id = Some("db-global".into());
+    d.endpoint_record = Some(EndpointRecord {
+        hosted_zone_id: "Z9".into(),
+        name: "db-writer.internal.".into(),
+    });
+    let writable = DatabaseOutcome::of(&app.database, DbStatus::Writable, String::new());
+    let apart = |app: &AppMove, status, db: &DatabaseOutcome, shifted| {
+        data_and_traffic_apart(
+            app,
+            Action::Failover,
+            status,
+            Some(db),
+            shifted,
+            Some("db-usw2.cluster.example"),
+        )
+    };
+    let text = apart(&app, AppStatus::NotMoved, &writable, false).expect("apart");
+    for said in [
+        "writer is now db-usw2 in us-west-2, while its traffic stays in us-east-1",
+        "writer CNAME db-writer.internal. was not repointed: point it at db-usw2.cluster.example",
+        "{\"action\": \"failover\", \"apps\": [\"db\"]}",
+        "--global-cluster-identifier db-global",
+        "<the ARN of db-use1 in us-east-1>",
+    ] {
+        assert!(text.contains(said), "{said:?} not in {text}");
+    }
+    // Shifted and rolled back: the CNAME stayed with the writer, so no word of it.
+    assert!(
+        !apart(&app, AppStatus::RolledBack, &writable, true)
+            .unwrap()
+            .contains("CNAME")
+    );
+    assert_eq!(apart(&app, AppStatus::Moved, &writable, true), None);
+    let refused = DatabaseOutcome::of(&app.database, DbStatus::Refused, String::new());
+    assert_eq!(
+        apart(&app, AppStatus::NotMoved, &refused, false),
+        None,
+        "nothing changed"
+    );
+    // A promoted replica has no way back but the traffic.
+    app.database.action = DbAction::PromoteCluster;
+    let promoted = DatabaseOutcome::of(&app.database, DbStatus::Pending, String::new());
+    let text = apart(&app, AppStatus::NotMoved, &promoted, false).unwrap();
+    assert!(
+        text.contains("may still complete") && text.contains("no way back"),
+        "{text}"
+    );
+}

@@ -100,6 +100,29 @@ pub struct Detection {
 pub const PROBE_NAMESPACE: &str = "Lifeboat/Probe";
 pub const PROBE_METRIC: &str = "ProbeSuccess";
 pub const PROBE_DIMENSION: &str = "Application";
+/// Published once a round (no dimensions), whatever the probes found: its
+/// absence means the probe itself stopped, not the primaries.
+pub const PROBE_HEARTBEAT_METRIC: &str = "ProbeHeartbeat";
+/// ALARM when the probe has not reported for [`PROBE_HEARTBEAT_MINUTES`]
+/// minutes. Outside the probe alarms' name prefix: it starts nothing.
+pub const PROBE_HEARTBEAT_ALARM: &str = "lifeboat-heartbeat-missing-probe";
+pub const PROBE_HEARTBEAT_MINUTES: u32 = 2;
+
+/// The metric alarm under an app's probe alarm: ALARM after its failed
+/// minutes. The probe alarm itself (the trigger) is a composite, ALARM when
+/// this one is and the heartbeat is not missing. Outside the probe alarms'
+/// name prefix, so its own state changes start nothing.
+pub fn probe_signal_alarm(probe_alarm: &str) -> String {
+    format!("lifeboat-signal-{probe_alarm}")
+}
+
+/// The probe alarm's rule: its signal, unless the probe itself stopped.
+pub fn probe_alarm_rule(probe_alarm: &str) -> String {
+    format!(
+        "ALARM(\"{}\") AND NOT ALARM(\"{PROBE_HEARTBEAT_ALARM}\")",
+        probe_signal_alarm(probe_alarm)
+    )
+}
 
 crate::closed_names! {
     /// What an INSUFFICIENT_DATA trigger alarm does.

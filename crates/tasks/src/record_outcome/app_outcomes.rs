@@ -158,6 +158,15 @@ pub fn outcomes(
                     (Some(s), Some(v)) => Some((v - s).num_milliseconds() as f64 / 1000.0),
                     _ => None,
                 };
+                let database = database_outcome(app, ap);
+                let apart = lifeboat_core::outcome::data_and_traffic_apart(
+                    app,
+                    phase.action,
+                    status,
+                    database.as_ref(),
+                    ap.is_some_and(|a| a.shifted),
+                    db.and_then(|d| d.endpoint.as_deref()),
+                );
                 let routing_controls_via = wp
                     .and_then(|w| w.arc.as_ref())
                     .filter(|_| !app.controls.is_empty() && status != AppStatus::NotMoved)
@@ -172,7 +181,7 @@ pub fn outcomes(
                     wave_started_at,
                     verified_at,
                     recovery_seconds,
-                    database: database_outcome(app, ap),
+                    database,
                     routing_controls_via,
                     timeline: lifeboat_core::outcome::Timeline {
                         wave: wp.map(|_| wave.index),
@@ -181,6 +190,7 @@ pub fn outcomes(
                         verify_ended_at: verify.and_then(|v| v.at),
                         rolled_back_at: ap.and_then(|a| a.rolled_back_at),
                     },
+                    apart,
                 });
             }
         }

@@ -152,6 +152,7 @@ async fn record_loaded(p: &RecordPorts<'_>, run: LoadedRun, input: RecordInput) 
                 database: None,
                 routing_controls_via: None,
                 timeline: Default::default(),
+                apart: None,
             }
         }));
     }
@@ -225,14 +226,15 @@ async fn record_loaded(p: &RecordPorts<'_>, run: LoadedRun, input: RecordInput) 
     let summary = match status {
         RunStatus::NothingToDo | RunStatus::DryRun => plan.summary.clone(),
         _ => format!(
-            "{}: {moved}/{} application move(s) verified{}",
+            "{}: {moved}/{} application move(s) verified{}{}",
             plan.action,
             apps.len(),
             input
                 .error
                 .as_ref()
                 .map(|e| format!("; stopped by {}", e.error))
-                .unwrap_or_default()
+                .unwrap_or_default(),
+            apart_summary(&apps)
         ),
     };
     let error_name = match status {
@@ -247,6 +249,9 @@ async fn record_loaded(p: &RecordPorts<'_>, run: LoadedRun, input: RecordInput) 
         ),
         _ => None,
     };
+    for a in apps.iter().filter_map(|a| a.apart.as_ref().map(|why| (&a.app, why))) {
+        tracing::error!(app = %a.0, apart = %a.1, "data and traffic left apart");
+    }
     let record = RunRecord {
         error_name,
         run_id: plan.run_id.clone(),
@@ -296,4 +301,22 @@ async fn record_loaded(p: &RecordPorts<'_>, run: LoadedRun, input: RecordInput) 
         record.apps = others.into_iter().chain(moved_apps).take(RECORD_APPS_MAX).collect();
     }
     Ok(record)
+}
+
+/// The summary's word on apps whose data and traffic are apart (each app's
+/// record says what is where and how to join them).
+fn apart_summary(apps: &[AppOutcome]) -> String {
+    let apart: Vec<&str> = apps
+        .iter()
+        .filter(|a| a.apart.is_some())
+        .map(|a| a.app.as_str())
+        .collect();
+    if apart.is_empty() {
+        return String::new();
+    }
+    format!(
+        "; DATA AND TRAFFIC APART for {}: {} (each app's record says how to join them)",
+        apart.len(),
+        apart.join(", ")
+    )
 }
