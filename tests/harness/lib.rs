@@ -286,6 +286,14 @@ impl TestEnv {
             .unwrap()
     }
 
+    /// Whether every app's weights are `primary` / `secondary` (all in one Region).
+    pub async fn all_weights_are(&self, primary: i64, secondary: i64) -> bool {
+        self.weights()
+            .await
+            .iter()
+            .all(|(_, p, s)| *p == Some(primary) && *s == Some(secondary))
+    }
+
     /// Current weights, app by app: (app, primary weight, secondary weight).
     pub async fn weights(&self) -> Vec<(String, Option<i64>, Option<i64>)> {
         let rows = lifeboat::text::weight_rows(&*self.admin().dns_read, &self.estate.registry.applications)
@@ -294,6 +302,14 @@ impl TestEnv {
         rows.into_iter()
             .map(|r| (r.app, r.primary_weight, r.secondary_weight))
             .collect()
+    }
+}
+
+/// The execution a local run ran; a duplicate refusal fails the test.
+pub fn ran(run: LocalRun) -> Execution {
+    match run {
+        LocalRun::Ran(e) => *e,
+        LocalRun::Duplicate { name, .. } => panic!("{name} was refused as a duplicate"),
     }
 }
 

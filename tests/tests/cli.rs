@@ -16,12 +16,7 @@ fn write_temp(name: &str, text: &str) -> std::path::PathBuf {
 
 /// Every bad-input case must leave Route 53 and the journal as they were.
 async fn assert_nothing_changed(env: &TestEnv) {
-    assert!(
-        env.weights()
-            .await
-            .iter()
-            .all(|(_, p, s)| *p == Some(100) && *s == Some(0))
-    );
+    assert!(env.all_weights_are(100, 0).await);
     assert!(env.admin().journal.list_runs(10).await.unwrap().is_empty());
 }
 
@@ -792,10 +787,7 @@ async fn triggers_lists_kept_logged_and_dead_lettered_and_redrives_one() {
     let (code, stdout, stderr) = redrive(&alarm_id, &["--local", "--clock", "virtual"]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(
-        env.weights()
-            .await
-            .iter()
-            .all(|(_, p, s)| *p == Some(0) && *s == Some(100)),
+        env.all_weights_are(0, 100).await,
         "the re-driven alarm failed every app over"
     );
     let listed: serde_json::Value = serde_json::from_str(&list("json")).unwrap();

@@ -106,6 +106,15 @@ fn is_implied(st: &Yaml) -> bool {
     st["Sid"].as_str().is_some_and(|s| s.starts_with("Implied"))
 }
 
+/// Every statement of a function's policies.
+fn statements(f: &Yaml) -> impl Iterator<Item = &Yaml> {
+    f["Properties"]["Policies"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .flat_map(|p| p["Statement"].as_sequence().into_iter().flatten())
+}
+
 /// IAM actions in a function's inline policy statements (those the task calls).
 fn allowed_actions(f: &Yaml) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
@@ -292,12 +301,7 @@ async fn every_function_policy_allows_exactly_the_calls_its_task_makes() {
     let mut problems = Vec::new();
     // Implied permissions go only with the call that implies them.
     for (name, f) in functions(&t) {
-        let implied = f["Properties"]["Policies"]
-            .as_sequence()
-            .unwrap()
-            .iter()
-            .flat_map(|p| p["Statement"].as_sequence().unwrap().iter())
-            .any(is_implied);
+        let implied = statements(&f).any(is_implied);
         let restores = allowed_actions(&f).contains("rds:RestoreDBInstanceToPointInTime");
         if implied != restores {
             problems.push(format!(
@@ -332,12 +336,7 @@ async fn every_function_policy_allows_exactly_the_calls_its_task_makes() {
                 .filter(|(_, table)| table_kind(table) == kind)
                 .map(|(op, _)| iam_action(&format!("dynamodb:{op}")))
                 .collect();
-            for st in f["Properties"]["Policies"]
-                .as_sequence()
-                .unwrap()
-                .iter()
-                .flat_map(|p| p["Statement"].as_sequence().unwrap().iter())
-            {
+            for st in statements(&f) {
                 let resource = serde_yaml_ng::to_string(&st["Resource"]).unwrap();
                 let resource = resource.trim().trim_end_matches(['"', '\'']);
                 if !resource.ends_with(&format!("${{AWS::StackName}}-{kind}")) {
@@ -356,17 +355,12 @@ async fn every_function_policy_allows_exactly_the_calls_its_task_makes() {
         for (op, table) in calls {
             let kind = table_kind(&table);
             let action = iam_action(&format!("dynamodb:{op}"));
-            let allowed = f["Properties"]["Policies"]
-                .as_sequence()
-                .unwrap()
-                .iter()
-                .flat_map(|p| p["Statement"].as_sequence().unwrap().iter())
-                .any(|st| {
-                    let resource = serde_yaml_ng::to_string(&st["Resource"]).unwrap();
-                    let actions = serde_yaml_ng::to_string(&st["Action"]).unwrap();
-                    resource.contains(&format!("${{AWS::StackName}}-{kind}"))
-                        && actions.lines().any(|l| l.trim_start_matches("- ").trim() == action)
-                });
+            let allowed = statements(&f).any(|st| {
+                let resource = serde_yaml_ng::to_string(&st["Resource"]).unwrap();
+                let actions = serde_yaml_ng::to_string(&st["Action"]).unwrap();
+                resource.contains(&format!("${{AWS::StackName}}-{kind}"))
+                    && actions.lines().any(|l| l.trim_start_matches("- ").trim() == action)
+            });
             let problem = format!("{name} calls {action} on the {kind} table but no statement allows it there");
             if !allowed && !problems.contains(&problem) {
                 problems.push(problem);
@@ -427,11 +421,7 @@ fn table_kind(table: &str) -> &'static str {
 fn shift_dns_may_only_upsert_the_registrys_record_types() {
     let t = template();
     let (_, f) = function_for(&t, TaskKind::ShiftDns);
-    let change = f["Properties"]["Policies"]
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .flat_map(|p| p["Statement"].as_sequence().unwrap().iter())
+    let change = statements(&f)
         .find(|st| st["Action"][0].as_str() == Some("route53:ChangeResourceRecordSets"))
         .expect("a statement for ChangeResourceRecordSets");
     let condition = &change["Condition"]["ForAllValues:StringEquals"];
@@ -525,12 +515,7 @@ fn alarm_readers_may_describe_alarms_on_every_resource() {
     let t = template();
     let mut readers = 0;
     for (name, f) in functions(&t) {
-        for st in f["Properties"]["Policies"]
-            .as_sequence()
-            .into_iter()
-            .flatten()
-            .flat_map(|p| p["Statement"].as_sequence().into_iter().flatten())
-        {
+        for st in statements(&f) {
             let actions = serde_yaml_ng::to_string(&st["Action"]).unwrap();
             if actions
                 .lines()

@@ -3,20 +3,13 @@
 
 #![allow(clippy::unwrap_used)]
 
-use harness::TestEnv;
+use harness::{TestEnv, ran};
 use lifeboat::estate::{PRIMARY, alarm_event};
 use lifeboat::local::LocalRun;
 use lifeboat_aws::dynamodb::DynamoLease;
 use lifeboat_aws::ports::{LeaseOutcome, RunLease};
 use lifeboat_states::ExecutionStatus;
 use serde_json::json;
-
-fn ran(run: LocalRun) -> lifeboat_states::Execution {
-    match run {
-        LocalRun::Ran(e) => *e,
-        LocalRun::Duplicate { name, .. } => panic!("{name} was refused as a duplicate"),
-    }
-}
 
 #[tokio::test]
 async fn the_same_alarm_event_fifty_times_at_once_runs_once() {
@@ -85,13 +78,7 @@ async fn an_alarm_in_the_cooldown_is_recorded_and_ignored_but_an_operator_is_not
         record["summary"].as_str().unwrap().contains("cooldown after run"),
         "{record}"
     );
-    assert!(
-        env.weights()
-            .await
-            .iter()
-            .all(|(_, p, s)| *p == Some(100) && *s == Some(0)),
-        "nothing moved"
-    );
+    assert!(env.all_weights_are(100, 0).await, "nothing moved");
     let ignored = env.admin().journal.ignored(&flap.name).await.unwrap();
     assert_eq!(ignored.len(), 1, "{ignored:?}");
 }
@@ -115,12 +102,7 @@ async fn a_trigger_while_another_run_holds_the_lease_changes_nothing() {
             .contains("run someone-else (a run of us-west-2's state machine) holds the lease"),
         "{record}"
     );
-    assert!(
-        env.weights()
-            .await
-            .iter()
-            .all(|(_, p, s)| *p == Some(100) && *s == Some(0))
-    );
+    assert!(env.all_weights_are(100, 0).await);
     // Released, the same request runs.
     lease
         .release("someone-else", chrono::Utc::now(), chrono::Duration::seconds(900))
@@ -128,12 +110,7 @@ async fn a_trigger_while_another_run_holds_the_lease_changes_nothing() {
         .unwrap();
     let exec = ran(env.run_or_refuse(json!({"action": "failover"})).await);
     assert_eq!(exec.status, ExecutionStatus::Succeeded, "{:?}", exec.error);
-    assert!(
-        env.weights()
-            .await
-            .iter()
-            .all(|(_, p, s)| *p == Some(0) && *s == Some(100))
-    );
+    assert!(env.all_weights_are(0, 100).await);
 }
 
 fn aws_sdk_dynamodb_client(env: &TestEnv) -> aws_sdk_dynamodb::Client {
@@ -193,10 +170,7 @@ async fn an_alarm_during_a_run_is_kept_and_its_apps_follow_up_when_the_run_ends(
     assert_eq!(docs[1]["record"]["trigger"], "followup", "{}", docs[1]);
     assert_eq!(docs[1]["status"], "SUCCEEDED", "{}", docs[1]);
     assert!(
-        env.weights()
-            .await
-            .iter()
-            .all(|(_, p, s)| *p == Some(0) && *s == Some(100)),
+        env.all_weights_are(0, 100).await,
         "every app of the alarm moved: {:?}",
         env.weights().await
     );
@@ -263,14 +237,7 @@ async fn an_alarm_in_a_failbacks_cooldown_waits_it_out_then_moves_its_apps_and_s
         "{}",
         lifeboat::text::run_text(&rec)
     );
-    assert!(
-        env.weights()
-            .await
-            .iter()
-            .all(|(_, p, s)| *p == Some(0) && *s == Some(100)),
-        "{:?}",
-        env.weights().await
-    );
+    assert!(env.all_weights_are(0, 100).await, "{:?}", env.weights().await);
 }
 
 /// A drill or a failover starts no cooldown: a disaster right after one is
@@ -296,14 +263,7 @@ async fn a_disaster_right_after_a_real_drill_starts_at_once() {
     assert_eq!(record["trigger"], "alarm", "{record}");
     assert_eq!(record["status"], "succeeded", "{record}");
     assert!(record.get("waited").is_none(), "{record}");
-    assert!(
-        env.weights()
-            .await
-            .iter()
-            .all(|(_, p, s)| *p == Some(0) && *s == Some(100)),
-        "{:?}",
-        env.weights().await
-    );
+    assert!(env.all_weights_are(0, 100).await, "{:?}", env.weights().await);
 }
 
 /// Anyone who may put events or start executions could send a follow-up:

@@ -12,13 +12,14 @@ use aws_sdk_dynamodb::types::{
     CreateGlobalTableWitnessGroupMemberAction, CreateReplicationGroupMemberAction, GlobalTableWitnessGroupUpdate,
     MultiRegionConsistency, ReplicationGroupUpdate,
 };
-use harness::{REGION, TestEnv};
-use lifeboat::local::{LocalOptions, LocalRun, run_local_with};
+use harness::{REGION, TestEnv, ran};
+use lifeboat::local::{LocalOptions, run_local_with};
 use lifeboat_aws::CallCounter;
 use lifeboat_aws::dynamodb::DynamoLease;
 use lifeboat_aws::ports::RunLease;
 use lifeboat_core::calls::ApiCalls;
-use lifeboat_states::{Execution, ExecutionStatus, VirtualClock};
+use lifeboat_states::{ExecutionStatus, VirtualClock};
+use lifeboat_tasks::ServicesFactory;
 use lifeboat_tasks::services::AwsServicesFactory;
 use std::path::Path;
 use std::sync::Arc;
@@ -90,13 +91,6 @@ fn changes(calls: &ApiCalls) -> u64 {
         .sum()
 }
 
-fn ran(run: LocalRun) -> Execution {
-    match run {
-        LocalRun::Ran(e) => *e,
-        LocalRun::Duplicate { name, .. } => panic!("{name} was refused as a duplicate"),
-    }
-}
-
 #[tokio::test]
 async fn both_regions_get_the_same_disaster_at_once_and_exactly_one_run_changes_anything() {
     let env = TestEnv::new().await;
@@ -156,13 +150,7 @@ async fn both_regions_get_the_same_disaster_at_once_and_exactly_one_run_changes_
     assert_eq!(winner.status, ExecutionStatus::Succeeded, "{:?}", winner.error);
     let record = lifeboat::run_record(winner).unwrap();
     assert_eq!(record["status"], "succeeded", "{record}");
-    assert!(
-        env.weights()
-            .await
-            .iter()
-            .all(|(_, p, s)| *p == Some(0) && *s == Some(100)),
-        "every app moved, once"
-    );
+    assert!(env.all_weights_are(0, 100).await, "every app moved, once");
 
     // How the loser learned: the lease named the winner's run, in either of
     // two ways. Before planning it found the lease held (its trigger kept,
@@ -280,4 +268,52 @@ async fn at_the_same_instant_one_region_wins_the_lease_where_an_eventual_table_l
         "an eventually consistent table lets both Regions win the same instant"
     );
     eprintln!("eventual table: both Regions won {both_won_on_eventual} of {ROUNDS} rounds; strong: one every round");
+}
+
+/// The fallback for Regions outside one Region set: the lease pinned to a
+/// third Region (`LIFEBOAT_LEASE_REGION`), where both Regions' functions take
+/// it, so one wins there too.
+#[tokio::test]
+async fn a_lease_pinned_to_a_third_region_is_taken_there_by_both_regions() {
+    use lifeboat_aws::ports::LeaseOutcome;
+    let env = TestEnv::new().await;
+    let settings = lifeboat_tasks::Settings {
+        lease_region: Some(WITNESS.into()),
+        ..env.settings.clone()
+    };
+    let services = |region: &str| {
+        let config = env
+            .run_config
+            .to_builder()
+            .region(aws_config::Region::new(region.to_string()))
+            .build();
+        AwsServicesFactory::new(config, settings.clone(), CallCounter::new()).services()
+    };
+    let (west, east) = (services(REGION), services(EAST));
+    assert!(west.lease.ensure_table().await.unwrap(), "made in {WITNESS}");
+    let (now, ttl) = (chrono::Utc::now(), chrono::Duration::hours(1));
+    assert!(matches!(
+        west.lease.acquire("west-run", now, ttl, true).await.unwrap(),
+        LeaseOutcome::Acquired { .. }
+    ));
+    let lost = east.lease.acquire("east-run", now, ttl, true).await.unwrap();
+    assert!(
+        matches!(&lost, LeaseOutcome::Held { holder, region: Some(r), .. } if holder == "west-run" && r == REGION),
+        "{lost:?}"
+    );
+    // Nothing of it in either Region's own table of that name.
+    let own = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&env.config)
+            .region(aws_config::Region::new(REGION))
+            .build(),
+    );
+    let item = own
+        .get_item()
+        .table_name(&env.settings.lease_table)
+        .key("run_id", aws_sdk_dynamodb::types::AttributeValue::S("#lease".into()))
+        .key("entry", aws_sdk_dynamodb::types::AttributeValue::S("lease".into()))
+        .send()
+        .await
+        .unwrap();
+    assert!(item.item().is_none(), "the lease is in {WITNESS} only");
 }

@@ -75,22 +75,8 @@ pub enum Command {
         /// Input JSON file, or - for standard input.
         #[arg(long)]
         input: String,
-        /// Run the definition in this process against the AWS endpoint of the
-        /// environment (AWS_ENDPOINT_URL, profile, ...).
-        #[arg(long)]
-        local: bool,
-        /// Start an execution of this deployed state machine and follow it.
-        #[arg(long)]
-        state_machine_arn: Option<String>,
-        /// With --state-machine-arn: how long to follow the execution before leaving it running.
-        #[arg(long, default_value_t = 3600)]
-        wait_seconds: u64,
-        /// The ASL definition to run.
-        #[arg(long, default_value = local::DEFAULT_DEFINITION)]
-        definition: PathBuf,
-        /// `system` waits for real; `virtual` moves time forward at once (tests, emulators).
-        #[arg(long, value_enum, default_value_t = ClockArg::System)]
-        clock: ClockArg,
+        #[command(flatten)]
+        place: RunPlace,
     },
     /// Recent runs from the journal.
     History {
@@ -159,27 +145,36 @@ pub enum TriggersCommand {
     /// trigger starts a run (--local, or --state-machine-arn); a run's end is
     /// recorded from the journal, as the record task would. The message is
     /// deleted once re-driven, and stays queued if re-driving fails.
+    #[command(group(clap::ArgGroup::new("where").args(["local", "state_machine_arn"])))]
     Redrive {
         /// The message id.
         id: String,
         #[arg(long, env = "LIFEBOAT_TRIGGER_DLQ", default_value = crate::dead_letters::DEFAULT_QUEUE)]
         queue: String,
-        /// Run a trigger in this process (as `run --local`).
-        #[arg(long, conflicts_with = "state_machine_arn")]
-        local: bool,
-        /// Start a trigger on this deployed state machine (as `run --state-machine-arn`).
-        #[arg(long)]
-        state_machine_arn: Option<String>,
-        /// With --state-machine-arn: how long to follow the execution.
-        #[arg(long, default_value_t = 3600)]
-        wait_seconds: u64,
-        /// With --local: the ASL definition to run.
-        #[arg(long, default_value = local::DEFAULT_DEFINITION)]
-        definition: PathBuf,
-        /// With --local: `system` waits for real; `virtual` moves time forward at once.
-        #[arg(long, value_enum, default_value_t = ClockArg::System)]
-        clock: ClockArg,
+        #[command(flatten)]
+        place: RunPlace,
     },
+}
+
+/// Where a run happens: on the local executor, or on a deployed state machine.
+#[derive(Debug, clap::Args)]
+pub struct RunPlace {
+    /// Run the definition in this process against the AWS endpoint of the
+    /// environment (AWS_ENDPOINT_URL, profile, ...).
+    #[arg(long)]
+    pub local: bool,
+    /// Start an execution of this deployed state machine and follow it.
+    #[arg(long)]
+    pub state_machine_arn: Option<String>,
+    /// With --state-machine-arn: how long to follow the execution before leaving it running.
+    #[arg(long, default_value_t = 3600)]
+    pub wait_seconds: u64,
+    /// With --local: the ASL definition to run.
+    #[arg(long, default_value = local::DEFAULT_DEFINITION)]
+    pub definition: PathBuf,
+    /// With --local: `system` waits for real; `virtual` moves time forward at once (tests, emulators).
+    #[arg(long, value_enum, default_value_t = ClockArg::System)]
+    pub clock: ClockArg,
 }
 
 #[derive(Debug, Subcommand)]

@@ -195,10 +195,15 @@ applications:
             .lock()
             .unwrap()
             .iter()
-            .map(|(r, _, d)| (format!("{r}/{}", d.dimensions[0].1), d.value))
+            .map(|(r, _, d)| {
+                let who = d.dimensions.first().map_or(d.metric.as_str(), |(_, app)| app.as_str());
+                (format!("{r}/{who}"), d.value)
+            })
             .collect();
         assert!(values.contains(&("us-west-2/api".into(), 1.0)), "{values:?}");
         assert!(values.contains(&("us-west-2/web".into(), 0.0)), "{values:?}");
+        // The round's heartbeat, in the same call, whatever the probes found.
+        assert!(values.contains(&("us-west-2/ProbeHeartbeat".into(), 1.0)), "{values:?}");
     }
 
     #[tokio::test]
@@ -213,6 +218,10 @@ applications:
         let alarms = metrics.alarms.lock().unwrap().clone();
         assert!(alarms.contains(&("us-west-2".into(), "lifeboat-probe-api".into(), "api".into(), 2)));
         assert!(alarms.contains(&("eu-central-1".into(), "lifeboat-probe-eu".into(), "eu".into(), 3)));
+        // Each Region the probe runs in has its heartbeat alarm, which the probe alarms name.
+        let mut heartbeats = metrics.heartbeat_alarms.lock().unwrap().clone();
+        heartbeats.sort();
+        assert_eq!(heartbeats, ["eu-central-1", "us-west-2"]);
         assert_eq!(reg.apps_for_alarm("web-primary-down")[0].name, "web");
     }
 }

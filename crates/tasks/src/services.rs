@@ -143,6 +143,22 @@ mod settings_tests {
         .unwrap();
         assert_eq!((s.cooldown_seconds, s.lease_ttl_seconds), (60, 7200));
         assert_eq!(s.trigger_origin.regions, ["a", "b"]);
+        assert_eq!(
+            (s.lease_table.as_str(), s.lease_region.as_deref()),
+            ("lifeboat-lease", None)
+        );
+        let pinned = Settings::from_vars(vars(&[
+            ("LIFEBOAT_LEASE_TABLE", "stack-lease"),
+            ("LIFEBOAT_LEASE_REGION", "us-east-2"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            (pinned.lease_table.as_str(), pinned.lease_region.as_deref()),
+            ("stack-lease", Some("us-east-2"))
+        );
+        // The template passes an empty LeaseRegion when the lease is not pinned.
+        let unpinned = Settings::from_vars(vars(&[("LIFEBOAT_LEASE_REGION", "")])).unwrap();
+        assert_eq!(unpinned.lease_region, None);
         for (name, value) in [
             ("LIFEBOAT_COOLDOWN_SECONDS", "15m"),
             ("LIFEBOAT_COOLDOWN_SECONDS", "-1"),
@@ -266,13 +282,16 @@ impl ServicesFactory for AwsServicesFactory {
                 clients.dynamodb.clone(),
                 &self.settings.journal_table,
             )),
-            lease: Arc::new(DynamoLease::new(
-                match &self.settings.lease_region {
-                    Some(region) => clients.dynamodb_in(region),
-                    None => clients.dynamodb.clone(),
-                },
-                &self.settings.lease_table,
-            )),
+            lease: Arc::new(
+                DynamoLease::new(
+                    match &self.settings.lease_region {
+                        Some(region) => clients.dynamodb_in(region),
+                        None => clients.dynamodb.clone(),
+                    },
+                    &self.settings.lease_table,
+                )
+                .for_region(clients.region()),
+            ),
             dns_read: route53.clone(),
             dns_read_best_effort: route53_best_effort.clone(),
             dns_write: route53.clone(),

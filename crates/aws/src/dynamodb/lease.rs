@@ -19,6 +19,8 @@ use chrono::{DateTime, Utc};
 pub struct DynamoLease {
     client: aws_sdk_dynamodb::Client,
     table: String,
+    /// The Region of the state machine whose runs take it (None: the client's).
+    caller_region: Option<String>,
 }
 
 impl DynamoLease {
@@ -26,7 +28,15 @@ impl DynamoLease {
         DynamoLease {
             client,
             table: table.into(),
+            caller_region: None,
         }
+    }
+
+    /// The lease as taken by `region`'s runs, wherever it is written (a lease
+    /// pinned to a third Region is written there, and names the caller's).
+    pub fn for_region(mut self, region: impl Into<String>) -> Self {
+        self.caller_region = Some(region.into());
+        self
     }
 
     /// An UpdateItem of the lease's item.
@@ -60,9 +70,12 @@ impl DynamoLease {
         }
     }
 
-    /// The Region this adapter writes in (recorded with the holder).
+    /// The Region whose runs take the lease (recorded with the holder).
     fn region(&self) -> String {
-        self.client.config().region().map(|r| r.to_string()).unwrap_or_default()
+        self.caller_region
+            .clone()
+            .or_else(|| self.client.config().region().map(|r| r.to_string()))
+            .unwrap_or_default()
     }
 
     async fn read(&self) -> Result<Item, AwsError> {

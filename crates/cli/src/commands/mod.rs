@@ -31,20 +31,15 @@ pub(crate) async fn run_command(cli: &Cli) -> Result<i32, CliError> {
         }) => lease::release(cli, reason).await,
         Command::Lease(LeaseCommand::Release { reason, cooldown: true }) => lease::end_cooldown(cli, reason).await,
         Command::Triggers(TriggersCommand::List { queue }) => triggers::list(cli, queue).await,
-        Command::Triggers(TriggersCommand::Redrive {
-            id,
-            queue,
-            local,
-            state_machine_arn,
-            wait_seconds,
-            definition,
-            clock,
-        }) => {
-            let place = match (local, state_machine_arn) {
-                (true, _) => Some(triggers::Place::Local { definition, clock }),
+        Command::Triggers(TriggersCommand::Redrive { id, queue, place }) => {
+            let place = match (place.local, &place.state_machine_arn) {
+                (true, _) => Some(triggers::Place::Local {
+                    definition: &place.definition,
+                    clock: &place.clock,
+                }),
                 (false, Some(arn)) => Some(triggers::Place::Aws {
                     arn,
-                    wait_seconds: *wait_seconds,
+                    wait_seconds: place.wait_seconds,
                 }),
                 (false, None) => None,
             };
@@ -70,18 +65,10 @@ pub(crate) async fn run_command(cli: &Cli) -> Result<i32, CliError> {
             };
             plan::run(cli, args).await
         }
-        Command::Run {
-            input,
-            state_machine_arn: Some(arn),
-            wait_seconds,
-            ..
-        } => run::on_aws(cli, input, arn, *wait_seconds).await,
-        Command::Run {
-            input,
-            definition,
-            clock,
-            ..
-        } => run::on_local(cli, input, definition, clock).await,
+        Command::Run { input, place } => match &place.state_machine_arn {
+            Some(arn) => run::on_aws(cli, input, arn, place.wait_seconds).await,
+            None => run::on_local(cli, input, &place.definition, &place.clock).await,
+        },
         Command::History {
             limit,
             state_machine_arn,
