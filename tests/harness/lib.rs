@@ -324,23 +324,20 @@ pub fn lifeboat_bin() -> PathBuf {
 
 /// Runs the `lifeboat` binary against `endpoint`; returns (exit code, stdout, stderr).
 pub fn run_cli(endpoint: &str, settings: &Settings, args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
+    run_cli_with_env(endpoint, settings, args, stdin, &[])
+}
+
+/// [`run_cli`] with more environment variables (`RUST_LOG`, ...).
+pub fn run_cli_with_env(
+    endpoint: &str,
+    settings: &Settings,
+    args: &[&str],
+    stdin: Option<&str>,
+    env: &[(&str, &str)],
+) -> (i32, String, String) {
     use std::io::Write;
-    let mut cmd = std::process::Command::new(lifeboat_bin());
-    cmd.args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", REGION)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("LIFEBOAT_REGISTRY_TABLE", &settings.registry_table)
-        .env("LIFEBOAT_JOURNAL_TABLE", &settings.journal_table)
-        .env("LIFEBOAT_LEASE_TABLE", &settings.lease_table)
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
+    let mut cmd = cli_command(endpoint, settings, args);
+    cmd.envs(env.iter().copied());
     let mut child = cmd.spawn().unwrap_or_else(|e| {
         panic!(
             "cannot run {}: {e} (build it with cargo build -p lifeboat)",
@@ -358,6 +355,28 @@ pub fn run_cli(endpoint: &str, settings: &Settings, args: &[&str], stdin: Option
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// The `lifeboat` binary with `args`, against `endpoint` and the tables of
+/// `settings`, nothing else from this process's environment; every stream piped.
+pub fn cli_command(endpoint: &str, settings: &Settings, args: &[&str]) -> std::process::Command {
+    let mut cmd = std::process::Command::new(lifeboat_bin());
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", REGION)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("LIFEBOAT_REGISTRY_TABLE", &settings.registry_table)
+        .env("LIFEBOAT_JOURNAL_TABLE", &settings.journal_table)
+        .env("LIFEBOAT_LEASE_TABLE", &settings.lease_table)
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    cmd
 }
 
 /// moto asks every cluster and instance for a master user; AWS only asks a primary.

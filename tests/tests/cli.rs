@@ -808,3 +808,75 @@ async fn triggers_lists_kept_logged_and_dead_lettered_and_redrives_one() {
         "{listed}"
     );
 }
+
+/// Output conventions: a reader that goes away is not a panic; with
+/// `--output json`, errors are JSON on standard output too (usage errors
+/// and command errors alike); logs to a pipe carry no colour codes.
+#[tokio::test]
+async fn a_closed_pipe_json_errors_and_plain_logs() {
+    let env = TestEnv::new().await;
+    let endpoint = moto().endpoint();
+
+    // `lifeboat registry schema | true`: the reader is gone before the
+    // schema is written (before this, println! panicked with exit 101).
+    let mut child = harness::cli_command(&endpoint, &env.settings, &["registry", "schema"])
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    // A command's error, and a usage error, as JSON.
+    for args in [
+        &["--output", "json", "registry", "validate", "/no/such/registry.yaml"][..],
+        &["--output=json", "run", "--local"][..],
+    ] {
+        let (code, stdout, stderr) = run_cli(&endpoint, &env.settings, args, None);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        let error: serde_json::Value =
+            serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {stdout}"));
+        assert_eq!(error["error"]["exit_code"], 2, "{error}");
+        assert!(!error["error"]["message"].as_str().unwrap().is_empty(), "{error}");
+        assert!(stderr.contains("error"), "a person still reads it: {stderr}");
+    }
+
+    // Logs to a pipe: plain text.
+    let (_, _, stderr) = harness::run_cli_with_env(
+        &endpoint,
+        &env.settings,
+        &["registry", "list"],
+        None,
+        &[("RUST_LOG", "debug")],
+    );
+    assert!(!stderr.is_empty(), "debug logs were asked for");
+    assert!(!stderr.contains('\u{1b}'), "no ANSI colour codes: {stderr:?}");
+}
+
+/// The definition is built into the binary: a local run works from a
+/// directory outside the checkout.
+#[tokio::test]
+async fn a_local_run_works_from_outside_the_checkout() {
+    let env = TestEnv::new().await;
+    let elsewhere = std::env::temp_dir().join(harness::unique("elsewhere"));
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let mut cmd = harness::cli_command(
+        &moto().endpoint(),
+        &env.settings,
+        &["run", "--local", "--clock", "virtual", "--input", "-"],
+    );
+    let mut child = cmd.current_dir(&elsewhere).spawn().unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(br#"{"action": "failover"}"#).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(env.all_weights_are(0, 100).await, "{stdout}");
+}

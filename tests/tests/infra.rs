@@ -652,3 +652,35 @@ fn outcome_events_go_to_a_bus_only_the_state_machine_may_put_to() {
         );
     }
 }
+
+/// A restore needs the backup key's DescribeKey and a grant, both asked by
+/// RDS on the function's behalf. kms:GrantIsForAWSResource is carried only by
+/// the grant calls (CreateGrant, ListGrants, RevokeGrant: KMS's "Controlling
+/// access to grants"), so DescribeKey under it was always denied: it has its
+/// own statement, through RDS in the recovery Region.
+#[test]
+fn a_restore_may_describe_its_key_through_rds_and_grant_only_for_rds() {
+    let t = template();
+    let (name, f) = function_for(&t, TaskKind::PromoteDatabase);
+    let kms: Vec<&Yaml> = statements(&f)
+        .filter(|st| serde_yaml_ng::to_string(&st["Action"]).unwrap().contains("kms:"))
+        .collect();
+    let with = |action: &str| {
+        kms.iter()
+            .find(|st| serde_yaml_ng::to_string(&st["Action"]).unwrap().contains(action))
+            .unwrap_or_else(|| panic!("{name}: no statement for {action}"))
+    };
+    let describe = serde_yaml_ng::to_string(with("kms:DescribeKey")).unwrap();
+    assert!(!describe.contains("kms:CreateGrant"), "{describe}");
+    assert!(!describe.contains("GrantIsForAWSResource"), "{describe}");
+    assert!(
+        describe.contains("kms:ViaService") && describe.contains("rds.${SecondaryRegion}.amazonaws.com"),
+        "{describe}"
+    );
+    let grant = serde_yaml_ng::to_string(with("kms:CreateGrant")).unwrap();
+    assert!(grant.contains("kms:GrantIsForAWSResource"), "{grant}");
+    for st in kms {
+        let resource = serde_yaml_ng::to_string(&st["Resource"]).unwrap();
+        assert_eq!(resource.trim(), "!Ref RestoreKmsKeyArns", "{name}");
+    }
+}

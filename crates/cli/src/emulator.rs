@@ -222,20 +222,20 @@ impl MotoServer {
 pub fn serve_foreground(port: Option<u16>, quotas: bool) -> Result<i32, crate::CliError> {
     let server = MotoServer::start_on(&find_moto_server(), "127.0.0.1", port, quotas)
         .map_err(|e| crate::CliError::failed(e.to_string()))?;
-    println!(
+    crate::outln!(
         "lifeboat emulator (moto server with lifeboat's extensions) on {}",
         server.endpoint()
     );
     if quotas {
-        println!(
+        crate::outln!(
             "  throttling as AWS's documented rate quotas do (--no-quotas: never); requests signed with the access key \"{SETUP_ACCESS_KEY}\" are exempt"
         );
     }
-    println!(
+    crate::outln!(
         "  export AWS_ENDPOINT_URL={} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-west-2 AWS_EC2_METADATA_DISABLED=true",
         server.endpoint()
     );
-    println!("  ARC clusters it creates list their five regional endpoints on this port; Ctrl-C stops it.");
+    crate::outln!("  ARC clusters it creates list their five regional endpoints on this port; Ctrl-C stops it.");
     loop {
         std::thread::sleep(Duration::from_secs(3600));
     }

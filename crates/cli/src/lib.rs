@@ -25,18 +25,43 @@ pub use output::{exit_code, follow_up_of, print_execution, print_json, print_rem
 
 /// Parses arguments, runs the command, returns the exit code.
 pub async fn main_with_args(args: impl IntoIterator<Item = String>) -> i32 {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<String> = args.into_iter().collect();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(c) => c,
         Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() { EXIT_BAD_INPUT } else { EXIT_OK };
+            if !e.use_stderr() {
+                let _ = e.print();
+                return EXIT_OK;
+            }
+            // The usage error as JSON when JSON was asked for, plain otherwise.
+            if asks_for_json(&args) {
+                print_error_json(EXIT_BAD_INPUT, e.render().to_string().trim());
+            } else {
+                let _ = e.print();
+            }
+            return EXIT_BAD_INPUT;
         }
     };
     match commands::run_command(&cli).await {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {}", e.message);
+            match cli.output {
+                OutputFormat::Json => print_error_json(e.code, &e.message),
+                OutputFormat::Text => eprintln!("error: {}", e.message),
+            }
             e.code
         }
     }
+}
+
+/// `--output json` (or `--output=json`) among arguments clap refused.
+fn asks_for_json(args: &[String]) -> bool {
+    args.iter().any(|a| a == "--output=json") || args.windows(2).any(|w| w[0] == "--output" && w[1] == "json")
+}
+
+/// An error as `--output json` prints it: on standard output, where a script
+/// reads the result, and its message on standard error for a person.
+fn print_error_json(code: i32, message: &str) {
+    print_json(&serde_json::json!({"error": {"exit_code": code, "message": message}}));
+    eprintln!("error: {message}");
 }

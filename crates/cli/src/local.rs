@@ -71,8 +71,18 @@ pub fn resolve_definition(path: &Path) -> std::path::PathBuf {
     }
 }
 
-/// Reads, substitutes and checks a definition file.
+/// lifeboat's own definition, built into the binary, so `run --local` and
+/// the demo work from any directory. `statemachine/lifeboat.asl.json` stays
+/// the deploy source; this is that file as it was at build time (a test
+/// checks the two are equal).
+pub const BUILT_IN_DEFINITION: &str = include_str!("../../../statemachine/lifeboat.asl.json");
+
+/// Reads, substitutes and checks a definition file; [`DEFAULT_DEFINITION`]
+/// is the one built in.
 pub fn load_definition(path: &Path) -> Result<StateMachine, LoadError> {
+    if path == Path::new(DEFAULT_DEFINITION) {
+        return parse_definition(&substitute(BUILT_IN_DEFINITION, &local_substitutions())?);
+    }
     let path = resolve_definition(path);
     let text = std::fs::read_to_string(&path).map_err(|e| LoadError(format!("cannot read {}: {e}", path.display())))?;
     parse_definition(&substitute(&text, &local_substitutions())?)
@@ -402,6 +412,16 @@ mod tests {
             v
         };
         assert_eq!(resources, expected);
+    }
+
+    #[test]
+    fn the_built_in_definition_is_the_deploy_source() {
+        let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../statemachine/lifeboat.asl.json");
+        assert_eq!(
+            std::fs::read_to_string(file).unwrap(),
+            BUILT_IN_DEFINITION,
+            "rebuild the CLI: statemachine/lifeboat.asl.json changed since"
+        );
     }
 
     #[test]

@@ -57,7 +57,7 @@ pub fn print_remote(run: &remote::RemoteRun, format: OutputFormat) -> i32 {
     };
     match format {
         OutputFormat::Json => print_json(&doc),
-        OutputFormat::Text => println!("{text}"),
+        OutputFormat::Text => crate::outln!("{text}"),
     }
     code
 }
@@ -110,14 +110,14 @@ pub fn print_execution(exec: &Execution, counter: &CallCounter, format: OutputFo
             "api_calls": calls,
         })),
         OutputFormat::Text => {
-            println!("execution {}: {:?}", exec.name, exec.status);
+            crate::outln!("execution {}: {:?}", exec.name, exec.status);
             if let Some(e) = &exec.error {
-                println!("  error: {}: {}", e.error, e.cause);
+                crate::outln!("  error: {}: {}", e.error, e.cause);
             }
             if let Some(r) = &record {
-                println!("  {}", r["summary"].as_str().unwrap_or(""));
+                crate::outln!("  {}", r["summary"].as_str().unwrap_or(""));
             }
-            println!("  AWS API calls: {}", text::calls_line(&calls));
+            crate::outln!("  AWS API calls: {}", text::calls_line(&calls));
         }
     }
     exit_code(exec)
@@ -127,5 +127,33 @@ pub fn print_execution(exec: &Execution, counter: &CallCounter, format: OutputFo
 /// keys are in the same order whatever is printed).
 pub fn print_json(v: &impl serde::Serialize) {
     let v = serde_json::to_value(v).unwrap_or(Value::Null);
-    println!("{}", serde_json::to_string_pretty(&v).unwrap_or_else(|_| v.to_string()));
+    crate::outln!("{}", serde_json::to_string_pretty(&v).unwrap_or_else(|_| v.to_string()));
+}
+
+/// Writes to standard output. A reader that went away (`lifeboat ... | head`)
+/// is not an error and never a panic: the command goes on (a run is not cut
+/// short because its pager closed) and its output goes nowhere.
+pub fn write_stdout(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    if let Err(e) = std::io::stdout().lock().write_fmt(args)
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        tracing::warn!(error = %e, "could not write to standard output");
+    }
+}
+
+/// `println!` that survives a closed pipe (see [`write_stdout`]).
+#[macro_export]
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::output::write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// `print!` that survives a closed pipe (see [`write_stdout`]).
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::output::write_stdout(format_args!($($arg)*))
+    };
 }

@@ -18,11 +18,11 @@ pub(crate) async fn run(cli: &Cli, limit: usize, state_machine_arn: Option<&str>
             "executions": executions.as_ref().map(|e| e.iter().map(|(n, st, t)| json!({"name": n, "status": st, "started": t})).collect::<Vec<_>>()),
         })),
         OutputFormat::Text => {
-            print!("{}", text::history_table(&runs));
+            crate::out!("{}", text::history_table(&runs));
             if let Some(e) = &executions {
-                println!("Step Functions executions:");
+                crate::outln!("Step Functions executions:");
                 for (n, st, t) in e {
-                    println!("  {n:<44} {st:<10} {t}");
+                    crate::outln!("  {n:<44} {st:<10} {t}");
                 }
             }
         }

@@ -11,7 +11,7 @@ pub(crate) async fn show(cli: &Cli) -> Result<i32, CliError> {
     let lease = f.services().lease.state().await?;
     match cli.output {
         OutputFormat::Json => print_json(&lease),
-        OutputFormat::Text => println!("{}", text::lease_line(&lease, chrono::Utc::now())),
+        OutputFormat::Text => crate::outln!("{}", text::lease_line(&lease, chrono::Utc::now())),
     }
     Ok(EXIT_OK)
 }
@@ -26,7 +26,7 @@ pub(crate) async fn release(cli: &Cli, reason: &str) -> Result<i32, CliError> {
     let Some(before) = s.lease.break_lease(now).await? else {
         match cli.output {
             OutputFormat::Json => print_json(&json!({"released": false, "reason": "the lease is free"})),
-            OutputFormat::Text => println!("the run lease is free: nothing to release"),
+            OutputFormat::Text => crate::outln!("the run lease is free: nothing to release"),
         }
         return Ok(EXIT_OK);
     };
@@ -39,7 +39,7 @@ pub(crate) async fn release(cli: &Cli, reason: &str) -> Result<i32, CliError> {
     tracing::warn!(run = %holder, epoch = before.epoch, %by, %reason, "run lease broken by an operator");
     match cli.output {
         OutputFormat::Json => print_json(&json!({"released": true, "lease": before, "by": by, "reason": reason})),
-        OutputFormat::Text => println!(
+        OutputFormat::Text => crate::outln!(
             "released the run lease of {holder} (epoch {}, {}) by {by}: {reason}\n\
              its next step changes nothing (it refuses with Lifeboat.LeaseHeld); stop its execution too if it is still running",
             before.epoch,
@@ -63,7 +63,7 @@ pub(crate) async fn end_cooldown(cli: &Cli, reason: &str) -> Result<i32, CliErro
     let Some(before) = s.lease.clear_cooldown(now).await? else {
         match cli.output {
             OutputFormat::Json => print_json(&json!({"cleared": false, "reason": "no cooldown is running"})),
-            OutputFormat::Text => println!("no cooldown is running: nothing to end"),
+            OutputFormat::Text => crate::outln!("no cooldown is running: nothing to end"),
         }
         return Ok(EXIT_OK);
     };
@@ -76,7 +76,7 @@ pub(crate) async fn end_cooldown(cli: &Cli, reason: &str) -> Result<i32, CliErro
     tracing::warn!(run = %last_run, %by, %reason, "cooldown ended by an operator");
     match cli.output {
         OutputFormat::Json => print_json(&json!({"cleared": true, "lease": before, "by": by, "reason": reason})),
-        OutputFormat::Text => println!(
+        OutputFormat::Text => crate::outln!(
             "ended the cooldown after run {last_run} (it ran until {}) by {by}: {reason}\n\
              an alarm's failover now starts at once",
             before

@@ -44,7 +44,7 @@ pub(crate) async fn run(cli: &Cli, args: PlanArgs<'_>) -> Result<i32, CliError> 
     lifeboat_tasks::database::preflight(&*s.databases, &*s.dns_read, &*s.dns_read_best_effort, &out.plan).await?;
     match cli.output {
         OutputFormat::Json => print_json(&out.plan),
-        OutputFormat::Text => print!("{}", text::plan_text(&out.plan)),
+        OutputFormat::Text => crate::out!("{}", text::plan_text(&out.plan)),
     }
     Ok(EXIT_OK)
 }

@@ -13,7 +13,7 @@ pub(crate) async fn run(cli: &Cli) -> Result<i32, CliError> {
         .await?;
     match cli.output {
         OutputFormat::Json => print_json(&out),
-        OutputFormat::Text => print!("{}", text::probe_text(&out)),
+        OutputFormat::Text => crate::out!("{}", text::probe_text(&out)),
     }
     Ok(if out.failing().is_empty() {
         EXIT_OK

@@ -22,7 +22,7 @@ pub(crate) async fn run(cli: &Cli, now: bool) -> Result<i32, CliError> {
     };
     match cli.output {
         OutputFormat::Json => print_json(&ev),
-        OutputFormat::Text => print!("{}", text::readiness_table(&ev, chrono::Utc::now())),
+        OutputFormat::Text => crate::out!("{}", text::readiness_table(&ev, chrono::Utc::now())),
     }
     Ok(if ev.not_ready().is_empty() {
         EXIT_OK

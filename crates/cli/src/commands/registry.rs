@@ -16,7 +16,7 @@ pub(crate) fn validate(cli: &Cli, file: &Path) -> Result<i32, CliError> {
     let reg = read_registry_file(file)?;
     match cli.output {
         OutputFormat::Json => print_json(&json!({"valid": true, "applications": reg.applications.len()})),
-        OutputFormat::Text => println!("{}: valid, {} application(s)", file.display(), reg.applications.len()),
+        OutputFormat::Text => crate::outln!("{}: valid, {} application(s)", file.display(), reg.applications.len()),
     }
     Ok(EXIT_OK)
 }
@@ -33,7 +33,7 @@ pub(crate) async fn apply(cli: &Cli, file: &Path, prune: bool) -> Result<i32, Cl
     summary.probe_alarms = lifeboat_tasks::probe::apply_probe_alarms(&*s.metrics, &reg).await?;
     match cli.output {
         OutputFormat::Json => print_json(&summary),
-        OutputFormat::Text => println!("{}", summary.describe(&cli.registry_table)),
+        OutputFormat::Text => crate::outln!("{}", summary.describe(&cli.registry_table)),
     }
     Ok(EXIT_OK)
 }
@@ -43,7 +43,7 @@ pub(crate) async fn list(cli: &Cli) -> Result<i32, CliError> {
     let apps = f.services().registry.load().await?;
     match cli.output {
         OutputFormat::Json => print_json(&text::apps_json(&apps)),
-        OutputFormat::Text => print!("{}", text::apps_table(&apps)),
+        OutputFormat::Text => crate::out!("{}", text::apps_table(&apps)),
     }
     Ok(EXIT_OK)
 }

@@ -20,7 +20,7 @@ pub(crate) async fn run(cli: &Cli, run: &str, html: Option<&Path>) -> Result<i32
     }
     match cli.output {
         OutputFormat::Json => print_json(&data),
-        OutputFormat::Text => print!("{}", text::run_text(&rec)),
+        OutputFormat::Text => crate::out!("{}", text::run_text(&rec)),
     }
     Ok(EXIT_OK)
 }

@@ -80,7 +80,9 @@ pub(crate) async fn run_locally(cli: &Cli, input: Value, definition: &Path, cloc
                     print_json(&json!({"execution": name, "duplicate": true, "previous_status": status}))
                 }
                 OutputFormat::Text => {
-                    println!("execution {name} already ran ({status}): the same trigger runs once; nothing was done")
+                    crate::outln!(
+                        "execution {name} already ran ({status}): the same trigger runs once; nothing was done"
+                    )
                 }
             },
         }

@@ -39,15 +39,15 @@ pub(crate) async fn run(cli: &Cli, state_machine_arn: Option<&str>) -> Result<i3
             "running_executions": running.as_ref().map(|r| r.iter().map(|(n, _, t)| json!({"name": n, "started": t})).collect::<Vec<_>>()),
         })),
         OutputFormat::Text => {
-            print!("{}", text::apps_table(&apps));
+            crate::out!("{}", text::apps_table(&apps));
             for (name, text) in &databases {
-                println!("database of {name}: {text}");
+                crate::outln!("database of {name}: {text}");
             }
             match last.first() {
                 Some(r) => {
-                    println!("last run: {} {:?} - {}", r.run_id, r.status, r.summary);
+                    crate::outln!("last run: {} {:?} - {}", r.run_id, r.status, r.summary);
                     if let Some(w) = &r.waited {
-                        println!(
+                        crate::outln!(
                             "  its trigger waited {} s before it started (since {}): {}",
                             w.seconds,
                             w.since.to_rfc3339(),
@@ -55,15 +55,15 @@ pub(crate) async fn run(cli: &Cli, state_machine_arn: Option<&str>) -> Result<i3
                         );
                     }
                 }
-                None => println!("last run: none"),
+                None => crate::outln!("last run: none"),
             }
-            println!("{}", text::lease_line(&lease, chrono::Utc::now()));
+            crate::outln!("{}", text::lease_line(&lease, chrono::Utc::now()));
             if let Some(r) = &running {
                 if r.is_empty() {
-                    println!("running executions: none");
+                    crate::outln!("running executions: none");
                 }
                 for (n, _, t) in r {
-                    println!("running: {n} (since {t})");
+                    crate::outln!("running: {n} (since {t})");
                 }
             }
         }

@@ -39,7 +39,7 @@ pub(crate) async fn list(cli: &Cli, queue_name: &str) -> Result<i32, CliError> {
             "dead_letter_queue": dead.as_ref().map(|(url, _)| url),
             "dead_letters": dead.as_ref().map(|(_, d)| d).cloned().unwrap_or_default(),
         })),
-        OutputFormat::Text => println!("{}", list_text(&kept, &logged, queue_name, dead.as_ref())),
+        OutputFormat::Text => crate::outln!("{}", list_text(&kept, &logged, queue_name, dead.as_ref())),
     }
     Ok(EXIT_OK)
 }
@@ -133,7 +133,7 @@ pub(crate) async fn redrive(cli: &Cli, id: &str, queue_name: &str, place: Option
                 Ok(out) => {
                     match cli.output {
                         OutputFormat::Json => print_json(&json!({"recorded": out})),
-                        OutputFormat::Text => println!(
+                        OutputFormat::Text => crate::outln!(
                             "recorded the end of run {}: {}",
                             event["detail"]["name"].as_str().unwrap_or("?"),
                             out["detail"].as_str().unwrap_or("done")

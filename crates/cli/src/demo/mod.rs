@@ -48,7 +48,7 @@ fn demo_report_path() -> std::path::PathBuf {
 pub(crate) fn say(format: OutputFormat, line: impl AsRef<str>) {
     // Text mode narrates on stdout; JSON mode keeps stdout for the final document.
     match format {
-        OutputFormat::Text => println!("{}", line.as_ref()),
+        OutputFormat::Text => crate::outln!("{}", line.as_ref()),
         OutputFormat::Json => eprintln!("{}", line.as_ref()),
     }
 }
@@ -393,7 +393,7 @@ pub async fn run_demo(format: OutputFormat) -> Result<i32, CliError> {
             crate::EXIT_RUN_FAILED
         });
     if format == OutputFormat::Json {
-        println!(
+        crate::outln!(
             "{}",
             serde_json::to_string_pretty(&json!({
                 "failover": {"execution": failover.name, "status": failover.status, "record": run_record(&failover), "api_calls": failover_calls},
