@@ -132,6 +132,15 @@ pub fn build_plan(
             let database = match database_step(app, action, target, request) {
                 DbDecision::Move(d) => *d,
                 DbDecision::Skip(reason) => {
+                    // Already where it would go: that is the news, not what
+                    // its database would need to move.
+                    let (dns, ctl) = traffic_changes(app, target, &current, &controls);
+                    let already = dns.iter().all(|c| c.before == c.after) && ctl.iter().all(|c| c.before == c.after);
+                    let reason = if already {
+                        format!("already active in {} ({target})", app.regions.get(target))
+                    } else {
+                        reason
+                    };
                     if !plan.skipped.iter().any(|s| s.app == app.name) {
                         plan.skipped.push(Skipped {
                             app: app.name.clone(),
@@ -319,13 +328,13 @@ fn check_records(apps: &[&Application], observed: &Observed) -> Result<(), Lifeb
     }
 }
 
-fn app_move(
+/// The weight and routing-control changes that put `app`'s traffic on `target`.
+fn traffic_changes(
     app: &Application,
     target: Side,
     current: &HashMap<RecordKey, i64>,
     current_controls: &HashMap<String, ControlState>,
-    database: DatabasePlan,
-) -> AppMove {
+) -> (Vec<WeightChange>, Vec<ControlChange>) {
     let mut dns = Vec::new();
     let mut controls = Vec::new();
     if let Some(rc) = app.routing_controls() {
@@ -351,6 +360,17 @@ fn app_move(
             });
         }
     }
+    (dns, controls)
+}
+
+fn app_move(
+    app: &Application,
+    target: Side,
+    current: &HashMap<RecordKey, i64>,
+    current_controls: &HashMap<String, ControlState>,
+    database: DatabasePlan,
+) -> AppMove {
+    let (dns, controls) = traffic_changes(app, target, current, current_controls);
     let v = &app.verification;
     let (alarms, probes) = (v.alarms.get(target).clone(), v.probes.get(target).clone());
     // A Route 53 health check is read only where nothing else verifies the

@@ -456,3 +456,23 @@ fn data_and_traffic_apart_says_what_is_where_and_how_to_join_them() {
         "{text}"
     );
 }
+
+/// A failback of an app that never failed over says it is already active
+/// where it would go, not what its database would need to move there.
+#[test]
+fn an_app_that_never_moved_is_already_active_whatever_its_database() {
+    let reg = parse_registry(&REG.replace(
+        "    triggers: { alarms: [db-down] }",
+        "    triggers: { alarms: [db-down] }\n    database: { kind: rds-replica, identifiers: { primary: db-use1, secondary: db-usw2 } }",
+    ))
+    .unwrap();
+    let request = normalize_trigger(&json!({"action": "failback", "apps": ["db"]})).unwrap();
+    let plan = build_plan(&reg, &request, &Observed::from(at_primary()), &ctx()).unwrap();
+    let db = plan.skipped.iter().find(|s| s.app == "db").expect("skipped");
+    assert_eq!(db.reason, "already active in us-east-1 (primary)");
+    // Away from home, the database's rule is what stops it.
+    let away = active_in([Side::Secondary, Side::Primary, Side::Primary]);
+    let plan = build_plan(&reg, &request, &Observed::from(away), &ctx()).unwrap();
+    let db = plan.skipped.iter().find(|s| s.app == "db").expect("skipped");
+    assert!(db.reason.contains("read replica"), "{}", db.reason);
+}
