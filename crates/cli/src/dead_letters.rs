@@ -109,8 +109,12 @@ pub struct DeadLetters {
     url: String,
 }
 
-fn sqs_error(what: &str, e: impl std::fmt::Display) -> CliError {
-    CliError::failed(format!("SQS {what}: {e}"))
+/// An SQS call's error, with its whole chain of causes.
+fn sqs_error(what: &str, e: impl std::error::Error) -> CliError {
+    CliError::failed(format!(
+        "SQS {what}: {}",
+        aws_smithy_types::error::display::DisplayErrorContext(e)
+    ))
 }
 
 impl DeadLetters {
@@ -129,10 +133,7 @@ impl DeadLetters {
                 url: url.into(),
             })),
             Err(e) if e.as_service_error().is_some_and(|se| se.is_queue_does_not_exist()) => Ok(None),
-            Err(e) => Err(sqs_error(
-                &format!("GetQueueUrl {name_or_url}"),
-                aws_smithy_types::error::display::DisplayErrorContext(e),
-            )),
+            Err(e) => Err(sqs_error(&format!("GetQueueUrl {name_or_url}"), e)),
         }
     }
 
@@ -156,12 +157,7 @@ impl DeadLetters {
                 .message_attribute_names("All")
                 .send()
                 .await
-                .map_err(|e| {
-                    sqs_error(
-                        "ReceiveMessage",
-                        aws_smithy_types::error::display::DisplayErrorContext(e),
-                    )
-                })?;
+                .map_err(|e| sqs_error("ReceiveMessage", e))?;
             let before = seen.len();
             for m in out.messages() {
                 let (Some(id), Some(receipt)) = (m.message_id(), m.receipt_handle()) else {
@@ -236,12 +232,7 @@ impl DeadLetters {
             .visibility_timeout(0)
             .send()
             .await
-            .map_err(|e| {
-                sqs_error(
-                    "ChangeMessageVisibility",
-                    aws_smithy_types::error::display::DisplayErrorContext(e),
-                )
-            })?;
+            .map_err(|e| sqs_error("ChangeMessageVisibility", e))?;
         Ok(())
     }
 
@@ -253,12 +244,7 @@ impl DeadLetters {
             .receipt_handle(receipt)
             .send()
             .await
-            .map_err(|e| {
-                sqs_error(
-                    "DeleteMessage",
-                    aws_smithy_types::error::display::DisplayErrorContext(e),
-                )
-            })?;
+            .map_err(|e| sqs_error("DeleteMessage", e))?;
         Ok(())
     }
 }

@@ -48,24 +48,25 @@ impl DynamoLease {
             .key("entry", s("lease"))
     }
 
-    /// Sends an update, again while another Region is writing the lease.
+    /// Sends an update of the lease's item, again while another Region is
+    /// writing it. None: its condition did not hold (each caller says what
+    /// that means); any other error names the table.
     async fn send(
         &self,
         update: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder,
-    ) -> Result<
-        aws_sdk_dynamodb::operation::update_item::UpdateItemOutput,
-        SdkError<aws_sdk_dynamodb::operation::update_item::UpdateItemError, HttpResponse>,
-    > {
+    ) -> Result<Option<aws_sdk_dynamodb::operation::update_item::UpdateItemOutput>, AwsError> {
         let mut attempt = 0;
         loop {
             match update.clone().send().await {
+                Ok(out) => return Ok(Some(out)),
+                Err(e) if is_condition_failed(&e) => return Ok(None),
                 Err(e) if is_replicated_write_conflict(&e) && attempt < CONFLICT_RETRIES => {
                     attempt += 1;
                     tracing::info!(attempt, "another Region is writing the lease; trying again");
                     let pause = fastrand::u64(50..=150) * u64::from(attempt);
                     tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
                 }
-                other => return other,
+                Err(e) => return Err(table_error(&self.table, &format!("UpdateItem {} lease", self.table), e)),
             }
         }
     }
@@ -146,14 +147,14 @@ impl RunLease for DynamoLease {
                     .return_values(ReturnValue::UpdatedNew),
             )
             .await;
-        match update {
-            Ok(out) => {
+        match update? {
+            Some(out) => {
                 let epoch = out.attributes().and_then(|a| get_n(a, "epoch")).unwrap_or(1);
                 Ok(LeaseOutcome::Acquired {
                     epoch: u64::try_from(epoch).unwrap_or(1),
                 })
             }
-            Err(e) if is_condition_failed(&e) => {
+            None => {
                 let item = self.read().await?;
                 let holder = get_s(&item, "holder").map(str::to_string);
                 let expires = get_n(&item, "expires_at").unwrap_or(0);
@@ -169,7 +170,6 @@ impl RunLease for DynamoLease {
                     }),
                 }
             }
-            Err(e) => Err(table_error(&self.table, &format!("UpdateItem {} lease", self.table), e)),
         }
     }
 
@@ -185,12 +185,11 @@ impl RunLease for DynamoLease {
             .expression_attribute_values(":now", n(now.timestamp()))
             .expression_attribute_values(":one", n(1))
             .return_values(ReturnValue::AllOld);
-        let update = self.send(update).await;
-        match update {
-            Ok(out) => Ok(Some(lease_state(&out.attributes().cloned().unwrap_or_default()))),
-            Err(e) if is_condition_failed(&e) => Ok(None),
-            Err(e) => Err(table_error(&self.table, &format!("UpdateItem {} lease", self.table), e)),
-        }
+        // The lease as it was, if the condition held.
+        Ok(self
+            .send(update)
+            .await?
+            .map(|out| lease_state(&out.attributes().cloned().unwrap_or_default())))
     }
 
     async fn give_back(&self, run_id: &str) -> Result<bool, AwsError> {
@@ -199,13 +198,8 @@ impl RunLease for DynamoLease {
             .update_expression("REMOVE holder, holder_region, expires_at")
             .condition_expression("holder = :me")
             .expression_attribute_values(":me", s(run_id));
-        let update = self.send(update).await;
-        match update {
-            Ok(_) => Ok(true),
-            // Our own give-back applied and its answer lost reads the same: not held by us.
-            Err(e) if is_condition_failed(&e) => Ok(false),
-            Err(e) => Err(table_error(&self.table, &format!("UpdateItem {} lease", self.table), e)),
-        }
+        // Our own give-back applied and its answer lost reads the same: not held by us.
+        Ok(self.send(update).await?.is_some())
     }
 
     async fn clear_cooldown(&self, now: DateTime<Utc>) -> Result<Option<LeaseState>, AwsError> {
@@ -215,12 +209,11 @@ impl RunLease for DynamoLease {
             .condition_expression("cooldown_until > :now")
             .expression_attribute_values(":now", n(now.timestamp()))
             .return_values(ReturnValue::AllOld);
-        let update = self.send(update).await;
-        match update {
-            Ok(out) => Ok(Some(lease_state(&out.attributes().cloned().unwrap_or_default()))),
-            Err(e) if is_condition_failed(&e) => Ok(None),
-            Err(e) => Err(table_error(&self.table, &format!("UpdateItem {} lease", self.table), e)),
-        }
+        // The lease as it was, if the condition held.
+        Ok(self
+            .send(update)
+            .await?
+            .map(|out| lease_state(&out.attributes().cloned().unwrap_or_default())))
     }
 
     async fn release(&self, run_id: &str, now: DateTime<Utc>, cooldown: chrono::Duration) -> Result<bool, AwsError> {
@@ -238,15 +231,11 @@ impl RunLease for DynamoLease {
         .condition_expression("holder = :me")
         .expression_attribute_values(":me", s(run_id))
         .expression_attribute_values(":now", n(now.timestamp()));
-        let update = self.send(update).await;
-        match update {
-            Ok(_) => Ok(true),
-            // Our own release, applied and its answer lost, left us as the last run.
-            Err(e) if is_condition_failed(&e) => {
-                let st = lease_state(&self.read().await?);
-                Ok(st.holder.is_none() && st.last_run.as_deref() == Some(run_id))
-            }
-            Err(e) => Err(table_error(&self.table, &format!("UpdateItem {} lease", self.table), e)),
+        if self.send(update).await?.is_some() {
+            return Ok(true);
         }
+        // Our own release, applied and its answer lost, left us as the last run.
+        let st = lease_state(&self.read().await?);
+        Ok(st.holder.is_none() && st.last_run.as_deref() == Some(run_id))
     }
 }
