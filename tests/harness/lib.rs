@@ -116,6 +116,45 @@ async fn config_with_key(endpoint: &str, key: &str) -> SdkConfig {
         .await
 }
 
+/// A scaled estate (see [`scale::Scale`]) on the shared emulator, under
+/// tables of its own: seeded, its registry applied, its journal and lease
+/// tables made.
+pub struct ScaledEnv {
+    pub registry: lifeboat_core::registry::Registry,
+    /// Names its tables.
+    pub settings: Settings,
+    /// Exempt from the emulator's quotas, for setting the scene.
+    pub setup: SdkConfig,
+    /// Services on `setup`, for checks.
+    pub admin: Services,
+}
+
+impl ScaledEnv {
+    pub async fn new(estate: &scale::Scale) -> ScaledEnv {
+        let setup = setup_config(&moto().endpoint()).await;
+        let registry = scale::seed(&setup, estate).await.unwrap();
+        let name = &estate.name;
+        let settings = Settings {
+            registry_table: format!("{name}-registry"),
+            journal_table: format!("{name}-journal"),
+            lease_table: format!("{name}-lease"),
+            ..Settings::default()
+        };
+        let admin = AwsServicesFactory::new(setup.clone(), settings.clone(), CallCounter::new()).services();
+        lifeboat_tasks::apply_registry::apply_registry(&*admin.registry, &registry, false)
+            .await
+            .unwrap();
+        admin.journal.ensure_table().await.unwrap();
+        admin.lease.ensure_table().await.unwrap();
+        ScaledEnv {
+            registry,
+            settings,
+            setup,
+            admin,
+        }
+    }
+}
+
 /// A seeded estate on the shared emulator, with its own registry and journal tables.
 pub struct TestEnv {
     /// For setting the scene and checking it, straight against the emulator

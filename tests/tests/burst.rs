@@ -17,16 +17,15 @@
 #![allow(clippy::unwrap_used)]
 
 use futures::future::join_all;
-use harness::scale::{Scale, misplaced, seed};
-use harness::{moto, sdk_config, setup_config, unique};
+use harness::scale::{Scale, misplaced};
+use harness::{ScaledEnv, moto, sdk_config, unique};
 use lifeboat::concurrency::ReservedConcurrency;
 use lifeboat::estate::{alarm_event, set_alarm};
 use lifeboat::local::{LocalOptions, LocalRun, run_local_with};
 use lifeboat_aws::CallCounter;
 use lifeboat_states::{Execution, ExecutionStatus, VirtualClock};
-use lifeboat_tasks::apply_registry::apply_registry;
+use lifeboat_tasks::AwsServicesFactory;
 use lifeboat_tasks::pending::{all_kept, pending, trigger_log};
-use lifeboat_tasks::{AwsServicesFactory, ServicesFactory, Settings};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -55,33 +54,22 @@ async fn execute(factory: &Arc<AwsServicesFactory>, options: &LocalOptions, inpu
 
 #[tokio::test]
 async fn two_hundred_probe_alarms_at_once_move_every_app_and_the_journal_accounts_for_each() {
-    let name = unique("burst");
-    let setup = setup_config(&moto().endpoint()).await;
-    let registry = seed(
-        &setup,
-        &Scale {
-            name: name.clone(),
-            apps: APPS,
-            zones: 4,
-            db_apps: 0,
-            alarms: true,
-            health_checked: 0,
-            probe: None,
-            detection: true,
-        },
-    )
-    .await
-    .unwrap();
-    let settings = Settings {
-        registry_table: format!("{name}-registry"),
-        journal_table: format!("{name}-journal"),
-        lease_table: format!("{name}-lease"),
-        ..Settings::default()
-    };
-    let admin = AwsServicesFactory::new(setup.clone(), settings.clone(), CallCounter::new()).services();
-    apply_registry(&*admin.registry, &registry, false).await.unwrap();
-    admin.journal.ensure_table().await.unwrap();
-    admin.lease.ensure_table().await.unwrap();
+    let ScaledEnv {
+        registry,
+        settings,
+        setup,
+        admin,
+    } = ScaledEnv::new(&Scale {
+        name: unique("burst"),
+        apps: APPS,
+        zones: 4,
+        db_apps: 0,
+        alarms: true,
+        health_checked: 0,
+        probe: None,
+        detection: true,
+    })
+    .await;
     // The primary is dark: every app's probe alarm is in ALARM. (Made with
     // the setup key: `registry apply` paces PutMetricAlarm at CloudWatch's 3
     // a second, a minute for 200; the alarms' shape is not what is tested.)

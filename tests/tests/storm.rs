@@ -13,16 +13,15 @@
 #![allow(clippy::unwrap_used)]
 
 use harness::proxy::{Fault, FaultProxy, Rule, Seen, rds_action, storm};
-use harness::scale::{Scale, seed};
-use harness::{moto, sdk_config, setup_config, unique};
+use harness::scale::Scale;
+use harness::{ScaledEnv, moto, sdk_config, unique};
 use lifeboat::local::{LocalRun, run_local};
 use lifeboat_aws::CallCounter;
 
 use lifeboat_core::outcome::{AppStatus, RunRecord, RunStatus};
 use lifeboat_core::registry::{DatabaseKind, Registry};
 use lifeboat_states::{ExecutionStatus, VirtualClock};
-use lifeboat_tasks::apply_registry::apply_registry;
-use lifeboat_tasks::{AwsServicesFactory, Services, ServicesFactory, Settings};
+use lifeboat_tasks::{AwsServicesFactory, Services};
 use std::sync::Arc;
 
 const APPS: usize = 40;
@@ -57,33 +56,22 @@ async fn assert_weights(admin: &Services, registry: &Registry, seed: u64, expect
 }
 
 async fn converges_under_a_storm(seed_value: u64) {
-    let name = unique("storm");
-    let setup = setup_config(&moto().endpoint()).await;
-    let registry = seed(
-        &setup,
-        &Scale {
-            name: name.clone(),
-            apps: APPS,
-            zones: 4,
-            db_apps: DB_APPS,
-            alarms: true,
-            health_checked: 4,
-            probe: None,
-            detection: false,
-        },
-    )
-    .await
-    .unwrap();
-    let settings = Settings {
-        registry_table: format!("{name}-registry"),
-        journal_table: format!("{name}-journal"),
-        lease_table: format!("{name}-lease"),
-        ..Settings::default()
-    };
-    let admin = AwsServicesFactory::new(setup.clone(), settings.clone(), CallCounter::new()).services();
-    apply_registry(&*admin.registry, &registry, false).await.unwrap();
-    admin.journal.ensure_table().await.unwrap();
-    admin.lease.ensure_table().await.unwrap();
+    let ScaledEnv {
+        registry,
+        settings,
+        admin,
+        ..
+    } = ScaledEnv::new(&Scale {
+        name: unique("storm"),
+        apps: APPS,
+        zones: 4,
+        db_apps: DB_APPS,
+        alarms: true,
+        health_checked: 4,
+        probe: None,
+        detection: false,
+    })
+    .await;
     let with_database = |app: &str| {
         registry
             .app(app)
