@@ -40,6 +40,18 @@ async fn probe_alarm_state(config: aws_config::SdkConfig, alarm: String) -> Stri
         .to_string()
 }
 
+/// A detection probe of `url` expecting 200, ALARM after `failures` failed minutes.
+fn probe_detection(url: String, failures: u32, alarm: &str) -> lifeboat_core::registry::Detection {
+    lifeboat_core::registry::Detection {
+        probe: lifeboat_core::registry::DetectionProbe {
+            url,
+            expect_status: 200,
+            failures,
+            alarm_name: Some(alarm.to_string()),
+        },
+    }
+}
+
 fn record(exec: &lifeboat_states::Execution) -> RunRecord {
     serde_json::from_value(lifeboat::run_record(exec).expect("the run records its outcome")).unwrap()
 }
@@ -156,7 +168,7 @@ async fn with_us_east_1_and_route53_dark_routing_control_apps_fail_over_and_weig
 #[tokio::test]
 async fn the_probe_from_the_recovery_region_sees_the_primary_die_and_its_alarm_fails_the_app_over() {
     use harness::endpoint::TestEndpoint;
-    use lifeboat_core::registry::{Detection, DetectionProbe, HttpCheck};
+    use lifeboat_core::registry::HttpCheck;
     let proxy = harness::us_east_1_dark();
     let mut env = TestEnv::with_endpoint(&proxy.endpoint()).await;
     let seed = env.give_routing_controls(&["payments"], Some(&proxy.endpoint())).await;
@@ -164,14 +176,7 @@ async fn the_probe_from_the_recovery_region_sees_the_primary_die_and_its_alarm_f
     let alarm = format!("{}-probe-payments", env.namespace);
     let mut registry = env.estate.registry.clone();
     if let Some(app) = registry.applications.iter_mut().find(|a| a.name == "payments") {
-        app.detection = Some(Detection {
-            probe: DetectionProbe {
-                url: primary.url("/health"),
-                expect_status: 200,
-                failures: 3,
-                alarm_name: Some(alarm.clone()),
-            },
-        });
+        app.detection = Some(probe_detection(primary.url("/health"), 3, &alarm));
         // Verified by the recovery Region's own endpoint, not by Route 53.
         app.verification.probes.secondary = vec![HttpCheck {
             url: secondary.url("/health"),
@@ -297,19 +302,12 @@ async fn the_dark_regions_kept_trigger_is_handed_on_and_the_run_still_records_su
 #[tokio::test]
 async fn a_probe_that_stops_fails_nothing_over_and_readiness_names_it() {
     use harness::endpoint::TestEndpoint;
-    use lifeboat_core::registry::{Detection, DetectionProbe, PROBE_HEARTBEAT_ALARM};
+    use lifeboat_core::registry::PROBE_HEARTBEAT_ALARM;
     let env = TestEnv::new().await;
     let primary = TestEndpoint::start();
     let alarm = format!("{}-probe-payments", env.namespace);
     env.update_app("payments", |app| {
-        app.detection = Some(Detection {
-            probe: DetectionProbe {
-                url: primary.url("/health"),
-                expect_status: 200,
-                failures: 2,
-                alarm_name: Some(alarm.clone()),
-            },
-        });
+        app.detection = Some(probe_detection(primary.url("/health"), 2, &alarm));
     })
     .await;
     let s = env.admin();
