@@ -1,7 +1,9 @@
 """Installs every extension, then runs moto server with the given arguments."""
 
+import logging
 import sys
 
+import moto
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.server import main
 
@@ -73,5 +75,16 @@ def install():
     DomainDispatcherApplication.__call__ = _call
 
 
+# The extensions patch moto's internals as they are in this version.
+MOTO_VERSION = "5.2.5"
+
+if moto.__version__ != MOTO_VERSION:
+    sys.exit(
+        f"lifeboat's emulator extensions need moto {MOTO_VERSION}; {sys.executable} has moto {moto.__version__}: "
+        f"pip install 'moto[server]=={MOTO_VERSION}', or unset LIFEBOAT_MOTO_SERVER and take moto_server off PATH "
+        "so lifeboat installs its own"
+    )
+# One line per request is noise; errors still reach stderr (the launcher shows them).
+logging.getLogger("werkzeug").setLevel(logging.ERROR)
 install()
 main(sys.argv[1:])

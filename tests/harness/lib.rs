@@ -14,7 +14,8 @@ pub use lifeboat::fault_proxy as proxy;
 use aws_config::SdkConfig;
 use aws_config::retry::RetryConfig;
 use aws_sdk_cloudwatch::types::StateValue;
-use lifeboat::emulator::{MotoServer, find_moto_server};
+use lifeboat::emulator::MotoServer;
+use lifeboat::emulator::discovery::Discovery;
 use lifeboat::estate::{Estate, PRIMARY, SECONDARY, seed_estate};
 use lifeboat::local::{self, LocalRun};
 use lifeboat_aws::CallCounter;
@@ -37,7 +38,13 @@ pub fn moto_server_path() -> PathBuf {
     let bin = std::env::var("LIFEBOAT_MOTO_SERVER")
         .map(PathBuf::from)
         .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/moto_server"));
-    if bin.exists() { bin } else { find_moto_server() }
+    if bin.exists() {
+        return bin;
+    }
+    match Discovery::from_env().locate(&mut |line| eprintln!("{line}")) {
+        Ok(Some(found)) => found.server,
+        other => panic!("no moto server for the tests ({other:?}): run `make setup`"),
+    }
 }
 
 /// The test binary's moto server, started on first use.

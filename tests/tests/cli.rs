@@ -121,6 +121,46 @@ async fn registry_errors_exit_2_with_field_paths_and_leave_the_table_alone() {
     assert!(stderr.contains("cannot read /nonexistent/registry.yaml"), "{stderr}");
 }
 
+/// A Region typo (`us-wset-2`) is caught offline, exit 2 with the Region
+/// meant: in the registry (validate and apply, which changes nothing), and
+/// in the environment (AWS_REGION, LIFEBOAT_LEASE_REGION) before any call.
+#[tokio::test]
+async fn an_unknown_region_is_exit_2_everywhere_before_any_call() {
+    let env = TestEnv::new().await;
+    let endpoint = moto().endpoint();
+    let typo = env
+        .estate
+        .registry_yaml
+        .replacen("secondary: us-west-2", "secondary: us-wset-2", 1);
+    assert_ne!(typo, env.estate.registry_yaml);
+    let file = write_temp("typo.yaml", &typo);
+    for verb in ["validate", "apply"] {
+        let (code, stdout, stderr) = run_cli(
+            &endpoint,
+            &env.settings,
+            &["registry", verb, file.to_str().unwrap()],
+            None,
+        );
+        assert_eq!(code, 2, "{verb}: {stdout}{stderr}");
+        assert!(
+            stderr.contains("unknown Region \"us-wset-2\" (did you mean us-west-2?)"),
+            "{verb}: {stderr}"
+        );
+    }
+    for (var, value) in [("AWS_REGION", "us-wset-2"), ("LIFEBOAT_LEASE_REGION", "us-wset-2")] {
+        let (code, stdout, stderr) = harness::run_cli_with_env(
+            &endpoint,
+            &env.settings,
+            &["plan", "--action", "failover"],
+            None,
+            &[(var, value)],
+        );
+        assert_eq!(code, 2, "{var}: {stdout}{stderr}");
+        assert!(stderr.contains("did you mean us-west-2?"), "{var}: {stderr}");
+    }
+    assert_nothing_changed(&env).await;
+}
+
 #[tokio::test]
 async fn registry_apply_is_idempotent_and_list_shows_the_apps() {
     let env = TestEnv::new().await;
@@ -879,4 +919,102 @@ async fn a_local_run_works_from_outside_the_checkout() {
     );
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
     assert!(env.all_weights_are(0, 100).await, "{stdout}");
+}
+
+/// A new user's first hour, with nothing but the binary: copied into an
+/// empty directory (no checkout above it, an empty HOME, moto on PATH as
+/// `pip install moto[server]` leaves it), it serves the emulator, applies a
+/// registry, plans, makes a sample alarm event, runs it, and runs the demo.
+#[tokio::test]
+async fn the_binary_alone_in_an_empty_directory_runs_emulator_apply_plan_run_and_demo() {
+    use std::io::{BufRead, BufReader};
+    let dir = std::env::temp_dir().join(harness::unique("alone"));
+    std::fs::create_dir_all(dir.join("home")).unwrap();
+    let bin = dir.join("lifeboat");
+    std::fs::copy(harness::lifeboat_bin(), &bin).unwrap();
+    let moto_bin = harness::moto_server_path().parent().unwrap().to_path_buf();
+    let path = format!("{}:/usr/local/bin:/usr/bin:/bin", moto_bin.display());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let user = |args: &[&str]| {
+        let mut cmd = std::process::Command::new(&bin);
+        cmd.args(args)
+            .current_dir(&dir)
+            .env_clear()
+            .env("PATH", &path)
+            .env("HOME", dir.join("home"))
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", harness::REGION)
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_ENDPOINT_URL", &endpoint);
+        cmd
+    };
+    let output = |args: &[&str]| {
+        let out = user(args).output().unwrap();
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        );
+        assert_eq!(out.status.code(), Some(0), "lifeboat {args:?}:\n{stdout}\n{stderr}");
+        (stdout, stderr)
+    };
+
+    let mut emulator = user(&["emulator", "--port", &port.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(emulator.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.contains(&endpoint), "{first}");
+
+    // The user's estate (here the sample one), in the emulator they started.
+    let setup = harness::setup_config(&endpoint).await;
+    let estate = lifeboat::estate::seed_estate(&setup, "").await.unwrap();
+    std::fs::write(dir.join("registry.yaml"), &estate.registry_yaml).unwrap();
+    let env = TestEnv {
+        config: setup.clone(),
+        run_config: harness::sdk_config(&endpoint).await,
+        settings: lifeboat_tasks::Settings::default(),
+        estate,
+        namespace: String::new(),
+    };
+
+    let (applied, _) = output(&["registry", "apply", "registry.yaml"]);
+    assert!(applied.contains("lifeboat-registry"), "{applied}");
+    let (plan, _) = output(&["plan", "--action", "failover"]);
+    assert!(plan.contains("storefront"), "{plan}");
+    let (event, hint) = output(&["sample", "alarm-event", "storefront"]);
+    assert!(event.contains(&env.estate.trigger_alarm), "{event}");
+    assert!(hint.contains("lifeboat run --local --input"), "{hint}");
+    std::fs::write(dir.join("alarm.json"), &event).unwrap();
+    lifeboat::estate::set_alarm(
+        &setup,
+        PRIMARY,
+        &env.estate.trigger_alarm,
+        aws_sdk_cloudwatch::types::StateValue::Alarm,
+    )
+    .await
+    .unwrap();
+    let (ran, _) = output(&["run", "--local", "--clock", "virtual", "--input", "alarm.json"]);
+    assert!(ran.contains("Succeeded"), "{ran}");
+    assert!(env.all_weights_are(0, 100).await, "{ran}");
+
+    let (demo, demo_log) = output(&["demo"]);
+    assert!(demo.contains("failback"), "{demo}");
+    assert!(
+        !demo_log.contains("Installing"),
+        "moto on PATH should serve: {demo_log}"
+    );
+
+    let _ = emulator.kill();
+    let _ = emulator.wait();
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -119,6 +119,10 @@ pub enum Command {
     /// recovery Region): GET each primary endpoint and publish the results
     /// to CloudWatch, as the scheduled probe function does every minute.
     Probe,
+    /// Sample inputs for a run, made from your registry: for trying a
+    /// trigger on the emulator or in a drill.
+    #[command(subcommand)]
+    Sample(SampleCommand),
     /// Run the local AWS emulator (moto server with lifeboat's extensions) in
     /// the foreground, for your own tools (aws CLI, boto3, terraform).
     Emulator {
@@ -130,6 +134,26 @@ pub enum Command {
         /// Functions), answering each service's own throttling error.
         #[arg(long)]
         no_quotas: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SampleCommand {
+    /// The EventBridge event CloudWatch sends when APP's trigger alarm goes
+    /// to ALARM, stamped now: `lifeboat run --local --input` takes it as
+    /// EventBridge would deliver it.
+    #[command(
+        after_help = "Example:\n  lifeboat sample alarm-event checkout > alarm.json\n  lifeboat run --local --input alarm.json"
+    )]
+    AlarmEvent {
+        /// The application whose alarm fires.
+        app: String,
+        /// Read the application from this registry file instead of the registry table.
+        #[arg(long)]
+        registry: Option<PathBuf>,
+        /// The alarm, if the app has several (default: its first trigger alarm, else its probe's).
+        #[arg(long)]
+        alarm: Option<String>,
     },
 }
 

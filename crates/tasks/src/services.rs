@@ -109,7 +109,15 @@ impl Settings {
             registry_table: var("LIFEBOAT_REGISTRY_TABLE").unwrap_or(d.registry_table),
             journal_table: var("LIFEBOAT_JOURNAL_TABLE").unwrap_or(d.journal_table),
             lease_table: var("LIFEBOAT_LEASE_TABLE").unwrap_or(d.lease_table),
-            lease_region: var("LIFEBOAT_LEASE_REGION").filter(|r| !r.trim().is_empty()),
+            lease_region: match var("LIFEBOAT_LEASE_REGION").filter(|r| !r.trim().is_empty()) {
+                Some(r) if !lifeboat_core::registry::regions::is_known_region(&r) => {
+                    return Err(LifeboatError::invalid(format!(
+                        "LIFEBOAT_LEASE_REGION: {}",
+                        lifeboat_core::registry::regions::unknown_region_message(&r)
+                    )));
+                }
+                other => other,
+            },
             cooldown_seconds,
             lease_ttl_seconds,
             max_trigger_age_seconds: num("LIFEBOAT_MAX_TRIGGER_AGE_SECONDS", d.max_trigger_age_seconds)?,
@@ -156,6 +164,8 @@ mod settings_tests {
             (pinned.lease_table.as_str(), pinned.lease_region.as_deref()),
             ("stack-lease", Some("us-east-2"))
         );
+        let typo = Settings::from_vars(vars(&[("LIFEBOAT_LEASE_REGION", "us-est-2")])).unwrap_err();
+        assert!(typo.message.contains("did you mean us-east-2?"), "{}", typo.message);
         // The template passes an empty LeaseRegion when the lease is not pinned.
         let unpinned = Settings::from_vars(vars(&[("LIFEBOAT_LEASE_REGION", "")])).unwrap();
         assert_eq!(unpinned.lease_region, None);

@@ -288,3 +288,21 @@ impl Route53 {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The registry's offline Region check knows every Region the SDK does:
+    /// an SDK upgrade that adds one fails here until the list has it.
+    #[test]
+    fn the_registrys_known_regions_cover_the_sdks() {
+        let missing: Vec<&str> = aws_sdk_route53::types::ResourceRecordSetRegion::values()
+            .iter()
+            .copied()
+            .filter(|r| !lifeboat_core::registry::regions::is_known_region(r))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "add to crates/core/src/registry/regions.rs: {missing:?}"
+        );
+    }
+}

@@ -9,12 +9,14 @@ mod readiness;
 mod registry;
 mod report;
 mod run;
+mod sample;
 mod status;
 mod triggers;
 
-use crate::{Cli, CliError, Command, LeaseCommand, RegistryCommand, TriggersCommand, demo, emulator};
+use crate::{Cli, CliError, Command, LeaseCommand, RegistryCommand, SampleCommand, TriggersCommand, demo, emulator};
 use lifeboat_aws::CallCounter;
 use lifeboat_aws::clients::load_sdk_config;
+use lifeboat_core::registry::regions::{is_known_region, unknown_region_message};
 use lifeboat_tasks::{AwsServicesFactory, Settings};
 
 /// Runs the command `cli` names; returns its exit code.
@@ -23,6 +25,9 @@ pub(crate) async fn run_command(cli: &Cli) -> Result<i32, CliError> {
         Command::Demo => demo::run_demo(cli.output).await,
         Command::Emulator { port, no_quotas } => emulator::serve_foreground(*port, !*no_quotas),
         Command::Probe => probe::run(cli).await,
+        Command::Sample(SampleCommand::AlarmEvent { app, registry, alarm }) => {
+            sample::alarm_event_for(cli, app, registry.as_deref(), alarm.as_deref()).await
+        }
         Command::Readiness { now } => readiness::run(cli, *now).await,
         Command::Lease(LeaseCommand::Show) => lease::show(cli).await,
         Command::Lease(LeaseCommand::Release {
@@ -90,11 +95,16 @@ pub(crate) fn settings(cli: &Cli) -> Result<Settings, CliError> {
 
 /// The services a command uses, on the SDK's default configuration.
 pub(crate) async fn factory(cli: &Cli) -> Result<AwsServicesFactory, CliError> {
-    Ok(AwsServicesFactory::new(
-        load_sdk_config(None, None).await,
-        settings(cli)?,
-        CallCounter::new(),
-    ))
+    let config = load_sdk_config(None, None).await;
+    if let Some(region) = config.region().map(|r| r.to_string())
+        && !is_known_region(&region)
+    {
+        return Err(CliError::bad_input(format!(
+            "AWS_REGION (or the profile's region): {}",
+            unknown_region_message(&region)
+        )));
+    }
+    Ok(AwsServicesFactory::new(config, settings(cli)?, CallCounter::new()))
 }
 
 /// The Region the services are signed for: the recovery Region, where probes

@@ -48,7 +48,7 @@ pub(crate) async fn list(cli: &Cli) -> Result<i32, CliError> {
     Ok(EXIT_OK)
 }
 
-fn read_registry_file(file: &Path) -> Result<Registry, CliError> {
+pub(crate) fn read_registry_file(file: &Path) -> Result<Registry, CliError> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| CliError::bad_input(format!("cannot read {}: {e}", file.display())))?;
     parse_registry(&text).map_err(|e| CliError::bad_input(format!("{}: {e}", file.display())))

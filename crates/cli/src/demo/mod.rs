@@ -4,7 +4,7 @@
 
 mod dark;
 
-use crate::emulator::{MotoServer, emulator_config, emulator_setup_config, find_moto_server};
+use crate::emulator::{MotoServer, emulator_config, emulator_setup_config, moto_server};
 use crate::estate::{DEMO_REGION, PRIMARY, REGION_ALARM, SECONDARY, alarm_event, cname_value, seed_estate, set_alarm};
 use crate::text::{calls_line, weight_rows, weights_table};
 use crate::{CliError, EXIT_OK, OutputFormat, exit_code, local, progress, run_record};
@@ -99,8 +99,9 @@ async fn wait_until_connected(
 
 pub async fn run_demo(format: OutputFormat) -> Result<i32, CliError> {
     let started = std::time::Instant::now();
-    let binary = find_moto_server();
-    let moto = MotoServer::start(&binary).map_err(|e| CliError::failed(e.to_string()))?;
+    let moto = moto_server()
+        .and_then(|binary| MotoServer::start(&binary))
+        .map_err(|e| CliError::failed(e.to_string()))?;
     say(
         format,
         "lifeboat demo: a full failover and failback on a local AWS emulator",

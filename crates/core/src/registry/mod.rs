@@ -12,6 +12,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 mod database;
+pub mod regions;
 mod validate;
 mod verification;
 

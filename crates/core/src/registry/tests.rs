@@ -345,3 +345,27 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn a_region_typo_is_caught_offline_with_the_region_meant() {
+    let text = r#"
+version: 1
+routing_control_cluster:
+  endpoints:
+    - { region: eu-wset-1, url: "https://host-a.eu-west-1.example.aws/v1" }
+applications:
+  - name: api
+    regions: { primary: us-east-1, secondary: us-wset-2 }
+    dns:
+      - { hosted_zone_id: Z1, name: api.x., type: A, set_identifiers: { primary: a1, secondary: a2 } }
+"#;
+    let e = parse_registry(text).unwrap_err();
+    let got: Vec<String> = e.0.iter().map(|p| p.to_string()).collect();
+    assert_eq!(
+        got,
+        vec![
+            "applications[0].regions.secondary: unknown Region \"us-wset-2\" (did you mean us-west-2?)",
+            "routing_control_cluster.endpoints[0].region: unknown Region \"eu-wset-1\" (did you mean eu-west-1?)",
+        ]
+    );
+}

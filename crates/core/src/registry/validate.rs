@@ -2,6 +2,7 @@
 //! then what a schema cannot say (unique names, known dependencies, no
 //! cycles), every problem with its field path.
 
+use super::regions::{is_known_region, unknown_region_message};
 use super::{Application, BySide, DatabaseKind, RecordType, Registry, Side, normalize_record_name, normalize_zone_id};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -188,6 +189,11 @@ fn check_semantics(registry: &Registry) -> Vec<RegistryProblem> {
                 }
             }
         }
+        for (side, region) in [("primary", &app.regions.primary), ("secondary", &app.regions.secondary)] {
+            if !is_known_region(region) {
+                push(format!("{at}.regions.{side}"), unknown_region_message(region));
+            }
+        }
         if app.regions.primary == app.regions.secondary {
             push(
                 format!("{at}.regions"),
@@ -295,6 +301,16 @@ fn check_semantics(registry: &Registry) -> Vec<RegistryProblem> {
                 format!("{at}.database.interval_seconds"),
                 "must not exceed deadline_seconds".into(),
             );
+        }
+    }
+    if let Some(cluster) = &registry.routing_control_cluster {
+        for (k, endpoint) in cluster.endpoints.iter().enumerate() {
+            if !is_known_region(&endpoint.region) {
+                push(
+                    format!("routing_control_cluster.endpoints[{k}].region"),
+                    unknown_region_message(&endpoint.region),
+                );
+            }
         }
     }
     // The first application of a duplicated name stands for it (the duplicate is reported above).

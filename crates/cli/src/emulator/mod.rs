@@ -1,5 +1,6 @@
-//! The local AWS emulator: moto server from the project's venv, on a free
-//! 127.0.0.1 port, stopped when dropped. Loopback only, always.
+//! The local AWS emulator: moto server (found or installed as
+//! [`discovery`] says), on a free 127.0.0.1 port, stopped when dropped.
+//! Loopback only, always.
 //!
 //! moto runs with lifeboat's extensions (the `emulator/lifeboat_emulator`
 //! package, one module per service, built into this binary and written to a
@@ -7,6 +8,8 @@
 //! (Aurora global switchover/failover, replica promotion, replicated backups,
 //! Route 53 ARC routing controls, RECOVERY_CONTROL health checks,
 //! TestDNSAnswer) and atomic DynamoDB conditional writes.
+
+pub mod discovery;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -16,8 +19,8 @@ use std::time::{Duration, Instant};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EmulatorError {
-    #[error("moto server not found at {0}: run `make setup` (it installs moto[server]==5.2.5 into .venv)")]
-    NotInstalled(PathBuf),
+    #[error("{0}")]
+    NotInstalled(String),
     #[error("could not start moto server: {0}")]
     Start(String),
     #[error("moto server on {0} did not answer within 30s")]
@@ -30,33 +33,33 @@ pub enum EmulatorError {
 const EXTENSION: &[(&str, &str)] = &[
     (
         "__init__.py",
-        include_str!("../../../emulator/lifeboat_emulator/__init__.py"),
+        include_str!("../../../../emulator/lifeboat_emulator/__init__.py"),
     ),
     (
         "__main__.py",
-        include_str!("../../../emulator/lifeboat_emulator/__main__.py"),
+        include_str!("../../../../emulator/lifeboat_emulator/__main__.py"),
     ),
-    ("arc.py", include_str!("../../../emulator/lifeboat_emulator/arc.py")),
+    ("arc.py", include_str!("../../../../emulator/lifeboat_emulator/arc.py")),
     (
         "cloudwatch.py",
-        include_str!("../../../emulator/lifeboat_emulator/cloudwatch.py"),
+        include_str!("../../../../emulator/lifeboat_emulator/cloudwatch.py"),
     ),
     (
         "dynamodb.py",
-        include_str!("../../../emulator/lifeboat_emulator/dynamodb.py"),
+        include_str!("../../../../emulator/lifeboat_emulator/dynamodb.py"),
     ),
     (
         "globaltables.py",
-        include_str!("../../../emulator/lifeboat_emulator/globaltables.py"),
+        include_str!("../../../../emulator/lifeboat_emulator/globaltables.py"),
     ),
     (
         "quotas.py",
-        include_str!("../../../emulator/lifeboat_emulator/quotas.py"),
+        include_str!("../../../../emulator/lifeboat_emulator/quotas.py"),
     ),
-    ("rds.py", include_str!("../../../emulator/lifeboat_emulator/rds.py")),
+    ("rds.py", include_str!("../../../../emulator/lifeboat_emulator/rds.py")),
     (
         "route53.py",
-        include_str!("../../../emulator/lifeboat_emulator/route53.py"),
+        include_str!("../../../../emulator/lifeboat_emulator/route53.py"),
     ),
 ];
 
@@ -83,21 +86,12 @@ pub struct MotoServer {
     extension_dir: PathBuf,
 }
 
-/// Where moto_server is: `LIFEBOAT_MOTO_SERVER`, else `.venv/bin/moto_server` here or above.
-pub fn find_moto_server() -> PathBuf {
-    if let Ok(p) = std::env::var("LIFEBOAT_MOTO_SERVER") {
-        return PathBuf::from(p);
-    }
-    let mut dir = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    loop {
-        let candidate = dir.join(".venv/bin/moto_server");
-        if candidate.exists() {
-            return candidate;
-        }
-        if !dir.pop() {
-            return PathBuf::from(".venv/bin/moto_server");
-        }
-    }
+/// The moto_server to run, installing it once into the user's cache when
+/// none is found (announced on stderr): see [`discovery`].
+pub fn moto_server() -> Result<PathBuf, EmulatorError> {
+    discovery::Discovery::from_env()
+        .locate_or_install(&mut |line| eprintln!("{line}"))
+        .map(|found| found.server)
 }
 
 fn free_port() -> Result<u16, EmulatorError> {
@@ -122,12 +116,20 @@ impl MotoServer {
     /// Starts moto on `host` (always a loopback address here) and `port`
     /// (a free one when `None`), with AWS's rate quotas or without.
     pub fn start_on(binary: &Path, host: &str, port: Option<u16>, quotas: bool) -> Result<MotoServer, EmulatorError> {
-        if !binary.exists() {
-            return Err(EmulatorError::NotInstalled(binary.to_path_buf()));
+        if !binary.is_file() {
+            return Err(EmulatorError::NotInstalled(format!(
+                "moto server not found at {}: set LIFEBOAT_MOTO_SERVER to a moto_server script, or unset it to let lifeboat find or install one",
+                binary.display()
+            )));
         }
-        let python = binary.with_file_name("python");
-        if !python.exists() {
-            return Err(EmulatorError::NotInstalled(python));
+        let python = discovery::interpreter_of(binary);
+        if !python.is_file() {
+            return Err(EmulatorError::NotInstalled(format!(
+                "{} names the Python {}, which does not exist: reinstall moto ({}) or set LIFEBOAT_MOTO_SERVER",
+                binary.display(),
+                python.display(),
+                discovery::MOTO_REQUIREMENT
+            )));
         }
         let port = match port {
             Some(p) => p,
@@ -138,7 +140,7 @@ impl MotoServer {
         // when this process dies without dropping us (Ctrl-C, a test binary's
         // exit with the server in a static), so no emulator outlives its user.
         let script = format!(
-            "LIFEBOAT_EMULATOR_QUOTAS={quotas} PYTHONPATH=\"$1\" \"$0\" -m lifeboat_emulator -H {host} -p {port} & moto=$!; \
+            "LIFEBOAT_EMULATOR_QUOTAS={quotas} PYTHONPATH=\"$1\" \"$0\" -m lifeboat_emulator -H {host} -p {port} 2>\"$1/moto.err\" & moto=$!; \
              trap 'kill $moto 2>/dev/null; exit 0' TERM INT HUP; \
              while kill -0 {parent} 2>/dev/null && kill -0 $moto 2>/dev/null; do sleep 0.5; done; \
              kill $moto 2>/dev/null",
@@ -163,7 +165,13 @@ impl MotoServer {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Ok(Some(status)) = server.child.try_wait() {
-                return Err(EmulatorError::Start(format!("moto server exited at start ({status})")));
+                let err = std::fs::read_to_string(server.extension_dir.join("moto.err")).unwrap_or_default();
+                let tail: Vec<&str> = err.lines().rev().take(3).collect();
+                return Err(EmulatorError::Start(format!(
+                    "moto server ({}) exited at start ({status}): {}",
+                    python.display(),
+                    tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
+                )));
             }
             if server.request("GET", "/moto-api/", "").is_ok() {
                 return Ok(server);
@@ -220,7 +228,8 @@ impl MotoServer {
 /// `lifeboat emulator`: starts the emulator on loopback and serves until
 /// Ctrl-C (the watchdog stops moto when this process ends).
 pub fn serve_foreground(port: Option<u16>, quotas: bool) -> Result<i32, crate::CliError> {
-    let server = MotoServer::start_on(&find_moto_server(), "127.0.0.1", port, quotas)
+    let server = moto_server()
+        .and_then(|binary| MotoServer::start_on(&binary, "127.0.0.1", port, quotas))
         .map_err(|e| crate::CliError::failed(e.to_string()))?;
     crate::outln!(
         "lifeboat emulator (moto server with lifeboat's extensions) on {}",
