@@ -249,6 +249,37 @@ async fn run_plan_history_and_report_work_through_the_binary() {
     let (code, stdout, _) = run_cli(&endpoint, &env.settings, &["report", &run_id], None);
     assert_eq!(code, 0);
     assert!(stdout.contains("storefront -> us-west-2: Moved"), "{stdout}");
+    assert!(stdout.contains("(up to this record;"), "{stdout}");
+    // The run's count and the report's: the report holds every call up to
+    // its writing; the run's own count adds only the record's writes and
+    // the outcome event, which come after.
+    let (code, stdout, _) = run_cli(&endpoint, &env.settings, &["report", &run_id, "--output", "json"], None);
+    assert_eq!(code, 0);
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let sum = |v: &serde_json::Value| -> u64 { v.as_object().unwrap().values().map(|n| n.as_u64().unwrap()).sum() };
+    let in_report = sum(&result["record"]["api_calls"]);
+    assert_eq!(report["api_calls_total"].as_u64(), Some(in_report), "{stdout}");
+    let ran = result["api_calls"].as_object().unwrap();
+    let reported = result["record"]["api_calls"].as_object().unwrap();
+    for (op, n) in ran {
+        let before = reported.get(op).and_then(|v| v.as_u64()).unwrap_or(0);
+        let after = n.as_u64().unwrap() - before;
+        assert!(
+            after == 0
+                || op == "eventbridge:PutEvents"
+                || [
+                    "dynamodb:PutItem",
+                    "dynamodb:UpdateItem",
+                    "dynamodb:BatchWriteItem",
+                    "dynamodb:TransactWriteItems"
+                ]
+                .contains(&op.as_str()),
+            "{op}: {after} call(s) after the report that are not its writes: {result}"
+        );
+    }
+    let (code, _, stderr) = run_cli(&endpoint, &env.settings, &["report", ""], None);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("give a run id"), "{stderr}");
     let (code, _, stderr) = run_cli(&endpoint, &env.settings, &["report", "no-such-run"], None);
     assert_eq!(code, 2);
     assert!(stderr.contains("no run \"no-such-run\""), "{stderr}");

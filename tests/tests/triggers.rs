@@ -216,6 +216,13 @@ async fn an_alarm_in_a_failbacks_cooldown_waits_it_out_then_moves_its_apps_and_s
     let record = lifeboat::run_record(&exec).unwrap();
     assert_eq!(record["trigger"], "followup", "{record}");
     assert_eq!(record["status"], "succeeded", "{record}");
+    // It took up its own kept trigger: its cause is the cooldown, not itself.
+    let source = record["source"].as_str().unwrap();
+    assert!(!source.contains(&exec.name), "names itself as its cause: {source}");
+    assert!(
+        source.contains("cooldown after run failback-run") && source.contains("taken up by this execution"),
+        "{source}"
+    );
     // The wait is on the record: since the alarm, why, and for how long.
     let waited = &record["waited"];
     assert!(

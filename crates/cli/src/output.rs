@@ -118,6 +118,10 @@ pub fn print_execution(exec: &Execution, counter: &CallCounter, format: OutputFo
                 crate::outln!("  {}", r["summary"].as_str().unwrap_or(""));
             }
             crate::outln!("  AWS API calls: {}", text::calls_line(&calls));
+            if let Some(reported) = record.as_ref().and_then(|r| r["api_calls"].as_object()) {
+                let in_report: u64 = reported.values().filter_map(Value::as_u64).sum();
+                crate::outln!("  {}", text::calls_in_report(calls.total(), in_report));
+            }
         }
     }
     exit_code(exec)

@@ -104,6 +104,16 @@ pub fn calls_line(calls: &ApiCalls) -> String {
     format!("{} total ({})", calls.total(), parts.join(", "))
 }
 
+/// Why a run's printed count and its report's differ: the report is
+/// written by the record task, before that task's own writes and the
+/// outcome event.
+pub fn calls_in_report(total: u64, in_report: u64) -> String {
+    let after = total.saturating_sub(in_report);
+    format!(
+        "the report counts {in_report}: every call up to its writing; the other {after} are the record's own writes and the outcome event"
+    )
+}
+
 /// What a move does to the app's database, in a few words.
 pub fn database_text(app: &lifeboat_core::plan::AppMove) -> String {
     use lifeboat_core::database::DbAction;
@@ -256,7 +266,11 @@ pub fn run_text(r: &RunRecord) -> String {
     for k in r.skipped.iter().filter(|k| k.error.is_none()) {
         let _ = writeln!(s, "  skipped {}: {}", k.app, k.reason);
     }
-    let _ = writeln!(s, "AWS API calls: {}", calls_line(&r.api_calls));
+    let _ = writeln!(
+        s,
+        "AWS API calls: {} (up to this record; its own writes and the outcome event come after)",
+        calls_line(&r.api_calls)
+    );
     s
 }
 

@@ -158,7 +158,10 @@ impl crate::services::Services {
 /// Reads nothing but, for a follow-up, the journal.
 pub async fn admit(ports: ValidatePorts<'_>, input: &ValidateInput) -> Result<Request, LifeboatError> {
     check_alarm_origin(&input.trigger, ports.origin)?;
-    let request = normalize_trigger(&input.trigger)?;
+    let mut request = normalize_trigger(&input.trigger)?;
+    if let Some(f) = follow_up_of(input) {
+        request.source = f.source_for(&input.run_id);
+    }
     let now = input.started_at.unwrap_or_else(Utc::now);
     check_trigger_age(&request, now, ports.max_trigger_age_seconds)?;
     if request.trigger == TriggerKind::FollowUp {
@@ -239,18 +242,19 @@ pub async fn plan_request(
 
 /// How long a follow-up's triggers waited before this validate, and why.
 fn waited(input: &ValidateInput) -> Option<lifeboat_core::request::Waited> {
-    let f: FollowUp = serde_json::from_value(input.trigger.get("follow_up")?.clone()).ok()?;
+    let f = follow_up_of(input)?;
     let since = f.since?;
     let now = input.entered_at.or(input.started_at).unwrap_or_else(Utc::now);
     Some(lifeboat_core::request::Waited {
         since,
         seconds: (now - since).num_seconds().max(0),
-        reason: if f.waited_for.is_empty() {
-            format!("kept while run {} held the lease", f.after_run)
-        } else {
-            f.waited_for.join("; ")
-        },
+        reason: f.waited_reason_for(&input.run_id),
     })
+}
+
+/// The follow-up this run's trigger is, if it is one.
+fn follow_up_of(input: &ValidateInput) -> Option<FollowUp> {
+    serde_json::from_value(input.trigger.get("follow_up")?.clone()).ok()
 }
 
 /// Takes the run lease for a plan that changes something (one run at a time;

@@ -7,6 +7,9 @@ use lifeboat_tasks::ServicesFactory;
 use std::path::Path;
 
 pub(crate) async fn run(cli: &Cli, run: &str, html: Option<&Path>) -> Result<i32, CliError> {
+    if run.trim().is_empty() {
+        return Err(CliError::bad_input("give a run id: `lifeboat history` lists runs"));
+    }
     let f = factory(cli).await?;
     let rec = f.services().journal.get_run(run).await?.ok_or_else(|| {
         CliError::bad_input(format!(

@@ -241,7 +241,7 @@ pub fn serve_foreground(port: Option<u16>, quotas: bool) -> Result<i32, crate::C
         );
     }
     crate::outln!(
-        "  export AWS_ENDPOINT_URL={} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-west-2 AWS_EC2_METADATA_DISABLED=true",
+        "  export AWS_ENDPOINT_URL={} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-west-2 AWS_DEFAULT_REGION=us-west-2 AWS_EC2_METADATA_DISABLED=true",
         server.endpoint()
     );
     crate::outln!("  ARC clusters it creates list their five regional endpoints on this port; Ctrl-C stops it.");

@@ -74,6 +74,31 @@ impl FollowUp {
     pub fn input(&self) -> serde_json::Value {
         serde_json::json!({ "follow_up": self })
     }
+
+    /// What started it, as run `run_id` tells it. An execution that waited
+    /// out a cooldown takes up its own kept trigger (it is `after_run`):
+    /// its cause is what turned it away, never itself.
+    pub fn source_for(&self, run_id: &str) -> String {
+        let alarms = self.alarms.join(", ");
+        if self.after_run != run_id {
+            return format!("alarm(s) {alarms} still in ALARM after run {}", self.after_run);
+        }
+        let why = if self.waited_for.is_empty() {
+            "turned away".to_string()
+        } else {
+            self.waited_for.join("; ")
+        };
+        format!("alarm(s) {alarms} kept ({why}) and still in ALARM: taken up by this execution")
+    }
+
+    /// Why its triggers waited, as run `run_id` tells it.
+    pub fn waited_reason_for(&self, run_id: &str) -> String {
+        match (self.waited_for.is_empty(), self.after_run == run_id) {
+            (false, _) => self.waited_for.join("; "),
+            (true, false) => format!("kept while run {} held the lease", self.after_run),
+            (true, true) => "kept while the lease or the cooldown turned it away".to_string(),
+        }
+    }
 }
 
 /// Which applications the request is about.

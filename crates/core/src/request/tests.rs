@@ -263,3 +263,32 @@ fn an_alarm_older_than_the_allowed_age_is_refused_with_its_age() {
     let manual = normalize_trigger(&json!({"action": "failover"})).unwrap();
     check_trigger_age(&manual, at + chrono::Duration::days(30), 900).unwrap();
 }
+
+#[test]
+fn a_follow_up_taken_up_by_its_own_execution_names_what_turned_it_away_not_itself() {
+    let f = FollowUp {
+        after_run: "alarm-x-1".into(),
+        alarms: vec!["x".into()],
+        apps: vec!["api".into()],
+        since: None,
+        waited_for: vec!["in the cooldown after run failback-1".into()],
+    };
+    assert_eq!(f.source_for("run-2"), "alarm(s) x still in ALARM after run alarm-x-1");
+    let own = f.source_for("alarm-x-1");
+    assert_eq!(
+        own,
+        "alarm(s) x kept (in the cooldown after run failback-1) and still in ALARM: taken up by this execution"
+    );
+    let bare = FollowUp {
+        waited_for: vec![],
+        ..f
+    };
+    assert_eq!(
+        bare.waited_reason_for("alarm-x-1"),
+        "kept while the lease or the cooldown turned it away"
+    );
+    assert_eq!(
+        bare.waited_reason_for("run-2"),
+        "kept while run alarm-x-1 held the lease"
+    );
+}

@@ -130,11 +130,8 @@ fn from_follow_up(f: &serde_json::Value) -> Result<Request, LifeboatError> {
         action: Action::Failover,
         mode: Mode::Disaster,
         trigger: TriggerKind::FollowUp,
-        source: format!(
-            "alarm(s) {} still in ALARM after run {}",
-            f.alarms.join(", "),
-            f.after_run
-        ),
+        // Validate tells it from this run's side (FollowUp::source_for).
+        source: f.source_for(""),
         // Its recovery time starts when the first kept trigger came, not when it ran.
         triggered_at: f.since,
         apps: AppSelection::Named(f.apps),
