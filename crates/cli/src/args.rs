@@ -9,12 +9,20 @@ use std::path::PathBuf;
 #[command(
     name = "lifeboat",
     version,
-    about = "Multi-Region disaster recovery for AWS: failover, failback and drills"
+    about = "Multi-Region disaster recovery for AWS: failover, failback and drills",
+    after_help = "Examples:\n  lifeboat demo                                   a full failover and failback on a local emulator\n  lifeboat plan --action failover                 what a failover would change\n  lifeboat run --local --input alarm.json         run the state machine here\n  lifeboat report RUN --html report.html          one run's report"
 )]
 pub struct Cli {
     /// Output format for results (progress always goes to stderr).
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The DynamoDB tables a verb reads or writes: only the verbs that use them take these flags.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Tables {
     /// DynamoDB table holding the application registry.
     #[arg(
         long,
@@ -34,8 +42,30 @@ pub struct Cli {
     /// DynamoDB table holding the run lease (on AWS: strongly consistent across Regions).
     #[arg(long, global = true, env = "LIFEBOAT_LEASE_TABLE", default_value = "lifeboat-lease")]
     pub lease_table: String,
-    #[command(subcommand)]
-    pub command: Command,
+}
+
+impl Cli {
+    /// The tables the verb named, if it uses any.
+    pub fn tables(&self) -> Option<&Tables> {
+        match &self.command {
+            Command::Plan { tables, .. }
+            | Command::Run { tables, .. }
+            | Command::History { tables, .. }
+            | Command::Report { tables, .. }
+            | Command::Status { tables, .. }
+            | Command::Readiness { tables, .. }
+            | Command::Probe { tables }
+            | Command::Lease { tables, .. }
+            | Command::Triggers { tables, .. }
+            | Command::Registry(RegistryCommand::Apply { tables, .. })
+            | Command::Registry(RegistryCommand::List { tables })
+            | Command::Sample(SampleCommand::AlarmEvent { tables, .. }) => Some(tables),
+            Command::Demo
+            | Command::Emulator { .. }
+            | Command::Registry(RegistryCommand::Validate { .. })
+            | Command::Registry(RegistryCommand::Schema) => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -47,11 +77,15 @@ pub enum OutputFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a full failover and failback of a sample estate on a local AWS emulator.
+    #[command(after_help = "Example:\n  lifeboat demo    (about 10 s; writes target/demo/failover-report.html here)")]
     Demo,
     /// Validate, apply or list the application registry.
     #[command(subcommand)]
     Registry(RegistryCommand),
     /// Show what a failover, failback or drill would change (changes nothing).
+    #[command(
+        after_help = "Examples:\n  lifeboat plan --action failover\n  lifeboat plan --action failover --apps payments --disaster\n  lifeboat plan --action failback --apps orders --move-dns-without-database"
+    )]
     Plan {
         #[arg(long, value_enum)]
         action: ActionArg,
@@ -68,63 +102,103 @@ pub enum Command {
         /// Failback: move the traffic of apps whose database was rebuilt by hand.
         #[arg(long)]
         move_dns_without_database: bool,
+        #[command(flatten)]
+        tables: Tables,
     },
     /// Run the workflow with an input (an EventBridge event or a manual request).
     #[command(group(clap::ArgGroup::new("where").required(true).args(["local", "state_machine_arn"])))]
+    #[command(
+        after_help = "Examples:\n  lifeboat run --local --input alarm.json                 (lifeboat sample alarm-event APP > alarm.json)\n  echo '{\"action\": \"drill\", \"apps\": [\"payments\"]}' | lifeboat run --local --input -\n  lifeboat run --state-machine-arn ARN --input - <<< '{\"action\": \"failover\", \"mode\": \"disaster\"}'"
+    )]
     Run {
         /// Input JSON file, or - for standard input.
         #[arg(long)]
         input: String,
         #[command(flatten)]
         place: RunPlace,
+        #[command(flatten)]
+        tables: Tables,
     },
     /// Recent runs from the journal.
+    #[command(after_help = "Example:\n  lifeboat history --limit 5 --output json")]
     History {
         #[arg(long, default_value_t = 20)]
         limit: usize,
         /// Also list the deployed state machine's recent executions.
         #[arg(long)]
         state_machine_arn: Option<String>,
+        #[command(flatten)]
+        tables: Tables,
     },
     /// One run's record from the journal: text, `--output json` (the report's
     /// data, docs/report.md), or `--html FILE` (a page with its timeline).
+    #[command(after_help = "Example:\n  lifeboat report alarm-use1-region-health-20261205T071200Z --html report.html")]
     Report {
         run: String,
         /// Also write the run's report as one self-contained HTML file.
         #[arg(long)]
         html: Option<PathBuf>,
+        #[command(flatten)]
+        tables: Tables,
     },
     /// Each application's active Region and the latest run.
+    #[command(after_help = "Example:\n  lifeboat status --state-machine-arn ARN")]
     Status {
         /// Also list the deployed state machine's running executions.
         #[arg(long)]
         state_machine_arn: Option<String>,
+        #[command(flatten)]
+        tables: Tables,
     },
     /// Could each app move now? The latest readiness evaluation (every 30
     /// minutes in the recovery Region), or `--now` to evaluate on the spot
     /// (recorded and published like the scheduled one). Exit 1 if any app is not ready.
+    #[command(after_help = "Example:\n  AWS_REGION=us-west-2 lifeboat readiness --now")]
     Readiness {
         #[arg(long)]
         now: bool,
+        #[command(flatten)]
+        tables: Tables,
     },
     /// The run lease: who holds it (show), or break it (release).
-    #[command(subcommand)]
-    Lease(LeaseCommand),
+    #[command(
+        after_help = "Examples:\n  lifeboat lease show\n  lifeboat lease release --reason \"run died with its Lambda; INC-123\"\n  lifeboat lease release --cooldown --reason \"a real outage right after the failback\""
+    )]
+    Lease {
+        #[command(subcommand)]
+        command: LeaseCommand,
+        #[command(flatten)]
+        tables: Tables,
+    },
     /// Triggers that did not run when they came: kept (to run later), logged
     /// (turned away or refused), dead-lettered (EventBridge, a schedule or
     /// Lambda could not deliver them); and re-driving a dead-lettered one.
-    #[command(subcommand)]
-    Triggers(TriggersCommand),
+    #[command(after_help = "Examples:\n  lifeboat triggers list\n  lifeboat triggers redrive MESSAGE_ID --local")]
+    Triggers {
+        #[command(subcommand)]
+        command: TriggersCommand,
+        #[command(flatten)]
+        tables: Tables,
+    },
     /// One round of detection probes from this Region (AWS_REGION, the
     /// recovery Region): GET each primary endpoint and publish the results
     /// to CloudWatch, as the scheduled probe function does every minute.
-    Probe,
+    #[command(after_help = "Example:\n  AWS_REGION=us-west-2 lifeboat probe")]
+    Probe {
+        #[command(flatten)]
+        tables: Tables,
+    },
     /// Sample inputs for a run, made from your registry: for trying a
     /// trigger on the emulator or in a drill.
     #[command(subcommand)]
     Sample(SampleCommand),
     /// Run the local AWS emulator (moto server with lifeboat's extensions) in
     /// the foreground, for your own tools (aws CLI, boto3, terraform).
+    /// moto comes from LIFEBOAT_MOTO_SERVER, a checkout's .venv, moto_server
+    /// 5.2.5 on PATH, or a one-time install into ~/.cache/lifeboat.
+    #[command(
+        after_help = "Example:\n  lifeboat emulator --port 4566    (then use the exports it prints)\n  lifeboat emulator --output json  (its endpoint and environment as one JSON line, for scripts)"
+    )]
     Emulator {
         /// The loopback port to listen on (default: a free one).
         #[arg(long)]
@@ -154,6 +228,8 @@ pub enum SampleCommand {
         /// The alarm, if the app has several (default: its first trigger alarm, else its probe's).
         #[arg(long)]
         alarm: Option<String>,
+        #[command(flatten)]
+        tables: Tables,
     },
 }
 
@@ -204,16 +280,23 @@ pub struct RunPlace {
 #[derive(Debug, Subcommand)]
 pub enum RegistryCommand {
     /// Check a registry file and report every problem with its field path.
+    #[command(after_help = "Example:\n  lifeboat registry validate examples/registry.yaml")]
     Validate { file: PathBuf },
     /// Write a registry file to the registry table (created if missing).
+    #[command(after_help = "Example:\n  lifeboat registry apply registry.yaml --prune")]
     Apply {
         file: PathBuf,
         /// Also delete applications that are in the table but not in the file.
         #[arg(long)]
         prune: bool,
+        #[command(flatten)]
+        tables: Tables,
     },
     /// List the applications in the registry table.
-    List,
+    List {
+        #[command(flatten)]
+        tables: Tables,
+    },
     /// Print the registry file's JSON Schema.
     Schema,
 }
@@ -258,4 +341,88 @@ impl From<ActionArg> for Action {
 pub enum ClockArg {
     System,
     Virtual,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// `lifeboat VERB ... --help`, rendered.
+    fn help(path: &[&str]) -> String {
+        let mut cmd = Cli::command();
+        cmd.build();
+        let mut at = &mut cmd;
+        for name in path {
+            at = at.find_subcommand_mut(name).unwrap_or_else(|| panic!("no verb {name}"));
+        }
+        at.render_long_help().to_string()
+    }
+
+    #[test]
+    fn the_table_flags_show_only_on_the_verbs_that_use_tables() {
+        for verb in [
+            &["demo"][..],
+            &["emulator"],
+            &["registry", "validate"],
+            &["registry", "schema"],
+        ] {
+            assert!(!help(verb).contains("--registry-table"), "{verb:?}");
+        }
+        for verb in [
+            &["plan"][..],
+            &["run"],
+            &["history"],
+            &["report"],
+            &["status"],
+            &["readiness"],
+            &["probe"],
+            &["registry", "apply"],
+            &["registry", "list"],
+            &["lease", "show"],
+            &["lease", "release"],
+            &["triggers", "list"],
+            &["triggers", "redrive"],
+            &["sample", "alarm-event"],
+        ] {
+            let h = help(verb);
+            for flag in ["--registry-table", "--journal-table", "--lease-table"] {
+                assert!(h.contains(flag), "{verb:?} lacks {flag}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_verb_that_does_something_has_an_example() {
+        for verb in [
+            &["demo"][..],
+            &["emulator"],
+            &["plan"],
+            &["run"],
+            &["history"],
+            &["report"],
+            &["status"],
+            &["readiness"],
+            &["probe"],
+            &["registry", "validate"],
+            &["registry", "apply"],
+            &["lease"],
+            &["triggers"],
+            &["sample", "alarm-event"],
+        ] {
+            assert!(help(verb).contains("Example"), "{verb:?} has no example");
+        }
+    }
+
+    #[test]
+    fn table_flags_go_before_or_after_a_lease_verb() {
+        for args in [
+            &["lifeboat", "lease", "--lease-table", "x", "show"][..],
+            &["lifeboat", "lease", "show", "--lease-table", "x"],
+        ] {
+            let cli = Cli::try_parse_from(args).unwrap();
+            assert_eq!(cli.tables().unwrap().lease_table, "x");
+        }
+        assert!(Cli::try_parse_from(["lifeboat", "emulator", "--registry-table", "x"]).is_err());
+    }
 }

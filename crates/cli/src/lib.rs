@@ -20,7 +20,8 @@ pub mod text;
 use clap::Parser;
 
 pub use args::{
-    ActionArg, Cli, ClockArg, Command, LeaseCommand, OutputFormat, RegistryCommand, SampleCommand, TriggersCommand,
+    ActionArg, Cli, ClockArg, Command, LeaseCommand, OutputFormat, RegistryCommand, SampleCommand, Tables,
+    TriggersCommand,
 };
 pub use error::{CliError, EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_FAILED};
 pub use output::{exit_code, follow_up_of, print_execution, print_json, print_remote, run_record, write_html_report};

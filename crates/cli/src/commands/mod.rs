@@ -23,20 +23,35 @@ use lifeboat_tasks::{AwsServicesFactory, Settings};
 pub(crate) async fn run_command(cli: &Cli) -> Result<i32, CliError> {
     match &cli.command {
         Command::Demo => demo::run_demo(cli.output).await,
-        Command::Emulator { port, no_quotas } => emulator::serve_foreground(*port, !*no_quotas),
-        Command::Probe => probe::run(cli).await,
-        Command::Sample(SampleCommand::AlarmEvent { app, registry, alarm }) => {
-            sample::alarm_event_for(cli, app, registry.as_deref(), alarm.as_deref()).await
-        }
-        Command::Readiness { now } => readiness::run(cli, *now).await,
-        Command::Lease(LeaseCommand::Show) => lease::show(cli).await,
-        Command::Lease(LeaseCommand::Release {
-            reason,
-            cooldown: false,
-        }) => lease::release(cli, reason).await,
-        Command::Lease(LeaseCommand::Release { reason, cooldown: true }) => lease::end_cooldown(cli, reason).await,
-        Command::Triggers(TriggersCommand::List { queue }) => triggers::list(cli, queue).await,
-        Command::Triggers(TriggersCommand::Redrive { id, queue, place }) => {
+        Command::Emulator { port, no_quotas } => emulator::serve_foreground(*port, !*no_quotas, cli.output),
+        Command::Probe { .. } => probe::run(cli).await,
+        Command::Sample(SampleCommand::AlarmEvent {
+            app, registry, alarm, ..
+        }) => sample::alarm_event_for(cli, app, registry.as_deref(), alarm.as_deref()).await,
+        Command::Readiness { now, .. } => readiness::run(cli, *now).await,
+        Command::Lease {
+            command: LeaseCommand::Show,
+            ..
+        } => lease::show(cli).await,
+        Command::Lease {
+            command: LeaseCommand::Release {
+                reason,
+                cooldown: false,
+            },
+            ..
+        } => lease::release(cli, reason).await,
+        Command::Lease {
+            command: LeaseCommand::Release { reason, cooldown: true },
+            ..
+        } => lease::end_cooldown(cli, reason).await,
+        Command::Triggers {
+            command: TriggersCommand::List { queue },
+            ..
+        } => triggers::list(cli, queue).await,
+        Command::Triggers {
+            command: TriggersCommand::Redrive { id, queue, place },
+            ..
+        } => {
             let place = match (place.local, &place.state_machine_arn) {
                 (true, _) => Some(triggers::Place::Local {
                     definition: &place.definition,
@@ -52,14 +67,15 @@ pub(crate) async fn run_command(cli: &Cli) -> Result<i32, CliError> {
         }
         Command::Registry(RegistryCommand::Schema) => registry::schema(),
         Command::Registry(RegistryCommand::Validate { file }) => registry::validate(cli, file),
-        Command::Registry(RegistryCommand::Apply { file, prune }) => registry::apply(cli, file, *prune).await,
-        Command::Registry(RegistryCommand::List) => registry::list(cli).await,
+        Command::Registry(RegistryCommand::Apply { file, prune, .. }) => registry::apply(cli, file, *prune).await,
+        Command::Registry(RegistryCommand::List { .. }) => registry::list(cli).await,
         Command::Plan {
             action,
             apps,
             disaster,
             accept_data_loss,
             move_dns_without_database,
+            ..
         } => {
             let args = plan::PlanArgs {
                 action,
@@ -70,26 +86,31 @@ pub(crate) async fn run_command(cli: &Cli) -> Result<i32, CliError> {
             };
             plan::run(cli, args).await
         }
-        Command::Run { input, place } => match &place.state_machine_arn {
+        Command::Run { input, place, .. } => match &place.state_machine_arn {
             Some(arn) => run::on_aws(cli, input, arn, place.wait_seconds).await,
             None => run::on_local(cli, input, &place.definition, &place.clock).await,
         },
         Command::History {
             limit,
             state_machine_arn,
+            ..
         } => history::run(cli, *limit, state_machine_arn.as_deref()).await,
-        Command::Report { run, html } => report::run(cli, run, html.as_deref()).await,
-        Command::Status { state_machine_arn } => status::run(cli, state_machine_arn.as_deref()).await,
+        Command::Report { run, html, .. } => report::run(cli, run, html.as_deref()).await,
+        Command::Status { state_machine_arn, .. } => status::run(cli, state_machine_arn.as_deref()).await,
     }
 }
 
 /// The task settings from the environment, with the tables the flags name.
 pub(crate) fn settings(cli: &Cli) -> Result<Settings, CliError> {
-    Ok(Settings {
-        registry_table: cli.registry_table.clone(),
-        journal_table: cli.journal_table.clone(),
-        lease_table: cli.lease_table.clone(),
-        ..Settings::from_env()?
+    let from_env = Settings::from_env()?;
+    Ok(match cli.tables() {
+        Some(t) => Settings {
+            registry_table: t.registry_table.clone(),
+            journal_table: t.journal_table.clone(),
+            lease_table: t.lease_table.clone(),
+            ..from_env
+        },
+        None => from_env,
     })
 }
 

@@ -33,7 +33,7 @@ pub(crate) async fn apply(cli: &Cli, file: &Path, prune: bool) -> Result<i32, Cl
     summary.probe_alarms = lifeboat_tasks::probe::apply_probe_alarms(&*s.metrics, &reg).await?;
     match cli.output {
         OutputFormat::Json => print_json(&summary),
-        OutputFormat::Text => crate::outln!("{}", summary.describe(&cli.registry_table)),
+        OutputFormat::Text => crate::outln!("{}", summary.describe(&registry_table_of(cli))),
     }
     Ok(EXIT_OK)
 }
@@ -52,4 +52,9 @@ pub(crate) fn read_registry_file(file: &Path) -> Result<Registry, CliError> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| CliError::bad_input(format!("cannot read {}: {e}", file.display())))?;
     parse_registry(&text).map_err(|e| CliError::bad_input(format!("{}: {e}", file.display())))
+}
+
+/// The registry table the verb names.
+fn registry_table_of(cli: &Cli) -> String {
+    cli.tables().map(|t| t.registry_table.clone()).unwrap_or_default()
 }
