@@ -17,6 +17,10 @@
 - CreateHealthCheck keeps RoutingControlArn (moto drops it), and a
   RECOVERY_CONTROL health check follows its routing control: every checker
   reports Success when it is On, Failure when Off.
+- ListHealthChecks pages as its API reference says (moto: every check on one
+  page): MaxItems health checks a page (100 unless given, at most 1,000),
+  IsTruncated, and NextMarker, the ID of the first check of the next page,
+  which the next request gives as Marker.
 - TestDNSAnswer (moto: not served) answers as Route 53 documents for
   weighted records: unhealthy records are left out (a record's health is its
   health check's, by the rules above); among the rest, one is chosen in
@@ -79,6 +83,29 @@ def create_health_check(self):
     config = self._get_param("HealthCheckConfig") or {}
     result.result["HealthCheck"].routing_control_arn = config.get("RoutingControlArn")
     return result
+
+
+def list_health_checks(self):
+    checks = list(self.backend.list_health_checks())
+    max_items = min(self._get_int_param("MaxItems", 100), 1000)
+    marker = self._get_param("Marker")
+    start = 0
+    if marker:
+        ids = [c.id for c in checks]
+        if marker not in ids:
+            raise InvalidInput(f"Marker {marker} is not the ID of a health check")
+        start = ids.index(marker)
+    page = checks[start : start + max_items]
+    rest = checks[start + max_items :]
+    return ActionResult(
+        {
+            "HealthChecks": page,
+            "Marker": marker or "",
+            "IsTruncated": bool(rest),
+            "NextMarker": rest[0].id if rest else None,
+            "MaxItems": str(max_items),
+        }
+    )
 
 
 def _reports(check):
@@ -195,3 +222,4 @@ def test_dns_answer(environ, start_response):
 def install():
     Route53.create_health_check = create_health_check
     Route53.get_health_check_status = get_health_check_status
+    Route53.list_health_checks = list_health_checks

@@ -3,7 +3,9 @@ healthy when more than 18 % of checkers report healthy ("How Amazon Route 53
 determines whether a health check is healthy"); GetHealthCheckStatus cannot
 read a calculated health check (GetHealthCheckStatus API reference); a
 calculated check is healthy when HealthThreshold of its children are
-(UpdateHealthCheck API reference, HealthThreshold)."""
+(UpdateHealthCheck API reference, HealthThreshold); ListHealthChecks pages
+at MaxItems, 100 unless given and at most 1,000, with IsTruncated and
+NextMarker (ListHealthChecks API reference)."""
 
 import uuid
 
@@ -94,3 +96,21 @@ def test_a_calculated_check_is_healthy_when_its_threshold_of_children_are(emulat
     assert _answers(r53, zone) == {("192.0.2.1",), ("192.0.2.2",)}
     emulator.control(f"/lifeboat-emulator/route53/health-checks/{c2}", {"healthy_checkers": 0})
     assert _answers(r53, zone) == {("192.0.2.1",)}
+
+
+def test_list_health_checks_pages_at_max_items_with_a_next_marker(emulator):
+    r53 = emulator.client("route53")
+    made = {_check(r53) for _ in range(5)}
+    seen, marker, pages = set(), None, 0
+    while True:
+        kwargs = {"MaxItems": "2"} | ({"Marker": marker} if marker else {})
+        page = r53.list_health_checks(**kwargs)
+        assert len(page["HealthChecks"]) <= 2
+        seen |= {c["Id"] for c in page["HealthChecks"]}
+        pages += 1
+        if not page["IsTruncated"]:
+            break
+        marker = page["NextMarker"]
+    assert made <= seen
+    assert pages >= 3
+    assert len(r53.list_health_checks()["HealthChecks"]) <= 100

@@ -539,6 +539,68 @@ impl TestEnv {
         .await;
     }
 
+    /// The operator's rebuild after a failover promoted `app`'s replica:
+    /// home stays the writer, a new replica of it is made in the recovery
+    /// Region (the promoted one is left alone), and the registry names it.
+    pub async fn rebuild_replica(&self, app: &str, kind: lifeboat_core::registry::DatabaseKind) {
+        use lifeboat::estate::{PRIMARY, SECONDARY};
+        use lifeboat_core::registry::{BySide, DatabaseKind};
+        let (east, west) = (self.rds(PRIMARY), self.rds(SECONDARY));
+        let (source, replica) = (
+            self.db_id(app, PRIMARY),
+            format!("{}-rebuilt", self.db_id(app, SECONDARY)),
+        );
+        match kind {
+            DatabaseKind::AuroraReplica => {
+                let described = east
+                    .describe_db_clusters()
+                    .db_cluster_identifier(&source)
+                    .send()
+                    .await
+                    .unwrap();
+                let arn = described.db_clusters()[0].db_cluster_arn().unwrap().to_string();
+                west.create_db_cluster()
+                    .db_cluster_identifier(&replica)
+                    .tags(lifeboat::estate::managed_tag())
+                    .engine("aurora-mysql")
+                    .engine_version("8.0.mysql_aurora.3.05.2")
+                    .replication_source_identifier(arn)
+                    .master_username(MASTER_USER)
+                    .master_user_password(MASTER_PASSWORD)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+            DatabaseKind::RdsReplica => {
+                let described = east
+                    .describe_db_instances()
+                    .db_instance_identifier(&source)
+                    .send()
+                    .await
+                    .unwrap();
+                let arn = described.db_instances()[0].db_instance_arn().unwrap().to_string();
+                west.create_db_instance_read_replica()
+                    .db_instance_identifier(&replica)
+                    .tags(lifeboat::estate::managed_tag())
+                    .source_db_instance_identifier(arn)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+            other => panic!("rebuild_replica does not rebuild {other:?}"),
+        }
+        // update_app starts from the seeded registry: the kind is given again.
+        self.update_app(app, |a| {
+            a.database.kind = kind;
+            a.database.identifiers = Some(BySide {
+                primary: source,
+                secondary: replica,
+            });
+            a.database.interval_seconds = 30;
+        })
+        .await;
+    }
+
     /// `app`'s DB instance in the recovery Region (a replica, a promoted one,
     /// or a restore), if there is one.
     pub async fn standby_instance(&self, app: &str) -> Option<aws_sdk_rds::types::DbInstance> {

@@ -211,6 +211,10 @@ async fn run_plan_history_and_report_work_through_the_binary() {
         stdout.contains("data loss allowed if replication lag <= 30 s"),
         "{stdout}"
     );
+    assert!(
+        stdout.contains("writer CNAME payments-db."),
+        "the plan shows the repoint: {stdout}"
+    );
 
     let input = alarm_event(&env.estate.trigger_alarm, PRIMARY, chrono::Utc::now()).to_string();
     let (code, stdout, stderr) = run_cli(

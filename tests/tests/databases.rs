@@ -297,7 +297,25 @@ async fn replicas_are_promoted_before_their_traffic_moves_and_failback_names_the
     );
     assert_eq!(weights_of(&env.weights().await, "search"), (Some(0), Some(100)));
 
+    // Traffic only, before any rebuild: refused, naming what is missing;
+    // nothing moves (the promoted replicas hold writes home lacks).
+    let (refused, _) = env
+        .run(json!({"action": "failback", "apps": ["search", "storefront"], "move_dns_without_database": true}))
+        .await;
+    let standby = |app: &str| env.db_id(app, SECONDARY);
+    assert_eq!(refused.status, ExecutionStatus::Failed);
+    let why = refused.error.as_ref().map(|e| e.cause.clone()).unwrap_or_default();
+    for app in ["search", "storefront"] {
+        assert!(
+            why.contains(&format!("{} in us-west-2 is still a writer of its own", standby(app))),
+            "{why}"
+        );
+    }
+    assert_eq!(weights_of(&env.weights().await, "search"), (Some(0), Some(100)));
+
     // The operator rebuilt them, and asks for the traffic only.
+    env.rebuild_replica("search", DatabaseKind::AuroraReplica).await;
+    env.rebuild_replica("storefront", DatabaseKind::RdsReplica).await;
     let (exec, calls) = env
         .run(json!({"action": "failback", "apps": ["search", "storefront"], "move_dns_without_database": true}))
         .await;

@@ -159,6 +159,13 @@ pub fn plan_text(plan: &Plan) -> String {
                 for (i, step) in app.database.manual_steps.iter().enumerate() {
                     let _ = writeln!(s, "      manual step {}: {step}", i + 1);
                 }
+                if let Some(rec) = &app.database.endpoint_record {
+                    let _ = writeln!(
+                        s,
+                        "      writer CNAME {} (zone {}) -> {}'s writer endpoint in {}, once it takes writes  *",
+                        rec.name, rec.hosted_zone_id, app.database.target, app.database.region
+                    );
+                }
                 for c in &app.dns {
                     let mark = if c.before == c.after { "" } else { "  *" };
                     let _ = writeln!(

@@ -46,7 +46,7 @@ fn apps_with_database(plan: &Plan) -> impl Iterator<Item = &AppMove> {
         .iter()
         .flat_map(|p| p.waves.iter())
         .flat_map(|w| w.apps.iter())
-        .filter(|a| a.database.action.changes_database())
+        .filter(|a| a.database.action.changes_database() || a.database.action == DbAction::ManualRebuild)
 }
 
 /// Checks every database the plan will promote, before anything changes;
@@ -60,6 +60,24 @@ pub async fn preflight(
     dns_best_effort: &dyn DnsReader,
     plan: &Plan,
 ) -> Result<(), LifeboatError> {
+    let problems = preflight_problems(dbs, dns, dns_best_effort, plan).await?;
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(LifeboatError::invalid(format!(
+            "the standby database is not ready: {}",
+            problems.join("; ")
+        )))
+    }
+}
+
+/// Every reason a planned database step could not work, app by app.
+pub async fn preflight_problems(
+    dbs: &dyn Databases,
+    dns: &dyn DnsReader,
+    dns_best_effort: &dyn DnsReader,
+    plan: &Plan,
+) -> Result<Vec<String>, LifeboatError> {
     let mut problems = Vec::new();
     let disaster = plan.mode == lifeboat_core::request::Mode::Disaster;
     let mut route53_answers = true;
@@ -89,14 +107,7 @@ pub async fn preflight(
             }
         }
     }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(LifeboatError::invalid(format!(
-            "the standby database is not ready: {}",
-            problems.join("; ")
-        )))
-    }
+    Ok(problems)
 }
 
 /// Whether the database `d` moves to is there, healthy, a member of its
@@ -170,7 +181,111 @@ pub(crate) async fn check_standby(
                 None
             }
         }
-        DbAction::None | DbAction::ManualRebuild => None,
+        DbAction::ManualRebuild => rebuilt_problem(dbs, d).await?,
+        DbAction::None => None,
+    })
+}
+
+/// A replica that would be promoted but has no replication source: it was
+/// promoted already (an earlier failover, never rebuilt as a replica), so
+/// "promoting" it would move traffic to a database that has not had the
+/// writer's data since. Readiness says so.
+pub async fn replica_without_source(
+    dbs: &dyn Databases,
+    d: &lifeboat_core::database::DatabasePlan,
+) -> Result<Option<String>, LifeboatError> {
+    let state = match d.action {
+        DbAction::PromoteCluster => dbs.cluster(&d.region, &d.target).await?,
+        DbAction::PromoteInstance => dbs.instance(&d.region, &d.target).await?,
+        _ => return Ok(None),
+    };
+    Ok(state.filter(|s| s.replicating_from.is_none()).map(|_| {
+        format!(
+            "{} in {} has no replication source: it is a writer of its own (promoted by an earlier failover?), \
+             not a replica of {} ({}); recreate it as a replica before relying on it",
+            d.target, d.region, d.source, d.source_region
+        )
+    }))
+}
+
+/// The database an operator rebuilt by hand at home (`d.target` in
+/// `d.region`): a cluster for aurora-replica, an instance otherwise.
+async fn rebuilt_state(
+    dbs: &dyn Databases,
+    d: &lifeboat_core::database::DatabasePlan,
+) -> Result<Option<DbState>, LifeboatError> {
+    Ok(match d.kind {
+        lifeboat_core::registry::DatabaseKind::AuroraReplica => dbs.cluster(&d.region, &d.target).await?,
+        _ => dbs.instance(&d.region, &d.target).await?,
+    })
+}
+
+/// A failback that moves traffic without the database
+/// (`move_dns_without_database`) only once the rebuild is done: the home
+/// database exists, is available and takes writes (no longer a replica).
+/// Otherwise its traffic would go home to a database that is not there, or
+/// cannot write.
+async fn rebuilt_problem(
+    dbs: &dyn Databases,
+    d: &lifeboat_core::database::DatabasePlan,
+) -> Result<Option<String>, LifeboatError> {
+    let (id, region) = (&d.target, &d.region);
+    let steps = if d.manual_steps.is_empty() {
+        String::new()
+    } else {
+        format!(" (to rebuild: {})", d.manual_steps.join("; "))
+    };
+    Ok(match rebuilt_state(dbs, d).await? {
+        None => Some(format!(
+            "move_dns_without_database, but {id} is not in {region}: the database was not rebuilt{steps}"
+        )),
+        Some(s) if s.replicating_from.is_some() => Some(format!(
+            "move_dns_without_database, but {id} in {region} still replicates from {}: promote it once it has caught up, so it takes writes{steps}",
+            s.replicating_from.as_deref().unwrap_or_default()
+        )),
+        Some(s) if s.status != "available" => Some(format!(
+            "move_dns_without_database, but {id} in {region} is {}: wait until it is available",
+            s.status
+        )),
+        Some(_) => replication_restored_problem(dbs, d).await?,
+    })
+}
+
+/// The registry's replication, back in place after a rebuild: the away
+/// database replicates from home again (a replica kind), or home's
+/// automated backups replicate to the away Region (rds-backup). Until then
+/// the away database may still hold writes home does not have.
+async fn replication_restored_problem(
+    dbs: &dyn Databases,
+    d: &lifeboat_core::database::DatabasePlan,
+) -> Result<Option<String>, LifeboatError> {
+    use lifeboat_core::registry::DatabaseKind;
+    let (home, away, away_region) = (&d.target, &d.source, &d.source_region);
+    let away_state = match d.kind {
+        DatabaseKind::AuroraReplica => dbs.cluster(away_region, away).await?,
+        DatabaseKind::RdsReplica => dbs.instance(away_region, away).await?,
+        DatabaseKind::RdsBackup => {
+            let source = lifeboat_aws::ports::BackupSource {
+                region: &d.region,
+                instance_id: home,
+            };
+            return Ok(dbs.replicated_backup(away_region, source).await?.is_none().then(|| {
+                format!(
+                    "move_dns_without_database, but {home}'s automated backups are not replicated to {away_region} \
+                     as the registry says: start the replication (StartDBInstanceAutomatedBackupsReplication in \
+                     {away_region}), so the next failover has a backup to restore"
+                )
+            }));
+        }
+        _ => return Ok(None),
+    };
+    Ok(match away_state {
+        Some(s) if s.replicating_from.is_none() => Some(format!(
+            "move_dns_without_database, but {away} in {away_region} is still a writer of its own, not a replica of \
+             {home} as the registry says: its writes since the failover would be left behind; finish the rebuild \
+             (recreate {away} as a replica of {home}), then fail back"
+        )),
+        _ => None,
     })
 }
 
@@ -323,6 +438,14 @@ pub async fn promote_database(
         return Ok(out);
     }
     match d.action {
+        DbAction::ManualRebuild if d.endpoint_record.is_some() => {
+            // Nothing to promote: the check reads the rebuilt writer's endpoint to repoint the CNAME.
+            out.outcome = PromoteOutcome::AlreadyDone;
+            out.detail = format!(
+                "{} rebuilt by hand: its writer endpoint is read for the CNAME",
+                d.target
+            );
+        }
         DbAction::None | DbAction::ManualRebuild => {
             out.outcome = PromoteOutcome::NotNeeded;
             out.detail = "no database change".into();
@@ -689,7 +812,9 @@ pub async fn check_database(dbs: &dyn Databases, input: CheckInput) -> Result<Ch
         DbAction::PromoteInstance | DbAction::RestoreBackup => {
             state_check(dbs.instance(region, &d.target).await?, &d.target)
         }
-        DbAction::None | DbAction::ManualRebuild => (true, "no database change".to_string(), None),
+        // Rebuilt by hand (preflight checked it): its writer endpoint, for the CNAME.
+        DbAction::ManualRebuild => state_check(rebuilt_state(dbs, d).await?, &d.target),
+        DbAction::None => (true, "no database change".to_string(), None),
     };
     let checks = input.checks + 1;
     tracing::info!(app = %input.app.app, writable, checks, %detail, "database check");

@@ -2,7 +2,6 @@
 //! and put the invocation's AWS call counts in its output.
 
 use crate::contract::store_plan;
-use crate::database::preflight;
 use crate::record_outcome::{
     IgnoredInput, RecordInput, RecordPorts, RefusedInput, record_ignored, record_outcome, record_refused,
 };
@@ -71,7 +70,6 @@ pub async fn dispatch(kind: TaskKind, s: &Services, input: Value) -> Result<Valu
             let request = admit(s.validate_ports(), &i).await?;
             peek_lease(&s.lease.state().await?, &i.run_id, &request, chrono::Utc::now())?;
             let mut out = plan_request(s.validate_ports(), i, request).await?;
-            preflight(&*s.databases, &*s.dns_read, &*s.dns_read_best_effort, &out.plan).await?;
             take_lease(&*s.lease, &s.settings, chrono::Utc::now(), &mut out.plan).await?;
             // The plan goes to the journal; the state machine carries its summary.
             store_plan(&*s.journal, &out.plan).await?;

@@ -328,6 +328,8 @@ pub async fn evaluate(s: &Services, now: DateTime<Utc>) -> Result<Evaluation, Li
                 }
                 if let Some(why) = check_standby(&*s.databases, &d, target).await? {
                     reasons.push(format!("database: {why}"));
+                } else if let Some(why) = crate::database::replica_without_source(&*s.databases, &d).await? {
+                    reasons.push(format!("database: {why}"));
                 }
                 let lag_of = match (app.database.kind, d.action) {
                     (DatabaseKind::AuroraGlobal, DbAction::Failover | DbAction::Switchover) => {

@@ -5,11 +5,12 @@ use crate::services::Settings;
 use chrono::{DateTime, Utc};
 use lifeboat_aws::AwsError;
 use lifeboat_aws::ports::{
-    AlarmStates, DnsReader, Journal, LeaseOutcome, LeaseState, RegistryStore, RoutingControls, RunLease,
+    AlarmStates, Databases, DnsReader, HealthChecks, Journal, LeaseOutcome, LeaseState, RegistryStore, RoutingControls,
+    RunLease,
 };
 use lifeboat_aws::route53::read_records;
 use lifeboat_core::dns::RecordKey;
-use lifeboat_core::plan::{Observed, Plan, PlanContext, build_plan, select_apps};
+use lifeboat_core::plan::{Observed, Plan, PlanContext, build_plan, build_plan_noting_problems, select_apps};
 use lifeboat_core::registry::{Application, REGISTRY_VERSION, Registry, Side, parse_registry_value};
 use lifeboat_core::request::{
     FollowUp, Mode, Request, TriggerKind, TriggerOrigin, check_alarm_origin, check_trigger_age, normalize_trigger,
@@ -78,6 +79,11 @@ pub struct ValidatePorts<'a> {
     pub dns_best_effort: &'a dyn DnsReader,
     pub alarms: &'a dyn AlarmStates,
     pub arc: &'a dyn RoutingControls,
+    /// Route 53 health checks, and the same read best-effort (a disaster run's).
+    pub health: &'a dyn HealthChecks,
+    pub health_best_effort: &'a dyn HealthChecks,
+    /// The databases a plan's steps need.
+    pub databases: &'a dyn Databases,
     /// Where alarm events may come from.
     pub origin: &'a TriggerOrigin,
     /// Where a follow-up's run recorded it.
@@ -145,6 +151,9 @@ impl crate::services::Services {
             dns_best_effort: &*self.dns_read_best_effort,
             alarms: &*self.alarms,
             arc: &*self.arc,
+            health: &*self.health,
+            health_best_effort: &*self.health_best_effort,
+            databases: &*self.databases,
             origin: &self.settings.trigger_origin,
             journal: &*self.journal,
             max_trigger_age_seconds: self.settings.max_trigger_age_seconds,
@@ -232,10 +241,19 @@ pub async fn plan_request(
     let reg = load_registry(ports.registry).await?;
     let apps = select_apps(&reg, &request)?;
     let observed = observe(ports, &reg, &apps, request.mode == Mode::Disaster).await?;
-    let mut plan = build_plan(&reg, &request, &observed, &ctx)?;
+    // Every check runs, and every problem of every app is told at once.
+    let (mut plan, mut problems) = build_plan_noting_problems(&reg, &request, &observed, &ctx)?;
     plan.waited = waited(&input);
-    plan.check_fits(ports.timeout_seconds).map_err(LifeboatError::invalid)?;
-    check_alarms_exist(ports.alarms, &plan).await?;
+    if let Err(why) = plan.check_fits(ports.timeout_seconds) {
+        problems.push(why);
+    }
+    problems.extend(missing_alarms(ports.alarms, &plan).await?);
+    problems.extend(missing_health_checks(ports, &reg, &plan).await?);
+    problems
+        .extend(crate::database::preflight_problems(ports.databases, ports.dns, ports.dns_best_effort, &plan).await?);
+    if !problems.is_empty() {
+        return Err(not_ready(&problems));
+    }
     tracing::info!(run = %input.run_id, summary = %plan.summary, "plan ready");
     Ok(ValidateOutput { plan })
 }
@@ -341,18 +359,15 @@ pub fn peek_lease(
 }
 
 /// Every verification alarm must exist in the Region it will be read in.
-async fn check_alarms_exist(alarms: &dyn AlarmStates, plan: &Plan) -> Result<(), LifeboatError> {
-    let mut by_region: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for a in plan
-        .phases
-        .iter()
-        .flat_map(|p| p.waves.iter())
-        .flat_map(|w| w.apps.iter())
-    {
+async fn missing_alarms(alarms: &dyn AlarmStates, plan: &Plan) -> Result<Vec<String>, LifeboatError> {
+    // Each app's alarms, by the Region they are read in.
+    let mut by_region: BTreeMap<&str, BTreeMap<String, Vec<&str>>> = BTreeMap::new();
+    for a in plan_apps(plan) {
         let names = by_region.entry(a.verification.region.as_str()).or_default();
         for n in &a.verification.alarms {
-            if !names.contains(n) {
-                names.push(n.clone());
+            let apps = names.entry(n.clone()).or_default();
+            if !apps.contains(&a.app.as_str()) {
+                apps.push(&a.app);
             }
         }
     }
@@ -361,22 +376,88 @@ async fn check_alarms_exist(alarms: &dyn AlarmStates, plan: &Plan) -> Result<(),
         if names.is_empty() {
             continue;
         }
-        let found = alarms.alarm_states(region, &names).await?;
-        missing.extend(
-            names
-                .into_iter()
-                .filter(|n| !found.contains_key(n))
-                .map(|n| format!("{n} (in {region})")),
-        );
+        let wanted: Vec<String> = names.keys().cloned().collect();
+        let found = alarms.alarm_states(region, &wanted).await?;
+        for (name, apps) in names.iter().filter(|(n, _)| !found.contains_key(*n)) {
+            missing.push(format!(
+                "{}: verification alarm {name} not found in {region}: create it or fix verification.alarms",
+                apps.join(", ")
+            ));
+        }
     }
-    if missing.is_empty() {
-        Ok(())
+    Ok(missing)
+}
+
+/// Every health check the registry names for a moving app's target must
+/// exist: otherwise the run would move traffic, fail to read it
+/// (NoSuchHealthCheck) and roll back. In a disaster Route 53's API may not
+/// answer: then they are not checked here (verification reads them
+/// best-effort too).
+async fn missing_health_checks(
+    ports: ValidatePorts<'_>,
+    reg: &Registry,
+    plan: &Plan,
+) -> Result<Vec<String>, LifeboatError> {
+    let mut owners: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for a in plan_apps(plan) {
+        let named = reg
+            .app(&a.app)
+            .and_then(|r| r.verification.health_checks.get(a.target).as_ref());
+        if let Some(id) = named {
+            let apps = owners.entry(id.clone()).or_default();
+            if !apps.contains(&a.app.as_str()) {
+                apps.push(&a.app);
+            }
+        }
+    }
+    if owners.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<String> = owners.keys().cloned().collect();
+    let disaster = plan.mode == Mode::Disaster;
+    let reader = if disaster {
+        ports.health_best_effort
     } else {
-        Err(LifeboatError::invalid(format!(
-            "verification alarm(s) not found: {}; create them or fix verification.alarms in the registry",
-            missing.join(", ")
-        )))
-    }
+        ports.health
+    };
+    let missing = match reader.missing(&ids).await {
+        Ok(m) => m,
+        Err(e) if disaster && e.is_unavailable() => {
+            tracing::warn!(error = %e, "Route 53's API did not answer: health checks not checked before the run");
+            return Ok(Vec::new());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    Ok(missing
+        .iter()
+        .map(|id| {
+            format!(
+                "{}: health check {id} does not exist in Route 53: fix verification.health_checks",
+                owners.get(id).map(|a| a.join(", ")).unwrap_or_default()
+            )
+        })
+        .collect())
+}
+
+fn plan_apps(plan: &Plan) -> impl Iterator<Item = &lifeboat_core::plan::AppMove> {
+    plan.phases
+        .iter()
+        .flat_map(|p| p.waves.iter())
+        .flat_map(|w| w.apps.iter())
+}
+
+/// One error for every problem found, one line each.
+fn not_ready(problems: &[String]) -> LifeboatError {
+    let n = problems.len();
+    LifeboatError::invalid(format!(
+        "the recovery Region is not ready, nothing was changed ({n} problem{}):\n{}",
+        if n == 1 { "" } else { "s" },
+        problems
+            .iter()
+            .map(|p| format!("  - {p}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    ))
 }
 
 #[cfg(test)]
@@ -397,6 +478,36 @@ mod tests {
             },
         )
         .await
+    }
+
+    /// A record, an alarm and a health check wrong in two apps: one refusal
+    /// naming all three, one line each, before anything changes.
+    #[tokio::test]
+    async fn every_problem_of_every_app_is_told_at_once() {
+        let (s, f) = fake_services();
+        let text = crate::test_support::REGISTRY
+            .replace("secondary: web-usw2", "secondary: web-usw9")
+            .replace("secondary: hc-api-usw2", "secondary: hc-nope");
+        let reg = lifeboat_core::registry::parse_registry(&text).unwrap();
+        f.registry.put_apps(&reg.applications).await.unwrap();
+        // api-usw2-5xx is not made: the alarm is missing too.
+        let e = validate(s.validate_ports(), ValidateInput::of(json!({"action": "failover"})))
+            .await
+            .unwrap_err();
+        assert_eq!(e.name, lifeboat_core::ErrorName::InvalidRequest);
+        let lines: Vec<&str> = e.message.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "the recovery Region is not ready, nothing was changed (3 problems):",
+                "  - web: dns[0] secondary record www.example.org. CNAME (web-usw9) in zone Z2 does not exist in Route 53",
+                "  - api: verification alarm api-usw2-5xx not found in us-west-2: create it or fix verification.alarms",
+                "  - api: health check hc-nope does not exist in Route 53: fix verification.health_checks",
+            ],
+            "{}",
+            e.message
+        );
+        assert_eq!(f.r53.weight("Z1", "api.example.com.", "api-use1"), Some(100));
     }
 
     #[tokio::test]
@@ -467,7 +578,7 @@ mod tests {
         let err = validate(s.validate_ports(), ValidateInput::of(json!({"action": "failover"})))
             .await
             .unwrap_err();
-        assert!(err.message.contains("api-usw2-5xx (in us-west-2)"), "{err}");
+        assert!(err.message.contains("api-usw2-5xx not found in us-west-2"), "{err}");
         assert!(f.r53.batches.lock().unwrap().is_empty());
     }
 

@@ -175,6 +175,12 @@ impl DnsWriter for FakeRoute53 {
 
 #[async_trait]
 impl HealthChecks for FakeRoute53 {
+    async fn missing(&self, ids: &[String]) -> Result<Vec<String>, AwsError> {
+        self.count("ListHealthChecks")?;
+        let known = lock(&self.health);
+        Ok(ids.iter().filter(|id| !known.contains_key(*id)).cloned().collect())
+    }
+
     async fn health(&self, health_check_id: &str) -> Result<HealthReport, AwsError> {
         self.count("GetHealthCheckStatus")?;
         let (ok, reporting) = lock(&self.health)

@@ -47,4 +47,6 @@ pub struct HealthReport {
 #[async_trait]
 pub trait HealthChecks: Send + Sync {
     async fn health(&self, health_check_id: &str) -> Result<HealthReport, AwsError>;
+    /// Of `ids`, those that are not health checks of this account.
+    async fn missing(&self, ids: &[String]) -> Result<Vec<String>, AwsError>;
 }

@@ -41,7 +41,6 @@ pub(crate) async fn run(cli: &Cli, args: PlanArgs<'_>) -> Result<i32, CliError> 
         },
     )
     .await?;
-    lifeboat_tasks::database::preflight(&*s.databases, &*s.dns_read, &*s.dns_read_best_effort, &out.plan).await?;
     match cli.output {
         OutputFormat::Json => print_json(&out.plan),
         OutputFormat::Text => crate::out!("{}", text::plan_text(&out.plan)),

@@ -73,6 +73,27 @@ pub fn build_plan(
     observed: &Observed,
     ctx: &PlanContext,
 ) -> Result<Plan, LifeboatError> {
+    let (plan, problems) = build_plan_noting_problems(registry, request, observed, ctx)?;
+    if problems.is_empty() {
+        Ok(plan)
+    } else {
+        Err(LifeboatError::invalid(format!(
+            "the recovery Region is not ready: {}",
+            problems.join("; ")
+        )))
+    }
+}
+
+/// [`build_plan`], but an app whose records or routing controls are wrong
+/// is left out and its problems returned, so the checks that follow (alarms,
+/// health checks, databases) still look at every other app and a user hears
+/// of every problem at once.
+pub fn build_plan_noting_problems(
+    registry: &Registry,
+    request: &Request,
+    observed: &Observed,
+    ctx: &PlanContext,
+) -> Result<(Plan, Vec<String>), LifeboatError> {
     let records = &observed.records;
     let mut plan = Plan {
         run_id: ctx.run_id.clone(),
@@ -93,21 +114,22 @@ pub fn build_plan(
     };
     if let Some(reason) = &request.ignore {
         plan.summary = reason.clone();
-        return Ok(plan);
+        return Ok((plan, Vec::new()));
     }
     let mut apps = select_apps(registry, request)?;
     if let (AppSelection::AlarmWithoutData(alarm), true) = (&request.apps, apps.is_empty()) {
         plan.summary = format!(
             "alarm \"{alarm}\" went to INSUFFICIENT_DATA: ignored (no app it triggers has triggers.insufficient_data: failover)"
         );
-        return Ok(plan);
+        return Ok((plan, Vec::new()));
     }
     if let Some(why) = &observed.route53_unavailable {
         let (cannot, can) = unmovable_without_route53(&apps, why);
         plan.skipped.extend(cannot);
         apps = can;
     }
-    check_records(&apps, observed)?;
+    let (problems, unsound) = record_problems(&apps, observed);
+    apps.retain(|a| !unsound.contains(&a.name));
     let targets: Vec<(Action, Side)> = match request.action {
         Action::Failover => vec![(Action::Failover, Side::Secondary)],
         Action::Failback => vec![(Action::Failback, Side::Primary)],
@@ -222,7 +244,7 @@ pub fn build_plan(
         ));
     }
     plan.summary = summary::summarize(&plan);
-    Ok(plan)
+    Ok((plan, problems))
 }
 
 /// Weighted apps cannot move while Route 53's API does not answer; nor can
@@ -276,10 +298,23 @@ fn unmovable_without_route53<'a>(apps: &[&'a Application], why: &str) -> (Vec<Sk
     (skipped, rest)
 }
 
-fn check_records(apps: &[&Application], observed: &Observed) -> Result<(), LifeboatError> {
+/// Every record and routing-control problem of `apps`, and the apps that have one.
+fn record_problems(apps: &[&Application], observed: &Observed) -> (Vec<String>, Vec<String>) {
     let records = &observed.records;
     let mut problems = Vec::new();
+    let mut unsound = Vec::new();
     for app in apps {
+        let before = problems.len();
+        record_problems_of(app, observed, records, &mut problems);
+        if problems.len() > before {
+            unsound.push(app.name.clone());
+        }
+    }
+    (problems, unsound)
+}
+
+fn record_problems_of(app: &Application, observed: &Observed, records: &RecordIndex, problems: &mut Vec<String>) {
+    {
         if let Some(rc) = app.routing_controls() {
             for side in [Side::Primary, Side::Secondary] {
                 if !observed.controls.contains_key(rc.get(side)) {
@@ -292,7 +327,7 @@ fn check_records(apps: &[&Application], observed: &Observed) -> Result<(), Lifeb
             }
             // Its records are only read when Route 53's API answers.
             if observed.route53_unavailable.is_some() {
-                continue;
+                return;
             }
         }
         for (i, pair) in app.dns.iter().enumerate() {
@@ -317,14 +352,6 @@ fn check_records(apps: &[&Application], observed: &Observed) -> Result<(), Lifeb
                 }
             }
         }
-    }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(LifeboatError::invalid(format!(
-            "the recovery Region is not ready: {}",
-            problems.join("; ")
-        )))
     }
 }
 

@@ -429,3 +429,61 @@ async fn a_member_still_resynchronising_cannot_take_the_writer_back() {
     assert_eq!(check_standby(&f, &back.database, Side::Primary).await.unwrap(), None);
     assert_eq!(promote(&f, back).await.outcome, PromoteOutcome::Started);
 }
+
+/// A failback of traffic alone (`move_dns_without_database`) waits for the
+/// rebuild: home writable, and the away database a replica of it again.
+#[tokio::test]
+async fn moving_traffic_home_without_the_database_needs_the_rebuild_done() {
+    // Failing back to us-east-1: home is orders-use1, away orders-usw2.
+    let mut back = app(DatabaseKind::RdsReplica, DbAction::ManualRebuild).database;
+    back.kind = DatabaseKind::RdsReplica;
+    back.region = "us-east-1".into();
+    back.target = "orders-use1".into();
+    back.source = "orders-usw2".into();
+    back.source_region = "us-west-2".into();
+    let f = FakeDatabases::default();
+    let why = check_standby(&f, &back, Side::Primary).await.unwrap().unwrap();
+    assert!(
+        why.contains("orders-use1 is not in us-east-1: the database was not rebuilt"),
+        "{why}"
+    );
+    f.add_instance("us-east-1", "orders-use1", Some("orders-usw2"));
+    let why = check_standby(&f, &back, Side::Primary).await.unwrap().unwrap();
+    assert!(why.contains("still replicates from orders-usw2: promote it"), "{why}");
+    f.add_instance("us-east-1", "orders-use1", None);
+    f.add_instance("us-west-2", "orders-usw2", None);
+    let why = check_standby(&f, &back, Side::Primary).await.unwrap().unwrap();
+    assert!(
+        why.contains("orders-usw2 in us-west-2 is still a writer of its own"),
+        "{why}"
+    );
+    f.add_instance("us-west-2", "orders-usw2", Some("orders-use1"));
+    assert_eq!(check_standby(&f, &back, Side::Primary).await.unwrap(), None);
+    // Readiness: a replica that lost its source is no standby.
+    let mut promote = app(DatabaseKind::RdsReplica, DbAction::PromoteInstance).database;
+    promote.target = "orders-usw2".into();
+    assert_eq!(replica_without_source(&f, &promote).await.unwrap(), None);
+    f.add_instance("us-west-2", "orders-usw2", None);
+    let why = replica_without_source(&f, &promote).await.unwrap().unwrap();
+    assert!(
+        why.contains("orders-usw2 in us-west-2 has no replication source"),
+        "{why}"
+    );
+}
+
+/// After a rebuild, the writer CNAME follows the traffic home: the check
+/// reads the rebuilt database's endpoint for it.
+#[tokio::test]
+async fn a_rebuilt_database_gives_its_writer_endpoint_for_the_cname() {
+    let mut a = app(DatabaseKind::RdsBackup, DbAction::ManualRebuild);
+    a.database.region = "us-east-1".into();
+    a.database.target = "orders-use1".into();
+    let f = FakeDatabases::default();
+    f.add_instance("us-east-1", "orders-use1", None);
+    let out = check_database(&f, CheckInput { app: a, checks: 0 }).await.unwrap();
+    assert!(out.writable, "{out:?}");
+    assert_eq!(
+        out.endpoint.as_deref(),
+        Some("orders-use1.x.us-east-1.rds.amazonaws.com")
+    );
+}

@@ -65,7 +65,9 @@ where
 }
 
 fn needs_database_step(app: &AppMove) -> bool {
-    app.database.action.changes_database() || !app.depends_on.is_empty()
+    use lifeboat_core::database::DbAction;
+    let rebuilt_with_cname = app.database.action == DbAction::ManualRebuild && app.database.endpoint_record.is_some();
+    app.database.action.changes_database() || rebuilt_with_cname || !app.depends_on.is_empty()
 }
 
 fn seconds(from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> Option<f64> {
