@@ -87,7 +87,7 @@ $(BUILD_STAMP): requirements-build.txt | $(STAMP)
 
 build-tools: $(BUILD_STAMP)
 
-# One bootstrap.zip per task under target/lambda/<binary>/ (release profile: lto, one codegen unit, stripped).
+# The one bootstrap.zip every function runs, under target/lambda/lifeboat_task/ (release profile: lto, one codegen unit, stripped).
 build: build-tools
 	PATH="$(VENV)/bin:$$PATH" cargo lambda build --release --arm64 --output-format zip -p lifeboat-tasks
 	@for f in target/lambda/*/bootstrap.zip; do \

@@ -49,14 +49,15 @@ fn functions(t: &Yaml) -> BTreeMap<String, Yaml> {
 }
 
 fn function_for(t: &Yaml, kind: TaskKind) -> (String, Yaml) {
-    function_by_binary(t, kind.binary())
+    function_by_task(t, kind.binary())
 }
 
-fn function_by_binary(t: &Yaml, binary: &str) -> (String, Yaml) {
+/// The function whose `LIFEBOAT_TASK` is `task`.
+fn function_by_task(t: &Yaml, task: &str) -> (String, Yaml) {
     functions(t)
         .into_iter()
-        .find(|(_, f)| f["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(binary))
-        .unwrap_or_else(|| panic!("no function in the template is built from binary {binary}"))
+        .find(|(_, f)| f["Properties"]["Environment"]["Variables"]["LIFEBOAT_TASK"].as_str() == Some(task))
+        .unwrap_or_else(|| panic!("no function in the template has LIFEBOAT_TASK {task}"))
 }
 
 #[test]
@@ -86,13 +87,33 @@ fn every_substitution_maps_to_a_function_built_from_an_existing_task_binary() {
             kind.placeholder()
         );
         assert_eq!(f["Metadata"]["BuildMethod"].as_str(), Some("rust-cargolambda"));
-        let bin = root().join(format!("crates/tasks/src/bin/{}.rs", kind.binary()));
-        assert!(bin.exists(), "{} is missing", bin.display());
     }
-    // The detection probe is the one function outside the state machine.
-    let (_, probe) = function_by_binary(&t, "probe");
-    assert_eq!(probe["Metadata"]["BuildMethod"].as_str(), Some("rust-cargolambda"));
-    assert!(root().join("crates/tasks/src/bin/probe.rs").exists());
+    // The scheduled functions, outside the state machine.
+    for task in [
+        lifeboat_tasks::lambda::PROBE_TASK,
+        lifeboat_tasks::lambda::READINESS_TASK,
+    ] {
+        function_by_task(&t, task);
+    }
+    // One bootstrap serves them all, and one build: `sam build` builds
+    // functions of identical build metadata once.
+    assert!(root().join("crates/tasks/src/bin/lifeboat_task.rs").exists());
+    let metadata: BTreeSet<String> = functions(&t)
+        .values()
+        .map(|f| serde_yaml_ng::to_string(&f["Metadata"]).unwrap())
+        .collect();
+    assert_eq!(metadata.len(), 1, "functions built differently: {metadata:#?}");
+    assert!(
+        metadata.iter().all(|m| m.contains("Binary: lifeboat_task")),
+        "{metadata:?}"
+    );
+    for (name, f) in functions(&t) {
+        let task = f["Properties"]["Environment"]["Variables"]["LIFEBOAT_TASK"].as_str();
+        assert!(
+            task.is_some_and(|t| lifeboat_tasks::lambda::task_names().contains(&t)),
+            "{name}: LIFEBOAT_TASK {task:?} is not a task"
+        );
+    }
     assert_eq!(
         functions(&t).len(),
         TaskKind::ALL.len() + 2,
@@ -328,7 +349,7 @@ async fn every_function_policy_allows_exactly_the_calls_its_task_makes() {
         ])
         .collect();
     for (binary, calls) in tables {
-        let (name, f) = function_by_binary(&t, binary);
+        let (name, f) = function_by_task(&t, binary);
         // And no statement allows an operation on a table its task never called there.
         for kind in TABLE_KINDS {
             let called: BTreeSet<String> = calls
@@ -375,7 +396,7 @@ async fn every_function_policy_allows_exactly_the_calls_its_task_makes() {
             .filter(|c| c.as_str() != "sts:GetCallerIdentity")
             .map(|c| iam_action(c))
             .collect();
-        let (name, f) = function_by_binary(&t, binary);
+        let (name, f) = function_by_task(&t, binary);
         let allowed = allowed_actions(&f);
         for n in needed.difference(&allowed) {
             problems.push(format!("{name} calls {n} but its policy does not allow it"));

@@ -17,8 +17,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 lifeboat_core::closed_names! {
-    /// The workflow's tasks: one Lambda function each, named by the crate
-    /// binary (`src/bin/<name>.rs`) that serves it on Lambda.
+    /// The workflow's tasks: one Lambda function each, all served by the one
+    /// bootstrap (`src/bin/lifeboat_task.rs`), which `LIFEBOAT_TASK` points here.
     pub enum TaskKind {
         Validate = "validate",
         PromoteDatabase = "promote_database",
@@ -31,7 +31,7 @@ lifeboat_core::closed_names! {
 }
 
 impl TaskKind {
-    /// The crate binary (`src/bin/<name>.rs`) that serves it on Lambda.
+    /// Its name as its function's `LIFEBOAT_TASK` gives it (one bootstrap serves every task).
     pub fn binary(self) -> &'static str {
         self.as_str()
     }

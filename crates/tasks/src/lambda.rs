@@ -1,5 +1,6 @@
 //! The Lambda side: errors as `Diagnostic`s named from the closed set, and the
-//! runtime loop every `src/bin/*` main calls.
+//! runtime loop the one bootstrap (`src/bin/lifeboat_task.rs`) runs for the
+//! task its function names.
 
 use crate::dispatch::{TaskKind, dispatch};
 use crate::services::{AwsServicesFactory, ServicesFactory, Settings};
@@ -8,6 +9,38 @@ use lifeboat_aws::CallCounter;
 use lifeboat_core::LifeboatError;
 use serde_json::Value;
 use std::sync::Arc;
+
+/// The environment variable that names a function's task: a [`TaskKind`]
+/// (`validate`, `shift_dns`, ...), `probe` or `readiness`.
+pub const TASK_SETTING: &str = "LIFEBOAT_TASK";
+
+/// The scheduled functions' task names (not state machine tasks).
+pub const PROBE_TASK: &str = "probe";
+pub const READINESS_TASK: &str = "readiness";
+
+/// Every value [`TASK_SETTING`] may take.
+pub fn task_names() -> Vec<&'static str> {
+    let mut names: Vec<&str> = TaskKind::ALL.iter().map(|k| k.as_str()).collect();
+    names.extend([PROBE_TASK, READINESS_TASK]);
+    names
+}
+
+/// Runs the runtime loop of the task `name` names; an unknown name fails at
+/// once, saying what it may be (a function misconfigured fails its first invoke).
+pub async fn run_task(name: &str) -> Result<(), lambda_runtime::Error> {
+    match name {
+        PROBE_TASK => run_probe().await,
+        READINESS_TASK => run_readiness().await,
+        other => match other.parse::<TaskKind>() {
+            Ok(kind) => run(kind).await,
+            Err(_) => Err(format!(
+                "{TASK_SETTING} is \"{other}\": set it to one of {}",
+                task_names().join(", ")
+            )
+            .into()),
+        },
+    }
+}
 
 /// A task failure as Lambda reports it: `errorType` is the closed Lifeboat.* name.
 #[derive(Debug)]
