@@ -37,7 +37,7 @@ help:
 	@echo "make bench  - fail over 200, 1,000 and 5,000 apps on the emulator: time, AWS calls, state data, history"
 	@echo "make install - the lifeboat CLI alone, into ~/.cargo/bin (cargo install --locked --path crates/cli)"
 	@echo "make build  - the arm64 Lambda zips (cargo-lambda + zig, installed into .venv)"
-	@echo "make deploy - sam deploy to both Regions with your AWS credentials (STACK, PRIMARY_REGION, SECONDARY_REGION, TRIGGER_ALARMS, ROUTING_CONTROLS)"
+	@echo "make deploy - sam deploy to both Regions with your AWS credentials, every parameter from CONFIG (default infra/parameters.json; ONLY_REGION=secondary for break-glass)"
 
 setup: $(STAMP)
 
@@ -77,6 +77,9 @@ infra-lint: setup $(DEPLOY_VENV)/.installed $(CHECKOV_VENV)/.installed
 	cd infra && SAM_CLI_TELEMETRY=0 $(DEPLOY_VENV)/bin/sam validate --lint --template pipeline.yaml --region $(AWS_REGION)
 	$(CHECKOV_VENV)/bin/checkov --directory infra --framework cloudformation --compact --quiet --skip-download
 	$(VENV)/bin/python infra/check_boundary.py
+	$(VENV)/bin/ruff check infra
+	$(VENV)/bin/ruff format --check infra
+	$(VENV)/bin/python -m pytest -q -p no:cacheprovider infra/tests
 
 BUILD_STAMP := $(VENV)/.build-tools
 
@@ -95,14 +98,17 @@ build: build-tools
 	    $$(( $$(unzip -l $$f | tail -1 | awk '{print $$1}') / 1024 )) $$(( $$(stat -c %s $$f) / 1024 )); \
 	done
 
-# `make deploy`: the stack in the primary Region (which creates the global
-# tables), then in the secondary, same stack name. Uses your AWS credentials.
+# `make deploy`: every parameter from one file (CONFIG; copy
+# infra/parameters.example.json), checked first: a missing parameter, a
+# typo'd name or a placeholder left in stops the deploy before anything is
+# built. The stack goes to the primary Region (which creates the global
+# tables), then to the secondary, same stack name. ONLY_REGION=secondary (or
+# primary) deploys to that one alone: the break-glass path when the pipeline
+# and the primary Region are down. Uses your AWS credentials.
 STACK ?= lifeboat
-PRIMARY_REGION ?= us-east-1
-SECONDARY_REGION ?= us-west-2
-TRIGGER_ALARMS ?= lifeboat-no-alarm-configured
-# The ARC routing control ARNs of the registry's apps (comma-separated); empty: none.
-ROUTING_CONTROLS ?=
+CONFIG ?= infra/parameters.json
+ONLY_REGION ?=
+DEPLOY_PARAMS = $(VENV)/bin/python infra/deploy_parameters.py
 
 $(DEPLOY_VENV)/.installed: constraints-sam.txt
 	$(PYTHON) -m venv $(DEPLOY_VENV)
@@ -112,13 +118,20 @@ $(DEPLOY_VENV)/.installed: constraints-sam.txt
 deploy-tools: build-tools $(DEPLOY_VENV)/.installed
 
 deploy: deploy-tools
+	$(DEPLOY_PARAMS) check $(CONFIG)
 	cd infra && PATH="$(VENV)/bin:$(DEPLOY_VENV)/bin:$$PATH" sam build --template template.yaml
-	@for region in $(PRIMARY_REGION) $(SECONDARY_REGION); do \
+	@primary=$$($(DEPLOY_PARAMS) get $(CONFIG) PrimaryRegion); \
+	secondary=$$($(DEPLOY_PARAMS) get $(CONFIG) SecondaryRegion); \
+	overrides=$$($(DEPLOY_PARAMS) overrides $(CONFIG)); \
+	case "$(ONLY_REGION)" in \
+	  "") regions="$$primary $$secondary" ;; primary) regions=$$primary ;; secondary) regions=$$secondary ;; \
+	  *) echo "error: ONLY_REGION is primary or secondary, not $(ONLY_REGION)"; exit 2 ;; \
+	esac; \
+	for region in $$regions; do \
 	  echo "== deploying $(STACK) to $$region"; \
 	  (cd infra && PATH="$(DEPLOY_VENV)/bin:$$PATH" sam deploy --stack-name $(STACK) --region $$region --resolve-s3 \
 	    --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND --no-fail-on-empty-changeset \
-	    --parameter-overrides PrimaryRegion=$(PRIMARY_REGION) SecondaryRegion=$(SECONDARY_REGION) TriggerAlarmNames=$(TRIGGER_ALARMS) \
-	      $(if $(ROUTING_CONTROLS),RoutingControlArns=$(ROUTING_CONTROLS))) || exit 1; \
+	    --parameter-overrides "$$overrides") || exit 1; \
 	done
 
 build-cli:

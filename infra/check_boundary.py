@@ -28,13 +28,15 @@ def actions(statement):
 def main():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-west-2")
-    template = yaml_parse(open(os.path.join(root, "infra/template.yaml")).read())
+    with open(os.path.join(root, "infra/template.yaml")) as f:
+        template = yaml_parse(f.read())
     # What `sam package` does: code and definition by S3 address.
     template["Globals"]["Function"]["CodeUri"] = "s3://bucket/code.zip"
     template["Resources"]["StateMachine"]["Properties"]["DefinitionUri"] = "s3://bucket/lifeboat.asl.json"
     expanded = transform(template, {"PermissionsBoundaryArn": BOUNDARY}, ManagedPolicies())
 
-    pipeline = yaml_parse(open(os.path.join(root, "infra/pipeline.yaml")).read())
+    with open(os.path.join(root, "infra/pipeline.yaml")) as f:
+        pipeline = yaml_parse(f.read())
     boundary = pipeline["Resources"]["RoleBoundary"]["Properties"]["PolicyDocument"]["Statement"]
     allowed = [a for s in boundary if s["Effect"] == "Allow" for a in actions(s)]
 

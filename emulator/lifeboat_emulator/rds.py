@@ -32,6 +32,8 @@ documents it, over the same HTTP API the SDK calls.
   db-instance-id) or resource id (DbiResourceId, filter dbi-resource-id);
   DBInstanceIdentifier must name a DB instance of the Region asked, which a
   replicated backup's source is not (DBInstanceAutomatedBackupNotFound).
+  The KmsKeyId given (the destination Region's key that encrypts the
+  replicas, its API reference says) is the backup's KmsKeyId.
 - RestoreDBInstanceToPointInTime with SourceDBInstanceAutomatedBackupsArn
   (moto: ignored): the new instance copies the source's engine and storage,
   takes the class, subnet group, security groups and parameter group asked
@@ -334,6 +336,7 @@ def start_db_instance_automated_backups_replication(self):
     backup = backups.get(arn)
     if backup is None:
         backup = ReplicatedBackup(self.backend, source)
+        backup.kms_key_id = self.params.get("KmsKeyId")
         backups[arn] = backup
     return ActionResult({"DBInstanceAutomatedBackup": backup})
 

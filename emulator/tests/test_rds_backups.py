@@ -3,7 +3,8 @@ API reference says: DBInstanceIdentifier "must match the identifier of an
 existing DB instance" (the destination Region has none); the filters
 db-instance-id (identifiers and ARNs) and dbi-resource-id, and DbiResourceId,
 find a replicated backup by its source (cross-Region automated backup
-replication, RDS user guide)."""
+replication, RDS user guide). The KmsKeyId StartDBInstanceAutomatedBackupsReplication
+is given encrypts the replicas (its API reference) and is the backup's KmsKeyId."""
 
 import pytest
 
@@ -44,3 +45,21 @@ def test_db_instance_identifier_must_name_an_instance_of_the_region_asked(emulat
     with pytest.raises(west.exceptions.ClientError) as e:
         west.describe_db_instance_automated_backups(DBInstanceIdentifier="orders-use1")
     assert e.value.response["Error"]["Code"] == "DBInstanceAutomatedBackupNotFound"
+
+
+def test_the_replicas_kms_key_is_the_one_replication_was_started_with(emulator):
+    east, west = emulator.client("rds", region="us-east-1"), emulator.client("rds")
+    source = east.create_db_instance(
+        DBInstanceIdentifier="ledger-use1",
+        Engine="mysql",
+        DBInstanceClass="db.t3.micro",
+        AllocatedStorage=20,
+        MasterUsername="admin",
+        MasterUserPassword="not-a-secret-123",
+        BackupRetentionPeriod=7,
+        StorageEncrypted=True,
+    )["DBInstance"]
+    key = "arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    west.start_db_instance_automated_backups_replication(SourceDBInstanceArn=source["DBInstanceArn"], KmsKeyId=key)
+    found = west.describe_db_instance_automated_backups(DbiResourceId=source["DbiResourceId"])
+    assert found["DBInstanceAutomatedBackups"][0]["KmsKeyId"] == key

@@ -133,3 +133,32 @@ async fn a_stopped_standby_makes_that_app_not_ready() {
         "{why}"
     );
 }
+
+/// The stack's lists are what its policies grant: an app whose hosted zone
+/// is not in HostedZoneIds is not ready (its change would be AccessDenied),
+/// and the same plan is refused before anything changes.
+#[tokio::test]
+async fn an_app_outside_what_the_stack_grants_is_not_ready_and_its_run_is_refused() {
+    let env = TestEnv::new().await;
+    let endpoint = moto().endpoint();
+    // The estate's first zone alone is deployed: the second's app is outside.
+    let (granted, outside) = (&env.estate.zones[0].1, &env.estate.zones[1].1);
+    let deployed = [("LIFEBOAT_DEPLOYED_HOSTED_ZONES", granted.as_str())];
+    let (code, stdout, stderr) =
+        harness::run_cli_with_env(&endpoint, &env.settings, &["readiness", "--now"], None, &deployed);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    let zone = outside.trim_start_matches("/hostedzone/");
+    assert!(
+        stdout.contains(&format!("hosted zone {zone} is not in the stack's HostedZoneIds")),
+        "{stdout}"
+    );
+    let (code, stdout, stderr) = harness::run_cli_with_env(
+        &endpoint,
+        &env.settings,
+        &["plan", "--action", "failover"],
+        None,
+        &deployed,
+    );
+    assert_eq!(code, 2, "{stdout}\n{stderr}");
+    assert!(stderr.contains("not in the stack's HostedZoneIds"), "{stderr}");
+}

@@ -209,6 +209,7 @@ impl Databases for Rds {
                     source_instance_id: b.db_instance_identifier().unwrap_or(source.instance_id).to_string(),
                     status: b.status().unwrap_or_default().to_string(),
                     latest_restorable: b.restore_window().and_then(|w| w.latest_time()).and_then(to_chrono),
+                    kms_key_id: b.kms_key_id().map(str::to_string),
                 })
             }))
     }

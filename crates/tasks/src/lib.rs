@@ -6,6 +6,7 @@
 pub mod apply_registry;
 pub mod contract;
 pub mod database;
+pub mod deployed_scope;
 pub mod dispatch;
 pub mod lambda;
 pub mod pending;

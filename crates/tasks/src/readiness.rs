@@ -312,6 +312,14 @@ pub async fn evaluate(s: &Services, now: DateTime<Utc>) -> Result<Evaluation, Li
                 }
             }
         }
+        // What the deployed policy does not grant: AccessDenied mid-move.
+        reasons.extend(
+            s.settings
+                .deployed
+                .gaps(app)
+                .into_iter()
+                .map(|g| format!("policy: {g}")),
+        );
         // The database: the step a disaster failover (or a planned failback) would take.
         let request = if action == Action::Failover {
             &failover
@@ -357,13 +365,22 @@ pub async fn evaluate(s: &Services, now: DateTime<Utc>) -> Result<Evaluation, Li
                         _ => {}
                     }
                 }
-                if d.action == DbAction::RestoreBackup
-                    && let Some(b) = s
-                        .databases
+                let backup = if d.action == DbAction::RestoreBackup {
+                    s.databases
                         .replicated_backup(&d.region, crate::database::backup_source(&d))
                         .await?
-                    && let Some(latest) = b.latest_restorable
+                } else {
+                    None
+                };
+                if let Some(key) = backup.as_ref().and_then(|b| b.kms_key_id.as_deref())
+                    && !s.settings.deployed.allows_kms_key(key)
                 {
+                    reasons.push(format!(
+                        "policy: the replicated backup's KMS key {key} is not in the stack's RestoreKmsKeyArns: the \
+                         restore's kms:CreateGrant would be AccessDenied; add it to the parameters file and deploy"
+                    ));
+                }
+                if let Some(latest) = backup.and_then(|b| b.latest_restorable) {
                     let window = (now - latest).num_milliseconds() as f64 / 1000.0;
                     rpo_at_risk = Some(window);
                     if let Some(max) = app.database.max_rpo_seconds

@@ -41,6 +41,8 @@ pub struct Settings {
     pub trigger_origin: lifeboat_core::request::TriggerOrigin,
     /// An alarm event older than this when its execution starts is refused as late.
     pub max_trigger_age_seconds: u32,
+    /// What the deployed stack's policy grants (routing controls, zones, KMS keys).
+    pub deployed: crate::deployed_scope::DeployedScope,
 }
 
 impl Default for Settings {
@@ -55,6 +57,7 @@ impl Default for Settings {
             lease_ttl_seconds: 7200,
             trigger_origin: Default::default(),
             max_trigger_age_seconds: lifeboat_core::request::DEFAULT_MAX_TRIGGER_AGE_SECONDS,
+            deployed: Default::default(),
         }
     }
 }
@@ -121,6 +124,7 @@ impl Settings {
             cooldown_seconds,
             lease_ttl_seconds,
             max_trigger_age_seconds: num("LIFEBOAT_MAX_TRIGGER_AGE_SECONDS", d.max_trigger_age_seconds)?,
+            deployed: crate::deployed_scope::DeployedScope::from_vars(&var),
             trigger_origin: lifeboat_core::request::TriggerOrigin {
                 account: var("LIFEBOAT_TRIGGER_ACCOUNT").filter(|a| !a.is_empty()),
                 regions: var("LIFEBOAT_TRIGGER_REGIONS")

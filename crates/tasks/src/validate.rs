@@ -84,6 +84,8 @@ pub struct ValidatePorts<'a> {
     pub health_best_effort: &'a dyn HealthChecks,
     /// The databases a plan's steps need.
     pub databases: &'a dyn Databases,
+    /// What the deployed stack's policy grants.
+    pub deployed: &'a crate::deployed_scope::DeployedScope,
     /// Where alarm events may come from.
     pub origin: &'a TriggerOrigin,
     /// Where a follow-up's run recorded it.
@@ -154,6 +156,7 @@ impl crate::services::Services {
             health: &*self.health,
             health_best_effort: &*self.health_best_effort,
             databases: &*self.databases,
+            deployed: &self.settings.deployed,
             origin: &self.settings.trigger_origin,
             journal: &*self.journal,
             max_trigger_age_seconds: self.settings.max_trigger_age_seconds,
@@ -246,6 +249,11 @@ pub async fn plan_request(
     plan.waited = waited(&input);
     if let Err(why) = plan.check_fits(ports.timeout_seconds) {
         problems.push(why);
+    }
+    for a in plan_apps(&plan) {
+        if let Some(app) = reg.app(&a.app) {
+            problems.extend(ports.deployed.gaps(app).into_iter().map(|g| format!("{}: {g}", a.app)));
+        }
     }
     problems.extend(missing_alarms(ports.alarms, &plan).await?);
     problems.extend(missing_health_checks(ports, &reg, &plan).await?);
@@ -448,6 +456,9 @@ fn plan_apps(plan: &Plan) -> impl Iterator<Item = &lifeboat_core::plan::AppMove>
 
 /// One error for every problem found, one line each.
 fn not_ready(problems: &[String]) -> LifeboatError {
+    // A drill's two phases may find the same problem twice: told once.
+    let mut seen = std::collections::BTreeSet::new();
+    let problems: Vec<&String> = problems.iter().filter(|p| seen.insert(p.as_str())).collect();
     let n = problems.len();
     LifeboatError::invalid(format!(
         "the recovery Region is not ready, nothing was changed ({n} problem{}):\n{}",

@@ -194,6 +194,11 @@ impl FakeDatabases {
     }
 
     pub fn add_backup(&self, region: &str, source: &str, latest: DateTime<Utc>) {
+        self.add_encrypted_backup(region, source, latest, None);
+    }
+
+    /// A replicated backup whose replicas `kms_key` encrypts.
+    pub fn add_encrypted_backup(&self, region: &str, source: &str, latest: DateTime<Utc>, kms_key: Option<&str>) {
         lock(&self.backups).insert(
             (region.to_string(), source.to_string()),
             crate::ports::ReplicatedBackup {
@@ -201,6 +206,7 @@ impl FakeDatabases {
                 source_instance_id: source.to_string(),
                 status: "replicating".into(),
                 latest_restorable: Some(latest),
+                kms_key_id: kms_key.map(str::to_string),
             },
         );
     }

@@ -79,6 +79,9 @@ pub struct ReplicatedBackup {
     pub status: String,
     /// The latest time it can be restored to.
     pub latest_restorable: Option<DateTime<Utc>>,
+    /// The KMS key that encrypts the replicas (in this Region): a restore
+    /// decrypts with it, so lifeboat's role needs a grant on it.
+    pub kms_key_id: Option<String>,
 }
 
 /// The DB instance whose automated backups are replicated, and its Region.
