@@ -28,7 +28,7 @@ export CARGO_TERM_COLOR ?= never
 
 NEXTEST := $(shell command -v cargo-nextest 2>/dev/null)
 
-.PHONY: help setup build-tools build deploy deploy-tools build-cli install demo test unit lint asl-lint infra-lint emulator-test fmt bench clean
+.PHONY: help setup build-tools build deploy deploy-stack deploy-tools build-cli install demo test unit lint asl-lint infra-lint emulator-test fmt bench clean
 
 help:
 	@echo "make demo   - set up, build, and run a full failover and failback on a local AWS emulator"
@@ -117,9 +117,14 @@ $(DEPLOY_VENV)/.installed: constraints-sam.txt
 
 deploy-tools: build-tools $(DEPLOY_VENV)/.installed
 
-deploy: deploy-tools
+SAM ?= $(DEPLOY_VENV)/bin/sam
+
+deploy: deploy-tools deploy-stack
+
+# The deploy itself, the tools in place (infra/tests runs it with a stand-in SAM).
+deploy-stack:
 	$(DEPLOY_PARAMS) check $(CONFIG)
-	cd infra && PATH="$(VENV)/bin:$(DEPLOY_VENV)/bin:$$PATH" sam build --template template.yaml
+	cd infra && PATH="$(VENV)/bin:$(DEPLOY_VENV)/bin:$$PATH" $(SAM) build --template template.yaml
 	@primary=$$($(DEPLOY_PARAMS) get $(CONFIG) PrimaryRegion); \
 	secondary=$$($(DEPLOY_PARAMS) get $(CONFIG) SecondaryRegion); \
 	overrides=$$($(DEPLOY_PARAMS) overrides $(CONFIG)); \
@@ -129,7 +134,7 @@ deploy: deploy-tools
 	esac; \
 	for region in $$regions; do \
 	  echo "== deploying $(STACK) to $$region"; \
-	  (cd infra && PATH="$(DEPLOY_VENV)/bin:$$PATH" sam deploy --stack-name $(STACK) --region $$region --resolve-s3 \
+	  (cd infra && PATH="$(DEPLOY_VENV)/bin:$$PATH" $(SAM) deploy --stack-name $(STACK) --region $$region --resolve-s3 \
 	    --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND --no-fail-on-empty-changeset \
 	    --parameter-overrides "$$overrides") || exit 1; \
 	done

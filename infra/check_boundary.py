@@ -1,7 +1,9 @@
 """Expands infra/template.yaml through the Serverless transform (as CloudFormation
 would, with the pipeline's boundary as PermissionsBoundaryArn) and checks that
 every role it creates carries the boundary and asks for nothing the boundary
-in infra/pipeline.yaml does not allow. Run by `make infra-lint`."""
+in infra/pipeline.yaml does not allow; and that the pipeline's deploy role
+may manage every kind of resource the expanded template holds. Run by
+`make infra-lint`."""
 
 import fnmatch
 import os
@@ -53,11 +55,48 @@ def main():
                 for a in actions(st):
                     if not any(fnmatch.fnmatchcase(a, pattern) for pattern in allowed):
                         problems.append(f"{name} is allowed {a}, which the boundary refuses")
+    # The deploy role (no PowerUserAccess) must cover each resource type's service.
+    deploy = pipeline["Resources"]["DeployRole"]["Properties"]
+    deploy_actions = [
+        a
+        for policy in deploy.get("Policies", [])
+        for st in policy["PolicyDocument"]["Statement"]
+        if st.get("Effect") == "Allow"
+        for a in actions(st)
+    ]
+    if deploy.get("ManagedPolicyArns"):
+        problems.append("DeployRole has managed policies: it should hold only its own scoped statements")
+    types = sorted({r["Type"] for r in expanded["Resources"].values()})
+    for kind in types:
+        service = SERVICES.get(kind.split("::")[1])
+        if service is None:
+            problems.append(f"{kind}: no service known for it; add it to SERVICES and to the deploy role")
+        elif not any(a.split(":")[0] == service for a in deploy_actions):
+            problems.append(f"{kind}: the pipeline's deploy role has no {service}: action to manage it")
     for p in problems:
         print(p, file=sys.stderr)
     if problems:
         sys.exit(1)
-    print(f"check_boundary: {len(roles)} roles, each with the boundary, every action within it")
+    print(
+        f"check_boundary: {len(roles)} roles, each with the boundary, every action within it; "
+        f"the deploy role covers all {len(types)} resource types"
+    )
+
+
+# A CloudFormation resource type's namespace and the IAM service that manages it.
+SERVICES = {
+    "ApiGateway": "apigateway",
+    "CloudWatch": "cloudwatch",
+    "DynamoDB": "dynamodb",
+    "Events": "events",
+    "IAM": "iam",
+    "Lambda": "lambda",
+    "Logs": "logs",
+    "Scheduler": "scheduler",
+    "SNS": "sns",
+    "SQS": "sqs",
+    "StepFunctions": "states",
+}
 
 
 if __name__ == "__main__":
