@@ -167,7 +167,7 @@ fn bad_inputs(trigger_alarm: &str) -> Vec<(String, String)> {
 
 /// Registries that `lifeboat registry apply` must refuse without touching the table.
 fn bad_registries() -> Vec<(String, String)> {
-    let base = include_str!("../fixtures/base-registry.yaml");
+    let base = include_str!("../../fixtures/base-registry.yaml");
     // (what, text in the base, its replacement; `+...`: text added after it)
     let edits: &[(&str, &str, &str)] = &[
         ("version 2", "version: 1", "version: 2"),

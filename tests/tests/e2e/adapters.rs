@@ -264,7 +264,7 @@ async fn the_registry_table_is_created_written_read_and_updated() {
     let store = DynamoRegistry::new(c.dynamodb.clone(), unique("registry"));
     assert!(store.ensure_table().await.unwrap(), "created");
     assert!(!store.ensure_table().await.unwrap(), "already there");
-    let reg = parse_registry(include_str!("../../examples/registry.yaml")).unwrap();
+    let reg = parse_registry(include_str!("../../../examples/registry.yaml")).unwrap();
     store.put_apps(&reg.applications).await.unwrap();
     let loaded = store.load().await.unwrap();
     assert_eq!(loaded.iter().map(|s| s.app.clone()).collect::<Vec<_>>().len(), 3);
@@ -394,7 +394,7 @@ async fn active_regions_are_set_in_batches_and_a_missing_app_is_named() {
     let c = clients().await;
     let store = DynamoRegistry::new(c.dynamodb.clone(), unique("registry"));
     store.ensure_table().await.unwrap();
-    let reg = parse_registry(include_str!("../../examples/registry.yaml")).unwrap();
+    let reg = parse_registry(include_str!("../../../examples/registry.yaml")).unwrap();
     store.put_apps(&reg.applications).await.unwrap();
     let before = c.counter.snapshot();
     let all: Vec<(String, String)> = reg
