@@ -14,7 +14,7 @@ NODE_STAMP := node_modules/.installed
 # endpoint on loopback where nothing listens (the demo and tests point their
 # clients at their own emulator on a free port). Only `make deploy` sees the
 # caller's real AWS configuration.
-SAFE_TARGETS := setup demo test unit lint asl-lint infra-lint emulator-test build-cli bench
+SAFE_TARGETS := setup demo test test-rust test-other unit lint asl-lint infra-lint emulator-test build-cli bench
 $(SAFE_TARGETS): export AWS_ACCESS_KEY_ID := test
 $(SAFE_TARGETS): export AWS_SECRET_ACCESS_KEY := test
 $(SAFE_TARGETS): export AWS_REGION := us-west-2
@@ -28,7 +28,7 @@ export CARGO_TERM_COLOR ?= never
 
 NEXTEST := $(shell command -v cargo-nextest 2>/dev/null)
 
-.PHONY: help setup build-tools build deploy deploy-stack deploy-tools build-cli install demo test unit lint asl-lint infra-lint emulator-test fmt bench clean
+.PHONY: help setup build-tools build deploy deploy-stack deploy-tools test-rust test-other build-cli install demo test unit lint asl-lint infra-lint emulator-test fmt bench clean
 
 help:
 	@echo "make demo   - set up, build, and run a full failover and failback on a local AWS emulator"
@@ -170,7 +170,21 @@ emulator-test: setup
 	$(VENV)/bin/ruff format --check emulator
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider emulator/tests
 
-test: setup lint asl-lint infra-lint emulator-test unit
+# Two lanes side by side: the Rust one (clippy, then the build and the
+# tests) keeps both cores busy; the other lane is mostly installs (npm, the
+# SAM and checkov venvs) and short linters, which would otherwise wait for it.
+# Lines of the two are interleaved, each whole.
+test: setup
+	$(MAKE) --no-print-directory -j2 --output-sync=line test-rust test-other
+
+test-rust:
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory unit
+
+test-other:
+	$(MAKE) --no-print-directory asl-lint
+	$(MAKE) --no-print-directory emulator-test
+	$(MAKE) --no-print-directory infra-lint
 
 fmt:
 	cargo fmt --all
