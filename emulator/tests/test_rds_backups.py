@@ -9,18 +9,19 @@ is given encrypts the replicas (its API reference) and is the backup's KmsKeyId.
 import pytest
 
 
-def _source_with_backups_in_west(emulator):
+def _source_with_backups_in_west(emulator, name="orders-use1", **replication):
     east, west = emulator.client("rds", region="us-east-1"), emulator.client("rds")
     source = east.create_db_instance(
-        DBInstanceIdentifier="orders-use1",
+        DBInstanceIdentifier=name,
         Engine="mysql",
         DBInstanceClass="db.t3.micro",
         AllocatedStorage=20,
         MasterUsername="admin",
         MasterUserPassword="not-a-secret-123",
         BackupRetentionPeriod=7,
+        StorageEncrypted="KmsKeyId" in replication,
     )["DBInstance"]
-    west.start_db_instance_automated_backups_replication(SourceDBInstanceArn=source["DBInstanceArn"])
+    west.start_db_instance_automated_backups_replication(SourceDBInstanceArn=source["DBInstanceArn"], **replication)
     return source, west
 
 
@@ -48,18 +49,7 @@ def test_db_instance_identifier_must_name_an_instance_of_the_region_asked(emulat
 
 
 def test_the_replicas_kms_key_is_the_one_replication_was_started_with(emulator):
-    east, west = emulator.client("rds", region="us-east-1"), emulator.client("rds")
-    source = east.create_db_instance(
-        DBInstanceIdentifier="ledger-use1",
-        Engine="mysql",
-        DBInstanceClass="db.t3.micro",
-        AllocatedStorage=20,
-        MasterUsername="admin",
-        MasterUserPassword="not-a-secret-123",
-        BackupRetentionPeriod=7,
-        StorageEncrypted=True,
-    )["DBInstance"]
     key = "arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-    west.start_db_instance_automated_backups_replication(SourceDBInstanceArn=source["DBInstanceArn"], KmsKeyId=key)
+    source, west = _source_with_backups_in_west(emulator, name="ledger-use1", KmsKeyId=key)
     found = west.describe_db_instance_automated_backups(DbiResourceId=source["DbiResourceId"])
     assert found["DBInstanceAutomatedBackups"][0]["KmsKeyId"] == key

@@ -467,90 +467,55 @@ impl TestEnv {
     /// `rds-replica`): the source in the primary Region, the replica in the
     /// secondary; the registry says so.
     pub async fn give_replica(&self, app: &str, kind: lifeboat_core::registry::DatabaseKind) {
-        use lifeboat::estate::{PRIMARY, SECONDARY};
-        use lifeboat_core::registry::{BySide, DatabaseKind};
-        let (east, west) = (self.rds(PRIMARY), self.rds(SECONDARY));
-        let (source, replica) = (self.db_id(app, PRIMARY), self.db_id(app, SECONDARY));
-        match kind {
-            DatabaseKind::AuroraReplica => {
-                let arn = east
-                    .create_db_cluster()
-                    .db_cluster_identifier(&source)
-                    .tags(lifeboat::estate::managed_tag())
-                    .engine("aurora-mysql")
-                    .engine_version("8.0.mysql_aurora.3.05.2")
-                    .master_username(MASTER_USER)
-                    .master_user_password(MASTER_PASSWORD)
-                    .send()
-                    .await
-                    .unwrap()
-                    .db_cluster()
-                    .and_then(|c| c.db_cluster_arn())
-                    .unwrap()
-                    .to_string();
-                west.create_db_cluster()
-                    .db_cluster_identifier(&replica)
-                    .tags(lifeboat::estate::managed_tag())
-                    .engine("aurora-mysql")
-                    .engine_version("8.0.mysql_aurora.3.05.2")
-                    .replication_source_identifier(arn)
-                    .master_username(MASTER_USER)
-                    .master_user_password(MASTER_PASSWORD)
-                    .send()
-                    .await
-                    .unwrap();
-            }
-            DatabaseKind::RdsReplica => {
-                let arn = east
-                    .create_db_instance()
-                    .db_instance_identifier(&source)
-                    .tags(lifeboat::estate::managed_tag())
-                    .engine("mysql")
-                    .db_instance_class("db.t3.micro")
-                    .allocated_storage(20)
-                    .master_username(MASTER_USER)
-                    .master_user_password(MASTER_PASSWORD)
-                    .backup_retention_period(1)
-                    .send()
-                    .await
-                    .unwrap()
-                    .db_instance()
-                    .and_then(|d| d.db_instance_arn())
-                    .unwrap()
-                    .to_string();
-                west.create_db_instance_read_replica()
-                    .db_instance_identifier(&replica)
-                    .tags(lifeboat::estate::managed_tag())
-                    .source_db_instance_identifier(arn)
-                    .send()
-                    .await
-                    .unwrap();
-            }
+        use lifeboat::estate::PRIMARY;
+        use lifeboat_core::registry::DatabaseKind;
+        let (east, source) = (self.rds(PRIMARY), self.db_id(app, PRIMARY));
+        let arn = match kind {
+            DatabaseKind::AuroraReplica => east
+                .create_db_cluster()
+                .db_cluster_identifier(&source)
+                .tags(lifeboat::estate::managed_tag())
+                .engine("aurora-mysql")
+                .engine_version("8.0.mysql_aurora.3.05.2")
+                .master_username(MASTER_USER)
+                .master_user_password(MASTER_PASSWORD)
+                .send()
+                .await
+                .unwrap()
+                .db_cluster()
+                .and_then(|c| c.db_cluster_arn())
+                .unwrap()
+                .to_string(),
+            DatabaseKind::RdsReplica => east
+                .create_db_instance()
+                .db_instance_identifier(&source)
+                .tags(lifeboat::estate::managed_tag())
+                .engine("mysql")
+                .db_instance_class("db.t3.micro")
+                .allocated_storage(20)
+                .master_username(MASTER_USER)
+                .master_user_password(MASTER_PASSWORD)
+                .backup_retention_period(1)
+                .send()
+                .await
+                .unwrap()
+                .db_instance()
+                .and_then(|d| d.db_instance_arn())
+                .unwrap()
+                .to_string(),
             other => panic!("give_replica does not make {other:?}"),
-        }
-        self.update_app(app, |a| {
-            a.database.kind = kind;
-            a.database.identifiers = Some(BySide {
-                primary: source,
-                secondary: replica,
-            });
-            a.database.interval_seconds = 30;
-        })
-        .await;
+        };
+        self.replica_of(app, kind, &arn, "").await;
     }
 
     /// The operator's rebuild after a failover promoted `app`'s replica:
     /// home stays the writer, a new replica of it is made in the recovery
     /// Region (the promoted one is left alone), and the registry names it.
     pub async fn rebuild_replica(&self, app: &str, kind: lifeboat_core::registry::DatabaseKind) {
-        use lifeboat::estate::{PRIMARY, SECONDARY};
-        use lifeboat_core::registry::{BySide, DatabaseKind};
-        let (east, west) = (self.rds(PRIMARY), self.rds(SECONDARY));
-        let (source, replica) = (
-            self.db_id(app, PRIMARY),
-            format!("{}-rebuilt", self.db_id(app, SECONDARY)),
-        );
-        match kind {
+        use lifeboat::estate::PRIMARY;
+        use lifeboat_core::registry::DatabaseKind;
+        let (east, source) = (self.rds(PRIMARY), self.db_id(app, PRIMARY));
+        let arn = match kind {
             DatabaseKind::AuroraReplica => {
                 let described = east
                     .describe_db_clusters()
@@ -558,13 +523,37 @@ impl TestEnv {
                     .send()
                     .await
                     .unwrap();
-                let arn = described.db_clusters()[0].db_cluster_arn().unwrap().to_string();
+                described.db_clusters()[0].db_cluster_arn().unwrap().to_string()
+            }
+            _ => {
+                let described = east
+                    .describe_db_instances()
+                    .db_instance_identifier(&source)
+                    .send()
+                    .await
+                    .unwrap();
+                described.db_instances()[0].db_instance_arn().unwrap().to_string()
+            }
+        };
+        self.replica_of(app, kind, &arn, "-rebuilt").await;
+    }
+
+    /// A replica of `source_arn` in the recovery Region, named after `app`
+    /// (with `suffix`), and the registry's `kind` and identifiers for it.
+    /// (update_app starts from the seeded registry: the kind is given again.)
+    async fn replica_of(&self, app: &str, kind: lifeboat_core::registry::DatabaseKind, source_arn: &str, suffix: &str) {
+        use lifeboat::estate::{PRIMARY, SECONDARY};
+        use lifeboat_core::registry::{BySide, DatabaseKind};
+        let west = self.rds(SECONDARY);
+        let replica = format!("{}{suffix}", self.db_id(app, SECONDARY));
+        match kind {
+            DatabaseKind::AuroraReplica => {
                 west.create_db_cluster()
                     .db_cluster_identifier(&replica)
                     .tags(lifeboat::estate::managed_tag())
                     .engine("aurora-mysql")
                     .engine_version("8.0.mysql_aurora.3.05.2")
-                    .replication_source_identifier(arn)
+                    .replication_source_identifier(source_arn)
                     .master_username(MASTER_USER)
                     .master_user_password(MASTER_PASSWORD)
                     .send()
@@ -572,24 +561,17 @@ impl TestEnv {
                     .unwrap();
             }
             DatabaseKind::RdsReplica => {
-                let described = east
-                    .describe_db_instances()
-                    .db_instance_identifier(&source)
-                    .send()
-                    .await
-                    .unwrap();
-                let arn = described.db_instances()[0].db_instance_arn().unwrap().to_string();
                 west.create_db_instance_read_replica()
                     .db_instance_identifier(&replica)
                     .tags(lifeboat::estate::managed_tag())
-                    .source_db_instance_identifier(arn)
+                    .source_db_instance_identifier(source_arn)
                     .send()
                     .await
                     .unwrap();
             }
-            other => panic!("rebuild_replica does not rebuild {other:?}"),
+            other => panic!("no replica of kind {other:?}"),
         }
-        // update_app starts from the seeded registry: the kind is given again.
+        let source = self.db_id(app, PRIMARY);
         self.update_app(app, |a| {
             a.database.kind = kind;
             a.database.identifiers = Some(BySide {
