@@ -49,28 +49,6 @@ fn apps_with_database(plan: &Plan) -> impl Iterator<Item = &AppMove> {
         .filter(|a| a.database.action.changes_database() || a.database.action == DbAction::ManualRebuild)
 }
 
-/// Checks every database the plan will promote, before anything changes;
-/// every problem is reported at once, naming the app and what to fix.
-///
-/// In a disaster, the endpoint CNAMEs are read best-effort: Route 53's API
-/// (us-east-1) not answering leaves them unchecked rather than stopping the run.
-pub async fn preflight(
-    dbs: &dyn Databases,
-    dns: &dyn DnsReader,
-    dns_best_effort: &dyn DnsReader,
-    plan: &Plan,
-) -> Result<(), LifeboatError> {
-    let problems = preflight_problems(dbs, dns, dns_best_effort, plan).await?;
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(LifeboatError::invalid(format!(
-            "the standby database is not ready: {}",
-            problems.join("; ")
-        )))
-    }
-}
-
 /// Every reason a planned database step could not work, app by app.
 pub async fn preflight_problems(
     dbs: &dyn Databases,
@@ -194,11 +172,10 @@ pub async fn replica_without_source(
     dbs: &dyn Databases,
     d: &lifeboat_core::database::DatabasePlan,
 ) -> Result<Option<String>, LifeboatError> {
-    let state = match d.action {
-        DbAction::PromoteCluster => dbs.cluster(&d.region, &d.target).await?,
-        DbAction::PromoteInstance => dbs.instance(&d.region, &d.target).await?,
-        _ => return Ok(None),
-    };
+    if !matches!(d.action, DbAction::PromoteCluster | DbAction::PromoteInstance) {
+        return Ok(None);
+    }
+    let state = replica_kind_state(dbs, d.kind, &d.region, &d.target).await?;
     Ok(state.filter(|s| s.replicating_from.is_none()).map(|_| {
         format!(
             "{} in {} has no replication source: it is a writer of its own (promoted by an earlier failover?), \
@@ -208,15 +185,17 @@ pub async fn replica_without_source(
     }))
 }
 
-/// The database an operator rebuilt by hand at home (`d.target` in
-/// `d.region`): a cluster for aurora-replica, an instance otherwise.
-async fn rebuilt_state(
+/// A replica kind's database `id` in `region`: a cluster for aurora-replica,
+/// an instance for the RDS kinds.
+async fn replica_kind_state(
     dbs: &dyn Databases,
-    d: &lifeboat_core::database::DatabasePlan,
+    kind: lifeboat_core::registry::DatabaseKind,
+    region: &str,
+    id: &str,
 ) -> Result<Option<DbState>, LifeboatError> {
-    Ok(match d.kind {
-        lifeboat_core::registry::DatabaseKind::AuroraReplica => dbs.cluster(&d.region, &d.target).await?,
-        _ => dbs.instance(&d.region, &d.target).await?,
+    Ok(match kind {
+        lifeboat_core::registry::DatabaseKind::AuroraReplica => dbs.cluster(region, id).await?,
+        _ => dbs.instance(region, id).await?,
     })
 }
 
@@ -235,7 +214,8 @@ async fn rebuilt_problem(
     } else {
         format!(" (to rebuild: {})", d.manual_steps.join("; "))
     };
-    Ok(match rebuilt_state(dbs, d).await? {
+    // The database an operator rebuilt by hand at home.
+    Ok(match replica_kind_state(dbs, d.kind, region, id).await? {
         None => Some(format!(
             "move_dns_without_database, but {id} is not in {region}: the database was not rebuilt{steps}"
         )),
@@ -262,8 +242,9 @@ async fn replication_restored_problem(
     use lifeboat_core::registry::DatabaseKind;
     let (home, away, away_region) = (&d.target, &d.source, &d.source_region);
     let away_state = match d.kind {
-        DatabaseKind::AuroraReplica => dbs.cluster(away_region, away).await?,
-        DatabaseKind::RdsReplica => dbs.instance(away_region, away).await?,
+        DatabaseKind::AuroraReplica | DatabaseKind::RdsReplica => {
+            replica_kind_state(dbs, d.kind, away_region, away).await?
+        }
         DatabaseKind::RdsBackup => {
             let source = lifeboat_aws::ports::BackupSource {
                 region: &d.region,
@@ -813,7 +794,7 @@ pub async fn check_database(dbs: &dyn Databases, input: CheckInput) -> Result<Ch
             state_check(dbs.instance(region, &d.target).await?, &d.target)
         }
         // Rebuilt by hand (preflight checked it): its writer endpoint, for the CNAME.
-        DbAction::ManualRebuild => state_check(rebuilt_state(dbs, d).await?, &d.target),
+        DbAction::ManualRebuild => state_check(replica_kind_state(dbs, d.kind, region, &d.target).await?, &d.target),
         DbAction::None => (true, "no database change".to_string(), None),
     };
     let checks = input.checks + 1;

@@ -247,19 +247,15 @@ async fn preflight_names_every_missing_or_unjoined_standby() {
         waited: None,
     };
     let r53 = lifeboat_aws::fakes::FakeRoute53::new();
-    let err = preflight(&f, &r53, &r53, &plan).await.unwrap_err();
-    assert_eq!(err.name, ErrorName::InvalidRequest);
+    let problems = preflight_problems(&f, &r53, &r53, &plan).await.unwrap();
+    assert_eq!(problems.len(), 2, "{problems:?}");
     assert!(
-        err.message
-            .contains("orders: orders-use1 has not rejoined global cluster orders-global"),
-        "{}",
-        err.message
+        problems[0].starts_with("orders: orders-use1 has not rejoined global cluster orders-global"),
+        "{problems:?}"
     );
     assert!(
-        err.message
-            .contains("ledger: no automated backup of orders-use1 is replicated to us-west-2"),
-        "{}",
-        err.message
+        problems[1].starts_with("ledger: no automated backup of orders-use1 is replicated to us-west-2"),
+        "{problems:?}"
     );
 }
 
