@@ -369,14 +369,11 @@ pub fn peek_lease(
 /// Every verification alarm must exist in the Region it will be read in.
 async fn missing_alarms(alarms: &dyn AlarmStates, plan: &Plan) -> Result<Vec<String>, LifeboatError> {
     // Each app's alarms, by the Region they are read in.
-    let mut by_region: BTreeMap<&str, BTreeMap<String, Vec<&str>>> = BTreeMap::new();
+    let mut by_region: BTreeMap<&str, Owners> = BTreeMap::new();
     for a in plan_apps(plan) {
         let names = by_region.entry(a.verification.region.as_str()).or_default();
         for n in &a.verification.alarms {
-            let apps = names.entry(n.clone()).or_default();
-            if !apps.contains(&a.app.as_str()) {
-                apps.push(&a.app);
-            }
+            add_owner(names, n, &a.app);
         }
     }
     let mut missing = Vec::new();
@@ -406,16 +403,13 @@ async fn missing_health_checks(
     reg: &Registry,
     plan: &Plan,
 ) -> Result<Vec<String>, LifeboatError> {
-    let mut owners: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    let mut owners = Owners::new();
     for a in plan_apps(plan) {
         let named = reg
             .app(&a.app)
             .and_then(|r| r.verification.health_checks.get(a.target).as_ref());
         if let Some(id) = named {
-            let apps = owners.entry(id.clone()).or_default();
-            if !apps.contains(&a.app.as_str()) {
-                apps.push(&a.app);
-            }
+            add_owner(&mut owners, id, &a.app);
         }
     }
     if owners.is_empty() {
@@ -445,6 +439,17 @@ async fn missing_health_checks(
             )
         })
         .collect())
+}
+
+/// The apps that name each resource, in plan order, each once: a missing
+/// resource is told once, naming every app it would fail.
+type Owners<'a> = BTreeMap<String, Vec<&'a str>>;
+
+fn add_owner<'a>(owners: &mut Owners<'a>, resource: &str, app: &'a str) {
+    let apps = owners.entry(resource.to_string()).or_default();
+    if !apps.contains(&app) {
+        apps.push(app);
+    }
 }
 
 fn plan_apps(plan: &Plan) -> impl Iterator<Item = &lifeboat_core::plan::AppMove> {
