@@ -90,7 +90,7 @@ $(BUILD_STAMP): requirements-build.txt | $(STAMP)
 
 build-tools: $(BUILD_STAMP)
 
-# The one bootstrap.zip every function runs, under target/lambda/lifeboat_task/ (release profile: lto, one codegen unit, stripped).
+# The one bootstrap.zip every function runs, under target/lambda/lifeboat_task/ (release profile: thin LTO, 16 codegen units, stripped).
 build: build-tools
 	PATH="$(VENV)/bin:$$PATH" cargo lambda build --release --arm64 --output-format zip -p lifeboat-tasks
 	@for f in target/lambda/*/bootstrap.zip; do \
