@@ -182,8 +182,16 @@ test:
 CLIPPY_DRIVER = $(shell rustc --print sysroot 2>/dev/null)/bin/clippy-driver
 LINTED = RUSTC_WORKSPACE_WRAPPER="$(CLIPPY_DRIVER)" CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 
+# A canary first: CLIPPY_ARGS is how cargo clippy hands -D warnings to
+# clippy-driver; should a toolchain ever change that, this lane fails here
+# rather than letting warnings through.
 test-rust-build:
 	@test -x "$(CLIPPY_DRIVER)" || { echo "error: clippy is not installed for this toolchain: rustup component add clippy"; exit 2; }
+	@d=$$(mktemp -d) && printf 'pub fn canary() -> usize { let v = vec![1]; v.len() }\n' > $$d/canary.rs; \
+	if $(LINTED) "$(CLIPPY_DRIVER)" "$(dir $(CLIPPY_DRIVER))rustc" --edition 2021 --crate-type lib --emit=metadata \
+	  --out-dir $$d $$d/canary.rs >/dev/null 2>&1; then \
+	  rm -rf $$d; echo "error: clippy-driver let a clippy warning through (CLIPPY_ARGS no longer reaches it): use make lint"; exit 2; \
+	fi; rm -rf $$d
 	cargo fmt --all --check
 	$(LINTED) cargo build --workspace --all-targets
 
