@@ -28,12 +28,13 @@ export CARGO_TERM_COLOR ?= never
 
 NEXTEST := $(shell command -v cargo-nextest 2>/dev/null)
 
-.PHONY: help setup build-tools build deploy deploy-stack deploy-tools test-rust test-other build-cli install demo test unit lint asl-lint infra-lint emulator-test fmt bench clean
+.PHONY: help asl setup build-tools build deploy deploy-stack deploy-tools test-rust test-other build-cli install demo test unit lint asl-lint infra-lint emulator-test fmt bench clean
 
 help:
 	@echo "make demo   - set up, build, and run a full failover and failback on a local AWS emulator"
 	@echo "make test   - set up, lint, and run every test (unit, adapters and end-to-end against moto)"
 	@echo "make lint   - cargo fmt --check and clippy -D warnings (make asl-lint checks the state machine)"
+	@echo "make asl    - write statemachine/lifeboat.asl.json from its declaration in crates/workflow"
 	@echo "make bench  - fail over 200, 1,000 and 5,000 apps on the emulator: time, AWS calls, state data, history"
 	@echo "make install - the lifeboat CLI alone, into ~/.cargo/bin (cargo install --locked --path crates/cli)"
 	@echo "make build  - the arm64 Lambda zips (cargo-lambda + zig, installed into .venv)"
@@ -53,6 +54,11 @@ $(NODE_STAMP): package.json package-lock.json
 	@command -v npm >/dev/null || { echo "error: npm is required to validate the state machine definition"; exit 2; }
 	npm ci --silent --no-audit --no-fund
 	@touch $@
+
+# The definition is generated: crates/workflow declares it, this writes it,
+# and make test fails while the committed file differs.
+asl:
+	cargo run -q -p lifeboat-workflow --bin write_asl -- statemachine/lifeboat.asl.json
 
 asl-lint: $(NODE_STAMP)
 	npx --no-install asl-validator --json-path statemachine/lifeboat.asl.json

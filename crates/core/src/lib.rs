@@ -13,6 +13,7 @@ pub mod outcome;
 pub mod plan;
 pub mod registry;
 pub mod request;
+pub mod timing;
 pub mod traffic;
 
 pub use error::{ErrorName, FailureName, LifeboatError};

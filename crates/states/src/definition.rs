@@ -5,10 +5,14 @@
 //! existing states, every state is reachable, each state type has exactly the
 //! fields it needs. Fields AWS has but this executor does not run (JSONata,
 //! variables, Distributed Map, heartbeats) are named as unsupported.
+//!
+//! The state types also serialise, fields in the order a reviewer reads them
+//! (what the state does, where it goes, how it retries), absent ones left
+//! out: the workflow crate writes the definition with them.
 
 use crate::error::LoadError;
 use crate::paths;
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 
@@ -38,32 +42,32 @@ impl PathSpec {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "PascalCase")]
 pub struct Retrier {
     pub error_equals: Vec<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interval_seconds: Option<u64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_attempts: Option<u32>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backoff_rate: Option<f64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_delay_seconds: Option<u64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jitter_strategy: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "PascalCase")]
 pub struct Catcher {
     pub error_equals: Vec<String>,
-    pub next: String,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
     pub result_path: Option<Value>,
-    #[serde(default)]
+    pub next: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
 }
 
@@ -76,26 +80,31 @@ pub struct Common {
     pub end: Option<bool>,
 }
 
-/// Declares a state struct with the common fields inlined: serde cannot
-/// refuse unknown fields through `flatten`.
+/// Declares a state struct with the common fields inlined (serde cannot
+/// refuse unknown fields through `flatten`): the state's own fields, then
+/// Next or End, then `after` (its Retry and Catch).
 macro_rules! state_struct {
     ($name:ident { $($body:tt)* }) => {
-        #[derive(Debug, Clone, Deserialize)]
+        state_struct!($name { $($body)* } after {});
+    };
+    ($name:ident { $($body:tt)* } after { $($after:tt)* }) => {
+        #[derive(Debug, Clone, Default, Serialize, Deserialize)]
         #[serde(deny_unknown_fields, rename_all = "PascalCase")]
         pub struct $name {
             #[serde(rename = "Type")]
             pub kind: String,
-            #[serde(default)]
+            #[serde(default, skip_serializing_if = "Option::is_none")]
             pub comment: Option<String>,
-            #[serde(default, deserialize_with = "nullable")]
+            #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
             pub input_path: Option<Value>,
-            #[serde(default, deserialize_with = "nullable")]
+            #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
             pub output_path: Option<Value>,
-            #[serde(default)]
-            pub next: Option<String>,
-            #[serde(default)]
-            pub end: Option<bool>,
             $($body)*
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub next: Option<String>,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub end: Option<bool>,
+            $($after)*
         }
         impl $name {
             pub fn common(&self) -> Common {
@@ -112,124 +121,127 @@ macro_rules! state_struct {
 
 state_struct!(TaskState {
     pub resource: String,
-    #[serde(default)]
-    pub parameters: Option<Value>,
-    #[serde(default)]
-    pub result_selector: Option<Value>,
-    #[serde(default, deserialize_with = "nullable")]
-    pub result_path: Option<Value>,
-    #[serde(default)]
-    pub retry: Vec<Retrier>,
-    #[serde(default)]
-    pub catch: Vec<Catcher>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_seconds: Option<u64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_seconds_path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result_selector: Option<Value>,
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
+    pub result_path: Option<Value>,
+} after {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retry: Vec<Retrier>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub catch: Vec<Catcher>,
 });
 
 state_struct!(PassState {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<Value>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<Value>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
     pub result_path: Option<Value>,
 });
 
 state_struct!(WaitState {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seconds: Option<u64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seconds_path: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp_path: Option<String>,
 });
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "PascalCase")]
 pub struct ChoiceState {
     #[serde(rename = "Type")]
     pub kind: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
     pub input_path: Option<Value>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
     pub output_path: Option<Value>,
     pub choices: Vec<Value>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "PascalCase")]
 pub struct SucceedState {
     #[serde(rename = "Type")]
     pub kind: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
     pub input_path: Option<Value>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
     pub output_path: Option<Value>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "PascalCase")]
 pub struct FailState {
     #[serde(rename = "Type")]
     pub kind: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_path: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cause: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cause_path: Option<String>,
 }
 
 state_struct!(ParallelState {
     pub branches: Vec<Value>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<Value>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result_selector: Option<Value>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
     pub result_path: Option<Value>,
-    #[serde(default)]
+} after {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub retry: Vec<Retrier>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub catch: Vec<Catcher>,
 });
 
 state_struct!(MapState {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub items_path: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrency: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item_selector: Option<Value>,
     /// Legacy name of ItemSelector.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<Value>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item_processor: Option<Value>,
     /// Legacy name of ItemProcessor.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iterator: Option<Value>,
-    #[serde(default)]
-    pub max_concurrency: Option<u32>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result_selector: Option<Value>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
     pub result_path: Option<Value>,
-    #[serde(default)]
+} after {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub retry: Vec<Retrier>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub catch: Vec<Catcher>,
 });
 

@@ -54,7 +54,7 @@ impl Default for Settings {
             lease_region: None,
             cooldown_seconds: MAX_COOLDOWN_SECONDS,
             // The state machine's own TimeoutSeconds.
-            lease_ttl_seconds: 7200,
+            lease_ttl_seconds: lifeboat_core::timing::EXECUTION_TIMEOUT_SECONDS as u32,
             trigger_origin: Default::default(),
             max_trigger_age_seconds: lifeboat_core::request::DEFAULT_MAX_TRIGGER_AGE_SECONDS,
             deployed: Default::default(),

@@ -7,9 +7,9 @@ use lifeboat_aws::ports::DnsWriter;
 use lifeboat_core::LifeboatError;
 use serde::{Deserialize, Serialize};
 
-/// Route 53 propagates in about a minute; this many checks (5 s apart in the
-/// definition) is five minutes, then the wave fails (`Lifeboat.NotReady`).
-pub const MAX_CHECKS: u32 = 60;
+/// Checks before the wave fails (`Lifeboat.NotReady`), each
+/// [`lifeboat_core::timing::DNS_SYNC_POLL_SECONDS`] apart in the definition.
+pub const MAX_CHECKS: u32 = lifeboat_core::timing::DNS_SYNC_MAX_CHECKS;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WaitDnsInput {

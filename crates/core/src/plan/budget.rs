@@ -6,12 +6,9 @@
 use super::*;
 use crate::database::DbAction;
 
-/// How long a wave's DNS change may take to be INSYNC, counted twice (the
-/// shift, and a rollback's): Route 53 usually takes under a minute.
-pub const DNS_SYNC_ALLOWANCE_SECONDS: u64 = 300;
-
-/// The state machine's wait between two looks at a DNS change (WaitForDnsSync).
-pub const DNS_SYNC_POLL_SECONDS: u64 = 5;
+/// A wave's DNS change is counted twice at its allowance (the shift, and a
+/// rollback's), polled as the state machine polls it.
+pub use crate::timing::{DNS_SYNC_ALLOWANCE_SECONDS, DNS_SYNC_POLL_SECONDS};
 
 /// Step Functions ends a Standard execution at 25,000 history events
 /// ("Step Functions service quotas"); the executor does the same.
