@@ -1,13 +1,12 @@
 //! Runs a task by kind: parse its input, call the task fn over the ports,
 //! and put the invocation's AWS call counts in its output.
 
-use crate::contract::store_plan;
 use crate::record_outcome::{
     IgnoredInput, RecordInput, RecordPorts, RefusedInput, record_ignored, record_outcome, record_refused,
 };
 use crate::services::Services;
 
-use crate::validate::{ValidateInput, admit, peek_lease, plan_request, take_lease};
+use crate::validate::ValidateInput;
 
 use crate::wait_dns::{WaitDnsInput, wait_dns};
 use crate::wave::{WaveInput, check_wave, promote_wave, shift_wave, verify_wave};
@@ -67,13 +66,7 @@ pub async fn dispatch(kind: TaskKind, s: &Services, input: Value) -> Result<Valu
     let mut out = match kind {
         TaskKind::Validate => {
             let i: ValidateInput = parse(kind, &input)?;
-            let request = admit(s.validate_ports(), &i).await?;
-            peek_lease(&s.lease.state().await?, &i.run_id, &request, chrono::Utc::now())?;
-            let mut out = plan_request(s.validate_ports(), i, request).await?;
-            take_lease(&*s.lease, &s.settings, chrono::Utc::now(), &mut out.plan).await?;
-            // The plan goes to the journal; the state machine carries its summary.
-            store_plan(&*s.journal, &out.plan).await?;
-            serde_json::json!({"plan": to_value(out.plan.summarize())?})
+            to_value(crate::validate::run(s, i).await?)?
         }
         TaskKind::PromoteDatabase => {
             let i: WaveInput = parse(kind, &input)?;

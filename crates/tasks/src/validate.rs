@@ -54,6 +54,27 @@ pub struct ValidateOutput {
     pub plan: Plan,
 }
 
+/// What Validate answers the state machine: the plan's summary, which
+/// grows with phases and waves, never with the estate (the plan itself is
+/// in the journal).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ValidateAnswer {
+    pub plan: lifeboat_core::plan::PlanSummary,
+}
+
+/// Validate, whole: admit the trigger, look at the lease, check and plan,
+/// take the lease, and write the plan to the journal.
+pub async fn run(s: &crate::services::Services, input: ValidateInput) -> Result<ValidateAnswer, LifeboatError> {
+    let request = admit(s.validate_ports(), &input).await?;
+    peek_lease(&s.lease.state().await?, &input.run_id, &request, Utc::now())?;
+    let mut out = plan_request(s.validate_ports(), input, request).await?;
+    take_lease(&*s.lease, &s.settings, Utc::now(), &mut out.plan).await?;
+    crate::contract::store_plan(&*s.journal, &out.plan).await?;
+    Ok(ValidateAnswer {
+        plan: out.plan.summarize(),
+    })
+}
+
 /// Loads the registry table as a checked [`Registry`].
 pub async fn load_registry(store: &dyn RegistryStore) -> Result<Registry, LifeboatError> {
     let stored = store.load().await?;

@@ -7,6 +7,7 @@
 //! plan's time budget reads too), and each state is one of the definition's
 //! own types, so what is written is what the executor loads.
 
+pub mod fields;
 pub mod lifeboat;
 pub mod model;
 pub mod policy;

@@ -3,43 +3,89 @@
 //! INSYNC, verify and put back what failed; record the outcome.
 
 use crate::model::*;
-use crate::policy::{Policy, lambda, put_events};
+use crate::policy::{Policy, lambda, put_events, select_fields, select_output};
 use lifeboat_core::ErrorName;
+use lifeboat_core::outcome::RunStatus;
 use lifeboat_core::timing::{DNS_SYNC_POLL_SECONDS, EXECUTION_TIMEOUT_SECONDS};
-use lifeboat_states::definition::{FailState, PassState, SucceedState, TaskState, WaitState};
+use lifeboat_states::definition::{Catcher, FailState, PassState, SucceedState, TaskState, WaitState};
+use lifeboat_tasks::TaskKind;
+use lifeboat_tasks::contract::WaveStep;
+use lifeboat_tasks::record_outcome::TakenUp;
+use lifeboat_tasks::shift_dns::ShiftMode;
+use lifeboat_tasks::validate::ValidateAnswer;
+use lifeboat_tasks::wait_dns::WaitDnsOutput;
 use serde_json::json;
 
 pub fn definition() -> Machine {
     let mut machine = Machine::new("Start");
     machine.comment = text(
-        "lifeboat: multi-Region failover, failback and drills. Validate, then per phase and wave: promote the wave's databases, move its traffic (routing controls, weights), wait INSYNC, verify its apps, put back the ones that fail; record the outcome. The state carries waves and counts; per-app plans and progress are in the journal.",
+        "lifeboat: multi-Region failover, failback and drills. Validate, then per phase and \
+        wave: promote the wave's databases, move its traffic (routing controls, weights), wait \
+        INSYNC, verify its apps, put back the ones that fail; record the outcome. The state \
+        carries waves and counts; per-app plans and progress are in the journal.",
     );
     machine.timeout_seconds = Some(EXECUTION_TIMEOUT_SECONDS);
-    machine.add("Start", Choice {
-        comment: text("The retry schedule's executions ({\"take_up_kept\": ...}) take up kept triggers; every other input is a trigger to validate."),
-        rules: vec![
-            rule(is_present("$.take_up_kept"), "TakeUpKept"),
-        ],
-        default: to("Validate"),
-    });
-    machine.add("Validate", TaskState {
-        comment: text("Normalise the trigger, load the registry, check the recovery Region, plan (into the journal; the state carries its summary), take the lease. Changes nothing."),
-        result_selector: Some(json!({"plan.$": "$.Payload.plan", "api_calls.$": "$.Payload.api_calls"})),
-        result_path: Some(json!("$")),
-        next: to("CheckPlan"),
-        retry: Policy::Validate.rules(),
-        catch: vec![catch(&[ErrorName::LeaseHeld], "$.error", "RecordIgnored"), catch_all("$.error", "RecordRefused")],
-        ..lambda("ValidateFunctionArn", json!({"trigger.$": "$", "run_id.$": "$$.Execution.Name", "started_at.$": "$$.Execution.StartTime", "entered_at.$": "$$.State.EnteredTime"}))
-    });
-    machine.add("RecordRefused", TaskState {
-        comment: text("Validate refused the trigger: log it in the journal; an alarm or a follow-up refused for anything but bad input (the recovery Region not ready, throttling that outlasted the retries) is kept, to run at the next run's end or the retry schedule's take-up. Then fail with validate's error."),
-        result_selector: Some(json!({"record.$": "$.Payload"})),
-        result_path: Some(json!("$.refusal")),
-        next: to("Rejected"),
-        retry: Policy::KeepsTrigger.rules(),
-        catch: vec![catch_all("$.record_error", "Rejected")],
-        ..lambda("RecordOutcomeFunctionArn", json!({"refused.$": "$.error", "run_id.$": "$$.Execution.Name", "trigger.$": "$"}))
-    });
+    machine.add(
+        "Start",
+        Choice {
+            comment: text(
+                "The retry schedule's executions ({\"take_up_kept\": ...}) take up kept triggers; \
+                every other input is a trigger to validate.",
+            ),
+            rules: vec![rule(is_present("$.take_up_kept"), "TakeUpKept")],
+            default: to("Validate"),
+        },
+    );
+    machine.add(
+        "Validate",
+        TaskState {
+            comment: text(
+                "Normalise the trigger, load the registry, check the recovery Region, plan (into \
+                the journal; the state carries its summary), take the lease. Changes nothing.",
+            ),
+            result_selector: select_output::<ValidateAnswer>(),
+            result_path: Some(json!("$")),
+            next: to("CheckPlan"),
+            retry: Policy::Validate.rules(),
+            catch: vec![
+                catch(&[ErrorName::LeaseHeld], "$.error", "RecordIgnored"),
+                catch_all("$.error", "RecordRefused"),
+            ],
+            ..lambda(
+                TaskKind::Validate,
+                json!({
+                    "trigger.$": "$",
+                    "run_id.$": "$$.Execution.Name",
+                    "started_at.$": "$$.Execution.StartTime",
+                    "entered_at.$": "$$.State.EnteredTime"
+                }),
+            )
+        },
+    );
+    machine.add(
+        "RecordRefused",
+        TaskState {
+            comment: text(
+                "Validate refused the trigger: log it in the journal; an alarm or a follow-up \
+                refused for anything but bad input (the recovery Region not ready, throttling \
+                that outlasted the retries) is kept, to run at the next run's end or the retry \
+                schedule's take-up. Then fail with validate's error.",
+            ),
+            result_selector: Some(json!({"record.$": "$.Payload"})),
+            result_path: Some(json!("$.refusal")),
+            next: to("Rejected"),
+            retry: Policy::KeepsTrigger.rules(),
+            catch: vec![catch_all("$.record_error", "Rejected")],
+            ..lambda(
+                TaskKind::RecordOutcome,
+                json!({
+                    "refused.$": "$.error",
+                    "run_id.$": "$$.Execution.Name",
+                    "trigger.$": "$"
+                }),
+            )
+        },
+    );
     machine.add(
         "Rejected",
         FailState {
@@ -51,25 +97,47 @@ pub fn definition() -> Machine {
             ..fail()
         },
     );
-    machine.add("RecordIgnored", TaskState {
-        comment: text("Another run holds the lease, or an alarm came in the cooldown: record the trigger and keep its alarm for when the lease or the cooldown frees."),
-        result_selector: Some(json!({"record.$": "$.Payload"})),
-        result_path: Some(json!("$.outcome")),
-        next: to("InCooldown"),
-        retry: Policy::KeepsTrigger.rules(),
-        catch: vec![catch_all("$.record_error", "IgnoredNotRecorded")],
-        ..lambda("RecordOutcomeFunctionArn", json!({"ignored.$": "$.error", "run_id.$": "$$.Execution.Name", "trigger.$": "$"}))
-    });
-    machine.add("IgnoredNotRecorded", FailState {
-        comment: text("A turned-away trigger could not be recorded or kept: fail where it shows (the execution's failure alarms), never succeed quietly."),
-        error_path: text("$.record_error.Error"),
-        cause_path: text("$.record_error.Cause"),
-        ..fail()
-    });
+    machine.add(
+        "RecordIgnored",
+        TaskState {
+            comment: text(
+                "Another run holds the lease, or an alarm came in the cooldown: record the \
+                trigger and keep its alarm for when the lease or the cooldown frees.",
+            ),
+            result_selector: Some(json!({"record.$": "$.Payload"})),
+            result_path: Some(json!("$.outcome")),
+            next: to("InCooldown"),
+            retry: Policy::KeepsTrigger.rules(),
+            catch: vec![catch_all("$.record_error", "IgnoredNotRecorded")],
+            ..lambda(
+                TaskKind::RecordOutcome,
+                json!({
+                    "ignored.$": "$.error",
+                    "run_id.$": "$$.Execution.Name",
+                    "trigger.$": "$"
+                }),
+            )
+        },
+    );
+    machine.add(
+        "IgnoredNotRecorded",
+        FailState {
+            comment: text(
+                "A turned-away trigger could not be recorded or kept: fail where it shows (the \
+                execution's failure alarms), never succeed quietly.",
+            ),
+            error_path: text("$.record_error.Error"),
+            cause_path: text("$.record_error.Cause"),
+            ..fail()
+        },
+    );
     machine.add(
         "InCooldown",
         Choice {
-            comment: text("Turned away by the cooldown with an alarm kept: wait it out, then take up what was kept."),
+            comment: text(
+                "Turned away by the cooldown with an alarm kept: wait it out, then take up what \
+                was kept.",
+            ),
             rules: vec![rule(is_present("$.outcome.record.retry_at"), "WaitOutCooldown")],
             default: to("Ignored"),
         },
@@ -82,15 +150,28 @@ pub fn definition() -> Machine {
             ..wait()
         },
     );
-    machine.add("TakeUpKept", TaskState {
-        comment: text("The kept triggers whose alarms are still in ALARM: a follow-up for their apps, run by this execution under the lease it takes (after waiting out a cooldown, or started by the retry schedule)."),
-        result_selector: Some(json!({"follow_up.$": "$.Payload.follow_up"})),
-        result_path: Some(json!("$.taken")),
-        next: to("AnyFollowUp"),
-        retry: Policy::KeepsTrigger.rules(),
-        catch: vec![catch_all("$.record_error", "TakeUpFailed")],
-        ..lambda("RecordOutcomeFunctionArn", json!({"take_up_after.$": "$$.Execution.Name", "now.$": "$$.State.EnteredTime"}))
-    });
+    machine.add(
+        "TakeUpKept",
+        TaskState {
+            comment: text(
+                "The kept triggers whose alarms are still in ALARM: a follow-up for their apps, \
+                run by this execution under the lease it takes (after waiting out a cooldown, or \
+                started by the retry schedule).",
+            ),
+            result_selector: select_fields::<TakenUp>(),
+            result_path: Some(json!("$.taken")),
+            next: to("AnyFollowUp"),
+            retry: Policy::KeepsTrigger.rules(),
+            catch: vec![catch_all("$.record_error", "TakeUpFailed")],
+            ..lambda(
+                TaskKind::RecordOutcome,
+                json!({
+                    "take_up_after.$": "$$.Execution.Name",
+                    "now.$": "$$.State.EnteredTime"
+                }),
+            )
+        },
+    );
     machine.add(
         "TakeUpFailed",
         FailState {
@@ -164,21 +245,49 @@ pub fn definition() -> Machine {
         },
     );
     let mut run_waves = Machine::new("StartWave");
-    run_waves.add("StartWave", PassState {
-        comment: text("The wave's coordinates; everything else about it is in the journal. Per-app recovery times are measured from here."),
-        parameters: Some(json!({"run_id.$": "$.run_id", "phase.$": "$.phase", "wave.$": "$.wave.index", "apps.$": "$.wave.apps", "started_at.$": "$$.State.EnteredTime"})),
-        next: to("PromoteDatabases"),
-        ..pass()
-    });
-    run_waves.add("PromoteDatabases", TaskState {
-        comment: text("Every database of the wave made writable in the target Region before any of the wave's traffic moves (a bounded number at a time), then one look whether each is."),
-        result_selector: Some(json!({"pending.$": "$.Payload.pending", "interval_seconds.$": "$.Payload.interval_seconds", "done.$": "$.Payload.done", "failed.$": "$.Payload.failed", "changes.$": "$.Payload.changes", "summary.$": "$.Payload.summary", "api_calls.$": "$.Payload.api_calls"})),
-        result_path: Some(json!("$.db")),
-        next: to("DatabasesPending"),
-        retry: Policy::WaveStep.rules(),
-        catch: vec![catch_all("$.error", "WaveFailed")],
-        ..lambda("PromoteDatabaseFunctionArn", json!({"run_id.$": "$.run_id", "phase.$": "$.phase", "wave.$": "$.wave", "started_at.$": "$.started_at", "entered_at.$": "$$.State.EnteredTime"}))
-    });
+    run_waves.add(
+        "StartWave",
+        PassState {
+            comment: text(
+                "The wave's coordinates; everything else about it is in the journal. Per-app \
+                recovery times are measured from here.",
+            ),
+            parameters: Some(json!({
+                "run_id.$": "$.run_id",
+                "phase.$": "$.phase",
+                "wave.$": "$.wave.index",
+                "apps.$": "$.wave.apps",
+                "started_at.$": "$$.State.EnteredTime"
+            })),
+            next: to("PromoteDatabases"),
+            ..pass()
+        },
+    );
+    run_waves.add(
+        "PromoteDatabases",
+        TaskState {
+            comment: text(
+                "Every database of the wave made writable in the target Region before any of the \
+                wave's traffic moves (a bounded number at a time), then one look whether each \
+                is.",
+            ),
+            result_selector: select_output::<WaveStep>(),
+            result_path: Some(json!("$.db")),
+            next: to("DatabasesPending"),
+            retry: Policy::WaveStep.rules(),
+            catch: fail_the_wave(),
+            ..lambda(
+                TaskKind::PromoteDatabase,
+                json!({
+                    "run_id.$": "$.run_id",
+                    "phase.$": "$.phase",
+                    "wave.$": "$.wave",
+                    "started_at.$": "$.started_at",
+                    "entered_at.$": "$$.State.EnteredTime"
+                }),
+            )
+        },
+    );
     run_waves.add(
         "DatabasesPending",
         Choice {
@@ -195,33 +304,67 @@ pub fn definition() -> Machine {
             ..wait()
         },
     );
-    run_waves.add("CheckDatabases", TaskState {
-        comment: text("One more look at each database still promoting; each app gives up at its own deadline."),
-        result_selector: Some(json!({"pending.$": "$.Payload.pending", "interval_seconds.$": "$.Payload.interval_seconds", "done.$": "$.Payload.done", "failed.$": "$.Payload.failed", "changes.$": "$.Payload.changes", "summary.$": "$.Payload.summary", "api_calls.$": "$.Payload.api_calls"})),
-        result_path: Some(json!("$.db")),
-        next: to("DatabasesPending"),
-        retry: Policy::WaveStep.rules(),
-        catch: vec![catch_all("$.error", "WaveFailed")],
-        ..lambda("CheckDatabaseFunctionArn", json!({"run_id.$": "$.run_id", "phase.$": "$.phase", "wave.$": "$.wave", "api_calls.$": "$.db.api_calls", "entered_at.$": "$$.State.EnteredTime"}))
-    });
-    run_waves.add("ShiftDns", TaskState {
-        comment: text("The traffic of the wave's apps whose database is writable (or needs nothing): routing controls through ARC's data plane, weights and database endpoint CNAMEs in one ChangeBatch per hosted zone; nothing if already in place."),
-        result_selector: Some(json!({"pending.$": "$.Payload.pending", "interval_seconds.$": "$.Payload.interval_seconds", "done.$": "$.Payload.done", "failed.$": "$.Payload.failed", "changes.$": "$.Payload.changes", "summary.$": "$.Payload.summary", "api_calls.$": "$.Payload.api_calls"})),
-        result_path: Some(json!("$.shift")),
-        next: to("CheckDnsSync"),
-        retry: Policy::ShiftDns.rules(),
-        catch: vec![catch_all("$.error", "RollbackWave")],
-        ..lambda("ShiftDnsFunctionArn", json!({"run_id.$": "$.run_id", "phase.$": "$.phase", "wave.$": "$.wave", "mode": "shift", "entered_at.$": "$$.State.EnteredTime"}))
-    });
-    run_waves.add("CheckDnsSync", TaskState {
-        comment: text("One look whether the wave's Route 53 changes are INSYNC."),
-        result_selector: Some(json!({"pending.$": "$.Payload.pending", "checks.$": "$.Payload.checks", "api_calls.$": "$.Payload.api_calls"})),
-        result_path: Some(json!("$.sync")),
-        next: to("DnsPending"),
-        retry: Policy::WaveStep.rules(),
-        catch: vec![catch_all("$.error", "RollbackWave")],
-        ..lambda("WaitDnsFunctionArn", json!({"changes.$": "$.shift.changes", "checks": 0}))
-    });
+    run_waves.add(
+        "CheckDatabases",
+        TaskState {
+            comment: text(
+                "One more look at each database still promoting; each app gives up at its own \
+                deadline.",
+            ),
+            result_selector: select_output::<WaveStep>(),
+            result_path: Some(json!("$.db")),
+            next: to("DatabasesPending"),
+            retry: Policy::WaveStep.rules(),
+            catch: fail_the_wave(),
+            ..lambda(
+                TaskKind::CheckDatabase,
+                json!({
+                    "run_id.$": "$.run_id",
+                    "phase.$": "$.phase",
+                    "wave.$": "$.wave",
+                    "api_calls.$": "$.db.api_calls",
+                    "entered_at.$": "$$.State.EnteredTime"
+                }),
+            )
+        },
+    );
+    run_waves.add(
+        "ShiftDns",
+        TaskState {
+            comment: text(
+                "The traffic of the wave's apps whose database is writable (or needs nothing): \
+                routing controls through ARC's data plane, weights and database endpoint CNAMEs \
+                in one ChangeBatch per hosted zone; nothing if already in place.",
+            ),
+            result_selector: select_output::<WaveStep>(),
+            result_path: Some(json!("$.shift")),
+            next: to("CheckDnsSync"),
+            retry: Policy::ShiftDns.rules(),
+            catch: roll_back_the_wave(),
+            ..lambda(
+                TaskKind::ShiftDns,
+                json!({
+                    "run_id.$": "$.run_id",
+                    "phase.$": "$.phase",
+                    "wave.$": "$.wave",
+                    "mode": ShiftMode::Shift,
+                    "entered_at.$": "$$.State.EnteredTime"
+                }),
+            )
+        },
+    );
+    run_waves.add(
+        "CheckDnsSync",
+        TaskState {
+            comment: text("One look whether the wave's Route 53 changes are INSYNC."),
+            result_selector: select_output::<WaitDnsOutput>(),
+            result_path: Some(json!("$.sync")),
+            next: to("DnsPending"),
+            retry: Policy::WaveStep.rules(),
+            catch: roll_back_the_wave(),
+            ..lambda(TaskKind::WaitDns, json!({"changes.$": "$.shift.changes", "checks": 0}))
+        },
+    );
     run_waves.add(
         "DnsPending",
         Choice {
@@ -238,24 +381,48 @@ pub fn definition() -> Machine {
             ..wait()
         },
     );
-    run_waves.add("RecheckDnsSync", TaskState {
-        comment: text("Again, until INSYNC or out of checks (then the wave is rolled back)."),
-        result_selector: Some(json!({"pending.$": "$.Payload.pending", "checks.$": "$.Payload.checks", "api_calls.$": "$.Payload.api_calls"})),
-        result_path: Some(json!("$.sync")),
-        next: to("DnsPending"),
-        retry: Policy::WaveStep.rules(),
-        catch: vec![catch_all("$.error", "RollbackWave")],
-        ..lambda("WaitDnsFunctionArn", json!({"changes.$": "$.shift.changes", "checks.$": "$.sync.checks", "api_calls.$": "$.sync.api_calls"}))
-    });
-    run_waves.add("VerifyApps", TaskState {
-        comment: text("One check of every moved app not yet verified (alarms read 100 a call, health checks and probes at once); each app gives up at its own deadline."),
-        result_selector: Some(json!({"pending.$": "$.Payload.pending", "interval_seconds.$": "$.Payload.interval_seconds", "done.$": "$.Payload.done", "failed.$": "$.Payload.failed", "changes.$": "$.Payload.changes", "summary.$": "$.Payload.summary", "api_calls.$": "$.Payload.api_calls"})),
-        result_path: Some(json!("$.verify")),
-        next: to("VerifyPending"),
-        retry: Policy::WaveStep.rules(),
-        catch: vec![catch_all("$.error", "RollbackWave")],
-        ..lambda("VerifyTrafficFunctionArn", json!({"run_id.$": "$.run_id", "phase.$": "$.phase", "wave.$": "$.wave", "entered_at.$": "$$.State.EnteredTime"}))
-    });
+    run_waves.add(
+        "RecheckDnsSync",
+        TaskState {
+            comment: text("Again, until INSYNC or out of checks (then the wave is rolled back)."),
+            result_selector: select_output::<WaitDnsOutput>(),
+            result_path: Some(json!("$.sync")),
+            next: to("DnsPending"),
+            retry: Policy::WaveStep.rules(),
+            catch: roll_back_the_wave(),
+            ..lambda(
+                TaskKind::WaitDns,
+                json!({
+                    "changes.$": "$.shift.changes",
+                    "checks.$": "$.sync.checks",
+                    "api_calls.$": "$.sync.api_calls"
+                }),
+            )
+        },
+    );
+    run_waves.add(
+        "VerifyApps",
+        TaskState {
+            comment: text(
+                "One check of every moved app not yet verified (alarms read 100 a call, health \
+                checks and probes at once); each app gives up at its own deadline.",
+            ),
+            result_selector: select_output::<WaveStep>(),
+            result_path: Some(json!("$.verify")),
+            next: to("VerifyPending"),
+            retry: Policy::WaveStep.rules(),
+            catch: roll_back_the_wave(),
+            ..lambda(
+                TaskKind::VerifyTraffic,
+                json!({
+                    "run_id.$": "$.run_id",
+                    "phase.$": "$.phase",
+                    "wave.$": "$.wave",
+                    "entered_at.$": "$$.State.EnteredTime"
+                }),
+            )
+        },
+    );
     run_waves.add(
         "VerifyPending",
         Choice {
@@ -272,14 +439,26 @@ pub fn definition() -> Machine {
             ..wait()
         },
     );
-    run_waves.add("RecheckApps", TaskState {
-        result_selector: Some(json!({"pending.$": "$.Payload.pending", "interval_seconds.$": "$.Payload.interval_seconds", "done.$": "$.Payload.done", "failed.$": "$.Payload.failed", "changes.$": "$.Payload.changes", "summary.$": "$.Payload.summary", "api_calls.$": "$.Payload.api_calls"})),
-        result_path: Some(json!("$.verify")),
-        next: to("VerifyPending"),
-        retry: Policy::WaveStep.rules(),
-        catch: vec![catch_all("$.error", "RollbackWave")],
-        ..lambda("VerifyTrafficFunctionArn", json!({"run_id.$": "$.run_id", "phase.$": "$.phase", "wave.$": "$.wave", "api_calls.$": "$.verify.api_calls", "entered_at.$": "$$.State.EnteredTime"}))
-    });
+    run_waves.add(
+        "RecheckApps",
+        TaskState {
+            result_selector: select_output::<WaveStep>(),
+            result_path: Some(json!("$.verify")),
+            next: to("VerifyPending"),
+            retry: Policy::WaveStep.rules(),
+            catch: roll_back_the_wave(),
+            ..lambda(
+                TaskKind::VerifyTraffic,
+                json!({
+                    "run_id.$": "$.run_id",
+                    "phase.$": "$.phase",
+                    "wave.$": "$.wave",
+                    "api_calls.$": "$.verify.api_calls",
+                    "entered_at.$": "$$.State.EnteredTime"
+                }),
+            )
+        },
+    );
     run_waves.add(
         "AnyUnverified",
         Choice {
@@ -288,23 +467,41 @@ pub fn definition() -> Machine {
             default: to("WaveResult"),
         },
     );
-    run_waves.add("RollbackUnverified", TaskState {
-        comment: text("Put back the traffic of the apps that failed verification, only those."),
-        result_selector: Some(json!({"pending.$": "$.Payload.pending", "interval_seconds.$": "$.Payload.interval_seconds", "done.$": "$.Payload.done", "failed.$": "$.Payload.failed", "changes.$": "$.Payload.changes", "summary.$": "$.Payload.summary", "api_calls.$": "$.Payload.api_calls"})),
-        result_path: Some(json!("$.rollback")),
-        next: to("CheckRollbackSync"),
-        retry: Policy::WaveStep.rules(),
-        catch: vec![catch_all("$.rollback_error", "RollbackFailedResult")],
-        ..lambda("ShiftDnsFunctionArn", json!({"run_id.$": "$.run_id", "phase.$": "$.phase", "wave.$": "$.wave", "mode": "rollback", "entered_at.$": "$$.State.EnteredTime"}))
-    });
-    run_waves.add("CheckRollbackSync", TaskState {
-        result_selector: Some(json!({"pending.$": "$.Payload.pending", "checks.$": "$.Payload.checks", "api_calls.$": "$.Payload.api_calls"})),
-        result_path: Some(json!("$.rollback_sync")),
-        next: to("RollbackPending"),
-        retry: Policy::WaveStep.rules(),
-        catch: vec![catch_all("$.rollback_error", "RollbackFailedResult")],
-        ..lambda("WaitDnsFunctionArn", json!({"changes.$": "$.rollback.changes", "checks": 0}))
-    });
+    run_waves.add(
+        "RollbackUnverified",
+        TaskState {
+            comment: text("Put back the traffic of the apps that failed verification, only those."),
+            result_selector: select_output::<WaveStep>(),
+            result_path: Some(json!("$.rollback")),
+            next: to("CheckRollbackSync"),
+            retry: Policy::WaveStep.rules(),
+            catch: rollback_failed(),
+            ..lambda(
+                TaskKind::ShiftDns,
+                json!({
+                    "run_id.$": "$.run_id",
+                    "phase.$": "$.phase",
+                    "wave.$": "$.wave",
+                    "mode": ShiftMode::Rollback,
+                    "entered_at.$": "$$.State.EnteredTime"
+                }),
+            )
+        },
+    );
+    run_waves.add(
+        "CheckRollbackSync",
+        TaskState {
+            result_selector: select_output::<WaitDnsOutput>(),
+            result_path: Some(json!("$.rollback_sync")),
+            next: to("RollbackPending"),
+            retry: Policy::WaveStep.rules(),
+            catch: rollback_failed(),
+            ..lambda(
+                TaskKind::WaitDns,
+                json!({"changes.$": "$.rollback.changes", "checks": 0}),
+            )
+        },
+    );
     run_waves.add(
         "RollbackPending",
         Choice {
@@ -321,41 +518,105 @@ pub fn definition() -> Machine {
             ..wait()
         },
     );
-    run_waves.add("RecheckRollbackSync", TaskState {
-        result_selector: Some(json!({"pending.$": "$.Payload.pending", "checks.$": "$.Payload.checks", "api_calls.$": "$.Payload.api_calls"})),
-        result_path: Some(json!("$.rollback_sync")),
-        next: to("RollbackPending"),
-        retry: Policy::WaveStep.rules(),
-        catch: vec![catch_all("$.rollback_error", "RollbackFailedResult")],
-        ..lambda("WaitDnsFunctionArn", json!({"changes.$": "$.rollback.changes", "checks.$": "$.rollback_sync.checks", "api_calls.$": "$.rollback_sync.api_calls"}))
-    });
-    run_waves.add("WaveResult", PassState {
-        comment: text("The wave's counts and calls (per-app detail is in the journal)."),
-        parameters: Some(json!({"phase.$": "$.phase", "wave.$": "$.wave", "apps.$": "$.apps", "started_at.$": "$.started_at", "databases.$": "$.db", "shift.$": "$.shift", "sync.$": "$.sync", "verify.$": "$.verify"})),
-        end: Some(true),
-        ..pass()
-    });
-    run_waves.add("RolledBackResult", PassState {
-        comment: text("The wave's counts and calls, its rollback's too."),
-        parameters: Some(json!({"phase.$": "$.phase", "wave.$": "$.wave", "apps.$": "$.apps", "started_at.$": "$.started_at", "databases.$": "$.db", "shift.$": "$.shift", "sync.$": "$.sync", "verify.$": "$.verify", "rollback.$": "$.rollback", "rollback_sync.$": "$.rollback_sync"})),
-        end: Some(true),
-        ..pass()
-    });
-    run_waves.add("RollbackFailedResult", PassState {
-        comment: text("Putting the unverified apps back failed: the record says which apps are left moved and unverified."),
-        parameters: Some(json!({"phase.$": "$.phase", "wave.$": "$.wave", "apps.$": "$.apps", "started_at.$": "$.started_at", "databases.$": "$.db", "shift.$": "$.shift", "sync.$": "$.sync", "verify.$": "$.verify", "rollback_error.$": "$.rollback_error"})),
-        end: Some(true),
-        ..pass()
-    });
-    run_waves.add("RollbackWave", TaskState {
-        comment: text("A step of the wave failed: put every app of the wave back as it was."),
-        result_selector: Some(json!({"pending.$": "$.Payload.pending", "interval_seconds.$": "$.Payload.interval_seconds", "done.$": "$.Payload.done", "failed.$": "$.Payload.failed", "changes.$": "$.Payload.changes", "summary.$": "$.Payload.summary", "api_calls.$": "$.Payload.api_calls"})),
-        result_path: Some(json!("$.rollback")),
-        next: to("WaveFailed"),
-        retry: Policy::WaveStep.rules(),
-        catch: vec![catch_all("$.rollback_error", "WaveFailed")],
-        ..lambda("ShiftDnsFunctionArn", json!({"run_id.$": "$.run_id", "phase.$": "$.phase", "wave.$": "$.wave", "mode": "rollback", "error.$": "$.error", "entered_at.$": "$$.State.EnteredTime"}))
-    });
+    run_waves.add(
+        "RecheckRollbackSync",
+        TaskState {
+            result_selector: select_output::<WaitDnsOutput>(),
+            result_path: Some(json!("$.rollback_sync")),
+            next: to("RollbackPending"),
+            retry: Policy::WaveStep.rules(),
+            catch: rollback_failed(),
+            ..lambda(
+                TaskKind::WaitDns,
+                json!({
+                    "changes.$": "$.rollback.changes",
+                    "checks.$": "$.rollback_sync.checks",
+                    "api_calls.$": "$.rollback_sync.api_calls"
+                }),
+            )
+        },
+    );
+    run_waves.add(
+        "WaveResult",
+        PassState {
+            comment: text("The wave's counts and calls (per-app detail is in the journal)."),
+            parameters: Some(json!({
+                "phase.$": "$.phase",
+                "wave.$": "$.wave",
+                "apps.$": "$.apps",
+                "started_at.$": "$.started_at",
+                "databases.$": "$.db",
+                "shift.$": "$.shift",
+                "sync.$": "$.sync",
+                "verify.$": "$.verify"
+            })),
+            end: Some(true),
+            ..pass()
+        },
+    );
+    run_waves.add(
+        "RolledBackResult",
+        PassState {
+            comment: text("The wave's counts and calls, its rollback's too."),
+            parameters: Some(json!({
+                "phase.$": "$.phase",
+                "wave.$": "$.wave",
+                "apps.$": "$.apps",
+                "started_at.$": "$.started_at",
+                "databases.$": "$.db",
+                "shift.$": "$.shift",
+                "sync.$": "$.sync",
+                "verify.$": "$.verify",
+                "rollback.$": "$.rollback",
+                "rollback_sync.$": "$.rollback_sync"
+            })),
+            end: Some(true),
+            ..pass()
+        },
+    );
+    run_waves.add(
+        "RollbackFailedResult",
+        PassState {
+            comment: text(
+                "Putting the unverified apps back failed: the record says which apps are left moved and unverified.",
+            ),
+            parameters: Some(json!({
+                "phase.$": "$.phase",
+                "wave.$": "$.wave",
+                "apps.$": "$.apps",
+                "started_at.$": "$.started_at",
+                "databases.$": "$.db",
+                "shift.$": "$.shift",
+                "sync.$": "$.sync",
+                "verify.$": "$.verify",
+                "rollback_error.$": "$.rollback_error"
+            })),
+            end: Some(true),
+            ..pass()
+        },
+    );
+    run_waves.add(
+        "RollbackWave",
+        TaskState {
+            comment: text("A step of the wave failed: put every app of the wave back as it was."),
+            result_selector: select_output::<WaveStep>(),
+            result_path: Some(json!("$.rollback")),
+            next: to("WaveFailed"),
+            retry: Policy::WaveStep.rules(),
+            catch: vec![catch_all("$.rollback_error", "WaveFailed")],
+            ..lambda(
+                TaskKind::ShiftDns,
+                json!({
+                    "run_id.$": "$.run_id",
+                    "phase.$": "$.phase",
+                    "wave.$": "$.wave",
+                    "mode": ShiftMode::Rollback,
+                    "error.$": "$.error",
+                    "entered_at.$": "$$.State.EnteredTime"
+                }),
+            )
+        },
+    );
     run_waves.add(
         "WaveFailed",
         FailState {
@@ -371,48 +632,87 @@ pub fn definition() -> Machine {
             comment: text("Waves in order: a wave's apps depend on the earlier waves'."),
             items_path: "$.phase.waves".into(),
             max_concurrency: 1,
-            item_selector: json!({"wave.$": "$$.Map.Item.Value", "phase.$": "$.index", "run_id.$": "$.run_id"}),
+            item_selector: json!({
+                "wave.$": "$$.Map.Item.Value",
+                "phase.$": "$.index",
+                "run_id.$": "$.run_id"
+            }),
             processor: run_waves,
             result_path: None,
             next: None,
             catch: vec![],
         },
     );
-    machine.add("RunPhases", MapNode {
-        comment: text("Failover, failback, or a drill's failover then failback."),
-        items_path: "$.plan.phases".into(),
-        max_concurrency: 1,
-        item_selector: json!({"phase.$": "$$.Map.Item.Value", "index.$": "$$.Map.Item.Index", "run_id.$": "$.plan.run_id", "soak_seconds.$": "$.plan.soak_seconds"}),
-        processor: run_phases,
-        result_path: Some(json!("$.results")),
-        next: to("RecordOutcome"),
-        catch: vec![catch_all("$.error", "RecordFailure")],
-    });
-    machine.add("RecordOutcome", TaskState {
-        comment: text("Journal every app's outcome, set each moved app's active Region, release the lease. The record that goes on lists the exceptions first, at most 100 apps."),
-        result_selector: Some(json!({"record.$": "$.Payload"})),
-        result_path: Some(json!("$.outcome")),
-        next: to("PublishOutcome"),
-        retry: Policy::Record.rules(),
-        catch: vec![catch_all("$.record_error", "ReleaseLease")],
-        ..lambda("RecordOutcomeFunctionArn", json!({"plan.$": "$.plan", "results.$": "$.results", "api_calls.$": "$.api_calls", "started_at.$": "$$.Execution.StartTime", "finished_at.$": "$$.State.EnteredTime"}))
-    });
-    machine.add("PublishOutcome", TaskState {
-        comment: text("Tell subscribers how the run ended (a failed publish does not fail the run)."),
-        result_path: Some(json!(null)),
-        next: to("CheckOutcome"),
-        retry: Policy::Publish.rules(),
-        catch: vec![catch_all("$.publish_error", "CheckOutcome")],
-        ..put_events(json!({"Entries": [{"Source": "lifeboat", "DetailType": "lifeboat run outcome", "Detail.$": "$.outcome.record", "EventBusName": "${OutcomeBusName}"}]}))
-    });
+    machine.add(
+        "RunPhases",
+        MapNode {
+            comment: text("Failover, failback, or a drill's failover then failback."),
+            items_path: "$.plan.phases".into(),
+            max_concurrency: 1,
+            item_selector: json!({
+                "phase.$": "$$.Map.Item.Value",
+                "index.$": "$$.Map.Item.Index",
+                "run_id.$": "$.plan.run_id",
+                "soak_seconds.$": "$.plan.soak_seconds"
+            }),
+            processor: run_phases,
+            result_path: Some(json!("$.results")),
+            next: to("RecordOutcome"),
+            catch: vec![catch_all("$.error", "RecordFailure")],
+        },
+    );
+    machine.add(
+        "RecordOutcome",
+        TaskState {
+            comment: text(
+                "Journal every app's outcome, set each moved app's active Region, release the \
+                lease. The record that goes on lists the exceptions first, at most 100 apps.",
+            ),
+            result_selector: Some(json!({"record.$": "$.Payload"})),
+            result_path: Some(json!("$.outcome")),
+            next: to("PublishOutcome"),
+            retry: Policy::Record.rules(),
+            catch: vec![catch_all("$.record_error", "ReleaseLease")],
+            ..lambda(
+                TaskKind::RecordOutcome,
+                json!({
+                    "plan.$": "$.plan",
+                    "results.$": "$.results",
+                    "api_calls.$": "$.api_calls",
+                    "started_at.$": "$$.Execution.StartTime",
+                    "finished_at.$": "$$.State.EnteredTime"
+                }),
+            )
+        },
+    );
+    machine.add(
+        "PublishOutcome",
+        TaskState {
+            comment: text("Tell subscribers how the run ended (a failed publish does not fail the run)."),
+            result_path: Some(json!(null)),
+            next: to("CheckOutcome"),
+            retry: Policy::Publish.rules(),
+            catch: vec![catch_all("$.publish_error", "CheckOutcome")],
+            ..put_events(json!({
+                "Entries": [
+                    {
+                        "Source": "lifeboat",
+                        "DetailType": "lifeboat run outcome",
+                        "Detail.$": "$.outcome.record",
+                        "EventBusName": "${OutcomeBusName}"
+                    }
+                ]
+            }))
+        },
+    );
     machine.add(
         "CheckOutcome",
         Choice {
             comment: None,
             rules: vec![rule(
                 any_of([
-                    string_is("$.outcome.record.status", "partial"),
-                    string_is("$.outcome.record.status", "failed"),
+                    string_is("$.outcome.record.status", RunStatus::Partial.as_str()),
+                    string_is("$.outcome.record.status", RunStatus::Failed.as_str()),
                 ]),
                 "RunIncomplete",
             )],
@@ -426,20 +726,38 @@ pub fn definition() -> Machine {
             ..succeed()
         },
     );
-    machine.add("RunIncomplete", FailState {
-        comment: text("Some app did not move: its database was not writable (the RPO gate, a deadline), Route 53 did not answer, or its traffic failed verification and was put back."),
-        cause_path: text("$.outcome.record.summary"),
-        error_path: text("$.outcome.record.error_name"),
-        ..fail()
-    });
-    machine.add("ReleaseLease", TaskState {
-        comment: text("The record could not be written: free the lease (the journal may lack this run), then fail with the record's error."),
-        result_path: Some(json!(null)),
-        next: to("RecordFailed"),
-        retry: Policy::Record.rules(),
-        catch: vec![catch_all("$.release_error", "RecordFailed")],
-        ..lambda("RecordOutcomeFunctionArn", json!({"release_lease.$": "$.plan.run_id", "action.$": "$.plan.action"}))
-    });
+    machine.add(
+        "RunIncomplete",
+        FailState {
+            comment: text(
+                "Some app did not move: its database was not writable (the RPO gate, a deadline), \
+                Route 53 did not answer, or its traffic failed verification and was put back.",
+            ),
+            cause_path: text("$.outcome.record.summary"),
+            error_path: text("$.outcome.record.error_name"),
+            ..fail()
+        },
+    );
+    machine.add(
+        "ReleaseLease",
+        TaskState {
+            comment: text(
+                "The record could not be written: free the lease (the journal may lack this run), \
+                then fail with the record's error.",
+            ),
+            result_path: Some(json!(null)),
+            next: to("RecordFailed"),
+            retry: Policy::Record.rules(),
+            catch: vec![catch_all("$.release_error", "RecordFailed")],
+            ..lambda(
+                TaskKind::RecordOutcome,
+                json!({
+                    "release_lease.$": "$.plan.run_id",
+                    "action.$": "$.plan.action"
+                }),
+            )
+        },
+    );
     machine.add(
         "RecordFailed",
         FailState {
@@ -448,23 +766,50 @@ pub fn definition() -> Machine {
             ..fail()
         },
     );
-    machine.add("RecordFailure", TaskState {
-        comment: text("Journal the stopped run; apps of waves not reached are reported where Route 53 says they are. The run's error stays in the state for RunFailed."),
-        result_selector: Some(json!({"record.$": "$.Payload"})),
-        result_path: Some(json!("$.outcome")),
-        next: to("PublishFailure"),
-        retry: Policy::Record.rules(),
-        catch: vec![catch_all("$.record_error", "ReleaseLeaseAfterFailure")],
-        ..lambda("RecordOutcomeFunctionArn", json!({"plan.$": "$.plan", "error.$": "$.error", "api_calls.$": "$.api_calls", "started_at.$": "$$.Execution.StartTime", "finished_at.$": "$$.State.EnteredTime"}))
-    });
-    machine.add("PublishFailure", TaskState {
-        comment: text("Tell subscribers the run stopped."),
-        result_path: Some(json!(null)),
-        next: to("RunFailed"),
-        retry: Policy::Publish.rules(),
-        catch: vec![catch_all("$.publish_error", "RunFailed")],
-        ..put_events(json!({"Entries": [{"Source": "lifeboat", "DetailType": "lifeboat run outcome", "Detail.$": "$.outcome.record", "EventBusName": "${OutcomeBusName}"}]}))
-    });
+    machine.add(
+        "RecordFailure",
+        TaskState {
+            comment: text(
+                "Journal the stopped run; apps of waves not reached are reported where Route 53 \
+                says they are. The run's error stays in the state for RunFailed.",
+            ),
+            result_selector: Some(json!({"record.$": "$.Payload"})),
+            result_path: Some(json!("$.outcome")),
+            next: to("PublishFailure"),
+            retry: Policy::Record.rules(),
+            catch: vec![catch_all("$.record_error", "ReleaseLeaseAfterFailure")],
+            ..lambda(
+                TaskKind::RecordOutcome,
+                json!({
+                    "plan.$": "$.plan",
+                    "error.$": "$.error",
+                    "api_calls.$": "$.api_calls",
+                    "started_at.$": "$$.Execution.StartTime",
+                    "finished_at.$": "$$.State.EnteredTime"
+                }),
+            )
+        },
+    );
+    machine.add(
+        "PublishFailure",
+        TaskState {
+            comment: text("Tell subscribers the run stopped."),
+            result_path: Some(json!(null)),
+            next: to("RunFailed"),
+            retry: Policy::Publish.rules(),
+            catch: vec![catch_all("$.publish_error", "RunFailed")],
+            ..put_events(json!({
+                "Entries": [
+                    {
+                        "Source": "lifeboat",
+                        "DetailType": "lifeboat run outcome",
+                        "Detail.$": "$.outcome.record",
+                        "EventBusName": "${OutcomeBusName}"
+                    }
+                ]
+            }))
+        },
+    );
     machine.add(
         "ReleaseLeaseAfterFailure",
         TaskState {
@@ -476,7 +821,7 @@ pub fn definition() -> Machine {
             retry: Policy::Record.rules(),
             catch: vec![catch_all("$.release_error", "RunFailed")],
             ..lambda(
-                "RecordOutcomeFunctionArn",
+                TaskKind::RecordOutcome,
                 json!({"release_lease.$": "$.plan.run_id", "action.$": "$.plan.action"}),
             )
         },
@@ -491,4 +836,19 @@ pub fn definition() -> Machine {
         },
     );
     machine
+}
+
+/// A step that fails after traffic may have moved: the wave is put back.
+fn roll_back_the_wave() -> Vec<Catcher> {
+    vec![catch_all("$.error", "RollbackWave")]
+}
+
+/// A database step that fails before any traffic moved: the wave fails.
+fn fail_the_wave() -> Vec<Catcher> {
+    vec![catch_all("$.error", "WaveFailed")]
+}
+
+/// Putting back the apps that failed verification failed: the wave says so.
+fn rollback_failed() -> Vec<Catcher> {
+    vec![catch_all("$.rollback_error", "RollbackFailedResult")]
 }

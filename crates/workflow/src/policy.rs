@@ -15,6 +15,8 @@
 use lifeboat_core::ErrorName;
 use lifeboat_states::LAMBDA_INVOKE;
 use lifeboat_states::definition::{Retrier, TaskState};
+use lifeboat_tasks::TaskKind;
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 /// A Lambda task's limit: longer than the functions' own timeout (300 s in
@@ -129,19 +131,40 @@ impl Policy {
     }
 }
 
-/// A Task invoking the function whose ARN the template substitutes for
-/// `${function_arn}`, with `payload`.
-pub fn lambda(function_arn: &str, payload: Value) -> TaskState {
+/// A Task invoking `task`'s function (its ARN substituted by the template
+/// for `${<Task>FunctionArn}`), with `payload`.
+pub fn lambda(task: TaskKind, payload: Value) -> TaskState {
     TaskState {
         kind: "Task".into(),
         resource: LAMBDA_INVOKE.into(),
         timeout_seconds: Some(TASK_TIMEOUT_SECONDS),
-        parameters: Some(json!({"FunctionName": format!("${{{function_arn}}}"), "Payload": payload})),
+        parameters: Some(json!({"FunctionName": format!("${{{}}}", task.placeholder()), "Payload": payload})),
         ..Default::default()
     }
 }
 
-/// A Task putting `entries` on EventBridge.
+/// A ResultSelector taking every field of the task's output `T` from the
+/// function's answer, and the API calls the task made (every task's answer
+/// carries them).
+pub fn select_output<T: DeserializeOwned>() -> Option<Value> {
+    let mut selector = selection::<T>();
+    selector.insert("api_calls.$".into(), json!("$.Payload.api_calls"));
+    Some(Value::Object(selector))
+}
+
+/// The same, without the API calls (a state that keeps only its answer).
+pub fn select_fields<T: DeserializeOwned>() -> Option<Value> {
+    Some(Value::Object(selection::<T>()))
+}
+
+fn selection<T: DeserializeOwned>() -> serde_json::Map<String, Value> {
+    crate::fields::fields_of::<T>()
+        .iter()
+        .map(|f| (format!("{f}.$"), json!(format!("$.Payload.{f}"))))
+        .collect()
+}
+
+/// A Task putting events on EventBridge (`parameters` holds the Entries).
 pub fn put_events(parameters: Value) -> TaskState {
     TaskState {
         kind: "Task".into(),
