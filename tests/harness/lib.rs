@@ -9,17 +9,17 @@ pub mod endpoint;
 pub mod scale;
 
 /// The fault-injecting proxy (shared with the demo's dark-Region chapter).
-pub use lifeboat::fault_proxy as proxy;
+pub use lifeboat_sandbox::fault_proxy as proxy;
 
 use aws_config::SdkConfig;
 use aws_config::retry::RetryConfig;
 use aws_sdk_cloudwatch::types::StateValue;
-use lifeboat::emulator::MotoServer;
-use lifeboat::emulator::discovery::Discovery;
-use lifeboat::estate::{Estate, PRIMARY, SECONDARY, seed_estate};
 use lifeboat::local::{self, LocalRun};
 use lifeboat_aws::CallCounter;
 use lifeboat_core::calls::ApiCalls;
+use lifeboat_sandbox::emulator::MotoServer;
+use lifeboat_sandbox::emulator::discovery::Discovery;
+use lifeboat_sandbox::estate::{Estate, PRIMARY, SECONDARY, seed_estate};
 use lifeboat_states::{Execution, VirtualClock};
 use lifeboat_tasks::{AwsServicesFactory, Services, ServicesFactory, Settings};
 use serde_json::Value;
@@ -99,7 +99,7 @@ pub async fn sdk_config(endpoint: &str) -> SdkConfig {
 /// The same, signed with the key the emulator's quotas leave alone: for
 /// building a test's estate and looking at it, which lifeboat does not do.
 pub async fn setup_config(endpoint: &str) -> SdkConfig {
-    config_with_key(endpoint, lifeboat::emulator::SETUP_ACCESS_KEY).await
+    config_with_key(endpoint, lifeboat_sandbox::emulator::SETUP_ACCESS_KEY).await
 }
 
 async fn config_with_key(endpoint: &str, key: &str) -> SdkConfig {
@@ -231,17 +231,17 @@ impl TestEnv {
     /// CloudWatch would set it; returns the EventBridge event that starts a
     /// run for it.
     pub async fn region_alarm_fires(&self) -> Value {
-        lifeboat::estate::set_alarm(&self.config, PRIMARY, &self.estate.trigger_alarm, StateValue::Alarm)
+        lifeboat_sandbox::estate::set_alarm(&self.config, PRIMARY, &self.estate.trigger_alarm, StateValue::Alarm)
             .await
             .unwrap();
-        lifeboat::estate::alarm_event(&self.estate.trigger_alarm, PRIMARY, chrono::Utc::now())
+        lifeboat_sandbox::estate::alarm_event(&self.estate.trigger_alarm, PRIMARY, chrono::Utc::now())
     }
 
     /// `app`'s verification alarm in the recovery Region goes to ALARM: its
     /// traffic does not verify there.
     pub async fn fail_verification(&self, app: &str) {
         let alarm = self.alarm(&format!("{app}-usw2-errors"));
-        lifeboat::estate::set_alarm(&self.config, SECONDARY, &alarm, StateValue::Alarm)
+        lifeboat_sandbox::estate::set_alarm(&self.config, SECONDARY, &alarm, StateValue::Alarm)
             .await
             .unwrap();
     }
@@ -432,7 +432,7 @@ const MASTER_PASSWORD: &str = "tests-only-not-a-secret";
 impl TestEnv {
     /// The namespaced database identifier of `app` in `region` (e.g. `t-1-2-payments-usw2`).
     pub fn db_id(&self, app: &str, region: &str) -> String {
-        let short = if region == lifeboat::estate::PRIMARY {
+        let short = if region == lifeboat_sandbox::estate::PRIMARY {
             "use1"
         } else {
             "usw2"
@@ -467,14 +467,14 @@ impl TestEnv {
     /// `rds-replica`): the source in the primary Region, the replica in the
     /// secondary; the registry says so.
     pub async fn give_replica(&self, app: &str, kind: lifeboat_core::registry::DatabaseKind) {
-        use lifeboat::estate::PRIMARY;
         use lifeboat_core::registry::DatabaseKind;
+        use lifeboat_sandbox::estate::PRIMARY;
         let (east, source) = (self.rds(PRIMARY), self.db_id(app, PRIMARY));
         let arn = match kind {
             DatabaseKind::AuroraReplica => east
                 .create_db_cluster()
                 .db_cluster_identifier(&source)
-                .tags(lifeboat::estate::managed_tag())
+                .tags(lifeboat_sandbox::estate::managed_tag())
                 .engine("aurora-mysql")
                 .engine_version("8.0.mysql_aurora.3.05.2")
                 .master_username(MASTER_USER)
@@ -489,7 +489,7 @@ impl TestEnv {
             DatabaseKind::RdsReplica => east
                 .create_db_instance()
                 .db_instance_identifier(&source)
-                .tags(lifeboat::estate::managed_tag())
+                .tags(lifeboat_sandbox::estate::managed_tag())
                 .engine("mysql")
                 .db_instance_class("db.t3.micro")
                 .allocated_storage(20)
@@ -512,8 +512,8 @@ impl TestEnv {
     /// home stays the writer, a new replica of it is made in the recovery
     /// Region (the promoted one is left alone), and the registry names it.
     pub async fn rebuild_replica(&self, app: &str, kind: lifeboat_core::registry::DatabaseKind) {
-        use lifeboat::estate::PRIMARY;
         use lifeboat_core::registry::DatabaseKind;
+        use lifeboat_sandbox::estate::PRIMARY;
         let (east, source) = (self.rds(PRIMARY), self.db_id(app, PRIMARY));
         let arn = match kind {
             DatabaseKind::AuroraReplica => {
@@ -542,15 +542,15 @@ impl TestEnv {
     /// (with `suffix`), and the registry's `kind` and identifiers for it.
     /// (update_app starts from the seeded registry: the kind is given again.)
     async fn replica_of(&self, app: &str, kind: lifeboat_core::registry::DatabaseKind, source_arn: &str, suffix: &str) {
-        use lifeboat::estate::{PRIMARY, SECONDARY};
         use lifeboat_core::registry::{BySide, DatabaseKind};
+        use lifeboat_sandbox::estate::{PRIMARY, SECONDARY};
         let west = self.rds(SECONDARY);
         let replica = format!("{}{suffix}", self.db_id(app, SECONDARY));
         match kind {
             DatabaseKind::AuroraReplica => {
                 west.create_db_cluster()
                     .db_cluster_identifier(&replica)
-                    .tags(lifeboat::estate::managed_tag())
+                    .tags(lifeboat_sandbox::estate::managed_tag())
                     .engine("aurora-mysql")
                     .engine_version("8.0.mysql_aurora.3.05.2")
                     .replication_source_identifier(source_arn)
@@ -563,7 +563,7 @@ impl TestEnv {
             DatabaseKind::RdsReplica => {
                 west.create_db_instance_read_replica()
                     .db_instance_identifier(&replica)
-                    .tags(lifeboat::estate::managed_tag())
+                    .tags(lifeboat_sandbox::estate::managed_tag())
                     .source_db_instance_identifier(source_arn)
                     .send()
                     .await
@@ -635,12 +635,20 @@ impl TestEnv {
     /// pair, RECOVERY_CONTROL health checks on their records) and applies the
     /// registry again. With `via`, the cluster's endpoints in the registry go
     /// through that proxy, as a run's calls do.
-    pub async fn give_routing_controls(&mut self, apps: &[&str], via: Option<&str>) -> lifeboat::estate::arc::ArcSeed {
+    pub async fn give_routing_controls(
+        &mut self,
+        apps: &[&str],
+        via: Option<&str>,
+    ) -> lifeboat_sandbox::estate::arc::ArcSeed {
         let direct = setup_config(&moto().endpoint()).await;
-        let seed =
-            lifeboat::estate::arc::seed_routing_controls(&direct, &mut self.estate.registry, apps, &self.namespace)
-                .await
-                .unwrap();
+        let seed = lifeboat_sandbox::estate::arc::seed_routing_controls(
+            &direct,
+            &mut self.estate.registry,
+            apps,
+            &self.namespace,
+        )
+        .await
+        .unwrap();
         if let (Some(via), Some(cluster)) = (via, self.estate.registry.routing_control_cluster.as_mut()) {
             for e in &mut cluster.endpoints {
                 e.url = e.url.replacen(&moto().endpoint(), via, 1);
@@ -653,7 +661,10 @@ impl TestEnv {
     }
 
     /// Each routing control's state, read straight from the emulator.
-    pub async fn control_states(&self, seed: &lifeboat::estate::arc::ArcSeed) -> lifeboat_core::traffic::ControlStates {
+    pub async fn control_states(
+        &self,
+        seed: &lifeboat_sandbox::estate::arc::ArcSeed,
+    ) -> lifeboat_core::traffic::ControlStates {
         use lifeboat_aws::ports::RoutingControls;
         let direct = setup_config(&moto().endpoint()).await;
         let arns: Vec<String> = seed
@@ -673,7 +684,7 @@ impl TestEnv {
         let a = self.estate.registry.app(app).unwrap();
         let rec = &a.dns[0];
         let direct = setup_config(&moto().endpoint()).await;
-        lifeboat::estate::arc::dns_answer(&direct, &rec.hosted_zone_id, &rec.name, rec.record_type.as_str())
+        lifeboat_sandbox::estate::arc::dns_answer(&direct, &rec.hosted_zone_id, &rec.name, rec.record_type.as_str())
             .await
             .unwrap()
     }

@@ -107,7 +107,7 @@ pub async fn seed(config: &aws_config::SdkConfig, estate: &Scale) -> Result<Regi
             verification.health_checks.secondary = check.health_check().map(|h| h.id().to_string());
         } else if estate.alarms {
             let alarm = format!("{}-app{i}-usw2-errors", estate.name);
-            lifeboat::estate::create_ok_alarm(config, "us-west-2", &alarm).await?;
+            lifeboat_sandbox::estate::create_ok_alarm(config, "us-west-2", &alarm).await?;
             verification.alarms.secondary = vec![alarm];
         }
         if let Some(url) = &estate.probe {
@@ -176,7 +176,7 @@ async fn replica(config: &aws_config::SdkConfig, id: &str) -> Result<Database, E
     let source = rds("us-east-1")
         .create_db_instance()
         .db_instance_identifier(format!("{id}-use1"))
-        .tags(lifeboat::estate::managed_tag())
+        .tags(lifeboat_sandbox::estate::managed_tag())
         .engine("mysql")
         .db_instance_class("db.t3.micro")
         .allocated_storage(20)
@@ -193,7 +193,7 @@ async fn replica(config: &aws_config::SdkConfig, id: &str) -> Result<Database, E
     rds("us-west-2")
         .create_db_instance_read_replica()
         .db_instance_identifier(format!("{id}-usw2"))
-        .tags(lifeboat::estate::managed_tag())
+        .tags(lifeboat_sandbox::estate::managed_tag())
         .source_db_instance_identifier(arn)
         .send()
         .await?;

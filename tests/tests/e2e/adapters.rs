@@ -4,7 +4,6 @@
 
 use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType};
 use harness::{calculated_check, create_health_check, healthy_checkers, https_check, moto, sdk_config, unique};
-use lifeboat::estate::create_ok_alarm;
 use lifeboat_aws::cloudwatch::CloudWatch;
 use lifeboat_aws::dynamodb::{DynamoJournal, DynamoRegistry};
 use lifeboat_aws::ports::{AlarmStates, DnsReader, DnsWriter, HealthChecks, Journal, RegistryStore};
@@ -14,6 +13,7 @@ use lifeboat_core::calls::ApiCalls;
 use lifeboat_core::outcome::{RunRecord, RunStatus};
 use lifeboat_core::registry::parse_registry;
 use lifeboat_core::request::{Action, Mode, TriggerKind};
+use lifeboat_sandbox::estate::create_ok_alarm;
 
 async fn clients() -> AwsClients {
     AwsClients::new(&sdk_config(&moto().endpoint()).await, CallCounter::new())
@@ -236,7 +236,7 @@ async fn a_replica_lag_of_minus_one_reads_as_replication_not_active() {
     let config = sdk_config(&moto().endpoint()).await;
     let (stopped, lagging) = (unique("stopped"), unique("lagging"));
     let seconds = aws_sdk_cloudwatch::types::StandardUnit::Seconds;
-    lifeboat::estate::put_rds_metric(
+    lifeboat_sandbox::estate::put_rds_metric(
         &config,
         "ReplicaLag",
         ("DBInstanceIdentifier", &stopped),
@@ -245,7 +245,7 @@ async fn a_replica_lag_of_minus_one_reads_as_replication_not_active() {
     )
     .await
     .unwrap();
-    lifeboat::estate::put_rds_metric(&config, "ReplicaLag", ("DBInstanceIdentifier", &lagging), 4.0, seconds)
+    lifeboat_sandbox::estate::put_rds_metric(&config, "ReplicaLag", ("DBInstanceIdentifier", &lagging), 4.0, seconds)
         .await
         .unwrap();
     let rds = lifeboat_aws::rds::Rds::new(c);

@@ -20,9 +20,9 @@ use futures::future::join_all;
 use harness::scale::{Scale, misplaced};
 use harness::{ScaledEnv, moto, sdk_config, unique};
 use lifeboat::concurrency::ReservedConcurrency;
-use lifeboat::estate::{alarm_event, set_alarm};
 use lifeboat::local::{LocalOptions, LocalRun, run_local_with};
 use lifeboat_aws::CallCounter;
+use lifeboat_sandbox::estate::{alarm_event, set_alarm};
 use lifeboat_states::{Execution, ExecutionStatus, VirtualClock};
 use lifeboat_tasks::AwsServicesFactory;
 use lifeboat_tasks::pending::{all_kept, pending, trigger_log};
@@ -80,7 +80,7 @@ async fn two_hundred_probe_alarms_at_once_move_every_app_and_the_journal_account
         .collect();
     assert_eq!(probe_alarms.len(), APPS);
     for alarm in &probe_alarms {
-        lifeboat::estate::create_ok_alarm(&setup, "us-west-2", alarm)
+        lifeboat_sandbox::estate::create_ok_alarm(&setup, "us-west-2", alarm)
             .await
             .unwrap();
         set_alarm(&setup, "us-west-2", alarm, aws_sdk_cloudwatch::types::StateValue::Alarm)

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use harness::{TestEnv, moto, run_cli};
-use lifeboat::estate::{PRIMARY, alarm_event};
+use lifeboat_sandbox::estate::{PRIMARY, alarm_event};
 
 fn write_temp(name: &str, text: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(harness::unique("lifeboat-cli-test"));
@@ -485,7 +485,7 @@ applications: []
 "#,
     )
     .unwrap();
-    let seeded = lifeboat::estate::arc::seed_routing_controls(&config, &mut registry, &[], "cli").await;
+    let seeded = lifeboat_sandbox::estate::arc::seed_routing_controls(&config, &mut registry, &[], "cli").await;
     let _ = child.kill();
     let _ = child.wait();
     let seeded = seeded.unwrap();
@@ -1012,7 +1012,7 @@ async fn the_binary_alone_in_an_empty_directory_runs_emulator_apply_plan_run_and
 
     // The user's estate (here the sample one), in the emulator they started.
     let setup = harness::setup_config(&endpoint).await;
-    let estate = lifeboat::estate::seed_estate(&setup, "").await.unwrap();
+    let estate = lifeboat_sandbox::estate::seed_estate(&setup, "").await.unwrap();
     std::fs::write(dir.join("registry.yaml"), &estate.registry_yaml).unwrap();
     let env = TestEnv {
         config: setup.clone(),
@@ -1030,7 +1030,7 @@ async fn the_binary_alone_in_an_empty_directory_runs_emulator_apply_plan_run_and
     assert!(event.contains(&env.estate.trigger_alarm), "{event}");
     assert!(hint.contains("lifeboat run --local --input"), "{hint}");
     std::fs::write(dir.join("alarm.json"), &event).unwrap();
-    lifeboat::estate::set_alarm(
+    lifeboat_sandbox::estate::set_alarm(
         &setup,
         PRIMARY,
         &env.estate.trigger_alarm,

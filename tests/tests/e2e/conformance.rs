@@ -136,11 +136,11 @@ impl Scene for Emulator {
             .await
             .unwrap();
         if existing.metric_alarms().is_empty() {
-            lifeboat::estate::create_ok_alarm(&self.setup, region, name)
+            lifeboat_sandbox::estate::create_ok_alarm(&self.setup, region, name)
                 .await
                 .unwrap();
         }
-        lifeboat::estate::set_alarm(&self.setup, region, name, state.into())
+        lifeboat_sandbox::estate::set_alarm(&self.setup, region, name, state.into())
             .await
             .unwrap();
     }
@@ -200,7 +200,7 @@ impl Scene for Emulator {
                 .engine("aurora-postgresql")
                 .engine_version("15.4")
                 .global_cluster_identifier(id)
-                .tags(lifeboat::estate::managed_tag())
+                .tags(lifeboat_sandbox::estate::managed_tag())
                 .master_username("lifeboat")
                 .master_user_password("tests-only-not-a-secret")
                 .send()

@@ -16,9 +16,9 @@
 
 use aws_sdk_cloudwatch::types::StateValue;
 use harness::{TestEnv, moto};
-use lifeboat::estate::{PRIMARY, SECONDARY, alarm_event, set_alarm};
 use lifeboat_core::outcome::{AppStatus, RunRecord, RunStatus};
 use lifeboat_core::traffic::ControlState;
+use lifeboat_sandbox::estate::{PRIMARY, SECONDARY, alarm_event, set_alarm};
 
 /// The state of an app's probe alarm (a composite) in the recovery Region.
 async fn probe_alarm_state(config: aws_config::SdkConfig, alarm: String) -> String {

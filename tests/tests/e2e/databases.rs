@@ -18,11 +18,11 @@
 #![allow(clippy::unwrap_used)]
 
 use harness::TestEnv;
-use lifeboat::estate::{PRIMARY, SECONDARY, cname_value, put_rds_metric, put_replication_lag};
 use lifeboat_core::ErrorName;
 use lifeboat_core::database::DbAction;
 use lifeboat_core::outcome::{AppStatus, DbStatus, RunRecord};
 use lifeboat_core::registry::DatabaseKind;
+use lifeboat_sandbox::estate::{PRIMARY, SECONDARY, cname_value, put_rds_metric, put_replication_lag};
 use lifeboat_states::ExecutionStatus;
 use serde_json::json;
 

@@ -8,12 +8,12 @@
 #![allow(clippy::unwrap_used)]
 
 use harness::TestEnv;
-use lifeboat::estate::SECONDARY;
 use lifeboat_aws::CallCounter;
 use lifeboat_aws::dynamodb::DynamoLease;
 use lifeboat_aws::ports::RunLease;
 use lifeboat_core::calls::ApiCalls;
 use lifeboat_core::registry::DatabaseKind;
+use lifeboat_sandbox::estate::SECONDARY;
 use lifeboat_states::VirtualClock;
 use lifeboat_tasks::{AwsServicesFactory, ServicesFactory, TaskKind};
 use serde_json::json;
@@ -703,5 +703,38 @@ fn a_restore_may_describe_its_key_through_rds_and_grant_only_for_rds() {
     for st in kms {
         let resource = serde_yaml_ng::to_string(&st["Resource"]).unwrap();
         assert_eq!(resource.trim(), "!Ref RestoreKmsKeyArns", "{name}");
+    }
+}
+
+/// The Lambda bootstrap is lifeboat-tasks; it and the crates it builds on
+/// never link the sandbox (emulator launcher, sample estate, fault proxy)
+/// nor the CLI: what runs on AWS carries no test support.
+#[test]
+fn the_lambda_crates_never_link_the_sandbox_or_the_cli() {
+    let manifest = |krate: &str| std::fs::read_to_string(root().join("crates").join(krate).join("Cargo.toml")).unwrap();
+    assert!(
+        root().join("crates/tasks/src/bin/lifeboat_task.rs").is_file(),
+        "the bootstrap is lifeboat-tasks'"
+    );
+    for krate in ["tasks", "aws", "core"] {
+        let text = manifest(krate);
+        // Only what it builds with, not its tests' dev-dependencies.
+        let deps = text.split("[dev-dependencies]").next().unwrap_or_default();
+        for forbidden in [
+            "lifeboat-sandbox",
+            "lifeboat-workflow",
+            "\nlifeboat =",
+            "\nlifeboat.workspace",
+        ] {
+            assert!(
+                !deps.contains(forbidden),
+                "crates/{krate} depends on {}: the Lambda bootstrap would link it",
+                forbidden.trim()
+            );
+        }
+        assert!(
+            deps.contains("[dependencies]"),
+            "crates/{krate}/Cargo.toml has no [dependencies]"
+        );
     }
 }

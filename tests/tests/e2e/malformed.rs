@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 use harness::{TestEnv, moto, run_cli};
-use lifeboat::estate::{PRIMARY, alarm_event};
+use lifeboat_sandbox::estate::{PRIMARY, alarm_event};
 use serde_json::json;
 
 /// Inputs to `lifeboat run --local` that must be refused before anything changes.

@@ -67,12 +67,12 @@ async fn a_healthy_estate_is_ready_recorded_and_published() {
 async fn a_lag_over_the_rpo_budget_makes_that_app_not_ready_and_the_trend_shows() {
     let env = TestEnv::new().await;
     let first = eval(&env).await;
-    lifeboat_tasks::readiness::record(&env.admin(), &first, lifeboat::estate::SECONDARY)
+    lifeboat_tasks::readiness::record(&env.admin(), &first, lifeboat_sandbox::estate::SECONDARY)
         .await
         .unwrap();
-    lifeboat::estate::put_replication_lag(
+    lifeboat_sandbox::estate::put_replication_lag(
         &env.config,
-        &env.db_id("payments", lifeboat::estate::SECONDARY),
+        &env.db_id("payments", lifeboat_sandbox::estate::SECONDARY),
         45_000.0,
     )
     .await
@@ -115,10 +115,10 @@ async fn a_weight_changed_outside_lifeboat_is_named() {
 #[tokio::test]
 async fn a_stopped_standby_makes_that_app_not_ready() {
     let env = TestEnv::new().await;
-    let standby = env.db_id("payments", lifeboat::estate::SECONDARY);
+    let standby = env.db_id("payments", lifeboat_sandbox::estate::SECONDARY);
     let rds = aws_sdk_rds::Client::from_conf(
         aws_sdk_rds::config::Builder::from(&env.config)
-            .region(aws_config::Region::new(lifeboat::estate::SECONDARY))
+            .region(aws_config::Region::new(lifeboat_sandbox::estate::SECONDARY))
             .build(),
     );
     rds.stop_db_cluster()

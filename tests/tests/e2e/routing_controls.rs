@@ -6,9 +6,9 @@
 #![allow(clippy::unwrap_used)]
 
 use harness::TestEnv;
-use lifeboat::estate::PRIMARY;
 use lifeboat_core::outcome::{AppStatus, RunRecord, RunStatus};
 use lifeboat_core::traffic::ControlState;
+use lifeboat_sandbox::estate::PRIMARY;
 use lifeboat_states::ExecutionStatus;
 use serde_json::json;
 

@@ -4,10 +4,10 @@
 #![allow(clippy::unwrap_used)]
 
 use harness::{TestEnv, ran};
-use lifeboat::estate::{PRIMARY, alarm_event};
 use lifeboat::local::LocalRun;
 use lifeboat_aws::dynamodb::DynamoLease;
 use lifeboat_aws::ports::{LeaseOutcome, RunLease};
+use lifeboat_sandbox::estate::{PRIMARY, alarm_event};
 use lifeboat_states::ExecutionStatus;
 use serde_json::json;
 
@@ -348,7 +348,7 @@ async fn a_forged_follow_up_is_refused_and_changes_nothing() {
 async fn a_late_alarm_is_refused_with_its_age_and_logged() {
     let env = TestEnv::new().await;
     let before = env.weights().await;
-    lifeboat::estate::set_alarm(
+    lifeboat_sandbox::estate::set_alarm(
         &env.config,
         PRIMARY,
         &env.estate.trigger_alarm,

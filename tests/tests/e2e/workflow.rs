@@ -13,8 +13,8 @@
 
 use harness::proxy::FaultProxy;
 use harness::{TestEnv, moto};
-use lifeboat::estate::{PRIMARY, SECONDARY};
 use lifeboat_core::outcome::{AppStatus, RunRecord, RunStatus};
+use lifeboat_sandbox::estate::{PRIMARY, SECONDARY};
 use lifeboat_states::ExecutionStatus;
 use serde_json::json;
 
@@ -228,7 +228,7 @@ async fn a_composite_verification_alarm_is_read_and_followed() {
         storefront.detail
     );
     // Healthy again: the composite is OK and the app moves.
-    lifeboat::estate::set_alarm(
+    lifeboat_sandbox::estate::set_alarm(
         &env.config,
         SECONDARY,
         &child,
@@ -337,7 +337,7 @@ async fn a_stopped_run_is_recorded_and_fails_with_its_own_error() {
 /// and the run fails with the record's error rather than hanging on to it.
 #[tokio::test]
 async fn a_record_that_cannot_be_written_releases_the_lease_and_fails_the_run() {
-    use lifeboat::fault_proxy::{DYNAMODB_INTERNAL_ERROR, journal_record_write};
+    use lifeboat_sandbox::fault_proxy::{DYNAMODB_INTERNAL_ERROR, journal_record_write};
     let proxy = FaultProxy::start(
         moto().port(),
         journal_record_write,

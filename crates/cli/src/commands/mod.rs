@@ -1,6 +1,7 @@
 //! One module per verb of the `lifeboat` CLI; [`run_command`] dispatches.
 
 mod database_status;
+mod emulator;
 mod history;
 mod lease;
 mod plan;
@@ -13,7 +14,7 @@ mod sample;
 mod status;
 mod triggers;
 
-use crate::{Cli, CliError, Command, LeaseCommand, RegistryCommand, SampleCommand, TriggersCommand, demo, emulator};
+use crate::{Cli, CliError, Command, LeaseCommand, RegistryCommand, SampleCommand, TriggersCommand, demo};
 use lifeboat_aws::CallCounter;
 use lifeboat_aws::clients::load_sdk_config;
 use lifeboat_core::registry::regions::{is_known_region, unknown_region_message};

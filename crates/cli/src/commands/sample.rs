@@ -2,9 +2,9 @@
 //! from the registry, so a user can try a trigger on the emulator.
 
 use super::{factory, registry::read_registry_file};
-use crate::estate::alarm_event;
 use crate::{Cli, CliError, EXIT_OK, output::print_json};
 use lifeboat_core::registry::{Application, Registry};
+use lifeboat_sandbox::estate::alarm_event;
 use lifeboat_tasks::ServicesFactory;
 use std::path::Path;
 

@@ -4,13 +4,15 @@
 
 mod dark;
 
-use crate::emulator::{MotoServer, emulator_config, emulator_setup_config, moto_server};
-use crate::estate::{DEMO_REGION, PRIMARY, REGION_ALARM, SECONDARY, alarm_event, cname_value, seed_estate, set_alarm};
 use crate::text::{calls_line, weight_rows, weights_table};
 use crate::{CliError, EXIT_OK, OutputFormat, exit_code, local, progress, run_record};
 use aws_config::SdkConfig;
 use aws_sdk_cloudwatch::types::StateValue;
 use lifeboat_aws::CallCounter;
+use lifeboat_sandbox::emulator::{MotoServer, emulator_config, emulator_setup_config, moto_server};
+use lifeboat_sandbox::estate::{
+    DEMO_REGION, PRIMARY, REGION_ALARM, SECONDARY, alarm_event, cname_value, seed_estate, set_alarm,
+};
 use lifeboat_states::VirtualClock;
 use lifeboat_tasks::apply_registry::apply_registry;
 use lifeboat_tasks::{AwsServicesFactory, ServicesFactory, Settings};
