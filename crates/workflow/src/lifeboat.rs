@@ -353,51 +353,18 @@ pub fn definition() -> Machine {
             )
         },
     );
-    run_waves.add(
-        "CheckDnsSync",
-        TaskState {
-            comment: text("One look whether the wave's Route 53 changes are INSYNC."),
-            result_selector: select_output::<WaitDnsOutput>(),
-            result_path: Some(json!("$.sync")),
-            next: to("DnsPending"),
-            retry: Policy::WaveStep.rules(),
-            catch: roll_back_the_wave(),
-            ..lambda(TaskKind::WaitDns, json!({"changes.$": "$.shift.changes", "checks": 0}))
-        },
-    );
-    run_waves.add(
-        "DnsPending",
-        Choice {
-            comment: None,
-            rules: vec![rule(above_zero("$.sync.pending"), "WaitForDnsSync")],
-            default: to("VerifyApps"),
-        },
-    );
-    run_waves.add(
-        "WaitForDnsSync",
-        WaitState {
-            seconds: Some(DNS_SYNC_POLL_SECONDS),
-            next: to("RecheckDnsSync"),
-            ..wait()
-        },
-    );
-    run_waves.add(
-        "RecheckDnsSync",
-        TaskState {
-            comment: text("Again, until INSYNC or out of checks (then the wave is rolled back)."),
-            result_selector: select_output::<WaitDnsOutput>(),
-            result_path: Some(json!("$.sync")),
-            next: to("DnsPending"),
-            retry: Policy::WaveStep.rules(),
-            catch: roll_back_the_wave(),
-            ..lambda(
-                TaskKind::WaitDns,
-                json!({
-                    "changes.$": "$.shift.changes",
-                    "checks.$": "$.sync.checks",
-                    "api_calls.$": "$.sync.api_calls"
-                }),
-            )
+    add_dns_sync_loop(
+        &mut run_waves,
+        DnsSyncLoop {
+            states: ["CheckDnsSync", "DnsPending", "WaitForDnsSync", "RecheckDnsSync"],
+            changes: "$.shift.changes",
+            answer: "$.sync",
+            then: "VerifyApps",
+            catch: roll_back_the_wave,
+            comments: Some((
+                "One look whether the wave's Route 53 changes are INSYNC.",
+                "Again, until INSYNC or out of checks (then the wave is rolled back).",
+            )),
         },
     );
     run_waves.add(
@@ -488,52 +455,20 @@ pub fn definition() -> Machine {
             )
         },
     );
-    run_waves.add(
-        "CheckRollbackSync",
-        TaskState {
-            result_selector: select_output::<WaitDnsOutput>(),
-            result_path: Some(json!("$.rollback_sync")),
-            next: to("RollbackPending"),
-            retry: Policy::WaveStep.rules(),
-            catch: rollback_failed(),
-            ..lambda(
-                TaskKind::WaitDns,
-                json!({"changes.$": "$.rollback.changes", "checks": 0}),
-            )
-        },
-    );
-    run_waves.add(
-        "RollbackPending",
-        Choice {
-            comment: None,
-            rules: vec![rule(above_zero("$.rollback_sync.pending"), "WaitForRollbackSync")],
-            default: to("RolledBackResult"),
-        },
-    );
-    run_waves.add(
-        "WaitForRollbackSync",
-        WaitState {
-            seconds: Some(DNS_SYNC_POLL_SECONDS),
-            next: to("RecheckRollbackSync"),
-            ..wait()
-        },
-    );
-    run_waves.add(
-        "RecheckRollbackSync",
-        TaskState {
-            result_selector: select_output::<WaitDnsOutput>(),
-            result_path: Some(json!("$.rollback_sync")),
-            next: to("RollbackPending"),
-            retry: Policy::WaveStep.rules(),
-            catch: rollback_failed(),
-            ..lambda(
-                TaskKind::WaitDns,
-                json!({
-                    "changes.$": "$.rollback.changes",
-                    "checks.$": "$.rollback_sync.checks",
-                    "api_calls.$": "$.rollback_sync.api_calls"
-                }),
-            )
+    add_dns_sync_loop(
+        &mut run_waves,
+        DnsSyncLoop {
+            states: [
+                "CheckRollbackSync",
+                "RollbackPending",
+                "WaitForRollbackSync",
+                "RecheckRollbackSync",
+            ],
+            changes: "$.rollback.changes",
+            answer: "$.rollback_sync",
+            then: "RolledBackResult",
+            catch: rollback_failed,
+            comments: None,
         },
     );
     run_waves.add(
@@ -687,23 +622,10 @@ pub fn definition() -> Machine {
     );
     machine.add(
         "PublishOutcome",
-        TaskState {
-            comment: text("Tell subscribers how the run ended (a failed publish does not fail the run)."),
-            result_path: Some(json!(null)),
-            next: to("CheckOutcome"),
-            retry: Policy::Publish.rules(),
-            catch: vec![catch_all("$.publish_error", "CheckOutcome")],
-            ..put_events(json!({
-                "Entries": [
-                    {
-                        "Source": "lifeboat",
-                        "DetailType": "lifeboat run outcome",
-                        "Detail.$": "$.outcome.record",
-                        "EventBusName": "${OutcomeBusName}"
-                    }
-                ]
-            }))
-        },
+        publish_outcome(
+            "Tell subscribers how the run ended (a failed publish does not fail the run).",
+            "CheckOutcome",
+        ),
     );
     machine.add(
         "CheckOutcome",
@@ -792,23 +714,7 @@ pub fn definition() -> Machine {
     );
     machine.add(
         "PublishFailure",
-        TaskState {
-            comment: text("Tell subscribers the run stopped."),
-            result_path: Some(json!(null)),
-            next: to("RunFailed"),
-            retry: Policy::Publish.rules(),
-            catch: vec![catch_all("$.publish_error", "RunFailed")],
-            ..put_events(json!({
-                "Entries": [
-                    {
-                        "Source": "lifeboat",
-                        "DetailType": "lifeboat run outcome",
-                        "Detail.$": "$.outcome.record",
-                        "EventBusName": "${OutcomeBusName}"
-                    }
-                ]
-            }))
-        },
+        publish_outcome("Tell subscribers the run stopped.", "RunFailed"),
     );
     machine.add(
         "ReleaseLeaseAfterFailure",
@@ -851,4 +757,88 @@ fn fail_the_wave() -> Vec<Catcher> {
 /// Putting back the apps that failed verification failed: the wave says so.
 fn rollback_failed() -> Vec<Catcher> {
     vec![catch_all("$.rollback_error", "RollbackFailedResult")]
+}
+
+/// One wait for Route 53 changes to be INSYNC: a first look, then, while
+/// any is pending, a Wait of [`DNS_SYNC_POLL_SECONDS`] and another look
+/// (wait_dns gives up after its checks; the Catch takes it from there).
+struct DnsSyncLoop {
+    /// The first look, the Choice, the Wait, the next looks.
+    states: [&'static str; 4],
+    /// Where the changes to wait for are.
+    changes: &'static str,
+    /// Where each look's answer goes.
+    answer: &'static str,
+    /// Where to go once every change is INSYNC.
+    then: &'static str,
+    catch: fn() -> Vec<Catcher>,
+    /// The two looks' comments, if any.
+    comments: Option<(&'static str, &'static str)>,
+}
+
+fn add_dns_sync_loop(machine: &mut Machine, l: DnsSyncLoop) {
+    let [check, pending, wait_state, recheck] = l.states;
+    let (check_comment, recheck_comment) = match l.comments {
+        Some((a, b)) => (text(a), text(b)),
+        None => (None, None),
+    };
+    let look = |comment, payload| TaskState {
+        comment,
+        result_selector: select_output::<WaitDnsOutput>(),
+        result_path: Some(json!(l.answer)),
+        next: to(pending),
+        retry: Policy::WaveStep.rules(),
+        catch: (l.catch)(),
+        ..lambda(TaskKind::WaitDns, payload)
+    };
+    machine.add(check, look(check_comment, json!({"changes.$": l.changes, "checks": 0})));
+    machine.add(
+        pending,
+        Choice {
+            comment: None,
+            rules: vec![rule(above_zero(&format!("{}.pending", l.answer)), wait_state)],
+            default: to(l.then),
+        },
+    );
+    machine.add(
+        wait_state,
+        WaitState {
+            seconds: Some(DNS_SYNC_POLL_SECONDS),
+            next: to(recheck),
+            ..wait()
+        },
+    );
+    machine.add(
+        recheck,
+        look(
+            recheck_comment,
+            json!({
+                "changes.$": l.changes,
+                "checks.$": format!("{}.checks", l.answer),
+                "api_calls.$": format!("{}.api_calls", l.answer)
+            }),
+        ),
+    );
+}
+
+/// The run's outcome record, published on the outcome bus (only the state
+/// machine's role may put there).
+fn publish_outcome(comment: &str, next: &str) -> TaskState {
+    TaskState {
+        comment: text(comment),
+        result_path: Some(json!(null)),
+        next: to(next),
+        retry: Policy::Publish.rules(),
+        catch: vec![catch_all("$.publish_error", next)],
+        ..put_events(json!({
+            "Entries": [
+                {
+                    "Source": "lifeboat",
+                    "DetailType": "lifeboat run outcome",
+                    "Detail.$": "$.outcome.record",
+                    "EventBusName": "${OutcomeBusName}"
+                }
+            ]
+        }))
+    }
 }
