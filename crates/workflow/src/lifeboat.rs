@@ -9,11 +9,13 @@ use lifeboat_core::outcome::RunStatus;
 use lifeboat_core::timing::{DNS_SYNC_POLL_SECONDS, EXECUTION_TIMEOUT_SECONDS};
 use lifeboat_states::definition::{Catcher, FailState, PassState, SucceedState, TaskState, WaitState};
 use lifeboat_tasks::TaskKind;
+use lifeboat_tasks::contract::WaveRef;
 use lifeboat_tasks::contract::WaveStep;
 use lifeboat_tasks::record_outcome::TakenUp;
 use lifeboat_tasks::shift_dns::ShiftMode;
 use lifeboat_tasks::validate::ValidateAnswer;
 use lifeboat_tasks::wait_dns::WaitDnsOutput;
+use serde_json::Value;
 use serde_json::json;
 
 pub fn definition() -> Machine {
@@ -276,16 +278,7 @@ pub fn definition() -> Machine {
             next: to("DatabasesPending"),
             retry: Policy::WaveStep.rules(),
             catch: fail_the_wave(),
-            ..lambda(
-                TaskKind::PromoteDatabase,
-                json!({
-                    "run_id.$": "$.run_id",
-                    "phase.$": "$.phase",
-                    "wave.$": "$.wave",
-                    "started_at.$": "$.started_at",
-                    "entered_at.$": "$$.State.EnteredTime"
-                }),
-            )
+            ..wave_task(TaskKind::PromoteDatabase, json!({"started_at.$": "$.started_at"}))
         },
     );
     run_waves.add(
@@ -316,16 +309,7 @@ pub fn definition() -> Machine {
             next: to("DatabasesPending"),
             retry: Policy::WaveStep.rules(),
             catch: fail_the_wave(),
-            ..lambda(
-                TaskKind::CheckDatabase,
-                json!({
-                    "run_id.$": "$.run_id",
-                    "phase.$": "$.phase",
-                    "wave.$": "$.wave",
-                    "api_calls.$": "$.db.api_calls",
-                    "entered_at.$": "$$.State.EnteredTime"
-                }),
-            )
+            ..wave_task(TaskKind::CheckDatabase, json!({"api_calls.$": "$.db.api_calls"}))
         },
     );
     run_waves.add(
@@ -341,16 +325,7 @@ pub fn definition() -> Machine {
             next: to("CheckDnsSync"),
             retry: Policy::ShiftDns.rules(),
             catch: roll_back_the_wave(),
-            ..lambda(
-                TaskKind::ShiftDns,
-                json!({
-                    "run_id.$": "$.run_id",
-                    "phase.$": "$.phase",
-                    "wave.$": "$.wave",
-                    "mode": ShiftMode::Shift,
-                    "entered_at.$": "$$.State.EnteredTime"
-                }),
-            )
+            ..wave_task(TaskKind::ShiftDns, json!({"mode": ShiftMode::Shift}))
         },
     );
     add_dns_sync_loop(
@@ -379,15 +354,7 @@ pub fn definition() -> Machine {
             next: to("VerifyPending"),
             retry: Policy::WaveStep.rules(),
             catch: roll_back_the_wave(),
-            ..lambda(
-                TaskKind::VerifyTraffic,
-                json!({
-                    "run_id.$": "$.run_id",
-                    "phase.$": "$.phase",
-                    "wave.$": "$.wave",
-                    "entered_at.$": "$$.State.EnteredTime"
-                }),
-            )
+            ..wave_task(TaskKind::VerifyTraffic, json!({}))
         },
     );
     run_waves.add(
@@ -414,16 +381,7 @@ pub fn definition() -> Machine {
             next: to("VerifyPending"),
             retry: Policy::WaveStep.rules(),
             catch: roll_back_the_wave(),
-            ..lambda(
-                TaskKind::VerifyTraffic,
-                json!({
-                    "run_id.$": "$.run_id",
-                    "phase.$": "$.phase",
-                    "wave.$": "$.wave",
-                    "api_calls.$": "$.verify.api_calls",
-                    "entered_at.$": "$$.State.EnteredTime"
-                }),
-            )
+            ..wave_task(TaskKind::VerifyTraffic, json!({"api_calls.$": "$.verify.api_calls"}))
         },
     );
     run_waves.add(
@@ -443,16 +401,7 @@ pub fn definition() -> Machine {
             next: to("CheckRollbackSync"),
             retry: Policy::WaveStep.rules(),
             catch: rollback_failed(),
-            ..lambda(
-                TaskKind::ShiftDns,
-                json!({
-                    "run_id.$": "$.run_id",
-                    "phase.$": "$.phase",
-                    "wave.$": "$.wave",
-                    "mode": ShiftMode::Rollback,
-                    "entered_at.$": "$$.State.EnteredTime"
-                }),
-            )
+            ..wave_task(TaskKind::ShiftDns, json!({"mode": ShiftMode::Rollback}))
         },
     );
     add_dns_sync_loop(
@@ -539,16 +488,9 @@ pub fn definition() -> Machine {
             next: to("WaveFailed"),
             retry: Policy::WaveStep.rules(),
             catch: vec![catch_all("$.rollback_error", "WaveFailed")],
-            ..lambda(
+            ..wave_task(
                 TaskKind::ShiftDns,
-                json!({
-                    "run_id.$": "$.run_id",
-                    "phase.$": "$.phase",
-                    "wave.$": "$.wave",
-                    "mode": ShiftMode::Rollback,
-                    "error.$": "$.error",
-                    "entered_at.$": "$$.State.EnteredTime"
-                }),
+                json!({"mode": ShiftMode::Rollback, "error.$": "$.error"}),
             )
         },
     );
@@ -841,4 +783,19 @@ fn publish_outcome(comment: &str, next: &str) -> TaskState {
             ]
         }))
     }
+}
+
+/// A task on the state's wave: its [`WaveRef`] (each field from the state's
+/// own), the moment the state was entered (the clock its progress is
+/// stamped with), and `extra`.
+fn wave_task(task: TaskKind, extra: Value) -> TaskState {
+    let mut payload: serde_json::Map<String, Value> = crate::fields::fields_of::<WaveRef>()
+        .iter()
+        .map(|f| (format!("{f}.$"), json!(format!("$.{f}"))))
+        .collect();
+    payload.insert("entered_at.$".into(), json!("$$.State.EnteredTime"));
+    if let Value::Object(extra) = extra {
+        payload.extend(extra);
+    }
+    lambda(task, Value::Object(payload))
 }
