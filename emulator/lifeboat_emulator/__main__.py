@@ -1,5 +1,7 @@
 """Installs every extension, then runs moto server with the given arguments."""
 
+from __future__ import annotations
+
 import logging
 import sys
 
@@ -66,7 +68,7 @@ def _call(self, environ, start_response):
     return _dispatch(self, environ, start_response)
 
 
-def install():
+def install() -> None:
     rds.install()
     cloudwatch.install()
     dynamodb.install()

@@ -21,10 +21,16 @@ update touched, not the rule. New routing controls are Off. ARC's quota of
 3 mutating calls a second per cluster endpoint is in quotas.py.
 """
 
+from __future__ import annotations
+
 import json
 import threading
 import uuid
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
+
+if TYPE_CHECKING:
+    from wsgiref.types import StartResponse, WSGIEnvironment
 
 ACCOUNT = "123456789012"
 ENDPOINT_PREFIX = "/arc-cluster/"
@@ -38,7 +44,7 @@ _controls = {}  # arn -> {"name", "panel", "state"}
 _rules = {}  # arn -> {"name", "panel", "asserted", "type", "threshold", "inverted", "wait"}
 
 
-def reset():
+def reset() -> None:
     with _lock:
         for d in (_clusters, _panels, _controls, _rules):
             d.clear()
@@ -161,7 +167,7 @@ def _update(entries, overrides):
             _controls[arn]["state"] = end[arn]
 
 
-def data_plane(environ, start_response):
+def data_plane(environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
     content_type = "application/x-amz-json-1.0"
     target = environ.get("HTTP_X_AMZ_TARGET", "")
     op = target.split(".", 1)[-1]
@@ -244,7 +250,7 @@ def _new_panel(cluster, name, default):
     return arn
 
 
-def control_config(environ, start_response, _region):
+def control_config(environ: WSGIEnvironment, start_response: StartResponse, _region: str) -> list[bytes]:
     content_type = "application/json"
     method = environ.get("REQUEST_METHOD", "GET")
     path = unquote(environ.get("RAW_URI") or environ.get("PATH_INFO", "")).split("?", 1)[0]
@@ -331,7 +337,7 @@ def control_config(environ, start_response, _region):
         return _error(start_response, e, content_type)
 
 
-def control_state(arn):
+def control_state(arn: str) -> str | None:
     """A routing control's state, for RECOVERY_CONTROL health checks (None: unknown)."""
     with _lock:
         c = _controls.get(arn)

@@ -35,17 +35,25 @@ not. Here a composite is evaluated when it is put and whenever an alarm it
 names changes state (composites of composites follow). The DescribeAlarms
 reference also says composites are returned only to a caller whose
 cloudwatch:DescribeAlarms permission is scoped to "*": IAM is not emulated,
-so that is for the template to get right (tests/tests/infra.rs checks it).
+so that is for the template to get right (tests/tests/e2e/infra.rs checks it).
 """
+
+from __future__ import annotations
 
 import json
 import re
+from typing import TYPE_CHECKING, Any
 
 from moto.cloudwatch.exceptions import ValidationError
 from moto.cloudwatch.models import Alarm, CloudWatchBackend, MetricDatum, cloudwatch_backends
 from moto.cloudwatch.responses import CloudWatchResponse
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.responses import EmptyResult
+
+if TYPE_CHECKING:
+    from wsgiref.types import StartResponse, WSGIEnvironment
+
+    from moto.core.responses import ActionResult
 
 _orig_put_metric_data = CloudWatchBackend.put_metric_data
 
@@ -82,7 +90,7 @@ def _epoch(ts):
     return ts.timestamp()
 
 
-def evaluate(backend, alarm, at=None):
+def evaluate(backend: CloudWatchBackend, alarm: Alarm, at: float | None = None) -> str:
     """Sets the alarm's state from its metric's datapoints, as of `at` (epoch
     seconds) or else of the newest datapoint; returns it."""
     compare = _COMPARE.get(alarm.comparison_operator)
@@ -129,7 +137,7 @@ def evaluate(backend, alarm, at=None):
     return state
 
 
-def control(environ, start_response, path):
+def control(environ: WSGIEnvironment, start_response: StartResponse, path: str) -> list[bytes]:
     """POST /lifeboat-emulator/cloudwatch/regions/{region}/evaluate {"at": EPOCH}."""
     parts = path.strip("/").split("/")
     if len(parts) == 5 and parts[2] == "regions" and parts[4] == "evaluate":
@@ -148,7 +156,7 @@ def control(environ, start_response, path):
     return [data]
 
 
-def put_metric_data(self, namespace, metric_data):
+def put_metric_data(self: CloudWatchBackend, namespace: str, metric_data: list[dict[str, Any]]) -> None:
     _orig_put_metric_data(self, namespace, metric_data)
     names = {m.get("MetricName") for m in metric_data}
     for alarm in list(self.alarms.values()):
@@ -288,7 +296,7 @@ _orig_update_state = Alarm.update_state
 _evaluating = []
 
 
-def update_state(self, reason, reason_data, state_value):
+def update_state(self: Alarm, reason: str, reason_data: str, state_value: str) -> None:
     _orig_update_state(self, reason, reason_data, state_value)
     # Composites naming this alarm follow it (bounded: a rule cannot name itself usefully).
     if len(_evaluating) > 10:
@@ -303,7 +311,7 @@ def update_state(self, reason, reason_data, state_value):
         _evaluating.pop()
 
 
-def put_composite_alarm(self):
+def put_composite_alarm(self: CloudWatchResponse) -> EmptyResult:
     name = self._get_param("AlarmName")
     rule = self._get_param("AlarmRule") or ""
     try:
@@ -342,7 +350,7 @@ def put_composite_alarm(self):
 _orig_describe_alarms = CloudWatchResponse.describe_alarms
 
 
-def describe_alarms(self):
+def describe_alarms(self: CloudWatchResponse) -> ActionResult:
     result = _orig_describe_alarms(self)
     types = set(self._get_param("AlarmTypes", []) or ["MetricAlarm"])
     if "MetricAlarm" not in types:
@@ -352,7 +360,7 @@ def describe_alarms(self):
     return result
 
 
-def install():
+def install() -> None:
     CloudWatchBackend.put_metric_data = put_metric_data
     Alarm.update_state = update_state
     CloudWatchResponse.put_composite_alarm = put_composite_alarm

@@ -30,16 +30,22 @@ Not modelled: a Region cut off from the others (the tests' fault proxy
 refuses its calls instead), streams, and deleting replicas.
 """
 
+from __future__ import annotations
+
 import json
 import os
 import threading
 import time
+from typing import TYPE_CHECKING, Any
 
 from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, DynamodbException, MockValidationException
 from moto.dynamodb.models import Table, dynamodb_backends
 from moto.dynamodb.responses import DynamoHandler
 
 from . import dynamodb
+
+if TYPE_CHECKING:
+    from moto.core.responses import ActionResult
 
 DELAY = float(os.environ.get("LIFEBOAT_MOTO_REPLICATION_SECONDS", "0.5"))
 CONFLICT_WINDOW = float(os.environ.get("LIFEBOAT_MOTO_MRSC_CONFLICT_SECONDS", "0.05"))
@@ -66,7 +72,7 @@ class ReplicatedWriteConflict(DynamodbException):
         )
 
 
-def reset():
+def reset() -> None:
     with dynamodb.writes:
         _globals.clear()
         _versions.clear()
@@ -186,7 +192,7 @@ def _region_set(regions):
     return next((s for s in REGION_SETS if set(regions) <= s), None)
 
 
-def update_table(self):
+def update_table(self: DynamoHandler) -> ActionResult:
     body = self.body
     account, region, name = self.current_account, self.region, body["TableName"]
     creates = [u["Create"]["RegionName"] for u in body.get("ReplicaUpdates", []) or [] if "Create" in u]
@@ -247,7 +253,7 @@ def update_table(self):
 _orig_describe = Table.describe
 
 
-def describe(self, base_key="TableDescription"):
+def describe(self: Table, base_key: str = "TableDescription") -> dict[str, Any]:
     result = _orig_describe(self, base_key=base_key)
     spec = _globals.get((self.account_id, self.name))
     if spec is not None and self.region_name in spec["regions"]:
@@ -258,7 +264,7 @@ def describe(self, base_key="TableDescription"):
     return result
 
 
-def install():
+def install() -> None:
     """After dynamodb.install(): wraps its one-at-a-time writes."""
     for action in ["put_item", "update_item", "delete_item", "batch_write_item", "transact_write_items"]:
         setattr(DynamoHandler, action, _replicated(action, getattr(DynamoHandler, action)))

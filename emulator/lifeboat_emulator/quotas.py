@@ -33,12 +33,18 @@ The figures and their pages:
   eu-west-1, 800 / 150 elsewhere. Throttled: ThrottlingException.
 """
 
+from __future__ import annotations
+
 import io
 import json
 import os
 import threading
 import time
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
+
+if TYPE_CHECKING:
+    from wsgiref.types import StartResponse, WSGIEnvironment
 
 _lock = threading.Lock()
 _enabled = os.environ.get("LIFEBOAT_EMULATOR_QUOTAS", "on").lower() not in ("off", "0", "false", "no")
@@ -78,7 +84,7 @@ SFN_LARGE_REGIONS = {"us-east-1", "us-west-2", "eu-west-1"}
 SFN_START_EXECUTION = {True: (1300.0, 300.0), False: (800.0, 150.0)}
 
 
-def reset():
+def reset() -> None:
     with _lock:
         _buckets.clear()
         _throttled.clear()
@@ -225,7 +231,9 @@ def _answer(start_response, environ, shape, key):
     return [body]
 
 
-def check(environ, start_response, service, region):
+def check(
+    environ: WSGIEnvironment, start_response: StartResponse, service: str | None, region: str | None
+) -> list[bytes] | None:
     """None to let the request through, or the throttling answer (body read and put back)."""
     if not _enabled or not service or _access_key(environ) == EXEMPT_KEY:
         return None
@@ -241,7 +249,7 @@ def check(environ, start_response, service, region):
     return _answer(start_response, environ, shape, empty)
 
 
-def control(environ, start_response, path):
+def control(environ: WSGIEnvironment, start_response: StartResponse, path: str) -> list[bytes]:
     """GET: the throttles met, by bucket; POST {"enabled": bool}: quota mode on or off."""
     global _enabled
     if environ.get("REQUEST_METHOD") == "POST":

@@ -44,15 +44,21 @@ step; LIFEBOAT_MOTO_RDS_STEPS (default 2) steps finish it. Counting calls,
 not seconds, keeps the emulator deterministic under a virtual clock.
 """
 
+from __future__ import annotations
+
 import datetime
 import json
 import os
 import threading
+from typing import TYPE_CHECKING, Any
 
 from moto.core.responses import ActionResult
 from moto.rds import exceptions as rds_errors
 from moto.rds.models import GlobalCluster, RDSBackend, rds_backends
 from moto.rds.responses import RDSResponse
+
+if TYPE_CHECKING:
+    from wsgiref.types import StartResponse, WSGIEnvironment
 
 STEPS = int(os.environ.get("LIFEBOAT_MOTO_RDS_STEPS", "2"))
 BACKUP_LAG = int(os.environ.get("LIFEBOAT_MOTO_BACKUP_LAG_SECONDS", "300"))
@@ -174,15 +180,15 @@ def _global_move(response, kind):
     return ActionResult({"GlobalCluster": gc})
 
 
-def failover_global_cluster(self):
+def failover_global_cluster(self: RDSResponse) -> ActionResult:
     return _global_move(self, "failover")
 
 
-def switchover_global_cluster(self):
+def switchover_global_cluster(self: RDSResponse) -> ActionResult:
     return _global_move(self, "switchover")
 
 
-def recover_region(region):
+def recover_region(region: str) -> list[dict[str, str]]:
     """The Region is healthy again: every old primary there rejoins its global
     cluster as a secondary (pending-resync, then connected), and the volume it
     had is kept as a snapshot. Returns what rejoined."""
@@ -212,7 +218,7 @@ def recover_region(region):
     return rejoined
 
 
-def control(environ, start_response, path):
+def control(environ: WSGIEnvironment, start_response: StartResponse, path: str) -> list[bytes]:
     """POST /lifeboat-emulator/rds/regions/{region}/recover."""
     parts = path.strip("/").split("/")
     if len(parts) == 5 and parts[2] == "regions" and parts[4] == "recover":
@@ -229,7 +235,7 @@ def control(environ, start_response, path):
 _orig_members = GlobalCluster.global_cluster_members
 
 
-def global_cluster_members(self):
+def global_cluster_members(self: GlobalCluster) -> list[dict[str, Any]]:
     members = _orig_members.fget(self)
     sync = _sync(self)
     for member in members:
@@ -240,7 +246,7 @@ def global_cluster_members(self):
 _orig_describe_global_clusters = RDSResponse.describe_global_clusters
 
 
-def describe_global_clusters(self):
+def describe_global_clusters(self: RDSResponse) -> ActionResult:
     _step()
     identifier = self.params.get("GlobalClusterIdentifier")
     if identifier:
@@ -259,7 +265,7 @@ def _stepping(original):
 _orig_promote_cluster = RDSResponse.promote_read_replica_db_cluster
 
 
-def promote_read_replica_db_cluster(self):
+def promote_read_replica_db_cluster(self: RDSResponse) -> ActionResult:
     result = _orig_promote_cluster(self)
     cluster = self.backend.clusters[self.params["DBClusterIdentifier"]]
     cluster.status = "promoting"
@@ -267,7 +273,7 @@ def promote_read_replica_db_cluster(self):
     return result
 
 
-def promote_read_replica(self):
+def promote_read_replica(self: RDSResponse) -> ActionResult:
     identifier = self.params.get("DBInstanceIdentifier", "")
     database = self.backend.databases.get(identifier)
     if database is None:
@@ -327,7 +333,7 @@ def _replicated(backend):
     return backend.lifeboat_replicated_backups
 
 
-def start_db_instance_automated_backups_replication(self):
+def start_db_instance_automated_backups_replication(self: RDSResponse) -> ActionResult:
     arn = self.params.get("SourceDBInstanceArn", "")
     source = _find_instance(arn)
     if source is None:
@@ -364,7 +370,7 @@ def _backup_matches(backup, identifier, resource_id, filters):
     return True
 
 
-def describe_db_instance_automated_backups(self):
+def describe_db_instance_automated_backups(self: RDSResponse) -> ActionResult:
     """As the DescribeDBInstanceAutomatedBackups reference says: DBInstanceIdentifier
     "must match the identifier of an existing DB instance" (in the Region
     asked: a replicated backup's source is not one of them); the filters
@@ -397,7 +403,7 @@ def describe_db_instance_automated_backups(self):
 _orig_restore_pitr = RDSResponse.restore_db_instance_to_point_in_time
 
 
-def restore_db_instance_to_point_in_time(self):
+def restore_db_instance_to_point_in_time(self: RDSResponse) -> ActionResult:
     arn = self.params.get("SourceDBInstanceAutomatedBackupsArn")
     if not arn:
         return _orig_restore_pitr(self)
@@ -437,13 +443,13 @@ def restore_db_instance_to_point_in_time(self):
 _orig_reset = RDSBackend.reset
 
 
-def reset(self):
+def reset(self: RDSBackend) -> None:
     with _lock:
         _pending.clear()
     _orig_reset(self)
 
 
-def install():
+def install() -> None:
     RDSResponse.failover_global_cluster = failover_global_cluster
     RDSResponse.switchover_global_cluster = switchover_global_cluster
     RDSResponse.describe_global_clusters = describe_global_clusters

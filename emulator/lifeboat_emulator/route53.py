@@ -29,9 +29,12 @@
   healthy.
 """
 
+from __future__ import annotations
+
 import json
 import random
 import threading
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
@@ -43,6 +46,11 @@ from moto.route53.models import route53_backends
 from moto.route53.responses import Route53
 
 from . import arc
+
+if TYPE_CHECKING:
+    from wsgiref.types import StartResponse, WSGIEnvironment
+
+    from moto.route53.models import HealthCheck, Route53Backend
 
 ACCOUNT = "123456789012"
 XMLNS = "https://route53.amazonaws.com/doc/2013-04-01/"
@@ -73,19 +81,19 @@ _lock = threading.Lock()
 _healthy_checkers = {}  # health check id -> how many checkers see it healthy
 
 
-def reset():
+def reset() -> None:
     with _lock:
         _healthy_checkers.clear()
 
 
-def create_health_check(self):
+def create_health_check(self: Route53) -> ActionResult:
     result = _orig_create_health_check(self)
     config = self._get_param("HealthCheckConfig") or {}
     result.result["HealthCheck"].routing_control_arn = config.get("RoutingControlArn")
     return result
 
 
-def list_health_checks(self):
+def list_health_checks(self: Route53) -> ActionResult:
     checks = list(self.backend.list_health_checks())
     max_items = min(self._get_int_param("MaxItems", 100), 1000)
     marker = self._get_param("Marker")
@@ -118,7 +126,7 @@ def _reports(check):
     return [(region, ip, i < healthy) for i, (region, ip) in enumerate(CHECKERS)]
 
 
-def is_healthy(backend, check, depth=0):
+def is_healthy(backend: Route53Backend, check: HealthCheck, depth: int = 0) -> bool:
     """Route 53's verdict on a health check, by the rules in this module's docstring."""
     if check.type_ == "CALCULATED":
         children = [backend.health_checks.get(c) for c in (check.children or [])]
@@ -131,7 +139,7 @@ def is_healthy(backend, check, depth=0):
     return verdict != bool(check.inverted)
 
 
-def get_health_check_status(self):
+def get_health_check_status(self: Route53) -> ActionResult:
     check = self.backend.get_health_check(self._get_param("HealthCheckId"))
     if check.type_ == "CALCULATED":
         raise InvalidInput(
@@ -149,7 +157,7 @@ def get_health_check_status(self):
     return ActionResult({"HealthCheckObservations": observations})
 
 
-def control(environ, start_response, path):
+def control(environ: WSGIEnvironment, start_response: StartResponse, path: str) -> list[bytes]:
     """POST /lifeboat-emulator/route53/health-checks/{id} {"healthy_checkers": n}."""
     parts = path.strip("/").split("/")
     if len(parts) != 4 or parts[2] != "health-checks":
@@ -190,7 +198,7 @@ def _answer(backend, zone_id, name, record_type):
     return list(chosen.records), "NOERROR"
 
 
-def test_dns_answer(environ, start_response):
+def test_dns_answer(environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
     query = parse_qs(environ.get("QUERY_STRING", ""))
 
     def get(key):
@@ -219,7 +227,7 @@ def test_dns_answer(environ, start_response):
     return [body]
 
 
-def install():
+def install() -> None:
     Route53.create_health_check = create_health_check
     Route53.get_health_check_status = get_health_check_status
     Route53.list_health_checks = list_health_checks
