@@ -8,6 +8,7 @@
 use crate::shift_dns::{ArcReport, ChangeRef};
 use chrono::{DateTime, Utc};
 use lifeboat_aws::ports::Journal;
+use lifeboat_core::calls::ApiCalls;
 use lifeboat_core::outcome::DatabaseOutcome;
 use lifeboat_core::plan::Plan;
 use lifeboat_core::{FailureName, LifeboatError};
@@ -135,6 +136,10 @@ pub struct WaveStep {
     pub changes: Vec<ChangeRef>,
     /// One line for people (progress, console).
     pub summary: String,
+    /// The AWS calls this step made; a check loop's is its running total
+    /// (set by dispatch, which counts them).
+    #[serde(default)]
+    pub api_calls: ApiCalls,
 }
 
 /// Journal document keys of a run.

@@ -8,6 +8,7 @@ use crate::services::Services;
 
 use crate::validate::ValidateInput;
 
+use crate::contract::WaveStep;
 use crate::wait_dns::{WaitDnsInput, wait_dns};
 use crate::wave::{WaveInput, check_wave, promote_wave, shift_wave, verify_wave};
 use lifeboat_core::LifeboatError;
@@ -61,35 +62,60 @@ fn to_value<T: serde::Serialize>(v: T) -> Result<Value, LifeboatError> {
     serde_json::to_value(v).map_err(|e| LifeboatError::internal(format!("cannot serialise task output: {e}")))
 }
 
-/// Runs one task invocation.
+/// The calls this invocation made; a check loop's carry on the running
+/// total its previous check passed in (`api_calls` in its input).
+fn calls_so_far(kind: TaskKind, s: &Services, input: &Value) -> ApiCalls {
+    let mut calls = s.counter.snapshot();
+    if matches!(
+        kind,
+        TaskKind::VerifyTraffic | TaskKind::CheckDatabase | TaskKind::WaitDns
+    ) && let Some(prev) = input
+        .get("api_calls")
+        .and_then(|v| serde_json::from_value::<ApiCalls>(v.clone()).ok())
+    {
+        calls.merge(&prev);
+    }
+    calls
+}
+
+/// Runs one task invocation. Every output but the record's carries the
+/// calls it made, in its typed `api_calls`.
 pub async fn dispatch(kind: TaskKind, s: &Services, input: Value) -> Result<Value, LifeboatError> {
-    let mut out = match kind {
+    let with_calls = |mut step: WaveStep| {
+        step.api_calls = calls_so_far(kind, s, &input);
+        to_value(step)
+    };
+    match kind {
         TaskKind::Validate => {
             let i: ValidateInput = parse(kind, &input)?;
-            to_value(crate::validate::run(s, i).await?)?
+            let mut answer = crate::validate::run(s, i).await?;
+            answer.api_calls = calls_so_far(kind, s, &input);
+            to_value(answer)
         }
         TaskKind::PromoteDatabase => {
             let i: WaveInput = parse(kind, &input)?;
-            to_value(promote_wave(s, chrono::Utc::now(), i).await?)?
+            with_calls(promote_wave(s, chrono::Utc::now(), i).await?)
         }
         TaskKind::CheckDatabase => {
             let i: WaveInput = parse(kind, &input)?;
             // Writable-at is stamped on the execution's clock (the report's timeline).
             let at = i.entered_at.unwrap_or_else(chrono::Utc::now);
-            to_value(check_wave(s, at, i).await?)?
+            with_calls(check_wave(s, at, i).await?)
         }
         TaskKind::ShiftDns => {
             let i: WaveInput = parse(kind, &input)?;
-            to_value(shift_wave(s, i).await?)?
+            with_calls(shift_wave(s, i).await?)
         }
         TaskKind::WaitDns => {
             let i: WaitDnsInput = parse(kind, &input)?;
-            to_value(wait_dns(&*s.dns_write, i).await?)?
+            let mut out = wait_dns(&*s.dns_write, i).await?;
+            out.api_calls = calls_so_far(kind, s, &input);
+            to_value(out)
         }
         TaskKind::VerifyTraffic => {
             let i: WaveInput = parse(kind, &input)?;
             let at = i.entered_at.unwrap_or_else(chrono::Utc::now);
-            to_value(verify_wave(s, at, i).await?)?
+            with_calls(verify_wave(s, at, i).await?)
         }
         TaskKind::RecordOutcome if input.get("release_lease").is_some() => {
             // RecordOutcome itself failed: free the lease so the next trigger can run.
@@ -100,7 +126,7 @@ pub async fn dispatch(kind: TaskKind, s: &Services, input: Value) -> Result<Valu
             let cooldown = s.settings.cooldown_after(action);
             let released = s.lease.release(run_id, chrono::Utc::now(), cooldown).await?;
             tracing::warn!(run = %run_id, released, "lease released after the record failed");
-            return Ok(serde_json::json!({"released": released}));
+            Ok(serde_json::json!({"released": released}))
         }
         TaskKind::RecordOutcome
             if input.get("detail-type").and_then(Value::as_str)
@@ -108,11 +134,11 @@ pub async fn dispatch(kind: TaskKind, s: &Services, input: Value) -> Result<Valu
         {
             let counter = s.counter.clone();
             let own_calls = move || counter.snapshot();
-            return to_value(crate::record_outcome::record_execution_end(&s.record_ports(&own_calls), &input).await?);
+            to_value(crate::record_outcome::record_execution_end(&s.record_ports(&own_calls), &input).await?)
         }
         TaskKind::RecordOutcome if input.get("ignored").is_some() => {
             let i: IgnoredInput = parse(kind, &input)?;
-            return to_value(record_ignored(&*s.journal, &*s.lease, i).await?);
+            to_value(record_ignored(&*s.journal, &*s.lease, i).await?)
         }
         TaskKind::RecordOutcome if input.get("take_up_after").is_some() => {
             // An execution that waited out the cooldown, or the retry schedule's: take up what was kept.
@@ -122,11 +148,11 @@ pub async fn dispatch(kind: TaskKind, s: &Services, input: Value) -> Result<Valu
                 .get("now")
                 .and_then(|n| serde_json::from_value(n.clone()).ok())
                 .unwrap_or_else(chrono::Utc::now);
-            return to_value(crate::record_outcome::take_up_kept(s, run_id, now).await?);
+            to_value(crate::record_outcome::take_up_kept(s, run_id, now).await?)
         }
         TaskKind::RecordOutcome if input.get("refused").is_some() => {
             let i: RefusedInput = parse(kind, &input)?;
-            return to_value(record_refused(&*s.journal, &*s.lease, i).await?);
+            to_value(record_refused(&*s.journal, &*s.lease, i).await?)
         }
         TaskKind::RecordOutcome => {
             let i: RecordInput = parse(kind, &input)?;
@@ -136,22 +162,7 @@ pub async fn dispatch(kind: TaskKind, s: &Services, input: Value) -> Result<Valu
                 alarms: Some(&*s.alarms),
                 ..s.record_ports(&own_calls)
             };
-            return to_value(record_outcome(&ports, i).await?);
+            to_value(record_outcome(&ports, i).await?)
         }
-    };
-    let mut calls = s.counter.snapshot();
-    // The check loops carry their running total from check to check.
-    if matches!(
-        kind,
-        TaskKind::VerifyTraffic | TaskKind::CheckDatabase | TaskKind::WaitDns
-    ) && let Some(prev) = input
-        .get("api_calls")
-        .and_then(|v| serde_json::from_value::<ApiCalls>(v.clone()).ok())
-    {
-        calls.merge(&prev);
     }
-    if let Value::Object(m) = &mut out {
-        m.insert("api_calls".into(), to_value(calls)?);
-    }
-    Ok(out)
 }

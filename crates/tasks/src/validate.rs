@@ -60,6 +60,9 @@ pub struct ValidateOutput {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ValidateAnswer {
     pub plan: lifeboat_core::plan::PlanSummary,
+    /// The AWS calls Validate made (set by dispatch, which counts them).
+    #[serde(default)]
+    pub api_calls: lifeboat_core::calls::ApiCalls,
 }
 
 /// Validate, whole: admit the trigger, look at the lease, check and plan,
@@ -72,6 +75,7 @@ pub async fn run(s: &crate::services::Services, input: ValidateInput) -> Result<
     crate::contract::store_plan(&*s.journal, &out.plan).await?;
     Ok(ValidateAnswer {
         plan: out.plan.summarize(),
+        api_calls: Default::default(),
     })
 }
 

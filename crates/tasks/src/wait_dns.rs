@@ -25,6 +25,9 @@ pub struct WaitDnsOutput {
     /// Changes still PENDING: the loop goes on while > 0.
     pub pending: usize,
     pub checks: u32,
+    /// The calls of every check so far (set by dispatch, which counts them).
+    #[serde(default)]
+    pub api_calls: lifeboat_core::calls::ApiCalls,
 }
 
 pub async fn wait_dns(writer: &dyn DnsWriter, input: WaitDnsInput) -> Result<WaitDnsOutput, LifeboatError> {
@@ -45,6 +48,7 @@ pub async fn wait_dns(writer: &dyn DnsWriter, input: WaitDnsInput) -> Result<Wai
         in_sync: input.changes.len() - pending.len(),
         pending: pending.len(),
         checks,
+        api_calls: Default::default(),
     })
 }
 

@@ -3,7 +3,7 @@
 //! INSYNC, verify and put back what failed; record the outcome.
 
 use crate::model::*;
-use crate::policy::{Policy, lambda, put_events, select_fields, select_output};
+use crate::policy::{Policy, lambda, put_events, select_output};
 use lifeboat_core::ErrorName;
 use lifeboat_core::outcome::RunStatus;
 use lifeboat_core::timing::{DNS_SYNC_POLL_SECONDS, EXECUTION_TIMEOUT_SECONDS};
@@ -160,7 +160,7 @@ pub fn definition() -> Machine {
                 run by this execution under the lease it takes (after waiting out a cooldown, or \
                 started by the retry schedule).",
             ),
-            result_selector: select_fields::<TakenUp>(),
+            result_selector: select_output::<TakenUp>(),
             result_path: Some(json!("$.taken")),
             next: to("AnyFollowUp"),
             retry: Policy::KeepsTrigger.rules(),

@@ -144,16 +144,9 @@ pub fn lambda(task: TaskKind, payload: Value) -> TaskState {
 }
 
 /// A ResultSelector taking every field of the task's output `T` from the
-/// function's answer, and the API calls the task made (every task's answer
-/// carries them).
+/// function's answer (the API calls a task made among them, where its
+/// output has them).
 pub fn select_output<T: DeserializeOwned>() -> Option<Value> {
-    let mut selector = selection::<T>();
-    selector.insert("api_calls.$".into(), json!("$.Payload.api_calls"));
-    Some(Value::Object(selector))
-}
-
-/// The same, without the API calls (a state that keeps only its answer).
-pub fn select_fields<T: DeserializeOwned>() -> Option<Value> {
     Some(Value::Object(selection::<T>()))
 }
 

@@ -120,5 +120,6 @@ pub async fn shift_wave(s: &Services, input: WaveInput) -> Result<WaveStep, Life
             out.changes.len()
         ),
         changes: out.changes,
+        api_calls: Default::default(),
     })
 }
