@@ -8,6 +8,7 @@ pub mod contract;
 pub mod database;
 pub mod deployed_scope;
 pub mod dispatch;
+pub mod journal;
 pub mod lambda;
 pub mod pending;
 pub mod probe;

@@ -36,7 +36,7 @@ pub use lifeboat_core::request::FollowUp;
 
 /// A kept trigger as its journal document: one per alarm.
 fn document(t: &PendingTrigger) -> Result<(String, String), LifeboatError> {
-    Ok((format!("{ALARM_PREFIX}{}", t.alarm), crate::contract::to_text(t)?))
+    Ok((format!("{ALARM_PREFIX}{}", t.alarm), crate::journal::to_text(t)?))
 }
 
 /// The alarms (name, Region) an input would have started a failover for:
@@ -118,7 +118,7 @@ pub struct TriggerLogEntry {
 pub async fn log_trigger(journal: &dyn Journal, entry: &TriggerLogEntry) -> Result<(), LifeboatError> {
     let key = format!("{}#{}", entry.outcome, entry.run_id);
     journal
-        .put_docs(TRIGGER_LOG, &[(key, crate::contract::to_text(entry)?)])
+        .put_docs(TRIGGER_LOG, &[(key, crate::journal::to_text(entry)?)])
         .await?;
     Ok(())
 }
@@ -288,7 +288,7 @@ pub async fn take_up(
     };
     if let Some(f) = &follow_up {
         journal
-            .put_docs(after_run, &[(FOLLOW_UP_DOC.to_string(), crate::contract::to_text(f)?)])
+            .put_docs(after_run, &[(FOLLOW_UP_DOC.to_string(), crate::journal::to_text(f)?)])
             .await?;
     }
     let taken: Vec<(String, String)> = kept

@@ -7,8 +7,8 @@
 //! move fits in the execution's timeout. Each app's result goes to the
 //! journal and to CloudWatch (`Lifeboat/Readiness`).
 
-use crate::contract::to_text;
 use crate::database::check_standby;
+use crate::journal::to_text;
 use crate::services::Services;
 use chrono::{DateTime, Utc};
 use lifeboat_aws::ports::{Datum, LagOf};

@@ -72,7 +72,7 @@ pub async fn run(s: &crate::services::Services, input: ValidateInput) -> Result<
     peek_lease(&s.lease.state().await?, &input.run_id, &request, Utc::now())?;
     let mut out = plan_request(s.validate_ports(), input, request).await?;
     take_lease(&*s.lease, &s.settings, Utc::now(), &mut out.plan).await?;
-    crate::contract::store_plan(&*s.journal, &out.plan).await?;
+    crate::journal::store_plan(&*s.journal, &out.plan).await?;
     Ok(ValidateAnswer {
         plan: out.plan.summarize(),
         api_calls: Default::default(),

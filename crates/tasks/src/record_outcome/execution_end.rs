@@ -2,7 +2,8 @@
 //! recording itself (Step Functions' status-change event).
 
 use super::*;
-use crate::contract::{StatesError, try_load_run};
+use crate::contract::StatesError;
+use crate::journal::try_load_run;
 use chrono::{DateTime, Utc};
 use lifeboat_core::{FailureName, LifeboatError};
 use serde::{Deserialize, Serialize};

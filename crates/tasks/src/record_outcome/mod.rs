@@ -2,7 +2,8 @@
 //! run's journal record, update each moved application's active Region, and
 //! return the record (which the CLI prints and an outcome event carries).
 
-use crate::contract::{LoadedRun, StatesError, load_run};
+use crate::contract::StatesError;
+use crate::journal::{LoadedRun, load_run};
 use crate::services::Settings;
 use chrono::{DateTime, Utc};
 use lifeboat_aws::ports::{AlarmStates, DnsReader, Journal, RegistryStore, RunLease};

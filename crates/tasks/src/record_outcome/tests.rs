@@ -58,13 +58,13 @@ fn verified(ok: bool, detail: &str, t: &str) -> Option<VerifyProgress> {
 /// Writes the plan and wave 0's progress as the wave tasks would.
 async fn journaled(plan: &Plan, progress: WaveProgress) -> FakeJournal {
     let journal = FakeJournal::default();
-    crate::contract::store_plan(&journal, plan).await.unwrap();
+    crate::journal::store_plan(&journal, plan).await.unwrap();
     let at = crate::contract::WaveRef {
         run_id: plan.run_id.clone(),
         phase: 0,
         wave: 0,
     };
-    crate::contract::save_progress(&journal, &at, &progress).await.unwrap();
+    crate::journal::save_progress(&journal, &at, &progress).await.unwrap();
     journal
 }
 
@@ -263,7 +263,7 @@ async fn a_run_stopped_by_an_error_marks_unreached_apps() {
     let plan = plan_with(&["api"]).await;
     let registry = FakeRegistry::default();
     let journal = FakeJournal::default();
-    crate::contract::store_plan(&journal, &plan).await.unwrap();
+    crate::journal::store_plan(&journal, &plan).await.unwrap();
     let rec = record(
         &registry,
         &journal,

@@ -2,8 +2,9 @@
 //! dependencies are checked), then looked at until writable or out of time.
 
 use super::*;
-use crate::contract::{DbProgress, DbStatus, LoadedWave, WaveProgress, WaveStep, load_wave, save_progress};
+use crate::contract::{DbProgress, DbStatus, WaveProgress, WaveStep};
 use crate::database::{CheckInput, PromoteInput, PromoteOutcome, check_database, promote_database};
+use crate::journal::{LoadedWave, load_wave, save_progress};
 use crate::services::Services;
 use chrono::{DateTime, Utc};
 use lifeboat_core::outcome::DatabaseOutcome;

@@ -2,7 +2,8 @@
 //! database is ready (or that failed).
 
 use super::*;
-use crate::contract::{LoadedWave, VerifyStatus, WaveStep, load_wave, save_progress};
+use crate::contract::{VerifyStatus, WaveStep};
+use crate::journal::{LoadedWave, load_wave, save_progress};
 use crate::services::Services;
 use crate::shift_dns::{DatabaseResult, ShiftInput, ShiftMode, VerifyResult, shift_dns};
 use chrono::Utc;

@@ -1,6 +1,6 @@
 use super::*;
 use crate::contract::WaveRef;
-use crate::contract::store_plan;
+use crate::journal::store_plan;
 use crate::services::Services;
 use crate::shift_dns::ShiftMode;
 use crate::test_support::{fake_services, registry};

@@ -2,7 +2,8 @@
 //! read in batches per Region.
 
 use super::*;
-use crate::contract::{LoadedWave, VerifyProgress, VerifyStatus, WaveStep, load_wave, save_progress};
+use crate::contract::{VerifyProgress, VerifyStatus, WaveStep};
+use crate::journal::{LoadedWave, load_wave, save_progress};
 use crate::services::Services;
 use crate::verify_traffic::{VerifyInput, verify_traffic};
 use async_trait::async_trait;
