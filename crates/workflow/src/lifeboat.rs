@@ -273,12 +273,13 @@ pub fn definition() -> Machine {
                 wave's traffic moves (a bounded number at a time), then one look whether each \
                 is.",
             ),
-            result_selector: select_output::<WaveStep>(),
-            result_path: Some(json!("$.db")),
-            next: to("DatabasesPending"),
-            retry: Policy::WaveStep.rules(),
-            catch: fail_the_wave(),
-            ..wave_task(TaskKind::PromoteDatabase, json!({"started_at.$": "$.started_at"}))
+            ..wave_step(
+                TaskKind::PromoteDatabase,
+                json!({"started_at.$": "$.started_at"}),
+                "$.db",
+                "DatabasesPending",
+                fail_the_wave(),
+            )
         },
     );
     run_waves.add(
@@ -304,12 +305,13 @@ pub fn definition() -> Machine {
                 "One more look at each database still promoting; each app gives up at its own \
                 deadline.",
             ),
-            result_selector: select_output::<WaveStep>(),
-            result_path: Some(json!("$.db")),
-            next: to("DatabasesPending"),
-            retry: Policy::WaveStep.rules(),
-            catch: fail_the_wave(),
-            ..wave_task(TaskKind::CheckDatabase, json!({"api_calls.$": "$.db.api_calls"}))
+            ..wave_step(
+                TaskKind::CheckDatabase,
+                json!({"api_calls.$": "$.db.api_calls"}),
+                "$.db",
+                "DatabasesPending",
+                fail_the_wave(),
+            )
         },
     );
     run_waves.add(
@@ -320,12 +322,14 @@ pub fn definition() -> Machine {
                 routing controls through ARC's data plane, weights and database endpoint CNAMEs \
                 in one ChangeBatch per hosted zone; nothing if already in place.",
             ),
-            result_selector: select_output::<WaveStep>(),
-            result_path: Some(json!("$.shift")),
-            next: to("CheckDnsSync"),
             retry: Policy::ShiftDns.rules(),
-            catch: roll_back_the_wave(),
-            ..wave_task(TaskKind::ShiftDns, json!({"mode": ShiftMode::Shift}))
+            ..wave_step(
+                TaskKind::ShiftDns,
+                json!({"mode": ShiftMode::Shift}),
+                "$.shift",
+                "CheckDnsSync",
+                roll_back_the_wave(),
+            )
         },
     );
     add_dns_sync_loop(
@@ -349,12 +353,13 @@ pub fn definition() -> Machine {
                 "One check of every moved app not yet verified (alarms read 100 a call, health \
                 checks and probes at once); each app gives up at its own deadline.",
             ),
-            result_selector: select_output::<WaveStep>(),
-            result_path: Some(json!("$.verify")),
-            next: to("VerifyPending"),
-            retry: Policy::WaveStep.rules(),
-            catch: roll_back_the_wave(),
-            ..wave_task(TaskKind::VerifyTraffic, json!({}))
+            ..wave_step(
+                TaskKind::VerifyTraffic,
+                json!({}),
+                "$.verify",
+                "VerifyPending",
+                roll_back_the_wave(),
+            )
         },
     );
     run_waves.add(
@@ -375,14 +380,13 @@ pub fn definition() -> Machine {
     );
     run_waves.add(
         "RecheckApps",
-        TaskState {
-            result_selector: select_output::<WaveStep>(),
-            result_path: Some(json!("$.verify")),
-            next: to("VerifyPending"),
-            retry: Policy::WaveStep.rules(),
-            catch: roll_back_the_wave(),
-            ..wave_task(TaskKind::VerifyTraffic, json!({"api_calls.$": "$.verify.api_calls"}))
-        },
+        wave_step(
+            TaskKind::VerifyTraffic,
+            json!({"api_calls.$": "$.verify.api_calls"}),
+            "$.verify",
+            "VerifyPending",
+            roll_back_the_wave(),
+        ),
     );
     run_waves.add(
         "AnyUnverified",
@@ -396,12 +400,13 @@ pub fn definition() -> Machine {
         "RollbackUnverified",
         TaskState {
             comment: text("Put back the traffic of the apps that failed verification, only those."),
-            result_selector: select_output::<WaveStep>(),
-            result_path: Some(json!("$.rollback")),
-            next: to("CheckRollbackSync"),
-            retry: Policy::WaveStep.rules(),
-            catch: rollback_failed(),
-            ..wave_task(TaskKind::ShiftDns, json!({"mode": ShiftMode::Rollback}))
+            ..wave_step(
+                TaskKind::ShiftDns,
+                json!({"mode": ShiftMode::Rollback}),
+                "$.rollback",
+                "CheckRollbackSync",
+                rollback_failed(),
+            )
         },
     );
     add_dns_sync_loop(
@@ -483,14 +488,12 @@ pub fn definition() -> Machine {
         "RollbackWave",
         TaskState {
             comment: text("A step of the wave failed: put every app of the wave back as it was."),
-            result_selector: select_output::<WaveStep>(),
-            result_path: Some(json!("$.rollback")),
-            next: to("WaveFailed"),
-            retry: Policy::WaveStep.rules(),
-            catch: vec![catch_all("$.rollback_error", "WaveFailed")],
-            ..wave_task(
+            ..wave_step(
                 TaskKind::ShiftDns,
                 json!({"mode": ShiftMode::Rollback, "error.$": "$.error"}),
+                "$.rollback",
+                "WaveFailed",
+                vec![catch_all("$.rollback_error", "WaveFailed")],
             )
         },
     );
@@ -785,10 +788,11 @@ fn publish_outcome(comment: &str, next: &str) -> TaskState {
     }
 }
 
-/// A task on the state's wave: its [`WaveRef`] (each field from the state's
-/// own), the moment the state was entered (the clock its progress is
-/// stamped with), and `extra`.
-fn wave_task(task: TaskKind, extra: Value) -> TaskState {
+/// A step on the state's wave, answering a [`WaveStep`] at `answer` and
+/// retried as one (`Policy::WaveStep`). Its payload: the [`WaveRef`] (each
+/// field from the state's own), the moment the state was entered (the clock
+/// its progress is stamped with), and `extra`.
+fn wave_step(task: TaskKind, extra: Value, answer: &str, next: &str, catch: Vec<Catcher>) -> TaskState {
     let mut payload: serde_json::Map<String, Value> = crate::fields::fields_of::<WaveRef>()
         .iter()
         .map(|f| (format!("{f}.$"), json!(format!("$.{f}"))))
@@ -797,5 +801,12 @@ fn wave_task(task: TaskKind, extra: Value) -> TaskState {
     if let Value::Object(extra) = extra {
         payload.extend(extra);
     }
-    lambda(task, Value::Object(payload))
+    TaskState {
+        result_selector: select_output::<WaveStep>(),
+        result_path: Some(json!(answer)),
+        next: to(next),
+        retry: Policy::WaveStep.rules(),
+        catch,
+        ..lambda(task, Value::Object(payload))
+    }
 }
