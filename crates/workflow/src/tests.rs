@@ -24,17 +24,27 @@ fn the_output_loads_in_the_executor_with_every_state() {
     assert_eq!(machine.states.len(), declared.states.len());
 }
 
-/// Every Task state, however deep, with its name.
-fn tasks(machine: &model::Machine) -> Vec<(String, lifeboat_states::definition::TaskState)> {
+/// Every state, however deep (a Map's item processor too), with its name.
+fn every_state(machine: &model::Machine) -> Vec<(String, model::Node)> {
     let mut out = Vec::new();
     for (name, node) in &machine.states {
-        match node {
-            model::Node::Task(t) => out.push((name.clone(), t.clone())),
-            model::Node::Map(m) => out.extend(tasks(&m.processor)),
-            _ => {}
+        out.push((name.clone(), node.clone()));
+        if let model::Node::Map(m) = node {
+            out.extend(every_state(&m.processor));
         }
     }
     out
+}
+
+/// Every Task state, however deep, with its name.
+fn tasks(machine: &model::Machine) -> Vec<(String, lifeboat_states::definition::TaskState)> {
+    every_state(machine)
+        .into_iter()
+        .filter_map(|(name, node)| match node {
+            model::Node::Task(t) => Some((name, t)),
+            _ => None,
+        })
+        .collect()
 }
 
 fn retried(t: &lifeboat_states::definition::TaskState) -> Vec<String> {
@@ -89,15 +99,13 @@ fn the_states_that_keep_triggers_wait_out_lambdas_throttling_longest() {
 
 /// Every Wait state, however deep, with its name.
 fn waits(machine: &model::Machine) -> Vec<(String, lifeboat_states::definition::WaitState)> {
-    let mut out = Vec::new();
-    for (name, node) in &machine.states {
-        match node {
-            model::Node::Wait(w) => out.push((name.clone(), w.clone())),
-            model::Node::Map(m) => out.extend(waits(&m.processor)),
-            _ => {}
-        }
-    }
-    out
+    every_state(machine)
+        .into_iter()
+        .filter_map(|(name, node)| match node {
+            model::Node::Wait(w) => Some((name, w)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The plan's budget gives each DNS change the checks wait_dns makes, as
