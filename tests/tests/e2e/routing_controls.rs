@@ -9,6 +9,7 @@ use harness::TestEnv;
 use lifeboat_core::outcome::{AppStatus, RunRecord, RunStatus};
 use lifeboat_core::traffic::ControlState;
 use lifeboat_sandbox::estate::PRIMARY;
+use lifeboat_sandbox::estate::arc::create_at_least_one_on_rule;
 use lifeboat_states::ExecutionStatus;
 use serde_json::json;
 
@@ -121,7 +122,6 @@ async fn a_safety_rule_refusal_names_the_rule_from_arcs_message_and_an_override_
     // ARC's ConflictException names the refusing rule in its message; its
     // resourceId is the routing control in use. Overriding "the resource"
     // overrode nothing, and a break-glass run was refused again.
-    use aws_sdk_route53recoverycontrolconfig::types::{NewAssertionRule, RuleConfig, RuleType};
     let mut env = TestEnv::new().await;
     let seed = env.give_routing_controls(&["storefront"], None).await;
     let pair = seed.controls["storefront"].clone();
@@ -131,31 +131,9 @@ async fn a_safety_rule_refusal_names_the_rule_from_arcs_message_and_an_override_
         .unwrap()
         .to_string();
     let cc = aws_sdk_route53recoverycontrolconfig::Client::new(&env.config);
-    let rule = cc
-        .create_safety_rule()
-        .assertion_rule(
-            NewAssertionRule::builder()
-                .control_panel_arn(&panel)
-                .name("storefront-primary-stays-on")
-                .asserted_controls(&pair.primary)
-                .rule_config(
-                    RuleConfig::builder()
-                        .r#type(RuleType::Atleast)
-                        .threshold(1)
-                        .inverted(false)
-                        .build(),
-                )
-                .wait_period_ms(5000)
-                .build(),
-        )
-        .send()
+    let rule = create_at_least_one_on_rule(&cc, &panel, "storefront-primary-stays-on", &[&pair.primary])
         .await
-        .unwrap()
-        .assertion_rule()
-        .unwrap()
-        .safety_rule_arn()
-        .unwrap()
-        .to_string();
+        .unwrap();
 
     let (exec, _) = env.run(json!({"action": "failover", "apps": ["storefront"]})).await;
     assert_eq!(exec.status, ExecutionStatus::Failed);

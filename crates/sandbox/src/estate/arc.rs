@@ -23,6 +23,42 @@ pub struct ArcSeed {
     pub rules: BTreeMap<String, String>,
 }
 
+/// Creates an assertion safety rule in `panel`: at least one of `controls`
+/// stays On (ARC's ATLEAST, threshold 1, a 5 s wait period). Returns its
+/// ARN; an answer without one is an error.
+pub async fn create_at_least_one_on_rule(
+    cc: &aws_sdk_route53recoverycontrolconfig::Client,
+    panel: &str,
+    name: &str,
+    controls: &[&str],
+) -> Result<String, SeedError> {
+    let mut rule = NewAssertionRule::builder().control_panel_arn(panel).name(name);
+    for control in controls {
+        rule = rule.asserted_controls(*control);
+    }
+    let created = cc
+        .create_safety_rule()
+        .assertion_rule(
+            rule.rule_config(
+                RuleConfig::builder()
+                    .r#type(RuleType::Atleast)
+                    .threshold(1)
+                    .inverted(false)
+                    .build(),
+            )
+            .wait_period_ms(5000)
+            .build(),
+        )
+        .send()
+        .await
+        .map_err(seed_err(format!("CreateSafetyRule {name}")))?;
+    created
+        .assertion_rule()
+        .and_then(|r| r.safety_rule_arn())
+        .map(str::to_string)
+        .ok_or_else(|| SeedError(format!("CreateSafetyRule {name}: no rule ARN in the answer")))
+}
+
 /// Gives `apps` routing controls and writes them, with the cluster's
 /// endpoints, into `registry`. The apps' record weights are left as they are:
 /// with health checks on both records, Route 53 answers with the healthy one
@@ -96,32 +132,13 @@ pub async fn seed_routing_controls(
     set_primary_on(config, &endpoints, &controls).await?;
     let mut rules = BTreeMap::new();
     for (app, pair) in &controls {
-        let rule = cc
-            .create_safety_rule()
-            .assertion_rule(
-                NewAssertionRule::builder()
-                    .control_panel_arn(&panel_arn)
-                    .name(format!("{app}-one-region-on"))
-                    .asserted_controls(&pair.primary)
-                    .asserted_controls(&pair.secondary)
-                    .rule_config(
-                        RuleConfig::builder()
-                            .r#type(RuleType::Atleast)
-                            .threshold(1)
-                            .inverted(false)
-                            .build(),
-                    )
-                    .wait_period_ms(5000)
-                    .build(),
-            )
-            .send()
-            .await
-            .map_err(seed_err(format!("CreateSafetyRule {app}")))?;
-        let arn = rule
-            .assertion_rule()
-            .and_then(|r| r.safety_rule_arn())
-            .unwrap_or_default()
-            .to_string();
+        let arn = create_at_least_one_on_rule(
+            &cc,
+            &panel_arn,
+            &format!("{app}-one-region-on"),
+            &[&pair.primary, &pair.secondary],
+        )
+        .await?;
         rules.insert(app.clone(), arn);
     }
     attach_recovery_health_checks(config, registry, &controls, namespace).await?;
