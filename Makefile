@@ -27,6 +27,9 @@ export LIFEBOAT_MOTO_SERVER := $(VENV)/bin/moto_server
 export CARGO_TERM_COLOR ?= never
 
 NEXTEST := $(shell command -v cargo-nextest 2>/dev/null)
+# Every Rust test in the workspace: nextest (each test its own process) when
+# it is installed, cargo test otherwise.
+RUN_TESTS := $(if $(NEXTEST),cargo nextest run,cargo test) --workspace --no-fail-fast
 
 .PHONY: help asl setup build-tools build deploy deploy-stack deploy-tools test-rust test-other build-cli install demo test unit lint asl-lint infra-lint emulator-test fmt bench clean
 
@@ -161,11 +164,7 @@ lint:
 # Unit tests, adapter tests and end-to-end tests; the e2e tests drive the
 # lifeboat binary, so it is built first (same profile, shared target dir).
 unit: setup build-cli
-ifneq ($(NEXTEST),)
-	cargo nextest run --workspace --no-fail-fast
-else
-	cargo test --workspace --no-fail-fast
-endif
+	$(RUN_TESTS)
 
 # The emulator's own checks: ruff (emulator/ruff.toml) and its pytest suite,
 # each test naming the AWS page the behaviour follows.
@@ -202,11 +201,7 @@ test-rust-build:
 	$(LINTED) cargo build --workspace --all-targets
 
 test-rust: test-rust-build setup
-ifneq ($(NEXTEST),)
-	$(LINTED) cargo nextest run --workspace --no-fail-fast
-else
-	$(LINTED) cargo test --workspace --no-fail-fast
-endif
+	$(LINTED) $(RUN_TESTS)
 
 test-other: asl-lint emulator-test infra-lint
 
