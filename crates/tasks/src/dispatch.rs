@@ -1,14 +1,12 @@
 //! Runs a task by kind: parse its input, call the task fn over the ports,
 //! and put the invocation's AWS call counts in its output.
 
+use crate::contract::WaveStep;
 use crate::record_outcome::{
     IgnoredInput, RecordInput, RecordPorts, RefusedInput, record_ignored, record_outcome, record_refused,
 };
 use crate::services::Services;
-
 use crate::validate::ValidateInput;
-
-use crate::contract::WaveStep;
 use crate::wait_dns::{WaitDnsInput, wait_dns};
 use crate::wave::{WaveInput, check_wave, promote_wave, shift_wave, verify_wave};
 use lifeboat_core::LifeboatError;
