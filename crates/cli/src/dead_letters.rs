@@ -4,11 +4,13 @@
 //! An EventBridge rule or a schedule puts the event (the target's input) as
 //! the message body, with ERROR_CODE / ERROR_MESSAGE attributes; Lambda's
 //! on-failure destination puts a record whose `requestPayload` is the event
-//! the function failed on. Both are read here, and each message says what
+//! the function failed on. A run's end comes wrapped in the record mode its
+//! rule names (`{"record": "execution_end", "event": ...}`), or bare. Both are read here, and each message says what
 //! re-driving it does.
 
 use crate::CliError;
 use aws_sdk_sqs::types::MessageSystemAttributeName;
+use lifeboat_tasks::task::{RECORD_MODE_FIELD, RecordMode};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -92,8 +94,12 @@ pub fn classify(body: &str) -> Undelivered {
     let Ok(v) = serde_json::from_str::<Value>(body) else {
         return Undelivered::Unknown { body: body.into() };
     };
-    // Lambda's on-failure destination wraps the event it failed on.
-    let event = v.get("requestPayload").cloned().unwrap_or(v);
+    // Lambda's on-failure destination wraps the event it failed on; the run
+    // end's rule wraps the status change in the record mode it names.
+    let mut event = v.get("requestPayload").cloned().unwrap_or(v);
+    if event[RECORD_MODE_FIELD] == RecordMode::ExecutionEnd.as_str() {
+        event = event["event"].take();
+    }
     if event["source"] == "aws.states" {
         return Undelivered::RunEnded { event };
     }
@@ -263,7 +269,15 @@ mod tests {
         );
         let end = json!({"source": "aws.states", "detail": {"name": "run-1", "status": "TIMED_OUT"}});
         let wrapped = json!({"requestContext": {"condition": "RetriesExhausted"}, "requestPayload": end});
-        assert_eq!(classify(&wrapped.to_string()), Undelivered::RunEnded { event: end });
+        assert_eq!(
+            classify(&wrapped.to_string()),
+            Undelivered::RunEnded { event: end.clone() }
+        );
+        let as_the_rule_passes_it = json!({"requestPayload": {"record": "execution_end", "event": end}});
+        assert_eq!(
+            classify(&as_the_rule_passes_it.to_string()),
+            Undelivered::RunEnded { event: end }
+        );
         assert!(matches!(classify("not json"), Undelivered::Unknown { .. }));
         assert!(matches!(classify("[1]"), Undelivered::Unknown { .. }));
         assert_eq!(trigger_summary(&alarm), "alarm a ALARM in ?");

@@ -171,20 +171,23 @@ mod tests {
 
     #[test]
     fn wave_task_inputs_parse_what_the_definition_passes() {
+        use crate::TaskKind;
         let def: Value = serde_json::from_str(DEFINITION).unwrap();
+        let mut checked = Vec::new();
         for (name, st) in states(&def).into_iter().filter(|(_, s)| s["Type"] == "Task") {
             let function = st["Parameters"]["FunctionName"].as_str().unwrap_or_default();
             let wave_task = [
-                "PromoteDatabaseFunctionArn",
-                "CheckDatabaseFunctionArn",
-                "ShiftDnsFunctionArn",
-                "VerifyTrafficFunctionArn",
+                TaskKind::PromoteDatabases,
+                TaskKind::CheckDatabases,
+                TaskKind::ShiftDns,
+                TaskKind::VerifyApps,
             ]
             .iter()
-            .any(|f| function == format!("${{{f}}}"));
+            .any(|k| function == format!("${{{}}}", k.placeholder()));
             if !wave_task {
                 continue;
             }
+            checked.push(name.clone());
             // The payload with each path replaced by a value of its kind.
             let mut payload = serde_json::Map::new();
             for (k, v) in st["Parameters"]["Payload"].as_object().into_iter().flatten() {
@@ -194,6 +197,7 @@ mod tests {
                             "run_id" => Value::String("r".into()),
                             "phase" | "wave" => Value::from(0),
                             "started_at" | "entered_at" => Value::String("2026-11-29T00:00:00Z".into()),
+                            "api_calls" => serde_json::json!({"route53:ChangeResourceRecordSets": 1}),
                             "error" => serde_json::json!({"Error": "Lifeboat.Internal", "Cause": "x"}),
                             _ => serde_json::json!({}),
                         };
@@ -207,5 +211,8 @@ mod tests {
             serde_json::from_value::<crate::wave::WaveInput>(Value::Object(payload))
                 .unwrap_or_else(|e| panic!("{name}'s payload does not parse as WaveInput: {e}"));
         }
+        // PromoteDatabases, CheckDatabases, ShiftDns, VerifyApps, RecheckApps,
+        // RollbackUnverified, RollbackWave.
+        assert_eq!(checked.len(), 7, "{checked:?}");
     }
 }

@@ -285,7 +285,7 @@ fn unmanaged(what: &str, db: &DbState, region: &str) -> Option<String> {
     })
 }
 
-/// What the state machine passes to promote_database.
+/// What PromoteDatabases gives promote_database for one app.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PromoteInput {
     pub run_id: String,
@@ -734,7 +734,7 @@ async fn restore(
     Ok(())
 }
 
-/// What the state machine passes to check_database.
+/// What CheckDatabases gives check_database for one app.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CheckInput {
     pub app: AppMove,

@@ -1,29 +1,28 @@
-//! Runs a task by kind: parse its input, call the task fn over the ports,
-//! and put the invocation's AWS call counts in its output.
+//! Runs a task by kind: the function's [`TaskKind`] (and, for
+//! record_outcome, the payload's mode) picks the [`crate::task::Task`].
 
-use crate::contract::WaveStep;
+use crate::check_dns_sync::CheckDnsSync;
 use crate::record_outcome::{
-    IgnoredInput, RecordInput, RecordPorts, RefusedInput, record_ignored, record_outcome, record_refused,
+    RecordExecutionEnd, RecordIgnored, RecordOutcome, RecordRefused, ReleaseLease, TakeUpKept,
 };
 use crate::services::Services;
-use crate::validate::ValidateInput;
-use crate::wait_dns::{WaitDnsInput, wait_dns};
-use crate::wave::{WaveInput, check_wave, promote_wave, shift_wave, verify_wave};
+use crate::task::{RECORD_MODE_FIELD, RecordMode, serve};
+use crate::validate::Validate;
+use crate::wave::{CheckDatabases, PromoteDatabases, ShiftDns, VerifyApps};
 use lifeboat_core::LifeboatError;
-use lifeboat_core::calls::ApiCalls;
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 lifeboat_core::closed_names! {
-    /// The workflow's tasks: one Lambda function each, all served by the one
+    /// The workflow's Lambda functions, each named after the state it serves
+    /// (record_outcome serves the record's states), all run by the one
     /// bootstrap (`src/bin/lifeboat_task.rs`), which `LIFEBOAT_TASK` points here.
     pub enum TaskKind {
         Validate = "validate",
-        PromoteDatabase = "promote_database",
-        CheckDatabase = "check_database",
+        PromoteDatabases = "promote_databases",
+        CheckDatabases = "check_databases",
         ShiftDns = "shift_dns",
-        WaitDns = "wait_dns",
-        VerifyTraffic = "verify_traffic",
+        CheckDnsSync = "check_dns_sync",
+        VerifyApps = "verify_apps",
         RecordOutcome = "record_outcome",
     }
 }
@@ -47,120 +46,40 @@ impl TaskKind {
     }
 }
 
-fn parse<T: DeserializeOwned>(kind: TaskKind, input: &Value) -> Result<T, LifeboatError> {
-    serde_json::from_value(input.clone()).map_err(|e| {
-        LifeboatError::internal(format!(
-            "{} got input it cannot read ({e}): the state machine definition and the task disagree",
-            kind.function_name()
+/// Runs one task invocation: the payload read as the task's typed input,
+/// its typed output answered. record_outcome's payload names its mode in
+/// its `record` field.
+pub async fn dispatch(kind: TaskKind, s: &Services, input: Value) -> Result<Value, LifeboatError> {
+    match kind {
+        TaskKind::Validate => serve::<Validate>(s, input).await,
+        TaskKind::PromoteDatabases => serve::<PromoteDatabases>(s, input).await,
+        TaskKind::CheckDatabases => serve::<CheckDatabases>(s, input).await,
+        TaskKind::ShiftDns => serve::<ShiftDns>(s, input).await,
+        TaskKind::CheckDnsSync => serve::<CheckDnsSync>(s, input).await,
+        TaskKind::VerifyApps => serve::<VerifyApps>(s, input).await,
+        TaskKind::RecordOutcome => match record_mode(&input)? {
+            RecordMode::Outcome => serve::<RecordOutcome>(s, input).await,
+            RecordMode::Refused => serve::<RecordRefused>(s, input).await,
+            RecordMode::Ignored => serve::<RecordIgnored>(s, input).await,
+            RecordMode::TakeUpKept => serve::<TakeUpKept>(s, input).await,
+            RecordMode::ReleaseLease => serve::<ReleaseLease>(s, input).await,
+            RecordMode::ExecutionEnd => serve::<RecordExecutionEnd>(s, input).await,
+        },
+    }
+}
+
+/// The mode a record_outcome payload names.
+fn record_mode(input: &Value) -> Result<RecordMode, LifeboatError> {
+    let named = input.get(RECORD_MODE_FIELD).and_then(Value::as_str);
+    named.and_then(RecordMode::parse).ok_or_else(|| {
+        LifeboatError::invalid(format!(
+            "{} needs its payload's \"{RECORD_MODE_FIELD}\" to be one of {} (it is {}): the state \
+             machine definition and the function disagree; deploy them together. Nothing was changed.",
+            TaskKind::RecordOutcome.function_name(),
+            RecordMode::NAMES.join(", "),
+            input
+                .get(RECORD_MODE_FIELD)
+                .map_or_else(|| "absent".to_string(), Value::to_string),
         ))
     })
-}
-
-fn to_value<T: serde::Serialize>(v: T) -> Result<Value, LifeboatError> {
-    serde_json::to_value(v).map_err(|e| LifeboatError::internal(format!("cannot serialise task output: {e}")))
-}
-
-/// The calls this invocation made; a check loop's carry on the running
-/// total its previous check passed in (`api_calls` in its input).
-fn calls_so_far(kind: TaskKind, s: &Services, input: &Value) -> ApiCalls {
-    let mut calls = s.counter.snapshot();
-    if matches!(
-        kind,
-        TaskKind::VerifyTraffic | TaskKind::CheckDatabase | TaskKind::WaitDns
-    ) && let Some(prev) = input
-        .get("api_calls")
-        .and_then(|v| serde_json::from_value::<ApiCalls>(v.clone()).ok())
-    {
-        calls.merge(&prev);
-    }
-    calls
-}
-
-/// Runs one task invocation. Every output but the record's carries the
-/// calls it made, in its typed `api_calls`.
-pub async fn dispatch(kind: TaskKind, s: &Services, input: Value) -> Result<Value, LifeboatError> {
-    let with_calls = |mut step: WaveStep| {
-        step.api_calls = calls_so_far(kind, s, &input);
-        to_value(step)
-    };
-    match kind {
-        TaskKind::Validate => {
-            let i: ValidateInput = parse(kind, &input)?;
-            let mut answer = crate::validate::run(s, i).await?;
-            answer.api_calls = calls_so_far(kind, s, &input);
-            to_value(answer)
-        }
-        TaskKind::PromoteDatabase => {
-            let i: WaveInput = parse(kind, &input)?;
-            with_calls(promote_wave(s, chrono::Utc::now(), i).await?)
-        }
-        TaskKind::CheckDatabase => {
-            let i: WaveInput = parse(kind, &input)?;
-            // Writable-at is stamped on the execution's clock (the report's timeline).
-            let at = i.entered_at.unwrap_or_else(chrono::Utc::now);
-            with_calls(check_wave(s, at, i).await?)
-        }
-        TaskKind::ShiftDns => {
-            let i: WaveInput = parse(kind, &input)?;
-            with_calls(shift_wave(s, i).await?)
-        }
-        TaskKind::WaitDns => {
-            let i: WaitDnsInput = parse(kind, &input)?;
-            let mut out = wait_dns(&*s.dns_write, i).await?;
-            out.api_calls = calls_so_far(kind, s, &input);
-            to_value(out)
-        }
-        TaskKind::VerifyTraffic => {
-            let i: WaveInput = parse(kind, &input)?;
-            let at = i.entered_at.unwrap_or_else(chrono::Utc::now);
-            with_calls(verify_wave(s, at, i).await?)
-        }
-        TaskKind::RecordOutcome if input.get("release_lease").is_some() => {
-            // RecordOutcome itself failed: free the lease so the next trigger can run.
-            let run_id = input["release_lease"].as_str().unwrap_or_default();
-            let action = input
-                .get("action")
-                .and_then(|a| serde_json::from_value::<lifeboat_core::request::Action>(a.clone()).ok());
-            let cooldown = s.settings.cooldown_after(action);
-            let released = s.lease.release(run_id, chrono::Utc::now(), cooldown).await?;
-            tracing::warn!(run = %run_id, released, "lease released after the record failed");
-            Ok(serde_json::json!({"released": released}))
-        }
-        TaskKind::RecordOutcome
-            if input.get("detail-type").and_then(Value::as_str)
-                == Some(crate::record_outcome::EXECUTION_STATUS_CHANGE) =>
-        {
-            let counter = s.counter.clone();
-            let own_calls = move || counter.snapshot();
-            to_value(crate::record_outcome::record_execution_end(&s.record_ports(&own_calls), &input).await?)
-        }
-        TaskKind::RecordOutcome if input.get("ignored").is_some() => {
-            let i: IgnoredInput = parse(kind, &input)?;
-            to_value(record_ignored(&*s.journal, &*s.lease, i).await?)
-        }
-        TaskKind::RecordOutcome if input.get("take_up_after").is_some() => {
-            // An execution that waited out the cooldown, or the retry schedule's: take up what was kept.
-            let run_id = input["take_up_after"].as_str().unwrap_or_default();
-            // The execution's clock: the moment it waited the cooldown out to.
-            let now = input
-                .get("now")
-                .and_then(|n| serde_json::from_value(n.clone()).ok())
-                .unwrap_or_else(chrono::Utc::now);
-            to_value(crate::record_outcome::take_up_kept(s, run_id, now).await?)
-        }
-        TaskKind::RecordOutcome if input.get("refused").is_some() => {
-            let i: RefusedInput = parse(kind, &input)?;
-            to_value(record_refused(&*s.journal, &*s.lease, i).await?)
-        }
-        TaskKind::RecordOutcome => {
-            let i: RecordInput = parse(kind, &input)?;
-            let counter = s.counter.clone();
-            let own_calls = move || counter.snapshot();
-            let ports = RecordPorts {
-                alarms: Some(&*s.alarms),
-                ..s.record_ports(&own_calls)
-            };
-            to_value(record_outcome(&ports, i).await?)
-        }
-    }
 }

@@ -1,9 +1,11 @@
-//! The workflow's tasks, one module each, as plain async fns over the ports.
-//! `src/bin/*` are the thin Lambda mains; [`dispatch`] runs a task by kind for
-//! both the Lambda runtime and the local executor, adding the invocation's
-//! AWS call counts to its output.
+//! The workflow's tasks, each a [`task::Task`] named after the state it
+//! serves, over the ports. `src/bin/lifeboat_task.rs` is the one thin Lambda
+//! main; [`dispatch`] runs a task by kind for both the Lambda runtime and the
+//! local executor.
 
+pub mod app_health;
 pub mod apply_registry;
+pub mod check_dns_sync;
 pub mod contract;
 pub mod database;
 pub mod deployed_scope;
@@ -16,9 +18,8 @@ pub mod readiness;
 pub mod record_outcome;
 pub mod services;
 pub mod shift_dns;
+pub mod task;
 pub mod validate;
-pub mod verify_traffic;
-pub mod wait_dns;
 pub mod wave;
 
 #[cfg(test)]

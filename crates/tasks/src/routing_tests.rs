@@ -4,10 +4,10 @@
 //! reads health checks best-effort in a disaster, and a disaster run goes on
 //! without Route 53's API.
 
+use crate::app_health::{VerifyInput, check_app_health};
 use crate::shift_dns::{ShiftInput, ShiftMode, shift_dns};
 use crate::test_support::*;
 use crate::validate::{ValidateInput, validate};
-use crate::verify_traffic::{VerifyInput, verify_traffic};
 use lifeboat_core::dns::BatchLimits;
 use lifeboat_core::plan::Plan;
 use lifeboat_core::traffic::ControlState;
@@ -165,7 +165,7 @@ async fn in_a_disaster_without_route53_weighted_apps_wait_and_routing_control_ap
     let api = p.phases[0].waves[0].apps[0].clone();
     assert!(api.verification.health_check_best_effort);
     assert_eq!(api.verification.health_check_id, None);
-    let v = verify_traffic(
+    let v = check_app_health(
         &*s.health,
         &*s.health_best_effort,
         &*s.alarms,

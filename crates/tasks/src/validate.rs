@@ -1,7 +1,9 @@
 //! validate: normalise the trigger, load the registry, check the recovery
 //! Region is ready, and build the plan. Changes nothing.
 
-use crate::services::Settings;
+use crate::dispatch::TaskKind;
+use crate::services::{Services, Settings};
+use crate::task::Task;
 use chrono::{DateTime, Utc};
 use lifeboat_aws::AwsError;
 use lifeboat_aws::ports::{
@@ -60,23 +62,31 @@ pub struct ValidateOutput {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ValidateAnswer {
     pub plan: lifeboat_core::plan::PlanSummary,
-    /// The AWS calls Validate made (set by dispatch, which counts them).
+    /// The AWS calls Validate made.
     #[serde(default)]
     pub api_calls: lifeboat_core::calls::ApiCalls,
 }
 
-/// Validate, whole: admit the trigger, look at the lease, check and plan,
-/// take the lease, and write the plan to the journal.
-pub async fn run(s: &crate::services::Services, input: ValidateInput) -> Result<ValidateAnswer, LifeboatError> {
-    let request = admit(s.validate_ports(), &input).await?;
-    peek_lease(&s.lease.state().await?, &input.run_id, &request, Utc::now())?;
-    let mut out = plan_request(s.validate_ports(), input, request).await?;
-    take_lease(&*s.lease, &s.settings, Utc::now(), &mut out.plan).await?;
-    crate::journal::store_plan(&*s.journal, &out.plan).await?;
-    Ok(ValidateAnswer {
-        plan: out.plan.summarize(),
-        api_calls: Default::default(),
-    })
+/// The Validate state, whole: admit the trigger, look at the lease, check
+/// and plan, take the lease, and write the plan to the journal.
+pub struct Validate;
+
+impl Task for Validate {
+    const KIND: TaskKind = TaskKind::Validate;
+    type Input = ValidateInput;
+    type Output = ValidateAnswer;
+
+    async fn run(s: &Services, input: ValidateInput) -> Result<ValidateAnswer, LifeboatError> {
+        let request = admit(s.validate_ports(), &input).await?;
+        peek_lease(&s.lease.state().await?, &input.run_id, &request, Utc::now())?;
+        let mut out = plan_request(s.validate_ports(), input, request).await?;
+        take_lease(&*s.lease, &s.settings, Utc::now(), &mut out.plan).await?;
+        crate::journal::store_plan(&*s.journal, &out.plan).await?;
+        Ok(ValidateAnswer {
+            plan: out.plan.summarize(),
+            api_calls: s.calls_made(None),
+        })
+    }
 }
 
 /// Loads the registry table as a checked [`Registry`].

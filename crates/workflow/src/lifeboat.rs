@@ -8,13 +8,14 @@ use lifeboat_core::ErrorName;
 use lifeboat_core::outcome::RunStatus;
 use lifeboat_core::timing::{DNS_SYNC_POLL_SECONDS, EXECUTION_TIMEOUT_SECONDS};
 use lifeboat_states::definition::{Catcher, FailState, PassState, SucceedState, TaskState, WaitState};
-use lifeboat_tasks::TaskKind;
+use lifeboat_tasks::check_dns_sync::{CheckDnsSync, CheckDnsSyncOutput};
 use lifeboat_tasks::contract::WaveRef;
 use lifeboat_tasks::contract::WaveStep;
-use lifeboat_tasks::record_outcome::TakenUp;
+use lifeboat_tasks::record_outcome::{RecordIgnored, RecordOutcome, RecordRefused, ReleaseLease, TakeUpKept, TakenUp};
 use lifeboat_tasks::shift_dns::ShiftMode;
-use lifeboat_tasks::validate::ValidateAnswer;
-use lifeboat_tasks::wait_dns::WaitDnsOutput;
+use lifeboat_tasks::task::Task;
+use lifeboat_tasks::validate::{Validate, ValidateAnswer};
+use lifeboat_tasks::wave::{CheckDatabases, PromoteDatabases, ShiftDns, VerifyApps, WaveInput};
 use serde_json::Value;
 use serde_json::json;
 
@@ -53,15 +54,12 @@ pub fn definition() -> Machine {
                 catch(&[ErrorName::LeaseHeld], "$.error", "RecordIgnored"),
                 catch_all("$.error", "RecordRefused"),
             ],
-            ..lambda(
-                TaskKind::Validate,
-                json!({
-                    "trigger.$": "$",
-                    "run_id.$": "$$.Execution.Name",
-                    "started_at.$": "$$.Execution.StartTime",
-                    "entered_at.$": "$$.State.EnteredTime"
-                }),
-            )
+            ..lambda::<Validate>(json!({
+                "trigger.$": "$",
+                "run_id.$": "$$.Execution.Name",
+                "started_at.$": "$$.Execution.StartTime",
+                "entered_at.$": "$$.State.EnteredTime"
+            }))
         },
     );
     machine.add(
@@ -78,14 +76,11 @@ pub fn definition() -> Machine {
             next: to("Rejected"),
             retry: Policy::KeepsTrigger.rules(),
             catch: vec![catch_all("$.record_error", "Rejected")],
-            ..lambda(
-                TaskKind::RecordOutcome,
-                json!({
-                    "refused.$": "$.error",
-                    "run_id.$": "$$.Execution.Name",
-                    "trigger.$": "$"
-                }),
-            )
+            ..lambda::<RecordRefused>(json!({
+                "error.$": "$.error",
+                "run_id.$": "$$.Execution.Name",
+                "trigger.$": "$"
+            }))
         },
     );
     machine.add(
@@ -111,14 +106,11 @@ pub fn definition() -> Machine {
             next: to("InCooldown"),
             retry: Policy::KeepsTrigger.rules(),
             catch: vec![catch_all("$.record_error", "IgnoredNotRecorded")],
-            ..lambda(
-                TaskKind::RecordOutcome,
-                json!({
-                    "ignored.$": "$.error",
-                    "run_id.$": "$$.Execution.Name",
-                    "trigger.$": "$"
-                }),
-            )
+            ..lambda::<RecordIgnored>(json!({
+                "error.$": "$.error",
+                "run_id.$": "$$.Execution.Name",
+                "trigger.$": "$"
+            }))
         },
     );
     machine.add(
@@ -165,13 +157,10 @@ pub fn definition() -> Machine {
             next: to("AnyFollowUp"),
             retry: Policy::KeepsTrigger.rules(),
             catch: vec![catch_all("$.record_error", "TakeUpFailed")],
-            ..lambda(
-                TaskKind::RecordOutcome,
-                json!({
-                    "take_up_after.$": "$$.Execution.Name",
-                    "now.$": "$$.State.EnteredTime"
-                }),
-            )
+            ..lambda::<TakeUpKept>(json!({
+                "run_id.$": "$$.Execution.Name",
+                "now.$": "$$.State.EnteredTime"
+            }))
         },
     );
     machine.add(
@@ -273,8 +262,7 @@ pub fn definition() -> Machine {
                 wave's traffic moves (a bounded number at a time), then one look whether each \
                 is.",
             ),
-            ..wave_step(
-                TaskKind::PromoteDatabase,
+            ..wave_step::<PromoteDatabases>(
                 json!({"started_at.$": "$.started_at"}),
                 "$.db",
                 "DatabasesPending",
@@ -305,8 +293,7 @@ pub fn definition() -> Machine {
                 "One more look at each database still promoting; each app gives up at its own \
                 deadline.",
             ),
-            ..wave_step(
-                TaskKind::CheckDatabase,
+            ..wave_step::<CheckDatabases>(
                 json!({"api_calls.$": "$.db.api_calls"}),
                 "$.db",
                 "DatabasesPending",
@@ -323,8 +310,7 @@ pub fn definition() -> Machine {
                 in one ChangeBatch per hosted zone; nothing if already in place.",
             ),
             retry: Policy::ShiftDns.rules(),
-            ..wave_step(
-                TaskKind::ShiftDns,
+            ..wave_step::<ShiftDns>(
                 json!({"mode": ShiftMode::Shift}),
                 "$.shift",
                 "CheckDnsSync",
@@ -353,13 +339,7 @@ pub fn definition() -> Machine {
                 "One check of every moved app not yet verified (alarms read 100 a call, health \
                 checks and probes at once); each app gives up at its own deadline.",
             ),
-            ..wave_step(
-                TaskKind::VerifyTraffic,
-                json!({}),
-                "$.verify",
-                "VerifyPending",
-                roll_back_the_wave(),
-            )
+            ..wave_step::<VerifyApps>(json!({}), "$.verify", "VerifyPending", roll_back_the_wave())
         },
     );
     run_waves.add(
@@ -380,8 +360,7 @@ pub fn definition() -> Machine {
     );
     run_waves.add(
         "RecheckApps",
-        wave_step(
-            TaskKind::VerifyTraffic,
+        wave_step::<VerifyApps>(
             json!({"api_calls.$": "$.verify.api_calls"}),
             "$.verify",
             "VerifyPending",
@@ -400,8 +379,7 @@ pub fn definition() -> Machine {
         "RollbackUnverified",
         TaskState {
             comment: text("Put back the traffic of the apps that failed verification, only those."),
-            ..wave_step(
-                TaskKind::ShiftDns,
+            ..wave_step::<ShiftDns>(
                 json!({"mode": ShiftMode::Rollback}),
                 "$.rollback",
                 "CheckRollbackSync",
@@ -488,8 +466,7 @@ pub fn definition() -> Machine {
         "RollbackWave",
         TaskState {
             comment: text("A step of the wave failed: put every app of the wave back as it was."),
-            ..wave_step(
-                TaskKind::ShiftDns,
+            ..wave_step::<ShiftDns>(
                 json!({"mode": ShiftMode::Rollback, "error.$": "$.error"}),
                 "$.rollback",
                 "WaveFailed",
@@ -553,16 +530,13 @@ pub fn definition() -> Machine {
             next: to("PublishOutcome"),
             retry: Policy::Record.rules(),
             catch: vec![catch_all("$.record_error", "ReleaseLease")],
-            ..lambda(
-                TaskKind::RecordOutcome,
-                json!({
-                    "plan.$": "$.plan",
-                    "results.$": "$.results",
-                    "api_calls.$": "$.api_calls",
-                    "started_at.$": "$$.Execution.StartTime",
-                    "finished_at.$": "$$.State.EnteredTime"
-                }),
-            )
+            ..lambda::<RecordOutcome>(json!({
+                "plan.$": "$.plan",
+                "results.$": "$.results",
+                "api_calls.$": "$.api_calls",
+                "started_at.$": "$$.Execution.StartTime",
+                "finished_at.$": "$$.State.EnteredTime"
+            }))
         },
     );
     machine.add(
@@ -616,13 +590,10 @@ pub fn definition() -> Machine {
             next: to("RecordFailed"),
             retry: Policy::Record.rules(),
             catch: vec![catch_all("$.release_error", "RecordFailed")],
-            ..lambda(
-                TaskKind::RecordOutcome,
-                json!({
-                    "release_lease.$": "$.plan.run_id",
-                    "action.$": "$.plan.action"
-                }),
-            )
+            ..lambda::<ReleaseLease>(json!({
+                "run_id.$": "$.plan.run_id",
+                "action.$": "$.plan.action"
+            }))
         },
     );
     machine.add(
@@ -645,16 +616,13 @@ pub fn definition() -> Machine {
             next: to("PublishFailure"),
             retry: Policy::Record.rules(),
             catch: vec![catch_all("$.record_error", "ReleaseLeaseAfterFailure")],
-            ..lambda(
-                TaskKind::RecordOutcome,
-                json!({
-                    "plan.$": "$.plan",
-                    "error.$": "$.error",
-                    "api_calls.$": "$.api_calls",
-                    "started_at.$": "$$.Execution.StartTime",
-                    "finished_at.$": "$$.State.EnteredTime"
-                }),
-            )
+            ..lambda::<RecordOutcome>(json!({
+                "plan.$": "$.plan",
+                "error.$": "$.error",
+                "api_calls.$": "$.api_calls",
+                "started_at.$": "$$.Execution.StartTime",
+                "finished_at.$": "$$.State.EnteredTime"
+            }))
         },
     );
     machine.add(
@@ -671,10 +639,7 @@ pub fn definition() -> Machine {
             next: to("RunFailed"),
             retry: Policy::Record.rules(),
             catch: vec![catch_all("$.release_error", "RunFailed")],
-            ..lambda(
-                TaskKind::RecordOutcome,
-                json!({"release_lease.$": "$.plan.run_id", "action.$": "$.plan.action"}),
-            )
+            ..lambda::<ReleaseLease>(json!({"run_id.$": "$.plan.run_id", "action.$": "$.plan.action"}))
         },
     );
     machine.add(
@@ -706,7 +671,7 @@ fn rollback_failed() -> Vec<Catcher> {
 
 /// One wait for Route 53 changes to be INSYNC: a first look, then, while
 /// any is pending, a Wait of [`DNS_SYNC_POLL_SECONDS`] and another look
-/// (wait_dns gives up after its checks; the Catch takes it from there).
+/// (CheckDnsSync gives up after its checks; the Catch takes it from there).
 struct DnsSyncLoop {
     /// The first look, the Choice, the Wait, the next looks.
     states: [&'static str; 4],
@@ -729,12 +694,12 @@ fn add_dns_sync_loop(machine: &mut Machine, l: DnsSyncLoop) {
     };
     let look = |comment, payload| TaskState {
         comment,
-        result_selector: select_output::<WaitDnsOutput>(),
+        result_selector: select_output::<CheckDnsSyncOutput>(),
         result_path: Some(json!(l.answer)),
         next: to(pending),
         retry: Policy::WaveStep.rules(),
         catch: (l.catch)(),
-        ..lambda(TaskKind::WaitDns, payload)
+        ..lambda::<CheckDnsSync>(payload)
     };
     machine.add(check, look(check_comment, json!({"changes.$": l.changes, "checks": 0})));
     machine.add(
@@ -792,7 +757,7 @@ fn publish_outcome(comment: &str, next: &str) -> TaskState {
 /// retried as one (`Policy::WaveStep`). Its payload: the [`WaveRef`] (each
 /// field from the state's own), the moment the state was entered (the clock
 /// its progress is stamped with), and `extra`.
-fn wave_step(task: TaskKind, extra: Value, answer: &str, next: &str, catch: Vec<Catcher>) -> TaskState {
+fn wave_step<T: Task<Input = WaveInput>>(extra: Value, answer: &str, next: &str, catch: Vec<Catcher>) -> TaskState {
     let mut payload: serde_json::Map<String, Value> = crate::fields::fields_of::<WaveRef>()
         .iter()
         .map(|f| (format!("{f}.$"), json!(format!("$.{f}"))))
@@ -807,6 +772,6 @@ fn wave_step(task: TaskKind, extra: Value, answer: &str, next: &str, catch: Vec<
         next: to(next),
         retry: Policy::WaveStep.rules(),
         catch,
-        ..lambda(task, Value::Object(payload))
+        ..lambda::<T>(Value::Object(payload))
     }
 }

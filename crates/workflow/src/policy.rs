@@ -15,7 +15,7 @@
 use lifeboat_core::ErrorName;
 use lifeboat_states::LAMBDA_INVOKE;
 use lifeboat_states::definition::{Retrier, TaskState};
-use lifeboat_tasks::TaskKind;
+use lifeboat_tasks::task::{RECORD_MODE_FIELD, Task};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
@@ -131,14 +131,34 @@ impl Policy {
     }
 }
 
-/// A Task invoking `task`'s function (its ARN substituted by the template
-/// for `${<Task>FunctionArn}`), with `payload`.
-pub fn lambda(task: TaskKind, payload: Value) -> TaskState {
+/// A Task invoking `T`'s Lambda function with `payload`. Every payload
+/// field must be one `T`'s input declares (the task refuses any other), and a
+/// record_outcome mode's tag is added from `T`; a mistake panics, so the
+/// generator's tests show it at once.
+pub fn lambda<T: Task>(payload: Value) -> TaskState {
+    let Value::Object(mut fields) = payload else {
+        panic!("{}'s payload must be an object", std::any::type_name::<T>())
+    };
+    let declared = crate::fields::fields_of::<T::Input>();
+    for key in fields.keys() {
+        let field = key.strip_suffix(".$").unwrap_or(key);
+        assert!(
+            declared.contains(&field),
+            "{}'s payload passes {field:?}, which its input does not declare ({declared:?})",
+            std::any::type_name::<T>()
+        );
+    }
+    if let Some(mode) = T::RECORD_MODE {
+        fields.insert(RECORD_MODE_FIELD.into(), json!(mode));
+    }
     TaskState {
         kind: "Task".into(),
         resource: LAMBDA_INVOKE.into(),
         timeout_seconds: Some(TASK_TIMEOUT_SECONDS),
-        parameters: Some(json!({"FunctionName": format!("${{{}}}", task.placeholder()), "Payload": payload})),
+        parameters: Some(json!({
+            "FunctionName": format!("${{{}}}", T::KIND.placeholder()),
+            "Payload": fields
+        })),
         ..Default::default()
     }
 }

@@ -108,7 +108,7 @@ fn waits(machine: &model::Machine) -> Vec<(String, lifeboat_states::definition::
         .collect()
 }
 
-/// The plan's budget gives each DNS change the checks wait_dns makes, as
+/// The plan's budget gives each DNS change the checks CheckDnsSync makes, as
 /// far apart as the definition waits between them.
 #[test]
 fn dns_changes_are_polled_as_the_budget_counts_them() {
@@ -118,7 +118,7 @@ fn dns_changes_are_polled_as_the_budget_counts_them() {
         assert_eq!(w.seconds, Some(lifeboat_core::timing::DNS_SYNC_POLL_SECONDS), "{name}");
     }
     assert_eq!(
-        u64::from(lifeboat_tasks::wait_dns::MAX_CHECKS) * lifeboat_core::timing::DNS_SYNC_POLL_SECONDS,
+        u64::from(lifeboat_tasks::check_dns_sync::MAX_CHECKS) * lifeboat_core::timing::DNS_SYNC_POLL_SECONDS,
         lifeboat_core::timing::DNS_SYNC_ALLOWANCE_SECONDS
     );
 }

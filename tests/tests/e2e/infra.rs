@@ -235,9 +235,12 @@ async fn every_function_policy_allows_exactly_the_calls_its_task_makes() {
     )
     .services();
     let ended = json!({
-        "source": "aws.states",
-        "detail-type": lifeboat_tasks::record_outcome::EXECUTION_STATUS_CHANGE,
-        "detail": {"name": first.name, "status": "TIMED_OUT", "startDate": 0, "stopDate": 0},
+        "record": "execution_end",
+        "event": {
+            "source": "aws.states",
+            "detail-type": lifeboat_tasks::record_outcome::EXECUTION_STATUS_CHANGE,
+            "detail": {"name": first.name, "status": "TIMED_OUT", "startDate": 0, "stopDate": 0},
+        },
     });
     lifeboat_tasks::dispatch(TaskKind::RecordOutcome, &record, ended)
         .await
@@ -626,6 +629,34 @@ fn every_trigger_path_keeps_what_it_cannot_deliver_and_alarms_on_it() {
     }
 }
 
+/// The run-ended rule hands the record function its mode and the whole
+/// status-change event: the template's input transformer, filled in as
+/// EventBridge fills `<aws.events.event.json>`, is what the task reads.
+#[test]
+fn the_run_ended_rule_passes_what_the_record_task_reads() {
+    use lifeboat_tasks::record_outcome::RecordExecutionEnd;
+    use lifeboat_tasks::task::{Task, read_input};
+    let t = template();
+    let rule = &t["Resources"]["RecordOutcomeFunction"]["Properties"]["Events"]["RunEndedWithoutRecord"]["Properties"];
+    let template = rule["InputTransformer"]["InputTemplate"]
+        .as_str()
+        .expect("the run-ended rule has an input transformer");
+    let event = json!({
+        "version": "0", "id": "e1", "source": "aws.states",
+        "detail-type": lifeboat_tasks::record_outcome::EXECUTION_STATUS_CHANGE,
+        "account": "111122223333", "time": "2026-12-05T00:00:00Z", "region": "us-west-2", "resources": [],
+        "detail": {"name": "run-1", "status": "TIMED_OUT", "startDate": 1, "stopDate": 2, "executionArn": "arn"},
+    });
+    let input: serde_json::Value =
+        serde_json::from_str(&template.replace("<aws.events.event.json>", &event.to_string())).unwrap();
+    assert_eq!(input["record"], json!(RecordExecutionEnd::RECORD_MODE.unwrap()));
+    let read = read_input::<RecordExecutionEnd>(input).unwrap();
+    assert_eq!(
+        (read.event.detail.name.as_str(), read.event.detail.status.as_str()),
+        ("run-1", "TIMED_OUT")
+    );
+}
+
 /// No forged follow-up: outcome events go to a bus of their own, which only
 /// the state machine's role may put to, and the follow-up rule listens there.
 /// The drill and the retry schedule run in one Region only.
@@ -682,7 +713,7 @@ fn outcome_events_go_to_a_bus_only_the_state_machine_may_put_to() {
 #[test]
 fn a_restore_may_describe_its_key_through_rds_and_grant_only_for_rds() {
     let t = template();
-    let (name, f) = function_for(&t, TaskKind::PromoteDatabase);
+    let (name, f) = function_for(&t, TaskKind::PromoteDatabases);
     let kms: Vec<&Yaml> = statements(&f)
         .filter(|st| serde_yaml_ng::to_string(&st["Action"]).unwrap().contains("kms:"))
         .collect();

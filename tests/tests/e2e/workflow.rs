@@ -420,7 +420,10 @@ async fn a_run_that_times_out_is_still_recorded_and_frees_the_lease() {
     let again = lifeboat_tasks::dispatch(
         lifeboat_tasks::TaskKind::RecordOutcome,
         &admin,
-        json!({"detail-type": "Step Functions Execution Status Change", "detail": {"name": exec.name, "status": "TIMED_OUT"}}),
+        json!({
+            "record": "execution_end",
+            "event": {"detail-type": "Step Functions Execution Status Change", "detail": {"name": exec.name, "status": "TIMED_OUT"}},
+        }),
     )
     .await
     .unwrap();

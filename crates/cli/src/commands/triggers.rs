@@ -129,7 +129,8 @@ pub(crate) async fn redrive(cli: &Cli, id: &str, queue_name: &str, place: Option
         }
         (Undelivered::RunEnded { event }, _) => {
             let f = factory(cli).await?;
-            match lifeboat_tasks::dispatch(TaskKind::RecordOutcome, &f.services(), event.clone()).await {
+            let input = json!({"record": lifeboat_tasks::task::RecordMode::ExecutionEnd, "event": event});
+            match lifeboat_tasks::dispatch(TaskKind::RecordOutcome, &f.services(), input).await {
                 Ok(out) => {
                     match cli.output {
                         OutputFormat::Json => print_json(&json!({"recorded": out})),

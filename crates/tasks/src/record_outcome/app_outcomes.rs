@@ -2,32 +2,11 @@
 //! Route 53 has its records when the run stopped before its wave.
 
 use crate::contract::{AppProgress, DbStatus, StatesError, VerifyStatus, WaveProgress};
-use lifeboat_core::calls::ApiCalls;
 use lifeboat_core::database::DbAction;
 use lifeboat_core::dns::RecordIndex;
 use lifeboat_core::outcome::{AppOutcome, AppStatus, DatabaseOutcome};
 use lifeboat_core::plan::Plan;
-use serde_json::Value;
 use std::collections::BTreeMap;
-
-/// Adds up every `api_calls` object anywhere in `v`.
-pub fn sum_api_calls(v: &Value, into: &mut ApiCalls) {
-    match v {
-        Value::Object(m) => {
-            for (k, child) in m {
-                if k == "api_calls"
-                    && let Ok(calls) = serde_json::from_value::<ApiCalls>(child.clone())
-                {
-                    into.merge(&calls);
-                    continue;
-                }
-                sum_api_calls(child, into);
-            }
-        }
-        Value::Array(a) => a.iter().for_each(|c| sum_api_calls(c, into)),
-        _ => {}
-    }
-}
 
 /// Where an app's records are now, against a phase's before/after weights.
 fn observed_status(

@@ -7,10 +7,45 @@ use crate::journal::try_load_run;
 use chrono::{DateTime, Utc};
 use lifeboat_core::{FailureName, LifeboatError};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 /// The detail-type of Step Functions' execution status-change events.
 pub const EXECUTION_STATUS_CHANGE: &str = "Step Functions Execution Status Change";
+
+/// Step Functions' execution status-change event, as EventBridge delivers
+/// it (the fields the record reads; the rest are left to AWS).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExecutionStatusChange {
+    #[serde(rename = "detail-type")]
+    pub detail_type: String,
+    pub detail: ExecutionDetail,
+}
+
+/// The event's detail.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionDetail {
+    /// The execution's name: the run id.
+    pub name: String,
+    /// `TIMED_OUT`, `ABORTED`, `FAILED` (the rule's pattern), or another.
+    pub status: String,
+    /// Epoch milliseconds.
+    #[serde(default)]
+    pub start_date: Option<i64>,
+    #[serde(default)]
+    pub stop_date: Option<i64>,
+    #[serde(default)]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub cause: Option<String>,
+}
+
+/// What the template's EventBridge rule passes (its input transformer wraps
+/// the event, so the function knows the mode it serves).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExecutionEndInput {
+    pub event: ExecutionStatusChange,
+}
 
 /// What the record of an execution that ended without one did.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -27,18 +62,26 @@ pub struct ExecutionEndRecord {
 /// record (EventBridge's status-change event): records it from the journal's
 /// plan and progress, as RecordFailure would have, and frees the lease.
 /// Idempotent: a run already recorded is left as it is.
-#[allow(clippy::too_many_arguments)]
-pub async fn record_execution_end(ports: &RecordPorts<'_>, event: &Value) -> Result<ExecutionEndRecord, LifeboatError> {
+pub async fn record_execution_end(
+    ports: &RecordPorts<'_>,
+    event: &ExecutionStatusChange,
+) -> Result<ExecutionEndRecord, LifeboatError> {
     let RecordPorts { journal, lease, .. } = *ports;
-    let detail = &event["detail"];
-    let field = |k: &str| detail[k].as_str().unwrap_or_default().to_string();
-    let (run_id, status) = (field("name"), field("status"));
+    if event.detail_type != EXECUTION_STATUS_CHANGE {
+        return Err(LifeboatError::invalid(format!(
+            "the execution-end record takes a \"{EXECUTION_STATUS_CHANGE}\" event, not \"{}\": \
+             check the EventBridge rule's pattern",
+            event.detail_type
+        )));
+    }
+    let detail = &event.detail;
+    let (run_id, status) = (detail.name.clone(), detail.status.clone());
     if run_id.is_empty() || status.is_empty() {
         return Err(LifeboatError::invalid(format!(
             "{EXECUTION_STATUS_CHANGE} event without detail.name or detail.status"
         )));
     }
-    let at = |k: &str| detail[k].as_i64().and_then(DateTime::<Utc>::from_timestamp_millis);
+    let at = |millis: Option<i64>| millis.and_then(DateTime::<Utc>::from_timestamp_millis);
     let done = |recorded: bool, detail: String| ExecutionEndRecord {
         run_id: run_id.clone(),
         status: status.clone(),
@@ -58,10 +101,12 @@ pub async fn record_execution_end(ports: &RecordPorts<'_>, event: &Value) -> Res
             "the execution was stopped (StopExecution) before it finished",
         ),
         "FAILED" => StatesError::new(
-            Some(field("error"))
+            detail
+                .error
+                .clone()
                 .filter(|e| !e.is_empty())
                 .unwrap_or_else(|| FailureName::RUNTIME.into()),
-            field("cause"),
+            detail.cause.clone().unwrap_or_default(),
         ),
         other => return Ok(done(false, format!("status {other}: nothing to record"))),
     };
@@ -80,10 +125,10 @@ pub async fn record_execution_end(ports: &RecordPorts<'_>, event: &Value) -> Res
     let plan = &run.0;
     let input = RecordInput {
         plan: plan.summarize(),
-        results: None,
+        results: Vec::new(),
         error: Some(error),
-        started_at: at("startDate").unwrap_or(plan.created_at),
-        finished_at: at("stopDate"),
+        started_at: at(detail.start_date).unwrap_or(plan.created_at),
+        finished_at: at(detail.stop_date),
         api_calls: None,
     };
     // Kept triggers stay kept: nobody would start this record's follow-up

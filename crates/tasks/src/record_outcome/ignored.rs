@@ -1,6 +1,7 @@
 //! Triggers the lease or the cooldown turned away: recorded, and their
 //! alarms kept for when the lease frees.
 
+use crate::contract::StatesError;
 use chrono::{DateTime, Utc};
 use lifeboat_aws::ports::{Journal, RunLease};
 use lifeboat_core::LifeboatError;
@@ -9,9 +10,10 @@ use serde_json::Value;
 
 /// A trigger the lease turned away.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct IgnoredInput {
-    /// `{"Error": "Lifeboat.LeaseHeld", "Cause": ...}`
-    pub ignored: Value,
+    /// Why: `Lifeboat.LeaseHeld` or `Lifeboat.Cooldown`, with its cause.
+    pub error: StatesError,
     pub run_id: String,
     /// The execution's input: an alarm's is kept for later.
     #[serde(default)]
@@ -39,7 +41,10 @@ pub async fn record_ignored(
     lease: &dyn RunLease,
     input: IgnoredInput,
 ) -> Result<IgnoredRecord, LifeboatError> {
-    let reason = input.ignored["Cause"].as_str().unwrap_or("lease held").to_string();
+    let reason = match input.error.cause.as_str() {
+        "" => "lease held".to_string(),
+        cause => cause.to_string(),
+    };
     let now = Utc::now();
     journal.record_ignored(&input.run_id, &reason, now).await?;
     let kept = match &input.trigger {
@@ -91,9 +96,10 @@ pub struct TakenUp {
 
 /// A trigger validate refused.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RefusedInput {
-    /// `{"Error": ..., "Cause": ...}`
-    pub refused: Value,
+    /// Validate's error.
+    pub error: StatesError,
     pub run_id: String,
     /// The execution's input.
     #[serde(default)]
@@ -120,11 +126,8 @@ pub async fn record_refused(
     lease: &dyn RunLease,
     input: RefusedInput,
 ) -> Result<RefusedRecord, LifeboatError> {
-    let error = input.refused["Error"]
-        .as_str()
-        .unwrap_or("States.TaskFailed")
-        .to_string();
-    let cause = input.refused["Cause"].as_str().unwrap_or_default();
+    let error = input.error.error.as_str().to_string();
+    let cause = input.error.cause.as_str();
     // A Lambda task's Cause is the function's error document; its message says more.
     let reason = serde_json::from_str::<Value>(cause)
         .ok()

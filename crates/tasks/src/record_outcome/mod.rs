@@ -13,25 +13,29 @@ use lifeboat_core::outcome::{AppOutcome, AppStatus, RunRecord, RunStatus};
 use lifeboat_core::plan::PlanSummary;
 use lifeboat_core::{ErrorName, FailureName, LifeboatError};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::collections::BTreeSet;
 
 mod app_outcomes;
 mod execution_end;
 mod ignored;
+mod tasks;
 pub use app_outcomes::*;
 pub use execution_end::*;
 pub use ignored::*;
+pub use tasks::*;
 #[cfg(test)]
 mod tests;
 
+/// What RecordOutcome and RecordFailure pass.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RecordInput {
     /// The plan as the state machine carries it; the whole plan is in the journal.
     pub plan: PlanSummary,
-    /// The phases' results (counts and the calls each step made).
+    /// The phases' results: per phase, per wave, its steps' answers (a run
+    /// that stopped has none).
     #[serde(default)]
-    pub results: Option<Value>,
+    pub results: Vec<Vec<WaveResult>>,
     /// When the run stopped on an error.
     #[serde(default)]
     pub error: Option<StatesError>,
@@ -41,7 +45,52 @@ pub struct RecordInput {
     pub finished_at: Option<DateTime<Utc>>,
     /// Calls made before the phases (validate's).
     #[serde(default)]
-    pub api_calls: Option<Value>,
+    pub api_calls: Option<ApiCalls>,
+}
+
+/// What the state machine keeps of a wave (its WaveResult, RolledBackResult
+/// or RollbackFailedResult state): each step's answer, of which the record
+/// reads the calls. A step the wave did not reach is absent.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct WaveResult {
+    #[serde(default)]
+    pub databases: Option<StepCalls>,
+    #[serde(default)]
+    pub shift: Option<StepCalls>,
+    #[serde(default)]
+    pub sync: Option<StepCalls>,
+    #[serde(default)]
+    pub verify: Option<StepCalls>,
+    #[serde(default)]
+    pub rollback: Option<StepCalls>,
+    #[serde(default)]
+    pub rollback_sync: Option<StepCalls>,
+}
+
+/// The calls a step's answer carries.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct StepCalls {
+    #[serde(default)]
+    pub api_calls: ApiCalls,
+}
+
+impl WaveResult {
+    /// The calls of every step the wave made.
+    pub fn api_calls(&self) -> ApiCalls {
+        let mut calls = ApiCalls::default();
+        let steps = [
+            &self.databases,
+            &self.shift,
+            &self.sync,
+            &self.verify,
+            &self.rollback,
+            &self.rollback_sync,
+        ];
+        for step in steps.into_iter().flatten() {
+            calls.merge(&step.api_calls);
+        }
+        calls
+    }
 }
 
 #[cfg(test)]
@@ -50,7 +99,7 @@ impl RecordInput {
     pub(crate) fn of(plan: PlanSummary, started_at: DateTime<Utc>) -> Self {
         RecordInput {
             plan,
-            results: None,
+            results: Vec::new(),
             error: None,
             started_at,
             finished_at: None,
@@ -215,12 +264,9 @@ async fn record_loaded(p: &RecordPorts<'_>, run: LoadedRun, input: RecordInput) 
         }
         _ => None,
     };
-    let mut api_calls = ApiCalls::default();
-    if let Some(v) = &input.api_calls {
-        sum_api_calls(&serde_json::json!({"api_calls": v}), &mut api_calls);
-    }
-    if let Some(r) = &input.results {
-        sum_api_calls(r, &mut api_calls);
+    let mut api_calls = input.api_calls.clone().unwrap_or_default();
+    for wave in input.results.iter().flatten() {
+        api_calls.merge(&wave.api_calls());
     }
     api_calls.merge(&own_calls());
     // The journal write (and the lease release) below are not in the record.

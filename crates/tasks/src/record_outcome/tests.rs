@@ -121,20 +121,21 @@ async fn partial_run_records_moved_and_rolled_back_apps_and_sums_api_calls() {
         },
     );
     let journal = journaled(&plan, progress).await;
-    let results = json!([[{
+    let results: Vec<Vec<WaveResult>> = serde_json::from_value(json!([[{
         "wave": 0,
         "shift": {"api_calls": {"route53:ChangeResourceRecordSets": 2, "route53:ListResourceRecordSets": 2}},
         "verify": {"api_calls": {"cloudwatch:DescribeAlarms": 4}},
         "rollback": {"api_calls": {"route53:ChangeResourceRecordSets": 1}}
-    }]]);
+    }]]))
+    .unwrap();
     let t0 = Utc::now();
     let rec = record(
         &registry,
         &journal,
         RecordInput {
-            results: Some(results),
+            results,
             finished_at: Some(t0 + chrono::Duration::seconds(42)),
-            api_calls: Some(json!({"route53:ListResourceRecordSets": 2})),
+            api_calls: Some(serde_json::from_value(json!({"route53:ListResourceRecordSets": 2})).unwrap()),
             ..RecordInput::of(plan.summarize(), t0)
         },
     )

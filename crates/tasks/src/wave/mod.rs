@@ -2,13 +2,16 @@
 //! at a time) and keeps the per-app progress in the journal, so the state
 //! machine's data and history grow with waves, not with applications.
 //!
-//! - promote_wave: each app's database promoted (after its dependencies are
-//!   checked), then one look whether it is writable;
-//! - check_wave: one more look at the databases still pending (the state
+//! Each module is named after the state it serves:
+//! - PromoteDatabases: each app's database promoted (after its dependencies
+//!   are checked), then one look whether it is writable;
+//! - CheckDatabases: one more look at the databases still pending (the state
 //!   machine's Wait + check loop), each bounded by its own deadline;
-//! - shift_wave: the wave's traffic (routing controls and weights) for the
-//!   apps whose database is ready, or back for the apps that failed;
-//! - verify_wave: one check of every moved app not yet verified (alarms read
+//! - ShiftDns: the wave's traffic (routing controls and weights) for the apps
+//!   whose database is ready;
+//! - RollbackUnverified and RollbackWave ([`rollback`]): the traffic of the
+//!   apps that failed verification, or of the whole wave, put back;
+//! - VerifyApps: one check of every moved app not yet verified (alarms read
 //!   in batches of 100 per Region), each bounded by its own deadline.
 
 use crate::contract::{DbProgress, DbStatus, StatesError, WaveRef};
@@ -16,16 +19,20 @@ use crate::services::Services;
 use crate::shift_dns::ShiftMode;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
+use lifeboat_core::calls::ApiCalls;
 use lifeboat_core::plan::AppMove;
 use lifeboat_core::{ErrorName, LifeboatError};
 use serde::{Deserialize, Serialize};
 
-mod databases;
-mod shift;
-mod verify;
-pub use databases::*;
-pub use shift::*;
-pub use verify::*;
+mod check_databases;
+mod promote_databases;
+pub mod rollback;
+mod shift_dns;
+mod verify_apps;
+pub use check_databases::*;
+pub use promote_databases::*;
+pub use shift_dns::*;
+pub use verify_apps::*;
 #[cfg(test)]
 mod tests;
 
@@ -34,9 +41,11 @@ pub const CONCURRENCY: usize = 16;
 
 /// What the state machine passes to a wave task.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct WaveInput {
-    #[serde(flatten)]
-    pub at: WaveRef,
+    pub run_id: String,
+    pub phase: usize,
+    pub wave: usize,
     /// When the wave started (promote_wave notes it).
     #[serde(default)]
     pub started_at: Option<DateTime<Utc>>,
@@ -50,6 +59,20 @@ pub struct WaveInput {
     /// progress is stamped with (the execution's; Utc::now() without it).
     #[serde(default)]
     pub entered_at: Option<DateTime<Utc>>,
+    /// A check loop's running total of calls, from its previous check.
+    #[serde(default)]
+    pub api_calls: Option<ApiCalls>,
+}
+
+impl WaveInput {
+    /// The wave it works on.
+    pub fn at(&self) -> WaveRef {
+        WaveRef {
+            run_id: self.run_id.clone(),
+            phase: self.phase,
+            wave: self.wave,
+        }
+    }
 }
 
 /// Runs `job` on each item, [`CONCURRENCY`] at a time (results in the order they finish).

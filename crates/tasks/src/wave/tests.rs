@@ -1,5 +1,4 @@
 use super::*;
-use crate::contract::WaveRef;
 use crate::journal::store_plan;
 use crate::services::Services;
 use crate::shift_dns::ShiftMode;
@@ -36,15 +35,14 @@ async fn planned_with(
     assert_eq!(plan.lease_epoch, Some(1));
     store_plan(&*s.journal, &plan).await.unwrap();
     WaveInput {
-        at: WaveRef {
-            run_id: "run-1".into(),
-            phase: 0,
-            wave: 0,
-        },
+        run_id: "run-1".into(),
+        phase: 0,
+        wave: 0,
         started_at: None,
         mode: None,
         error: None,
         entered_at: None,
+        api_calls: None,
     }
 }
 

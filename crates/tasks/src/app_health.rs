@@ -1,6 +1,7 @@
-//! verify_traffic: one check of an application's health in its target Region:
-//! its Route 53 health check healthy and its CloudWatch alarms OK. The state
-//! machine repeats it (Wait + check loop) until healthy or out of checks.
+//! One check of an application's health in its target Region, which
+//! VerifyApps makes for each app of a wave: its Route 53 health check healthy
+//! and its CloudWatch alarms OK. The state machine repeats it (Wait + check
+//! loop) until healthy or out of checks.
 
 use lifeboat_aws::ports::{AlarmStates, HealthChecks, HttpProbe};
 use lifeboat_core::LifeboatError;
@@ -26,7 +27,7 @@ pub struct VerifyOutput {
 /// `health_best_effort` reads health checks in a disaster run (one short
 /// attempt): Route 53's API lives in us-east-1, so not answering leaves the
 /// verdict to the target Region's alarms.
-pub async fn verify_traffic(
+pub async fn check_app_health(
     health: &dyn HealthChecks,
     health_best_effort: &dyn HealthChecks,
     alarms: &dyn AlarmStates,
@@ -110,7 +111,7 @@ mod tests {
         let app = wave_of(&r53, &["api"]).await.apps.remove(0);
         let alarms = FakeAlarms::default();
         alarms.set("us-west-2", "api-usw2-5xx", "OK");
-        let out = verify_traffic(
+        let out = check_app_health(
             &r53,
             &r53,
             &alarms,
@@ -125,7 +126,7 @@ mod tests {
         assert!(out.healthy, "{}", out.detail);
         assert_eq!(out.checks, 1);
         alarms.set("us-west-2", "api-usw2-5xx", "ALARM");
-        let out = verify_traffic(
+        let out = check_app_health(
             &r53,
             &r53,
             &alarms,
@@ -150,7 +151,7 @@ mod tests {
         let app = wave_of(&r53, &["api"]).await.apps.remove(0);
         // The app has an alarm: its health check is not read (Route 53's quota).
         assert_eq!(app.verification.health_check_id, None);
-        let out = verify_traffic(
+        let out = check_app_health(
             &r53,
             &r53,
             &FakeAlarms::default(),
@@ -174,7 +175,7 @@ mod tests {
         let mut app = wave_of(&r53, &["api"]).await.apps.remove(0);
         app.verification.alarms.clear();
         app.verification.health_check_id = Some("hc-api-usw2".into());
-        let out = verify_traffic(
+        let out = check_app_health(
             &r53,
             &r53,
             &FakeAlarms::default(),

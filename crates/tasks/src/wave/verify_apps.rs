@@ -1,11 +1,13 @@
-//! verify_wave: one check of every moved app not yet verified, its alarms
+//! VerifyApps: one check of every moved app not yet verified, its alarms
 //! read in batches per Region.
 
 use super::*;
+use crate::app_health::{VerifyInput, check_app_health};
 use crate::contract::{VerifyProgress, VerifyStatus, WaveStep};
+use crate::dispatch::TaskKind;
 use crate::journal::{LoadedWave, load_wave, save_progress};
 use crate::services::Services;
-use crate::verify_traffic::{VerifyInput, verify_traffic};
+use crate::task::Task;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use lifeboat_aws::AwsError;
@@ -45,7 +47,7 @@ fn unread(e: &LifeboatError) -> bool {
 
 /// One check of every moved app of the wave not yet verified.
 pub async fn verify_wave(s: &Services, now: DateTime<Utc>, input: WaveInput) -> Result<WaveStep, LifeboatError> {
-    let LoadedWave { wave, mut progress, .. } = load_wave(&*s.journal, &input.at).await?;
+    let LoadedWave { wave, mut progress, .. } = load_wave(&*s.journal, &input.at()).await?;
     let todo: Vec<&AppMove> = wave
         .apps
         .iter()
@@ -93,10 +95,10 @@ pub async fn verify_wave(s: &Services, now: DateTime<Utc>, input: WaveInput) -> 
             )
         })
         .collect();
-    let checks: Vec<(String, Result<crate::verify_traffic::VerifyOutput, LifeboatError>)> =
+    let checks: Vec<(String, Result<crate::app_health::VerifyOutput, LifeboatError>)> =
         bounded(jobs, |(s, alarms, input)| async move {
             let name = input.app.app.clone();
-            let out = verify_traffic(&*s.health, &*s.health_best_effort, &*alarms, &*s.http, input).await;
+            let out = check_app_health(&*s.health, &*s.health_best_effort, &*alarms, &*s.http, input).await;
             (name, out)
         })
         .await;
@@ -146,7 +148,7 @@ pub async fn verify_wave(s: &Services, now: DateTime<Utc>, input: WaveInput) -> 
         };
         entry.verify = Some(v);
     }
-    save_progress(&*s.journal, &input.at, &progress).await?;
+    save_progress(&*s.journal, &input.at(), &progress).await?;
     let mut step = WaveStep::default();
     let mut interval: Option<u32> = None;
     for a in &wave.apps {
@@ -197,4 +199,21 @@ pub async fn verify_wave(s: &Services, now: DateTime<Utc>, input: WaveInput) -> 
         }
     );
     Ok(step)
+}
+
+/// The VerifyApps state (and RecheckApps, its loop).
+pub struct VerifyApps;
+
+impl Task for VerifyApps {
+    const KIND: TaskKind = TaskKind::VerifyApps;
+    type Input = WaveInput;
+    type Output = WaveStep;
+
+    async fn run(s: &Services, input: WaveInput) -> Result<WaveStep, LifeboatError> {
+        let at = input.entered_at.unwrap_or_else(Utc::now);
+        let carried = input.api_calls.clone();
+        let mut step = verify_wave(s, at, input).await?;
+        step.api_calls = s.calls_made(carried.as_ref());
+        Ok(step)
+    }
 }

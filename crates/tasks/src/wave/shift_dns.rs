@@ -1,0 +1,104 @@
+//! ShiftDns: the wave's traffic moved (routing controls, weights, writer
+//! CNAMEs) for the apps whose database is ready.
+
+use super::*;
+use crate::contract::WaveStep;
+use crate::dispatch::TaskKind;
+use crate::journal::{LoadedWave, load_wave, save_progress};
+use crate::services::Services;
+use crate::shift_dns::{DatabaseResult, ShiftInput, ShiftMode, ShiftOutput, shift_dns};
+use crate::task::Task;
+use chrono::Utc;
+use lifeboat_core::LifeboatError;
+use lifeboat_core::dns::BatchLimits;
+
+/// Moves the wave's traffic as shift_dns does, for the apps whose database
+/// the progress says is ready (or that have none to wait for).
+pub async fn shift_wave(s: &Services, input: WaveInput) -> Result<WaveStep, LifeboatError> {
+    let LoadedWave {
+        wave,
+        mut progress,
+        lease_epoch,
+    } = load_wave(&*s.journal, &input.at()).await?;
+    fence(s, &input.run_id, lease_epoch).await?;
+    let databases: Vec<DatabaseResult> = wave
+        .apps
+        .iter()
+        .filter_map(|a| {
+            let p = progress.apps.get(&a.app)?.database.as_ref()?;
+            Some(DatabaseResult {
+                app: a.app.clone(),
+                status: p.status,
+                endpoint: p.endpoint.clone(),
+            })
+        })
+        .collect();
+    let out = shift_dns(
+        &*s.dns_read,
+        &*s.dns_write,
+        &*s.arc,
+        BatchLimits::default(),
+        ShiftInput {
+            run_id: input.run_id.clone(),
+            wave: wave.clone(),
+            mode: ShiftMode::Shift,
+            verified: None,
+            error: None,
+            databases: Some(databases),
+        },
+    )
+    .await?;
+    let at = input.entered_at.unwrap_or_else(Utc::now);
+    for a in &out.moving {
+        let p = progress.apps.entry(a.app.clone()).or_default();
+        p.shifted = true;
+        p.shifted_at = p.shifted_at.or(Some(at));
+    }
+    if out.arc.is_some() {
+        progress.arc = out.arc.clone();
+    }
+    save_progress(&*s.journal, &input.at(), &progress).await?;
+    Ok(traffic_step(out, "moved"))
+}
+
+/// What a traffic step answers: apps moved (or put back) and the changes to wait for.
+pub(super) fn traffic_step(out: ShiftOutput, verb: &str) -> WaveStep {
+    let controls = out
+        .arc
+        .as_ref()
+        .map(|a| format!("; {}", a.describe()))
+        .unwrap_or_default();
+    WaveStep {
+        pending: 0,
+        interval_seconds: 0,
+        done: out.apps.len(),
+        failed: 0,
+        summary: format!(
+            "{} app(s) {verb}: {} record(s) changed in {} change batch(es){controls}",
+            out.apps.len(),
+            out.records_changed,
+            out.changes.len()
+        ),
+        changes: out.changes,
+        api_calls: Default::default(),
+    }
+}
+
+/// The ShiftDns state, and the two rollbacks ([`super::rollback`]) its
+/// function serves (the input's `mode`).
+pub struct ShiftDns;
+
+impl Task for ShiftDns {
+    const KIND: TaskKind = TaskKind::ShiftDns;
+    type Input = WaveInput;
+    type Output = WaveStep;
+
+    async fn run(s: &Services, input: WaveInput) -> Result<WaveStep, LifeboatError> {
+        let mut step = match input.mode.unwrap_or(ShiftMode::Shift) {
+            ShiftMode::Shift => shift_wave(s, input).await?,
+            ShiftMode::Rollback => super::rollback::roll_back_wave(s, input).await?,
+        };
+        step.api_calls = s.calls_made(None);
+        Ok(step)
+    }
+}
