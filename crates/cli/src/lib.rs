@@ -12,6 +12,7 @@ pub mod output;
 pub mod progress;
 pub mod remote;
 pub mod report;
+pub mod table;
 pub mod text;
 
 use clap::Parser;

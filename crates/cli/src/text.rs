@@ -21,17 +21,21 @@ pub fn probe_text(out: &lifeboat_tasks::probe::ProbeOutput) -> String {
         out.region,
         out.at.format("%Y-%m-%dT%H:%M:%SZ")
     );
-    for r in &out.results {
-        let _ = writeln!(
-            s,
-            "  {:<20} {:<4} {} ({} ms): {}",
-            r.app,
-            if r.ok { "ok" } else { "FAIL" },
-            r.url,
-            r.millis,
-            r.detail
-        );
-    }
+    let rows = out.results.iter().map(|r| {
+        [
+            r.app.clone(),
+            if r.ok { "ok" } else { "FAIL" }.to_string(),
+            r.url.clone(),
+            format!("{} ms", r.millis),
+            r.detail.clone(),
+        ]
+    });
+    s.push_str(&crate::table::render(
+        "  ",
+        &["APP", "", "URL", "TOOK", "DETAIL"],
+        &[3],
+        rows,
+    ));
     s
 }
 
@@ -51,24 +55,23 @@ pub fn apps_json(apps: &[StoredApp]) -> Value {
 }
 
 pub fn apps_table(apps: &[StoredApp]) -> String {
-    let mut s = format!(
-        "{:<20} {:>4}  {:<14} {:<14} {:<16} {:<8} {}\n",
-        "APP", "TIER", "PRIMARY", "SECONDARY", "ACTIVE", "RECORDS", "DATABASE"
-    );
-    for a in apps {
-        let _ = writeln!(
-            s,
-            "{:<20} {:>4}  {:<14} {:<14} {:<16} {:<8} {}",
-            a.app.name,
-            a.app.tier,
-            a.app.regions.primary,
-            a.app.regions.secondary,
-            a.active_region.as_deref().unwrap_or("(primary)"),
-            a.app.dns.len(),
-            a.app.database.kind.as_str()
-        );
-    }
-    s
+    let rows = apps.iter().map(|a| {
+        [
+            a.app.name.clone(),
+            a.app.tier.to_string(),
+            a.app.regions.primary.clone(),
+            a.app.regions.secondary.clone(),
+            a.active_region.clone().unwrap_or_else(|| "(primary)".into()),
+            a.app.dns.len().to_string(),
+            a.app.database.kind.as_str().to_string(),
+        ]
+    });
+    crate::table::render(
+        "",
+        &["APP", "TIER", "PRIMARY", "SECONDARY", "ACTIVE", "RECORDS", "DATABASE"],
+        &[1, 5],
+        rows,
+    )
 }
 
 /// The run lease for people: who holds it, or whether alarms are in the cooldown.
@@ -199,26 +202,22 @@ pub fn plan_text(plan: &Plan) -> String {
 }
 
 pub fn history_table(runs: &[RunRecord]) -> String {
-    let mut s = format!(
-        "{:<44} {:<9} {:<9} {:<14} {:>8}  {}\n",
-        "RUN", "ACTION", "TRIGGER", "STATUS", "SECONDS", "SUMMARY"
-    );
-    for r in runs {
-        let _ = writeln!(
-            s,
-            "{:<44} {:<9} {:<9} {:<14} {:>8.1}  {}",
-            r.run_id,
+    let rows = runs.iter().map(|r| {
+        [
+            r.run_id.clone(),
             r.action.to_string(),
             format!("{:?}", r.trigger).to_lowercase(),
-            serde_json::to_value(r.status)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
-            r.duration_seconds,
-            r.summary
-        );
-    }
-    s
+            r.status.as_str().to_string(),
+            format!("{:.1}", r.duration_seconds),
+            r.summary.clone(),
+        ]
+    });
+    crate::table::render(
+        "",
+        &["RUN", "ACTION", "TRIGGER", "STATUS", "SECONDS", "SUMMARY"],
+        &[4],
+        rows,
+    )
 }
 
 pub fn run_text(r: &RunRecord) -> String {
@@ -283,10 +282,7 @@ pub fn run_text(r: &RunRecord) -> String {
 
 /// Each app's database step per run: `(label, record)` in order.
 pub fn database_table(runs: &[(&str, RunRecord)]) -> String {
-    let mut s = format!(
-        "  {:<10} {:<9} {:<16} {:<10} {:>11} {:>12}  {}\n",
-        "APP", "RUN", "ACTION", "STATUS", "WRITABLE IN", "RPO AT RISK", "TARGET"
-    );
+    let mut rows = Vec::new();
     for (label, r) in runs {
         for a in &r.apps {
             let Some(d) = &a.database else { continue };
@@ -295,21 +291,27 @@ pub fn database_table(runs: &[(&str, RunRecord)]) -> String {
                 (None, Some(w)) => format!("{w:.0}s lost"),
                 _ => "-".to_string(),
             };
-            let _ = writeln!(
-                s,
-                "  {:<10} {:<9} {:<16} {:<10} {:>11} {:>12}  {} in {}",
-                a.app,
-                label,
-                d.action,
-                d.status,
+            rows.push(vec![
+                a.app.clone(),
+                label.to_string(),
+                d.action.to_string(),
+                d.status.to_string(),
                 d.seconds_to_writable.map_or("-".to_string(), |t| format!("{t:.0}s")),
                 at_risk,
-                d.target,
-                d.region
-            );
+                format!("{} in {}", d.target, d.region),
+            ]);
         }
+    }
+    let mut s = crate::table::render(
+        "  ",
+        &["APP", "RUN", "ACTION", "STATUS", "WRITABLE IN", "RPO AT RISK", "TARGET"],
+        &[4, 5],
+        rows,
+    );
+    // A skip's reason is a sentence: under the table, not in a column.
+    for (label, r) in runs {
         for k in &r.skipped {
-            let _ = writeln!(s, "  {:<10} {:<9} skipped: {}", k.app, label, k.reason);
+            let _ = writeln!(s, "  {} ({label}) skipped: {}", k.app, k.reason);
         }
     }
     s
@@ -383,29 +385,29 @@ pub fn weights_table(columns: &[(&str, &[WeightRow])]) -> String {
     let Some((_, first)) = columns.first() else {
         return String::new();
     };
-    let mut s = format!("  {:<12} {:<28}", "APP", "RECORD");
-    for (title, _) in columns {
-        let _ = write!(s, " {:>22}", title);
-    }
-    s.push('\n');
-    let _ = write!(s, "  {:<12} {:<28}", "", "");
-    for _ in columns {
-        let _ = write!(s, " {:>22}", "primary / secondary");
-    }
-    s.push('\n');
+    let header: Vec<&str> = ["APP", "RECORD"]
+        .into_iter()
+        .chain(columns.iter().map(|(title, _)| *title))
+        .collect();
     let w = |x: Option<i64>| x.map(|v| v.to_string()).unwrap_or_else(|| "-".into());
-    for (i, row) in first.iter().enumerate() {
-        let _ = write!(s, "  {:<12} {:<28}", row.app, row.record);
-        for (_, rows) in columns {
-            let cell = rows
-                .get(i)
+    let legend = ["", ""]
+        .map(String::from)
+        .into_iter()
+        .chain(columns.iter().map(|_| "primary / secondary".to_string()))
+        .collect::<Vec<_>>();
+    let rows = first.iter().enumerate().map(|(i, row)| {
+        let cells = columns.iter().map(move |(_, rows)| {
+            rows.get(i)
                 .map(|r| format!("{:>3} / {:<3}", w(r.primary_weight), w(r.secondary_weight)))
-                .unwrap_or_default();
-            let _ = write!(s, " {:>22}", cell);
-        }
-        s.push('\n');
-    }
-    s
+                .unwrap_or_default()
+        });
+        [row.app.clone(), row.record.clone()]
+            .into_iter()
+            .chain(cells)
+            .collect::<Vec<_>>()
+    });
+    let right: Vec<usize> = (2..header.len()).collect();
+    crate::table::render("  ", &header, &right, std::iter::once(legend).chain(rows))
 }
 
 /// The readiness table: app, ready, reasons, RPO at risk now, last good.
@@ -417,34 +419,39 @@ pub fn readiness_table(ev: &lifeboat_tasks::readiness::Evaluation, now: chrono::
         ev.apps.len() - ev.not_ready().len(),
         ev.apps.len()
     );
-    out.push_str(&format!(
-        "{:<22} {:<6} {:<28} {:>12} {:<8} {:<26} REASONS\n",
-        "APP", "READY", "NEXT MOVE", "RPO AT RISK", "TREND", "LAST GOOD"
-    ));
-    for a in &ev.apps {
-        let rpo = a
-            .rpo_at_risk_seconds
-            .map(|s| format!("{s:.1} s"))
-            .unwrap_or_else(|| "-".into());
-        let last = a
-            .last_good
-            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-            .unwrap_or_else(|| "never".into());
-        out.push_str(&format!(
-            "{:<22} {:<6} {:<28} {:>12} {:<8} {:<26} {}\n",
-            a.app,
-            if a.ready { "yes" } else { "NO" },
-            a.next_move,
-            rpo,
-            a.lag_trend.as_deref().unwrap_or("-"),
-            last,
+    let rows = ev.apps.iter().map(|a| {
+        [
+            a.app.clone(),
+            if a.ready { "yes" } else { "NO" }.to_string(),
+            a.next_move.to_string(),
+            a.rpo_at_risk_seconds
+                .map(|s| format!("{s:.1} s"))
+                .unwrap_or_else(|| "-".into()),
+            a.lag_trend.clone().unwrap_or_else(|| "-".into()),
+            a.last_good
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                .unwrap_or_else(|| "never".into()),
             if a.reasons.is_empty() {
                 "-".to_string()
             } else {
                 a.reasons.join("; ")
-            }
-        ));
-    }
+            },
+        ]
+    });
+    out.push_str(&crate::table::render(
+        "",
+        &[
+            "APP",
+            "READY",
+            "NEXT MOVE",
+            "RPO AT RISK",
+            "TREND",
+            "LAST GOOD",
+            "REASONS",
+        ],
+        &[3],
+        rows,
+    ));
     out
 }
 

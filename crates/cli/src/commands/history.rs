@@ -21,9 +21,13 @@ pub(crate) async fn run(cli: &Cli, limit: usize, state_machine_arn: Option<&str>
             crate::out!("{}", text::history_table(&runs));
             if let Some(e) = &executions {
                 crate::outln!("Step Functions executions:");
-                for (n, st, t) in e {
-                    crate::outln!("  {n:<44} {st:<10} {t}");
-                }
+                let rows = e
+                    .iter()
+                    .map(|(n, st, t)| [n.to_string(), st.to_string(), t.to_string()]);
+                crate::out!(
+                    "{}",
+                    crate::table::render("  ", &["NAME", "STATUS", "STARTED"], &[], rows)
+                );
             }
         }
     }
