@@ -3,11 +3,12 @@
 //! app, a segment per step, one axis from the trigger), RTO and RPO at risk
 //! per app, the waves, the AWS calls, the exceptions. At scale the timeline
 //! collapses to a row per wave plus the exceptions and the slowest apps.
+//! Built with maud: every text is escaped by construction.
 
 use super::{AppReport, RunReport, SegmentKind};
 use chrono::{DateTime, Utc};
 use lifeboat_core::outcome::AppStatus;
-use std::fmt::Write;
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 /// Up to this many apps, every app has its own row; past it, waves collapse.
 pub const ALL_ROWS_MAX: usize = 40;
@@ -17,14 +18,6 @@ pub const SHOWN_APPS_MAX: usize = 30;
 const ROW_H: f64 = 22.0;
 const LABEL_W: f64 = 190.0;
 const CHART_W: f64 = 760.0;
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
 
 /// UTC, with the offset shown.
 fn when(t: DateTime<Utc>) -> String {
@@ -78,308 +71,304 @@ pub fn shown_apps(r: &RunReport) -> Vec<&AppReport> {
     exceptions
 }
 
-fn timeline_svg(r: &RunReport, apps: &[&AppReport], out: &mut String) {
+/// One decimal, as the SVG's coordinates are written.
+fn f1(v: f64) -> String {
+    format!("{v:.1}")
+}
+
+/// A timeline row: its label, its class, what it is (for readers and
+/// tests: `data-app`, `data-phase`, `data-wave`) and its segments.
+struct Row {
+    label: String,
+    class: &'static str,
+    app: Option<String>,
+    phase: Option<usize>,
+    wave: Option<usize>,
+    bars: Vec<Bar>,
+}
+
+/// A segment of a row, with its tooltip.
+struct Bar {
+    start: f64,
+    end: f64,
+    class: &'static str,
+    title: String,
+}
+
+/// The rows: with many apps, a row per wave and a divider first.
+fn timeline_rows(r: &RunReport, apps: &[&AppReport]) -> Vec<Row> {
+    let mut rows = Vec::new();
+    if r.apps.len() > ALL_ROWS_MAX {
+        for w in &r.waves {
+            let bars = match (w.start_seconds, w.end_seconds) {
+                (Some(start), Some(end)) => vec![Bar {
+                    start,
+                    end,
+                    class: "wave",
+                    title: format!(
+                        "phase {} wave {}: {} apps, {} moved, {} not",
+                        w.phase, w.wave, w.apps, w.moved, w.not_moved
+                    ),
+                }],
+                _ => Vec::new(),
+            };
+            rows.push(Row {
+                label: format!(
+                    "wave {}.{} ({} apps, {} not moved)",
+                    w.phase, w.wave, w.apps, w.not_moved
+                ),
+                class: "wave",
+                app: None,
+                phase: Some(w.phase),
+                wave: Some(w.wave),
+                bars,
+            });
+        }
+        rows.push(Row {
+            label: format!("{} of {} apps below", apps.len(), r.apps.len()),
+            class: "divider",
+            app: None,
+            phase: None,
+            wave: None,
+            bars: Vec::new(),
+        });
+    }
+    for a in apps.iter().copied() {
+        let bars = a
+            .segments
+            .iter()
+            .map(|s| Bar {
+                start: s.start_seconds,
+                end: s.end_seconds,
+                class: kind_class(s.kind),
+                title: format!(
+                    "{} {}: {:?} {:.1}-{:.1} s ({})",
+                    a.app,
+                    s.outcome,
+                    s.kind,
+                    s.start_seconds,
+                    s.end_seconds,
+                    when(s.start)
+                ),
+            })
+            .collect();
+        rows.push(Row {
+            label: a.app.clone(),
+            class: status_class(a.status),
+            app: Some(a.app.clone()),
+            phase: Some(a.phase),
+            wave: None,
+            bars,
+        });
+    }
+    rows
+}
+
+/// The timeline: one axis in seconds from time zero, a row per app (or wave).
+fn timeline_svg(r: &RunReport, apps: &[&AppReport]) -> Markup {
     let end = r.axis_end_seconds();
     let x = |s: f64| LABEL_W + (s.max(0.0) / end) * CHART_W;
-    let collapsed = r.apps.len() > ALL_ROWS_MAX;
-    let rows = if collapsed {
-        r.waves.len() + 1 + apps.len()
-    } else {
-        apps.len()
-    };
-    let height = 34.0 + rows as f64 * ROW_H + 10.0;
+    let rows = timeline_rows(r, apps);
+    let height = 34.0 + rows.len() as f64 * ROW_H + 10.0;
     let width = LABEL_W + CHART_W + 20.0;
-    let _ = write!(
-        out,
-        r#"<svg class="timeline" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="timeline of the run">"#
-    );
-    // The axis: seconds from time zero.
     let step = tick_step(end);
-    let mut t = 0.0;
-    while t <= end + 1e-9 {
-        let _ = write!(
-            out,
-            r#"<line class="tick" x1="{0:.1}" y1="18" x2="{0:.1}" y2="{1:.1}"/><text class="axis" x="{0:.1}" y="13">{2}</text>"#,
-            x(t),
-            height - 6.0,
-            if t >= 60.0 {
+    let ticks = (0..)
+        .map(|i| f64::from(i) * step)
+        .take_while(|t| *t <= end + 1e-9)
+        .map(|t| {
+            let label = if t >= 60.0 {
                 let s = t as u64;
                 format!("{}:{:02}", s / 60, s % 60)
             } else {
                 format!("{t}s")
-            }
-        );
-        t += step;
-    }
-    let mut y = 30.0;
-    let mut row = |label: &str, class: &str, data: &str, bars: &[(f64, f64, &str, String)], out: &mut String| {
-        let _ = write!(
-            out,
-            r#"<g class="row {class}" {data}><text class="label" x="{:.1}" y="{:.1}">{}</text>"#,
-            LABEL_W - 8.0,
-            y + 14.0,
-            esc(label)
-        );
-        for (s, e, cls, title) in bars {
-            let w = (x(*e) - x(*s)).max(2.0);
-            let _ = write!(
-                out,
-                r#"<rect class="seg {cls}" x="{:.1}" y="{:.1}" width="{w:.1}" height="{:.1}" data-start="{s:.3}" data-end="{e:.3}"><title>{}</title></rect>"#,
-                x(*s),
-                y + 3.0,
-                ROW_H - 6.0,
-                esc(title)
-            );
-        }
-        out.push_str("</g>");
-        y += ROW_H;
-    };
-    if collapsed {
-        for w in &r.waves {
-            let bars: Vec<(f64, f64, &str, String)> = match (w.start_seconds, w.end_seconds) {
-                (Some(s), Some(e)) => vec![(
-                    s,
-                    e,
-                    "wave",
-                    format!(
-                        "phase {} wave {}: {} apps, {} moved, {} not",
-                        w.phase, w.wave, w.apps, w.moved, w.not_moved
-                    ),
-                )],
-                _ => Vec::new(),
             };
-            row(
-                &format!(
-                    "wave {}.{} ({} apps, {} not moved)",
-                    w.phase, w.wave, w.apps, w.not_moved
-                ),
-                "wave",
-                &format!(r#"data-phase="{}" data-wave="{}""#, w.phase, w.wave),
-                &bars,
-                out,
-            );
+            (x(t), label)
+        });
+    // Foreign (SVG) elements are closed explicitly: an HTML parser knows no void SVG element.
+    html! {
+        svg class="timeline" xmlns="http://www.w3.org/2000/svg" width=(width) height=(height)
+            viewBox={ "0 0 " (width) " " (height) } role="img" aria-label="timeline of the run" {
+            @for (at, label) in ticks {
+                line class="tick" x1=(f1(at)) y1="18" x2=(f1(at)) y2=(f1(height - 6.0)) {}
+                text class="axis" x=(f1(at)) y="13" { (label) }
+            }
+            @for (i, row) in rows.iter().enumerate() {
+                @let y = 30.0 + i as f64 * ROW_H;
+                g class={ "row " (row.class) } data-phase=[row.phase] data-wave=[row.wave] data-app=[row.app.as_deref()] {
+                    text class="label" x=(f1(LABEL_W - 8.0)) y=(f1(y + 14.0)) { (row.label) }
+                    @for b in &row.bars {
+                        rect class={ "seg " (b.class) } x=(f1(x(b.start))) y=(f1(y + 3.0))
+                            width=(f1((x(b.end) - x(b.start)).max(2.0))) height=(f1(ROW_H - 6.0))
+                            data-start=(format!("{:.3}", b.start)) data-end=(format!("{:.3}", b.end)) {
+                            title { (b.title) }
+                        }
+                    }
+                }
+            }
         }
-        row(
-            &format!("{} of {} apps below", apps.len(), r.apps.len()),
-            "divider",
-            "",
-            &[],
-            out,
-        );
     }
-    for a in apps.iter().copied() {
-        let bars: Vec<(f64, f64, &str, String)> = a
-            .segments
-            .iter()
-            .map(|s| {
-                (
-                    s.start_seconds,
-                    s.end_seconds,
-                    kind_class(s.kind),
-                    format!(
-                        "{} {}: {:?} {:.1}-{:.1} s ({})",
-                        a.app,
-                        s.outcome,
-                        s.kind,
-                        s.start_seconds,
-                        s.end_seconds,
-                        when(s.start)
-                    ),
-                )
-            })
-            .collect();
-        row(
-            &a.app,
-            status_class(a.status),
-            &format!(r#"data-app="{}" data-phase="{}""#, esc(&a.app), a.phase),
-            &bars,
-            out,
-        );
-    }
-    out.push_str("</svg>");
 }
 
 /// A bar whose length is `v` of `max`, in CSS (no script).
-fn bar(v: Option<f64>, max: Option<f64>, class: &str) -> String {
-    match (v, max) {
-        (Some(v), Some(m)) if m > 0.0 => format!(
-            r#"<span class="bar {class}" style="width:{:.1}%"></span>"#,
-            (v / m * 100.0).clamp(0.5, 100.0)
-        ),
-        _ => String::new(),
+fn bar(v: Option<f64>, max: Option<f64>, class: &str) -> Markup {
+    html! {
+        @if let (Some(v), Some(m)) = (v, max) {
+            @if m > 0.0 {
+                span class={ "bar " (class) } style={ "width:" (f1((v / m * 100.0).clamp(0.5, 100.0))) "%" } {}
+            }
+        }
+    }
+}
+
+/// Seconds with three decimals for `data-seconds`, empty when unknown.
+fn raw(v: Option<f64>) -> String {
+    v.map(|v| format!("{v:.3}")).unwrap_or_default()
+}
+
+/// The header: who started the run, when, and how it ended.
+fn header(r: &RunReport) -> Markup {
+    let status = r.status.as_str();
+    let outcome = format!(
+        "{status}: {}/{} apps moved{}",
+        r.apps_moved,
+        r.apps_total,
+        r.error.as_ref().map(|e| format!("; {e}")).unwrap_or_default()
+    );
+    let time_zero = if r.origin_is_trigger {
+        "the trigger"
+    } else {
+        "the run's start"
+    };
+    html! {
+        h1 { "lifeboat " (r.action) " " span class={ "status " (status) } { (status) } }
+        p class="summary" { (r.summary) }
+        table class="header" {
+            tr { th { "Run" } td id="run-id" { (r.run_id) } }
+            tr { th { "Action" } td { (r.action) " (" (format!("{:?}", r.mode)) @if r.dry_run { ", dry run" } ")" } }
+            tr { th { "Started by" } td { (format!("{:?}", r.trigger).to_lowercase()) " - " (r.source) } }
+            tr { th { "Time zero" } td { (when(r.origin)) " (" (time_zero) ")" } }
+            tr { th { "Started" } td { (when(r.started_at)) } }
+            tr { th { "Ended" } td { (when(r.finished_at)) " (" (format!("{:.1}", r.duration_seconds)) " s)" } }
+            tr { th { "Outcome" } td { (outcome) } }
+        }
+        @if let Some(w) = &r.waited {
+            p class="note" id="waited" {
+                "The trigger waited " (w.seconds) " s before this run started (since " (when(w.since)) "): "
+                (w.reason) ". The RTO counts the wait."
+            }
+        }
+        div class="figures" {
+            div class="figure" id="fig-moved" { b { (r.apps_moved) "/" (r.apps_total) } "apps moved" }
+            div class="figure" id="fig-rto" { b { (secs(r.max_rto_seconds)) } "longest RTO" }
+            div class="figure" id="fig-rpo" { b { (secs(r.max_rpo_at_risk_seconds)) } "most data at risk (RPO)" }
+            div class="figure" id="fig-calls" { b { (r.api_calls_total) } "AWS calls" }
+        }
+    }
+}
+
+/// The apps listed, their waves, what did not go to plan, the calls.
+fn tables(r: &RunReport, shown: &[&AppReport]) -> Markup {
+    let all_went_to_plan = r.exceptions.is_empty() && r.skipped.iter().all(|s| s.error.is_none());
+    html! {
+        h2 { "Recovery time and data at risk" }
+        table class="apps" {
+            thead { tr { th { "App" } th { "Wave" } th { "Outcome" } th { "RTO" } th {} th { "RPO at risk" } th {} } }
+            tbody {
+                @for a in shown {
+                    tr data-app=(a.app) {
+                        td { (a.app) }
+                        td { (a.wave.map(|w| format!("{}.{w}", a.phase)).unwrap_or_else(|| "-".into())) }
+                        td class=(status_class(a.status)) { (format!("{:?}", a.status)) }
+                        td class="rto" data-seconds=(raw(a.rto_seconds)) { (secs(a.rto_seconds)) }
+                        td class="barcell" { (bar(a.rto_seconds, r.max_rto_seconds, "rto")) }
+                        td class="rpo" data-seconds=(raw(a.rpo_at_risk_seconds)) { (secs(a.rpo_at_risk_seconds)) }
+                        td class="barcell" { (bar(a.rpo_at_risk_seconds, r.max_rpo_at_risk_seconds, "rpo")) }
+                    }
+                }
+            }
+        }
+        h2 { "Waves" }
+        table class="waves" {
+            thead { tr { th { "Phase" } th { "Wave" } th { "Apps" } th { "Moved" } th { "Not moved" } th { "From" } th { "To" } } }
+            tbody {
+                @for w in &r.waves {
+                    tr {
+                        td { (w.phase) } td { (w.wave) } td { (w.apps) } td { (w.moved) } td { (w.not_moved) }
+                        td { (secs(w.start_seconds)) } td { (secs(w.end_seconds)) }
+                    }
+                }
+            }
+        }
+        h2 { "What did not go to plan" }
+        @if all_went_to_plan {
+            p class="ok" { "Every app the run planned moved and was verified." }
+        }
+        ul class="exceptions" {
+            @for e in &r.exceptions {
+                li data-app=(e.app) { b { (e.app) } ": " (e.reason) }
+            }
+        }
+        @if !r.skipped.is_empty() {
+            h3 { "Skipped (" (r.skipped.len()) " of " (r.skipped_total) ")" }
+            ul class="skipped" {
+                @for s in &r.skipped {
+                    li data-app=(s.app) {
+                        b { (s.app) } ": " (s.reason)
+                        @if let Some(e) = s.error { " (" (e.as_str()) ")" }
+                    }
+                }
+            }
+        }
+        @if let Some(f) = &r.follow_up {
+            p class="note" {
+                "Follow-up run for " (f.apps.join(", ")) " (alarms " (f.alarms.join(", ")) " still in ALARM)."
+            }
+        }
+        h2 { "AWS calls by operation" }
+        table class="calls" {
+            tbody {
+                @for c in &r.api_calls {
+                    tr { td { (c.operation) } td class="num" { (c.count) } }
+                }
+            }
+            tfoot { tr { th { "total" } td class="num" { (r.api_calls_total) } } }
+        }
     }
 }
 
 /// The whole page.
 pub fn render(r: &RunReport) -> String {
-    let mut out = String::with_capacity(64 * 1024);
-    let _ = write!(
-        out,
-        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>lifeboat run {id}</title><style>{css}</style></head><body>"#,
-        id = esc(&r.run_id),
-        css = CSS
-    );
-    let status = serde_json::to_value(r.status)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default();
-    let _ = write!(
-        out,
-        r#"<h1>lifeboat {action} <span class="status {status}">{status}</span></h1><p class="summary">{summary}</p>"#,
-        action = r.action,
-        summary = esc(&r.summary)
-    );
-    let started_by = format!("{} - {}", format!("{:?}", r.trigger).to_lowercase(), r.source);
-    let _ = write!(
-        out,
-        r#"<table class="header"><tr><th>Run</th><td id="run-id">{}</td></tr><tr><th>Action</th><td>{} ({:?}{})</td></tr><tr><th>Started by</th><td>{}</td></tr><tr><th>Time zero</th><td>{} ({})</td></tr><tr><th>Started</th><td>{}</td></tr><tr><th>Ended</th><td>{} ({:.1} s)</td></tr><tr><th>Outcome</th><td>{}</td></tr></table>"#,
-        esc(&r.run_id),
-        r.action,
-        r.mode,
-        if r.dry_run { ", dry run" } else { "" },
-        esc(&started_by),
-        when(r.origin),
-        if r.origin_is_trigger {
-            "the trigger"
-        } else {
-            "the run's start"
-        },
-        when(r.started_at),
-        when(r.finished_at),
-        r.duration_seconds,
-        esc(&format!(
-            "{status}: {}/{} apps moved{}",
-            r.apps_moved,
-            r.apps_total,
-            r.error.as_ref().map(|e| format!("; {e}")).unwrap_or_default()
-        ))
-    );
-    if let Some(w) = &r.waited {
-        let _ = write!(
-            out,
-            r#"<p class="note" id="waited">The trigger waited {} s before this run started (since {}): {}. The RTO counts the wait.</p>"#,
-            w.seconds,
-            when(w.since),
-            esc(&w.reason)
-        );
-    }
-    let _ = write!(
-        out,
-        r#"<div class="figures"><div class="figure" id="fig-moved"><b>{}/{}</b>apps moved</div><div class="figure" id="fig-rto"><b>{}</b>longest RTO</div><div class="figure" id="fig-rpo"><b>{}</b>most data at risk (RPO)</div><div class="figure" id="fig-calls"><b>{}</b>AWS calls</div></div>"#,
-        r.apps_moved,
-        r.apps_total,
-        secs(r.max_rto_seconds),
-        secs(r.max_rpo_at_risk_seconds),
-        r.api_calls_total
-    );
-    out.push_str(r#"<h2>Timeline</h2><p class="legend"><span class="key db"></span>database until writable <span class="key traffic"></span>traffic change until in sync <span class="key verify"></span>verification until verified <span class="key rollback"></span>put back</p>"#);
-    if r.apps.len() > ALL_ROWS_MAX {
-        let _ = write!(
-            out,
-            r#"<p class="note">{} apps: a row per wave, then the exceptions and the slowest apps.</p>"#,
-            r.apps.len()
-        );
-    }
     // The apps listed, chosen once for the timeline and the table.
     let shown = shown_apps(r);
-    timeline_svg(r, &shown, &mut out);
-    // RTO and RPO per app.
-    out.push_str(r#"<h2>Recovery time and data at risk</h2><table class="apps"><thead><tr><th>App</th><th>Wave</th><th>Outcome</th><th>RTO</th><th></th><th>RPO at risk</th><th></th></tr></thead><tbody>"#);
-    for a in &shown {
-        let _ = write!(
-            out,
-            r#"<tr data-app="{app}"><td>{app}</td><td>{wave}</td><td class="{cls}">{status}</td><td class="rto" data-seconds="{rto_raw}">{rto}</td><td class="barcell">{rto_bar}</td><td class="rpo" data-seconds="{rpo_raw}">{rpo}</td><td class="barcell">{rpo_bar}</td></tr>"#,
-            app = esc(&a.app),
-            wave = a.wave.map(|w| format!("{}.{w}", a.phase)).unwrap_or_else(|| "-".into()),
-            cls = status_class(a.status),
-            status = esc(&format!("{:?}", a.status)),
-            rto_raw = a.rto_seconds.map(|v| format!("{v:.3}")).unwrap_or_default(),
-            rto = secs(a.rto_seconds),
-            rto_bar = bar(a.rto_seconds, r.max_rto_seconds, "rto"),
-            rpo_raw = a.rpo_at_risk_seconds.map(|v| format!("{v:.3}")).unwrap_or_default(),
-            rpo = secs(a.rpo_at_risk_seconds),
-            rpo_bar = bar(a.rpo_at_risk_seconds, r.max_rpo_at_risk_seconds, "rpo"),
-        );
-    }
-    out.push_str("</tbody></table>");
-    // Waves.
-    out.push_str(r#"<h2>Waves</h2><table class="waves"><thead><tr><th>Phase</th><th>Wave</th><th>Apps</th><th>Moved</th><th>Not moved</th><th>From</th><th>To</th></tr></thead><tbody>"#);
-    for w in &r.waves {
-        let _ = write!(
-            out,
-            r#"<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
-            w.phase,
-            w.wave,
-            w.apps,
-            w.moved,
-            w.not_moved,
-            secs(w.start_seconds),
-            secs(w.end_seconds)
-        );
-    }
-    out.push_str("</tbody></table>");
-    // Exceptions and skipped apps, in plain words.
-    out.push_str(r#"<h2>What did not go to plan</h2>"#);
-    if r.exceptions.is_empty() && r.skipped.iter().all(|s| s.error.is_none()) {
-        out.push_str(r#"<p class="ok">Every app the run planned moved and was verified.</p>"#);
-    }
-    out.push_str(r#"<ul class="exceptions">"#);
-    for e in &r.exceptions {
-        let _ = write!(
-            out,
-            r#"<li data-app="{0}"><b>{0}</b>: {1}</li>"#,
-            esc(&e.app),
-            esc(&e.reason)
-        );
-    }
-    out.push_str("</ul>");
-    if !r.skipped.is_empty() {
-        let _ = write!(
-            out,
-            r#"<h3>Skipped ({} of {})</h3><ul class="skipped">"#,
-            r.skipped.len(),
-            r.skipped_total
-        );
-        for s in &r.skipped {
-            let _ = write!(
-                out,
-                r#"<li data-app="{0}"><b>{0}</b>: {1}{2}</li>"#,
-                esc(&s.app),
-                esc(&s.reason),
-                s.error.map(|e| format!(" ({})", esc(e.as_str()))).unwrap_or_default()
-            );
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                title { "lifeboat run " (r.run_id) }
+                style { (PreEscaped(CSS)) }
+            }
+            body {
+                (header(r))
+                h2 { "Timeline" }
+                p class="legend" {
+                    span class="key db" {} "database until writable "
+                    span class="key traffic" {} "traffic change until in sync "
+                    span class="key verify" {} "verification until verified "
+                    span class="key rollback" {} "put back"
+                }
+                @if r.apps.len() > ALL_ROWS_MAX {
+                    p class="note" { (r.apps.len()) " apps: a row per wave, then the exceptions and the slowest apps." }
+                }
+                (timeline_svg(r, &shown))
+                (tables(r, &shown))
+                p class="foot" {
+                    "lifeboat report v" (r.report_version) " - times in UTC (+00:00), seconds from time zero."
+                }
+            }
         }
-        out.push_str("</ul>");
     }
-    if let Some(f) = &r.follow_up {
-        let _ = write!(
-            out,
-            r#"<p class="note">Follow-up run for {} (alarms {} still in ALARM).</p>"#,
-            esc(&f.apps.join(", ")),
-            esc(&f.alarms.join(", "))
-        );
-    }
-    // AWS calls by operation.
-    out.push_str(r#"<h2>AWS calls by operation</h2><table class="calls"><tbody>"#);
-    for c in &r.api_calls {
-        let _ = write!(
-            out,
-            r#"<tr><td>{}</td><td class="num">{}</td></tr>"#,
-            esc(&c.operation),
-            c.count
-        );
-    }
-    let _ = write!(
-        out,
-        r#"</tbody><tfoot><tr><th>total</th><td class="num">{}</td></tr></tfoot></table>"#,
-        r.api_calls_total
-    );
-    let _ = write!(
-        out,
-        r#"<p class="foot">lifeboat report v{} - times in UTC (+00:00), seconds from time zero.</p></body></html>"#,
-        r.report_version
-    );
-    out
+    .into_string()
 }
 
 const CSS: &str = "body{font:14px/1.4 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#1d2330;max-width:1000px}\
