@@ -4,11 +4,18 @@
 //! and forwards everything else unchanged; or, with a [`Rule`], decides each
 //! request: forward it, refuse it, or forward it and answer a 5xx as if the
 //! answer had been lost after AWS applied it ([`storm`]). It counts requests
-//! by the service and Region they are signed for.
+//! by the service and Region they are signed for. An HTTP/1.1 server and
+//! client on hyper, the stack the SDK itself speaks through.
 
+use http::{HeaderMap, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -69,11 +76,10 @@ pub const DYNAMODB_INTERNAL_ERROR: &str =
 pub const SERVICE_UNAVAILABLE: &str = "Service Unavailable";
 
 /// `Credential=KEY/DATE/REGION/SERVICE/aws4_request` → (service, region).
-fn credential_scope(head: &[String]) -> (String, String) {
-    let auth = head
-        .iter()
-        .find(|l| l.to_ascii_lowercase().starts_with("authorization:"))
-        .cloned()
+fn credential_scope(headers: &HeaderMap) -> (String, String) {
+    let auth = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     let scope = auth
         .split("Credential=")
@@ -87,12 +93,14 @@ fn credential_scope(head: &[String]) -> (String, String) {
     }
 }
 
+/// A running proxy: an HTTP/1.1 server (hyper) on its own thread and
+/// runtime, so a test's runtime (or none) never starves it. Dropping it
+/// stops it.
 #[derive(Debug)]
 pub struct FaultProxy {
     port: u16,
-    injected: Arc<AtomicUsize>,
-    forwarded: Arc<AtomicUsize>,
-    by_scope: Arc<Mutex<BTreeMap<String, Counts>>>,
+    shared: Arc<Shared>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 /// Requests of one `service@region`.
@@ -101,6 +109,26 @@ pub struct Counts {
     pub forwarded: usize,
     pub refused: usize,
 }
+
+/// What every connection shares: the rule, where to forward, the counts.
+struct Shared {
+    rule: Rule,
+    upstream: String,
+    injected: AtomicUsize,
+    forwarded: AtomicUsize,
+    by_scope: Mutex<BTreeMap<String, Counts>>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("upstream", &self.upstream)
+            .finish_non_exhaustive()
+    }
+}
+
+type Upstream = Client<HttpConnector, Full<Bytes>>;
+type Answer = Response<Full<Bytes>>;
 
 impl FaultProxy {
     /// Listens on a free 127.0.0.1 port; fails the first `failures` requests `matcher` accepts.
@@ -131,30 +159,36 @@ impl FaultProxy {
 
     /// Listens on a free 127.0.0.1 port; `rule` decides each request.
     pub fn with_rule(upstream_port: u16, rule: Rule) -> std::io::Result<FaultProxy> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
         let port = listener.local_addr()?.port();
-        let injected = Arc::new(AtomicUsize::new(0));
-        let forwarded = Arc::new(AtomicUsize::new(0));
-        let by_scope = Arc::new(Mutex::new(BTreeMap::new()));
-        let (inj, fwd, scopes) = (injected.clone(), forwarded.clone(), by_scope.clone());
-        std::thread::spawn(move || {
-            for conn in listener.incoming().flatten() {
-                let (rule, inj, fwd, scopes) = (rule.clone(), inj.clone(), fwd.clone(), scopes.clone());
-                std::thread::spawn(move || {
-                    let counters = Counters {
-                        injected: &inj,
-                        forwarded: &fwd,
-                        by_scope: &scopes,
-                    };
-                    let _ = handle(conn, upstream_port, &rule, counters);
-                });
-            }
+        let shared = Arc::new(Shared {
+            rule,
+            upstream: format!("http://127.0.0.1:{upstream_port}"),
+            injected: AtomicUsize::new(0),
+            forwarded: AtomicUsize::new(0),
+            by_scope: Mutex::new(BTreeMap::new()),
         });
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        let serving = shared.clone();
+        std::thread::Builder::new()
+            .name(format!("fault-proxy-{port}"))
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                        return;
+                    };
+                    tokio::select! {
+                        () = serve(listener, serving) => {}
+                        _ = stopped => {}
+                    }
+                });
+            })?;
         Ok(FaultProxy {
             port,
-            injected,
-            forwarded,
-            by_scope,
+            shared,
+            stop: Some(stop),
         })
     }
 
@@ -163,73 +197,105 @@ impl FaultProxy {
     }
     /// How many requests got the canned error.
     pub fn injected(&self) -> usize {
-        self.injected.load(Ordering::SeqCst)
+        self.shared.injected.load(Ordering::SeqCst)
     }
     pub fn forwarded(&self) -> usize {
-        self.forwarded.load(Ordering::SeqCst)
+        self.shared.forwarded.load(Ordering::SeqCst)
     }
     /// Requests by `service@region` of their signature.
     pub fn by_scope(&self) -> BTreeMap<String, Counts> {
-        self.by_scope.lock().map(|m| m.clone()).unwrap_or_default()
+        self.shared.by_scope.lock().map(|m| m.clone()).unwrap_or_default()
     }
 }
 
-struct Counters<'a> {
-    injected: &'a AtomicUsize,
-    forwarded: &'a AtomicUsize,
-    by_scope: &'a Mutex<BTreeMap<String, Counts>>,
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
 }
 
-fn handle(client: TcpStream, upstream_port: u16, rule: &Rule, counters: Counters) -> std::io::Result<()> {
-    let Counters {
-        injected,
-        forwarded,
-        by_scope,
-    } = counters;
-    let mut reader = BufReader::new(client.try_clone()?);
-    let mut head = Vec::new();
-    let mut content_length = 0usize;
-    let mut target = String::new();
+/// Accepts connections until stopped, each served on its own task.
+async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
+    let upstream: Upstream = Client::builder(TokioExecutor::new()).build_http();
     loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 {
-            return Ok(());
-        }
-        if line == "\r\n" {
-            break;
-        }
-        let lower = line.to_ascii_lowercase();
-        if let Some(v) = lower.strip_prefix("content-length:") {
-            content_length = v.trim().parse().unwrap_or(0);
-        }
-        if lower.starts_with("x-amz-target:") {
-            target = line
-                .split_once(':')
-                .map(|(_, v)| v.trim().to_string())
-                .unwrap_or_default();
-        }
-        if !lower.starts_with("connection:") {
-            head.push(line);
-        }
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let (shared, upstream) = (shared.clone(), upstream.clone());
+        tokio::spawn(async move {
+            let service = service_fn(move |req| {
+                let (shared, upstream) = (shared.clone(), upstream.clone());
+                async move { Ok::<_, std::convert::Infallible>(handle(req, &shared, &upstream).await) }
+            });
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
     }
-    let mut req_body = vec![0u8; content_length];
-    reader.read_exact(&mut req_body)?;
-    let request_line = head.first().cloned().unwrap_or_default();
-    let mut parts = request_line.split_whitespace();
-    let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    let mut client = client;
-    let (service, region) = credential_scope(&head);
-    let body_text = String::from_utf8_lossy(&req_body);
+}
+
+/// The error in the protocol the request spoke (JSON or XML).
+fn answer(status: u16, body: String) -> Answer {
+    let content_type = if body.starts_with('{') {
+        "application/x-amz-json-1.0"
+    } else {
+        "text/xml"
+    };
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response
+        .headers_mut()
+        .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static(content_type));
+    response
+}
+
+/// Passes the request on unchanged and returns the emulator's answer, or a
+/// 502 when it did not answer.
+async fn forward(upstream: &Upstream, base: &str, parts: &http::request::Parts, body: Bytes) -> Answer {
+    let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut request = Request::new(Full::new(body));
+    *request.method_mut() = parts.method.clone();
+    *request.headers_mut() = parts.headers.clone();
+    match format!("{base}{target}").parse() {
+        Ok(uri) => *request.uri_mut() = uri,
+        Err(e) => return answer(502, format!("fault proxy: bad request target {target}: {e}")),
+    }
+    let response = match upstream.request(request).await {
+        Ok(r) => r,
+        Err(e) => return answer(502, format!("fault proxy: the emulator did not answer: {e}")),
+    };
+    let (parts, body) = response.into_parts();
+    match body.collect().await {
+        Ok(collected) => Response::from_parts(parts, Full::new(collected.to_bytes())),
+        Err(e) => answer(502, format!("fault proxy: the emulator's answer broke off: {e}")),
+    }
+}
+
+async fn handle(req: Request<Incoming>, shared: &Shared, upstream: &Upstream) -> Answer {
+    let (parts, body) = req.into_parts();
+    let body = match body.collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e) => return answer(400, format!("fault proxy: the request body broke off: {e}")),
+    };
+    let (service, region) = credential_scope(&parts.headers);
+    let target = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let body_text = String::from_utf8_lossy(&body);
     let seen = Seen {
-        method,
-        path,
+        method: parts.method.as_str(),
+        path: parts.uri.path_and_query().map_or("/", |p| p.as_str()),
         service: &service,
         region: &region,
-        target: &target,
+        target,
         body: &body_text,
     };
-    let fault = rule(&seen);
-    if let Ok(mut m) = by_scope.lock() {
+    let fault = (shared.rule)(&seen);
+    if let Ok(mut m) = shared.by_scope.lock() {
         let c = m.entry(format!("{service}@{region}")).or_default();
         if matches!(fault, Fault::Forward) {
             c.forwarded += 1;
@@ -237,43 +303,19 @@ fn handle(client: TcpStream, upstream_port: u16, rule: &Rule, counters: Counters
             c.refused += 1;
         }
     }
-    let answer = |client: &mut TcpStream, status: u16, body: &str| {
-        // The error in the protocol the request spoke (JSON or XML).
-        let content_type = if body.starts_with('{') {
-            "application/x-amz-json-1.0"
-        } else {
-            "text/xml"
-        };
-        let resp = format!(
-            "HTTP/1.1 {status} Error\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        );
-        client.write_all(resp.as_bytes())
-    };
-    let forward = |req_body: &[u8]| -> std::io::Result<Vec<u8>> {
-        let mut upstream = TcpStream::connect(("127.0.0.1", upstream_port))?;
-        let mut out = head.concat();
-        out.push_str("Connection: close\r\n\r\n");
-        upstream.write_all(out.as_bytes())?;
-        upstream.write_all(req_body)?;
-        let mut resp = Vec::new();
-        upstream.read_to_end(&mut resp)?;
-        Ok(resp)
-    };
     match fault {
         Fault::Refuse { status, body } => {
-            injected.fetch_add(1, Ordering::SeqCst);
-            answer(&mut client, status, &body)
+            shared.injected.fetch_add(1, Ordering::SeqCst);
+            answer(status, body)
         }
-        Fault::LoseAnswer { status, body } => {
-            injected.fetch_add(1, Ordering::SeqCst);
-            forward(&req_body)?;
-            answer(&mut client, status, &body)
+        Fault::LoseAnswer { status, body: lost } => {
+            shared.injected.fetch_add(1, Ordering::SeqCst);
+            forward(upstream, &shared.upstream, &parts, body).await;
+            answer(status, lost)
         }
         Fault::Forward => {
-            forwarded.fetch_add(1, Ordering::SeqCst);
-            let resp = forward(&req_body)?;
-            client.write_all(&resp)
+            shared.forwarded.fetch_add(1, Ordering::SeqCst);
+            forward(upstream, &shared.upstream, &parts, body).await
         }
     }
 }
