@@ -71,16 +71,7 @@ pub fn definition() -> Machine {
                 that outlasted the retries) is kept, to run at the next run's end or the retry \
                 schedule's take-up. Then fail with validate's error.",
             ),
-            result_selector: Some(json!({"record.$": "$.Payload"})),
-            result_path: Some(json!("$.refusal")),
-            next: to("Rejected"),
-            retry: Policy::KeepsTrigger.rules(),
-            catch: vec![catch_all("$.record_error", "Rejected")],
-            ..lambda::<RecordRefused>(json!({
-                "error.$": "$.error",
-                "run_id.$": "$$.Execution.Name",
-                "trigger.$": "$"
-            }))
+            ..record_turned_away::<RecordRefused>("$.refusal", "Rejected", "Rejected")
         },
     );
     machine.add(
@@ -101,16 +92,7 @@ pub fn definition() -> Machine {
                 "Another run holds the lease, or an alarm came in the cooldown: record the \
                 trigger and keep its alarm for when the lease or the cooldown frees.",
             ),
-            result_selector: Some(json!({"record.$": "$.Payload"})),
-            result_path: Some(json!("$.outcome")),
-            next: to("InCooldown"),
-            retry: Policy::KeepsTrigger.rules(),
-            catch: vec![catch_all("$.record_error", "IgnoredNotRecorded")],
-            ..lambda::<RecordIgnored>(json!({
-                "error.$": "$.error",
-                "run_id.$": "$$.Execution.Name",
-                "trigger.$": "$"
-            }))
+            ..record_turned_away::<RecordIgnored>("$.outcome", "InCooldown", "IgnoredNotRecorded")
         },
     );
     machine.add(
@@ -749,6 +731,24 @@ fn publish_outcome(comment: &str, next: &str) -> TaskState {
                     "EventBusName": "${OutcomeBusName}"
                 }
             ]
+        }))
+    }
+}
+
+/// Recording a trigger turned away (refused by validate, or by the lease or
+/// the cooldown): the error, the execution and the trigger to keep; retried
+/// as long as a trigger must never be lost.
+fn record_turned_away<T: Task>(answer: &str, next: &str, on_error: &str) -> TaskState {
+    TaskState {
+        result_selector: Some(json!({"record.$": "$.Payload"})),
+        result_path: Some(json!(answer)),
+        next: to(next),
+        retry: Policy::KeepsTrigger.rules(),
+        catch: vec![catch_all("$.record_error", on_error)],
+        ..lambda::<T>(json!({
+            "error.$": "$.error",
+            "run_id.$": "$$.Execution.Name",
+            "trigger.$": "$"
         }))
     }
 }

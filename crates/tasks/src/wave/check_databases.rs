@@ -16,22 +16,28 @@ use std::collections::BTreeMap;
 
 /// One more look at each database still pending.
 pub async fn check_wave(s: &Services, now: DateTime<Utc>, input: WaveInput) -> Result<WaveStep, LifeboatError> {
-    let LoadedWave { wave, mut progress, .. } = load_wave(&*s.journal, &input.at()).await?;
-    let step = check_pending(
-        s,
-        now,
-        &WaveAt {
-            run_id: &input.run_id,
-            wave: &wave,
-        },
-        &mut progress,
-    )
-    .await?;
+    let LoadedWave { wave, progress, .. } = load_wave(&*s.journal, &input.at()).await?;
+    check_and_save(s, now, &input, &wave, progress).await
+}
+
+/// One look at each pending database of `wave`, the progress saved after.
+pub(super) async fn check_and_save(
+    s: &Services,
+    now: DateTime<Utc>,
+    input: &WaveInput,
+    wave: &lifeboat_core::plan::Wave,
+    mut progress: WaveProgress,
+) -> Result<WaveStep, LifeboatError> {
+    let at = WaveAt {
+        run_id: &input.run_id,
+        wave,
+    };
+    let step = check_pending(s, now, &at, &mut progress).await?;
     save_progress(&*s.journal, &input.at(), &progress).await?;
     Ok(step)
 }
 
-pub(super) async fn check_pending(
+async fn check_pending(
     s: &Services,
     now: DateTime<Utc>,
     wave: &WaveAt<'_>,
@@ -136,9 +142,9 @@ pub(super) async fn check_pending(
 }
 
 /// A wave and the run it belongs to.
-pub(super) struct WaveAt<'a> {
-    pub(super) run_id: &'a str,
-    pub(super) wave: &'a lifeboat_core::plan::Wave,
+struct WaveAt<'a> {
+    run_id: &'a str,
+    wave: &'a lifeboat_core::plan::Wave,
 }
 
 /// One more look at a pending database: a promote made again, or a check.
@@ -214,11 +220,7 @@ impl Task for CheckDatabases {
     type Output = WaveStep;
 
     async fn run(s: &Services, input: WaveInput) -> Result<WaveStep, LifeboatError> {
-        // Writable-at is stamped on the execution's clock (the report's timeline).
-        let at = input.entered_at.unwrap_or_else(Utc::now);
-        let carried = input.api_calls.clone();
-        let mut step = check_wave(s, at, input).await?;
-        step.api_calls = s.calls_made(carried.as_ref());
-        Ok(step)
+        // Writable-at and verified-at are stamped on the execution's clock (the report's timeline).
+        check_loop_step(s, input, |at, input| check_wave(s, at, input)).await
     }
 }

@@ -14,7 +14,7 @@
 //! - VerifyApps: one check of every moved app not yet verified (alarms read
 //!   in batches of 100 per Region), each bounded by its own deadline.
 
-use crate::contract::{DbProgress, DbStatus, StatesError, WaveRef};
+use crate::contract::{DbProgress, DbStatus, StatesError, WaveRef, WaveStep};
 use crate::services::Services;
 use crate::shift_dns::ShiftMode;
 use chrono::{DateTime, Utc};
@@ -73,6 +73,21 @@ impl WaveInput {
             wave: self.wave,
         }
     }
+}
+
+/// A check loop's step (CheckDatabases, VerifyApps and their rechecks):
+/// stamped on the execution's clock, its calls added to the running total
+/// the loop's previous step passed in.
+async fn check_loop_step<F, Fut>(s: &Services, input: WaveInput, look: F) -> Result<WaveStep, LifeboatError>
+where
+    F: FnOnce(DateTime<Utc>, WaveInput) -> Fut,
+    Fut: std::future::Future<Output = Result<WaveStep, LifeboatError>>,
+{
+    let at = input.entered_at.unwrap_or_else(Utc::now);
+    let carried = input.api_calls.clone();
+    let mut step = look(at, input).await?;
+    step.api_calls = s.calls_made(carried.as_ref());
+    Ok(step)
 }
 
 /// Runs `job` on each item, [`CONCURRENCY`] at a time (results in the order they finish).

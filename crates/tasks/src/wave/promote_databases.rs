@@ -2,12 +2,12 @@
 //! in the target Region is (after its dependencies are checked), then looked
 //! at once.
 
-use super::check_databases::{WaveAt, check_pending};
+use super::check_databases::check_and_save;
 use super::*;
 use crate::contract::{DbProgress, DbStatus, WaveStep};
 use crate::database::{PromoteInput, PromoteOutcome, promote_database};
 use crate::dispatch::TaskKind;
-use crate::journal::{LoadedWave, load_wave, save_progress};
+use crate::journal::{LoadedWave, load_wave};
 use crate::services::Services;
 use crate::task::Task;
 use chrono::{DateTime, Utc};
@@ -74,18 +74,7 @@ pub async fn promote_wave(s: &Services, now: DateTime<Utc>, input: WaveInput) ->
         progress.apps.entry(name).or_default().database = Some(p);
     }
     // One look right away: a database already the writer needs no wait.
-    let step = check_pending(
-        s,
-        at,
-        &WaveAt {
-            run_id: &input.run_id,
-            wave: &wave,
-        },
-        &mut progress,
-    )
-    .await?;
-    save_progress(&*s.journal, &input.at(), &progress).await?;
-    Ok(step)
+    check_and_save(s, at, &input, &wave, progress).await
 }
 
 /// What a promote call came to, in the app's progress. A throttled call

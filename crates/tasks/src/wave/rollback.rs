@@ -3,25 +3,19 @@
 //! after an error in the wave (the input's `error`), every app of the wave.
 //! A rollback that fails is noted in the wave's progress, for the record.
 
-use super::shift_dns::traffic_step;
+use super::shift_dns::{change_traffic, load_fenced, traffic_step};
 use super::*;
 use crate::contract::{VerifyStatus, WaveStep};
-use crate::journal::{LoadedWave, load_wave, save_progress};
+use crate::journal::save_progress;
 use crate::services::Services;
-use crate::shift_dns::{ShiftInput, ShiftMode, VerifyResult, shift_dns};
+use crate::shift_dns::{ShiftInput, ShiftMode, VerifyResult};
 use chrono::Utc;
 use lifeboat_core::LifeboatError;
-use lifeboat_core::dns::BatchLimits;
 
 /// Puts back the traffic of the apps that failed verification, or of the
 /// whole wave when the input carries the error that stopped it.
 pub async fn roll_back_wave(s: &Services, input: WaveInput) -> Result<WaveStep, LifeboatError> {
-    let LoadedWave {
-        wave,
-        mut progress,
-        lease_epoch,
-    } = load_wave(&*s.journal, &input.at()).await?;
-    fence(s, &input.run_id, lease_epoch).await?;
+    let (wave, mut progress) = load_fenced(s, &input).await?;
     let verified = input.error.is_none().then(|| {
         wave.apps
             .iter()
@@ -36,14 +30,11 @@ pub async fn roll_back_wave(s: &Services, input: WaveInput) -> Result<WaveStep, 
             })
             .collect()
     });
-    let out = shift_dns(
-        &*s.dns_read,
-        &*s.dns_write,
-        &*s.arc,
-        BatchLimits::default(),
+    let out = change_traffic(
+        s,
         ShiftInput {
             run_id: input.run_id.clone(),
-            wave: wave.clone(),
+            wave,
             mode: ShiftMode::Rollback,
             verified,
             error: input.error.as_ref().and_then(|e| serde_json::to_value(e).ok()),

@@ -15,12 +15,7 @@ use lifeboat_core::dns::BatchLimits;
 /// Moves the wave's traffic as shift_dns does, for the apps whose database
 /// the progress says is ready (or that have none to wait for).
 pub async fn shift_wave(s: &Services, input: WaveInput) -> Result<WaveStep, LifeboatError> {
-    let LoadedWave {
-        wave,
-        mut progress,
-        lease_epoch,
-    } = load_wave(&*s.journal, &input.at()).await?;
-    fence(s, &input.run_id, lease_epoch).await?;
+    let (wave, mut progress) = load_fenced(s, &input).await?;
     let databases: Vec<DatabaseResult> = wave
         .apps
         .iter()
@@ -33,14 +28,11 @@ pub async fn shift_wave(s: &Services, input: WaveInput) -> Result<WaveStep, Life
             })
         })
         .collect();
-    let out = shift_dns(
-        &*s.dns_read,
-        &*s.dns_write,
-        &*s.arc,
-        BatchLimits::default(),
+    let out = change_traffic(
+        s,
         ShiftInput {
             run_id: input.run_id.clone(),
-            wave: wave.clone(),
+            wave,
             mode: ShiftMode::Shift,
             verified: None,
             error: None,
@@ -59,6 +51,25 @@ pub async fn shift_wave(s: &Services, input: WaveInput) -> Result<WaveStep, Life
     }
     save_progress(&*s.journal, &input.at(), &progress).await?;
     Ok(traffic_step(out, "moved"))
+}
+
+/// The wave and its progress, once the run is known to still hold the lease.
+pub(super) async fn load_fenced(
+    s: &Services,
+    input: &WaveInput,
+) -> Result<(lifeboat_core::plan::Wave, crate::contract::WaveProgress), LifeboatError> {
+    let LoadedWave {
+        wave,
+        progress,
+        lease_epoch,
+    } = load_wave(&*s.journal, &input.at()).await?;
+    fence(s, &input.run_id, lease_epoch).await?;
+    Ok((wave, progress))
+}
+
+/// The wave's records and routing controls changed as `change` says.
+pub(super) async fn change_traffic(s: &Services, change: ShiftInput) -> Result<ShiftOutput, LifeboatError> {
+    shift_dns(&*s.dns_read, &*s.dns_write, &*s.arc, BatchLimits::default(), change).await
 }
 
 /// What a traffic step answers: apps moved (or put back) and the changes to wait for.

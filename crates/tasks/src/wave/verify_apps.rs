@@ -210,10 +210,7 @@ impl Task for VerifyApps {
     type Output = WaveStep;
 
     async fn run(s: &Services, input: WaveInput) -> Result<WaveStep, LifeboatError> {
-        let at = input.entered_at.unwrap_or_else(Utc::now);
-        let carried = input.api_calls.clone();
-        let mut step = verify_wave(s, at, input).await?;
-        step.api_calls = s.calls_made(carried.as_ref());
-        Ok(step)
+        // Writable-at and verified-at are stamped on the execution's clock (the report's timeline).
+        check_loop_step(s, input, |at, input| verify_wave(s, at, input)).await
     }
 }
