@@ -2,6 +2,7 @@
 
 use crate::local;
 use clap::{Parser, Subcommand, ValueEnum};
+pub use lifeboat_console::OutputFormat;
 use lifeboat_core::request::Action;
 use std::path::PathBuf;
 
@@ -66,12 +67,6 @@ impl Cli {
             | Command::Registry(RegistryCommand::Schema) => None,
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    Text,
-    Json,
 }
 
 #[derive(Debug, Subcommand)]

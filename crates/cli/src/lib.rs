@@ -1,19 +1,15 @@
-//! The `lifeboat` operator CLI: registry management, plans, local runs of the
-//! state machine, the journal, and the one-command demo.
+//! The `lifeboat` operator CLI: its verbs (registry management, plans, runs,
+//! the journal, triggers, readiness, the emulator and the demo) over
+//! lifeboat-console (what they show, the local runner) and lifeboat-sandbox
+//! (the emulator, the sample estate and the demo).
 
 pub mod args;
 mod commands;
-pub mod concurrency;
 pub mod dead_letters;
-pub mod demo;
-pub mod error;
-pub mod local;
-pub mod output;
-pub mod progress;
-pub mod remote;
-pub mod report;
-pub mod table;
-pub mod text;
+
+// What an operator sees and the local runner live in lifeboat-console (the
+// demo in lifeboat-sandbox uses them too); their paths stay ours.
+pub use lifeboat_console::{concurrency, error, local, out, outln, output, progress, remote, report, table, text};
 
 use clap::Parser;
 

@@ -741,7 +741,7 @@ fn a_restore_may_describe_its_key_through_rds_and_grant_only_for_rds() {
 /// never link the sandbox (emulator launcher, sample estate, fault proxy)
 /// nor the CLI: what runs on AWS carries no test support.
 #[test]
-fn the_lambda_crates_never_link_the_sandbox_or_the_cli() {
+fn the_lambda_crates_never_link_the_sandbox_the_console_or_the_cli() {
     let manifest = |krate: &str| std::fs::read_to_string(root().join("crates").join(krate).join("Cargo.toml")).unwrap();
     assert!(
         root().join("crates/tasks/src/bin/lifeboat_task.rs").is_file(),
@@ -753,6 +753,7 @@ fn the_lambda_crates_never_link_the_sandbox_or_the_cli() {
         let deps = text.split("[dev-dependencies]").next().unwrap_or_default();
         for forbidden in [
             "lifeboat-sandbox",
+            "lifeboat-console",
             "lifeboat-workflow",
             "\nlifeboat =",
             "\nlifeboat.workspace",

@@ -14,7 +14,7 @@ mod sample;
 mod status;
 mod triggers;
 
-use crate::{Cli, CliError, Command, LeaseCommand, RegistryCommand, SampleCommand, TriggersCommand, demo};
+use crate::{Cli, CliError, Command, LeaseCommand, RegistryCommand, SampleCommand, TriggersCommand};
 use lifeboat_aws::CallCounter;
 use lifeboat_aws::clients::load_sdk_config;
 use lifeboat_core::registry::regions::{is_known_region, unknown_region_message};
@@ -23,7 +23,7 @@ use lifeboat_tasks::{AwsServicesFactory, Settings};
 /// Runs the command `cli` names; returns its exit code.
 pub(crate) async fn run_command(cli: &Cli) -> Result<i32, CliError> {
     match &cli.command {
-        Command::Demo => demo::run_demo(cli.output).await,
+        Command::Demo => lifeboat_sandbox::demo::run_demo(cli.output).await,
         Command::Emulator { port, no_quotas } => emulator::serve_foreground(*port, !*no_quotas, cli.output),
         Command::Probe { .. } => probe::run(cli).await,
         Command::Sample(SampleCommand::AlarmEvent {

@@ -5,15 +5,15 @@
 //! Region endpoint; the weighted app has to wait, its database untouched.
 
 use super::{ran, say};
-use crate::text::calls_line;
-use crate::{CliError, OutputFormat, local, progress};
+use crate::estate::arc::{dns_answer, seed_routing_controls};
+use crate::estate::{PRIMARY, SECONDARY};
+use crate::fault_proxy::{FaultProxy, SERVICE_UNAVAILABLE, us_east_1_dark};
 use aws_config::SdkConfig;
 use lifeboat_aws::CallCounter;
+use lifeboat_console::text::calls_line;
+use lifeboat_console::{CliError, OutputFormat, local, progress};
 use lifeboat_core::outcome::{AppStatus, RunRecord, RunStatus};
 use lifeboat_core::registry::Registry;
-use lifeboat_sandbox::estate::arc::{dns_answer, seed_routing_controls};
-use lifeboat_sandbox::estate::{PRIMARY, SECONDARY};
-use lifeboat_sandbox::fault_proxy::{FaultProxy, SERVICE_UNAVAILABLE, us_east_1_dark};
 use lifeboat_states::VirtualClock;
 use lifeboat_tasks::apply_registry::apply_registry;
 use lifeboat_tasks::{AwsServicesFactory, ServicesFactory, Settings};
@@ -92,7 +92,7 @@ pub async fn run(
         format,
         format!("   an operator in {SECONDARY} declares the disaster: {input}"),
     );
-    let through_proxy = lifeboat_sandbox::emulator::emulator_config(&proxy.endpoint(), SECONDARY).await;
+    let through_proxy = crate::emulator::emulator_config(&proxy.endpoint(), SECONDARY).await;
     let factory = Arc::new(AwsServicesFactory::new(
         through_proxy,
         settings.clone(),
@@ -113,7 +113,7 @@ pub async fn run(
     let exec = ran(run)?;
     let calls = factory.run_counter.snapshot();
     let after = answers(&registry).await;
-    let record: Option<RunRecord> = crate::run_record(&exec).and_then(|v| serde_json::from_value(v).ok());
+    let record: Option<RunRecord> = lifeboat_console::run_record(&exec).and_then(|v| serde_json::from_value(v).ok());
 
     say(
         format,

@@ -4,15 +4,13 @@
 
 mod dark;
 
-use crate::text::{calls_line, weight_rows, weights_table};
-use crate::{CliError, EXIT_OK, OutputFormat, exit_code, local, progress, run_record};
+use crate::emulator::{MotoServer, emulator_config, emulator_setup_config, moto_server};
+use crate::estate::{DEMO_REGION, PRIMARY, REGION_ALARM, SECONDARY, alarm_event, cname_value, seed_estate, set_alarm};
 use aws_config::SdkConfig;
 use aws_sdk_cloudwatch::types::StateValue;
 use lifeboat_aws::CallCounter;
-use lifeboat_sandbox::emulator::{MotoServer, emulator_config, emulator_setup_config, moto_server};
-use lifeboat_sandbox::estate::{
-    DEMO_REGION, PRIMARY, REGION_ALARM, SECONDARY, alarm_event, cname_value, seed_estate, set_alarm,
-};
+use lifeboat_console::text::{calls_line, weight_rows, weights_table};
+use lifeboat_console::{CliError, EXIT_OK, OutputFormat, exit_code, local, progress, run_record};
 use lifeboat_states::VirtualClock;
 use lifeboat_tasks::apply_registry::apply_registry;
 use lifeboat_tasks::{AwsServicesFactory, ServicesFactory, Settings};
@@ -50,7 +48,7 @@ fn demo_report_path() -> std::path::PathBuf {
 pub(crate) fn say(format: OutputFormat, line: impl AsRef<str>) {
     // Text mode narrates on stdout; JSON mode keeps stdout for the final document.
     match format {
-        OutputFormat::Text => crate::outln!("{}", line.as_ref()),
+        OutputFormat::Text => lifeboat_console::outln!("{}", line.as_ref()),
         OutputFormat::Json => eprintln!("{}", line.as_ref()),
     }
 }
@@ -353,16 +351,16 @@ pub async fn run_demo(format: OutputFormat) -> Result<i32, CliError> {
         }
     }
     say(format, "Databases (from the journal):");
-    say(format, crate::text::database_table(&records));
+    say(format, lifeboat_console::text::database_table(&records));
     if let Some((_, rec)) = records.first() {
         say(
             format,
             "The failover's journal record (recovery time per app: from its wave's start to verified traffic):",
         );
-        say(format, crate::text::run_text(rec));
+        say(format, lifeboat_console::text::run_text(rec));
         // The failover's report as a page: its timeline, RTO and RPO per app.
         let path = demo_report_path();
-        crate::write_html_report(&crate::report::RunReport::of(rec), &path)?;
+        lifeboat_console::write_html_report(&lifeboat_console::report::RunReport::of(rec), &path)?;
         say(
             format,
             format!(
@@ -375,7 +373,7 @@ pub async fn run_demo(format: OutputFormat) -> Result<i32, CliError> {
     say(format, "");
     let history = s.journal.list_runs(10).await?;
     say(format, "Journal:");
-    say(format, crate::text::history_table(&history));
+    say(format, lifeboat_console::text::history_table(&history));
     say(
         format,
         format!(
@@ -393,10 +391,10 @@ pub async fn run_demo(format: OutputFormat) -> Result<i32, CliError> {
         .max(if dark.as_expected {
             EXIT_OK
         } else {
-            crate::EXIT_RUN_FAILED
+            lifeboat_console::EXIT_RUN_FAILED
         });
     if format == OutputFormat::Json {
-        crate::outln!(
+        lifeboat_console::outln!(
             "{}",
             serde_json::to_string_pretty(&json!({
                 "failover": {"execution": failover.name, "status": failover.status, "record": run_record(&failover), "api_calls": failover_calls},

@@ -1,11 +1,18 @@
 //! What a finished run prints: the execution, its record, its exit code; and
 //! the HTML report's file.
 
-use crate::{CliError, EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_FAILED, OutputFormat, remote, report, text};
+use crate::{CliError, EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_FAILED, remote, report, text};
 use lifeboat_aws::CallCounter;
 use lifeboat_core::ErrorName;
 use lifeboat_states::{Execution, ExecutionStatus};
 use serde_json::{Value, json};
+
+/// How a verb prints: for people, or one JSON document for scripts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
 
 /// Writes a run's HTML report (its folder created if missing).
 pub fn write_html_report(data: &report::RunReport, path: &std::path::Path) -> Result<(), CliError> {
@@ -78,7 +85,7 @@ pub fn run_record(exec: &Execution) -> Option<Value> {
 }
 
 /// The most follow-up runs one `lifeboat run --local` starts after its own.
-pub(crate) const MAX_LOCAL_FOLLOW_UPS: usize = 3;
+pub const MAX_LOCAL_FOLLOW_UPS: usize = 3;
 
 /// The follow-up run an execution's record carries, as its input.
 pub fn follow_up_of(exec: &Execution) -> Option<Value> {
