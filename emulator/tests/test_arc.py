@@ -52,3 +52,21 @@ def test_at_most_10_routing_controls_an_update(cluster):
     with pytest.raises(data.exceptions.ServiceLimitExceededException):
         data.update_routing_control_states(UpdateRoutingControlStateEntries=entries)
     data.update_routing_control_states(UpdateRoutingControlStateEntries=entries[:10])
+
+
+def test_five_regional_endpoints_serve_one_state_and_new_controls_are_off(emulator):
+    config = emulator.client("route53-recovery-control-config")
+    arn = config.create_cluster(ClusterName="five")["Cluster"]["ClusterArn"]
+    control = config.create_routing_control(ClusterArn=arn, RoutingControlName="rc")["RoutingControl"]
+    endpoints = config.describe_cluster(ClusterArn=arn)["Cluster"]["ClusterEndpoints"]
+    assert sorted(e["Region"] for e in endpoints) == sorted(
+        ["us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2", "ap-northeast-1"]
+    )
+    # What one endpoint sets, every other reads: one cluster behind them all.
+    clients = [
+        emulator.client("route53-recovery-cluster", region=e["Region"], endpoint=e["Endpoint"]) for e in endpoints
+    ]
+    rc = control["RoutingControlArn"]
+    assert [c.get_routing_control_state(RoutingControlArn=rc)["RoutingControlState"] for c in clients] == ["Off"] * 5
+    clients[-1].update_routing_control_state(RoutingControlArn=rc, RoutingControlState="On")
+    assert [c.get_routing_control_state(RoutingControlArn=rc)["RoutingControlState"] for c in clients] == ["On"] * 5

@@ -108,3 +108,34 @@ def test_cloudwatchs_clock_judges_a_metric_that_stopped(emulator):
     assert answer["states"]["heartbeat-missing"] == "ALARM"
     assert answer["states"]["signal"] == "INSUFFICIENT_DATA"
     assert state("probe", "CompositeAlarms") == "OK", "a stopped probe starts nothing"
+
+
+def test_data_put_to_a_metric_sets_its_alarm_by_datapoints_to_alarm_and_missing_data(emulator):
+    """The last EvaluationPeriods periods, DatapointsToAlarm of them breaching,
+    a period with no data counted per TreatMissingData (the user guide's
+    "Evaluating an alarm")."""
+    import datetime
+
+    cw = emulator.client("cloudwatch")
+    cw.put_metric_alarm(
+        AlarmName="five-xx",
+        Namespace="App",
+        MetricName="5xx",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=3,
+        DatapointsToAlarm=2,
+        Threshold=10,
+        ComparisonOperator="GreaterThanThreshold",
+        TreatMissingData="notBreaching",
+    )
+    start = datetime.datetime(2026, 12, 5, 12, 0, tzinfo=datetime.UTC)
+
+    def put(minute, value):
+        at = start + datetime.timedelta(minutes=minute)
+        cw.put_metric_data(Namespace="App", MetricData=[{"MetricName": "5xx", "Timestamp": at, "Value": value}])
+        return cw.describe_alarms(AlarmNames=["five-xx"])["MetricAlarms"][0]["StateValue"]
+
+    assert put(0, 50) == "OK", "one breaching period of three is not two"
+    assert put(2, 50) == "ALARM", "two of the last three breach (the missing minute 1 does not)"
+    assert put(4, 1) == "OK", "minute 3 missing (not breaching) and minute 4 low: one of three"

@@ -98,3 +98,27 @@ def test_the_old_primary_rejoins_pending_resync_once_its_region_recovers(emulato
     while _describe(west).get("FailoverState"):
         pass
     assert _members(_describe(west)) == {primary: (True, "connected"), secondary: (False, "connected")}
+
+
+def test_switchover_moves_the_writer_keeps_every_member_and_refuses_the_writer_as_target(emulator):
+    west, primary, secondary = _global_database(emulator)
+    west.switchover_global_cluster(GlobalClusterIdentifier="payments-global", TargetDbClusterIdentifier=secondary)
+    seen = []
+    for _ in range(10):
+        state = _describe(west).get("FailoverState")
+        seen.append(state["Status"] if state else None)
+        if state is None:
+            break
+    assert seen[0] == "pending" and "switching-over" in seen and seen[-1] is None, seen
+    # No data loss: the old primary stays a connected secondary.
+    assert _members(_describe(west)) == {secondary: (True, "connected"), primary: (False, "connected")}
+    with pytest.raises(west.exceptions.ClientError) as e:
+        west.switchover_global_cluster(GlobalClusterIdentifier="payments-global", TargetDbClusterIdentifier=secondary)
+    assert e.value.response["Error"]["Code"] == "InvalidDBClusterStateFault"
+
+
+def test_an_unknown_global_cluster_is_not_found(emulator):
+    west = emulator.client("rds")
+    with pytest.raises(west.exceptions.ClientError) as e:
+        west.describe_global_clusters(GlobalClusterIdentifier="nobody-global")
+    assert e.value.response["Error"]["Code"] == "GlobalClusterNotFoundFault"
