@@ -5,16 +5,18 @@ AlarmRule (DescribeAlarms and PutCompositeAlarm API references)."""
 import pytest
 
 
-def _metric_alarm(cw, name):
+def _metric_alarm(cw, name, metric="Errors", threshold=1, **judging):
+    """A Sum-per-minute alarm over `metric`; `judging` sets the periods and missing data."""
     cw.put_metric_alarm(
         AlarmName=name,
         Namespace="App",
-        MetricName="Errors",
+        MetricName=metric,
         Statistic="Sum",
         Period=60,
-        EvaluationPeriods=1,
-        Threshold=1,
+        EvaluationPeriods=judging.pop("EvaluationPeriods", 1),
+        Threshold=threshold,
         ComparisonOperator="GreaterThanThreshold",
+        **judging,
     )
 
 
@@ -117,16 +119,13 @@ def test_data_put_to_a_metric_sets_its_alarm_by_datapoints_to_alarm_and_missing_
     import datetime
 
     cw = emulator.client("cloudwatch")
-    cw.put_metric_alarm(
-        AlarmName="five-xx",
-        Namespace="App",
-        MetricName="5xx",
-        Statistic="Sum",
-        Period=60,
+    _metric_alarm(
+        cw,
+        "five-xx",
+        metric="5xx",
+        threshold=10,
         EvaluationPeriods=3,
         DatapointsToAlarm=2,
-        Threshold=10,
-        ComparisonOperator="GreaterThanThreshold",
         TreatMissingData="notBreaching",
     )
     start = datetime.datetime(2026, 12, 5, 12, 0, tzinfo=datetime.UTC)

@@ -6,14 +6,20 @@ item, exactly one wins (moto alone checks, then writes, without a lock)."""
 from concurrent.futures import ThreadPoolExecutor
 
 
-def test_of_racing_conditional_writes_exactly_one_wins(emulator):
+def _table(emulator, name):
+    """A table keyed by the string `id`, and a client for it."""
     ddb = emulator.client("dynamodb")
     ddb.create_table(
-        TableName="claims",
+        TableName=name,
         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
     )
+    return ddb
+
+
+def test_of_racing_conditional_writes_exactly_one_wins(emulator):
+    _table(emulator, "claims")
 
     def claim(n):
         client = emulator.client("dynamodb")
@@ -35,13 +41,7 @@ def test_of_racing_conditional_writes_exactly_one_wins(emulator):
 def test_a_transaction_whose_condition_fails_writes_nothing(emulator):
     """TransactWriteItems: all of the call's writes or none (its API reference),
     with the table backed up once per call instead of once per item."""
-    ddb = emulator.client("dynamodb")
-    ddb.create_table(
-        TableName="apps",
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    ddb = _table(emulator, "apps")
     for name in ("a", "b"):
         ddb.put_item(TableName="apps", Item={"id": {"S": name}, "active": {"S": "us-east-1"}})
     move = [

@@ -11,6 +11,19 @@ import pytest
 PASSWORD = "not-a-secret-123"
 
 
+def _instance_in_east(emulator, name, engine):
+    """A DB instance in us-east-1 with automated backups (a replica's or a backup's source)."""
+    return emulator.client("rds", region="us-east-1").create_db_instance(
+        DBInstanceIdentifier=name,
+        Engine=engine,
+        DBInstanceClass="db.t3.micro",
+        AllocatedStorage=20,
+        MasterUsername="admin",
+        MasterUserPassword=PASSWORD,
+        BackupRetentionPeriod=7,
+    )["DBInstance"]
+
+
 def _settle(describe, status, tries=10):
     """Describe until `status` (each Describe* moves the emulator one step)."""
     seen = []
@@ -41,16 +54,7 @@ def test_a_promoted_replica_cluster_is_promoting_then_available(emulator):
 
 
 def test_a_promoted_read_replica_stops_being_one_and_is_modifying_for_a_while(emulator):
-    east, west = emulator.client("rds", region="us-east-1"), emulator.client("rds")
-    source = east.create_db_instance(
-        DBInstanceIdentifier="store-use1",
-        Engine="mysql",
-        DBInstanceClass="db.t3.micro",
-        AllocatedStorage=20,
-        MasterUsername="admin",
-        MasterUserPassword=PASSWORD,
-        BackupRetentionPeriod=1,
-    )["DBInstance"]
+    west, source = emulator.client("rds"), _instance_in_east(emulator, "store-use1", "mysql")
     west.create_db_instance_read_replica(
         DBInstanceIdentifier="store-usw2", SourceDBInstanceIdentifier=source["DBInstanceArn"]
     )
@@ -70,16 +74,7 @@ def test_a_promoted_read_replica_stops_being_one_and_is_modifying_for_a_while(em
 
 
 def test_a_restore_from_a_replicated_backup_copies_the_source_and_is_creating_then_available(emulator):
-    east, west = emulator.client("rds", region="us-east-1"), emulator.client("rds")
-    source = east.create_db_instance(
-        DBInstanceIdentifier="orders-use1",
-        Engine="postgres",
-        DBInstanceClass="db.t3.micro",
-        AllocatedStorage=20,
-        MasterUsername="admin",
-        MasterUserPassword=PASSWORD,
-        BackupRetentionPeriod=7,
-    )["DBInstance"]
+    west, source = emulator.client("rds"), _instance_in_east(emulator, "orders-use1", "postgres")
     west.start_db_instance_automated_backups_replication(SourceDBInstanceArn=source["DBInstanceArn"])
     backup = west.describe_db_instance_automated_backups(
         Filters=[{"Name": "db-instance-id", "Values": [source["DBInstanceArn"]]}]
