@@ -125,6 +125,9 @@ state_struct!(TaskState {
     pub timeout_seconds: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_seconds_path: Option<String>,
+    /// A callback's longest wait between heartbeats.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heartbeat_seconds: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -287,8 +290,7 @@ const UNSUPPORTED_FIELDS: &[(&str, &str)] = &[
     ("Arguments", "JSONata is not supported; use Parameters"),
     ("Output", "JSONata is not supported; use OutputPath/ResultSelector"),
     ("Assign", "variables are not supported"),
-    ("HeartbeatSeconds", "heartbeats are not supported"),
-    ("HeartbeatSecondsPath", "heartbeats are not supported"),
+    ("HeartbeatSecondsPath", "give HeartbeatSeconds as a number"),
     ("Credentials", "cross-account task credentials are not supported"),
     ("ItemReader", "Distributed Map is not supported"),
     ("ItemBatcher", "Distributed Map is not supported"),
@@ -494,9 +496,9 @@ fn check_state(name: &str, state: &State) -> Result<(), LoadError> {
             template("ResultSelector", &t.result_selector)?;
             result_path(&t.result_path)?;
             retry_catch(&t.retry, &t.catch)?;
-            if t.resource.ends_with(".waitForTaskToken") || t.resource.ends_with(".sync") {
+            if t.resource.ends_with(".sync") {
                 return Err(err(format!(
-                    "Resource {}: callback and .sync integrations are not supported",
+                    "Resource {}: .sync integrations are not supported (callbacks, .waitForTaskToken, are)",
                     t.resource
                 )));
             }
@@ -509,7 +511,17 @@ fn check_state(name: &str, state: &State) -> Result<(), LoadError> {
             if let Some(p) = &t.timeout_seconds_path {
                 paths::check_path(p).map_err(|e| err(format!("TimeoutSecondsPath: {e}")))?;
             }
-            if t.resource == crate::executor::LAMBDA_INVOKE {
+            if let (Some(h), Some(limit)) = (t.heartbeat_seconds, t.timeout_seconds)
+                && h >= limit
+            {
+                return Err(err("HeartbeatSeconds must be smaller than TimeoutSeconds".into()));
+            }
+            if t.heartbeat_seconds.is_some() && crate::callback::callback_base(&t.resource).is_none() {
+                return Err(err(
+                    "HeartbeatSeconds is for a callback (a resource ending in .waitForTaskToken)".into(),
+                ));
+            }
+            if crate::callback::callback_base(&t.resource).unwrap_or(&t.resource) == crate::executor::LAMBDA_INVOKE {
                 let params = t.parameters.as_ref().and_then(Value::as_object);
                 let has = |k: &str| params.is_some_and(|p| p.contains_key(k) || p.contains_key(&format!("{k}.$")));
                 if !has("FunctionName") {
@@ -687,7 +699,8 @@ pub fn task_resources(m: &StateMachine) -> Vec<String> {
     for s in m.states.values() {
         match s {
             State::Task(t) => {
-                if t.resource == crate::executor::LAMBDA_INVOKE {
+                let resource = crate::callback::callback_base(&t.resource).unwrap_or(&t.resource);
+                if resource == crate::executor::LAMBDA_INVOKE {
                     if let Some(f) = t
                         .parameters
                         .as_ref()
@@ -697,7 +710,7 @@ pub fn task_resources(m: &StateMachine) -> Vec<String> {
                         out.push(f.to_string());
                     }
                 } else {
-                    out.push(t.resource.clone());
+                    out.push(resource.to_string());
                 }
             }
             State::Parallel(_, branches) => branches.iter().for_each(|b| out.extend(task_resources(b))),
@@ -755,7 +768,7 @@ mod tests {
             ),
             (
                 json!({"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "r", "End": true, "HeartbeatSeconds": 5}}}),
-                "heartbeats are not supported",
+                "HeartbeatSeconds is for a callback",
             ),
             (
                 json!({"StartAt": "A", "QueryLanguage": "JSONata", "States": {"A": {"Type": "Succeed"}}}),

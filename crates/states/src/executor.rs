@@ -2,6 +2,7 @@
 //! Parallel and Map concurrency, on the executor's clock, reporting history
 //! events as it goes.
 
+use crate::callback::{self, TaskTokens, callback_base};
 use crate::choice;
 use crate::clock::Clock;
 use crate::definition::{Catcher, PathSpec, Retrier, State, StateMachine};
@@ -74,6 +75,8 @@ pub struct Execution {
 /// Runs state machines with registered task handlers.
 pub struct Executor {
     handlers: HashMap<String, Arc<dyn TaskHandler>>,
+    /// The callbacks waiting for their token's answer.
+    tokens: Arc<TaskTokens>,
     clock: Arc<dyn Clock>,
     sink: Option<Arc<dyn EventSink>>,
     state_machine_arn: String,
@@ -96,6 +99,7 @@ impl Executor {
     pub fn new(clock: Arc<dyn Clock>) -> Self {
         Executor {
             handlers: HashMap::new(),
+            tokens: Arc::default(),
             clock,
             sink: None,
             state_machine_arn: "arn:aws:states:local:000000000000:stateMachine:local".into(),
@@ -128,6 +132,12 @@ impl Executor {
 
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
+    }
+
+    /// The callbacks' tokens: how a task waiting for one is answered
+    /// (SendTaskSuccess, SendTaskFailure, SendTaskHeartbeat).
+    pub fn task_tokens(&self) -> Arc<TaskTokens> {
+        self.tokens.clone()
     }
 
     /// Checks every static Task resource has a handler (load time).
@@ -400,6 +410,12 @@ impl Run<'_> {
                 })
             }
             State::Task(t) => {
+                // A callback's token is in the context object its Parameters read.
+                let mut ctx = ctx.clone();
+                if callback_base(&t.resource).is_some() {
+                    ctx["Task"] = json!({"Token": self.exec.tokens.issue()});
+                }
+                let ctx = &ctx;
                 let run = |effective: Value, ctx: Value| async move { self.task(name, t, effective, &ctx).await };
                 self.with_retry(
                     name,
@@ -619,7 +635,9 @@ impl Run<'_> {
         effective: Value,
         ctx: &Value,
     ) -> Result<Value, ExecError> {
-        let (key, payload, wrap) = if t.resource == LAMBDA_INVOKE {
+        let callback = callback_base(&t.resource);
+        let resource = callback.unwrap_or(&t.resource);
+        let (key, payload, wrap) = if resource == LAMBDA_INVOKE {
             let f = effective.get("FunctionName").and_then(Value::as_str).ok_or_else(|| {
                 ExecError::runtime(format!(
                     "state \"{name}\": lambda:invoke Parameters must give FunctionName as a string"
@@ -631,13 +649,13 @@ impl Run<'_> {
                 true,
             )
         } else {
-            (t.resource.clone(), effective, false)
+            (resource.to_string(), effective, false)
         };
         let handler = self
             .exec
             .resolve(&key)
             .ok_or_else(|| ExecError::new("States.TaskFailed", format!("no task handler for resource {key}")))?;
-        let prefix = if !wrap && is_lambda_arn(&t.resource) {
+        let prefix = if !wrap && is_lambda_arn(resource) {
             "LambdaFunction"
         } else {
             "Task"
@@ -656,6 +674,12 @@ impl Run<'_> {
             })?),
             _ => None,
         };
+        if callback.is_some() {
+            let token = ctx["Task"]["Token"].as_str().unwrap_or_default().to_string();
+            return self
+                .callback(name, prefix, &token, handler, payload, timeout, t.heartbeat_seconds)
+                .await;
+        }
         let call = handler.call(payload);
         let result = match timeout {
             Some(s) => match tokio::time::timeout(std::time::Duration::from_secs(s), call).await {
@@ -693,6 +717,48 @@ impl Run<'_> {
             Err(e) => {
                 self.emit(
                     &format!("{prefix}Failed"),
+                    Some(name),
+                    json!({"error": e.error, "cause": e.cause}),
+                );
+                Err(e)
+            }
+        }
+    }
+
+    /// A callback Task: the resource is called with the token in its
+    /// payload, then the task waits for the token's answer.
+    #[allow(clippy::too_many_arguments)]
+    async fn callback(
+        &self,
+        name: &str,
+        prefix: &str,
+        token: &str,
+        handler: Arc<dyn TaskHandler>,
+        payload: Value,
+        timeout: Option<u64>,
+        heartbeat: Option<u64>,
+    ) -> Result<Value, ExecError> {
+        let tokens = &self.exec.tokens;
+        // Registered first: the resource may answer before it returns.
+        let mut answers = tokens.register(token);
+        let outcome = match handler.call(payload).await {
+            Ok(_) => {
+                self.emit(&format!("{prefix}Submitted"), Some(name), json!({}));
+                callback::wait(&*self.exec.clock, &mut answers, timeout, heartbeat).await
+            }
+            Err(e) => Err(e),
+        };
+        tokens.forget(token);
+        match outcome {
+            Ok(out) => {
+                self.emit(&format!("{prefix}Succeeded"), Some(name), json!({"output": out}));
+                Ok(out)
+            }
+            Err(e) => {
+                let timed_out = e.error == "States.Timeout" || e.error == "States.HeartbeatTimeout";
+                let kind = if timed_out { "TimedOut" } else { "Failed" };
+                self.emit(
+                    &format!("{prefix}{kind}"),
                     Some(name),
                     json!({"error": e.error, "cause": e.cause}),
                 );

@@ -5,6 +5,7 @@
 //! Resource (or lambda:invoke FunctionName), on a clock the executor owns.
 //! It knows nothing about disaster recovery.
 
+pub mod callback;
 pub mod choice;
 pub mod clock;
 pub mod definition;
@@ -14,6 +15,7 @@ pub mod history;
 pub mod intrinsics;
 pub mod paths;
 
+pub use callback::{TaskDoesNotExist, TaskTokens};
 pub use clock::{Clock, SystemClock, VirtualClock};
 pub use definition::{StateMachine, parse_definition, task_resources};
 pub use error::{ExecError, LoadError};

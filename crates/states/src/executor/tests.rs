@@ -1,4 +1,5 @@
 use super::*;
+use crate::callback::TaskDoesNotExist;
 use crate::clock::VirtualClock;
 use crate::definition::parse_definition;
 use serde_json::json;
@@ -404,4 +405,124 @@ async fn an_execution_past_the_history_limit_fails_uncaught() {
         err.cause
     );
     assert!(e.events.len() <= 45, "{}", e.events.len());
+}
+
+/// A callback definition: the approver gets the token, the answer is the result.
+fn callback_def(timeout: u64, heartbeat: Option<u64>) -> Value {
+    let mut task = json!({
+        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+        "Parameters": {"FunctionName": "approver", "Payload": {"token.$": "$$.Task.Token", "run.$": "$.run"}},
+        "TimeoutSeconds": timeout, "ResultPath": "$.approval", "End": true,
+        "Catch": [{"ErrorEquals": ["Rejected"], "ResultPath": "$.rejected", "Next": "Stopped"}]
+    });
+    if let Some(h) = heartbeat {
+        task["HeartbeatSeconds"] = json!(h);
+    }
+    json!({"StartAt": "Approve", "States": {"Approve": task, "Stopped": {"Type": "Pass", "End": true}}})
+}
+
+/// An approver that hands each token it is given to the test.
+fn token_catcher() -> (Arc<dyn TaskHandler>, tokio::sync::mpsc::UnboundedReceiver<Value>) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let h = handler_fn(move |input: Value| {
+        let tx = tx.clone();
+        async move {
+            let _ = tx.send(input);
+            Ok(json!({"StatusCode": 202}))
+        }
+    });
+    (h, rx)
+}
+
+#[tokio::test]
+async fn a_callback_waits_for_its_token_and_its_answer_is_the_result() {
+    let (mut exec, _) = executor();
+    let (approver, mut given) = token_catcher();
+    exec.register("approver", approver);
+    let tokens = exec.task_tokens();
+    let def = callback_def(900, None);
+    let (execution, answered) = tokio::join!(run(&exec, def, json!({"run": "r1"})), async {
+        let payload = given.recv().await.unwrap();
+        let token = payload["token"].as_str().unwrap().to_string();
+        assert_eq!(payload["run"], "r1");
+        assert_eq!(tokens.waiting(), std::slice::from_ref(&token));
+        tokens.succeed(&token, json!({"approved_by": "sre"})).unwrap();
+        // Answered once: a second answer finds no task.
+        tokens.succeed(&token, json!({})).unwrap_err()
+    });
+    assert_eq!(execution.status, ExecutionStatus::Succeeded, "{:?}", execution.error);
+    assert_eq!(
+        execution.output.as_ref().unwrap()["approval"],
+        json!({"approved_by": "sre"})
+    );
+    assert!(answered.0.starts_with(|c: char| c.is_ascii_hexdigit()));
+    assert!(types(&execution).contains(&"TaskSubmitted"), "{:?}", types(&execution));
+    assert!(tokens.waiting().is_empty());
+    assert_eq!(
+        tokens.heartbeat("no-such-token").unwrap_err(),
+        TaskDoesNotExist("no-such-token".into())
+    );
+}
+
+#[tokio::test]
+async fn a_callback_failure_is_the_tasks_error_and_can_be_caught() {
+    let (mut exec, _) = executor();
+    let (approver, mut given) = token_catcher();
+    exec.register("approver", approver);
+    let tokens = exec.task_tokens();
+    let (execution, ()) = tokio::join!(run(&exec, callback_def(900, None), json!({"run": "r2"})), async {
+        let token = given.recv().await.unwrap()["token"].as_str().unwrap().to_string();
+        tokens.fail(&token, "Rejected", "not during the sale").unwrap();
+    });
+    assert_eq!(execution.status, ExecutionStatus::Succeeded);
+    assert_eq!(
+        execution.output.unwrap()["rejected"],
+        json!({"Error": "Rejected", "Cause": "not during the sale"})
+    );
+}
+
+#[tokio::test]
+async fn an_unanswered_callback_times_out_on_the_executors_clock_and_heartbeats_keep_it_alive() {
+    let (mut exec, clock) = executor();
+    let (approver, mut given) = token_catcher();
+    exec.register("approver", approver);
+    let tokens = exec.task_tokens();
+    let (execution, ()) = tokio::join!(run(&exec, callback_def(900, Some(300)), json!({"run": "r3"})), async {
+        let token = given.recv().await.unwrap()["token"].as_str().unwrap().to_string();
+        // Two heartbeats 200 s apart keep it past its first 300 s ...
+        for _ in 0..2 {
+            clock.advance(std::time::Duration::from_secs(200));
+            tokens.heartbeat(&token).unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(60)).await;
+        }
+        // ... then nothing for 300 s: its heartbeat limit passes.
+        clock.advance(std::time::Duration::from_secs(300));
+    });
+    assert_eq!(execution.status, ExecutionStatus::Failed);
+    assert_eq!(execution.error.as_ref().unwrap().error, "States.HeartbeatTimeout");
+    assert!(types(&execution).contains(&"TaskTimedOut"));
+
+    let (mut exec, clock) = executor();
+    let (approver, mut given) = token_catcher();
+    exec.register("approver", approver);
+    let (execution, ()) = tokio::join!(run(&exec, callback_def(900, None), json!({"run": "r4"})), async {
+        given.recv().await.unwrap();
+        clock.advance(std::time::Duration::from_secs(901));
+    });
+    assert_eq!(execution.error.unwrap().error, "States.Timeout");
+}
+
+#[test]
+fn heartbeat_seconds_is_checked_at_load() {
+    let mut def = callback_def(300, Some(300));
+    let e = parse_definition(&def.to_string()).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("HeartbeatSeconds must be smaller than TimeoutSeconds"),
+        "{e}"
+    );
+    def["States"]["Approve"]["Resource"] = json!("arn:aws:states:::lambda:invoke");
+    def["States"]["Approve"]["HeartbeatSeconds"] = json!(60);
+    let e = parse_definition(&def.to_string()).unwrap_err();
+    assert!(e.to_string().contains("HeartbeatSeconds is for a callback"), "{e}");
 }
