@@ -135,7 +135,7 @@ pub struct WaveStep {
     /// One line for people (progress, console).
     pub summary: String,
     /// The AWS calls this step made; a check loop's is its running total
-    /// (set by dispatch, which counts them).
+    /// (each task counts its own).
     #[serde(default)]
     pub api_calls: ApiCalls,
 }

@@ -3,7 +3,7 @@
 //!
 //! Emulator departures that shape these tests (moto 5.2.5):
 //! - Route 53 GetChange answers INSYNC at once: the NotReady/INSYNC wait loop
-//!   is covered by the wait_dns unit tests on the in-memory fake.
+//!   is covered by the check_dns_sync unit tests on the in-memory fake.
 //! - Route 53 health checks are always healthy: verification failures are
 //!   driven through CloudWatch alarm state (SetAlarmState), never evaluated
 //!   by moto, which we set to what a real alarm would show.
