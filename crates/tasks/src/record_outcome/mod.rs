@@ -6,6 +6,7 @@ use crate::contract::StatesError;
 use crate::journal::{LoadedRun, load_run};
 use crate::services::Settings;
 use chrono::{DateTime, Utc};
+use lifeboat_aws::CallCounter;
 use lifeboat_aws::ports::{AlarmStates, DnsReader, Journal, RegistryStore, RunLease};
 use lifeboat_aws::route53::read_records;
 use lifeboat_core::calls::ApiCalls;
@@ -120,22 +121,22 @@ pub struct RecordPorts<'a> {
     pub dns: &'a dyn DnsReader,
     pub lease: &'a dyn RunLease,
     pub settings: &'a Settings,
-    /// The calls this invocation made so far (the record counts them too).
-    pub own_calls: &'a (dyn Fn() -> ApiCalls + Send + Sync),
+    /// Counts this invocation's calls (the record counts them too).
+    pub own_calls: &'a CallCounter,
     /// Where kept triggers' alarms are read, to take them up (None: leave them kept).
     pub alarms: Option<&'a dyn AlarmStates>,
 }
 
 impl crate::services::Services {
     /// The ports recording uses, kept triggers left alone (set `alarms` to take them up).
-    pub fn record_ports<'a>(&'a self, own_calls: &'a (dyn Fn() -> ApiCalls + Send + Sync)) -> RecordPorts<'a> {
+    pub fn record_ports(&self) -> RecordPorts<'_> {
         RecordPorts {
             registry: &*self.registry,
             journal: &*self.journal,
             dns: &*self.dns_read,
             lease: &*self.lease,
             settings: &self.settings,
-            own_calls,
+            own_calls: &self.counter,
             alarms: None,
         }
     }
@@ -268,7 +269,7 @@ async fn record_loaded(p: &RecordPorts<'_>, run: LoadedRun, input: RecordInput) 
     for wave in input.results.iter().flatten() {
         api_calls.merge(&wave.api_calls());
     }
-    api_calls.merge(&own_calls());
+    api_calls.merge(&own_calls.snapshot());
     // The journal write (and the lease release) below are not in the record.
     let summary = match status {
         RunStatus::NothingToDo | RunStatus::DryRun => plan.summary.clone(),

@@ -18,11 +18,9 @@ impl Task for RecordOutcome {
     type Output = RunRecord;
 
     async fn run(s: &Services, input: RecordInput) -> Result<RunRecord, LifeboatError> {
-        let counter = s.counter.clone();
-        let own_calls = move || counter.snapshot();
         let ports = RecordPorts {
             alarms: Some(&*s.alarms),
-            ..s.record_ports(&own_calls)
+            ..s.record_ports()
         };
         record_outcome(&ports, input).await
     }
@@ -128,8 +126,6 @@ impl Task for RecordExecutionEnd {
     type Output = ExecutionEndRecord;
 
     async fn run(s: &Services, input: ExecutionEndInput) -> Result<ExecutionEndRecord, LifeboatError> {
-        let counter = s.counter.clone();
-        let own_calls = move || counter.snapshot();
-        record_execution_end(&s.record_ports(&own_calls), &input.event).await
+        record_execution_end(&s.record_ports(), &input.event).await
     }
 }

@@ -6,7 +6,6 @@ use crate::test_support::{estate, wave_of};
 use chrono::{DateTime, Utc};
 use lifeboat_aws::fakes::{FakeJournal, FakeLease, FakeRegistry};
 use lifeboat_aws::ports::RegistryStore;
-use lifeboat_core::calls::ApiCalls;
 use lifeboat_core::database::DbAction;
 use lifeboat_core::outcome::{AppStatus, DatabaseOutcome, RunStatus};
 use lifeboat_core::plan::Plan;
@@ -88,7 +87,7 @@ async fn record(
         dns: &estate(),
         lease: &FakeLease::default(),
         settings: &Settings::default(),
-        own_calls: &ApiCalls::default,
+        own_calls: &lifeboat_aws::CallCounter::new(),
         alarms: None,
     };
     record_outcome(&ports, input).await
