@@ -10,7 +10,7 @@
 
 use crate::CliError;
 use aws_sdk_sqs::types::MessageSystemAttributeName;
-use lifeboat_tasks::task::{RECORD_MODE_FIELD, RecordMode};
+use lifeboat_tasks::record_outcome::ExecutionEndInput;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -97,8 +97,8 @@ pub fn classify(body: &str) -> Undelivered {
     // Lambda's on-failure destination wraps the event it failed on; the run
     // end's rule wraps the status change in the record mode it names.
     let mut event = v.get("requestPayload").cloned().unwrap_or(v);
-    if event[RECORD_MODE_FIELD] == RecordMode::ExecutionEnd.as_str() {
-        event = event["event"].take();
+    if let Some(inner) = ExecutionEndInput::event_of(&event) {
+        event = inner.clone();
     }
     if event["source"] == "aws.states" {
         return Undelivered::RunEnded { event };

@@ -376,22 +376,18 @@ async fn record_execution_end(factory: &dyn ServicesFactory, execution: &Executi
         ExecutionStatus::Failed => "FAILED",
         ExecutionStatus::Succeeded => return,
     };
-    // As the rule's input transformer gives it: the mode, and the event.
-    let event = serde_json::json!({
-        "record": lifeboat_tasks::task::RecordMode::ExecutionEnd,
-        "event": {
-            "source": "aws.states",
-            "detail-type": lifeboat_tasks::record_outcome::EXECUTION_STATUS_CHANGE,
-            "detail": {
-                "name": execution.name,
-                "status": status,
-                "startDate": execution.start_date.timestamp_millis(),
-                "stopDate": execution.stop_date.timestamp_millis(),
-                "error": execution.error.as_ref().map(|e| e.error.clone()),
-                "cause": execution.error.as_ref().map(|e| e.cause.clone()),
-            }
+    let event = lifeboat_tasks::record_outcome::ExecutionEndInput::payload(serde_json::json!({
+        "source": "aws.states",
+        "detail-type": lifeboat_tasks::record_outcome::EXECUTION_STATUS_CHANGE,
+        "detail": {
+            "name": execution.name,
+            "status": status,
+            "startDate": execution.start_date.timestamp_millis(),
+            "stopDate": execution.stop_date.timestamp_millis(),
+            "error": execution.error.as_ref().map(|e| e.error.clone()),
+            "cause": execution.error.as_ref().map(|e| e.cause.clone()),
         }
-    });
+    }));
     let services = factory.services();
     match lifeboat_tasks::dispatch(TaskKind::RecordOutcome, &services, event).await {
         Ok(out) => tracing::info!(run = %execution.name, %status, outcome = %out, "execution end recorded"),

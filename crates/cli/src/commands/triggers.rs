@@ -129,7 +129,7 @@ pub(crate) async fn redrive(cli: &Cli, id: &str, queue_name: &str, place: Option
         }
         (Undelivered::RunEnded { event }, _) => {
             let f = factory(cli).await?;
-            let input = json!({"record": lifeboat_tasks::task::RecordMode::ExecutionEnd, "event": event});
+            let input = lifeboat_tasks::record_outcome::ExecutionEndInput::payload(event.clone());
             match lifeboat_tasks::dispatch(TaskKind::RecordOutcome, &f.services(), input).await {
                 Ok(out) => {
                     match cli.output {

@@ -4,9 +4,11 @@
 use super::*;
 use crate::contract::StatesError;
 use crate::journal::try_load_run;
+use crate::task::{RECORD_MODE_FIELD, RecordMode};
 use chrono::{DateTime, Utc};
 use lifeboat_core::{FailureName, LifeboatError};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// The detail-type of Step Functions' execution status-change events.
 pub const EXECUTION_STATUS_CHANGE: &str = "Step Functions Execution Status Change";
@@ -45,6 +47,19 @@ pub struct ExecutionDetail {
 #[serde(deny_unknown_fields)]
 pub struct ExecutionEndInput {
     pub event: ExecutionStatusChange,
+}
+
+impl ExecutionEndInput {
+    /// The record function's payload for a run's end, as the run-ended
+    /// rule's input transformer builds it: the mode, and the whole event.
+    pub fn payload(event: Value) -> Value {
+        serde_json::json!({RECORD_MODE_FIELD: RecordMode::ExecutionEnd, "event": event})
+    }
+
+    /// The event in such a payload, or None if it is not one.
+    pub fn event_of(payload: &Value) -> Option<&Value> {
+        (payload[RECORD_MODE_FIELD] == RecordMode::ExecutionEnd.as_str()).then(|| &payload["event"])
+    }
 }
 
 /// What the record of an execution that ended without one did.
