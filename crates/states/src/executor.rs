@@ -411,11 +411,16 @@ impl Run<'_> {
             }
             State::Task(t) => {
                 // A callback's token is in the context object its Parameters read.
-                let mut ctx = ctx.clone();
-                if callback_base(&t.resource).is_some() {
-                    ctx["Task"] = json!({"Token": self.exec.tokens.issue()});
-                }
-                let ctx = &ctx;
+                let with_token;
+                let ctx = match callback_base(&t.resource) {
+                    Some(_) => {
+                        let mut c = ctx.clone();
+                        c["Task"] = json!({"Token": self.exec.tokens.issue()});
+                        with_token = c;
+                        &with_token
+                    }
+                    None => ctx,
+                };
                 let run = |effective: Value, ctx: Value| async move { self.task(name, t, effective, &ctx).await };
                 self.with_retry(
                     name,
