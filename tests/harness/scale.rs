@@ -150,6 +150,7 @@ pub async fn seed(config: &aws_config::SdkConfig, estate: &Scale) -> Result<Regi
                     alarm_name: Some(format!("{}-app{i}-probe", estate.name)),
                 },
             }),
+            capacity: vec![],
         });
     }
     for (z, changes) in per_zone.into_iter().enumerate() {

@@ -105,6 +105,33 @@ impl AwsClients {
         )
     }
 
+    /// An Auto Scaling client for `region`; `best_effort`: one short attempt
+    /// (a source Region that may be dark).
+    pub fn autoscaling(&self, region: &str, best_effort: bool) -> aws_sdk_autoscaling::Client {
+        let mut conf = aws_sdk_autoscaling::config::Builder::from(&self.config)
+            .region(Region::new(region.to_string()))
+            .interceptor(self.counter.clone());
+        if best_effort {
+            conf = conf
+                .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
+                .timeout_config(timeouts(2, 5));
+        }
+        aws_sdk_autoscaling::Client::from_conf(conf.build())
+    }
+
+    /// An ECS client for `region`; `best_effort` as for [`AwsClients::autoscaling`].
+    pub fn ecs(&self, region: &str, best_effort: bool) -> aws_sdk_ecs::Client {
+        let mut conf = aws_sdk_ecs::config::Builder::from(&self.config)
+            .region(Region::new(region.to_string()))
+            .interceptor(self.counter.clone());
+        if best_effort {
+            conf = conf
+                .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
+                .timeout_config(timeouts(2, 5));
+        }
+        aws_sdk_ecs::Client::from_conf(conf.build())
+    }
+
     /// An STS client (GetCallerIdentity: the account, for ARNs).
     pub fn sts(&self) -> aws_sdk_sts::Client {
         aws_sdk_sts::Client::from_conf(

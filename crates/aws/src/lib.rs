@@ -7,6 +7,7 @@
 
 pub mod arc;
 pub mod calls;
+pub mod capacity;
 pub mod clients;
 pub mod cloudwatch;
 #[cfg(any(test, feature = "fakes"))]

@@ -4,6 +4,7 @@
 //! data out, so it is tested with plain unit tests.
 
 pub mod calls;
+pub mod capacity;
 pub mod database;
 pub mod dns;
 pub mod error;

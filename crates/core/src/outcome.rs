@@ -68,6 +68,12 @@ pub struct AppOutcome {
     /// moved, the traffic did not): what is where, and how to join them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub apart: Option<String>,
+    /// Its capacity steps in the target Region (those reached).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capacity: Vec<crate::capacity::CapacityOutcome>,
+    /// A drill's failback: the failover's capacity steps and what putting them back did.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capacity_restored: Vec<crate::capacity::CapacityOutcome>,
 }
 
 /// Whether an app that did not move left its database moved (or moving)
@@ -126,6 +132,11 @@ pub fn data_and_traffic_apart(
 pub struct Timeline {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wave: Option<usize>,
+    /// When its first capacity step started, and when its last was in service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity_started_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity_ready_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shifted_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -99,6 +99,12 @@ pub struct AppProgress {
     pub verify_started_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rolled_back_at: Option<DateTime<Utc>>,
+    /// Its capacity steps, in the registry's order (those reached).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capacity: Vec<lifeboat_core::capacity::CapacityOutcome>,
+    /// A drill's failback: the failover's capacity steps, with what putting them back did.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capacity_restored: Vec<lifeboat_core::capacity::CapacityOutcome>,
 }
 
 /// A wave's progress, kept in the journal between its tasks.

@@ -8,7 +8,7 @@ use crate::record_outcome::{
 use crate::services::Services;
 use crate::task::{RECORD_MODE_FIELD, RecordMode, serve};
 use crate::validate::Validate;
-use crate::wave::{CheckDatabases, PromoteDatabases, ShiftDns, VerifyApps};
+use crate::wave::{CheckDatabases, PromoteDatabases, ScaleCapacity, ShiftDns, VerifyApps};
 use lifeboat_core::LifeboatError;
 use serde_json::Value;
 
@@ -20,6 +20,7 @@ lifeboat_core::closed_names! {
         Validate = "validate",
         PromoteDatabases = "promote_databases",
         CheckDatabases = "check_databases",
+        ScaleCapacity = "scale_capacity",
         ShiftDns = "shift_dns",
         CheckDnsSync = "check_dns_sync",
         VerifyApps = "verify_apps",
@@ -54,6 +55,7 @@ pub async fn dispatch(kind: TaskKind, s: &Services, input: Value) -> Result<Valu
         TaskKind::Validate => serve::<Validate>(s, input).await,
         TaskKind::PromoteDatabases => serve::<PromoteDatabases>(s, input).await,
         TaskKind::CheckDatabases => serve::<CheckDatabases>(s, input).await,
+        TaskKind::ScaleCapacity => serve::<ScaleCapacity>(s, input).await,
         TaskKind::ShiftDns => serve::<ShiftDns>(s, input).await,
         TaskKind::CheckDnsSync => serve::<CheckDnsSync>(s, input).await,
         TaskKind::VerifyApps => serve::<VerifyApps>(s, input).await,

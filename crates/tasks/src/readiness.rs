@@ -51,6 +51,14 @@ pub struct AppReadiness {
     pub evaluated_at: DateTime<Utc>,
     /// The last evaluation that found it ready.
     pub last_good: Option<DateTime<Utc>>,
+    /// Its capacity steps' gap: what a move now would raise, and how long
+    /// that is expected to take.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capacity: Vec<String>,
+    /// The desired counts read of its scalable resources (both sides): what
+    /// a run uses when the source Region does not answer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capacity_seen: Vec<lifeboat_core::capacity::Seen>,
 }
 
 /// One evaluation of every app.
@@ -393,19 +401,23 @@ pub async fn evaluate(s: &Services, now: DateTime<Utc>) -> Result<Evaluation, Li
                 }
             }
         }
+        let before = previous.get(&app.name);
+        let capacity = evaluate_capacity(s, app, target, before, now).await;
+        reasons.extend(capacity.reasons);
         // The move fits in the execution's timeout.
         let verify_wait = u64::from(app.verification.interval_seconds)
             * u64::from(checks_within(
                 app.verification.deadline_seconds,
                 app.verification.interval_seconds,
             ));
-        let worst = db_wait + 2 * DNS_SYNC_ALLOWANCE_SECONDS + verify_wait;
+        // Capacity comes up while the database promotes: the longer of the two counts.
+        let worst = db_wait.max(capacity.wait_seconds) + 2 * DNS_SYNC_ALLOWANCE_SECONDS + verify_wait;
         if worst > timeout {
             reasons.push(format!(
-                "its move can take {worst} s (database {db_wait} s, verification {verify_wait} s), over the execution's timeout of {timeout} s"
+                "its move can take {worst} s (database {db_wait} s, capacity {} s, verification {verify_wait} s), over the execution's timeout of {timeout} s",
+                capacity.wait_seconds
             ));
         }
-        let before = previous.get(&app.name);
         let mut lag_history: Vec<f64> = before.map(|b| b.lag_history.clone()).unwrap_or_default();
         if let Some(l) = rpo_at_risk {
             lag_history.push(l);
@@ -428,6 +440,8 @@ pub async fn evaluate(s: &Services, now: DateTime<Utc>) -> Result<Evaluation, Li
             } else {
                 before.and_then(|b| b.last_good)
             },
+            capacity: capacity.gaps,
+            capacity_seen: capacity.seen,
         });
     }
     Ok(Evaluation {
@@ -486,4 +500,107 @@ pub async fn latest(s: &Services) -> Result<Option<Evaluation>, LifeboatError> {
                 .map_err(|e| LifeboatError::internal(format!("the latest readiness record is unreadable: {e}")))
         })
         .transpose()
+}
+
+/// What readiness found of an app's capacity steps.
+struct CapacityReadiness {
+    reasons: Vec<String>,
+    /// Per step: what a move now would raise, and how long it is expected to take.
+    gaps: Vec<String>,
+    /// The desired counts read (both sides), or kept from the last evaluation when unread.
+    seen: Vec<lifeboat_core::capacity::Seen>,
+    /// The steps' deadlines, one after the other: the most a move waits for capacity.
+    wait_seconds: u64,
+}
+
+/// Each capacity step of `app` for a move to `target`: both resources
+/// present, the gap between the target's desired count and what the move
+/// needs, and the expected time (the resource's own warmup or grace period).
+async fn evaluate_capacity(
+    s: &Services,
+    app: &Application,
+    target: Side,
+    before: Option<&AppReadiness>,
+    now: DateTime<Utc>,
+) -> CapacityReadiness {
+    use lifeboat_core::capacity::{needed, resource};
+    let mut out = CapacityReadiness {
+        reasons: vec![],
+        gaps: vec![],
+        seen: vec![],
+        wait_seconds: 0,
+    };
+    let kept = |r: &lifeboat_core::capacity::Scalable| {
+        before.and_then(|b| b.capacity_seen.iter().find(|seen| &seen.resource == r).cloned())
+    };
+    for (i, step) in app.capacity.iter().enumerate() {
+        out.wait_seconds += u64::from(step.deadline_seconds);
+        let (Some(source), Some(dest)) = (resource(app, i, target.other()), resource(app, i, target)) else {
+            continue;
+        };
+        let mut read = |state: Result<Option<lifeboat_aws::ports::CapacityState>, lifeboat_aws::AwsError>,
+                        r: &lifeboat_core::capacity::Scalable,
+                        reasons: &mut Vec<String>| match state {
+            Ok(Some(st)) => {
+                out.seen.push(crate::wave::seen(r, &st.reading, now));
+                Some(st)
+            }
+            Ok(None) => {
+                reasons.push(format!("capacity: {} not found", r.describe()));
+                None
+            }
+            Err(e) => {
+                reasons.push(format!("capacity: {} unread: {e}", r.describe()));
+                out.seen.extend(kept(r));
+                None
+            }
+        };
+        let mut reasons = Vec::new();
+        let src = read(s.capacity_source.describe(&source).await, &source, &mut reasons);
+        let dst = read(s.capacity.describe(&dest).await, &dest, &mut reasons);
+        out.reasons.append(&mut reasons);
+        let (Some(src), Some(dst)) = (src, dst) else {
+            continue;
+        };
+        let need = needed(step.percent, src.reading.desired);
+        let unit = dest.unit();
+        let expected = match dst.warmup_seconds {
+            Some(w) => format!("expected about {w} s (its warmup)"),
+            None => "expected time unknown: it sets no warmup or health check grace period".into(),
+        };
+        let gap = need.saturating_sub(dst.reading.desired);
+        out.gaps.push(if gap == 0 {
+            format!(
+                "{}: {} desired {unit}, {need} needed ({}% of {}): no gap",
+                dest.describe(),
+                dst.reading.desired,
+                step.percent,
+                source.describe()
+            )
+        } else {
+            format!(
+                "{}: {} desired {unit}, {need} needed ({}% of {}'s {}): +{gap} {unit}, {expected}{}",
+                dest.describe(),
+                dst.reading.desired,
+                step.percent,
+                source.describe(),
+                src.reading.desired,
+                dst.reading
+                    .max
+                    .filter(|m| *m < need)
+                    .map(|m| format!("; MaxSize {m} is below it, a move raises it"))
+                    .unwrap_or_default()
+            )
+        });
+        if let Some(w) = dst.warmup_seconds
+            && u64::from(w) > u64::from(step.deadline_seconds)
+        {
+            out.reasons.push(format!(
+                "capacity: {} takes about {w} s to warm up, over the step's deadline_seconds {}",
+                dest.describe(),
+                step.deadline_seconds
+            ));
+        }
+    }
+    out
 }

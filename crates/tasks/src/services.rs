@@ -3,11 +3,12 @@
 
 use lifeboat_aws::CallCounter;
 use lifeboat_aws::arc::ArcCluster;
+use lifeboat_aws::capacity::AwsCapacity;
 use lifeboat_aws::clients::AwsClients;
 use lifeboat_aws::cloudwatch::CloudWatch;
 use lifeboat_aws::dynamodb::{DynamoJournal, DynamoLease, DynamoRegistry};
 use lifeboat_aws::ports::{
-    AlarmStates, Databases, DnsReader, DnsWriter, HealthChecks, HttpProbe, Journal, Metrics, RegistryStore,
+    AlarmStates, Capacity, Databases, DnsReader, DnsWriter, HealthChecks, HttpProbe, Journal, Metrics, RegistryStore,
     ReplicationLag, RoutingControls, RunLease,
 };
 use lifeboat_aws::rds::Rds;
@@ -210,6 +211,10 @@ pub struct Services {
     pub alarms: Arc<dyn AlarmStates>,
     pub databases: Arc<dyn Databases>,
     pub lag: Arc<dyn ReplicationLag>,
+    /// Auto Scaling groups and ECS services, in the Region that takes over.
+    pub capacity: Arc<dyn Capacity>,
+    /// The same, read best-effort (one short attempt): the source Region, which may be dark.
+    pub capacity_source: Arc<dyn Capacity>,
     pub counter: CallCounter,
     pub settings: Settings,
     /// The SDK configuration these services were built from (for other clients).
@@ -317,6 +322,8 @@ impl ServicesFactory for AwsServicesFactory {
             http: self.http.clone(),
             databases: rds.clone(),
             lag: rds,
+            capacity: Arc::new(AwsCapacity::new(clients.clone())),
+            capacity_source: Arc::new(AwsCapacity::best_effort(clients.clone())),
             counter: clients.counter,
             settings: self.settings.clone(),
             sdk_config: self.config.clone(),

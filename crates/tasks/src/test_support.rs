@@ -3,7 +3,8 @@
 use crate::services::{Services, Settings};
 use lifeboat_aws::CallCounter;
 use lifeboat_aws::fakes::{
-    FakeAlarms, FakeArc, FakeDatabases, FakeJournal, FakeLease, FakeMetrics, FakeProbe, FakeRegistry, FakeRoute53,
+    FakeAlarms, FakeArc, FakeCapacity, FakeDatabases, FakeJournal, FakeLease, FakeMetrics, FakeProbe, FakeRegistry,
+    FakeRoute53,
 };
 use lifeboat_core::dns::{RecordIndex, RecordSet};
 use lifeboat_core::plan::{PlanContext, Wave, build_plan};
@@ -120,6 +121,7 @@ pub struct Fakes {
     pub arc: Arc<FakeArc>,
     pub http: Arc<FakeProbe>,
     pub metrics: Arc<FakeMetrics>,
+    pub capacity: Arc<FakeCapacity>,
 }
 
 pub fn fake_services() -> (Services, Fakes) {
@@ -133,6 +135,7 @@ pub fn fake_services() -> (Services, Fakes) {
         arc: Arc::new(FakeArc::new()),
         http: Arc::new(FakeProbe::default()),
         metrics: Arc::new(FakeMetrics::default()),
+        capacity: Arc::new(FakeCapacity::default()),
     };
     let s = Services {
         registry: f.registry.clone(),
@@ -149,6 +152,8 @@ pub fn fake_services() -> (Services, Fakes) {
         alarms: f.alarms.clone(),
         databases: f.databases.clone(),
         lag: f.databases.clone(),
+        capacity: f.capacity.clone(),
+        capacity_source: f.capacity.clone(),
         counter: CallCounter::new(),
         settings: Settings::default(),
         sdk_config: aws_config::SdkConfig::builder().build(),

@@ -586,7 +586,8 @@ mod tests {
             e.message
         );
         assert!(
-            e.message.contains("web (database 0 s, verification 86400 s)"),
+            e.message
+                .contains("web (database 0 s, capacity 0 s, verification 86400 s)"),
             "{}",
             e.message
         );

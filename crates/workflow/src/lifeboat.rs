@@ -15,7 +15,7 @@ use lifeboat_tasks::record_outcome::{RecordIgnored, RecordOutcome, RecordRefused
 use lifeboat_tasks::shift_dns::ShiftMode;
 use lifeboat_tasks::task::Task;
 use lifeboat_tasks::validate::{Validate, ValidateAnswer};
-use lifeboat_tasks::wave::{CheckDatabases, PromoteDatabases, ShiftDns, VerifyApps, WaveInput};
+use lifeboat_tasks::wave::{CheckDatabases, PromoteDatabases, ScaleCapacity, ShiftDns, VerifyApps, WaveInput};
 use serde_json::Value;
 use serde_json::json;
 
@@ -23,7 +23,7 @@ pub fn definition() -> Machine {
     let mut machine = Machine::new("Start");
     machine.comment = text(
         "lifeboat: multi-Region failover, failback and drills. Validate, then per phase and \
-        wave: promote the wave's databases, move its traffic (routing controls, weights), wait \
+        wave: raise the target's capacity and promote the wave's databases, move its traffic (routing controls, weights), wait \
         INSYNC, verify its apps, put back the ones that fail; record the outcome. The state \
         carries waves and counts; per-app plans and progress are in the journal.",
     );
@@ -230,10 +230,33 @@ pub fn definition() -> Machine {
                 "phase.$": "$.phase",
                 "wave.$": "$.wave.index",
                 "apps.$": "$.wave.apps",
+                "capacity_steps.$": "$.wave.capacity",
+                "restore_steps.$": "$.wave.restore_capacity",
+                "capacity": WaveStep::default(),
+                "restored": WaveStep::default(),
                 "started_at.$": "$$.State.EnteredTime"
             })),
-            next: to("PromoteDatabases"),
+            next: to("AnyCapacity"),
             ..pass()
+        },
+    );
+    run_waves.add(
+        "AnyCapacity",
+        Choice {
+            comment: None,
+            rules: vec![rule(above_zero("$.capacity_steps"), "ScaleCapacity")],
+            default: to("PromoteDatabases"),
+        },
+    );
+    run_waves.add(
+        "ScaleCapacity",
+        TaskState {
+            comment: text(
+                "Raise each app's Auto Scaling groups and ECS services in the target Region to \
+                their percent of the source's desired count (never lower them), then one look; \
+                they come into service while the databases promote.",
+            ),
+            ..wave_step::<ScaleCapacity>(json!({}), "$.capacity", "PromoteDatabases", fail_the_wave())
         },
     );
     run_waves.add(
@@ -257,7 +280,39 @@ pub fn definition() -> Machine {
         Choice {
             comment: None,
             rules: vec![rule(above_zero("$.db.pending"), "WaitForDatabases")],
+            default: to("CapacityPending"),
+        },
+    );
+    run_waves.add(
+        "CapacityPending",
+        Choice {
+            comment: None,
+            rules: vec![rule(above_zero("$.capacity.pending"), "WaitForCapacity")],
             default: to("ShiftDns"),
+        },
+    );
+    run_waves.add(
+        "WaitForCapacity",
+        WaitState {
+            seconds_path: text("$.capacity.interval_seconds"),
+            next: to("CheckCapacity"),
+            ..wait()
+        },
+    );
+    run_waves.add(
+        "CheckCapacity",
+        TaskState {
+            comment: text(
+                "One more look at each app's capacity not yet in service (the next step raised \
+                once the one before is); each step gives up at its own deadline, and its app's \
+                traffic stays.",
+            ),
+            ..wave_step::<ScaleCapacity>(
+                json!({"api_calls.$": "$.capacity.api_calls"}),
+                "$.capacity",
+                "CapacityPending",
+                fail_the_wave(),
+            )
         },
     );
     run_waves.add(
@@ -354,7 +409,30 @@ pub fn definition() -> Machine {
         Choice {
             comment: None,
             rules: vec![rule(above_zero("$.verify.failed"), "RollbackUnverified")],
+            default: to("AnyRestore"),
+        },
+    );
+    run_waves.add(
+        "AnyRestore",
+        Choice {
+            comment: None,
+            rules: vec![rule(above_zero("$.restore_steps"), "RestoreCapacity")],
             default: to("WaveResult"),
+        },
+    );
+    run_waves.add(
+        "RestoreCapacity",
+        TaskState {
+            comment: text(
+                "A drill's failback, home and verified: put the drill Region's capacity back as \
+                the failover found it (unless changed since). A failure is recorded, not fatal.",
+            ),
+            ..wave_step::<ScaleCapacity>(
+                json!({"restore": true}),
+                "$.restored",
+                "WaveResult",
+                vec![catch_all("$.restore_error", "WaveResult")],
+            )
         },
     );
     run_waves.add(
@@ -394,10 +472,12 @@ pub fn definition() -> Machine {
                 "wave.$": "$.wave",
                 "apps.$": "$.apps",
                 "started_at.$": "$.started_at",
+                "capacity.$": "$.capacity",
                 "databases.$": "$.db",
                 "shift.$": "$.shift",
                 "sync.$": "$.sync",
-                "verify.$": "$.verify"
+                "verify.$": "$.verify",
+                "restored.$": "$.restored"
             })),
             end: Some(true),
             ..pass()
@@ -412,6 +492,7 @@ pub fn definition() -> Machine {
                 "wave.$": "$.wave",
                 "apps.$": "$.apps",
                 "started_at.$": "$.started_at",
+                "capacity.$": "$.capacity",
                 "databases.$": "$.db",
                 "shift.$": "$.shift",
                 "sync.$": "$.sync",
@@ -434,6 +515,7 @@ pub fn definition() -> Machine {
                 "wave.$": "$.wave",
                 "apps.$": "$.apps",
                 "started_at.$": "$.started_at",
+                "capacity.$": "$.capacity",
                 "databases.$": "$.db",
                 "shift.$": "$.shift",
                 "sync.$": "$.sync",

@@ -6,6 +6,7 @@
 
 mod alarms;
 mod arc;
+mod capacity;
 mod dynamodb;
 mod metrics;
 mod probe;
@@ -14,6 +15,7 @@ mod route53;
 
 pub use alarms::FakeAlarms;
 pub use arc::FakeArc;
+pub use capacity::FakeCapacity;
 pub use dynamodb::{FakeJournal, FakeLease, FakeLeaseState, FakeRegistry};
 pub use metrics::FakeMetrics;
 pub use probe::FakeProbe;

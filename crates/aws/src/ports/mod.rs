@@ -2,6 +2,7 @@
 //! the narrowest one they need; `crate::ports::X` names each.
 
 mod arc;
+mod capacity;
 mod cloudwatch;
 mod journal;
 mod lease;
@@ -11,6 +12,7 @@ mod registry;
 mod route53;
 
 pub use arc::*;
+pub use capacity::*;
 pub use cloudwatch::*;
 pub use journal::*;
 pub use lease::*;

@@ -417,8 +417,12 @@ mod tests {
                     database: None,
                     routing_controls_via: None,
                     apart: None,
+                    capacity: vec![],
+                    capacity_restored: vec![],
                     timeline: Timeline {
                         wave: Some(wave),
+                        capacity_started_at: None,
+                        capacity_ready_at: None,
                         shifted_at: at(start + 1),
                         verify_started_at: at(start + 6),
                         verify_ended_at: at(start + 20 + (i % 17) as i64),

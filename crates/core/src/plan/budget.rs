@@ -45,6 +45,8 @@ const HEALTH_CHECK_STATUS_PER_SECOND: f64 = 1.0;
 pub struct SlowApp {
     pub app: String,
     pub database_seconds: u64,
+    /// Its capacity steps' deadlines, one after the other (they run while the database promotes).
+    pub capacity_seconds: u64,
     pub verification_seconds: u64,
 }
 
@@ -58,6 +60,7 @@ impl SlowApp {
             } else {
                 0
             },
+            capacity_seconds: crate::capacity::worst_seconds(&a.capacity),
             verification_seconds: u64::from(a.verification.interval_seconds) * u64::from(a.verification.max_checks),
         }
     }
@@ -144,11 +147,12 @@ impl Plan {
         for wave in self.phases.iter().flat_map(|p| p.waves.iter()) {
             let apps: Vec<SlowApp> = wave.apps.iter().map(SlowApp::of).collect();
             let calls = WaveCalls::of(wave);
-            let db = apps.iter().max_by_key(|a| a.database_seconds);
+            let db = apps.iter().max_by_key(|a| a.database_seconds.max(a.capacity_seconds));
             let verify = apps.iter().max_by_key(|a| a.verification_seconds);
             let (db_rounds, verify_rounds) = most_checks(wave);
-            let db_seconds =
-                (db.map_or(0, |a| a.database_seconds) as f64).max(db_rounds as f64 * calls.database_round_seconds());
+            // Capacity is raised before the databases promote and comes up meanwhile: the longer counts.
+            let db_seconds = (db.map_or(0, |a| a.database_seconds.max(a.capacity_seconds)) as f64)
+                .max(db_rounds as f64 * calls.database_round_seconds());
             let verify_seconds = (verify.map_or(0, |a| a.verification_seconds) as f64)
                 .max(verify_rounds as f64 * calls.verification_round_seconds());
             total += db_seconds.ceil() as u64 + 2 * DNS_SYNC_ALLOWANCE_SECONDS + verify_seconds.ceil() as u64;
@@ -158,7 +162,7 @@ impl Plan {
                 }
             }
         }
-        slow.sort_by_key(|a| std::cmp::Reverse(a.database_seconds + a.verification_seconds));
+        slow.sort_by_key(|a| std::cmp::Reverse(a.database_seconds.max(a.capacity_seconds) + a.verification_seconds));
         (total, slow)
     }
 
@@ -176,6 +180,16 @@ impl Plan {
                 // its loop; AnyUnverified, RollbackUnverified,
                 // CheckRollbackSync and its loop; the wave's result.
                 events += 2 + OTHER;
+                // AnyCapacity; ScaleCapacity and its loop (CapacityPending is
+                // passed either way); AnyRestore and a drill's RestoreCapacity.
+                let capacity_looks = wave.apps.iter().map(|a| crate::capacity::most_looks(&a.capacity)).max();
+                events += OTHER + OTHER + OTHER;
+                if let Some(looks) = capacity_looks.filter(|l| *l > 0) {
+                    events += TASK + looks.saturating_sub(1) * LOOP_TURN;
+                }
+                if wave.apps.iter().any(|a| a.restore_capacity) {
+                    events += TASK;
+                }
                 events += TASK + OTHER + db_checks * LOOP_TURN;
                 events += 2 * TASK + OTHER + dns_polls * LOOP_TURN;
                 events += TASK + OTHER + verify_checks.saturating_sub(1) * LOOP_TURN;
@@ -214,8 +228,8 @@ impl Plan {
             .take(5)
             .map(|a| {
                 format!(
-                    "{} (database {} s, verification {} s)",
-                    a.app, a.database_seconds, a.verification_seconds
+                    "{} (database {} s, capacity {} s, verification {} s)",
+                    a.app, a.database_seconds, a.capacity_seconds, a.verification_seconds
                 )
             })
             .collect();

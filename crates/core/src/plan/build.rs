@@ -208,6 +208,9 @@ pub fn build_plan_noting_problems(
                 })
                 .unwrap_or_default();
             moving.retain(|m| moved.contains(&m.app.as_str()));
+            for m in &mut moving {
+                m.restore_capacity = !m.capacity.is_empty();
+            }
         }
         if moving.is_empty() {
             continue;
@@ -420,6 +423,8 @@ fn app_move(
         dns,
         controls,
         depends_on: Vec::new(),
+        capacity: crate::capacity::moves(app, target),
+        restore_capacity: false,
         verification: VerifyPlan {
             region: app.regions.get(target).to_string(),
             health_check_id,

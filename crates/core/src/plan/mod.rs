@@ -63,6 +63,13 @@ pub struct AppMove {
     /// earlier wave): it moves only once they are active where it goes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<Dependency>,
+    /// Compute raised in the target Region before the traffic moves, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capacity: Vec<crate::capacity::CapacityMove>,
+    /// A drill's failback: once home and verified, the drill Region's
+    /// capacity is put back as the failover found it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub restore_capacity: bool,
 }
 
 /// A dependency moving ahead of an app: active in the target once its records have these weights.

@@ -34,6 +34,12 @@ pub struct PhaseSummary {
 pub struct WaveSummary {
     pub index: usize,
     pub apps: usize,
+    /// Capacity steps to raise before the wave's traffic moves (0: the state machine skips them).
+    #[serde(default)]
+    pub capacity: usize,
+    /// A drill's failback: capacity steps to put back at the wave's end.
+    #[serde(default)]
+    pub restore_capacity: usize,
 }
 
 impl Plan {
@@ -58,6 +64,13 @@ impl Plan {
                         .map(|w| WaveSummary {
                             index: w.index,
                             apps: w.apps.len(),
+                            capacity: w.apps.iter().map(|a| a.capacity.len()).sum(),
+                            restore_capacity: w
+                                .apps
+                                .iter()
+                                .filter(|a| a.restore_capacity)
+                                .map(|a| a.capacity.len())
+                                .sum(),
                         })
                         .collect(),
                 })

@@ -11,11 +11,13 @@ pub use crate::dns::{normalize_record_name, normalize_zone_id};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+mod capacity;
 mod database;
 pub mod regions;
 mod validate;
 mod verification;
 
+pub use capacity::*;
 pub use database::*;
 pub use validate::*;
 pub use verification::*;
@@ -121,6 +123,9 @@ pub struct Application {
     /// How its outage is detected from the recovery Region (a probe and its alarm).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detection: Option<Detection>,
+    /// Compute raised in the target Region before its traffic moves, in this order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capacity: Vec<CapacityStep>,
 }
 
 impl Traffic {

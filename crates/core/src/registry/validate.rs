@@ -159,6 +159,41 @@ fn check_routing_controls(at: &str, rc: &BySide<String>, have_cluster: bool, pus
     }
 }
 
+/// A capacity step names exactly one resource pair, each side by name.
+fn check_capacity_step(at: &str, step: &super::CapacityStep, push: &mut impl FnMut(String, String)) {
+    let names: Vec<(&str, &String)> = match (&step.asg, &step.ecs) {
+        (Some(asg), None) => vec![("asg.primary", &asg.primary), ("asg.secondary", &asg.secondary)],
+        (None, Some(ecs)) => vec![
+            ("ecs.cluster.primary", &ecs.cluster.primary),
+            ("ecs.cluster.secondary", &ecs.cluster.secondary),
+            ("ecs.service.primary", &ecs.service.primary),
+            ("ecs.service.secondary", &ecs.service.secondary),
+        ],
+        _ => {
+            push(
+                at.to_string(),
+                "exactly one of asg (an Auto Scaling group per Region) or ecs (a cluster and service per Region)"
+                    .into(),
+            );
+            return;
+        }
+    };
+    for (field, name) in names {
+        if name.trim().is_empty() || name.contains(':') {
+            push(
+                format!("{at}.{field}"),
+                "required: the name in that Region (not an ARN)".into(),
+            );
+        }
+    }
+    if step.interval_seconds > step.deadline_seconds {
+        push(
+            format!("{at}.interval_seconds"),
+            "must not exceed deadline_seconds".into(),
+        );
+    }
+}
+
 /// What the schema cannot express.
 fn check_semantics(registry: &Registry) -> Vec<RegistryProblem> {
     let mut problems = Vec::new();
@@ -292,6 +327,9 @@ fn check_semantics(registry: &Registry) -> Vec<RegistryProblem> {
                 format!("{at}.database.endpoint_record"),
                 format!("kind {} has no writer to follow", app.database.kind.as_str()),
             );
+        }
+        for (j, step) in app.capacity.iter().enumerate() {
+            check_capacity_step(&format!("{at}.capacity[{j}]"), step, &mut push);
         }
         if let Some(rc) = app.routing_controls() {
             check_routing_controls(&at, rc, registry.routing_control_cluster.is_some(), &mut push);

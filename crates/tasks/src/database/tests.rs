@@ -36,6 +36,8 @@ fn app(kind: DatabaseKind, action: DbAction) -> AppMove {
         },
         dns: vec![],
         depends_on: vec![],
+        capacity: vec![],
+        restore_capacity: false,
         controls: vec![],
         verification: VerifyPlan {
             health_check_best_effort: false,

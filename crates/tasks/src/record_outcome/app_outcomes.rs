@@ -80,6 +80,22 @@ pub fn outcomes(
                         Some(obs) if app.controls.is_empty() => observed_status(app, obs, &stop_reason),
                         _ => (AppStatus::NotMoved, format!("not reached: {stop_reason}")),
                     },
+                    (Some(_), Some(a)) if !a.shifted && a.capacity.iter().any(|c| c.status.is_failure()) => {
+                        let detail = a
+                            .capacity
+                            .iter()
+                            .filter(|c| c.status.is_failure())
+                            .map(|c| format!("{} {}: {}", c.target.describe(), c.status.as_str(), c.detail))
+                            .collect::<Vec<_>>()
+                            .join("; ");
+                        (
+                            AppStatus::NotMoved,
+                            format!(
+                                "capacity not in service in {}, traffic left where it was: {detail}",
+                                app.to_region
+                            ),
+                        )
+                    }
                     (Some(_), Some(a)) if db.is_some_and(|d| !d.status.ready()) && !a.shifted => {
                         let d = db.map(|d| (d.status, d.outcome.detail.clone()));
                         match d {
@@ -164,12 +180,19 @@ pub fn outcomes(
                     routing_controls_via,
                     timeline: lifeboat_core::outcome::Timeline {
                         wave: wp.map(|_| wave.index),
+                        capacity_started_at: ap.and_then(|a| a.capacity.first()).and_then(|c| c.started_at),
+                        capacity_ready_at: ap
+                            .filter(|a| !a.capacity.is_empty() && a.capacity.len() == app.capacity.len())
+                            .and_then(|a| a.capacity.iter().map(|c| c.ready_at).collect::<Option<Vec<_>>>())
+                            .and_then(|at| at.into_iter().max()),
                         shifted_at: ap.and_then(|a| a.shifted_at),
                         verify_started_at: ap.and_then(|a| a.verify_started_at),
                         verify_ended_at: verify.and_then(|v| v.at),
                         rolled_back_at: ap.and_then(|a| a.rolled_back_at),
                     },
                     apart,
+                    capacity: ap.map(|a| a.capacity.clone()).unwrap_or_default(),
+                    capacity_restored: ap.map(|a| a.capacity_restored.clone()).unwrap_or_default(),
                 });
             }
         }

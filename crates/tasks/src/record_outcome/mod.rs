@@ -55,6 +55,11 @@ pub struct RecordInput {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct WaveResult {
     #[serde(default)]
+    pub capacity: Option<StepCalls>,
+    /// A drill's failback: the drill Region's capacity put back.
+    #[serde(default)]
+    pub restored: Option<StepCalls>,
+    #[serde(default)]
     pub databases: Option<StepCalls>,
     #[serde(default)]
     pub shift: Option<StepCalls>,
@@ -80,6 +85,8 @@ impl WaveResult {
     pub fn api_calls(&self) -> ApiCalls {
         let mut calls = ApiCalls::default();
         let steps = [
+            &self.capacity,
+            &self.restored,
             &self.databases,
             &self.shift,
             &self.sync,
@@ -204,6 +211,8 @@ async fn record_loaded(p: &RecordPorts<'_>, run: LoadedRun, input: RecordInput) 
                 routing_controls_via: None,
                 timeline: Default::default(),
                 apart: None,
+                capacity: vec![],
+                capacity_restored: vec![],
             }
         }));
     }

@@ -7,8 +7,12 @@
 //!   are checked), then one look whether it is writable;
 //! - CheckDatabases: one more look at the databases still pending (the state
 //!   machine's Wait + check loop), each bounded by its own deadline;
+//! - ScaleCapacity: each app's Auto Scaling groups and ECS services raised
+//!   in the target Region, then looked at until in service (its own Wait +
+//!   check loop), each step bounded by its deadline; at a drill's end, the
+//!   drill Region's capacity put back;
 //! - ShiftDns: the wave's traffic (routing controls and weights) for the apps
-//!   whose database is ready;
+//!   whose database and capacity are ready;
 //! - RollbackUnverified and RollbackWave ([`rollback`]): the traffic of the
 //!   apps that failed verification, or of the whole wave, put back;
 //! - VerifyApps: one check of every moved app not yet verified (alarms read
@@ -27,10 +31,12 @@ use serde::{Deserialize, Serialize};
 mod check_databases;
 mod promote_databases;
 pub mod rollback;
+mod scale_capacity;
 mod shift_dns;
 mod verify_apps;
 pub use check_databases::*;
 pub use promote_databases::*;
+pub use scale_capacity::*;
 pub use shift_dns::*;
 pub use verify_apps::*;
 #[cfg(test)]
@@ -62,6 +68,9 @@ pub struct WaveInput {
     /// A check loop's running total of calls, from its previous check.
     #[serde(default)]
     pub api_calls: Option<ApiCalls>,
+    /// ScaleCapacity at a drill's end: put the drill Region's capacity back.
+    #[serde(default)]
+    pub restore: bool,
 }
 
 impl WaveInput {

@@ -1,5 +1,5 @@
 //! ShiftDns: the wave's traffic moved (routing controls, weights, writer
-//! CNAMEs) for the apps whose database is ready.
+//! CNAMEs) for the apps whose database and capacity are ready.
 
 use super::*;
 use crate::contract::WaveStep;
@@ -15,7 +15,15 @@ use lifeboat_core::dns::BatchLimits;
 /// Moves the wave's traffic as shift_dns does, for the apps whose database
 /// the progress says is ready (or that have none to wait for).
 pub async fn shift_wave(s: &Services, input: WaveInput) -> Result<WaveStep, LifeboatError> {
-    let (wave, mut progress) = load_fenced(s, &input).await?;
+    let (mut wave, mut progress) = load_fenced(s, &input).await?;
+    // An app whose compute did not come up in the target keeps its traffic where it is.
+    wave.apps.retain(|a| {
+        let ready = super::capacity_ready(a, progress.apps.get(&a.app));
+        if !ready {
+            tracing::warn!(app = %a.app, "capacity not in service: traffic stays");
+        }
+        ready
+    });
     let databases: Vec<DatabaseResult> = wave
         .apps
         .iter()

@@ -43,6 +43,7 @@ async fn planned_with(
         error: None,
         entered_at: None,
         api_calls: None,
+        restore: false,
     }
 }
 
@@ -163,4 +164,183 @@ async fn a_throttled_alarm_read_costs_its_apps_a_check_not_the_wave() {
     assert_eq!((step.pending, step.done, step.failed), (1, 0, 0), "{}", step.summary);
     let step = verify_wave(&s, Utc::now(), input.clone()).await.unwrap();
     assert_eq!((step.pending, step.done, step.failed), (0, 1, 0), "{}", step.summary);
+}
+
+mod capacity {
+    use super::*;
+    use lifeboat_core::capacity::{CapacityStatus, Scalable};
+    use lifeboat_core::registry::{BySide, CapacityStep, EcsService};
+
+    fn asg(region: &str, name: &str) -> Scalable {
+        Scalable::Asg {
+            region: region.into(),
+            name: name.into(),
+        }
+    }
+
+    fn ecs(region: &str, cluster: &str) -> Scalable {
+        Scalable::Ecs {
+            region: region.into(),
+            cluster: cluster.into(),
+            service: "api".into(),
+        }
+    }
+
+    /// The fixture registry with api's compute: an Auto Scaling group at 50 %, then an ECS service at 100 %.
+    fn with_capacity() -> lifeboat_core::registry::Registry {
+        let mut reg = registry();
+        let api = reg.applications.iter_mut().find(|a| a.name == "api").unwrap();
+        let step = |asg: Option<BySide<String>>, ecs: Option<EcsService>, percent| CapacityStep {
+            asg,
+            ecs,
+            percent,
+            deadline_seconds: 300,
+            interval_seconds: 15,
+        };
+        let by = |p: &str, s: &str| BySide {
+            primary: p.to_string(),
+            secondary: s.to_string(),
+        };
+        api.capacity = vec![
+            step(Some(by("api-use1", "api-usw2")), None, 50),
+            step(
+                None,
+                Some(EcsService {
+                    cluster: by("prod-use1", "prod-usw2"),
+                    service: by("api", "api"),
+                }),
+                100,
+            ),
+        ];
+        reg
+    }
+
+    fn at(input: &WaveInput, seconds: i64) -> WaveInput {
+        WaveInput {
+            entered_at: Some(chrono::DateTime::UNIX_EPOCH + chrono::Duration::seconds(1_800_000_000 + seconds)),
+            ..input.clone()
+        }
+    }
+
+    #[tokio::test]
+    async fn the_target_is_raised_step_by_step_before_traffic_and_only_ready_capacity_lets_it_move() {
+        let (s, f) = fake_services();
+        f.capacity.add(asg("us-east-1", "api-use1"), 9, Some(12));
+        f.capacity.add(asg("us-west-2", "api-usw2"), 1, Some(4));
+        f.capacity.add(ecs("us-east-1", "prod-use1"), 6, None);
+        f.capacity.add(ecs("us-west-2", "prod-usw2"), 1, None);
+        *f.capacity.looks_to_ready.lock().unwrap() = 1;
+        let input = planned_with(&s, &f, with_capacity()).await;
+
+        let step = scale_wave(&s, at(&input, 0)).await.unwrap();
+        assert_eq!((step.pending, step.done, step.failed), (1, 0, 0), "{}", step.summary);
+        // ceil(50 % of 9) = 5, above MaxSize 4: the max moves with it. The ECS step waits its turn.
+        assert_eq!(f.capacity.desired(&asg("us-west-2", "api-usw2")), Some((5, Some(5))));
+        assert_eq!(f.capacity.desired(&ecs("us-west-2", "prod-usw2")), Some((1, None)));
+        // Traffic does not move while capacity is pending.
+        shift_wave(&s, input.clone()).await.unwrap();
+        assert_eq!(weight_of(&f, "api-usw2").await, Some(0));
+
+        // Next look: the group is in service, so the service is raised (to its source's 6).
+        let step = scale_wave(&s, at(&input, 15)).await.unwrap();
+        assert_eq!(step.pending, 1, "{}", step.summary);
+        assert_eq!(f.capacity.desired(&ecs("us-west-2", "prod-usw2")), Some((6, None)));
+        let step = scale_wave(&s, at(&input, 30)).await.unwrap();
+        assert_eq!((step.pending, step.done), (0, 1), "{}", step.summary);
+
+        let loaded = crate::journal::load_wave(&*s.journal, &input.at()).await.unwrap();
+        let steps = &loaded.progress.apps["api"].capacity;
+        assert_eq!(steps.len(), 2);
+        assert_eq!(
+            (steps[0].source_desired, steps[0].needed, steps[0].set_to),
+            (Some(9), 5, Some(5))
+        );
+        assert_eq!(steps[0].before.map(|b| (b.desired, b.max)), Some((1, Some(4))));
+        assert_eq!(steps[0].source_basis, "live");
+        assert!(steps.iter().all(|c| c.status == CapacityStatus::Ready));
+        assert_eq!(steps[1].seconds_to_ready, Some(15.0));
+        shift_wave(&s, input).await.unwrap();
+        assert_eq!(
+            weight_of(&f, "api-usw2").await,
+            Some(100),
+            "capacity ready: traffic moved"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_dark_source_uses_readinesss_last_reading_and_without_one_the_app_stays() {
+        let (s, f) = fake_services();
+        f.capacity.add(asg("us-east-1", "api-use1"), 8, None);
+        f.capacity.add(asg("us-west-2", "api-usw2"), 2, None);
+        f.capacity.add(ecs("us-west-2", "prod-usw2"), 0, None);
+        f.capacity.dark.lock().unwrap().push("us-east-1".into());
+        // Without a reading: the step fails, saying how to get one, and the traffic stays.
+        let input = planned_with(&s, &f, with_capacity()).await;
+        let step = scale_wave(&s, at(&input, 0)).await.unwrap();
+        assert_eq!(step.failed, 1, "{}", step.summary);
+        assert!(step.summary.contains("lifeboat readiness --now"), "{}", step.summary);
+        assert_eq!(
+            f.capacity.desired(&asg("us-west-2", "api-usw2")),
+            Some((2, None)),
+            "nothing raised"
+        );
+        shift_wave(&s, input).await.unwrap();
+        assert_eq!(weight_of(&f, "api-usw2").await, Some(0));
+
+        // Readiness read the source while it answered: its reading stands in.
+        let (s, f) = fake_services();
+        f.capacity.add(asg("us-east-1", "api-use1"), 8, None);
+        f.capacity.add(asg("us-west-2", "api-usw2"), 2, None);
+        f.capacity.add(ecs("us-east-1", "prod-use1"), 3, None);
+        f.capacity.add(ecs("us-west-2", "prod-usw2"), 0, None);
+        f.registry.put_apps(&with_capacity().applications).await.unwrap();
+        let ev = crate::readiness::evaluate(&s, Utc::now()).await.unwrap();
+        crate::readiness::record(&s, &ev, "us-west-2").await.unwrap();
+        let api = ev.apps.iter().find(|a| a.app == "api").unwrap();
+        assert_eq!(api.capacity_seen.len(), 4, "both sides of both steps read");
+        assert!(api.capacity[0].contains("+2 instances"), "{:?}", api.capacity);
+        f.capacity.dark.lock().unwrap().push("us-east-1".into());
+        let input = planned_with(&s, &f, with_capacity()).await;
+        let step = scale_wave(&s, at(&input, 0)).await.unwrap();
+        let step = if step.pending > 0 {
+            scale_wave(&s, at(&input, 15)).await.unwrap()
+        } else {
+            step
+        };
+        assert_eq!(step.done, 1, "{}", step.summary);
+        assert_eq!(f.capacity.desired(&asg("us-west-2", "api-usw2")), Some((4, None)));
+        assert_eq!(f.capacity.desired(&ecs("us-west-2", "prod-usw2")), Some((3, None)));
+        let loaded = crate::journal::load_wave(&*s.journal, &input.at()).await.unwrap();
+        let basis = &loaded.progress.apps["api"].capacity[0].source_basis;
+        assert!(basis.starts_with("readiness's last reading"), "{basis}");
+    }
+
+    #[tokio::test]
+    async fn capacity_never_lowers_a_target_and_gives_up_at_its_deadline() {
+        let (s, f) = fake_services();
+        f.capacity.add(asg("us-east-1", "api-use1"), 4, None);
+        f.capacity.add(asg("us-west-2", "api-usw2"), 10, None);
+        f.capacity.add(ecs("us-east-1", "prod-use1"), 5, None);
+        f.capacity.add(ecs("us-west-2", "prod-usw2"), 1, None);
+        f.capacity.stuck.lock().unwrap().push(ecs("us-west-2", "prod-usw2"));
+        let input = planned_with(&s, &f, with_capacity()).await;
+        scale_wave(&s, at(&input, 0)).await.unwrap();
+        assert_eq!(
+            f.capacity.desired(&asg("us-west-2", "api-usw2")),
+            Some((10, None)),
+            "never lowered"
+        );
+        let mut step = scale_wave(&s, at(&input, 15)).await.unwrap();
+        let mut t = 15;
+        while step.pending > 0 {
+            t += 15;
+            assert!(t <= 400, "the deadline ends the wait");
+            step = scale_wave(&s, at(&input, t)).await.unwrap();
+        }
+        assert_eq!(step.failed, 1, "{}", step.summary);
+        assert!(step.summary.contains("timed-out"), "{}", step.summary);
+        assert!(t >= 300, "not before its deadline_seconds: {t}");
+        shift_wave(&s, input).await.unwrap();
+        assert_eq!(weight_of(&f, "api-usw2").await, Some(0), "the app keeps its traffic");
+    }
 }
