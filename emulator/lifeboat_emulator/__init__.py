@@ -12,6 +12,10 @@ copies built into the `lifeboat` binary) as `python -m lifeboat_emulator -H
 - arc: Route 53 ARC routing controls, which moto lacks: the control-config
   calls that create clusters, control panels, routing controls and assertion
   safety rules, and the cluster data plane on five regional endpoints.
+- autoscaling: instances a raise launches are Pending before InService, and
+  the desired capacity stays within MinSize and MaxSize.
+- ecs: a created or raised service's new tasks are PENDING before RUNNING,
+  its deployment IN_PROGRESS until steady.
 - cloudwatch: metric alarms evaluated from the data put to them.
 - route53: RECOVERY_CONTROL health checks whose status follows their routing
   control, and TestDNSAnswer for weighted records with health checks.

@@ -9,7 +9,7 @@ import moto
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.server import main
 
-from . import arc, cloudwatch, dynamodb, globaltables, quotas, rds, route53
+from . import arc, autoscaling, cloudwatch, dynamodb, ecs, globaltables, quotas, rds, route53
 
 
 def _credential_scope(environ):
@@ -70,6 +70,8 @@ def _call(self, environ, start_response):
 
 def install() -> None:
     rds.install()
+    autoscaling.install()
+    ecs.install()
     cloudwatch.install()
     dynamodb.install()
     globaltables.install()

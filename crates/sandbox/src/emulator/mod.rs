@@ -6,6 +6,7 @@
 //! package, one module per service, built into this binary and written to a
 //! temporary directory at start): what moto 5.2.5 lacks for a failover
 //! (Aurora global switchover/failover, replica promotion, replicated backups,
+//! capacity that takes a while to come into service,
 //! Route 53 ARC routing controls, RECOVERY_CONTROL health checks,
 //! TestDNSAnswer) and atomic DynamoDB conditional writes.
 
@@ -40,6 +41,11 @@ const EXTENSION: &[(&str, &str)] = &[
         include_str!("../../../../emulator/lifeboat_emulator/__main__.py"),
     ),
     ("arc.py", include_str!("../../../../emulator/lifeboat_emulator/arc.py")),
+    (
+        "autoscaling.py",
+        include_str!("../../../../emulator/lifeboat_emulator/autoscaling.py"),
+    ),
+    ("ecs.py", include_str!("../../../../emulator/lifeboat_emulator/ecs.py")),
     (
         "cloudwatch.py",
         include_str!("../../../../emulator/lifeboat_emulator/cloudwatch.py"),
