@@ -15,6 +15,10 @@ the way AWS documents it.
   and less than or equal to the maximum size of the group"; a request that
   breaks it is a ValidationError and changes nothing (moto: accepted, and
   the group holds more than its MaxSize).
+- DefaultInstanceWarmup is kept (moto: dropped). The CreateAutoScalingGroup
+  and UpdateAutoScalingGroup references: the time, in seconds, until a new
+  instance is considered to be contributing; DescribeAutoScalingGroups
+  returns it.
 """
 
 from __future__ import annotations
@@ -52,10 +56,23 @@ def _group(response: AutoScalingResponse) -> FakeAutoScalingGroup:
     return group
 
 
+_orig_create = AutoScalingResponse.create_auto_scaling_group
 _orig_update = AutoScalingResponse.update_auto_scaling_group
 _orig_set_desired = AutoScalingResponse.set_desired_capacity
 _orig_describe = AutoScalingResponse.describe_auto_scaling_groups
 _orig_group_set_desired = FakeAutoScalingGroup.set_desired_capacity
+
+
+def _keep_warmup(response: AutoScalingResponse) -> None:
+    warmup = response._get_int_param("DefaultInstanceWarmup")
+    if warmup is not None:
+        _group(response).default_instance_warmup = warmup
+
+
+def create_auto_scaling_group(self: AutoScalingResponse) -> ActionResult:
+    result = _orig_create(self)
+    _keep_warmup(self)
+    return result
 
 
 def update_auto_scaling_group(self: AutoScalingResponse) -> ActionResult:
@@ -65,7 +82,9 @@ def update_auto_scaling_group(self: AutoScalingResponse) -> ActionResult:
         self._get_int_param("MinSize"),
         self._get_int_param("MaxSize"),
     )
-    return _orig_update(self)
+    result = _orig_update(self)
+    _keep_warmup(self)
+    return result
 
 
 def set_desired_capacity(self: AutoScalingResponse) -> ActionResult:
@@ -110,6 +129,7 @@ def reset(self: AutoScalingBackend) -> None:
 
 
 def install() -> None:
+    AutoScalingResponse.create_auto_scaling_group = create_auto_scaling_group
     AutoScalingResponse.update_auto_scaling_group = update_auto_scaling_group
     AutoScalingResponse.set_desired_capacity = set_desired_capacity
     AutoScalingResponse.describe_auto_scaling_groups = describe_auto_scaling_groups

@@ -14,6 +14,9 @@ way AWS documents it.
   and the deployment is IN_PROGRESS until every desired task runs, then
   COMPLETED. A lowered count takes effect at once (tasks stop quickly).
   Counting calls, not seconds, keeps the emulator deterministic.
+- healthCheckGracePeriodSeconds is kept (moto: dropped): the CreateService
+  and UpdateService references' period in which the scheduler ignores a new
+  task's failing health checks; DescribeServices returns it.
 """
 
 from __future__ import annotations
@@ -61,6 +64,8 @@ def _pend(service: Service, running: int) -> None:
 _orig_create = EC2ContainerServiceBackend.create_service
 _orig_update = EC2ContainerServiceBackend.update_service
 _orig_describe = EC2ContainerServiceResponse.describe_services
+_orig_create_response = EC2ContainerServiceResponse.create_service
+_orig_update_response = EC2ContainerServiceResponse.update_service
 
 
 def create_service(self: EC2ContainerServiceBackend, *args: Any, **kwargs: Any) -> Service:
@@ -77,6 +82,23 @@ def update_service(self: EC2ContainerServiceBackend, service_properties: dict[st
     # Tasks already running keep running; the new ones start PENDING.
     _pend(service, min(before, service.desired_count))
     return service
+
+
+def _keep_grace_period(response: EC2ContainerServiceResponse, result: ActionResult) -> ActionResult:
+    grace = response._get_int_param("healthCheckGracePeriodSeconds")
+    if grace is not None:
+        cluster = response._get_param("cluster", "default")
+        name = response._get_param("serviceName") or str(response._get_param("service", "")).split("/")[-1]
+        response.ecs_backend._get_service(cluster, name).health_check_grace_period_seconds = grace
+    return result
+
+
+def create_service_response(self: EC2ContainerServiceResponse) -> ActionResult:
+    return _keep_grace_period(self, _orig_create_response(self))
+
+
+def update_service_response(self: EC2ContainerServiceResponse) -> ActionResult:
+    return _keep_grace_period(self, _orig_update_response(self))
 
 
 def describe_services(self: EC2ContainerServiceResponse) -> ActionResult:
@@ -103,4 +125,6 @@ def install() -> None:
     EC2ContainerServiceBackend.create_service = create_service
     EC2ContainerServiceBackend.update_service = update_service
     EC2ContainerServiceResponse.describe_services = describe_services
+    EC2ContainerServiceResponse.create_service = create_service_response
+    EC2ContainerServiceResponse.update_service = update_service_response
     EC2ContainerServiceBackend.reset = reset

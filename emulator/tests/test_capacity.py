@@ -20,6 +20,7 @@ def _group(emulator, name="web-usw2", desired=1, max_size=4):
         MinSize=0,
         MaxSize=max_size,
         DesiredCapacity=desired,
+        DefaultInstanceWarmup=90,
         AvailabilityZones=["us-west-2a"],
     )
     return asg
@@ -52,6 +53,7 @@ def test_a_desired_capacity_above_max_size_is_refused_and_changes_nothing(emulat
         assert "max size:4" in refused.value.response["Error"]["Message"]
     group = asg.describe_auto_scaling_groups(AutoScalingGroupNames=["api-usw2"])["AutoScalingGroups"][0]
     assert (group["DesiredCapacity"], group["MaxSize"]) == (1, 4)
+    assert group["DefaultInstanceWarmup"] == 90
     # Raising the max with it is accepted.
     asg.update_auto_scaling_group(AutoScalingGroupName="api-usw2", DesiredCapacity=6, MaxSize=6)
     group = asg.describe_auto_scaling_groups(AutoScalingGroupNames=["api-usw2"])["AutoScalingGroups"][0]
@@ -62,7 +64,13 @@ def _service(emulator, desired):
     ecs = emulator.client("ecs")
     ecs.create_cluster(clusterName="prod-usw2")
     ecs.register_task_definition(family="api", containerDefinitions=[{"name": "api", "image": "api", "memory": 128}])
-    ecs.create_service(cluster="prod-usw2", serviceName="api", taskDefinition="api", desiredCount=desired)
+    ecs.create_service(
+        cluster="prod-usw2",
+        serviceName="api",
+        taskDefinition="api",
+        desiredCount=desired,
+        healthCheckGracePeriodSeconds=45,
+    )
     return ecs
 
 
@@ -77,6 +85,8 @@ def test_a_raised_service_runs_its_new_tasks_after_a_while_then_is_steady(emulat
     # A new service's tasks start too; the second describe finds them running.
     assert _counts(ecs) == (1, 0, 1, "IN_PROGRESS")
     assert _counts(ecs) == (1, 1, 0, "COMPLETED")
+    described = ecs.describe_services(cluster="prod-usw2", services=["api"])["services"][0]
+    assert described["healthCheckGracePeriodSeconds"] == 45
     ecs.update_service(cluster="prod-usw2", service="api", desiredCount=4)
     assert _counts(ecs) == (4, 1, 3, "IN_PROGRESS")
     assert _counts(ecs) == (4, 4, 0, "COMPLETED")

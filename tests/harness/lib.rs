@@ -463,6 +463,18 @@ impl TestEnv {
         self.admin().registry.put_apps(&[app]).await.unwrap();
     }
 
+    /// Gives `app` compute in both Regions (an Auto Scaling group, then an
+    /// ECS service: full in the primary, pilot light in the secondary), and
+    /// the registry's capacity steps for them.
+    pub async fn give_capacity(&self, app: &str) -> Vec<lifeboat_core::registry::CapacityStep> {
+        let steps = lifeboat_sandbox::estate::capacity::seed_capacity(&self.config, &self.namespace, app)
+            .await
+            .unwrap();
+        let registry_steps = steps.clone();
+        self.update_app(app, |a| a.capacity = registry_steps).await;
+        steps
+    }
+
     /// Gives `app` a cross-Region replica database (`aurora-replica` or
     /// `rds-replica`): the source in the primary Region, the replica in the
     /// secondary; the registry says so.

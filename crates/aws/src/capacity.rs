@@ -38,6 +38,18 @@ impl AwsCapacity {
     }
 }
 
+/// ECS names a missing cluster or service by its own codes.
+fn ecs_missing<E: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(
+    e: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+) -> bool {
+    e.as_service_error().and_then(|e| e.code()).is_some_and(|c| {
+        matches!(
+            c,
+            "ClusterNotFoundException" | "ServiceNotFoundException" | "ServiceNotActiveException"
+        )
+    })
+}
+
 fn count(n: Option<i32>) -> u32 {
     n.and_then(|n| u32::try_from(n).ok()).unwrap_or(0)
 }
@@ -91,17 +103,20 @@ impl Capacity for AwsCapacity {
                 cluster,
                 service,
             } => {
-                let out = self
+                let answer = self
                     .clients
                     .ecs(region, self.best_effort)
                     .describe_services()
                     .cluster(cluster)
                     .services(service)
                     .send()
-                    .await
-                    .map_err(|e| {
+                    .await;
+                let out = match answer {
+                    Err(e) if ecs_missing(&e) => return Ok(None),
+                    other => other.map_err(|e| {
                         AwsError::from_sdk(&format!("ECS DescribeServices {cluster}/{service} in {region}"), e)
-                    })?;
+                    })?,
+                };
                 // A deleted service stays describable for a while as INACTIVE: it serves nothing.
                 let Some(s) = out.services().iter().find(|s| s.status() == Some("ACTIVE")) else {
                     return Ok(None);

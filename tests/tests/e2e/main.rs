@@ -4,6 +4,7 @@
 
 mod adapters;
 mod burst;
+mod capacity;
 mod cli;
 mod conformance;
 mod dark_region;

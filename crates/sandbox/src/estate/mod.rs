@@ -4,6 +4,7 @@
 //! and the benchmarks build on it; `demo` narrates what a run does with it.
 
 pub mod arc;
+pub mod capacity;
 mod databases;
 mod events;
 mod resources;
