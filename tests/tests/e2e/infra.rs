@@ -267,6 +267,15 @@ async fn every_function_policy_allows_exactly_the_calls_its_task_makes() {
     )
     .await;
 
+    // 5a. Capacity: a drill raises the recovery Region's group and service, then puts them back.
+    let capacity = TestEnv::new().await;
+    capacity.give_capacity("storefront").await;
+    run(
+        &capacity,
+        json!({"action": "drill", "apps": ["storefront"], "soak_seconds": 30}),
+    )
+    .await;
+
     // 5b. An app verified by a Route 53 health check alone, a calculated one
     // (read through its children): GetHealthCheck, GetHealthCheckStatus.
     let calculated = TestEnv::new().await;
@@ -312,6 +321,7 @@ async fn every_function_policy_allows_exactly_the_calls_its_task_makes() {
     let mut rc = TestEnv::new().await;
     rc.give_routing_controls(&["search"], None).await;
     verified_by_a_calculated_health_check(&rc, "storefront").await;
+    rc.give_capacity("orders").await;
     {
         let s =
             AwsServicesFactory::new(rc.run_config.clone(), rc.settings.clone(), readiness_counter.clone()).services();
