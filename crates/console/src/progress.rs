@@ -42,7 +42,9 @@ pub fn describe(ev: &HistoryEvent) -> Option<String> {
                 // The wave tasks say what they did in a line (each app when
                 // the wave is small, counts and the exceptions when it is not).
                 "PromoteDatabases" | "CheckDatabases" | "ShiftDns" | "RollbackUnverified" | "RollbackWave"
-                | "VerifyApps" | "RecheckApps" => short(&out["summary"], 600),
+                | "VerifyApps" | "RecheckApps" | "ScaleCapacity" | "CheckCapacity" | "RestoreCapacity" => {
+                    short(&out["summary"], 600)
+                }
                 "CheckDnsSync" | "RecheckDnsSync" | "CheckRollbackSync" | "RecheckRollbackSync" => {
                     match out["pending"].as_u64().unwrap_or(0) {
                         0 if out["in_sync"].as_u64() == Some(0) => "no Route 53 change to wait for".to_string(),

@@ -162,6 +162,23 @@ pub fn plan_text(plan: &Plan) -> String {
                 for (i, step) in app.database.manual_steps.iter().enumerate() {
                     let _ = writeln!(s, "      manual step {}: {step}", i + 1);
                 }
+                for c in &app.capacity {
+                    let _ = writeln!(
+                        s,
+                        "      capacity: {} raised to {}% of {}'s desired {} (never lowered), in service within {} s  *",
+                        c.target.describe(),
+                        c.percent,
+                        c.source.describe(),
+                        c.target.unit(),
+                        c.deadline_seconds
+                    );
+                }
+                if app.restore_capacity {
+                    let _ = writeln!(
+                        s,
+                        "      capacity: the drill Region's raised capacity put back once home and verified  *"
+                    );
+                }
                 if let Some(rec) = &app.database.endpoint_record {
                     let _ = writeln!(
                         s,
@@ -255,6 +272,17 @@ pub fn run_text(r: &RunRecord) -> String {
             "  phase {} {} -> {}: {:?}{took} - {}",
             a.phase, a.app, a.to_region, a.status, a.detail
         );
+        for c in &a.capacity {
+            let _ = writeln!(s, "      capacity: {}", capacity_outcome_text(c));
+        }
+        for c in &a.capacity_restored {
+            let _ = writeln!(
+                s,
+                "      capacity put back: {}: {}",
+                c.target.describe(),
+                c.restored.as_deref().unwrap_or("not reached")
+            );
+        }
         if let Some(d) = &a.database {
             let _ = writeln!(s, "      database: {}", database_outcome_text(d));
         }
@@ -315,6 +343,24 @@ pub fn database_table(runs: &[(&str, RunRecord)]) -> String {
         }
     }
     s
+}
+
+/// A capacity step in one line: what, how it ended, how long it took, and from what source count.
+pub fn capacity_outcome_text(c: &lifeboat_core::capacity::CapacityOutcome) -> String {
+    let took = c.seconds_to_ready.map(|t| format!(" in {t:.0} s")).unwrap_or_default();
+    let source = c
+        .source_desired
+        .map(|n| format!(" (source {n}, {})", c.source_basis))
+        .unwrap_or_default();
+    format!(
+        "{} {}{took}: {}/{} {} in service{source}; {}",
+        c.target.describe(),
+        c.status.as_str(),
+        c.ready,
+        c.needed,
+        c.target.unit(),
+        c.detail
+    )
 }
 
 /// A database step in one line: what, how it ended, when writable, the data at risk.
@@ -452,6 +498,13 @@ pub fn readiness_table(ev: &lifeboat_tasks::readiness::Evaluation, now: chrono::
         &[3],
         rows,
     ));
+    // The capacity a move now would raise, under the table (a gap is not a fault: it is the pilot light).
+    for a in ev.apps.iter().filter(|a| !a.capacity.is_empty()) {
+        let _ = writeln!(out, "capacity of {} for its {}:", a.app, a.next_move);
+        for line in &a.capacity {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
     out
 }
 

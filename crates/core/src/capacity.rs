@@ -192,6 +192,9 @@ pub struct CapacityOutcome {
     pub started_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub ready_at: Option<DateTime<Utc>>,
+    /// When it gave up (timed out or failed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub seconds_to_ready: Option<f64>,
     #[serde(default)]

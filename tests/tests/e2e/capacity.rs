@@ -91,6 +91,19 @@ async fn a_failover_raises_the_recovery_regions_capacity_before_its_traffic_and_
     );
     assert!(started < ready && ready <= shifted, "{t:?}");
     assert!(over.capacity[1].started_at.unwrap() >= over.capacity[0].ready_at.unwrap());
+    // The report draws it: a capacity segment before the traffic's, ending ready.
+    let report = lifeboat::report::RunReport::of(&rec);
+    let row = report
+        .apps
+        .iter()
+        .find(|a| a.app == "storefront" && a.phase == 0)
+        .unwrap();
+    let segment = |kind| row.segments.iter().find(|s| s.kind == kind).unwrap();
+    let cap = segment(lifeboat::report::SegmentKind::Capacity);
+    assert_eq!(cap.outcome, "ready");
+    assert!(cap.end_seconds <= segment(lifeboat::report::SegmentKind::Traffic).start_seconds);
+    let html = lifeboat::report::html::render(&report);
+    assert!(html.contains("seg capacity"), "the timeline draws the capacity segment");
     // Home again: the drill Region is back at its pilot light, its MaxSize too.
     let home = rec.apps.iter().find(|a| a.phase == 1).unwrap();
     assert_eq!(home.status, AppStatus::Moved, "{}", home.detail);

@@ -75,6 +75,8 @@ pub struct AppReport {
 lifeboat_core::closed_names! {
     /// A stretch of an app's timeline.
     pub enum SegmentKind {
+        /// The first capacity step raised until the last was in service (or gave up).
+        Capacity = "capacity",
         /// Promotion started until the database was writable (or gave up).
         Database = "database",
         /// Weights or routing controls changed until the change was in sync.
@@ -148,6 +150,15 @@ fn segments(a: &AppOutcome, origin: DateTime<Utc>, finished: DateTime<Utc>) -> V
         });
     };
     let t = &a.timeline;
+    if let Some(start) = t.capacity_started_at {
+        let failed = a.capacity.iter().find(|c| c.status.is_failure());
+        let (end, outcome) = match (t.capacity_ready_at, failed) {
+            (Some(ready), None) => (ready, "ready"),
+            (_, Some(c)) => (c.ended_at.unwrap_or(finished), c.status.as_str()),
+            (None, None) => (t.shifted_at.unwrap_or(finished), "stopped"),
+        };
+        push(SegmentKind::Capacity, start, end, outcome);
+    }
     if let Some(db) = &a.database
         && let Some(start) = db.started_at
     {

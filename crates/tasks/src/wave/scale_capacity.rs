@@ -97,6 +97,7 @@ async fn advance_app(
                 checks: 0,
                 started_at: Some(at),
                 ready_at: None,
+                ended_at: None,
                 seconds_to_ready: None,
                 detail: String::new(),
                 restored: None,
@@ -113,6 +114,9 @@ async fn advance_app(
         }
         if step.status == CapacityStatus::Pending && raised(step) {
             look(s, mv, step, at).await;
+        }
+        if step.status.is_failure() {
+            step.ended_at = step.ended_at.or(Some(at));
         }
         if step.status != CapacityStatus::Ready {
             break;
@@ -261,20 +265,24 @@ fn fail(step: &mut CapacityOutcome, status: CapacityStatus, why: String) {
     step.detail = why;
 }
 
-/// The wave's counts: apps pending, ready (or with nothing to do), failed.
+/// The wave's counts: apps pending, ready (or with nothing to do), failed;
+/// each app's current step when the wave is small, the failures otherwise.
 fn capacity_step(apps: &[AppMove], progress: &WaveProgress) -> WaveStep {
     let mut step = WaveStep::default();
     let mut interval: Option<u32> = None;
-    let mut exceptions = Vec::new();
-    for a in apps.iter().filter(|a| !a.capacity.is_empty()) {
+    let with_capacity: Vec<&AppMove> = apps.iter().filter(|a| !a.capacity.is_empty()).collect();
+    let few = with_capacity.len() <= SUMMARY_APPS;
+    let mut lines = Vec::new();
+    for a in with_capacity {
         let steps = progress
             .apps
             .get(&a.app)
             .map(|p| p.capacity.as_slice())
             .unwrap_or_default();
-        if let Some(bad) = steps.iter().find(|c| c.status.is_failure()) {
+        let current = steps.iter().find(|c| c.status.is_failure()).or(steps.last());
+        let failed = steps.iter().any(|c| c.status.is_failure());
+        if failed {
             step.failed += 1;
-            exceptions.push(format!("[{}] {}: {}", a.app, bad.status.as_str(), bad.detail));
         } else if steps.len() == a.capacity.len() && steps.iter().all(|c| c.status == CapacityStatus::Ready) {
             step.done += 1;
         } else {
@@ -288,6 +296,18 @@ fn capacity_step(apps: &[AppMove], progress: &WaveProgress) -> WaveStep {
                 (x, y) => x.or(y),
             };
         }
+        if let Some(c) = current.filter(|_| few || failed) {
+            lines.push(format!(
+                "[{}] {} {}: {}/{} {} in service; {}",
+                a.app,
+                c.target.describe(),
+                c.status.as_str(),
+                c.ready,
+                c.needed,
+                c.target.unit(),
+                c.detail
+            ));
+        }
     }
     step.interval_seconds = interval.unwrap_or(1).max(1);
     step.summary = format!(
@@ -295,14 +315,20 @@ fn capacity_step(apps: &[AppMove], progress: &WaveProgress) -> WaveStep {
         step.done,
         step.pending,
         step.failed,
-        if exceptions.is_empty() {
+        if lines.is_empty() {
             String::new()
         } else {
-            format!(": {}", exceptions.into_iter().take(10).collect::<Vec<_>>().join("; "))
+            format!(
+                ": {}",
+                lines.into_iter().take(SUMMARY_APPS).collect::<Vec<_>>().join("; ")
+            )
         }
     );
     step
 }
+
+/// Apps named one by one in the step's summary (the rest are counted).
+const SUMMARY_APPS: usize = 10;
 
 /// Whether an app may move its traffic: every capacity step in service.
 pub fn capacity_ready(app: &AppMove, progress: Option<&crate::contract::AppProgress>) -> bool {
