@@ -476,3 +476,51 @@ fn an_app_that_never_moved_is_already_active_whatever_its_database() {
     let db = plan.skipped.iter().find(|s| s.app == "db").expect("skipped");
     assert!(db.reason.contains("read replica"), "{}", db.reason);
 }
+
+#[test]
+fn five_thousand_apps_with_capacity_steps_fit_the_history_and_the_state_stays_small() {
+    let (mut reg, idx) = checked_every(15, 300, false, 5_000);
+    for app in &mut reg.applications {
+        let by = |p: String, s: String| crate::registry::BySide {
+            primary: p,
+            secondary: s,
+        };
+        let step = |asg, ecs| crate::registry::CapacityStep {
+            asg,
+            ecs,
+            percent: 100,
+            deadline_seconds: 900,
+            interval_seconds: 15,
+        };
+        app.capacity = vec![
+            step(
+                Some(by(format!("{}-use1", app.name), format!("{}-usw2", app.name))),
+                None,
+            ),
+            step(
+                None,
+                Some(crate::registry::EcsService {
+                    cluster: by("prod-use1".into(), "prod-usw2".into()),
+                    service: by(app.name.clone(), app.name.clone()),
+                }),
+            ),
+        ];
+    }
+    let drill = build_plan(
+        &reg,
+        &normalize_trigger(&json!({"action": "drill", "soak_seconds": 60})).unwrap(),
+        &idx.into(),
+        &ctx(),
+    )
+    .unwrap();
+    assert_eq!(drill.app_count(), 5_000);
+    // Both phases' capacity loops (two steps of 61 looks each at most) and the drill's put-back are counted.
+    let events = drill.worst_case_events();
+    assert!(events < MAX_HISTORY_EVENTS - HISTORY_RESERVE, "{events}");
+    assert!(drill.check_fits(crate::timing::EXECUTION_TIMEOUT_SECONDS).is_ok());
+    let wave = &drill.summarize().phases[1].waves[0];
+    assert_eq!((wave.capacity, wave.restore_capacity), (10_000, 10_000));
+    // The state carries counts, never apps: the summary is the same few hundred bytes at 5,000 apps.
+    let state = serde_json::to_string(&drill.summarize()).unwrap();
+    assert!(state.len() < 4_096, "{} bytes", state.len());
+}
