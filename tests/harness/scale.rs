@@ -56,6 +56,7 @@ pub async fn seed(config: &aws_config::SdkConfig, estate: &Scale) -> Result<Regi
     let mut registry = Registry {
         version: 1,
         routing_control_cluster: None,
+        approval: None,
         applications: Vec::new(),
     };
     let mut per_zone: Vec<Vec<Change>> = vec![Vec::new(); estate.zones];

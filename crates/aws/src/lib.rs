@@ -16,6 +16,7 @@ pub mod dynamodb;
 pub mod error;
 #[cfg(any(test, feature = "fakes"))]
 pub mod fakes;
+pub mod notify;
 pub mod pacing;
 pub mod ports;
 pub mod probe;

@@ -18,6 +18,10 @@ crate::closed_names! {
         RpoExceeded = "Lifeboat.RpoExceeded",
         /// Traffic did not verify before the deadline.
         VerificationFailed = "Lifeboat.VerificationFailed",
+        /// A person rejected the run while it waited for approval: nothing changed.
+        ApprovalRejected = "Lifeboat.ApprovalRejected",
+        /// Nobody answered the approval in time and `on_timeout` is reject: nothing changed.
+        ApprovalTimedOut = "Lifeboat.ApprovalTimedOut",
         /// Anything else: a bug or an AWS error we do not classify.
         Internal = "Lifeboat.Internal",
     }

@@ -287,4 +287,39 @@ pub struct RunRecord {
     /// How long the trigger waited before the run started, and why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waited: Option<crate::request::Waited>,
+    /// The run waited for a person: who answered, when, and how long it waited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<ApprovalOutcome>,
+}
+
+crate::closed_names! {
+    /// How a run's wait for approval ended.
+    pub enum ApprovalDecision {
+        Approved = "approved",
+        Rejected = "rejected",
+        /// Nobody answered in time; `on_timeout: proceed` let it go ahead.
+        TimedOutProceeded = "timed-out-proceeded",
+        /// Nobody answered in time; `on_timeout: reject` stopped it.
+        TimedOutRejected = "timed-out-rejected",
+        /// Still waiting when the run ended (aborted, or the record of a stopped run).
+        Unanswered = "unanswered",
+    }
+}
+
+/// A run's wait for approval, as the record keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalOutcome {
+    pub decision: ApprovalDecision,
+    pub requested_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_at: Option<DateTime<Utc>>,
+    /// Who answered (their AWS identity, or the name they gave locally).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// From the request to the answer (or the timeout).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait_seconds: Option<f64>,
+    pub timeout_seconds: u32,
 }

@@ -20,6 +20,9 @@ pub struct ApplySummary {
     /// Whether the top-level routing_control_cluster was written (added, changed or removed).
     #[serde(default)]
     pub routing_control_cluster_changed: bool,
+    /// Whether the top-level approval was written (added, changed or removed).
+    #[serde(default)]
+    pub approval_changed: bool,
     /// The detection probes' alarms created or updated (in each app's recovery Region).
     #[serde(default)]
     pub probe_alarms: Vec<String>,
@@ -40,6 +43,9 @@ impl ApplySummary {
         }
         if self.routing_control_cluster_changed {
             let _ = writeln!(s, "routing_control_cluster: written");
+        }
+        if self.approval_changed {
+            let _ = writeln!(s, "approval: written");
         }
         if !self.probe_alarms.is_empty() {
             let _ = writeln!(s, "probe alarms: {}", list(&self.probe_alarms));
@@ -87,6 +93,10 @@ pub async fn apply_registry(
     if store.load_cluster().await?.as_ref() != registry.routing_control_cluster.as_ref() {
         store.put_cluster(registry.routing_control_cluster.as_ref()).await?;
         summary.routing_control_cluster_changed = true;
+    }
+    if store.load_approval().await?.as_ref() != registry.approval.as_ref() {
+        store.put_approval(registry.approval.as_ref()).await?;
+        summary.approval_changed = true;
     }
     if prune {
         if !extra.is_empty() {

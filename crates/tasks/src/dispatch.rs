@@ -66,6 +66,7 @@ pub async fn dispatch(kind: TaskKind, s: &Services, input: Value) -> Result<Valu
             RecordMode::TakeUpKept => serve::<TakeUpKept>(s, input).await,
             RecordMode::ReleaseLease => serve::<ReleaseLease>(s, input).await,
             RecordMode::ExecutionEnd => serve::<RecordExecutionEnd>(s, input).await,
+            RecordMode::AwaitApproval => serve::<crate::approval::AwaitApproval>(s, input).await,
         },
     }
 }

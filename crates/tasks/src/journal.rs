@@ -33,7 +33,7 @@ pub(crate) fn to_text<T: Serialize>(v: &T) -> Result<String, LifeboatError> {
     serde_json::to_string(v).map_err(|e| LifeboatError::internal(format!("cannot serialise: {e}")))
 }
 
-fn from_text<T: DeserializeOwned>(key: &str, text: &str) -> Result<T, LifeboatError> {
+pub(crate) fn from_text<T: DeserializeOwned>(key: &str, text: &str) -> Result<T, LifeboatError> {
     serde_json::from_str(text)
         .map_err(|e| LifeboatError::internal(format!("journal document {key} is unreadable: {e}")))
 }

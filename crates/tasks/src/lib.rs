@@ -4,6 +4,7 @@
 //! local executor.
 
 pub mod app_health;
+pub mod approval;
 pub mod apply_registry;
 pub mod check_dns_sync;
 pub mod contract;

@@ -8,7 +8,7 @@ use lifeboat_aws::clients::AwsClients;
 use lifeboat_aws::cloudwatch::CloudWatch;
 use lifeboat_aws::dynamodb::{DynamoJournal, DynamoLease, DynamoRegistry};
 use lifeboat_aws::ports::{
-    AlarmStates, Capacity, Databases, DnsReader, DnsWriter, HealthChecks, HttpProbe, Journal, Metrics, RegistryStore,
+    AlarmStates, Capacity, Databases, Notifier, DnsReader, DnsWriter, HealthChecks, HttpProbe, Journal, Metrics, RegistryStore,
     ReplicationLag, RoutingControls, RunLease,
 };
 use lifeboat_aws::rds::Rds;
@@ -44,6 +44,8 @@ pub struct Settings {
     pub max_trigger_age_seconds: u32,
     /// What the deployed stack's policy grants (routing controls, zones, KMS keys).
     pub deployed: crate::deployed_scope::DeployedScope,
+    /// The SNS topic told when a run waits for approval (none: the log and the CLI only).
+    pub approval_topic: Option<String>,
 }
 
 impl Default for Settings {
@@ -59,6 +61,7 @@ impl Default for Settings {
             trigger_origin: Default::default(),
             max_trigger_age_seconds: lifeboat_core::request::DEFAULT_MAX_TRIGGER_AGE_SECONDS,
             deployed: Default::default(),
+            approval_topic: None,
         }
     }
 }
@@ -126,6 +129,7 @@ impl Settings {
             lease_ttl_seconds,
             max_trigger_age_seconds: num("LIFEBOAT_MAX_TRIGGER_AGE_SECONDS", d.max_trigger_age_seconds)?,
             deployed: crate::deployed_scope::DeployedScope::from_vars(&var),
+            approval_topic: var("LIFEBOAT_APPROVAL_TOPIC").filter(|t| !t.trim().is_empty()),
             trigger_origin: lifeboat_core::request::TriggerOrigin {
                 account: var("LIFEBOAT_TRIGGER_ACCOUNT").filter(|a| !a.is_empty()),
                 regions: var("LIFEBOAT_TRIGGER_REGIONS")
@@ -215,6 +219,8 @@ pub struct Services {
     pub capacity: Arc<dyn Capacity>,
     /// The same, read best-effort (one short attempt): the source Region, which may be dark.
     pub capacity_source: Arc<dyn Capacity>,
+    /// SNS, to tell people a run waits for them.
+    pub notifier: Arc<dyn Notifier>,
     pub counter: CallCounter,
     pub settings: Settings,
     /// The SDK configuration these services were built from (for other clients).
@@ -324,6 +330,7 @@ impl ServicesFactory for AwsServicesFactory {
             lag: rds,
             capacity: Arc::new(AwsCapacity::new(clients.clone())),
             capacity_source: Arc::new(AwsCapacity::best_effort(clients.clone())),
+            notifier: Arc::new(lifeboat_aws::notify::Sns::new(clients.clone())),
             counter: clients.counter,
             settings: self.settings.clone(),
             sdk_config: self.config.clone(),

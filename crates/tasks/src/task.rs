@@ -29,6 +29,7 @@ lifeboat_core::closed_names! {
         ReleaseLease = "release_lease",
         /// EventBridge's rule: an execution that timed out, was aborted or failed.
         ExecutionEnd = "execution_end",
+        AwaitApproval = "await_approval",
     }
 }
 

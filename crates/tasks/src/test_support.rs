@@ -3,7 +3,8 @@
 use crate::services::{Services, Settings};
 use lifeboat_aws::CallCounter;
 use lifeboat_aws::fakes::{
-    FakeAlarms, FakeArc, FakeCapacity, FakeDatabases, FakeJournal, FakeLease, FakeMetrics, FakeProbe, FakeRegistry,
+    FakeAlarms, FakeArc, FakeCapacity, FakeDatabases, FakeJournal, FakeLease, FakeMetrics, FakeNotifier, FakeProbe,
+    FakeRegistry,
     FakeRoute53,
 };
 use lifeboat_core::dns::{RecordIndex, RecordSet};
@@ -122,6 +123,7 @@ pub struct Fakes {
     pub http: Arc<FakeProbe>,
     pub metrics: Arc<FakeMetrics>,
     pub capacity: Arc<FakeCapacity>,
+    pub notifier: Arc<FakeNotifier>,
 }
 
 pub fn fake_services() -> (Services, Fakes) {
@@ -136,6 +138,7 @@ pub fn fake_services() -> (Services, Fakes) {
         http: Arc::new(FakeProbe::default()),
         metrics: Arc::new(FakeMetrics::default()),
         capacity: Arc::new(FakeCapacity::default()),
+        notifier: Arc::new(FakeNotifier::default()),
     };
     let s = Services {
         registry: f.registry.clone(),
@@ -154,6 +157,7 @@ pub fn fake_services() -> (Services, Fakes) {
         lag: f.databases.clone(),
         capacity: f.capacity.clone(),
         capacity_source: f.capacity.clone(),
+        notifier: f.notifier.clone(),
         counter: CallCounter::new(),
         settings: Settings::default(),
         sdk_config: aws_config::SdkConfig::builder().build(),

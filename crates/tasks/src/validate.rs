@@ -101,6 +101,10 @@ pub async fn load_registry(store: &dyn RegistryStore) -> Result<Registry, Lifebo
         doc["routing_control_cluster"] = serde_json::to_value(c)
             .map_err(|e| LifeboatError::internal(format!("cannot serialise the ARC cluster: {e}")))?;
     }
+    if let Some(a) = store.load_approval().await? {
+        doc["approval"] = serde_json::to_value(a)
+            .map_err(|e| LifeboatError::internal(format!("cannot serialise the approval: {e}")))?;
+    }
     parse_registry_value(&doc)
         .map_err(|e| LifeboatError::invalid(format!("the registry table holds an invalid registry: {e}")))
 }
@@ -270,6 +274,7 @@ pub async fn plan_request(
         let empty = Registry {
             version: REGISTRY_VERSION,
             routing_control_cluster: None,
+            approval: None,
             applications: vec![],
         };
         let plan = build_plan(&empty, &request, &Default::default(), &ctx)?;

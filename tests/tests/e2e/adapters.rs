@@ -337,6 +337,7 @@ async fn the_journal_keeps_runs_newest_first() {
             follow_up: None,
             triggered_at: None,
             waited: None,
+            approval: None,
         };
         journal.record_run(&rec).await.unwrap();
         // Idempotent: the same run written twice is one run.

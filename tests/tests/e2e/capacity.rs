@@ -8,7 +8,6 @@
 #![allow(clippy::unwrap_used)]
 
 use harness::TestEnv;
-use lifeboat_aws::ports::Capacity;
 use lifeboat_core::capacity::{CapacityStatus, Scalable};
 use lifeboat_core::outcome::{AppStatus, RunRecord, RunStatus};
 use lifeboat_sandbox::estate::capacity::{PILOT_INSTANCES, PRIMARY_INSTANCES, PRIMARY_TASKS};

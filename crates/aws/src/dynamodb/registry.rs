@@ -7,7 +7,7 @@ use crate::ports::{RegistryStore, StoredApp};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, TransactWriteItem, Update, WriteRequest};
 use chrono::{DateTime, Utc};
-use lifeboat_core::registry::{Application, RoutingControlCluster};
+use lifeboat_core::registry::{Application, Approval, RoutingControlCluster};
 
 /// The registry table: one item per application, key `app`.
 #[derive(Debug, Clone)]
@@ -25,9 +25,58 @@ impl DynamoRegistry {
     }
 }
 
-/// The registry table's item for the top-level `routing_control_cluster`
-/// (application names cannot start with `@`).
+/// The registry table's items for the top-level `routing_control_cluster`
+/// and `approval` (application names cannot start with `@`).
 const CLUSTER_ITEM: &str = "@routing_control_cluster";
+const APPROVAL_ITEM: &str = "@approval";
+
+impl DynamoRegistry {
+    /// A top-level setting's item, if written.
+    async fn load_setting<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, AwsError> {
+        let resp = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("app", s(key))
+            .send()
+            .await
+            .map_err(|e| table_error(&self.table, &format!("GetItem {} {key}", self.table), e))?;
+        let Some(spec) = resp.item().and_then(|i| get_s(i, "spec")) else {
+            return Ok(None);
+        };
+        serde_json::from_str(spec)
+            .map(Some)
+            .map_err(|e| AwsError::Other(format!("registry item {key} has an unreadable spec: {e}")))
+    }
+
+    /// Writes a top-level setting's item, or deletes it (`None`).
+    async fn put_setting<T: serde::Serialize>(&self, key: &str, value: Option<&T>) -> Result<(), AwsError> {
+        match value {
+            Some(v) => {
+                let spec = serde_json::to_string(v).map_err(|e| AwsError::Other(e.to_string()))?;
+                self.client
+                    .put_item()
+                    .table_name(&self.table)
+                    .item("app", s(key))
+                    .item("spec", s(spec))
+                    .item("applied_at", s(Utc::now().to_rfc3339()))
+                    .send()
+                    .await
+                    .map_err(|e| table_error(&self.table, &format!("PutItem {} {key}", self.table), e))?;
+            }
+            None => {
+                self.client
+                    .delete_item()
+                    .table_name(&self.table)
+                    .key("app", s(key))
+                    .send()
+                    .await
+                    .map_err(|e| table_error(&self.table, &format!("DeleteItem {} {key}", self.table), e))?;
+            }
+        }
+        Ok(())
+    }
+}
 
 #[async_trait]
 impl RegistryStore for DynamoRegistry {
@@ -40,7 +89,7 @@ impl RegistryStore for DynamoRegistry {
         let mut out = Vec::new();
         for item in &items {
             let name = get_s(item, "app").unwrap_or("?");
-            if name == CLUSTER_ITEM {
+            if name.starts_with('@') {
                 continue;
             }
             let spec = get_s(item, "spec")
@@ -79,47 +128,19 @@ impl RegistryStore for DynamoRegistry {
     }
 
     async fn load_cluster(&self) -> Result<Option<RoutingControlCluster>, AwsError> {
-        let resp = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("app", s(CLUSTER_ITEM))
-            .send()
-            .await
-            .map_err(|e| table_error(&self.table, &format!("GetItem {} {CLUSTER_ITEM}", self.table), e))?;
-        let Some(spec) = resp.item().and_then(|i| get_s(i, "spec")) else {
-            return Ok(None);
-        };
-        serde_json::from_str(spec)
-            .map(Some)
-            .map_err(|e| AwsError::Other(format!("registry item {CLUSTER_ITEM} has an unreadable spec: {e}")))
+        self.load_setting(CLUSTER_ITEM).await
     }
 
     async fn put_cluster(&self, cluster: Option<&RoutingControlCluster>) -> Result<(), AwsError> {
-        match cluster {
-            Some(c) => {
-                let spec = serde_json::to_string(c).map_err(|e| AwsError::Other(e.to_string()))?;
-                self.client
-                    .put_item()
-                    .table_name(&self.table)
-                    .item("app", s(CLUSTER_ITEM))
-                    .item("spec", s(spec))
-                    .item("applied_at", s(Utc::now().to_rfc3339()))
-                    .send()
-                    .await
-                    .map_err(|e| table_error(&self.table, &format!("PutItem {} {CLUSTER_ITEM}", self.table), e))?;
-            }
-            None => {
-                self.client
-                    .delete_item()
-                    .table_name(&self.table)
-                    .key("app", s(CLUSTER_ITEM))
-                    .send()
-                    .await
-                    .map_err(|e| table_error(&self.table, &format!("DeleteItem {} {CLUSTER_ITEM}", self.table), e))?;
-            }
-        }
-        Ok(())
+        self.put_setting(CLUSTER_ITEM, cluster).await
+    }
+
+    async fn load_approval(&self) -> Result<Option<Approval>, AwsError> {
+        self.load_setting(APPROVAL_ITEM).await
+    }
+
+    async fn put_approval(&self, approval: Option<&Approval>) -> Result<(), AwsError> {
+        self.put_setting(APPROVAL_ITEM, approval).await
     }
 
     async fn delete_apps(&self, names: &[String]) -> Result<(), AwsError> {

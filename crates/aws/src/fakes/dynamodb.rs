@@ -7,6 +7,7 @@ use super::prelude::*;
 pub struct FakeRegistry {
     apps: Mutex<BTreeMap<String, StoredApp>>,
     cluster: Mutex<Option<RoutingControlCluster>>,
+    approval: Mutex<Option<lifeboat_core::registry::Approval>>,
 }
 
 #[async_trait]
@@ -38,6 +39,13 @@ impl RegistryStore for FakeRegistry {
     }
     async fn put_cluster(&self, cluster: Option<&RoutingControlCluster>) -> Result<(), AwsError> {
         *lock(&self.cluster) = cluster.cloned();
+        Ok(())
+    }
+    async fn load_approval(&self) -> Result<Option<lifeboat_core::registry::Approval>, AwsError> {
+        Ok(lock(&self.approval).clone())
+    }
+    async fn put_approval(&self, approval: Option<&lifeboat_core::registry::Approval>) -> Result<(), AwsError> {
+        *lock(&self.approval) = approval.cloned();
         Ok(())
     }
     async fn delete_apps(&self, names: &[String]) -> Result<(), AwsError> {

@@ -21,6 +21,9 @@ pub trait RegistryStore: Send + Sync {
     /// The registry's ARC cluster, stored beside the apps (none: no item).
     async fn load_cluster(&self) -> Result<Option<RoutingControlCluster>, AwsError>;
     async fn put_cluster(&self, cluster: Option<&RoutingControlCluster>) -> Result<(), AwsError>;
+    /// The top-level `approval`, in an item of its own.
+    async fn load_approval(&self) -> Result<Option<lifeboat_core::registry::Approval>, AwsError>;
+    async fn put_approval(&self, approval: Option<&lifeboat_core::registry::Approval>) -> Result<(), AwsError>;
     async fn delete_apps(&self, names: &[String]) -> Result<(), AwsError>;
     async fn set_active_region(&self, app: &str, region: &str, run_id: &str, at: DateTime<Utc>)
     -> Result<(), AwsError>;

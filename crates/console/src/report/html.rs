@@ -456,6 +456,7 @@ mod tests {
             follow_up: None,
             triggered_at: None,
             waited: None,
+            approval: None,
         }
     }
 

@@ -111,6 +111,7 @@ pub fn build_plan_noting_problems(
         soak_seconds: request.soak_seconds,
         created_at: ctx.now,
         summary: String::new(),
+        approval: None,
     };
     if let Some(reason) = &request.ignore {
         plan.summary = reason.clone();
@@ -234,6 +235,11 @@ pub fn build_plan_noting_problems(
         plan.phases.push(Phase { action, target, waves });
     }
     plan.empty = plan.phases.is_empty();
+    // Only a run that changes something waits for a person.
+    plan.approval = registry
+        .approval
+        .clone()
+        .filter(|a| a.required(request.trigger) && !plan.empty && !plan.dry_run);
     let cannot: Vec<String> = plan
         .skipped
         .iter()

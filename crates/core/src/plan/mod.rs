@@ -178,6 +178,10 @@ pub struct Plan {
     /// How long the trigger waited before this run planned, and why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waited: Option<crate::request::Waited>,
+    /// A person approves before anything changes (the registry's `approval`
+    /// lists this run's trigger kind); never for a dry run or an empty plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<crate::registry::Approval>,
 }
 
 impl Plan {

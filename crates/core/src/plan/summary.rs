@@ -21,6 +21,14 @@ pub struct PlanSummary {
     pub phases: Vec<PhaseSummary>,
     /// Apps the request named that need nothing or cannot move.
     pub skipped: usize,
+    /// The run waits for a person after Validate (the state machine's Choice reads it).
+    #[serde(default)]
+    pub approval_required: bool,
+    /// How long it waits (the callback's TimeoutSecondsPath), and what the end of the wait does.
+    #[serde(default)]
+    pub approval_timeout_seconds: u32,
+    #[serde(default)]
+    pub approval_on_timeout: crate::registry::OnTimeout,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,6 +84,9 @@ impl Plan {
                 })
                 .collect(),
             skipped: self.skipped.len(),
+            approval_required: self.approval.is_some(),
+            approval_timeout_seconds: self.approval.as_ref().map_or(0, |a| a.timeout_seconds),
+            approval_on_timeout: self.approval.as_ref().map(|a| a.on_timeout).unwrap_or_default(),
         }
     }
 

@@ -11,12 +11,14 @@ pub use crate::dns::{normalize_record_name, normalize_zone_id};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+mod approval;
 mod capacity;
 mod database;
 pub mod regions;
 mod validate;
 mod verification;
 
+pub use approval::*;
 pub use capacity::*;
 pub use database::*;
 pub use validate::*;
@@ -40,6 +42,9 @@ pub struct Registry {
     /// apps with `traffic.routing_controls` (required when any app has them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub routing_control_cluster: Option<RoutingControlCluster>,
+    /// A person approves before anything changes, for the trigger kinds listed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<Approval>,
     /// The applications, in any order (waves come from `tier` and `depends_on`).
     pub applications: Vec<Application>,
 }

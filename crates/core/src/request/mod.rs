@@ -35,6 +35,8 @@ crate::closed_names! {
         Alarm = "alarm",
         Schedule = "schedule",
         Manual = "manual",
+        /// A request through the API (API Gateway), with its caller.
+        Api = "api",
         /// Alarms kept while another run held the lease (or in the cooldown),
         /// still in ALARM when it ended: not held back by the cooldown.
         FollowUp = "followup",

@@ -166,6 +166,7 @@ fn from_api(
         ));
     }
     let mut request = from_manual(body)?;
+    request.trigger = TriggerKind::Api;
     if let Some(caller) = obj.get("caller").and_then(|c| c.as_str()).filter(|c| !c.is_empty()) {
         // Who started it goes into the journal with the run.
         request.source = format!("{} (API, by {caller})", request.source);
@@ -321,7 +322,7 @@ pub fn execution_name_for(request: &Request) -> Option<String> {
     let prefix = match request.trigger {
         TriggerKind::Alarm => "alarm",
         TriggerKind::Schedule => "drill",
-        TriggerKind::Manual | TriggerKind::FollowUp => return None,
+        TriggerKind::Manual | TriggerKind::Api | TriggerKind::FollowUp => return None,
     };
     let stamp = at.format("%Y%m%dT%H%M%SZ").to_string();
     let room = 80 - prefix.len() - stamp.len() - 2;

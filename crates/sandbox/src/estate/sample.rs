@@ -93,6 +93,7 @@ pub(crate) fn sample_registry(prefix: &str, region_alarm: &str, seeded: &[Seeded
     Registry {
         version: lifeboat_core::registry::REGISTRY_VERSION,
         routing_control_cluster: None,
+        approval: None,
         applications: seeded.iter().map(|s| application(prefix, region_alarm, s)).collect(),
     }
 }

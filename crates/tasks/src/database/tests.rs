@@ -247,6 +247,7 @@ async fn preflight_names_every_missing_or_unjoined_standby() {
         lease_epoch: None,
         triggered_at: None,
         waited: None,
+        approval: None,
     };
     let r53 = lifeboat_aws::fakes::FakeRoute53::new();
     let problems = preflight_problems(&f, &r53, &r53, &plan).await.unwrap();

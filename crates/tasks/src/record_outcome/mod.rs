@@ -309,7 +309,28 @@ async fn record_loaded(p: &RecordPorts<'_>, run: LoadedRun, input: RecordInput) 
     for a in apps.iter().filter_map(|a| a.apart.as_ref().map(|why| (&a.app, why))) {
         tracing::error!(app = %a.0, apart = %a.1, "data and traffic left apart");
     }
+    // A wait for approval: who answered, when, how long it took. A read that fails does not fail the record.
+    let approval = if plan.approval.is_some() {
+        match crate::approval::load(journal, &plan.run_id).await {
+            Ok(doc) => {
+                let stopped_by_it = input.error.as_ref().is_some_and(|e| {
+                    matches!(
+                        e.error,
+                        FailureName::Lifeboat(ErrorName::ApprovalTimedOut | ErrorName::ApprovalRejected)
+                    )
+                });
+                doc.map(|d| d.outcome(!stopped_by_it, finished_at))
+            }
+            Err(e) => {
+                tracing::error!(run = %plan.run_id, error = %e, "could not read the run's approval: the record goes without it");
+                None
+            }
+        }
+    } else {
+        None
+    };
     let record = RunRecord {
+        approval,
         error_name,
         run_id: plan.run_id.clone(),
         action: plan.action,

@@ -34,6 +34,7 @@ async fn plan_with(apps: &[&str]) -> Plan {
         lease_epoch: None,
         triggered_at: None,
         waited: None,
+        approval: None,
     }
 }
 
