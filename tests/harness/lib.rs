@@ -163,6 +163,7 @@ impl ScaledEnv {
 }
 
 /// A seeded estate on the shared emulator, with its own registry and journal tables.
+#[derive(Clone)]
 pub struct TestEnv {
     /// For setting the scene and checking it, straight against the emulator
     /// and exempt from its quotas.
@@ -300,6 +301,35 @@ impl TestEnv {
             LocalRun::Ran(e) => (*e, factory.run_counter.snapshot()),
             LocalRun::Duplicate { name, .. } => panic!("execution {name} was refused as a duplicate"),
         }
+    }
+
+    /// Runs the real definition as execution `name` on `clock` (a test moves it, or answers the run meanwhile).
+    pub async fn run_named(&self, input: Value, name: &str, clock: Arc<VirtualClock>) -> (Execution, ApiCalls) {
+        let factory = self.factory();
+        let definition = Path::new(env!("CARGO_MANIFEST_DIR")).join("../statemachine/lifeboat.asl.json");
+        let options = local::LocalOptions {
+            name: Some(name.to_string()),
+            ..Default::default()
+        };
+        match local::run_local_with(&definition, input, factory.clone(), clock, None, &options)
+            .await
+            .unwrap()
+        {
+            LocalRun::Ran(e) => (*e, factory.run_counter.snapshot()),
+            LocalRun::Duplicate { name, .. } => panic!("execution {name} was refused as a duplicate"),
+        }
+    }
+
+    /// Waits (real time, up to 30 s) until run `name` waits for approval; its request.
+    pub async fn approval_requested(&self, name: &str) -> lifeboat_tasks::approval::ApprovalDoc {
+        let journal = self.admin().journal;
+        for _ in 0..300 {
+            if let Some(doc) = lifeboat_tasks::approval::load(&*journal, name).await.unwrap() {
+                return doc;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("run {name} never asked for approval")
     }
 
     /// Runs the real definition with its TimeoutSeconds set to `timeout_seconds`.

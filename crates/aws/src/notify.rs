@@ -31,7 +31,8 @@ fn subject_line(subject: &str) -> String {
 impl Notifier for Sns {
     async fn publish(&self, topic_arn: &str, subject: &str, message: &str) -> Result<(), AwsError> {
         let region = topic_arn.split(':').nth(3).filter(|r| !r.is_empty());
-        let mut conf = aws_sdk_sns::config::Builder::from(&self.clients.config).interceptor(self.clients.counter.clone());
+        let mut conf =
+            aws_sdk_sns::config::Builder::from(&self.clients.config).interceptor(self.clients.counter.clone());
         if let Some(r) = region {
             conf = conf.region(Region::new(r.to_string()));
         }

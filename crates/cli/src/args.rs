@@ -57,6 +57,8 @@ impl Cli {
             | Command::Readiness { tables, .. }
             | Command::Probe { tables }
             | Command::Lease { tables, .. }
+            | Command::Approve { tables, .. }
+            | Command::Reject { tables, .. }
             | Command::Triggers { tables, .. }
             | Command::Registry(RegistryCommand::Apply { tables, .. })
             | Command::Registry(RegistryCommand::List { tables })
@@ -152,6 +154,39 @@ pub enum Command {
     Readiness {
         #[arg(long)]
         now: bool,
+        #[command(flatten)]
+        tables: Tables,
+    },
+    /// Approve a run that waits for approval (the registry's `approval`):
+    /// recorded with who and when, then the run goes on.
+    #[command(
+        after_help = "Examples:\n  lifeboat approve alarm-use1-region-health-20261205T071200Z --note \"INC-123, checked the dashboards\"\n  lifeboat approve RUN --local    (a run on this machine's emulator)"
+    )]
+    Approve {
+        /// The run (execution name) that waits.
+        run: String,
+        /// A note for the record.
+        #[arg(long)]
+        note: Option<String>,
+        /// The run runs locally (`lifeboat run --local`): write the decision
+        /// for its runner, instead of answering Step Functions.
+        #[arg(long)]
+        local: bool,
+        #[command(flatten)]
+        tables: Tables,
+    },
+    /// Reject a run that waits for approval: nothing changes, and the record
+    /// says who rejected it and why.
+    #[command(
+        after_help = "Example:\n  lifeboat reject alarm-use1-region-health-20261205T071200Z --reason \"false alarm: the canary's own Region is down\""
+    )]
+    Reject {
+        run: String,
+        /// Why (recorded; required).
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        local: bool,
         #[command(flatten)]
         tables: Tables,
     },

@@ -352,11 +352,57 @@ pub async fn run_local_with(
             tracing::warn!(error = %e, "could not claim the execution name; running without duplicate protection")
         }
     }
-    let execution = exec.run(&machine, input, &name).await;
+    // A run that waits for approval is answered through the journal
+    // (`lifeboat approve` / `reject` write the decision there), as
+    // SendTaskSuccess / SendTaskFailure answer it on AWS.
+    let relay = relay_approvals(journal.clone(), exec.task_tokens(), name.clone());
+    let execution = tokio::select! {
+        execution = exec.run(&machine, input, &name) => execution,
+        never = relay => match never {},
+    };
     if execution.status != ExecutionStatus::Succeeded {
         record_execution_end(&*factory, &execution).await;
     }
     Ok(LocalRun::Ran(Box::new(execution)))
+}
+
+/// How often a waiting local run looks in the journal for its approval's answer.
+const APPROVAL_LOOK: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Answers the run's approval callback once a decision is in the journal
+/// (runs as long as the execution does).
+async fn relay_approvals(
+    journal: Arc<dyn lifeboat_aws::ports::Journal>,
+    tokens: Arc<lifeboat_states::TaskTokens>,
+    run_id: String,
+) -> std::convert::Infallible {
+    loop {
+        tokio::time::sleep(APPROVAL_LOOK).await;
+        let waiting = tokens.waiting();
+        if waiting.is_empty() {
+            continue;
+        }
+        let doc = match lifeboat_tasks::approval::load(&*journal, &run_id).await {
+            Ok(Some(doc)) => doc,
+            Ok(None) => continue,
+            Err(e) => {
+                tracing::warn!(run = %run_id, error = %e, "could not read the approval from the journal; looking again");
+                continue;
+            }
+        };
+        let (Some(decision), true) = (&doc.decision, waiting.contains(&doc.token)) else {
+            continue;
+        };
+        let answered = if decision.approved {
+            tokens.succeed(&doc.token, lifeboat_tasks::approval::success_output(decision))
+        } else {
+            let (error, cause) = lifeboat_tasks::approval::rejection(decision);
+            tokens.fail(&doc.token, error.as_str(), &cause)
+        };
+        if let Err(e) = answered {
+            tracing::warn!(run = %run_id, error = %e, "the approval's task had stopped waiting");
+        }
+    }
 }
 
 /// Whether the definition calls lifeboat's tasks (and so uses its journal).

@@ -421,7 +421,12 @@ impl Run<'_> {
                     }
                     None => ctx,
                 };
-                let run = |effective: Value, ctx: Value| async move { self.task(name, t, effective, &ctx).await };
+                // TimeoutSecondsPath reads the state's input (after InputPath), not the Parameters it builds.
+                let state_input = apply_path(&t.input_path, raw.clone(), ctx)?;
+                let state_input = &state_input;
+                let run = |effective: Value, ctx: Value| async move {
+                    self.task(name, t, effective, state_input, &ctx).await
+                };
                 self.with_retry(
                     name,
                     &t.input_path,
@@ -638,6 +643,7 @@ impl Run<'_> {
         name: &str,
         t: &crate::definition::TaskState,
         effective: Value,
+        state_input: &Value,
         ctx: &Value,
     ) -> Result<Value, ExecError> {
         let callback = callback_base(&t.resource);
@@ -674,7 +680,7 @@ impl Run<'_> {
         self.emit(&format!("{prefix}Started"), Some(name), json!({"resource": key}));
         let timeout = match (&t.timeout_seconds, &t.timeout_seconds_path) {
             (Some(s), _) => Some(*s),
-            (_, Some(p)) => Some(paths::read(p, &payload, ctx)?.as_u64().ok_or_else(|| {
+            (_, Some(p)) => Some(paths::read(p, state_input, ctx)?.as_u64().ok_or_else(|| {
                 ExecError::runtime(format!("TimeoutSecondsPath '{p}' must point to a positive integer"))
             })?),
             _ => None,

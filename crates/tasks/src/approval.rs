@@ -58,8 +58,18 @@ impl ApprovalDoc {
     /// went on to its phases (a timeout with `on_timeout: proceed`).
     pub fn outcome(&self, proceeded: bool, now: DateTime<Utc>) -> ApprovalOutcome {
         let (decision, decided_at, by, reason) = match &self.decision {
-            Some(d) if d.approved => (ApprovalDecision::Approved, Some(d.at), Some(d.by.clone()), d.reason.clone()),
-            Some(d) => (ApprovalDecision::Rejected, Some(d.at), Some(d.by.clone()), d.reason.clone()),
+            Some(d) if d.approved => (
+                ApprovalDecision::Approved,
+                Some(d.at),
+                Some(d.by.clone()),
+                d.reason.clone(),
+            ),
+            Some(d) => (
+                ApprovalDecision::Rejected,
+                Some(d.at),
+                Some(d.by.clone()),
+                d.reason.clone(),
+            ),
             None if now >= self.deadline() => {
                 let decision = if proceeded {
                     ApprovalDecision::TimedOutProceeded
@@ -90,11 +100,7 @@ pub async fn load(journal: &dyn Journal, run_id: &str) -> Result<Option<Approval
 
 /// Writes a person's answer beside the token; refused when the run does
 /// not wait (no document, answered already, or past its deadline).
-pub async fn decide(
-    journal: &dyn Journal,
-    run_id: &str,
-    decision: Decision,
-) -> Result<ApprovalDoc, LifeboatError> {
+pub async fn decide(journal: &dyn Journal, run_id: &str, decision: Decision) -> Result<ApprovalDoc, LifeboatError> {
     let mut doc = load(journal, run_id).await?.ok_or_else(|| {
         LifeboatError::invalid(format!(
             "run {run_id} is not waiting for approval (no approval request in the journal): check the run id \
@@ -202,7 +208,11 @@ impl Task for AwaitApproval {
         let notified = match &s.settings.approval_topic {
             Some(topic) => match s
                 .notifier
-                .publish(topic, &format!("lifeboat run {} waits for approval", input.run_id), &message)
+                .publish(
+                    topic,
+                    &format!("lifeboat run {} waits for approval", input.run_id),
+                    &message,
+                )
                 .await
             {
                 Ok(()) => Some(topic.clone()),

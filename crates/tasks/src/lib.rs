@@ -4,8 +4,8 @@
 //! local executor.
 
 pub mod app_health;
-pub mod approval;
 pub mod apply_registry;
+pub mod approval;
 pub mod check_dns_sync;
 pub mod contract;
 pub mod database;

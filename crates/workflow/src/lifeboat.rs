@@ -3,11 +3,13 @@
 //! INSYNC, verify and put back what failed; record the outcome.
 
 use crate::model::*;
-use crate::policy::{Policy, lambda, put_events, select_output};
+use crate::policy::{Policy, lambda, lambda_callback, put_events, select_output};
 use lifeboat_core::ErrorName;
 use lifeboat_core::outcome::RunStatus;
+use lifeboat_core::registry::OnTimeout;
 use lifeboat_core::timing::{DNS_SYNC_POLL_SECONDS, EXECUTION_TIMEOUT_SECONDS};
 use lifeboat_states::definition::{Catcher, FailState, PassState, SucceedState, TaskState, WaitState};
+use lifeboat_tasks::approval::AwaitApproval;
 use lifeboat_tasks::check_dns_sync::{CheckDnsSync, CheckDnsSyncOutput};
 use lifeboat_tasks::contract::WaveRef;
 use lifeboat_tasks::contract::WaveStep;
@@ -186,7 +188,73 @@ pub fn definition() -> Machine {
                 any_of([is_true("$.plan.empty"), is_true("$.plan.dry_run")]),
                 "NoPhases",
             )],
+            default: to("NeedsApproval"),
+        },
+    );
+    machine.add(
+        "NeedsApproval",
+        Choice {
+            comment: text("The registry's approval lists this run's trigger kind: a person answers first."),
+            rules: vec![rule(is_true("$.plan.approval_required"), "AwaitApproval")],
             default: to("RunPhases"),
+        },
+    );
+    machine.add(
+        "AwaitApproval",
+        TaskState {
+            comment: text(
+                "Keep the task token in the journal and tell people (the log, the approval topic); \
+                then wait for `lifeboat approve` (SendTaskSuccess) or `lifeboat reject` \
+                (SendTaskFailure), up to the registry's approval timeout. Nothing has changed yet.",
+            ),
+            result_path: Some(json!("$.approval")),
+            next: to("RunPhases"),
+            retry: Policy::Record.rules(),
+            catch: vec![
+                catch(&[ErrorName::ApprovalRejected], "$.error", "RecordFailure"),
+                Catcher {
+                    error_equals: vec![lifeboat_core::FailureName::TIMED_OUT.to_string()],
+                    result_path: Some(json!("$.approval_timeout")),
+                    next: "ApprovalTimedOut".into(),
+                    comment: None,
+                },
+                catch_all("$.error", "RecordFailure"),
+            ],
+            ..lambda_callback::<AwaitApproval>(
+                json!({
+                    "run_id.$": "$.plan.run_id",
+                    "token.$": "$$.Task.Token",
+                    "requested_at.$": "$$.State.EnteredTime",
+                    "timeout_seconds.$": "$.plan.approval_timeout_seconds",
+                    "on_timeout.$": "$.plan.approval_on_timeout",
+                    "summary.$": "$.plan.summary"
+                }),
+                "$.plan.approval_timeout_seconds",
+            )
+        },
+    );
+    machine.add(
+        "ApprovalTimedOut",
+        Choice {
+            comment: text("Nobody answered in time: the registry's on_timeout decides."),
+            rules: vec![rule(
+                string_is("$.plan.approval_on_timeout", OnTimeout::Proceed.as_str()),
+                "RunPhases",
+            )],
+            default: to("NotApprovedInTime"),
+        },
+    );
+    machine.add(
+        "NotApprovedInTime",
+        PassState {
+            comment: text("on_timeout: reject. Nothing was changed; the record says so."),
+            result: Some(json!({
+                "Error": ErrorName::ApprovalTimedOut.as_str(),
+                "Cause": "nobody approved the run within the registry's approval timeout_seconds (on_timeout: reject); nothing was changed"
+            })),
+            result_path: Some(json!("$.error")),
+            next: to("RecordFailure"),
+            ..pass()
         },
     );
     machine.add(

@@ -163,6 +163,18 @@ pub fn lambda<T: Task>(payload: Value) -> TaskState {
     }
 }
 
+/// A callback Task (`.waitForTaskToken`) invoking `T`'s function with
+/// `payload` (checked as [`lambda`] does); the state waits for the token's
+/// answer, up to the seconds at `timeout_path`, and that answer is its result.
+pub fn lambda_callback<T: Task>(payload: Value, timeout_path: &str) -> TaskState {
+    TaskState {
+        resource: format!("{LAMBDA_INVOKE}{}", lifeboat_states::callback::WAIT_FOR_TASK_TOKEN),
+        timeout_seconds: None,
+        timeout_seconds_path: Some(timeout_path.to_string()),
+        ..lambda::<T>(payload)
+    }
+}
+
 /// A ResultSelector taking every field of the task's output `T` from the
 /// function's answer (the API calls a task made among them, where its
 /// output has them).

@@ -3,6 +3,7 @@
 //! cores). Each module is one area; nextest runs every test in its own process.
 
 mod adapters;
+mod approval;
 mod burst;
 mod capacity;
 mod cli;

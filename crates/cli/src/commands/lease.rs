@@ -89,7 +89,7 @@ pub(crate) async fn end_cooldown(cli: &Cli, reason: &str) -> Result<i32, CliErro
 }
 
 /// The operator's reason, required: it goes into the journal.
-fn required_reason<'a>(reason: &'a str, what: &str) -> Result<&'a str, CliError> {
+pub(super) fn required_reason<'a>(reason: &'a str, what: &str) -> Result<&'a str, CliError> {
     let reason = reason.trim();
     if reason.is_empty() {
         return Err(CliError::bad_input(format!(
@@ -113,7 +113,7 @@ async fn journal_operator_action(
 }
 
 /// Who is calling: the STS caller identity's ARN, else the local user.
-async fn caller_identity(config: &aws_config::SdkConfig) -> String {
+pub(super) async fn caller_identity(config: &aws_config::SdkConfig) -> String {
     match aws_sdk_sts::Client::new(config).get_caller_identity().send().await {
         Ok(id) => id.arn().unwrap_or("unknown").to_string(),
         Err(e) => {

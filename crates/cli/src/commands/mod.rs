@@ -1,5 +1,6 @@
 //! One module per verb of the `lifeboat` CLI; [`run_command`] dispatches.
 
+mod approval;
 mod database_status;
 mod emulator;
 mod history;
@@ -30,6 +31,8 @@ pub(crate) async fn run_command(cli: &Cli) -> Result<i32, CliError> {
             app, registry, alarm, ..
         }) => sample::alarm_event_for(cli, app, registry.as_deref(), alarm.as_deref()).await,
         Command::Readiness { now, .. } => readiness::run(cli, *now).await,
+        Command::Approve { run, note, local, .. } => approval::answer(cli, run, true, note.as_deref(), *local).await,
+        Command::Reject { run, reason, local, .. } => approval::answer(cli, run, false, Some(reason), *local).await,
         Command::Lease {
             command: LeaseCommand::Show,
             ..

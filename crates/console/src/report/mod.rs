@@ -75,6 +75,8 @@ pub struct AppReport {
 lifeboat_core::closed_names! {
     /// A stretch of an app's timeline.
     pub enum SegmentKind {
+        /// The run waited for a person, from the request to the answer (or the timeout).
+        Approval = "approval",
         /// The first capacity step raised until the last was in service (or gave up).
         Capacity = "capacity",
         /// Promotion started until the database was writable (or gave up).
@@ -136,7 +138,12 @@ fn seconds(origin: DateTime<Utc>, t: DateTime<Utc>) -> f64 {
 }
 
 /// An app's segments, each from a start to an end on the run's clock.
-fn segments(a: &AppOutcome, origin: DateTime<Utc>, finished: DateTime<Utc>) -> Vec<Segment> {
+fn segments(
+    a: &AppOutcome,
+    approval: Option<&lifeboat_core::outcome::ApprovalOutcome>,
+    origin: DateTime<Utc>,
+    finished: DateTime<Utc>,
+) -> Vec<Segment> {
     let mut out = Vec::new();
     let mut push = |kind, start: DateTime<Utc>, end: DateTime<Utc>, outcome: &str| {
         let end = end.max(start);
@@ -150,6 +157,15 @@ fn segments(a: &AppOutcome, origin: DateTime<Utc>, finished: DateTime<Utc>) -> V
         });
     };
     let t = &a.timeline;
+    // Every app of the first phase waited for the same answer.
+    if let Some(w) = approval.filter(|_| a.phase == 0) {
+        push(
+            SegmentKind::Approval,
+            w.requested_at,
+            w.decided_at.unwrap_or(finished),
+            w.decision.as_str(),
+        );
+    }
     if let Some(start) = t.capacity_started_at {
         let failed = a.capacity.iter().find(|c| c.status.is_failure());
         let (end, outcome) = match (t.capacity_ready_at, failed) {
@@ -216,7 +232,7 @@ impl RunReport {
                     .database
                     .as_ref()
                     .and_then(|d| d.rpo_at_risk_seconds.or(d.data_window_lost_seconds)),
-                segments: segments(a, origin, rec.finished_at),
+                segments: segments(a, rec.approval.as_ref(), origin, rec.finished_at),
                 detail: match &a.apart {
                     Some(apart) => format!("{} {apart}", a.detail),
                     None => a.detail.clone(),

@@ -510,6 +510,21 @@ async fn an_unanswered_callback_times_out_on_the_executors_clock_and_heartbeats_
         clock.advance(std::time::Duration::from_secs(901));
     });
     assert_eq!(execution.error.unwrap().error, "States.Timeout");
+
+    // TimeoutSecondsPath reads the state's input, which the Parameters need not pass on.
+    let (mut exec, clock) = executor();
+    let (approver, mut given) = token_catcher();
+    exec.register("approver", approver);
+    let mut def = callback_def(900, None);
+    let task = def["States"]["Approve"].as_object_mut().unwrap();
+    task.remove("TimeoutSeconds");
+    task.insert("TimeoutSecondsPath".into(), json!("$.limits.wait"));
+    let input = json!({"run": "r5", "limits": {"wait": 120}});
+    let (execution, ()) = tokio::join!(run(&exec, def, input), async {
+        given.recv().await.unwrap();
+        clock.advance(std::time::Duration::from_secs(121));
+    });
+    assert_eq!(execution.error.unwrap().error, "States.Timeout");
 }
 
 #[test]

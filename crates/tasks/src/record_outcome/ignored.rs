@@ -45,6 +45,14 @@ pub async fn record_ignored(
         "" => "lease held".to_string(),
         cause => cause.to_string(),
     };
+    // A run holding the lease while it waits for a person: this trigger joins it.
+    let reason = match waiting_for_approval(journal, lease).await {
+        Some(holder) => format!(
+            "joins run {holder}, which waits for approval (answer it with {}); kept until it ends: {reason}",
+            crate::approval::how_to_answer(&holder)
+        ),
+        None => reason,
+    };
     let now = Utc::now();
     journal.record_ignored(&input.run_id, &reason, now).await?;
     let kept = match &input.trigger {
@@ -85,6 +93,14 @@ pub async fn record_ignored(
         kept,
         retry_at,
     })
+}
+
+/// The run holding the lease, if it waits for approval (unanswered). A read
+/// that fails says nothing: the trigger is kept either way.
+async fn waiting_for_approval(journal: &dyn Journal, lease: &dyn RunLease) -> Option<String> {
+    let holder = lease.state().await.ok()?.holder?;
+    let doc = crate::approval::load(journal, &holder).await.ok()??;
+    doc.decision.is_none().then_some(holder)
 }
 
 /// What an execution that waited out the cooldown found kept.
