@@ -371,7 +371,7 @@ const APPROVAL_LOOK: std::time::Duration = std::time::Duration::from_millis(200)
 
 /// Answers the run's approval callback once a decision is in the journal
 /// (runs as long as the execution does).
-async fn relay_approvals(
+pub async fn relay_approvals(
     journal: Arc<dyn lifeboat_aws::ports::Journal>,
     tokens: Arc<lifeboat_states::TaskTokens>,
     run_id: String,

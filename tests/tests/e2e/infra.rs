@@ -276,6 +276,78 @@ async fn every_function_policy_allows_exactly_the_calls_its_task_makes() {
     )
     .await;
 
+    // 5b'. Approval: the record function keeps the token and announces the
+    // wait on the approval topic; a person's decision answers it.
+    let mut approving = TestEnv::new().await;
+    let topic = aws_sdk_sns::Client::new(&approving.config)
+        .create_topic()
+        .name(format!("{}-AlertTopic-X", approving.namespace))
+        .send()
+        .await
+        .unwrap()
+        .topic_arn()
+        .unwrap()
+        .to_string();
+    approving.settings.approval_topic = Some(topic);
+    approving
+        .admin()
+        .registry
+        .put_approval(Some(&lifeboat_core::registry::Approval {
+            required_for: vec![lifeboat_core::registry::ApprovalTrigger::Manual],
+            timeout_seconds: 600,
+            on_timeout: lifeboat_core::registry::OnTimeout::Reject,
+        }))
+        .await
+        .unwrap();
+    {
+        let config = approving.run_config.clone();
+        let settings = approving.settings.clone();
+        let exec = lifeboat::local::local_executor_per_task(
+            |kind| -> Arc<dyn ServicesFactory> {
+                Arc::new(AwsServicesFactory::new(
+                    config.clone(),
+                    settings.clone(),
+                    counters[kind.binary()].clone(),
+                ))
+            },
+            Arc::new(AwsServicesFactory::new(
+                config.clone(),
+                settings.clone(),
+                machine_counter.clone(),
+            )),
+            Arc::new(VirtualClock::new(chrono::Utc::now())),
+            None,
+        );
+        let machine = lifeboat::local::load_definition(&root().join("statemachine/lifeboat.asl.json")).unwrap();
+        let name = harness::unique("approved");
+        let journal = approving.admin().journal;
+        let relay = lifeboat::local::relay_approvals(journal.clone(), exec.task_tokens(), name.clone());
+        let answer = async {
+            approving.approval_requested(&name).await;
+            let decision = lifeboat_tasks::approval::Decision {
+                approved: true,
+                by: "infra-test".into(),
+                at: chrono::Utc::now(),
+                reason: None,
+            };
+            lifeboat_tasks::approval::decide(&*journal, &name, decision)
+                .await
+                .unwrap();
+            std::future::pending::<()>().await
+        };
+        let execution = tokio::select! {
+            e = exec.run(&machine, json!({"action": "failover", "apps": ["search"]}), &name) => e,
+            never = relay => match never {},
+            () = answer => unreachable!(),
+        };
+        assert_eq!(
+            execution.status,
+            lifeboat_states::ExecutionStatus::Succeeded,
+            "{:?}",
+            execution.error
+        );
+    }
+
     // 5b. An app verified by a Route 53 health check alone, a calculated one
     // (read through its children): GetHealthCheck, GetHealthCheckStatus.
     let calculated = TestEnv::new().await;
@@ -496,6 +568,11 @@ fn every_task_times_out_after_its_function_would() {
     tasks(&asl["States"], &mut all);
     assert!(all.len() > 10);
     for (name, s) in all {
+        // A callback waits for a person, up to the registry's approval timeout (the plan counts it).
+        if s["Resource"].as_str().unwrap().ends_with(".waitForTaskToken") {
+            assert!(s["TimeoutSecondsPath"].is_string(), "{name} waits without a limit");
+            continue;
+        }
         let timeout = s["TimeoutSeconds"]
             .as_u64()
             .unwrap_or_else(|| panic!("{name} has no TimeoutSeconds"));

@@ -143,6 +143,8 @@ impl Plan {
     /// waits, slowest first.
     pub fn worst_case(&self) -> (u64, Vec<SlowApp>) {
         let mut total = u64::from(self.soak_seconds) * self.phases.len().saturating_sub(1) as u64;
+        // A wait for approval may last its whole timeout before anything moves.
+        total += self.approval.as_ref().map_or(0, |a| u64::from(a.timeout_seconds));
         let mut slow: Vec<SlowApp> = Vec::new();
         for wave in self.phases.iter().flat_map(|p| p.waves.iter()) {
             let apps: Vec<SlowApp> = wave.apps.iter().map(SlowApp::of).collect();
@@ -171,6 +173,11 @@ impl Plan {
     pub fn worst_case_events(&self) -> u64 {
         let dns_polls = DNS_SYNC_ALLOWANCE_SECONDS / DNS_SYNC_POLL_SECONDS;
         let mut events = RUN_EVENTS;
+        // NeedsApproval, and AwaitApproval with its timeout's Choice.
+        events += OTHER;
+        if self.approval.is_some() {
+            events += TASK + OTHER;
+        }
         for phase in &self.phases {
             events += PHASE_EVENTS;
             for wave in &phase.waves {
@@ -236,10 +243,14 @@ impl Plan {
         Err(format!(
             "this run can take up to {total} s if its waits run to their deadlines ({} wave(s), {DNS_SYNC_ALLOWANCE_SECONDS} s \
              per DNS sync, soak {} s, each round of checks no faster than AWS's rate quotas allow), over the \
-             execution's timeout of {timeout_seconds} s: it would stop half done. \
+             execution's timeout of {timeout_seconds} s: it would stop half done{}. \
              The slowest: {}; lower their deadline_seconds, the soak, or move fewer apps per run",
             self.phases.iter().map(|p| p.waves.len()).sum::<usize>(),
             self.soak_seconds,
+            self.approval
+                .as_ref()
+                .map(|a| format!(" (counting {} s of waiting for approval)", a.timeout_seconds))
+                .unwrap_or_default(),
             named.join(", ")
         ))
     }
