@@ -152,6 +152,7 @@ pub async fn seed(config: &aws_config::SdkConfig, estate: &Scale) -> Result<Regi
                 },
             }),
             capacity: vec![],
+            hooks: vec![],
         });
     }
     for (z, changes) in per_zone.into_iter().enumerate() {

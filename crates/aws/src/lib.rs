@@ -14,6 +14,7 @@ pub mod cloudwatch;
 pub mod conformance;
 pub mod dynamodb;
 pub mod error;
+pub mod functions;
 #[cfg(any(test, feature = "fakes"))]
 pub mod fakes;
 pub mod notify;

@@ -9,6 +9,7 @@ pub mod database;
 pub mod dns;
 pub mod error;
 pub mod health;
+pub mod hooks;
 pub mod names;
 pub mod outcome;
 pub mod plan;

@@ -74,6 +74,9 @@ pub struct AppOutcome {
     /// A drill's failback: the failover's capacity steps and what putting them back did.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub capacity_restored: Vec<crate::capacity::CapacityOutcome>,
+    /// Its hooks that ran, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hooks: Vec<crate::hooks::HookOutcome>,
 }
 
 /// Whether an app that did not move left its database moved (or moving)

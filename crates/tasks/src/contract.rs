@@ -105,6 +105,20 @@ pub struct AppProgress {
     /// A drill's failback: the failover's capacity steps, with what putting them back did.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub capacity_restored: Vec<lifeboat_core::capacity::CapacityOutcome>,
+    /// Its hooks that ran, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hooks: Vec<lifeboat_core::hooks::HookOutcome>,
+}
+
+impl AppProgress {
+    /// A hook before `when` (or at it) failed: the app's move stops there.
+    pub fn hook_failed_before_traffic(&self) -> Option<&lifeboat_core::hooks::HookOutcome> {
+        use lifeboat_core::registry::HookWhen;
+        self.hooks.iter().find(|h| {
+            h.status == lifeboat_core::hooks::HookStatus::Failed
+                && matches!(h.when, HookWhen::BeforeDatabase | HookWhen::BeforeTraffic)
+        })
+    }
 }
 
 /// A wave's progress, kept in the journal between its tasks.

@@ -8,7 +8,7 @@ use crate::record_outcome::{
 use crate::services::Services;
 use crate::task::{RECORD_MODE_FIELD, RecordMode, serve};
 use crate::validate::Validate;
-use crate::wave::{CheckDatabases, PromoteDatabases, ScaleCapacity, ShiftDns, VerifyApps};
+use crate::wave::{CheckDatabases, PromoteDatabases, RunHooks, ScaleCapacity, ShiftDns, VerifyApps};
 use lifeboat_core::LifeboatError;
 use serde_json::Value;
 
@@ -21,6 +21,7 @@ lifeboat_core::closed_names! {
         PromoteDatabases = "promote_databases",
         CheckDatabases = "check_databases",
         ScaleCapacity = "scale_capacity",
+        RunHooks = "run_hooks",
         ShiftDns = "shift_dns",
         CheckDnsSync = "check_dns_sync",
         VerifyApps = "verify_apps",
@@ -56,6 +57,7 @@ pub async fn dispatch(kind: TaskKind, s: &Services, input: Value) -> Result<Valu
         TaskKind::PromoteDatabases => serve::<PromoteDatabases>(s, input).await,
         TaskKind::CheckDatabases => serve::<CheckDatabases>(s, input).await,
         TaskKind::ScaleCapacity => serve::<ScaleCapacity>(s, input).await,
+        TaskKind::RunHooks => serve::<RunHooks>(s, input).await,
         TaskKind::ShiftDns => serve::<ShiftDns>(s, input).await,
         TaskKind::CheckDnsSync => serve::<CheckDnsSync>(s, input).await,
         TaskKind::VerifyApps => serve::<VerifyApps>(s, input).await,

@@ -112,6 +112,17 @@ pub async fn save_progress(journal: &dyn Journal, at: &WaveRef, progress: &WaveP
     Ok(())
 }
 
+/// The run's plan without its waves' apps (what a step needs of the run: action, mode).
+pub async fn load_plan_header(journal: &dyn Journal, run_id: &str) -> Result<Plan, LifeboatError> {
+    let docs = journal.get_docs(run_id, keys::PLAN).await?;
+    match docs.get(keys::PLAN) {
+        Some(t) => from_text(keys::PLAN, t),
+        None => Err(LifeboatError::internal(format!(
+            "run {run_id}: the plan is not in the journal (validate writes it)"
+        ))),
+    }
+}
+
 /// A run's plan and every wave's progress, as the journal has them.
 pub type LoadedRun = (Plan, BTreeMap<(usize, usize), WaveProgress>);
 

@@ -8,7 +8,7 @@ use lifeboat_aws::clients::AwsClients;
 use lifeboat_aws::cloudwatch::CloudWatch;
 use lifeboat_aws::dynamodb::{DynamoJournal, DynamoLease, DynamoRegistry};
 use lifeboat_aws::ports::{
-    AlarmStates, Capacity, Databases, DnsReader, DnsWriter, HealthChecks, HttpProbe, Journal, Metrics, Notifier,
+    AlarmStates, Capacity, Databases, Functions, DnsReader, DnsWriter, HealthChecks, HttpProbe, Journal, Metrics, Notifier,
     RegistryStore, ReplicationLag, RoutingControls, RunLease,
 };
 use lifeboat_aws::rds::Rds;
@@ -221,6 +221,8 @@ pub struct Services {
     pub capacity_source: Arc<dyn Capacity>,
     /// SNS, to tell people a run waits for them.
     pub notifier: Arc<dyn Notifier>,
+    /// Lambda, to run the apps' hooks.
+    pub functions: Arc<dyn Functions>,
     pub counter: CallCounter,
     pub settings: Settings,
     /// The SDK configuration these services were built from (for other clients).
@@ -331,6 +333,7 @@ impl ServicesFactory for AwsServicesFactory {
             capacity: Arc::new(AwsCapacity::new(clients.clone())),
             capacity_source: Arc::new(AwsCapacity::best_effort(clients.clone())),
             notifier: Arc::new(lifeboat_aws::notify::Sns::new(clients.clone())),
+            functions: Arc::new(lifeboat_aws::functions::Lambda::new(clients.clone())),
             counter: clients.counter,
             settings: self.settings.clone(),
             sdk_config: self.config.clone(),

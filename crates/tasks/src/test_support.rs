@@ -3,7 +3,7 @@
 use crate::services::{Services, Settings};
 use lifeboat_aws::CallCounter;
 use lifeboat_aws::fakes::{
-    FakeAlarms, FakeArc, FakeCapacity, FakeDatabases, FakeJournal, FakeLease, FakeMetrics, FakeNotifier, FakeProbe,
+    FakeAlarms, FakeArc, FakeCapacity, FakeFunctions, FakeDatabases, FakeJournal, FakeLease, FakeMetrics, FakeNotifier, FakeProbe,
     FakeRegistry, FakeRoute53,
 };
 use lifeboat_core::dns::{RecordIndex, RecordSet};
@@ -123,6 +123,7 @@ pub struct Fakes {
     pub metrics: Arc<FakeMetrics>,
     pub capacity: Arc<FakeCapacity>,
     pub notifier: Arc<FakeNotifier>,
+    pub functions: Arc<FakeFunctions>,
 }
 
 pub fn fake_services() -> (Services, Fakes) {
@@ -138,6 +139,7 @@ pub fn fake_services() -> (Services, Fakes) {
         metrics: Arc::new(FakeMetrics::default()),
         capacity: Arc::new(FakeCapacity::default()),
         notifier: Arc::new(FakeNotifier::default()),
+        functions: Arc::new(FakeFunctions::default()),
     };
     let s = Services {
         registry: f.registry.clone(),
@@ -157,6 +159,7 @@ pub fn fake_services() -> (Services, Fakes) {
         capacity: f.capacity.clone(),
         capacity_source: f.capacity.clone(),
         notifier: f.notifier.clone(),
+        functions: f.functions.clone(),
         counter: CallCounter::new(),
         settings: Settings::default(),
         sdk_config: aws_config::SdkConfig::builder().build(),

@@ -6,7 +6,7 @@ use crate::model::*;
 use crate::policy::{Policy, lambda, lambda_callback, put_events, select_output};
 use lifeboat_core::ErrorName;
 use lifeboat_core::outcome::RunStatus;
-use lifeboat_core::registry::OnTimeout;
+use lifeboat_core::registry::{HookWhen, OnTimeout};
 use lifeboat_core::timing::{DNS_SYNC_POLL_SECONDS, EXECUTION_TIMEOUT_SECONDS};
 use lifeboat_states::definition::{Catcher, FailState, PassState, SucceedState, TaskState, WaitState};
 use lifeboat_tasks::approval::AwaitApproval;
@@ -17,7 +17,7 @@ use lifeboat_tasks::record_outcome::{RecordIgnored, RecordOutcome, RecordRefused
 use lifeboat_tasks::shift_dns::ShiftMode;
 use lifeboat_tasks::task::Task;
 use lifeboat_tasks::validate::{Validate, ValidateAnswer};
-use lifeboat_tasks::wave::{CheckDatabases, PromoteDatabases, ScaleCapacity, ShiftDns, VerifyApps, WaveInput};
+use lifeboat_tasks::wave::{CheckDatabases, PromoteDatabases, RunHooks, ScaleCapacity, ShiftDns, VerifyApps, WaveInput};
 use serde_json::Value;
 use serde_json::json;
 
@@ -300,8 +300,12 @@ pub fn definition() -> Machine {
                 "apps.$": "$.wave.apps",
                 "capacity_steps.$": "$.wave.capacity",
                 "restore_steps.$": "$.wave.restore_capacity",
+                "hooks_at.$": "$.wave",
                 "capacity": WaveStep::default(),
                 "restored": WaveStep::default(),
+                "hooks_before_database": WaveStep::default(),
+                "hooks_before_traffic": WaveStep::default(),
+                "hooks_after_verify": WaveStep::default(),
                 "started_at.$": "$$.State.EnteredTime"
             })),
             next: to("AnyCapacity"),
@@ -313,7 +317,7 @@ pub fn definition() -> Machine {
         Choice {
             comment: None,
             rules: vec![rule(above_zero("$.capacity_steps"), "ScaleCapacity")],
-            default: to("PromoteDatabases"),
+            default: to("AnyHooksBeforeDatabase"),
         },
     );
     run_waves.add(
@@ -324,8 +328,15 @@ pub fn definition() -> Machine {
                 their percent of the source's desired count (never lower them), then one look; \
                 they come into service while the databases promote.",
             ),
-            ..wave_step::<ScaleCapacity>(json!({}), "$.capacity", "PromoteDatabases", fail_the_wave())
+            ..wave_step::<ScaleCapacity>(json!({}), "$.capacity", "AnyHooksBeforeDatabase", fail_the_wave())
         },
+    );
+    add_hooks(
+        &mut run_waves,
+        HookWhen::BeforeDatabase,
+        "PromoteDatabases",
+        fail_the_wave(),
+        "The apps' own steps before their databases are promoted; an app whose hook fails is held back.",
     );
     run_waves.add(
         "PromoteDatabases",
@@ -356,7 +367,7 @@ pub fn definition() -> Machine {
         Choice {
             comment: None,
             rules: vec![rule(above_zero("$.capacity.pending"), "WaitForCapacity")],
-            default: to("ShiftDns"),
+            default: to("AnyHooksBeforeTraffic"),
         },
     );
     run_waves.add(
@@ -406,6 +417,14 @@ pub fn definition() -> Machine {
             )
         },
     );
+    add_hooks(
+        &mut run_waves,
+        HookWhen::BeforeTraffic,
+        "ShiftDns",
+        fail_the_wave(),
+        "The apps' own steps once their database and capacity are ready, before their traffic \
+        moves; an app whose hook fails keeps its traffic where it is.",
+    );
     run_waves.add(
         "ShiftDns",
         TaskState {
@@ -452,7 +471,7 @@ pub fn definition() -> Machine {
         Choice {
             comment: None,
             rules: vec![rule(above_zero("$.verify.pending"), "WaitBeforeRecheck")],
-            default: to("AnyUnverified"),
+            default: to("AnyHooksAfterVerify"),
         },
     );
     run_waves.add(
@@ -471,6 +490,14 @@ pub fn definition() -> Machine {
             "VerifyPending",
             roll_back_the_wave(),
         ),
+    );
+    add_hooks(
+        &mut run_waves,
+        HookWhen::AfterVerify,
+        "AnyUnverified",
+        vec![catch_all("$.hooks_error", "AnyUnverified")],
+        "The verified apps' own steps after their traffic verified; a failure is reported, the \
+        app stays moved.",
     );
     run_waves.add(
         "AnyUnverified",
@@ -541,6 +568,9 @@ pub fn definition() -> Machine {
                 "apps.$": "$.apps",
                 "started_at.$": "$.started_at",
                 "capacity.$": "$.capacity",
+                "hooks_before_database.$": "$.hooks_before_database",
+                "hooks_before_traffic.$": "$.hooks_before_traffic",
+                "hooks_after_verify.$": "$.hooks_after_verify",
                 "databases.$": "$.db",
                 "shift.$": "$.shift",
                 "sync.$": "$.sync",
@@ -561,6 +591,9 @@ pub fn definition() -> Machine {
                 "apps.$": "$.apps",
                 "started_at.$": "$.started_at",
                 "capacity.$": "$.capacity",
+                "hooks_before_database.$": "$.hooks_before_database",
+                "hooks_before_traffic.$": "$.hooks_before_traffic",
+                "hooks_after_verify.$": "$.hooks_after_verify",
                 "databases.$": "$.db",
                 "shift.$": "$.shift",
                 "sync.$": "$.sync",
@@ -584,6 +617,9 @@ pub fn definition() -> Machine {
                 "apps.$": "$.apps",
                 "started_at.$": "$.started_at",
                 "capacity.$": "$.capacity",
+                "hooks_before_database.$": "$.hooks_before_database",
+                "hooks_before_traffic.$": "$.hooks_before_traffic",
+                "hooks_after_verify.$": "$.hooks_after_verify",
                 "databases.$": "$.db",
                 "shift.$": "$.shift",
                 "sync.$": "$.sync",
@@ -784,6 +820,36 @@ pub fn definition() -> Machine {
         },
     );
     machine
+}
+
+/// A Choice and a RunHooks Task for the wave's hooks at `when` (skipped
+/// when the wave has none there), then `then`.
+fn add_hooks(machine: &mut Machine, when: HookWhen, then: &str, catch: Vec<Catcher>, comment: &str) {
+    let (choice, task, count) = match when {
+        HookWhen::BeforeDatabase => ("AnyHooksBeforeDatabase", "HooksBeforeDatabase", "$.hooks_at.hooks_before_database"),
+        HookWhen::BeforeTraffic => ("AnyHooksBeforeTraffic", "HooksBeforeTraffic", "$.hooks_at.hooks_before_traffic"),
+        HookWhen::AfterVerify => ("AnyHooksAfterVerify", "HooksAfterVerify", "$.hooks_at.hooks_after_verify"),
+    };
+    machine.add(
+        choice,
+        Choice {
+            comment: None,
+            rules: vec![rule(above_zero(count), task)],
+            default: to(then),
+        },
+    );
+    machine.add(
+        task,
+        TaskState {
+            comment: text(comment),
+            ..wave_step::<RunHooks>(
+                json!({"when": when}),
+                &format!("$.hooks_{}", when.as_str()),
+                then,
+                catch,
+            )
+        },
+    );
 }
 
 /// A step that fails after traffic may have moved: the wave is put back.

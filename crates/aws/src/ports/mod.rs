@@ -4,6 +4,7 @@
 mod arc;
 mod capacity;
 mod cloudwatch;
+mod functions;
 mod journal;
 mod lease;
 mod notify;
@@ -15,6 +16,7 @@ mod route53;
 pub use arc::*;
 pub use capacity::*;
 pub use cloudwatch::*;
+pub use functions::*;
 pub use journal::*;
 pub use lease::*;
 pub use notify::*;

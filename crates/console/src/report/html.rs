@@ -423,6 +423,7 @@ mod tests {
                     apart: None,
                     capacity: vec![],
                     capacity_restored: vec![],
+                    hooks: vec![],
                     timeline: Timeline {
                         wave: Some(wave),
                         capacity_started_at: None,

@@ -157,7 +157,22 @@ impl Plan {
                 .max(db_rounds as f64 * calls.database_round_seconds());
             let verify_seconds = (verify.map_or(0, |a| a.verification_seconds) as f64)
                 .max(verify_rounds as f64 * calls.verification_round_seconds());
-            total += db_seconds.ceil() as u64 + 2 * DNS_SYNC_ALLOWANCE_SECONDS + verify_seconds.ceil() as u64;
+            // Every attempt of every hook of the slowest app, with the pauses between attempts.
+            let hooks_seconds = wave
+                .apps
+                .iter()
+                .map(|a| {
+                    a.hooks
+                        .iter()
+                        .map(|h| u64::from(h.retries + 1) * u64::from(h.timeout_seconds) + (1u64 << h.retries.min(5)))
+                        .sum::<u64>()
+                })
+                .max()
+                .unwrap_or(0);
+            total += db_seconds.ceil() as u64
+                + 2 * DNS_SYNC_ALLOWANCE_SECONDS
+                + verify_seconds.ceil() as u64
+                + hooks_seconds;
             for a in db.into_iter().chain(verify) {
                 if !slow.iter().any(|s| s.app == a.app) {
                     slow.push(a.clone());
@@ -196,6 +211,17 @@ impl Plan {
                 }
                 if wave.apps.iter().any(|a| a.restore_capacity) {
                     events += TASK;
+                }
+                // The three hook points' Choices, and a RunHooks Task at each point that has hooks.
+                events += 3 * OTHER;
+                for when in [
+                    crate::registry::HookWhen::BeforeDatabase,
+                    crate::registry::HookWhen::BeforeTraffic,
+                    crate::registry::HookWhen::AfterVerify,
+                ] {
+                    if wave.apps.iter().any(|a| a.hooks_at(when).next().is_some()) {
+                        events += TASK;
+                    }
                 }
                 events += TASK + OTHER + db_checks * LOOP_TURN;
                 events += 2 * TASK + OTHER + dns_polls * LOOP_TURN;

@@ -431,6 +431,7 @@ fn app_move(
         depends_on: Vec::new(),
         capacity: crate::capacity::moves(app, target),
         restore_capacity: false,
+        hooks: crate::hooks::plans(app, target),
         verification: VerifyPlan {
             region: app.regions.get(target).to_string(),
             health_check_id,

@@ -70,6 +70,16 @@ pub struct AppMove {
     /// capacity is put back as the failover found it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub restore_capacity: bool,
+    /// The app's own steps (its hooks), the target Region's functions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hooks: Vec<crate::hooks::HookPlan>,
+}
+
+impl AppMove {
+    /// Its hooks that run at `when`.
+    pub fn hooks_at(&self, when: crate::registry::HookWhen) -> impl Iterator<Item = &crate::hooks::HookPlan> {
+        self.hooks.iter().filter(move |h| h.when == when)
+    }
 }
 
 /// A dependency moving ahead of an app: active in the target once its records have these weights.

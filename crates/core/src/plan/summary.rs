@@ -1,6 +1,7 @@
 //! What the state machine carries of a plan (no app in it) and the one-line
 //! summary people read.
 
+use crate::registry::HookWhen;
 use super::*;
 use crate::registry::Side;
 use crate::request::{Action, Mode};
@@ -48,6 +49,17 @@ pub struct WaveSummary {
     /// A drill's failback: capacity steps to put back at the wave's end.
     #[serde(default)]
     pub restore_capacity: usize,
+    /// Hooks at each point (0: the state machine skips that point).
+    #[serde(default)]
+    pub hooks_before_database: usize,
+    #[serde(default)]
+    pub hooks_before_traffic: usize,
+    #[serde(default)]
+    pub hooks_after_verify: usize,
+}
+
+fn hooks_at(w: &Wave, when: HookWhen) -> usize {
+    w.apps.iter().map(|a| a.hooks_at(when).count()).sum()
 }
 
 impl Plan {
@@ -79,6 +91,9 @@ impl Plan {
                                 .filter(|a| a.restore_capacity)
                                 .map(|a| a.capacity.len())
                                 .sum(),
+                            hooks_before_database: hooks_at(w, HookWhen::BeforeDatabase),
+                            hooks_before_traffic: hooks_at(w, HookWhen::BeforeTraffic),
+                            hooks_after_verify: hooks_at(w, HookWhen::AfterVerify),
                         })
                         .collect(),
                 })

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 mod approval;
 mod capacity;
 mod database;
+mod hooks;
 pub mod regions;
 mod validate;
 mod verification;
@@ -21,6 +22,7 @@ mod verification;
 pub use approval::*;
 pub use capacity::*;
 pub use database::*;
+pub use hooks::*;
 pub use validate::*;
 pub use verification::*;
 
@@ -131,6 +133,9 @@ pub struct Application {
     /// Compute raised in the target Region before its traffic moves, in this order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub capacity: Vec<CapacityStep>,
+    /// Its own steps: Lambda functions invoked in the target Region during its move.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hooks: Vec<Hook>,
 }
 
 impl Traffic {

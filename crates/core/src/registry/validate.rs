@@ -328,6 +328,43 @@ fn check_semantics(registry: &Registry) -> Vec<RegistryProblem> {
                 format!("kind {} has no writer to follow", app.database.kind.as_str()),
             );
         }
+        let mut hook_names = std::collections::HashSet::new();
+        for (j, hook) in app.hooks.iter().enumerate() {
+            let at = format!("{at}.hooks[{j}]");
+            if !hook_names.insert(hook.name.as_str()) {
+                push(format!("{at}.name"), format!("duplicate hook name \"{}\"", hook.name));
+            }
+            for (side, region) in [("primary", &app.regions.primary), ("secondary", &app.regions.secondary)] {
+                let arn = if side == "primary" { &hook.function.primary } else { &hook.function.secondary };
+                let parts: Vec<&str> = arn.split(':').collect();
+                if parts.len() < 7 || parts[2] != "lambda" || parts[5] != "function" {
+                    push(
+                        format!("{at}.function.{side}"),
+                        format!("\"{arn}\" is not a Lambda function ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME)"),
+                    );
+                } else if parts[3] != region.as_str() {
+                    push(
+                        format!("{at}.function.{side}"),
+                        format!(
+                            "the function is in {}, not the app's {side} Region {region}: a hook runs in the Region the app moves to",
+                            parts[3]
+                        ),
+                    );
+                }
+            }
+            let total = (hook.retries + 1) * hook.timeout_seconds;
+            if total > super::HOOK_BUDGET_SECONDS {
+                push(
+                    format!("{at}.timeout_seconds"),
+                    format!(
+                        "{} attempts of {} s take {total} s, over the {} s a wave task may give its hooks: lower timeout_seconds or retries",
+                        hook.retries + 1,
+                        hook.timeout_seconds,
+                        super::HOOK_BUDGET_SECONDS
+                    ),
+                );
+            }
+        }
         for (j, step) in app.capacity.iter().enumerate() {
             check_capacity_step(&format!("{at}.capacity[{j}]"), step, &mut push);
         }

@@ -147,6 +147,7 @@ fn application(p: &str, region_alarm: &str, seeded: &SeededApp<'_>) -> Applicati
         traffic: Default::default(),
         detection: None,
         capacity: vec![],
+        hooks: vec![],
     }
 }
 

@@ -38,6 +38,7 @@ fn app(kind: DatabaseKind, action: DbAction) -> AppMove {
         depends_on: vec![],
         capacity: vec![],
         restore_capacity: false,
+        hooks: vec![],
         controls: vec![],
         verification: VerifyPlan {
             health_check_best_effort: false,

@@ -80,6 +80,19 @@ pub fn outcomes(
                         Some(obs) if app.controls.is_empty() => observed_status(app, obs, &stop_reason),
                         _ => (AppStatus::NotMoved, format!("not reached: {stop_reason}")),
                     },
+                    (Some(_), Some(a)) if !a.shifted && a.hook_failed_before_traffic().is_some() => {
+                        let h = a.hook_failed_before_traffic();
+                        (
+                            AppStatus::NotMoved,
+                            format!(
+                                "hook {} ({}) failed after {} attempt(s), traffic left where it was: {}",
+                                h.map(|h| h.name.as_str()).unwrap_or_default(),
+                                h.map(|h| h.when.as_str()).unwrap_or_default(),
+                                h.map(|h| h.attempts).unwrap_or_default(),
+                                h.map(|h| h.detail.as_str()).unwrap_or_default()
+                            ),
+                        )
+                    }
                     (Some(_), Some(a)) if !a.shifted && a.capacity.iter().any(|c| c.status.is_failure()) => {
                         let detail = a
                             .capacity
@@ -193,6 +206,7 @@ pub fn outcomes(
                     apart,
                     capacity: ap.map(|a| a.capacity.clone()).unwrap_or_default(),
                     capacity_restored: ap.map(|a| a.capacity_restored.clone()).unwrap_or_default(),
+                    hooks: ap.map(|a| a.hooks.clone()).unwrap_or_default(),
                 });
             }
         }

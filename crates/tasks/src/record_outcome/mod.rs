@@ -54,6 +54,13 @@ pub struct RecordInput {
 /// reads the calls. A step the wave did not reach is absent.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct WaveResult {
+    /// The hooks before the database, before the traffic, after verification.
+    #[serde(default)]
+    pub hooks_before_database: Option<StepCalls>,
+    #[serde(default)]
+    pub hooks_before_traffic: Option<StepCalls>,
+    #[serde(default)]
+    pub hooks_after_verify: Option<StepCalls>,
     #[serde(default)]
     pub capacity: Option<StepCalls>,
     /// A drill's failback: the drill Region's capacity put back.
@@ -85,6 +92,9 @@ impl WaveResult {
     pub fn api_calls(&self) -> ApiCalls {
         let mut calls = ApiCalls::default();
         let steps = [
+            &self.hooks_before_database,
+            &self.hooks_before_traffic,
+            &self.hooks_after_verify,
             &self.capacity,
             &self.restored,
             &self.databases,
@@ -213,6 +223,7 @@ async fn record_loaded(p: &RecordPorts<'_>, run: LoadedRun, input: RecordInput) 
                 apart: None,
                 capacity: vec![],
                 capacity_restored: vec![],
+                hooks: vec![],
             }
         }));
     }

@@ -11,6 +11,9 @@
 //!   in the target Region, then looked at until in service (its own Wait +
 //!   check loop), each step bounded by its deadline; at a drill's end, the
 //!   drill Region's capacity put back;
+//! - RunHooks: the apps' own functions at a point of their move (before
+//!   the database, before the traffic, after verification), a failure
+//!   before traffic holding that app back;
 //! - ShiftDns: the wave's traffic (routing controls and weights) for the apps
 //!   whose database and capacity are ready;
 //! - RollbackUnverified and RollbackWave ([`rollback`]): the traffic of the
@@ -31,11 +34,13 @@ use serde::{Deserialize, Serialize};
 mod check_databases;
 mod promote_databases;
 pub mod rollback;
+mod run_hooks;
 mod scale_capacity;
 mod shift_dns;
 mod verify_apps;
 pub use check_databases::*;
 pub use promote_databases::*;
+pub use run_hooks::*;
 pub use scale_capacity::*;
 pub use shift_dns::*;
 pub use verify_apps::*;
@@ -71,6 +76,9 @@ pub struct WaveInput {
     /// ScaleCapacity at a drill's end: put the drill Region's capacity back.
     #[serde(default)]
     pub restore: bool,
+    /// RunHooks: the point of the move whose hooks run.
+    #[serde(default)]
+    pub when: Option<lifeboat_core::registry::HookWhen>,
 }
 
 impl WaveInput {

@@ -31,6 +31,13 @@ pub async fn promote_wave(s: &Services, now: DateTime<Utc>, input: WaveInput) ->
         .apps
         .iter()
         .filter(|a| needs_database_step(a))
+        // A hook before the database failed: this app is held back.
+        .filter(|a| {
+            progress
+                .apps
+                .get(&a.app)
+                .is_none_or(|p| p.hook_failed_before_traffic().is_none())
+        })
         .filter(|a| progress.apps.get(&a.app).and_then(|p| p.database.as_ref()).is_none())
         .collect();
     if todo.iter().any(|a| a.database.action.changes_database()) {

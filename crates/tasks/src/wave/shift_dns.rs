@@ -17,8 +17,14 @@ use lifeboat_core::dns::BatchLimits;
 pub async fn shift_wave(s: &Services, input: WaveInput) -> Result<WaveStep, LifeboatError> {
     let (mut wave, mut progress) = load_fenced(s, &input).await?;
     // An app whose compute did not come up in the target keeps its traffic where it is.
+    // So does one whose hook before the database or the traffic failed.
     wave.apps.retain(|a| {
-        let ready = super::capacity_ready(a, progress.apps.get(&a.app));
+        let p = progress.apps.get(&a.app);
+        if let Some(h) = p.and_then(|p| p.hook_failed_before_traffic()) {
+            tracing::warn!(app = %a.app, hook = %h.name, "hook failed: traffic stays");
+            return false;
+        }
+        let ready = super::capacity_ready(a, p);
         if !ready {
             tracing::warn!(app = %a.app, "capacity not in service: traffic stays");
         }

@@ -44,6 +44,7 @@ async fn planned_with(
         entered_at: None,
         api_calls: None,
         restore: false,
+        when: None,
     }
 }
 
