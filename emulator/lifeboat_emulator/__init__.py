@@ -16,6 +16,8 @@ copies built into the `lifeboat` binary) as `python -m lifeboat_emulator -H
   the desired capacity stays within MinSize and MaxSize.
 - ecs: a created or raised service's new tasks are PENDING before RUNNING,
   its deployment IN_PROGRESS until steady.
+- awslambda: hook functions answered without Docker, as their LIFEBOAT_HOOK
+  environment variable says, every invocation kept.
 - cloudwatch: metric alarms evaluated from the data put to them.
 - route53: RECOVERY_CONTROL health checks whose status follows their routing
   control, and TestDNSAnswer for weighted records with health checks.

@@ -9,7 +9,7 @@ import moto
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.server import main
 
-from . import arc, autoscaling, cloudwatch, dynamodb, ecs, globaltables, quotas, rds, route53
+from . import arc, autoscaling, awslambda, cloudwatch, dynamodb, ecs, globaltables, quotas, rds, route53
 
 
 def _credential_scope(environ):
@@ -37,6 +37,7 @@ def _control(environ, start_response, path):
         "rds": rds.control,
         "quotas": quotas.control,
         "cloudwatch": cloudwatch.control,
+        "lambda": awslambda.control,
     }.get(service)
     if handler is None:
         data = f'{{"error": "unknown control {path}"}}'.encode()
@@ -52,6 +53,7 @@ def _call(self, environ, start_response):
         route53.reset()
         quotas.reset()
         globaltables.reset()
+        awslambda.reset()
     if path.startswith(CONTROL_PREFIX):
         return _control(environ, start_response, path)
     service, region = _credential_scope(environ)
@@ -71,6 +73,7 @@ def _call(self, environ, start_response):
 def install() -> None:
     rds.install()
     autoscaling.install()
+    awslambda.install()
     ecs.install()
     cloudwatch.install()
     dynamodb.install()

@@ -505,6 +505,77 @@ impl TestEnv {
         steps
     }
 
+    /// Gives `app` a hook `name` at `when`: a function in each Region
+    /// answering as `behaviour` says (`ok`, `fail`, `fail-first:N`, `sleep:S`).
+    pub async fn give_hook(
+        &self,
+        app: &str,
+        name: &str,
+        when: lifeboat_core::registry::HookWhen,
+        behaviour: &str,
+        retries: u32,
+    ) {
+        use lifeboat_sandbox::estate::hooks::seed_hook_function;
+        let primary = seed_hook_function(
+            &self.config,
+            &self.namespace,
+            &format!("{app}-{name}-use1"),
+            PRIMARY,
+            behaviour,
+        )
+        .await
+        .unwrap();
+        let secondary = seed_hook_function(
+            &self.config,
+            &self.namespace,
+            &format!("{app}-{name}-usw2"),
+            SECONDARY,
+            behaviour,
+        )
+        .await
+        .unwrap();
+        let hook = lifeboat_core::registry::Hook {
+            name: name.to_string(),
+            when,
+            function: lifeboat_core::registry::BySide { primary, secondary },
+            timeout_seconds: 10,
+            retries,
+        };
+        let mut app_now = self
+            .admin()
+            .registry
+            .load()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|s| s.app.name == app)
+            .unwrap()
+            .app;
+        app_now.hooks.push(hook);
+        self.admin().registry.put_apps(&[app_now]).await.unwrap();
+    }
+
+    /// Every invocation the emulator's Lambda answered: (function ARN, payload, failed).
+    pub fn invocations(&self) -> Vec<(String, Value, bool)> {
+        let text = moto()
+            .request("GET", "/lifeboat-emulator/lambda/invocations", "")
+            .unwrap();
+        let v: Value = serde_json::from_str(&text).unwrap();
+        v["invocations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["function"].as_str().unwrap_or_default().contains(&self.namespace))
+            .map(|i| {
+                (
+                    i["function"].as_str().unwrap().to_string(),
+                    i["payload"].clone(),
+                    i["failed"].as_bool().unwrap(),
+                )
+            })
+            .collect()
+    }
+
     /// Gives `app` a cross-Region replica database (`aurora-replica` or
     /// `rds-replica`): the source in the primary Region, the replica in the
     /// secondary; the registry says so.

@@ -22,7 +22,8 @@ impl Lambda {
     }
 
     fn client(&self, arn: &str, attempt_timeout: Option<std::time::Duration>) -> aws_sdk_lambda::Client {
-        let mut conf = aws_sdk_lambda::config::Builder::from(&self.clients.config).interceptor(self.clients.counter.clone());
+        let mut conf =
+            aws_sdk_lambda::config::Builder::from(&self.clients.config).interceptor(self.clients.counter.clone());
         if let Some(region) = arn.split(':').nth(3).filter(|r| !r.is_empty()) {
             conf = conf.region(Region::new(region.to_string()));
         }

@@ -14,9 +14,9 @@ pub mod cloudwatch;
 pub mod conformance;
 pub mod dynamodb;
 pub mod error;
-pub mod functions;
 #[cfg(any(test, feature = "fakes"))]
 pub mod fakes;
+pub mod functions;
 pub mod notify;
 pub mod pacing;
 pub mod ports;

@@ -41,10 +41,19 @@ pub fn describe(ev: &HistoryEvent) -> Option<String> {
                 "Validate" => format!("plan: {}", short(&out["plan"]["summary"], 200)),
                 // The wave tasks say what they did in a line (each app when
                 // the wave is small, counts and the exceptions when it is not).
-                "PromoteDatabases" | "CheckDatabases" | "ShiftDns" | "RollbackUnverified" | "RollbackWave"
-                | "VerifyApps" | "RecheckApps" | "ScaleCapacity" | "CheckCapacity" | "RestoreCapacity" => {
-                    short(&out["summary"], 600)
-                }
+                "PromoteDatabases"
+                | "CheckDatabases"
+                | "ShiftDns"
+                | "RollbackUnverified"
+                | "RollbackWave"
+                | "VerifyApps"
+                | "RecheckApps"
+                | "ScaleCapacity"
+                | "CheckCapacity"
+                | "RestoreCapacity"
+                | "HooksBeforeDatabase"
+                | "HooksBeforeTraffic"
+                | "HooksAfterVerify" => short(&out["summary"], 600),
                 "CheckDnsSync" | "RecheckDnsSync" | "CheckRollbackSync" | "RecheckRollbackSync" => {
                     match out["pending"].as_u64().unwrap_or(0) {
                         0 if out["in_sync"].as_u64() == Some(0) => "no Route 53 change to wait for".to_string(),

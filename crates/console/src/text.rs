@@ -173,6 +173,17 @@ pub fn plan_text(plan: &Plan) -> String {
                         c.deadline_seconds
                     );
                 }
+                for h in &app.hooks {
+                    let _ = writeln!(
+                        s,
+                        "      hook {} {}: {} (timeout {} s, {} retries)",
+                        h.when.as_str(),
+                        h.name,
+                        h.function,
+                        h.timeout_seconds,
+                        h.retries
+                    );
+                }
                 if app.restore_capacity {
                     let _ = writeln!(
                         s,
@@ -274,6 +285,17 @@ pub fn run_text(r: &RunRecord) -> String {
         );
         for c in &a.capacity {
             let _ = writeln!(s, "      capacity: {}", capacity_outcome_text(c));
+        }
+        for h in &a.hooks {
+            let _ = writeln!(
+                s,
+                "      hook {} ({}): {} after {} attempt(s): {}",
+                h.name,
+                h.when.as_str(),
+                h.status.as_str(),
+                h.attempts,
+                h.detail
+            );
         }
         for c in &a.capacity_restored {
             let _ = writeln!(

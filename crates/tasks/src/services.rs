@@ -8,8 +8,8 @@ use lifeboat_aws::clients::AwsClients;
 use lifeboat_aws::cloudwatch::CloudWatch;
 use lifeboat_aws::dynamodb::{DynamoJournal, DynamoLease, DynamoRegistry};
 use lifeboat_aws::ports::{
-    AlarmStates, Capacity, Databases, Functions, DnsReader, DnsWriter, HealthChecks, HttpProbe, Journal, Metrics, Notifier,
-    RegistryStore, ReplicationLag, RoutingControls, RunLease,
+    AlarmStates, Capacity, Databases, DnsReader, DnsWriter, Functions, HealthChecks, HttpProbe, Journal, Metrics,
+    Notifier, RegistryStore, ReplicationLag, RoutingControls, RunLease,
 };
 use lifeboat_aws::rds::Rds;
 use lifeboat_aws::route53::Route53;

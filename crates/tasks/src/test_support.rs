@@ -3,8 +3,8 @@
 use crate::services::{Services, Settings};
 use lifeboat_aws::CallCounter;
 use lifeboat_aws::fakes::{
-    FakeAlarms, FakeArc, FakeCapacity, FakeFunctions, FakeDatabases, FakeJournal, FakeLease, FakeMetrics, FakeNotifier, FakeProbe,
-    FakeRegistry, FakeRoute53,
+    FakeAlarms, FakeArc, FakeCapacity, FakeDatabases, FakeFunctions, FakeJournal, FakeLease, FakeMetrics, FakeNotifier,
+    FakeProbe, FakeRegistry, FakeRoute53,
 };
 use lifeboat_core::dns::{RecordIndex, RecordSet};
 use lifeboat_core::plan::{PlanContext, Wave, build_plan};

@@ -17,7 +17,9 @@ use lifeboat_tasks::record_outcome::{RecordIgnored, RecordOutcome, RecordRefused
 use lifeboat_tasks::shift_dns::ShiftMode;
 use lifeboat_tasks::task::Task;
 use lifeboat_tasks::validate::{Validate, ValidateAnswer};
-use lifeboat_tasks::wave::{CheckDatabases, PromoteDatabases, RunHooks, ScaleCapacity, ShiftDns, VerifyApps, WaveInput};
+use lifeboat_tasks::wave::{
+    CheckDatabases, PromoteDatabases, RunHooks, ScaleCapacity, ShiftDns, VerifyApps, WaveInput,
+};
 use serde_json::Value;
 use serde_json::json;
 
@@ -826,9 +828,21 @@ pub fn definition() -> Machine {
 /// when the wave has none there), then `then`.
 fn add_hooks(machine: &mut Machine, when: HookWhen, then: &str, catch: Vec<Catcher>, comment: &str) {
     let (choice, task, count) = match when {
-        HookWhen::BeforeDatabase => ("AnyHooksBeforeDatabase", "HooksBeforeDatabase", "$.hooks_at.hooks_before_database"),
-        HookWhen::BeforeTraffic => ("AnyHooksBeforeTraffic", "HooksBeforeTraffic", "$.hooks_at.hooks_before_traffic"),
-        HookWhen::AfterVerify => ("AnyHooksAfterVerify", "HooksAfterVerify", "$.hooks_at.hooks_after_verify"),
+        HookWhen::BeforeDatabase => (
+            "AnyHooksBeforeDatabase",
+            "HooksBeforeDatabase",
+            "$.hooks_at.hooks_before_database",
+        ),
+        HookWhen::BeforeTraffic => (
+            "AnyHooksBeforeTraffic",
+            "HooksBeforeTraffic",
+            "$.hooks_at.hooks_before_traffic",
+        ),
+        HookWhen::AfterVerify => (
+            "AnyHooksAfterVerify",
+            "HooksAfterVerify",
+            "$.hooks_at.hooks_after_verify",
+        ),
     };
     machine.add(
         choice,

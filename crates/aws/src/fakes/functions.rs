@@ -34,7 +34,9 @@ impl Functions for FakeFunctions {
         lock(&self.invocations).push((arn.to_string(), payload.to_string()));
         let mut functions = lock(&self.functions);
         let Some(b) = functions.get_mut(arn) else {
-            return Err(AwsError::NotFound(format!("Lambda Invoke {arn}: ResourceNotFoundException")));
+            return Err(AwsError::NotFound(format!(
+                "Lambda Invoke {arn}: ResourceNotFoundException"
+            )));
         };
         let fail = match b {
             Behaviour::Succeed => false,

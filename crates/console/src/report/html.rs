@@ -39,6 +39,7 @@ fn status_class(s: AppStatus) -> &'static str {
 fn kind_class(k: SegmentKind) -> &'static str {
     match k {
         SegmentKind::Approval => "approval",
+        SegmentKind::Hook => "hook",
         SegmentKind::Capacity => "capacity",
         SegmentKind::Database => "db",
         SegmentKind::Traffic => "traffic",
@@ -355,6 +356,7 @@ pub fn render(r: &RunReport) -> String {
                 h2 { "Timeline" }
                 p class="legend" {
                     span class="key approval" {} "waiting for approval "
+                    span class="key hook" {} "the app's hooks "
                     span class="key capacity" {} "capacity until in service "
                     span class="key db" {} "database until writable "
                     span class="key traffic" {} "traffic change until in sync "
@@ -385,7 +387,7 @@ table.header th{color:#667;font-weight:500}.status{font-size:13px;padding:2px 8p
 svg.timeline{border:1px solid #eef;background:#fcfcff}.axis{font-size:10px;fill:#889;text-anchor:middle}.tick{stroke:#e6e6f0}\
 .label{font-size:11px;text-anchor:end;fill:#334}.row.bad .label,.row.warn .label{font-weight:600}.row.bad .label{fill:#922b21}.row.warn .label{fill:#8a4b00}\
 .row.divider .label{fill:#889;font-style:italic}.seg.db,.key.db{fill:#8e6bbf;background:#8e6bbf}.seg.traffic,.key.traffic{fill:#3b7dd8;background:#3b7dd8}\
-.seg.verify,.key.verify{fill:#3fa66a;background:#3fa66a}.seg.capacity,.key.capacity{fill:#b5a23a;background:#b5a23a}.seg.approval,.key.approval{fill:#a0a0a0;background:#a0a0a0}.seg.rollback,.key.rollback{fill:#e08a2c;background:#e08a2c}.seg.wave{fill:#9aa7c7}\
+.seg.verify,.key.verify{fill:#3fa66a;background:#3fa66a}.seg.capacity,.key.capacity{fill:#b5a23a;background:#b5a23a}.seg.approval,.key.approval{fill:#a0a0a0;background:#a0a0a0}.seg.hook,.key.hook{fill:#5b5b8f;background:#5b5b8f}.seg.rollback,.key.rollback{fill:#e08a2c;background:#e08a2c}.seg.wave{fill:#9aa7c7}\
 .row.bad .seg.verify{fill:#c0392b}.key{display:inline-block;width:12px;height:10px;margin:0 4px 0 12px;border-radius:2px}\
 .legend,.note,.foot{color:#667;font-size:12px}td.ok,.ok{color:#17602e}td.warn{color:#8a4b00}td.bad{color:#922b21}\
 .barcell{width:160px}.bar{display:inline-block;height:9px;border-radius:2px}.bar.rto{background:#3b7dd8}.bar.rpo{background:#c0392b}\

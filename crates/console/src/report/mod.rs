@@ -77,6 +77,8 @@ lifeboat_core::closed_names! {
     pub enum SegmentKind {
         /// The run waited for a person, from the request to the answer (or the timeout).
         Approval = "approval",
+        /// One of the app's hooks, from its first attempt to its answer.
+        Hook = "hook",
         /// The first capacity step raised until the last was in service (or gave up).
         Capacity = "capacity",
         /// Promotion started until the database was writable (or gave up).
@@ -174,6 +176,9 @@ fn segments(
             (None, None) => (t.shifted_at.unwrap_or(finished), "stopped"),
         };
         push(SegmentKind::Capacity, start, end, outcome);
+    }
+    for h in &a.hooks {
+        push(SegmentKind::Hook, h.started_at, h.ended_at, h.status.as_str());
     }
     if let Some(db) = &a.database
         && let Some(start) = db.started_at

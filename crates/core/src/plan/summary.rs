@@ -1,8 +1,8 @@
 //! What the state machine carries of a plan (no app in it) and the one-line
 //! summary people read.
 
-use crate::registry::HookWhen;
 use super::*;
+use crate::registry::HookWhen;
 use crate::registry::Side;
 use crate::request::{Action, Mode};
 use serde::{Deserialize, Serialize};

@@ -335,7 +335,11 @@ fn check_semantics(registry: &Registry) -> Vec<RegistryProblem> {
                 push(format!("{at}.name"), format!("duplicate hook name \"{}\"", hook.name));
             }
             for (side, region) in [("primary", &app.regions.primary), ("secondary", &app.regions.secondary)] {
-                let arn = if side == "primary" { &hook.function.primary } else { &hook.function.secondary };
+                let arn = if side == "primary" {
+                    &hook.function.primary
+                } else {
+                    &hook.function.secondary
+                };
                 let parts: Vec<&str> = arn.split(':').collect();
                 if parts.len() < 7 || parts[2] != "lambda" || parts[5] != "function" {
                     push(

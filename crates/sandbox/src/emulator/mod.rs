@@ -45,6 +45,10 @@ const EXTENSION: &[(&str, &str)] = &[
         "autoscaling.py",
         include_str!("../../../../emulator/lifeboat_emulator/autoscaling.py"),
     ),
+    (
+        "awslambda.py",
+        include_str!("../../../../emulator/lifeboat_emulator/awslambda.py"),
+    ),
     ("ecs.py", include_str!("../../../../emulator/lifeboat_emulator/ecs.py")),
     (
         "cloudwatch.py",

@@ -7,6 +7,7 @@ pub mod arc;
 pub mod capacity;
 mod databases;
 mod events;
+pub mod hooks;
 mod resources;
 mod sample;
 

@@ -48,7 +48,12 @@ pub async fn run_wave_hooks(s: &Services, input: WaveInput, when: HookWhen) -> R
     // A hook is the app's own change: only a run that still holds the lease makes it.
     fence(s, &input.run_id, lease_epoch).await?;
     let plan = load_plan_header(&*s.journal, &input.run_id).await?;
-    let jobs: Vec<(Services, HookEvent, Vec<HookPlan>, Vec<HookOutcome>)> = apps
+    // Hooks are stamped on the execution's clock (the report's timeline): the state's entry, plus the time they took.
+    let clock = ExecClock {
+        entered: input.entered_at.unwrap_or_else(Utc::now),
+        real: Utc::now(),
+    };
+    let jobs: Vec<(Services, ExecClock, HookEvent, Vec<HookPlan>, Vec<HookOutcome>)> = apps
         .into_iter()
         .map(|a| {
             let event = HookEvent {
@@ -71,12 +76,12 @@ pub async fn run_wave_hooks(s: &Services, input: WaveInput, when: HookWhen) -> R
                 attempt: 1,
             };
             let done = progress.apps.get(&a.app).map(|p| p.hooks.clone()).unwrap_or_default();
-            (s.clone(), event, a.hooks_at(when).cloned().collect(), done)
+            (s.clone(), clock, event, a.hooks_at(when).cloned().collect(), done)
         })
         .collect();
-    let results: Vec<(String, Vec<HookOutcome>)> = bounded(jobs, |(s, event, hooks, done)| async move {
+    let results: Vec<(String, Vec<HookOutcome>)> = bounded(jobs, |(s, clock, event, hooks, done)| async move {
         let app = event.app.clone();
-        (app, run_app_hooks(&s, event, &hooks, done).await)
+        (app, run_app_hooks(&s, clock, event, &hooks, done).await)
     })
     .await;
     for (app, hooks) in results {
@@ -86,15 +91,26 @@ pub async fn run_wave_hooks(s: &Services, input: WaveInput, when: HookWhen) -> R
     Ok(hooks_step(&wave.apps, &progress, when))
 }
 
+/// The execution's clock during a task: its entry time, moved on as real time passes.
+#[derive(Debug, Clone, Copy)]
+struct ExecClock {
+    entered: chrono::DateTime<Utc>,
+    real: chrono::DateTime<Utc>,
+}
+
+impl ExecClock {
+    fn now(&self) -> chrono::DateTime<Utc> {
+        self.entered + (Utc::now() - self.real)
+    }
+}
+
 /// Whether the app's move got to `when`.
 fn reached(app: &AppMove, p: Option<&AppProgress>, when: HookWhen) -> bool {
     let held = p.is_some_and(|p| p.hook_failed_before_traffic().is_some());
     match when {
         HookWhen::BeforeDatabase => !held,
         HookWhen::BeforeTraffic => {
-            let db_ready = p
-                .and_then(|p| p.database.as_ref())
-                .is_none_or(|d| d.status.ready());
+            let db_ready = p.and_then(|p| p.database.as_ref()).is_none_or(|d| d.status.ready());
             !held && db_ready && super::capacity_ready(app, p)
         }
         HookWhen::AfterVerify => p.is_some_and(|p| {
@@ -104,15 +120,24 @@ fn reached(app: &AppMove, p: Option<&AppProgress>, when: HookWhen) -> bool {
 }
 
 /// One app's hooks at this point, in order; the first that fails ends them.
-async fn run_app_hooks(s: &Services, event: HookEvent, hooks: &[HookPlan], mut done: Vec<HookOutcome>) -> Vec<HookOutcome> {
+async fn run_app_hooks(
+    s: &Services,
+    clock: ExecClock,
+    event: HookEvent,
+    hooks: &[HookPlan],
+    mut done: Vec<HookOutcome>,
+) -> Vec<HookOutcome> {
     for hook in hooks {
         if done.iter().any(|d| d.name == hook.name && d.when == hook.when) {
-            if done.iter().any(|d| d.name == hook.name && d.status == HookStatus::Failed) {
+            if done
+                .iter()
+                .any(|d| d.name == hook.name && d.status == HookStatus::Failed)
+            {
                 break;
             }
             continue;
         }
-        let outcome = run_hook(s, &event, hook).await;
+        let outcome = run_hook(s, clock, &event, hook).await;
         let failed = outcome.status == HookStatus::Failed;
         done.push(outcome);
         if failed {
@@ -124,8 +149,8 @@ async fn run_app_hooks(s: &Services, event: HookEvent, hooks: &[HookPlan], mut d
 
 /// One hook: up to `retries` more attempts after a failed one, a second
 /// apart and then doubling.
-async fn run_hook(s: &Services, event: &HookEvent, hook: &HookPlan) -> HookOutcome {
-    let started_at = Utc::now();
+async fn run_hook(s: &Services, clock: ExecClock, event: &HookEvent, hook: &HookPlan) -> HookOutcome {
+    let started_at = clock.now();
     let timeout = std::time::Duration::from_secs(u64::from(hook.timeout_seconds));
     let mut detail = String::new();
     let mut attempt = 0;
@@ -147,7 +172,7 @@ async fn run_hook(s: &Services, event: &HookEvent, hook: &HookPlan) -> HookOutco
                     status: HookStatus::Succeeded,
                     attempts: attempt,
                     started_at,
-                    ended_at: Utc::now(),
+                    ended_at: clock.now(),
                     detail: short(&answer.payload),
                 };
             }
@@ -172,7 +197,7 @@ async fn run_hook(s: &Services, event: &HookEvent, hook: &HookPlan) -> HookOutco
         status: HookStatus::Failed,
         attempts: attempt,
         started_at,
-        ended_at: Utc::now(),
+        ended_at: clock.now(),
         detail,
     }
 }
@@ -193,7 +218,10 @@ fn hooks_step(apps: &[AppMove], progress: &WaveProgress, when: HookWhen) -> Wave
             .unwrap_or_default();
         if let Some(f) = ran.iter().find(|h| h.status == HookStatus::Failed) {
             step.failed += 1;
-            failures.push(format!("[{}] {} failed after {} attempt(s): {}", a.app, f.name, f.attempts, f.detail));
+            failures.push(format!(
+                "[{}] {} failed after {} attempt(s): {}",
+                a.app, f.name, f.attempts, f.detail
+            ));
         } else if !ran.is_empty() {
             step.done += 1;
         }
@@ -221,9 +249,9 @@ impl Task for RunHooks {
     type Output = WaveStep;
 
     async fn run(s: &Services, input: WaveInput) -> Result<WaveStep, LifeboatError> {
-        let when = input
-            .when
-            .ok_or_else(|| LifeboatError::invalid("RunHooks needs `when` (before_database, before_traffic or after_verify)"))?;
+        let when = input.when.ok_or_else(|| {
+            LifeboatError::invalid("RunHooks needs `when` (before_database, before_traffic or after_verify)")
+        })?;
         let mut step = run_wave_hooks(s, input, when).await?;
         step.api_calls = s.calls_made(None);
         Ok(step)
