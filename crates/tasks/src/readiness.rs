@@ -401,6 +401,7 @@ pub async fn evaluate(s: &Services, now: DateTime<Utc>) -> Result<Evaluation, Li
                 }
             }
         }
+        reasons.extend(evaluate_hooks(s, app, target).await);
         let before = previous.get(&app.name);
         let capacity = evaluate_capacity(s, app, target, before, now).await;
         reasons.extend(capacity.reasons);
@@ -603,4 +604,32 @@ async fn evaluate_capacity(
         }
     }
     out
+}
+
+/// Each hook's function for a move to `target`: present in that Region,
+/// tagged for lifeboat's policy, and not running longer than lifeboat waits.
+async fn evaluate_hooks(s: &Services, app: &Application, target: Side) -> Vec<String> {
+    let mut reasons = Vec::new();
+    for hook in &app.hooks {
+        let arn = hook.function.get(target);
+        match s.functions.describe(arn).await {
+            Ok(None) => reasons.push(format!("hook {}: function {arn} not found", hook.name)),
+            Ok(Some(f)) => {
+                if f.tags.get("lifeboat:hook").map(String::as_str) != Some("true") {
+                    reasons.push(format!(
+                        "hook {}: {arn} is not tagged lifeboat:hook=true, so lifeboat's policy cannot invoke it",
+                        hook.name
+                    ));
+                }
+                if let Some(t) = f.timeout_seconds.filter(|t| *t > hook.timeout_seconds) {
+                    reasons.push(format!(
+                        "hook {}: the function may run {t} s, longer than its timeout_seconds {}: lifeboat would give up on it while it still runs",
+                        hook.name, hook.timeout_seconds
+                    ));
+                }
+            }
+            Err(e) => reasons.push(format!("hook {}: {arn} unread: {e}", hook.name)),
+        }
+    }
+    reasons
 }

@@ -161,6 +161,8 @@ fn iam_action(call: &str) -> String {
     match call {
         // TransactWriteItems is authorised item by item, by the items' own actions.
         "dynamodb:TransactWriteItems" => "dynamodb:UpdateItem".into(),
+        // Lambda's Invoke operation is the lambda:InvokeFunction action (the Service Authorization Reference).
+        "lambda:Invoke" => "lambda:InvokeFunction".into(),
         // The SDK's service key vs IAM's service prefix.
         other => match other.split_once(':') {
             Some(("route53recoverycluster", op)) => format!("route53-recovery-cluster:{op}"),
@@ -270,6 +272,15 @@ async fn every_function_policy_allows_exactly_the_calls_its_task_makes() {
     // 5a. Capacity: a drill raises the recovery Region's group and service, then puts them back.
     let capacity = TestEnv::new().await;
     capacity.give_capacity("storefront").await;
+    capacity
+        .give_hook(
+            "storefront",
+            "flush-cache",
+            lifeboat_core::registry::HookWhen::BeforeTraffic,
+            "ok",
+            0,
+        )
+        .await;
     run(
         &capacity,
         json!({"action": "drill", "apps": ["storefront"], "soak_seconds": 30}),
@@ -394,6 +405,14 @@ async fn every_function_policy_allows_exactly_the_calls_its_task_makes() {
     rc.give_routing_controls(&["search"], None).await;
     verified_by_a_calculated_health_check(&rc, "storefront").await;
     rc.give_capacity("orders").await;
+    rc.give_hook(
+        "orders",
+        "flush-cache",
+        lifeboat_core::registry::HookWhen::BeforeTraffic,
+        "ok",
+        0,
+    )
+    .await;
     {
         let s =
             AwsServicesFactory::new(rc.run_config.clone(), rc.settings.clone(), readiness_counter.clone()).services();
