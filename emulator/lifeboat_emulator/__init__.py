@@ -6,6 +6,8 @@ copies built into the `lifeboat` binary) as `python -m lifeboat_emulator -H
 
 - rds: global database switchover/failover, replica promotion, replicated
   automated backups and restores, with intermediate statuses.
+- docdb: DocumentDB clusters (the docdb engine on the RDS API DocumentDB
+  uses), so its global clusters switch and fail over as rds.py models.
 - dynamodb: conditional writes made atomic, as on AWS.
 - globaltables: DynamoDB global tables across Regions, replicated after a
   delay (last writer wins) or with multi-Region strong consistency.

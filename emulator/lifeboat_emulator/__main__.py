@@ -9,7 +9,7 @@ import moto
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.server import main
 
-from . import arc, autoscaling, awslambda, cloudwatch, dynamodb, ecs, globaltables, quotas, rds, route53
+from . import arc, autoscaling, awslambda, cloudwatch, docdb, dynamodb, ecs, globaltables, quotas, rds, route53
 
 
 def _credential_scope(environ):
@@ -72,6 +72,7 @@ def _call(self, environ, start_response):
 
 def install() -> None:
     rds.install()
+    docdb.install()
     autoscaling.install()
     awslambda.install()
     ecs.install()

@@ -576,6 +576,25 @@ impl TestEnv {
             .collect()
     }
 
+    /// Gives `app` a DocumentDB global cluster (`lag_ms` of replication lag) in place of its database.
+    pub async fn give_docdb_global(&self, app: &str, lag_ms: f64) {
+        let db = lifeboat_sandbox::estate::seed_docdb_global(&self.config, &self.namespace, app, lag_ms)
+            .await
+            .unwrap();
+        let mut now = self
+            .admin()
+            .registry
+            .load()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|s| s.app.name == app)
+            .unwrap()
+            .app;
+        now.database = db;
+        self.admin().registry.put_apps(&[now]).await.unwrap();
+    }
+
     /// Gives `app` a cross-Region replica database (`aurora-replica` or
     /// `rds-replica`): the source in the primary Region, the replica in the
     /// secondary; the registry says so.

@@ -180,6 +180,17 @@ async fn replication_lag_reads_minus_one_as_not_replicating(scene: &dyn Scene, u
     assert_eq!(lag(stopped).await, Lag::NotReplicating, "{who}");
     assert_eq!(lag(lagging).await, Lag::Seconds(4.0), "{who}");
     assert_eq!(lag(silent).await, Lag::NotMeasured, "{who}");
+    // A DocumentDB global secondary's lag is its own metric (AWS/DocDB, milliseconds).
+    let docdb = format!("catalog-{unique}");
+    scene
+        .lag_datapoint("us-west-2", LagOf::DocdbGlobalSecondary(&docdb), 2500.0)
+        .await;
+    let measured = scene
+        .lag()
+        .lag("us-west-2", LagOf::DocdbGlobalSecondary(&docdb))
+        .await
+        .unwrap();
+    assert_eq!(measured, Lag::Seconds(2.5), "{who}");
 }
 
 async fn a_global_move_is_refused_while_one_is_under_way(scene: &dyn Scene, unique: &str) {
@@ -430,11 +441,16 @@ mod fakes_scene {
             self.alarms.set_composite(region, name, child);
         }
         async fn lag_datapoint(&self, region: &str, of: LagOf<'_>, value: f64) {
+            // The fake keeps seconds; the global databases' metrics are in milliseconds.
+            let seconds = match of {
+                LagOf::GlobalSecondary(_) | LagOf::DocdbGlobalSecondary(_) if value >= 0.0 => value / 1000.0,
+                _ => value,
+            };
             self.dbs
                 .lag
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .insert((region.to_string(), of.id().to_string()), value);
+                .insert((region.to_string(), of.id().to_string()), seconds);
         }
         async fn global_database(&self, id: &str) -> (String, String) {
             let primary = format!("arn:aws:rds:us-east-1:123456789012:cluster:{id}-use1");

@@ -309,16 +309,24 @@ fn is_managed(tags: &[aws_sdk_rds::types::Tag]) -> bool {
         .any(|t| t.key() == Some(MANAGED_TAG) && t.value() == Some("true"))
 }
 
-/// The lag metrics of `of`: (metric names, dimension, seconds per unit).
-fn lag_metrics(of: LagOf<'_>) -> (&'static [&'static str], &'static str, f64) {
+/// The lag metrics of `of`: (namespace, metric names, dimension, seconds per unit).
+fn lag_metrics(of: LagOf<'_>) -> (&'static str, &'static [&'static str], &'static str, f64) {
     match of {
         LagOf::GlobalSecondary(_) => (
+            "AWS/RDS",
             &["AuroraGlobalDBReplicationLag", "AuroraGlobalDBRPOLag"],
             "DBClusterIdentifier",
             0.001,
         ),
-        LagOf::ReplicaCluster(_) => (&["AuroraBinlogReplicaLag"], "DBClusterIdentifier", 1.0),
-        LagOf::ReplicaInstance(_) => (&["ReplicaLag"], "DBInstanceIdentifier", 1.0),
+        // "Monitoring Amazon DocumentDB global clusters": GlobalClusterReplicationLag, in milliseconds.
+        LagOf::DocdbGlobalSecondary(_) => (
+            "AWS/DocDB",
+            &["GlobalClusterReplicationLag"],
+            "DBClusterIdentifier",
+            0.001,
+        ),
+        LagOf::ReplicaCluster(_) => ("AWS/RDS", &["AuroraBinlogReplicaLag"], "DBClusterIdentifier", 1.0),
+        LagOf::ReplicaInstance(_) => ("AWS/RDS", &["ReplicaLag"], "DBInstanceIdentifier", 1.0),
     }
 }
 
@@ -327,7 +335,7 @@ impl ReplicationLag for Rds {
     async fn lag(&self, region: &str, of: LagOf<'_>) -> Result<Lag, AwsError> {
         let now = Utc::now();
         let start = now - chrono::Duration::minutes(10);
-        let (names, dimension, seconds_per_unit) = lag_metrics(of);
+        let (namespace, names, dimension, seconds_per_unit) = lag_metrics(of);
         let id = of.id();
         let queries = names
             .iter()
@@ -339,7 +347,7 @@ impl ReplicationLag for Rds {
                         MetricStat::builder()
                             .metric(
                                 Metric::builder()
-                                    .namespace("AWS/RDS")
+                                    .namespace(namespace)
                                     .metric_name(*name)
                                     .dimensions(Dimension::builder().name(dimension).value(id).build())
                                     .build(),

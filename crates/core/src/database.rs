@@ -107,7 +107,7 @@ pub fn database_step(app: &Application, action: Action, target: Side, request: &
     let back_home = target == Side::Primary;
     plan.action = match db.kind {
         DatabaseKind::None | DatabaseKind::DynamodbGlobal => DbAction::None,
-        DatabaseKind::AuroraGlobal => match mode {
+        DatabaseKind::AuroraGlobal | DatabaseKind::DocdbGlobal => match mode {
             Mode::Disaster if db.allow_data_loss => {
                 plan.max_rpo_seconds = db.max_rpo_seconds;
                 DbAction::Failover

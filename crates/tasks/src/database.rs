@@ -530,7 +530,9 @@ async fn move_global(
         dbs.move_global_writer(primary_region, gid, &member.cluster_arn, false)
             .await
     } else {
-        let measured = lag.lag(region, LagOf::GlobalSecondary(cluster_id(&d.target))).await?;
+        let measured = lag
+            .lag(region, LagOf::global_secondary(d.kind, cluster_id(&d.target)))
+            .await?;
         out.rpo_at_risk_seconds = measured.seconds();
         if let Err(why) = rpo_gate(d, &app.app, measured) {
             tracing::warn!(app = %app.app, lag = ?measured, "RPO gate refused the failover");

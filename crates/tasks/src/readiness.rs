@@ -348,8 +348,8 @@ pub async fn evaluate(s: &Services, now: DateTime<Utc>) -> Result<Evaluation, Li
                     reasons.push(format!("database: {why}"));
                 }
                 let lag_of = match (app.database.kind, d.action) {
-                    (DatabaseKind::AuroraGlobal, DbAction::Failover | DbAction::Switchover) => {
-                        Some(LagOf::GlobalSecondary(crate::database::cluster_id(&d.target)))
+                    (kind, DbAction::Failover | DbAction::Switchover) if kind.is_global() => {
+                        Some(LagOf::global_secondary(kind, crate::database::cluster_id(&d.target)))
                     }
                     (DatabaseKind::AuroraReplica, DbAction::PromoteCluster) => Some(LagOf::ReplicaCluster(&d.target)),
                     (DatabaseKind::RdsReplica, DbAction::PromoteInstance) => Some(LagOf::ReplicaInstance(&d.target)),

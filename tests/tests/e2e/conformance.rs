@@ -157,18 +157,30 @@ impl Scene for Emulator {
 
     async fn lag_datapoint(&self, region: &str, of: LagOf<'_>, value: f64) {
         use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
-        let (metric, dimension, unit) = match of {
+        let (namespace, metric, dimension, unit) = match of {
             LagOf::GlobalSecondary(_) => (
+                "AWS/RDS",
                 "AuroraGlobalDBReplicationLag",
                 "DBClusterIdentifier",
                 StandardUnit::Milliseconds,
             ),
-            LagOf::ReplicaCluster(_) => ("AuroraBinlogReplicaLag", "DBClusterIdentifier", StandardUnit::Seconds),
-            LagOf::ReplicaInstance(_) => ("ReplicaLag", "DBInstanceIdentifier", StandardUnit::Seconds),
+            LagOf::DocdbGlobalSecondary(_) => (
+                "AWS/DocDB",
+                "GlobalClusterReplicationLag",
+                "DBClusterIdentifier",
+                StandardUnit::Milliseconds,
+            ),
+            LagOf::ReplicaCluster(_) => (
+                "AWS/RDS",
+                "AuroraBinlogReplicaLag",
+                "DBClusterIdentifier",
+                StandardUnit::Seconds,
+            ),
+            LagOf::ReplicaInstance(_) => ("AWS/RDS", "ReplicaLag", "DBInstanceIdentifier", StandardUnit::Seconds),
         };
         cloudwatch(&self.setup, region)
             .put_metric_data()
-            .namespace("AWS/RDS")
+            .namespace(namespace)
             .metric_data(
                 MetricDatum::builder()
                     .metric_name(metric)

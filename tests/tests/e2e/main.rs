@@ -10,6 +10,7 @@ mod cli;
 mod conformance;
 mod dark_region;
 mod databases;
+mod docdb;
 mod hooks;
 mod infra;
 mod malformed;

@@ -131,16 +131,32 @@ pub enum LagOf<'a> {
     /// An Aurora global database's secondary cluster: AuroraGlobalDBReplicationLag and
     /// AuroraGlobalDBRPOLag (milliseconds).
     GlobalSecondary(&'a str),
+    /// A DocumentDB global cluster's secondary: GlobalClusterReplicationLag
+    /// (AWS/DocDB, milliseconds).
+    DocdbGlobalSecondary(&'a str),
     /// A cross-Region Aurora replica cluster: AuroraBinlogReplicaLag (seconds).
     ReplicaCluster(&'a str),
     /// An RDS read replica: ReplicaLag (seconds).
     ReplicaInstance(&'a str),
 }
 
+impl<'a> LagOf<'a> {
+    /// The global secondary of a global database of `kind`.
+    pub fn global_secondary(kind: lifeboat_core::registry::DatabaseKind, id: &'a str) -> LagOf<'a> {
+        match kind {
+            lifeboat_core::registry::DatabaseKind::DocdbGlobal => LagOf::DocdbGlobalSecondary(id),
+            _ => LagOf::GlobalSecondary(id),
+        }
+    }
+}
+
 impl LagOf<'_> {
     pub fn id(&self) -> &str {
         match self {
-            LagOf::GlobalSecondary(id) | LagOf::ReplicaCluster(id) | LagOf::ReplicaInstance(id) => id,
+            LagOf::GlobalSecondary(id)
+            | LagOf::DocdbGlobalSecondary(id)
+            | LagOf::ReplicaCluster(id)
+            | LagOf::ReplicaInstance(id) => id,
         }
     }
 }

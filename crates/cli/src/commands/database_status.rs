@@ -20,7 +20,7 @@ pub async fn describe_database(dbs: &dyn Databases, app: &lifeboat_core::registr
     };
     let text = match db.kind {
         DatabaseKind::None | DatabaseKind::DynamodbGlobal => return None,
-        DatabaseKind::AuroraGlobal => {
+        DatabaseKind::AuroraGlobal | DatabaseKind::DocdbGlobal => {
             let gid = db.global_cluster_id.as_deref().unwrap_or_default();
             match dbs.global_cluster(region, gid).await {
                 Ok(Some(g)) => {

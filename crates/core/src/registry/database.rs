@@ -16,6 +16,8 @@ crate::closed_names! {
         DynamodbGlobal = "dynamodb-global",
         /// Aurora global database: switchover (planned) or failover (disaster).
         AuroraGlobal = "aurora-global",
+        /// Amazon DocumentDB global cluster: as aurora-global, through the DocumentDB API.
+        DocdbGlobal = "docdb-global",
         /// Aurora cross-Region read replica cluster: promote.
         AuroraReplica = "aurora-replica",
         /// RDS cross-Region read replica instance: promote.
@@ -26,6 +28,11 @@ crate::closed_names! {
 }
 
 impl DatabaseKind {
+    /// A global database (Aurora or DocumentDB): switched over or failed over as one.
+    pub fn is_global(self) -> bool {
+        matches!(self, DatabaseKind::AuroraGlobal | DatabaseKind::DocdbGlobal)
+    }
+
     /// Whether failing over needs a database action at all.
     pub fn needs_action(self) -> bool {
         !matches!(self, DatabaseKind::None | DatabaseKind::DynamodbGlobal)
@@ -38,7 +45,7 @@ impl DatabaseKind {
 pub struct Database {
     #[serde(default)]
     pub kind: DatabaseKind,
-    /// Aurora global cluster identifier (aurora-global).
+    /// The global cluster identifier (aurora-global, docdb-global).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub global_cluster_id: Option<String>,
     /// Cluster or instance identifiers (or ARNs) in each Region.

@@ -284,10 +284,10 @@ fn check_semantics(registry: &Registry) -> Vec<RegistryProblem> {
                 "must not exceed deadline_seconds".into(),
             );
         }
-        if app.database.kind == DatabaseKind::AuroraGlobal && app.database.global_cluster_id.is_none() {
+        if app.database.kind.is_global() && app.database.global_cluster_id.is_none() {
             push(
                 format!("{at}.database.global_cluster_id"),
-                "required for kind aurora-global".into(),
+                format!("required for kind {}", app.database.kind.as_str()),
             );
         }
         if app.database.kind.needs_action() && app.database.identifiers.is_none() {
@@ -297,10 +297,7 @@ fn check_semantics(registry: &Registry) -> Vec<RegistryProblem> {
             );
         }
         // Without a budget the RPO gate would pass any lag: allowing data loss means saying how much.
-        if app.database.kind == DatabaseKind::AuroraGlobal
-            && app.database.allow_data_loss
-            && app.database.max_rpo_seconds.is_none()
-        {
+        if app.database.kind.is_global() && app.database.allow_data_loss && app.database.max_rpo_seconds.is_none() {
             push(
                 format!("{at}.database.max_rpo_seconds"),
                 "required while data loss is allowed (allow_data_loss, true by default): the most replication \

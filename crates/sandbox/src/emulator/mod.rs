@@ -55,6 +55,10 @@ const EXTENSION: &[(&str, &str)] = &[
         include_str!("../../../../emulator/lifeboat_emulator/cloudwatch.py"),
     ),
     (
+        "docdb.py",
+        include_str!("../../../../emulator/lifeboat_emulator/docdb.py"),
+    ),
+    (
         "dynamodb.py",
         include_str!("../../../../emulator/lifeboat_emulator/dynamodb.py"),
     ),

@@ -101,3 +101,51 @@ pub(super) async fn seed_databases(
     }
     Ok(created)
 }
+
+/// A DocumentDB global cluster for `app` (writer in the primary Region, a
+/// secondary in the recovery Region, `lag_ms` of replication lag), made
+/// through DocumentDB's API (the RDS query API, as DocumentDB serves it);
+/// returns the registry's database entry for it.
+pub async fn seed_docdb_global(
+    config: &SdkConfig,
+    namespace: &str,
+    app: &str,
+    lag_ms: f64,
+) -> Result<lifeboat_core::registry::Database, SeedError> {
+    let (east, west) = (rds(config, PRIMARY), rds(config, SECONDARY));
+    let global = format!("{namespace}-{app}-docdb");
+    east.create_global_cluster()
+        .global_cluster_identifier(&global)
+        .engine("docdb")
+        .engine_version("5.0.0")
+        .send()
+        .await
+        .map_err(seed_err(format!("CreateGlobalCluster {global}")))?;
+    let id = |region: &str| format!("{namespace}-{app}-docdb-{}", short_region(region));
+    for (client, region) in [(&east, PRIMARY), (&west, SECONDARY)] {
+        client
+            .create_db_cluster()
+            .db_cluster_identifier(id(region))
+            .engine("docdb")
+            .global_cluster_identifier(&global)
+            .tags(managed_tag())
+            .master_username("lifeboat")
+            .master_user_password("demo-only-not-a-secret")
+            .send()
+            .await
+            .map_err(seed_err(format!("CreateDBCluster {} in {region}", id(region))))?;
+    }
+    super::resources::put_docdb_replication_lag(config, &id(SECONDARY), lag_ms).await?;
+    Ok(lifeboat_core::registry::Database {
+        kind: DatabaseKind::DocdbGlobal,
+        global_cluster_id: Some(global),
+        identifiers: Some(lifeboat_core::registry::BySide {
+            primary: id(PRIMARY),
+            secondary: id(SECONDARY),
+        }),
+        max_rpo_seconds: Some(30),
+        deadline_seconds: 600,
+        interval_seconds: 20,
+        ..Default::default()
+    })
+}

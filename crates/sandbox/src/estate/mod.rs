@@ -8,13 +8,16 @@ pub mod capacity;
 mod databases;
 mod events;
 pub mod hooks;
+pub use databases::seed_docdb_global;
 mod resources;
 mod sample;
 
 pub use events::alarm_event;
 pub use lifeboat_aws::rds::managed_tag;
 pub(crate) use resources::{change_record_sets, create_health_check};
-pub use resources::{cname_value, create_ok_alarm, put_rds_metric, put_replication_lag, set_alarm};
+pub use resources::{
+    cname_value, create_ok_alarm, put_docdb_replication_lag, put_rds_metric, put_replication_lag, set_alarm,
+};
 pub use sample::{DEMO_MAX_RPO_SECONDS, DEMO_REPLICATION_LAG_MS};
 
 use aws_config::SdkConfig;

@@ -115,10 +115,36 @@ pub async fn put_rds_metric(
     value: f64,
     unit: aws_sdk_cloudwatch::types::StandardUnit,
 ) -> Result<(), SeedError> {
+    put_metric(config, "AWS/RDS", metric, (dimension, id), value, unit).await
+}
+
+/// Sets the replication lag CloudWatch reports for a DocumentDB global
+/// cluster's secondary (`AWS/DocDB` GlobalClusterReplicationLag, milliseconds, now).
+pub async fn put_docdb_replication_lag(config: &SdkConfig, cluster: &str, lag_ms: f64) -> Result<(), SeedError> {
+    put_metric(
+        config,
+        "AWS/DocDB",
+        "GlobalClusterReplicationLag",
+        ("DBClusterIdentifier", cluster),
+        lag_ms,
+        aws_sdk_cloudwatch::types::StandardUnit::Milliseconds,
+    )
+    .await
+}
+
+/// One datapoint, now, of `namespace`'s metric in the recovery Region.
+async fn put_metric(
+    config: &SdkConfig,
+    namespace: &str,
+    metric: &str,
+    (dimension, id): (&str, &str),
+    value: f64,
+    unit: aws_sdk_cloudwatch::types::StandardUnit,
+) -> Result<(), SeedError> {
     use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
     cloudwatch(config, SECONDARY)
         .put_metric_data()
-        .namespace("AWS/RDS")
+        .namespace(namespace)
         .metric_data(
             MetricDatum::builder()
                 .metric_name(metric)
