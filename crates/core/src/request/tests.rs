@@ -185,7 +185,7 @@ fn an_operator_may_declare_a_disaster_for_a_failover_only() {
 }
 
 #[test]
-fn an_api_body_is_always_a_manual_request_and_names_its_caller() {
+fn an_api_body_is_a_manual_request_of_its_own_kind_and_names_its_caller() {
     let caller = "arn:aws:sts::123456789012:assumed-role/Operator/alice";
     let r = normalize_trigger(&json!({
         "api_request": {"action": "failover", "reason": "game day"},
@@ -193,7 +193,8 @@ fn an_api_body_is_always_a_manual_request_and_names_its_caller() {
         "api_request_id": "abc"
     }))
     .unwrap();
-    assert_eq!(r.trigger, TriggerKind::Manual);
+    // Its own trigger kind (an approval may be required for API requests only), built like a manual one.
+    assert_eq!(r.trigger, TriggerKind::Api);
     assert_eq!(r.source, format!("game day (API, by {caller})"));
     // An alarm-shaped body through the API is refused, not treated as an alarm.
     let e = normalize_trigger(&json!({"api_request": alarm_event("storefront-errors", "ALARM"), "caller": caller}))
