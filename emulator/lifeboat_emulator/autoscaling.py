@@ -7,7 +7,8 @@ the way AWS documents it.
   lifecycle hooks and health checks (moto: `InService` at once). Here each
   instance a group launches (at its creation or a raise) is `Pending` until
   the LIFEBOAT_MOTO_ASG_STEPS-th (default 2) DescribeAutoScalingGroups call
-  after its launch, which finds it `InService`. Counting
+  after its launch, which finds it `InService`. A Pending instance counts
+  toward the desired capacity, as on AWS: the group launches no more for it. Counting
   calls, not seconds, keeps the emulator deterministic under a virtual clock.
 - The desired capacity stays within the group's limits. The
   UpdateAutoScalingGroup and SetDesiredCapacity API references: the desired
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import os
 import threading
+from typing import Any
 
 from moto.autoscaling.exceptions import ValidationError
 from moto.autoscaling.models import AutoScalingBackend, FakeAutoScalingGroup
@@ -103,6 +105,11 @@ def group_set_desired_capacity(self: FakeAutoScalingGroup, new_capacity: int | N
                 _pending[state.instance.id] = STEPS
 
 
+def active_instances(self: FakeAutoScalingGroup) -> list[Any]:
+    """The instances that count toward the desired capacity: launching (Pending) or in service."""
+    return [x for x in self.instance_states if x.lifecycle_state in ("Pending", "InService")]
+
+
 def describe_auto_scaling_groups(self: AutoScalingResponse) -> ActionResult:
     """Each describe moves every pending instance one step towards InService."""
     with _lock:
@@ -134,4 +141,5 @@ def install() -> None:
     AutoScalingResponse.set_desired_capacity = set_desired_capacity
     AutoScalingResponse.describe_auto_scaling_groups = describe_auto_scaling_groups
     FakeAutoScalingGroup.set_desired_capacity = group_set_desired_capacity
+    FakeAutoScalingGroup.active_instances = active_instances
     AutoScalingBackend.reset = reset

@@ -33,12 +33,13 @@ def _states(asg, name="web-usw2"):
 
 def test_instances_a_raise_launches_are_pending_then_in_service(emulator):
     asg = _group(emulator)
-    # A new group's first instance is launched the same way.
-    assert _states(asg) == ["Pending"]
-    assert _states(asg) == ["InService"]
+    # Raised while its first instance still launches: that one counts, two more start.
     asg.update_auto_scaling_group(AutoScalingGroupName="web-usw2", DesiredCapacity=3)
-    assert _states(asg) == ["InService", "Pending", "Pending"]
+    assert _states(asg) == ["Pending", "Pending", "Pending"]
     assert _states(asg) == ["InService", "InService", "InService"]
+    asg.update_auto_scaling_group(AutoScalingGroupName="web-usw2", DesiredCapacity=4)
+    assert _states(asg) == ["InService", "InService", "InService", "Pending"]
+    assert _states(asg) == ["InService"] * 4
 
 
 def test_a_desired_capacity_above_max_size_is_refused_and_changes_nothing(emulator):

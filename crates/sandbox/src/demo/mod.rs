@@ -3,6 +3,7 @@
 //! request, through the same state machine definition that runs on AWS.
 
 mod dark;
+mod whole_app;
 
 use crate::emulator::{MotoServer, emulator_config, emulator_setup_config, moto_server};
 use crate::estate::{DEMO_REGION, PRIMARY, REGION_ALARM, SECONDARY, alarm_event, cname_value, seed_estate, set_alarm};
@@ -370,6 +371,7 @@ pub async fn run_demo(format: OutputFormat) -> Result<i32, CliError> {
         );
     }
     let dark = dark::run(format, &setup, moto.port(), &estate.registry, &settings).await?;
+    let whole = whole_app::run(format, &config, &setup).await?;
     say(format, "");
     let history = s.journal.list_runs(10).await?;
     say(format, "Journal:");
@@ -388,7 +390,7 @@ pub async fn run_demo(format: OutputFormat) -> Result<i32, CliError> {
         .max()
         .unwrap_or(EXIT_OK)
         // The dark run ends partial by design (orders must wait): it fails the demo only if it went otherwise.
-        .max(if dark.as_expected {
+        .max(if dark.as_expected && whole.as_expected {
             EXIT_OK
         } else {
             lifeboat_console::EXIT_RUN_FAILED
@@ -404,6 +406,7 @@ pub async fn run_demo(format: OutputFormat) -> Result<i32, CliError> {
                 "failback_dns_only": {"execution": dns_only.name, "status": dns_only.status, "record": run_record(&dns_only), "api_calls": dns_only_calls},
                 "weights": {"before": before, "after_failover": after_failover, "after_failback": after_failback},
                 "us_east_1_dark": dark.json,
+                "whole_application": whole.json,
             }))
             .unwrap_or_default()
         );
