@@ -21,6 +21,8 @@ copies built into the `lifeboat` binary) as `python -m lifeboat_emulator -H
 - awslambda: hook functions answered without Docker, as their LIFEBOAT_HOOK
   environment variable says, every invocation kept.
 - cloudwatch: metric alarms evaluated from the data put to them.
+- stepfunctions: a callback's task token answered once, while it waits
+  (SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat).
 - route53: RECOVERY_CONTROL health checks whose status follows their routing
   control, and TestDNSAnswer for weighted records with health checks.
 """

@@ -9,7 +9,20 @@ import moto
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.server import main
 
-from . import arc, autoscaling, awslambda, cloudwatch, docdb, dynamodb, ecs, globaltables, quotas, rds, route53
+from . import (
+    arc,
+    autoscaling,
+    awslambda,
+    cloudwatch,
+    docdb,
+    dynamodb,
+    ecs,
+    globaltables,
+    quotas,
+    rds,
+    route53,
+    stepfunctions,
+)
 
 
 def _credential_scope(environ):
@@ -38,6 +51,7 @@ def _control(environ, start_response, path):
         "quotas": quotas.control,
         "cloudwatch": cloudwatch.control,
         "lambda": awslambda.control,
+        "stepfunctions": stepfunctions.control,
     }.get(service)
     if handler is None:
         data = f'{{"error": "unknown control {path}"}}'.encode()
@@ -54,6 +68,7 @@ def _call(self, environ, start_response):
         quotas.reset()
         globaltables.reset()
         awslambda.reset()
+        stepfunctions.reset()
     if path.startswith(CONTROL_PREFIX):
         return _control(environ, start_response, path)
     service, region = _credential_scope(environ)
@@ -75,6 +90,7 @@ def install() -> None:
     docdb.install()
     autoscaling.install()
     awslambda.install()
+    stepfunctions.install()
     ecs.install()
     cloudwatch.install()
     dynamodb.install()

@@ -59,6 +59,11 @@ class Emulator:
             text = r.read().decode()
         return json.loads(text) if text.strip().startswith(("{", "[")) else text
 
+    def control_get(self, path):
+        """GET from the emulator's own control API."""
+        with urllib.request.urlopen(self.endpoint + path, timeout=10) as r:
+            return json.loads(r.read().decode())
+
     def reset(self):
         self.control("/moto-api/reset")
 

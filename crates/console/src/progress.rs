@@ -67,6 +67,11 @@ pub fn describe(ev: &HistoryEvent) -> Option<String> {
                     short(&out["summary"], 200)
                 ),
                 "PublishOutcome" | "PublishFailure" => "outcome event published".to_string(),
+                "AwaitApproval" => format!(
+                    "approved by {}{}",
+                    short(&out["approved_by"], 120),
+                    out["note"].as_str().map(|n| format!(": {n}")).unwrap_or_default()
+                ),
                 _ => "done".to_string(),
             };
             Some(format!("{state}: {text}"))
@@ -77,6 +82,25 @@ pub fn describe(ev: &HistoryEvent) -> Option<String> {
             short(&d["error"], 60),
             short(&d["cause"], 300)
         )),
+        // A run that waits for a person says how to answer, when it starts waiting.
+        "TaskScheduled" if state == "AwaitApproval" => {
+            let run = d["parameters"]["Payload"]["run_id"]
+                .as_str()
+                .or_else(|| d["parameters"]["run_id"].as_str())
+                .unwrap_or("RUN");
+            Some(format!(
+                "{state}: waiting for a person (up to {} s, then {}): {}",
+                d["parameters"]["Payload"]["timeout_seconds"]
+                    .as_u64()
+                    .or_else(|| d["parameters"]["timeout_seconds"].as_u64())
+                    .unwrap_or_default(),
+                d["parameters"]["Payload"]["on_timeout"]
+                    .as_str()
+                    .or_else(|| d["parameters"]["on_timeout"].as_str())
+                    .unwrap_or("reject"),
+                lifeboat_tasks::approval::how_to_answer(run)
+            ))
+        }
         "TaskScheduled" | "LambdaFunctionScheduled" if d["retryCount"].as_u64().unwrap_or(0) > 0 => {
             Some(format!("{state}: retry {}", d["retryCount"]))
         }

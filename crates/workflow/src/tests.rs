@@ -57,8 +57,14 @@ fn every_task_has_a_catch_and_every_lambda_task_retries_lambdas_errors_and_throt
     assert!(all.len() >= 15, "{} tasks", all.len());
     for (name, t) in all {
         assert!(!t.catch.is_empty(), "{name} has no Catch");
-        assert!(t.timeout_seconds.is_some(), "{name} has no TimeoutSeconds");
-        if t.resource != lifeboat_states::LAMBDA_INVOKE {
+        // A callback waits for a person up to the plan's approval timeout; any other task has a fixed one.
+        let callback = lifeboat_states::callback::callback_base(&t.resource).is_some();
+        assert!(
+            t.timeout_seconds.is_some() || (callback && t.timeout_seconds_path.is_some()),
+            "{name} has no TimeoutSeconds"
+        );
+        let resource = lifeboat_states::callback::callback_base(&t.resource).unwrap_or(&t.resource);
+        if resource != lifeboat_states::LAMBDA_INVOKE {
             continue;
         }
         let errors = retried(&t);

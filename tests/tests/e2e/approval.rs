@@ -218,3 +218,81 @@ async fn a_trigger_kind_not_listed_and_a_dry_run_do_not_wait() {
     assert_eq!(exec.status, ExecutionStatus::Succeeded, "{:?}", exec.error);
     assert!(!exec.events.iter().any(|e| e.state.as_deref() == Some("AwaitApproval")));
 }
+
+#[tokio::test]
+async fn on_aws_the_answer_goes_to_step_functions_which_takes_a_waiting_token_once() {
+    let env = TestEnv::new().await;
+    require_approval(&env, vec![ApprovalTrigger::Manual], OnTimeout::Reject).await;
+    let name = harness::unique("manual-on-aws");
+    let clock = Arc::new(VirtualClock::new(chrono::Utc::now()));
+    let run = {
+        let (env, name, clock) = (env.clone(), name.clone(), clock.clone());
+        tokio::spawn(async move {
+            env.run_named(json!({"action": "failover", "apps": ["search"]}), &name, clock)
+                .await
+        })
+    };
+    let request = env.approval_requested(&name).await;
+    // Step Functions holds the token while the run waits (the emulator stands in for the deployed execution).
+    moto()
+        .request(
+            "POST",
+            "/lifeboat-emulator/stepfunctions/tokens",
+            &json!({"token": request.token}).to_string(),
+        )
+        .unwrap();
+    let (code, out, err) = run_cli(
+        &moto().endpoint(),
+        &env.settings,
+        &["approve", &name, "--note", "INC-9"],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("approved run"), "{out}");
+    let tokens: serde_json::Value = serde_json::from_str(
+        &moto()
+            .request("GET", "/lifeboat-emulator/stepfunctions/tokens", "")
+            .unwrap(),
+    )
+    .unwrap();
+    let answered = &tokens["tokens"][&request.token];
+    assert_eq!(answered["status"], "succeeded", "{tokens}");
+    assert_eq!(answered["output"]["note"], "INC-9");
+    assert!(
+        answered["output"]["approved_by"]
+            .as_str()
+            .is_some_and(|b| !b.is_empty())
+    );
+    let (exec, _) = run.await.unwrap();
+    assert_eq!(exec.status, ExecutionStatus::Succeeded, "{:?}", exec.error);
+
+    // A run Step Functions no longer waits on: the CLI says the decision is
+    // journaled but was not taken, and fails.
+    let other = harness::unique("manual-gone");
+    let clock = Arc::new(VirtualClock::new(chrono::Utc::now()));
+    let run = {
+        let (env, other, clock) = (env.clone(), other.clone(), clock.clone());
+        tokio::spawn(async move {
+            env.run_named(json!({"action": "failback", "apps": ["search"]}), &other, clock)
+                .await
+        })
+    };
+    env.approval_requested(&other).await;
+    let (code, _, err) = run_cli(
+        &moto().endpoint(),
+        &env.settings,
+        &["reject", &other, "--reason", "not now"],
+        None,
+    );
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("Step Functions did not take it") && err.contains("TaskDoesNotExist"),
+        "{err}"
+    );
+    // The local runner still reads the journaled decision: the run stops, nothing changed.
+    let (exec, _) = run.await.unwrap();
+    assert_eq!(
+        exec.error.map(|e| e.error),
+        Some("Lifeboat.ApprovalRejected".to_string())
+    );
+}

@@ -75,6 +75,10 @@ const EXTENSION: &[(&str, &str)] = &[
         "route53.py",
         include_str!("../../../../emulator/lifeboat_emulator/route53.py"),
     ),
+    (
+        "stepfunctions.py",
+        include_str!("../../../../emulator/lifeboat_emulator/stepfunctions.py"),
+    ),
 ];
 
 /// Writes the extension package under a fresh temporary directory; returns it.

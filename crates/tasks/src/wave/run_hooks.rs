@@ -53,7 +53,7 @@ pub async fn run_wave_hooks(s: &Services, input: WaveInput, when: HookWhen) -> R
         entered: input.entered_at.unwrap_or_else(Utc::now),
         real: Utc::now(),
     };
-    let jobs: Vec<(Services, ExecClock, HookEvent, Vec<HookPlan>, Vec<HookOutcome>)> = apps
+    let jobs: Vec<HookJob> = apps
         .into_iter()
         .map(|a| {
             let event = HookEvent {
@@ -90,6 +90,9 @@ pub async fn run_wave_hooks(s: &Services, input: WaveInput, when: HookWhen) -> R
     save_progress(&*s.journal, &input.at(), &progress).await?;
     Ok(hooks_step(&wave.apps, &progress, when))
 }
+
+/// One app's hooks to run: its services, the clock, its event, its hooks, and those that ran already.
+type HookJob = (Services, ExecClock, HookEvent, Vec<HookPlan>, Vec<HookOutcome>);
 
 /// The execution's clock during a task: its entry time, moved on as real time passes.
 #[derive(Debug, Clone, Copy)]
