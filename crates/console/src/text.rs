@@ -147,6 +147,14 @@ pub fn database_text(app: &lifeboat_core::plan::AppMove) -> String {
 
 pub fn plan_text(plan: &Plan) -> String {
     let mut s = format!("{}\n", plan.summary);
+    if let Some(a) = &plan.approval {
+        let _ = writeln!(
+            s,
+            "waits for approval first: nothing changes until a person runs `lifeboat approve RUN` (up to {} s, then {})  *",
+            a.timeout_seconds,
+            a.on_timeout.as_str()
+        );
+    }
     for (p, phase) in plan.phases.iter().enumerate() {
         let _ = writeln!(s, "phase {p}: {} to {}", phase.action, phase.target);
         for wave in &phase.waves {
