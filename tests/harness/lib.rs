@@ -541,7 +541,12 @@ impl TestEnv {
             timeout_seconds: 10,
             retries,
         };
-        let mut app_now = self
+        self.change_stored_app(app, |a| a.hooks.push(hook)).await;
+    }
+
+    /// Changes one application as the registry table has it now (earlier changes kept).
+    pub async fn change_stored_app(&self, app: &str, change: impl FnOnce(&mut lifeboat_core::registry::Application)) {
+        let mut now = self
             .admin()
             .registry
             .load()
@@ -549,10 +554,10 @@ impl TestEnv {
             .unwrap()
             .into_iter()
             .find(|s| s.app.name == app)
-            .unwrap()
+            .unwrap_or_else(|| panic!("no app {app} in the registry table"))
             .app;
-        app_now.hooks.push(hook);
-        self.admin().registry.put_apps(&[app_now]).await.unwrap();
+        change(&mut now);
+        self.admin().registry.put_apps(&[now]).await.unwrap();
     }
 
     /// Every invocation the emulator's Lambda answered: (function ARN, payload, failed).
@@ -581,18 +586,7 @@ impl TestEnv {
         let db = lifeboat_sandbox::estate::seed_docdb_global(&self.config, &self.namespace, app, lag_ms)
             .await
             .unwrap();
-        let mut now = self
-            .admin()
-            .registry
-            .load()
-            .await
-            .unwrap()
-            .into_iter()
-            .find(|s| s.app.name == app)
-            .unwrap()
-            .app;
-        now.database = db;
-        self.admin().registry.put_apps(&[now]).await.unwrap();
+        self.change_stored_app(app, |a| a.database = db).await;
     }
 
     /// Gives `app` a cross-Region replica database (`aurora-replica` or

@@ -108,28 +108,50 @@ impl AwsClients {
     /// An Auto Scaling client for `region`; `best_effort`: one short attempt
     /// (a source Region that may be dark).
     pub fn autoscaling(&self, region: &str, best_effort: bool) -> aws_sdk_autoscaling::Client {
-        let mut conf = aws_sdk_autoscaling::config::Builder::from(&self.config)
-            .region(Region::new(region.to_string()))
-            .interceptor(self.counter.clone());
-        if best_effort {
-            conf = conf
-                .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
-                .timeout_config(timeouts(2, 5));
-        }
-        aws_sdk_autoscaling::Client::from_conf(conf.build())
+        let (retry, timeout) = self.attempts(best_effort);
+        aws_sdk_autoscaling::Client::from_conf(
+            aws_sdk_autoscaling::config::Builder::from(&self.config)
+                .region(Region::new(region.to_string()))
+                .interceptor(self.counter.clone())
+                .retry_config(retry)
+                .timeout_config(timeout)
+                .build(),
+        )
     }
 
     /// An ECS client for `region`; `best_effort` as for [`AwsClients::autoscaling`].
     pub fn ecs(&self, region: &str, best_effort: bool) -> aws_sdk_ecs::Client {
-        let mut conf = aws_sdk_ecs::config::Builder::from(&self.config)
-            .region(Region::new(region.to_string()))
-            .interceptor(self.counter.clone());
+        let (retry, timeout) = self.attempts(best_effort);
+        aws_sdk_ecs::Client::from_conf(
+            aws_sdk_ecs::config::Builder::from(&self.config)
+                .region(Region::new(region.to_string()))
+                .interceptor(self.counter.clone())
+                .retry_config(retry)
+                .timeout_config(timeout)
+                .build(),
+        )
+    }
+
+    /// The retries and timeouts of a call: the configuration's, or one short
+    /// attempt for a read a disaster run can do without.
+    fn attempts(&self, best_effort: bool) -> (aws_config::retry::RetryConfig, aws_config::timeout::TimeoutConfig) {
         if best_effort {
-            conf = conf
-                .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
-                .timeout_config(timeouts(2, 5));
+            (
+                aws_config::retry::RetryConfig::standard().with_max_attempts(1),
+                timeouts(2, 5),
+            )
+        } else {
+            (
+                self.config
+                    .retry_config()
+                    .cloned()
+                    .unwrap_or_else(aws_config::retry::RetryConfig::standard),
+                self.config
+                    .timeout_config()
+                    .cloned()
+                    .unwrap_or_else(|| timeouts(CONNECT_TIMEOUT_SECONDS, ATTEMPT_TIMEOUT_SECONDS)),
+            )
         }
-        aws_sdk_ecs::Client::from_conf(conf.build())
     }
 
     /// An STS client (GetCallerIdentity: the account, for ARNs).

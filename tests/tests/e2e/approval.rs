@@ -25,6 +25,23 @@ async fn require_approval(env: &TestEnv, required_for: Vec<ApprovalTrigger>, on_
         .unwrap();
 }
 
+/// Starts run `name` of `input` on a clock of its own (the test may move it); the run and its clock.
+fn start(
+    env: &TestEnv,
+    input: serde_json::Value,
+    name: &str,
+) -> (
+    tokio::task::JoinHandle<(lifeboat_states::Execution, lifeboat_core::calls::ApiCalls)>,
+    Arc<VirtualClock>,
+) {
+    let clock = Arc::new(VirtualClock::new(chrono::Utc::now()));
+    let (env, name, run_clock) = (env.clone(), name.to_string(), clock.clone());
+    (
+        tokio::spawn(async move { env.run_named(input, &name, run_clock).await }),
+        clock,
+    )
+}
+
 async fn record(env: &TestEnv, run: &str) -> RunRecord {
     env.admin()
         .journal
@@ -40,11 +57,7 @@ async fn an_alarms_failover_waits_for_a_person_and_goes_on_when_approved() {
     require_approval(&env, vec![ApprovalTrigger::Alarm], OnTimeout::Reject).await;
     let event = env.region_alarm_fires().await;
     let name = harness::unique("alarm-approved");
-    let clock = Arc::new(VirtualClock::new(chrono::Utc::now()));
-    let run = {
-        let (env, event, name, clock) = (env.clone(), event.clone(), name.clone(), clock.clone());
-        tokio::spawn(async move { env.run_named(event, &name, clock).await })
-    };
+    let (run, _clock) = start(&env, event.clone(), &name);
     let request = env.approval_requested(&name).await;
     assert!(request.summary.contains("failover"), "{}", request.summary);
     // Nothing moved while it waits.
@@ -109,11 +122,7 @@ async fn a_rejected_run_changes_nothing_and_says_who_rejected_it_and_why() {
     let env = TestEnv::new().await;
     require_approval(&env, vec![ApprovalTrigger::Manual], OnTimeout::Proceed).await;
     let name = harness::unique("manual-rejected");
-    let clock = Arc::new(VirtualClock::new(chrono::Utc::now()));
-    let run = {
-        let (env, name, clock) = (env.clone(), name.clone(), clock.clone());
-        tokio::spawn(async move { env.run_named(json!({"action": "failover"}), &name, clock).await })
-    };
+    let (run, _clock) = start(&env, json!({"action": "failover"}), &name);
     env.approval_requested(&name).await;
     // A rejection needs a reason.
     let (code, _, err) = run_cli(
@@ -178,14 +187,7 @@ async fn nobody_answering_in_time_is_what_on_timeout_says() {
         let env = TestEnv::new().await;
         require_approval(&env, vec![ApprovalTrigger::Manual], on_timeout).await;
         let name = harness::unique("manual-unanswered");
-        let clock = Arc::new(VirtualClock::new(chrono::Utc::now()));
-        let run = {
-            let (env, name, clock) = (env.clone(), name.clone(), clock.clone());
-            tokio::spawn(async move {
-                env.run_named(json!({"action": "failover", "apps": ["search"]}), &name, clock)
-                    .await
-            })
-        };
+        let (run, clock) = start(&env, json!({"action": "failover", "apps": ["search"]}), &name);
         env.approval_requested(&name).await;
         // The execution's clock passes the approval's timeout_seconds.
         clock.advance(std::time::Duration::from_secs(601));
@@ -224,14 +226,7 @@ async fn on_aws_the_answer_goes_to_step_functions_which_takes_a_waiting_token_on
     let env = TestEnv::new().await;
     require_approval(&env, vec![ApprovalTrigger::Manual], OnTimeout::Reject).await;
     let name = harness::unique("manual-on-aws");
-    let clock = Arc::new(VirtualClock::new(chrono::Utc::now()));
-    let run = {
-        let (env, name, clock) = (env.clone(), name.clone(), clock.clone());
-        tokio::spawn(async move {
-            env.run_named(json!({"action": "failover", "apps": ["search"]}), &name, clock)
-                .await
-        })
-    };
+    let (run, _clock) = start(&env, json!({"action": "failover", "apps": ["search"]}), &name);
     let request = env.approval_requested(&name).await;
     // Step Functions holds the token while the run waits (the emulator stands in for the deployed execution).
     moto()
@@ -269,14 +264,7 @@ async fn on_aws_the_answer_goes_to_step_functions_which_takes_a_waiting_token_on
     // A run Step Functions no longer waits on: the CLI says the decision is
     // journaled but was not taken, and fails.
     let other = harness::unique("manual-gone");
-    let clock = Arc::new(VirtualClock::new(chrono::Utc::now()));
-    let run = {
-        let (env, other, clock) = (env.clone(), other.clone(), clock.clone());
-        tokio::spawn(async move {
-            env.run_named(json!({"action": "failback", "apps": ["search"]}), &other, clock)
-                .await
-        })
-    };
+    let (run, _clock) = start(&env, json!({"action": "failback", "apps": ["search"]}), &other);
     env.approval_requested(&other).await;
     let (code, _, err) = run_cli(
         &moto().endpoint(),
