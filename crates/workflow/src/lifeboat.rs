@@ -361,7 +361,18 @@ pub fn definition() -> Machine {
         Choice {
             comment: None,
             rules: vec![rule(above_zero("$.db.pending"), "WaitForDatabases")],
-            default: to("CapacityPending"),
+            default: to("AnyCapacityLeft"),
+        },
+    );
+    run_waves.add(
+        "AnyCapacityLeft",
+        Choice {
+            comment: text(
+                "The databases are done: look at the capacity at once (it has been coming up \
+                meanwhile), without waiting an interval first.",
+            ),
+            rules: vec![rule(above_zero("$.capacity.pending"), "CheckCapacity")],
+            default: to("AnyHooksBeforeTraffic"),
         },
     );
     run_waves.add(

@@ -202,10 +202,10 @@ impl Plan {
                 // its loop; AnyUnverified, RollbackUnverified,
                 // CheckRollbackSync and its loop; the wave's result.
                 events += 2 + OTHER;
-                // AnyCapacity; ScaleCapacity and its loop (CapacityPending is
-                // passed either way); AnyRestore and a drill's RestoreCapacity.
+                // AnyCapacity, AnyCapacityLeft, CapacityPending and AnyRestore
+                // (passed either way); ScaleCapacity and its loop; a drill's RestoreCapacity.
                 let capacity_looks = wave.apps.iter().map(|a| crate::capacity::most_looks(&a.capacity)).max();
-                events += OTHER + OTHER + OTHER;
+                events += OTHER + OTHER + OTHER + OTHER;
                 if let Some(looks) = capacity_looks.filter(|l| *l > 0) {
                     events += TASK + looks.saturating_sub(1) * LOOP_TURN;
                 }
