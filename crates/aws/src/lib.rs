@@ -5,6 +5,7 @@
 //! standard configuration chain, so `AWS_ENDPOINT_URL` points all of them at
 //! an emulator with no code branch, and every request attempt is counted.
 
+pub mod accounts;
 pub mod arc;
 pub mod calls;
 pub mod capacity;

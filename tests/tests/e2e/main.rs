@@ -2,6 +2,7 @@
 //! are linked once for them all rather than once per file (minutes on 2
 //! cores). Each module is one area; nextest runs every test in its own process.
 
+mod accounts;
 mod adapters;
 mod approval;
 mod burst;

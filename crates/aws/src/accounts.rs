@@ -1,0 +1,111 @@
+//! Other accounts' credentials: an IAM role assumed through the STS
+//! endpoint of the Region lifeboat runs in (never the global one, which
+//! lives in us-east-1), with its ExternalId.
+//!
+//! One configuration per role, external id and Region is kept for the
+//! process: the SDK's identity cache, shared by every client built from it,
+//! holds the role's credentials and refreshes them before they expire, so
+//! the role is assumed once and again only when its session ends. The
+//! AssumeRole call is counted as every other call is.
+
+use crate::calls::CallCounter;
+use aws_config::{Region, SdkConfig};
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider, error::CredentialsError, future};
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+/// How long a role's session lasts (STS's default; the identity cache refreshes it before the end).
+const SESSION_SECONDS: i32 = 3600;
+
+/// The session name CloudTrail shows for lifeboat's calls in the other account.
+const SESSION_NAME: &str = "lifeboat";
+
+/// An IAM role to act as, and the external id its trust policy asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RoleRef {
+    pub role_arn: String,
+    pub external_id: Option<String>,
+}
+
+/// Credentials from STS AssumeRole.
+#[derive(Debug)]
+struct AssumedRole {
+    sts: aws_sdk_sts::Client,
+    role: RoleRef,
+}
+
+impl AssumedRole {
+    async fn assume(&self) -> Result<Credentials, CredentialsError> {
+        let out = self
+            .sts
+            .assume_role()
+            .role_arn(&self.role.role_arn)
+            .role_session_name(SESSION_NAME)
+            .set_external_id(self.role.external_id.clone())
+            .duration_seconds(SESSION_SECONDS)
+            .send()
+            .await
+            .map_err(|e| {
+                CredentialsError::provider_error(crate::error::AwsError::from_sdk(
+                    &format!("STS AssumeRole {}", self.role.role_arn),
+                    e,
+                ))
+            })?;
+        let c = out
+            .credentials()
+            .ok_or_else(|| CredentialsError::unhandled("STS AssumeRole answered without credentials"))?;
+        let expiry = std::time::SystemTime::try_from(*c.expiration()).ok();
+        Ok(Credentials::new(
+            c.access_key_id(),
+            c.secret_access_key(),
+            Some(c.session_token().to_string()),
+            expiry,
+            "lifeboat-assume-role",
+        ))
+    }
+}
+
+impl ProvideCredentials for AssumedRole {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        future::ProvideCredentials::new(self.assume())
+    }
+}
+
+type Key = (RoleRef, String);
+
+fn configs() -> &'static Mutex<HashMap<Key, SdkConfig>> {
+    static CONFIGS: OnceLock<Mutex<HashMap<Key, SdkConfig>>> = OnceLock::new();
+    CONFIGS.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// `base` acting as `role`, its credentials from the STS endpoint of
+/// `region`; the same configuration (and so the same cached session) for
+/// every caller of the process. The first caller's `counter` counts the
+/// AssumeRole calls.
+pub fn assumed_config(base: &SdkConfig, role: &RoleRef, region: &str, counter: &CallCounter) -> SdkConfig {
+    let key = (role.clone(), region.to_string());
+    let mut configs = configs().lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(c) = configs.get(&key) {
+        return c.clone();
+    }
+    let sts = aws_sdk_sts::Client::from_conf(
+        aws_sdk_sts::config::Builder::from(base)
+            .region(Region::new(region.to_string()))
+            .interceptor(counter.clone())
+            .build(),
+    );
+    let provider = AssumedRole {
+        sts,
+        role: role.clone(),
+    };
+    let config = base
+        .to_builder()
+        .credentials_provider(SharedCredentialsProvider::new(provider))
+        .build();
+    configs.insert(key, config.clone());
+    config
+}
