@@ -3,7 +3,7 @@
 
 use crate::contract::StatesError;
 use chrono::{DateTime, Utc};
-use lifeboat_aws::ports::{Journal, RunLease};
+use lifeboat_aws::ports::{Journal, LeaseState, RunLease};
 use lifeboat_core::LifeboatError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -45,8 +45,10 @@ pub async fn record_ignored(
         "" => "lease held".to_string(),
         cause => cause.to_string(),
     };
+    // Read once: who holds the lease (a run waiting for approval?) and the cooldown.
+    let lease_state = lease.state().await;
     // A run holding the lease while it waits for a person: this trigger joins it.
-    let reason = match waiting_for_approval(journal, lease).await {
+    let reason = match waiting_for_approval(journal, lease_state.as_ref().ok()).await {
         Some(holder) => format!(
             "joins run {holder}, which waits for approval (answer it with {}); kept until it ends: {reason}",
             crate::approval::how_to_answer(&holder)
@@ -63,7 +65,7 @@ pub async fn record_ignored(
     let retry_at = if kept.is_empty() {
         None
     } else {
-        let st = lease.state().await?;
+        let st = lease_state?;
         st.cooldown_until.filter(|c| st.holder.is_none() && *c > now)
     };
     crate::pending::log_trigger(
@@ -97,8 +99,8 @@ pub async fn record_ignored(
 
 /// The run holding the lease, if it waits for approval (unanswered). A read
 /// that fails says nothing: the trigger is kept either way.
-async fn waiting_for_approval(journal: &dyn Journal, lease: &dyn RunLease) -> Option<String> {
-    let holder = lease.state().await.ok()?.holder?;
+async fn waiting_for_approval(journal: &dyn Journal, lease: Option<&LeaseState>) -> Option<String> {
+    let holder = lease?.holder.clone()?;
     let doc = crate::approval::load(journal, &holder).await.ok()??;
     doc.decision.is_none().then_some(holder)
 }
