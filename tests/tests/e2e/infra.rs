@@ -178,32 +178,31 @@ async fn every_function_policy_allows_exactly_the_calls_its_task_makes() {
         TaskKind::ALL.iter().map(|k| (k.binary(), CallCounter::new())).collect();
     // The state machine's own calls (its EventBridge integration).
     let machine_counter = CallCounter::new();
-    let run = |env: &TestEnv, input: serde_json::Value| {
-        let counters = counters.clone();
-        let machine_counter = machine_counter.clone();
-        // lifeboat's own calls, through the env's endpoint (a proxy, maybe).
+    // The local executor over the env's endpoint (a proxy, maybe), each task counting into its own counter.
+    let executor = |env: &TestEnv| {
         let config = env.run_config.clone();
         let settings = env.settings.clone();
-        async move {
-            let exec = lifeboat::local::local_executor_per_task(
-                |kind| -> Arc<dyn ServicesFactory> {
-                    Arc::new(AwsServicesFactory::new(
-                        config.clone(),
-                        settings.clone(),
-                        counters[kind.binary()].clone(),
-                    ))
-                },
+        lifeboat::local::local_executor_per_task(
+            |kind| -> Arc<dyn ServicesFactory> {
                 Arc::new(AwsServicesFactory::new(
                     config.clone(),
                     settings.clone(),
-                    machine_counter,
-                )),
-                Arc::new(VirtualClock::new(chrono::Utc::now())),
-                None,
-            );
-            let machine = lifeboat::local::load_definition(&root().join("statemachine/lifeboat.asl.json")).unwrap();
-            exec.run(&machine, input, &harness::unique("run")).await
-        }
+                    counters[kind.binary()].clone(),
+                ))
+            },
+            Arc::new(AwsServicesFactory::new(
+                config.clone(),
+                settings.clone(),
+                machine_counter.clone(),
+            )),
+            Arc::new(VirtualClock::new(chrono::Utc::now())),
+            None,
+        )
+    };
+    let machine = || lifeboat::local::load_definition(&root().join("statemachine/lifeboat.asl.json")).unwrap();
+    let run = |env: &TestEnv, input: serde_json::Value| {
+        let exec = executor(env);
+        async move { exec.run(&machine(), input, &harness::unique("run")).await }
     };
     // 1. A failover with one app failing verification: shift, sync, verify, rollback, record.
     let env = TestEnv::new().await;
@@ -311,25 +310,8 @@ async fn every_function_policy_allows_exactly_the_calls_its_task_makes() {
         .await
         .unwrap();
     {
-        let config = approving.run_config.clone();
-        let settings = approving.settings.clone();
-        let exec = lifeboat::local::local_executor_per_task(
-            |kind| -> Arc<dyn ServicesFactory> {
-                Arc::new(AwsServicesFactory::new(
-                    config.clone(),
-                    settings.clone(),
-                    counters[kind.binary()].clone(),
-                ))
-            },
-            Arc::new(AwsServicesFactory::new(
-                config.clone(),
-                settings.clone(),
-                machine_counter.clone(),
-            )),
-            Arc::new(VirtualClock::new(chrono::Utc::now())),
-            None,
-        );
-        let machine = lifeboat::local::load_definition(&root().join("statemachine/lifeboat.asl.json")).unwrap();
+        let exec = executor(&approving);
+        let machine = machine();
         let name = harness::unique("approved");
         let journal = approving.admin().journal;
         let relay = lifeboat::local::relay_approvals(journal.clone(), exec.task_tokens(), name.clone());
