@@ -144,6 +144,17 @@ pub struct Seen {
     pub at: DateTime<Utc>,
 }
 
+impl Seen {
+    /// What is kept of `resource` read as `reading` at `at`.
+    pub fn of(resource: &Scalable, reading: &Reading, at: DateTime<Utc>) -> Seen {
+        Seen {
+            resource: resource.clone(),
+            desired: reading.desired,
+            at,
+        }
+    }
+}
+
 crate::closed_names! {
     /// A capacity step: as it goes (the wave's progress) and as it ended.
     pub enum CapacityStatus {

@@ -543,7 +543,7 @@ async fn evaluate_capacity(
                         r: &lifeboat_core::capacity::Scalable,
                         reasons: &mut Vec<String>| match state {
             Ok(Some(st)) => {
-                out.seen.push(crate::wave::seen(r, &st.reading, now));
+                out.seen.push(lifeboat_core::capacity::Seen::of(r, &st.reading, now));
                 Some(st)
             }
             Ok(None) => {

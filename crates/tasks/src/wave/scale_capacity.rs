@@ -22,7 +22,7 @@ use crate::task::Task;
 use chrono::{DateTime, Utc};
 use lifeboat_aws::error::AwsError;
 use lifeboat_core::LifeboatError;
-use lifeboat_core::capacity::{CapacityMove, CapacityOutcome, CapacityStatus, Reading, Scalable, Seen, needed};
+use lifeboat_core::capacity::{CapacityMove, CapacityOutcome, CapacityStatus, Scalable, Seen, needed};
 use lifeboat_core::plan::AppMove;
 use std::collections::BTreeMap;
 
@@ -445,14 +445,5 @@ impl Task for ScaleCapacity {
         };
         step.api_calls = s.calls_made(carried.as_ref());
         Ok(step)
-    }
-}
-
-/// The reading lifeboat keeps of a resource, for when its Region is dark.
-pub fn seen(resource: &Scalable, reading: &Reading, at: DateTime<Utc>) -> Seen {
-    Seen {
-        resource: resource.clone(),
-        desired: reading.desired,
-        at,
     }
 }
