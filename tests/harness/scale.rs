@@ -125,6 +125,7 @@ pub async fn seed(config: &aws_config::SdkConfig, estate: &Scale) -> Result<Regi
                 primary: "us-east-1".into(),
                 secondary: "us-west-2".into(),
             },
+            account: None,
             dns: vec![DnsRecordPair {
                 hosted_zone_id: zone_ids[z].clone(),
                 name,

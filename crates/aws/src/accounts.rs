@@ -22,11 +22,7 @@ const SESSION_SECONDS: i32 = 3600;
 const SESSION_NAME: &str = "lifeboat";
 
 /// An IAM role to act as, and the external id its trust policy asks for.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct RoleRef {
-    pub role_arn: String,
-    pub external_id: Option<String>,
-}
+pub use lifeboat_core::registry::Account as RoleRef;
 
 /// Credentials from STS AssumeRole.
 #[derive(Debug)]

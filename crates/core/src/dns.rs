@@ -116,6 +116,10 @@ impl RecordIndex {
     pub fn get(&self, key: &RecordKey) -> Option<&RecordSet> {
         self.0.get(key)
     }
+    /// Adds another read's records (another account's zones).
+    pub fn extend(&mut self, other: RecordIndex) {
+        self.0.extend(other.0);
+    }
     pub fn len(&self) -> usize {
         self.0.len()
     }

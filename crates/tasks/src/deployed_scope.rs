@@ -10,12 +10,15 @@ use lifeboat_core::registry::{Application, normalize_zone_id};
 pub const ROUTING_CONTROLS_SETTING: &str = "LIFEBOAT_DEPLOYED_ROUTING_CONTROLS";
 pub const HOSTED_ZONES_SETTING: &str = "LIFEBOAT_DEPLOYED_HOSTED_ZONES";
 pub const KMS_KEYS_SETTING: &str = "LIFEBOAT_DEPLOYED_KMS_KEYS";
+pub const MEMBER_ROLES_SETTING: &str = "LIFEBOAT_DEPLOYED_MEMBER_ROLES";
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeployedScope {
     pub routing_controls: Option<Vec<String>>,
     pub hosted_zones: Option<Vec<String>>,
     pub kms_keys: Option<Vec<String>>,
+    /// The member accounts' roles the stack may assume.
+    pub member_roles: Option<Vec<String>>,
 }
 
 fn list(value: Option<String>) -> Option<Vec<String>> {
@@ -34,12 +37,28 @@ impl DeployedScope {
             routing_controls: list(var(ROUTING_CONTROLS_SETTING)),
             hosted_zones: list(var(HOSTED_ZONES_SETTING)),
             kms_keys: list(var(KMS_KEYS_SETTING)),
+            member_roles: list(var(MEMBER_ROLES_SETTING)),
         }
     }
 
     /// What `app` needs that the deployed policy does not grant, one line each.
     pub fn gaps(&self, app: &Application) -> Vec<String> {
         let mut out = Vec::new();
+        if let Some(account) = &app.account {
+            // Its zones and controls are the member role's to grant (infra/member-role.yaml), not this stack's.
+            if self
+                .member_roles
+                .as_ref()
+                .is_some_and(|roles| !roles.contains(&account.role_arn))
+            {
+                out.push(format!(
+                    "role {} is not in the stack's MemberRoleArns: STS would refuse to assume it \
+                     (AccessDenied); add it to the parameters file and deploy",
+                    account.role_arn
+                ));
+            }
+            return out;
+        }
         if let (Some(allowed), Some(rc)) = (&self.routing_controls, app.routing_controls()) {
             for arn in [&rc.primary, &rc.secondary] {
                 if !allowed.contains(arn) {

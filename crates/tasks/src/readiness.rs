@@ -17,7 +17,7 @@ use lifeboat_core::LifeboatError;
 use lifeboat_core::database::{DbAction, DbDecision, Lag, database_step};
 use lifeboat_core::plan::DNS_SYNC_ALLOWANCE_SECONDS;
 use lifeboat_core::registry::{
-    Application, DatabaseKind, PROBE_HEARTBEAT_ALARM, PROBE_HEARTBEAT_MINUTES, Registry, Side, checks_within,
+    Account, Application, DatabaseKind, PROBE_HEARTBEAT_ALARM, PROBE_HEARTBEAT_MINUTES, Registry, Side, checks_within,
 };
 use lifeboat_core::request::{Action, Mode, normalize_trigger};
 use lifeboat_core::traffic::ControlState;
@@ -167,9 +167,81 @@ fn trend(history: &[f64]) -> Option<String> {
 pub async fn evaluate(s: &Services, now: DateTime<Utc>) -> Result<Evaluation, LifeboatError> {
     let registry: Registry = crate::validate::load_registry(&*s.registry).await?;
     let timeout = u64::from(s.settings.lease_ttl_seconds);
-    // The records every weighted app names, in as few calls as the reader can.
-    let keys: Vec<lifeboat_core::dns::RecordKey> = registry
+    let previous: BTreeMap<String, AppReadiness> = s
+        .journal
+        .get_docs(READINESS_RUN, "app#")
+        .await?
+        .into_values()
+        .filter_map(|t| serde_json::from_str::<AppReadiness>(&t).ok())
+        .map(|a| (a.app.clone(), a))
+        .collect();
+
+    // Each account's apps read as its role, lifeboat's own first.
+    let everyone: Vec<&Application> = registry.applications.iter().collect();
+    let mut apps = Vec::new();
+    for (account, group) in crate::services::by_account(everyone, |a| a.account.as_ref()) {
+        let member = s.for_account(account.as_ref());
+        if let Some(account) = &account
+            && let Err(why) = s.accounts.assumable(s, account).await
+        {
+            apps.extend(group.iter().map(|app| unassumable(app, account, &why, &previous, now)));
+            continue;
+        }
+        apps.extend(evaluate_group(&member, &registry, &group, &previous, now, timeout).await?);
+    }
+    // In the registry's order, as before accounts were grouped.
+    let order: BTreeMap<&str, usize> = registry
         .applications
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (a.name.as_str(), i))
+        .collect();
+    apps.sort_by_key(|a: &AppReadiness| order.get(a.app.as_str()).copied().unwrap_or(usize::MAX));
+    Ok(Evaluation {
+        evaluated_at: now,
+        apps,
+    })
+}
+
+/// An app of an account whose role lifeboat cannot assume: nothing of it can be read or moved.
+fn unassumable(
+    app: &Application,
+    account: &Account,
+    why: &str,
+    previous: &BTreeMap<String, AppReadiness>,
+    now: DateTime<Utc>,
+) -> AppReadiness {
+    let before = previous.get(&app.name);
+    AppReadiness {
+        app: app.name.clone(),
+        ready: false,
+        next_move: "unknown: its account cannot be read".into(),
+        reasons: vec![format!(
+            "account: role {} cannot be assumed, so no call for this app can be made: {why}",
+            account.role_arn
+        )],
+        rpo_at_risk_seconds: None,
+        lag_trend: before.and_then(|b| b.lag_trend.clone()),
+        lag_history: before.map(|b| b.lag_history.clone()).unwrap_or_default(),
+        evaluated_at: now,
+        last_good: before.and_then(|b| b.last_good),
+        capacity: before.map(|b| b.capacity.clone()).unwrap_or_default(),
+        // A dark day's fallback: the last reading stays.
+        capacity_seen: before.map(|b| b.capacity_seen.clone()).unwrap_or_default(),
+    }
+}
+
+/// Evaluates one account's apps with `s`, that account's services.
+async fn evaluate_group(
+    s: &Services,
+    registry: &Registry,
+    group: &[&Application],
+    previous: &BTreeMap<String, AppReadiness>,
+    now: DateTime<Utc>,
+    timeout: u64,
+) -> Result<Vec<AppReadiness>, LifeboatError> {
+    // The records every weighted app names, in as few calls as the reader can.
+    let keys: Vec<lifeboat_core::dns::RecordKey> = group
         .iter()
         .filter(|a| a.routing_controls().is_none())
         .flat_map(|a| {
@@ -183,8 +255,7 @@ pub async fn evaluate(s: &Services, now: DateTime<Utc>) -> Result<Evaluation, Li
         Err(e) => (Default::default(), Some(e.to_string())),
     };
     // Routing controls, through the cluster's endpoints.
-    let arns: Vec<String> = registry
-        .applications
+    let arns: Vec<String> = group
         .iter()
         .filter_map(|a| a.routing_controls())
         .flat_map(|rc| [rc.primary.clone(), rc.secondary.clone()])
@@ -198,7 +269,7 @@ pub async fn evaluate(s: &Services, now: DateTime<Utc>) -> Result<Evaluation, Li
     };
     // Alarms, by Region: which exist.
     let mut wanted: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for a in &registry.applications {
+    for a in group {
         for side in [Side::Primary, Side::Secondary] {
             let region = a.regions.get(side).to_string();
             let entry = wanted.entry(region).or_default();
@@ -230,20 +301,11 @@ pub async fn evaluate(s: &Services, now: DateTime<Utc>) -> Result<Evaluation, Li
             Err(e) => return Err(e.into()),
         }
     }
-    let previous: BTreeMap<String, AppReadiness> = s
-        .journal
-        .get_docs(READINESS_RUN, "app#")
-        .await?
-        .into_values()
-        .filter_map(|t| serde_json::from_str::<AppReadiness>(&t).ok())
-        .map(|a| (a.app.clone(), a))
-        .collect();
-
     // The requests a move would be: a disaster failover, or a planned failback.
     let failover = normalize_trigger(&serde_json::json!({"action": "failover", "mode": "disaster"}))?;
     let failback = normalize_trigger(&serde_json::json!({"action": "failback"}))?;
     let mut apps = Vec::new();
-    for app in &registry.applications {
+    for app in group {
         let mut reasons = Vec::new();
         if app.routing_controls().is_some() {
             if let Some(e) = &arc_error {
@@ -445,10 +507,7 @@ pub async fn evaluate(s: &Services, now: DateTime<Utc>) -> Result<Evaluation, Li
             capacity_seen: capacity.seen,
         });
     }
-    Ok(Evaluation {
-        evaluated_at: now,
-        apps,
-    })
+    Ok(apps)
 }
 
 /// Writes the evaluation to the journal (one record per app, and the whole)

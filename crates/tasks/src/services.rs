@@ -14,6 +14,8 @@ use lifeboat_aws::ports::{
 use lifeboat_aws::rds::Rds;
 use lifeboat_aws::route53::Route53;
 use lifeboat_core::LifeboatError;
+use lifeboat_core::plan::AppMove;
+use lifeboat_core::registry::Account;
 use std::sync::Arc;
 
 /// The longest a cooldown may hold a disaster back: a failover an alarm asks
@@ -227,6 +229,72 @@ pub struct Services {
     pub settings: Settings,
     /// The SDK configuration these services were built from (for other clients).
     pub sdk_config: aws_config::SdkConfig,
+    /// The ports of the member accounts apps live in (their roles assumed).
+    pub accounts: Arc<dyn MemberAccounts>,
+}
+
+/// The ports for apps of another account: each made as that account's role.
+#[async_trait::async_trait]
+pub trait MemberAccounts: Send + Sync {
+    /// Whether `account`'s role can be assumed, and is the account it names: why not.
+    async fn assumable(&self, home: &Services, account: &Account) -> Result<(), String>;
+    /// `home`'s app-facing ports (records, health checks, routing controls,
+    /// alarms and metrics, databases, capacity, functions) as `account`'s
+    /// role; lifeboat's own (registry, journal, lease, SNS) stay `home`'s.
+    fn services_as(&self, home: &Services, account: &Account) -> Services;
+}
+
+/// No member accounts: every app's calls are made as lifeboat's own role
+/// (the unit tests' fakes, and a CLI that touches only its own tables).
+pub struct OwnAccountOnly;
+
+#[async_trait::async_trait]
+impl MemberAccounts for OwnAccountOnly {
+    async fn assumable(&self, _home: &Services, _account: &Account) -> Result<(), String> {
+        Ok(())
+    }
+    fn services_as(&self, home: &Services, _account: &Account) -> Services {
+        home.clone()
+    }
+}
+
+impl Services {
+    /// The services for calls about `app`: its member account's, or these.
+    pub fn for_app(&self, app: &AppMove) -> Services {
+        self.for_account(app.account.as_ref())
+    }
+
+    /// The services for calls about resources of `account` (none: lifeboat's own).
+    pub fn for_account(&self, account: Option<&Account>) -> Services {
+        match account {
+            None => self.clone(),
+            Some(a) => {
+                let member = self.accounts.services_as(self, a);
+                Services {
+                    registry: self.registry.clone(),
+                    journal: self.journal.clone(),
+                    lease: self.lease.clone(),
+                    notifier: self.notifier.clone(),
+                    http: self.http.clone(),
+                    counter: self.counter.clone(),
+                    settings: self.settings.clone(),
+                    accounts: self.accounts.clone(),
+                    ..member
+                }
+            }
+        }
+    }
+}
+
+/// `items` grouped by the account each belongs to, lifeboat's own first,
+/// each group in the items' order: one batch of calls per account.
+pub fn by_account<T>(items: Vec<T>, account: impl Fn(&T) -> Option<&Account>) -> Vec<(Option<Account>, Vec<T>)> {
+    let mut groups: std::collections::BTreeMap<Option<Account>, Vec<T>> = Default::default();
+    for item in items {
+        let key = account(&item).cloned();
+        groups.entry(key).or_default().push(item);
+    }
+    groups.into_iter().collect()
 }
 
 /// Makes [`Services`] for each invocation.
@@ -296,7 +364,77 @@ impl HttpProbe for NoProbe {
 
 impl ServicesFactory for AwsServicesFactory {
     fn services(&self) -> Services {
-        let clients = AwsClients::new(&self.config, self.run_counter.child());
+        let counter = self.run_counter.child();
+        let accounts = Arc::new(AwsMemberAccounts {
+            home_config: self.config.clone(),
+            counter: counter.clone(),
+            made: Default::default(),
+        });
+        self.build(&self.config, counter, accounts)
+    }
+}
+
+/// Member accounts on AWS: each role assumed through the STS endpoint of
+/// the Region lifeboat runs in, its session kept for the process
+/// ([`lifeboat_aws::accounts`]); each account's ports built once an invocation.
+struct AwsMemberAccounts {
+    home_config: aws_config::SdkConfig,
+    /// The invocation's counter: the member's calls (and AssumeRole) count with lifeboat's own.
+    counter: CallCounter,
+    made: std::sync::Mutex<std::collections::HashMap<Account, Services>>,
+}
+
+#[async_trait::async_trait]
+impl MemberAccounts for AwsMemberAccounts {
+    /// GetCallerIdentity as the role: the AssumeRole its credentials need, then the account they act in.
+    async fn assumable(&self, home: &Services, account: &Account) -> Result<(), String> {
+        let member = self.services_as(home, account);
+        let sts = AwsClients::new(&member.sdk_config, self.counter.clone()).sts();
+        let who = sts.get_caller_identity().send().await.map_err(|e| {
+            lifeboat_aws::AwsError::from_sdk(&format!("STS GetCallerIdentity as {}", account.role_arn), e).to_string()
+        })?;
+        match who.account() {
+            Some(id) if id == account.id() => Ok(()),
+            other => Err(format!(
+                "its credentials act in account {}, not {}",
+                other.unwrap_or("unknown"),
+                account.id()
+            )),
+        }
+    }
+
+    fn services_as(&self, home: &Services, account: &Account) -> Services {
+        let mut made = self.made.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(s) = made.get(account) {
+            return s.clone();
+        }
+        let region = home
+            .sdk_config
+            .region()
+            .map(|r| r.to_string())
+            .unwrap_or_else(|| "us-east-1".to_string());
+        let config = lifeboat_aws::accounts::assumed_config(&self.home_config, account, &region, &self.counter);
+        let factory = AwsServicesFactory {
+            config: config.clone(),
+            http: home.http.clone(),
+            settings: home.settings.clone(),
+            run_counter: CallCounter::new(),
+        };
+        let s = factory.build(&config, self.counter.clone(), Arc::new(OwnAccountOnly));
+        made.insert(account.clone(), s.clone());
+        s
+    }
+}
+
+impl AwsServicesFactory {
+    /// Every port over `config`, counting into `counter`.
+    fn build(
+        &self,
+        config: &aws_config::SdkConfig,
+        counter: CallCounter,
+        accounts: Arc<dyn MemberAccounts>,
+    ) -> Services {
+        let clients = AwsClients::new(config, counter);
         let route53 = Arc::new(Route53::new(clients.route53.clone()));
         let route53_best_effort = Arc::new(Route53::new(clients.route53_best_effort()));
         let rds = Arc::new(Rds::new(clients.clone()));
@@ -324,7 +462,6 @@ impl ServicesFactory for AwsServicesFactory {
             dns_write: route53.clone(),
             health: route53,
             health_best_effort: route53_best_effort,
-            arc: Arc::new(ArcCluster::new(self.config.clone(), clients.counter.clone())),
             alarms: Arc::new(CloudWatch::new(clients.clone())),
             metrics: Arc::new(CloudWatch::new(clients.clone())),
             http: self.http.clone(),
@@ -334,9 +471,11 @@ impl ServicesFactory for AwsServicesFactory {
             capacity_source: Arc::new(AwsCapacity::best_effort(clients.clone())),
             notifier: Arc::new(lifeboat_aws::notify::Sns::new(clients.clone())),
             functions: Arc::new(lifeboat_aws::functions::Lambda::new(clients.clone())),
+            arc: Arc::new(ArcCluster::new(config.clone(), clients.counter.clone())),
             counter: clients.counter,
             settings: self.settings.clone(),
-            sdk_config: self.config.clone(),
+            sdk_config: config.clone(),
+            accounts,
         }
     }
 }

@@ -163,6 +163,7 @@ pub fn fake_services() -> (Services, Fakes) {
         counter: CallCounter::new(),
         settings: Settings::default(),
         sdk_config: aws_config::SdkConfig::builder().build(),
+        accounts: Arc::new(crate::services::OwnAccountOnly),
     };
     (s, f)
 }

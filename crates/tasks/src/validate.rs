@@ -13,7 +13,7 @@ use lifeboat_aws::ports::{
 use lifeboat_aws::route53::read_records;
 use lifeboat_core::dns::RecordKey;
 use lifeboat_core::plan::{Observed, Plan, PlanContext, build_plan, build_plan_noting_problems, select_apps};
-use lifeboat_core::registry::{Application, REGISTRY_VERSION, Registry, Side, parse_registry_value};
+use lifeboat_core::registry::{Account, Application, REGISTRY_VERSION, Registry, Side, parse_registry_value};
 use lifeboat_core::request::{
     FollowUp, Mode, Request, TriggerKind, TriggerOrigin, check_alarm_origin, check_trigger_age, normalize_trigger,
 };
@@ -112,6 +112,8 @@ pub async fn load_registry(store: &dyn RegistryStore) -> Result<Registry, Lifebo
 /// What validate reads through.
 #[derive(Clone, Copy)]
 pub struct ValidatePorts<'a> {
+    /// The services these ports are of (their member accounts' ports come from it).
+    pub services: &'a crate::services::Services,
     pub registry: &'a dyn RegistryStore,
     pub dns: &'a dyn DnsReader,
     /// Route 53 read best-effort (one short attempt): a disaster run's reader.
@@ -187,6 +189,7 @@ pub async fn observe(
 impl crate::services::Services {
     pub fn validate_ports(&self) -> ValidatePorts<'_> {
         ValidatePorts {
+            services: self,
             registry: &*self.registry,
             dns: &*self.dns_read,
             dns_best_effort: &*self.dns_read_best_effort,
@@ -283,8 +286,29 @@ pub async fn plan_request(
     }
     let reg = load_registry(ports.registry).await?;
     let apps = select_apps(&reg, &request)?;
-    let observed = observe(ports, &reg, &apps, request.mode == Mode::Disaster).await?;
+    // Each account's records and routing controls read as its role.
+    let mut observed = Observed::default();
+    let mut unassumable = Vec::new();
+    for (account, group) in crate::services::by_account(apps.clone(), |a| a.account.as_ref()) {
+        if let Some(a) = &account
+            && let Err(why) = ports.services.accounts.assumable(ports.services, a).await
+        {
+            let names: Vec<&str> = group.iter().map(|g| g.name.as_str()).collect();
+            unassumable.push(format!(
+                "{}: role {} cannot be assumed, so no call for these apps can be made: {why}",
+                names.join(", "),
+                a.role_arn
+            ));
+            continue;
+        }
+        let member = ports.services.for_account(account.as_ref());
+        observed.absorb(observe(member.validate_ports(), &reg, &group, request.mode == Mode::Disaster).await?);
+    }
     // Every check runs, and every problem of every app is told at once.
+    if !unassumable.is_empty() {
+        // What else those apps lack follows from the role: told alone.
+        return Err(not_ready(&unassumable));
+    }
     let (mut plan, mut problems) = build_plan_noting_problems(&reg, &request, &observed, &ctx)?;
     plan.waited = waited(&input);
     if let Err(why) = plan.check_fits(ports.timeout_seconds) {
@@ -295,15 +319,34 @@ pub async fn plan_request(
             problems.extend(ports.deployed.gaps(app).into_iter().map(|g| format!("{}: {g}", a.app)));
         }
     }
-    problems.extend(missing_alarms(ports.alarms, &plan).await?);
-    problems.extend(missing_health_checks(ports, &reg, &plan).await?);
-    problems
-        .extend(crate::database::preflight_problems(ports.databases, ports.dns, ports.dns_best_effort, &plan).await?);
+    problems.extend(account_problems(ports, &reg, &plan).await?);
+    let members: Vec<Account> = plan.member_accounts().into_iter().cloned().collect();
+    for account in &members {
+        let member = ports.services.for_account(Some(account));
+        let plan = plan.of_account(Some(account));
+        problems.extend(account_problems(member.validate_ports(), &reg, &plan).await?);
+    }
     if !problems.is_empty() {
         return Err(not_ready(&problems));
     }
     tracing::info!(run = %input.run_id, summary = %plan.summary, "plan ready");
     Ok(ValidateOutput { plan })
+}
+
+/// What one account's resources lack for `plan` (its apps of other accounts skipped).
+async fn account_problems(ports: ValidatePorts<'_>, reg: &Registry, plan: &Plan) -> Result<Vec<String>, LifeboatError> {
+    let own;
+    let plan = if plan.member_accounts().is_empty() {
+        plan
+    } else {
+        own = plan.of_account(None);
+        &own
+    };
+    let mut problems = missing_alarms(ports.alarms, plan).await?;
+    problems.extend(missing_health_checks(ports, reg, plan).await?);
+    problems
+        .extend(crate::database::preflight_problems(ports.databases, ports.dns, ports.dns_best_effort, plan).await?);
+    Ok(problems)
 }
 
 /// How long a follow-up's triggers waited before this validate, and why.

@@ -14,7 +14,8 @@ pub(crate) async fn run(cli: &Cli, state_machine_arn: Option<&str>) -> Result<i3
     let lease = s.lease.state().await.unwrap_or_default();
     let mut databases = Vec::new();
     for a in &apps {
-        if let Some(text) = database_status::describe_database(&*s.databases, &a.app).await {
+        let databases_of = s.for_account(a.app.account.as_ref()).databases;
+        if let Some(text) = database_status::describe_database(&*databases_of, &a.app).await {
             databases.push((a.app.name.clone(), text));
         }
     }

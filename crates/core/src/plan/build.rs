@@ -425,6 +425,7 @@ fn app_move(
         target,
         from_region: app.regions.get(target.other()).to_string(),
         to_region: app.regions.get(target).to_string(),
+        account: app.account.clone(),
         database,
         dns,
         controls,

@@ -52,6 +52,9 @@ pub struct AppMove {
     pub target: Side,
     pub from_region: String,
     pub to_region: String,
+    /// The member account whose role every call for the app is made as (none: lifeboat's own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<crate::registry::Account>,
     pub database: DatabasePlan,
     /// Weight changes (weighted apps); empty for routing-control apps.
     pub dns: Vec<WeightChange>,
@@ -213,6 +216,36 @@ pub struct Observed {
     /// without it): why. Weighted apps cannot move then; routing-control
     /// apps move, their records unchecked.
     pub route53_unavailable: Option<String>,
+}
+
+impl Observed {
+    /// Adds what another account's read observed.
+    pub fn absorb(&mut self, other: Observed) {
+        self.records.extend(other.records);
+        self.controls.extend(other.controls);
+        self.route53_unavailable = self.route53_unavailable.take().or(other.route53_unavailable);
+    }
+}
+
+impl Plan {
+    /// This plan with only the apps of `account` (none: lifeboat's own).
+    pub fn of_account(&self, account: Option<&crate::registry::Account>) -> Plan {
+        let mut plan = self.clone();
+        for wave in plan.phases.iter_mut().flat_map(|p| p.waves.iter_mut()) {
+            wave.apps.retain(|a| a.account.as_ref() == account);
+        }
+        plan
+    }
+
+    /// The member accounts its apps live in (lifeboat's own is not listed).
+    pub fn member_accounts(&self) -> std::collections::BTreeSet<&crate::registry::Account> {
+        self.phases
+            .iter()
+            .flat_map(|p| p.waves.iter())
+            .flat_map(|w| w.apps.iter())
+            .filter_map(|a| a.account.as_ref())
+            .collect()
+    }
 }
 
 impl From<RecordIndex> for Observed {

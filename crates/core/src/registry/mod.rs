@@ -11,6 +11,7 @@ pub use crate::dns::{normalize_record_name, normalize_zone_id};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+mod account;
 mod approval;
 mod capacity;
 mod database;
@@ -19,6 +20,7 @@ pub mod regions;
 mod validate;
 mod verification;
 
+pub use account::*;
 pub use approval::*;
 pub use capacity::*;
 pub use database::*;
@@ -112,6 +114,12 @@ pub struct Application {
     pub depends_on: Vec<String>,
     /// The Region that normally serves traffic and the one that takes over.
     pub regions: RegionPair,
+    /// Another AWS account the app lives in: every call for it (records,
+    /// routing controls, databases, alarms, capacity, hooks) is made as this
+    /// role. Absent: the account lifeboat runs in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Account")]
+    pub account: Option<Account>,
     /// Weighted Route 53 record pairs to shift.
     #[schemars(length(min = 1))]
     pub dns: Vec<DnsRecordPair>,

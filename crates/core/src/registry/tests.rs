@@ -369,3 +369,32 @@ applications:
         ]
     );
 }
+
+#[test]
+fn an_app_in_another_account_names_its_role_and_keeps_its_functions_there() {
+    let doc = r#"
+version: 1
+applications:
+  - name: a
+    account: { role_arn: "arn:aws:iam::222233334444:role/lifeboat-member", external_id: lifeboat }
+    regions: { primary: us-east-1, secondary: us-west-2 }
+    dns: [ { hosted_zone_id: Z1, name: a.x., type: A, set_identifiers: { primary: a1, secondary: a2 } } ]
+    hooks:
+      - name: flush
+        when: before_traffic
+        function:
+          primary: "arn:aws:lambda:us-east-1:222233334444:function:flush"
+          secondary: "arn:aws:lambda:us-west-2:111122223333:function:flush"
+"#;
+    let text = parse_registry(doc).unwrap_err().to_string();
+    let expected = "applications[0].hooks[0].function.secondary: \"arn:aws:lambda:us-west-2:111122223333:function:flush\" is in account 111122223333, but the app's calls are made as arn:aws:iam::222233334444:role/lifeboat-member";
+    assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    assert!(!text.contains("hooks[0].function.primary"), "{text}");
+    let short = doc.replace("iam::222233334444:", "iam::2222:");
+    let text = parse_registry(&short).unwrap_err().to_string();
+    assert!(text.contains("applications[0].account.role_arn"), "{text}");
+    let fixed = doc.replace("us-west-2:111122223333", "us-west-2:222233334444");
+    let reg = parse_registry(&fixed).unwrap();
+    let a = reg.app("a").unwrap().account.as_ref().unwrap();
+    assert_eq!((a.id(), a.external_id.as_deref()), ("222233334444", Some("lifeboat")));
+}

@@ -160,6 +160,34 @@ fn check_routing_controls(at: &str, rc: &BySide<String>, have_cluster: bool, pus
 }
 
 /// A capacity step names exactly one resource pair, each side by name.
+/// An app in another account: its calls are made as the member role, so a
+/// hook function or routing control of a third account would be refused on
+/// the day; said now instead.
+fn check_member_arns(at: &str, app: &Application, account: &super::Account, push: &mut impl FnMut(String, String)) {
+    let member = account.id();
+    let mut arns: Vec<(String, &str)> = Vec::new();
+    for (j, hook) in app.hooks.iter().enumerate() {
+        arns.push((format!("{at}.hooks[{j}].function.primary"), &hook.function.primary));
+        arns.push((format!("{at}.hooks[{j}].function.secondary"), &hook.function.secondary));
+    }
+    if let Some(rc) = app.routing_controls() {
+        arns.push((format!("{at}.traffic.routing_controls.primary"), &rc.primary));
+        arns.push((format!("{at}.traffic.routing_controls.secondary"), &rc.secondary));
+    }
+    for (path, arn) in arns {
+        if let Some(other) = super::arn_account(arn).filter(|a| *a != member) {
+            push(
+                path,
+                format!(
+                    "\"{arn}\" is in account {other}, but the app's calls are made as {} (account {member}): \
+                     move it to that account, or drop the app's account",
+                    account.role_arn
+                ),
+            );
+        }
+    }
+}
+
 fn check_capacity_step(at: &str, step: &super::CapacityStep, push: &mut impl FnMut(String, String)) {
     let names: Vec<(&str, &String)> = match (&step.asg, &step.ecs) {
         (Some(asg), None) => vec![("asg.primary", &asg.primary), ("asg.secondary", &asg.secondary)],
@@ -365,6 +393,9 @@ fn check_semantics(registry: &Registry) -> Vec<RegistryProblem> {
                     ),
                 );
             }
+        }
+        if let Some(account) = &app.account {
+            check_member_arns(&at, app, account, &mut push);
         }
         for (j, step) in app.capacity.iter().enumerate() {
             check_capacity_step(&format!("{at}.capacity[{j}]"), step, &mut push);

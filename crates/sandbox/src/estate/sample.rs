@@ -118,6 +118,7 @@ fn application(p: &str, region_alarm: &str, seeded: &SeededApp<'_>) -> Applicati
             primary: PRIMARY.to_string(),
             secondary: SECONDARY.to_string(),
         },
+        account: None,
         dns: vec![DnsRecordPair {
             hosted_zone_id: seeded.zone_id.to_string(),
             name: app.record.to_string(),

@@ -13,6 +13,7 @@ fn app(kind: DatabaseKind, action: DbAction) -> AppMove {
         target: Side::Secondary,
         from_region: "us-east-1".into(),
         to_region: "us-west-2".into(),
+        account: None,
         database: DatabasePlan {
             kind,
             action,

@@ -88,6 +88,10 @@ pub struct ChangeRef {
     pub hosted_zone_id: String,
     pub change_id: String,
     pub records: usize,
+    /// The member account whose zone it is (none: lifeboat's own): the
+    /// change is looked at there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<lifeboat_core::registry::Account>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -103,6 +107,21 @@ pub struct ShiftOutput {
     /// What the routing-control apps' move did (null when the wave has none).
     #[serde(default)]
     pub arc: Option<ArcReport>,
+}
+
+impl ShiftOutput {
+    /// This output and another account's, as one.
+    pub fn and(mut self, other: ShiftOutput) -> ShiftOutput {
+        self.apps.extend(other.apps);
+        self.moving.extend(other.moving);
+        self.changes.extend(other.changes);
+        self.records_changed += other.records_changed;
+        self.arc = match (self.arc, other.arc) {
+            (Some(a), Some(b)) => Some(a.and(b)),
+            (a, b) => a.or(b),
+        };
+        self
+    }
 }
 
 /// The database endpoint CNAMEs to repoint at their new writer (none already right).
@@ -270,6 +289,7 @@ pub async fn shift_dns(
             hosted_zone_id: b.hosted_zone_id.clone(),
             change_id: id,
             records: b.upserts.len(),
+            account: None,
         });
     }
     if batches.is_empty() {

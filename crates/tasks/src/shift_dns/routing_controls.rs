@@ -30,6 +30,20 @@ pub struct ArcReport {
 }
 
 impl ArcReport {
+    /// This account's report and another's, as one.
+    pub fn and(mut self, other: ArcReport) -> ArcReport {
+        if other.endpoint_region != self.endpoint_region {
+            self.endpoint_region = format!("{} and {}", self.endpoint_region, other.endpoint_region);
+        }
+        self.endpoints_skipped.extend(other.endpoints_skipped);
+        self.controls_changed += other.controls_changed;
+        self.updates += other.updates;
+        self.overridden_rules.extend(other.overridden_rules);
+        self.endpoint_records_not_repointed
+            .extend(other.endpoint_records_not_repointed);
+        self
+    }
+
     /// One line for people: what was set where, and what did not go as it should.
     pub fn describe(&self) -> String {
         let mut s = format!(

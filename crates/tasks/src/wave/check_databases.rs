@@ -54,7 +54,7 @@ async fn check_pending(
     // A throttled promote is made again; every other pending app is looked at.
     let jobs: Vec<(Services, AppMove, u32, bool)> = pending
         .into_iter()
-        .map(|(app, checks, retry)| (s.clone(), app.clone(), checks, retry))
+        .map(|(app, checks, retry)| (s.for_app(app), app.clone(), checks, retry))
         .collect();
     let (run_id, endpoints) = (wave.run_id.to_string(), wave.wave.arc_endpoints.clone());
     let results: Vec<(String, Result<Look, LifeboatError>)> = bounded(jobs, |(s, app, checks, retry)| {

@@ -49,7 +49,7 @@ pub async fn promote_wave(s: &Services, now: DateTime<Utc>, input: WaveInput) ->
         .into_iter()
         .map(|app| {
             (
-                s.clone(),
+                s.for_app(app),
                 PromoteInput {
                     run_id: input.run_id.clone(),
                     app: app.clone(),

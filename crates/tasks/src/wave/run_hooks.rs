@@ -76,7 +76,7 @@ pub async fn run_wave_hooks(s: &Services, input: WaveInput, when: HookWhen) -> R
                 attempt: 1,
             };
             let done = progress.apps.get(&a.app).map(|p| p.hooks.clone()).unwrap_or_default();
-            (s.clone(), clock, event, a.hooks_at(when).cloned().collect(), done)
+            (s.for_app(a), clock, event, a.hooks_at(when).cloned().collect(), done)
         })
         .collect();
     let results: Vec<(String, Vec<HookOutcome>)> = bounded(jobs, |(s, clock, event, hooks, done)| async move {

@@ -54,7 +54,7 @@ pub async fn scale_wave(s: &Services, input: WaveInput) -> Result<WaveStep, Life
                 .get(&a.app)
                 .map(|p| p.capacity.clone())
                 .unwrap_or_default();
-            (s.clone(), input.run_id.clone(), a.clone(), steps)
+            (s.for_app(a), input.run_id.clone(), a.clone(), steps)
         })
         .collect();
     let results: Vec<(String, Vec<CapacityOutcome>)> = bounded(jobs, |(s, run_id, app, steps)| async move {
@@ -381,8 +381,9 @@ pub async fn restore_wave(s: &Services, input: WaveInput) -> Result<WaveStep, Li
             continue;
         };
         let mut restored = Vec::new();
+        let s = s.for_app(app);
         for c in steps {
-            let note = put_back(s, c).await;
+            let note = put_back(&s, c).await;
             if note.starts_with("put back") {
                 step.done += 1;
             } else if note.starts_with("left") {

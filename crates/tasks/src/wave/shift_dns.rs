@@ -82,8 +82,39 @@ pub(super) async fn load_fenced(
 }
 
 /// The wave's records and routing controls changed as `change` says.
+/// One account's apps at a time (lifeboat's own first): a member account's
+/// records, zones and routing controls are read and changed as its role.
 pub(super) async fn change_traffic(s: &Services, change: ShiftInput) -> Result<ShiftOutput, LifeboatError> {
-    shift_dns(&*s.dns_read, &*s.dns_write, &*s.arc, BatchLimits::default(), change).await
+    let groups = crate::services::by_account(change.wave.apps.clone(), |a| a.account.as_ref());
+    let mut merged: Option<ShiftOutput> = None;
+    for (account, apps) in groups {
+        let ports = s.for_account(account.as_ref());
+        let mut part = change.clone();
+        part.wave.apps = apps;
+        let mut out = shift_dns(
+            &*ports.dns_read,
+            &*ports.dns_write,
+            &*ports.arc,
+            BatchLimits::default(),
+            part,
+        )
+        .await?;
+        for c in &mut out.changes {
+            c.account = account.clone();
+        }
+        merged = Some(match merged {
+            None => out,
+            Some(m) => m.and(out),
+        });
+    }
+    Ok(merged.unwrap_or(ShiftOutput {
+        mode: change.mode,
+        apps: vec![],
+        moving: vec![],
+        changes: vec![],
+        records_changed: 0,
+        arc: None,
+    }))
 }
 
 /// What a traffic step answers: apps moved (or put back) and the changes to wait for.

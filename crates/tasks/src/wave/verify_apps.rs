@@ -14,6 +14,7 @@ use lifeboat_aws::AwsError;
 use lifeboat_aws::ports::AlarmStates;
 use lifeboat_core::LifeboatError;
 use lifeboat_core::plan::AppMove;
+use lifeboat_core::registry::Account;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Alarm states read in advance, a batch of names per Region, so that each
@@ -57,26 +58,32 @@ pub async fn verify_wave(s: &Services, now: DateTime<Utc>, input: WaveInput) -> 
             })
         })
         .collect();
-    // DescribeAlarms takes 100 names a call: all the wave's, per Region, at once.
-    let mut by_region: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    // DescribeAlarms takes 100 names a call: all the wave's, per account and Region, at once.
+    let mut wanted: BTreeMap<Option<Account>, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
     for a in &todo {
-        by_region
+        wanted
+            .entry(a.account.clone())
+            .or_default()
             .entry(a.verification.region.clone())
             .or_default()
             .extend(a.verification.alarms.iter().cloned());
     }
-    let mut states = BTreeMap::new();
-    for (region, names) in by_region {
-        let names: Vec<String> = names.into_iter().collect();
-        if !names.is_empty() {
-            let read = s.alarms.alarm_states(&region, &names).await;
-            if let Err(e) = &read {
-                tracing::warn!(%region, error = %e, "alarms unread this round: their apps are checked again");
+    let mut prefetched: BTreeMap<Option<Account>, std::sync::Arc<PrefetchedAlarms>> = BTreeMap::new();
+    for (account, by_region) in wanted {
+        let reader = s.for_account(account.as_ref());
+        let mut states = BTreeMap::new();
+        for (region, names) in by_region {
+            let names: Vec<String> = names.into_iter().collect();
+            if !names.is_empty() {
+                let read = reader.alarms.alarm_states(&region, &names).await;
+                if let Err(e) = &read {
+                    tracing::warn!(%region, error = %e, "alarms unread this round: their apps are checked again");
+                }
+                states.insert(region.clone(), read);
             }
-            states.insert(region.clone(), read);
         }
+        prefetched.insert(account, std::sync::Arc::new(PrefetchedAlarms(states)));
     }
-    let alarms = std::sync::Arc::new(PrefetchedAlarms(states));
     let jobs: Vec<(Services, std::sync::Arc<PrefetchedAlarms>, VerifyInput)> = todo
         .into_iter()
         .map(|app| {
@@ -85,9 +92,13 @@ pub async fn verify_wave(s: &Services, now: DateTime<Utc>, input: WaveInput) -> 
                 .get(&app.app)
                 .and_then(|p| p.verify.as_ref())
                 .map_or(0, |v| v.checks);
+            let alarms = prefetched
+                .get(&app.account)
+                .cloned()
+                .unwrap_or_else(|| std::sync::Arc::new(PrefetchedAlarms(BTreeMap::new())));
             (
-                s.clone(),
-                alarms.clone(),
+                s.for_app(app),
+                alarms,
                 VerifyInput {
                     app: app.clone(),
                     checks,
