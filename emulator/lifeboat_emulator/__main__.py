@@ -22,6 +22,7 @@ from . import (
     rds,
     route53,
     stepfunctions,
+    sts,
 )
 
 
@@ -52,6 +53,7 @@ def _control(environ, start_response, path):
         "cloudwatch": cloudwatch.control,
         "lambda": awslambda.control,
         "stepfunctions": stepfunctions.control,
+        "sts": sts.control,
     }.get(service)
     if handler is None:
         data = f'{{"error": "unknown control {path}"}}'.encode()
@@ -69,6 +71,7 @@ def _call(self, environ, start_response):
         globaltables.reset()
         awslambda.reset()
         stepfunctions.reset()
+        sts.reset()
     if path.startswith(CONTROL_PREFIX):
         return _control(environ, start_response, path)
     service, region = _credential_scope(environ)
@@ -91,6 +94,7 @@ def install() -> None:
     autoscaling.install()
     awslambda.install()
     stepfunctions.install()
+    sts.install()
     ecs.install()
     cloudwatch.install()
     dynamodb.install()

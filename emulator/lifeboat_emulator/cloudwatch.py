@@ -17,7 +17,7 @@ data comes (missing periods between datapoints are judged); the newest
 datapoint's period stands in for "now", which keeps tests deterministic.
 CloudWatch's clock is moved by hand instead: `POST
 /lifeboat-emulator/cloudwatch/regions/{region}/evaluate {"at": EPOCH}`
-evaluates every metric alarm of that Region as of `at` (the periods up to
+evaluates every metric alarm of that Region, in every account, as of `at` (the periods up to
 the one holding `at`, missing ones per TreatMissingData), as CloudWatch does
 each minute. Alarms set with SetAlarmState and never sent data are left
 alone by data arriving. Metric
@@ -47,7 +47,6 @@ from typing import TYPE_CHECKING, Any
 from moto.cloudwatch.exceptions import ValidationError
 from moto.cloudwatch.models import Alarm, CloudWatchBackend, MetricDatum, cloudwatch_backends
 from moto.cloudwatch.responses import CloudWatchResponse
-from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.responses import EmptyResult
 
 if TYPE_CHECKING:
@@ -143,11 +142,13 @@ def control(environ: WSGIEnvironment, start_response: StartResponse, path: str) 
     if len(parts) == 5 and parts[2] == "regions" and parts[4] == "evaluate":
         length = int(environ.get("CONTENT_LENGTH") or 0)
         asked = json.loads(environ["wsgi.input"].read(length) or b"{}")
-        backend = cloudwatch_backends[DEFAULT_ACCOUNT_ID][parts[3]]
         states = {}
-        for alarm in list(backend.alarms.values()):
-            if not alarm.rule:
-                states[alarm.name] = evaluate(backend, alarm, at=float(asked["at"]))
+        # Every account's alarms in the Region (a member account's too).
+        for account in list(cloudwatch_backends.keys()):
+            backend = cloudwatch_backends[account][parts[3]]
+            for alarm in list(backend.alarms.values()):
+                if not alarm.rule:
+                    states[alarm.name] = evaluate(backend, alarm, at=float(asked["at"]))
         body, status = {"region": parts[3], "states": states}, "200 OK"
     else:
         body, status = {"error": f"unknown control {path}"}, "404 Not Found"

@@ -2,8 +2,11 @@
 clock, each request (or record change) taking a token; an empty bucket is
 the service's own throttling error. On unless LIFEBOAT_EMULATOR_QUOTAS=off
 (`lifeboat emulator --no-quotas`); requests signed with the access key
-`setup` are exempt (what a test or the demo does to build its estate is not
-what lifeboat does on the day). `GET /lifeboat-emulator/quotas` lists each
+`setup`, or by a role session named `setup` (`sts.py`), are exempt (what a
+test or the demo does to build its estate is not what lifeboat does on the
+day). Every bucket is an account's, as AWS's quotas are: a member account's
+calls take from its own buckets, keyed `ACCOUNT:...` (the default account's
+keys carry no prefix). `GET /lifeboat-emulator/quotas` lists each
 bucket's throttles; `POST /lifeboat-emulator/quotas {"enabled": false}`
 turns the mode off.
 
@@ -42,6 +45,11 @@ import threading
 import time
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
+
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.iam.models import get_account_id_from
+
+from . import sts
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
@@ -186,7 +194,8 @@ def _buckets_for(service, region, environ, body):
     return [], None
 
 
-def _access_key(environ):
+def access_key(environ: WSGIEnvironment) -> str:
+    """The access key id a SigV4 request was signed with ('' when unsigned)."""
     auth = environ.get("HTTP_AUTHORIZATION", "")
     try:
         return auth.split("Credential=", 1)[1].split("/", 1)[0]
@@ -231,11 +240,22 @@ def _answer(start_response, environ, shape, key):
     return [body]
 
 
+def _exempt(access_key):
+    return access_key == EXEMPT_KEY or sts.session_of(access_key) == EXEMPT_KEY
+
+
+def _account_prefix(access_key):
+    """'' for the default account, 'ACCOUNT:' for any other (its own buckets)."""
+    account = get_account_id_from(access_key)
+    return "" if account == DEFAULT_ACCOUNT_ID else f"{account}:"
+
+
 def check(
     environ: WSGIEnvironment, start_response: StartResponse, service: str | None, region: str | None
 ) -> list[bytes] | None:
     """None to let the request through, or the throttling answer (body read and put back)."""
-    if not _enabled or not service or _access_key(environ) == EXEMPT_KEY:
+    key = access_key(environ)
+    if not _enabled or not service or _exempt(key):
         return None
     length = int(environ.get("CONTENT_LENGTH") or 0)
     body = environ["wsgi.input"].read(length) if length else b""
@@ -243,6 +263,8 @@ def check(
     wanted, shape = _buckets_for(service, region, environ, body)
     if not wanted:
         return None
+    prefix = _account_prefix(key)
+    wanted = [(prefix + name, *rest) for name, *rest in wanted]
     empty = _take_all(wanted)
     if empty is None:
         return None

@@ -40,19 +40,20 @@ from xml.sax.saxutils import escape
 
 from moto.core.responses import ActionResult
 from moto.core.utils import utcnow
+from moto.iam.models import get_account_id_from
 from moto.route53.exceptions import InvalidInput
 from moto.route53.exceptions import NoSuchHostedZone as HostedZoneNotFound
 from moto.route53.models import route53_backends
 from moto.route53.responses import Route53
 
 from . import arc
+from .quotas import access_key
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
 
     from moto.route53.models import HealthCheck, Route53Backend
 
-ACCOUNT = "123456789012"
 XMLNS = "https://route53.amazonaws.com/doc/2013-04-01/"
 
 _orig_create_health_check = Route53.create_health_check
@@ -206,7 +207,8 @@ def test_dns_answer(environ: WSGIEnvironment, start_response: StartResponse) -> 
 
     zone_id = get("hostedzoneid").replace("/hostedzone/", "")
     name, record_type = get("recordname"), get("recordtype").upper()
-    backend = route53_backends[ACCOUNT]["aws"]
+    # The caller's account, as moto reads it from the request's access key.
+    backend = route53_backends[get_account_id_from(access_key(environ))]["aws"]
     try:
         values, code = _answer(backend, zone_id, name, record_type)
     except HostedZoneNotFound as e:

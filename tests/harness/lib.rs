@@ -174,6 +174,11 @@ pub struct TestEnv {
     pub settings: Settings,
     pub estate: Estate,
     pub namespace: String,
+    /// The account lifeboat's own tables are in (`config`'s, unless the
+    /// estate lives in a member account).
+    pub home_config: SdkConfig,
+    /// The member account the whole estate lives in, if it does.
+    pub member: Option<lifeboat_core::registry::Account>,
 }
 
 impl TestEnv {
@@ -183,9 +188,31 @@ impl TestEnv {
     }
 
     pub async fn with_endpoint(endpoint: &str) -> TestEnv {
-        let namespace = unique("t");
-        let config = setup_config(&moto().endpoint()).await;
-        let estate = seed_estate(&config, &namespace).await.unwrap();
+        Self::seeded(endpoint, false).await
+    }
+
+    /// The sample estate in member account 222233334444, every app naming
+    /// its role; lifeboat's tables in the account it runs in. `config`
+    /// builds and reads the member's estate; `admin()` reads both.
+    pub async fn in_member_account() -> TestEnv {
+        Self::seeded(&moto().endpoint(), true).await
+    }
+
+    async fn seeded(endpoint: &str, in_member: bool) -> TestEnv {
+        use lifeboat_sandbox::estate::accounts;
+        let namespace = unique(if in_member { "m" } else { "t" });
+        let home_config = setup_config(&moto().endpoint()).await;
+        let (config, member) = if in_member {
+            let role = accounts::member_role(&namespace);
+            accounts::make_member_role(moto(), &role).unwrap();
+            (accounts::member_setup_config(&home_config, &role, REGION), Some(role))
+        } else {
+            (home_config.clone(), None)
+        };
+        let mut estate = seed_estate(&config, &namespace).await.unwrap();
+        for app in &mut estate.registry.applications {
+            app.account = member.clone();
+        }
         let settings = Settings {
             registry_table: format!("{namespace}-registry"),
             journal_table: format!("{namespace}-journal"),
@@ -198,6 +225,8 @@ impl TestEnv {
             settings,
             estate,
             namespace,
+            home_config,
+            member,
         };
         let s = env.admin();
         lifeboat_tasks::apply_registry::apply_registry(&*s.registry, &env.estate.registry, false)
@@ -220,7 +249,19 @@ impl TestEnv {
     /// Services straight against the emulator (not through any proxy, exempt
     /// from its quotas), for setup and checks.
     pub fn admin(&self) -> Services {
-        AwsServicesFactory::new(self.config.clone(), self.settings.clone(), CallCounter::new()).services()
+        let home =
+            AwsServicesFactory::new(self.home_config.clone(), self.settings.clone(), CallCounter::new()).services();
+        if self.member.is_none() {
+            return home;
+        }
+        // The member's estate through the setup session (not lifeboat's own, which a run assumes afresh).
+        let scene = AwsServicesFactory::new(self.config.clone(), self.settings.clone(), CallCounter::new()).services();
+        Services {
+            registry: home.registry,
+            journal: home.journal,
+            lease: home.lease,
+            ..scene
+        }
     }
 
     /// The namespaced name of a seeded alarm (e.g. `storefront-usw2-errors`).

@@ -19,7 +19,7 @@ use std::sync::{Mutex, OnceLock};
 const SESSION_SECONDS: i32 = 3600;
 
 /// The session name CloudTrail shows for lifeboat's calls in the other account.
-const SESSION_NAME: &str = "lifeboat";
+pub const SESSION_NAME: &str = "lifeboat";
 
 /// An IAM role to act as, and the external id its trust policy asks for.
 pub use lifeboat_core::registry::Account as RoleRef;
@@ -29,6 +29,7 @@ pub use lifeboat_core::registry::Account as RoleRef;
 struct AssumedRole {
     sts: aws_sdk_sts::Client,
     role: RoleRef,
+    session: String,
 }
 
 impl AssumedRole {
@@ -37,7 +38,7 @@ impl AssumedRole {
             .sts
             .assume_role()
             .role_arn(&self.role.role_arn)
-            .role_session_name(SESSION_NAME)
+            .role_session_name(&self.session)
             .set_external_id(self.role.external_id.clone())
             .duration_seconds(SESSION_SECONDS)
             .send()
@@ -71,7 +72,7 @@ impl ProvideCredentials for AssumedRole {
     }
 }
 
-type Key = (RoleRef, String);
+type Key = (RoleRef, String, String);
 
 fn configs() -> &'static Mutex<HashMap<Key, SdkConfig>> {
     static CONFIGS: OnceLock<Mutex<HashMap<Key, SdkConfig>>> = OnceLock::new();
@@ -83,7 +84,18 @@ fn configs() -> &'static Mutex<HashMap<Key, SdkConfig>> {
 /// every caller of the process. The first caller's `counter` counts the
 /// AssumeRole calls.
 pub fn assumed_config(base: &SdkConfig, role: &RoleRef, region: &str, counter: &CallCounter) -> SdkConfig {
-    let key = (role.clone(), region.to_string());
+    assumed_config_as(base, role, region, counter, SESSION_NAME)
+}
+
+/// As [`assumed_config`], its session named `session` (a test's setup names its own).
+pub fn assumed_config_as(
+    base: &SdkConfig,
+    role: &RoleRef,
+    region: &str,
+    counter: &CallCounter,
+    session: &str,
+) -> SdkConfig {
+    let key = (role.clone(), region.to_string(), session.to_string());
     let mut configs = configs().lock().unwrap_or_else(|e| e.into_inner());
     if let Some(c) = configs.get(&key) {
         return c.clone();
@@ -97,6 +109,7 @@ pub fn assumed_config(base: &SdkConfig, role: &RoleRef, region: &str, counter: &
     let provider = AssumedRole {
         sts,
         role: role.clone(),
+        session: session.to_string(),
     };
     let config = base
         .to_builder()

@@ -53,6 +53,17 @@ impl AwsError {
             err,
             SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_)
         );
+        // Not sent for a reason of ours (no credentials: another account's
+        // role refused): an answer to fix, not a dark endpoint to wait out.
+        if let SdkError::DispatchFailure(e) = &err
+            && !e.is_io()
+            && !e.is_timeout()
+        {
+            return AwsError::Other(format!(
+                "{what}: the request could not be sent: {}",
+                DisplayErrorContext(&err)
+            ));
+        }
         match code.as_deref() {
             Some(c) if THROTTLING_CODES.contains(&c) => AwsError::Throttled(text),
             // A dark endpoint: say so in a line, not with the whole response dump.

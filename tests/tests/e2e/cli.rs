@@ -1020,6 +1020,8 @@ async fn the_binary_alone_in_an_empty_directory_runs_emulator_apply_plan_run_and
         settings: lifeboat_tasks::Settings::default(),
         estate,
         namespace: String::new(),
+        home_config: setup.clone(),
+        member: None,
     };
 
     let (applied, _) = output(&["registry", "apply", "registry.yaml"]);

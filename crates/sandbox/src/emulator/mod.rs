@@ -79,6 +79,7 @@ const EXTENSION: &[(&str, &str)] = &[
         "stepfunctions.py",
         include_str!("../../../../emulator/lifeboat_emulator/stepfunctions.py"),
     ),
+    ("sts.py", include_str!("../../../../emulator/lifeboat_emulator/sts.py")),
 ];
 
 /// Writes the extension package under a fresh temporary directory; returns it.

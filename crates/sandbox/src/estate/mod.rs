@@ -3,6 +3,7 @@
 //! controls, and the registry that names them. The demo, the tests' harness
 //! and the benchmarks build on it; `demo` narrates what a run does with it.
 
+pub mod accounts;
 pub mod arc;
 pub mod capacity;
 mod databases;
