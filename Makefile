@@ -81,7 +81,7 @@ $(CHECKOV_VENV)/.installed: constraints-checkov.txt
 	@touch $@
 
 infra-lint: setup $(CHECKOV_VENV)/.installed
-	$(VENV)/bin/cfn-lint infra/template.yaml infra/pipeline.yaml
+	$(VENV)/bin/cfn-lint infra/template.yaml infra/pipeline.yaml infra/member-role.yaml
 	$(CHECKOV_VENV)/bin/checkov --directory infra --framework cloudformation --compact --quiet --skip-download
 	$(VENV)/bin/python infra/check_boundary.py
 	$(VENV)/bin/ruff check infra

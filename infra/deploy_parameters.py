@@ -11,7 +11,8 @@ reported at once and the deploy stops:
 - a placeholder left in: a value with `REPLACE`, the account 000000000000,
   or an `example.` address;
 - a parameter whose template default is only a stand-in (the routing
-  controls, restore KMS keys, operator roles, trigger alarms, alert email)
+  controls, restore KMS keys, operator roles, member roles, trigger alarms,
+  alert email)
   left to that default. Where an estate has none, the file says so with
   "none", and the template's inert value is passed.
 
@@ -34,9 +35,16 @@ TEMPLATE = os.path.join(ROOT, "infra", "template.yaml")
 
 # Parameters whose template default stands in for "not configured": the file
 # must set each, to a real value or to "none" where the estate has none.
-MUST_SET = ["TriggerAlarmNames", "RoutingControlArns", "RestoreKmsKeyArns", "OperatorRoleArns", "AlertEmail"]
+MUST_SET = [
+    "TriggerAlarmNames",
+    "RoutingControlArns",
+    "RestoreKmsKeyArns",
+    "OperatorRoleArns",
+    "MemberRoleArns",
+    "AlertEmail",
+]
 # "none" is accepted for these (AlertEmail: nobody is paged, said explicitly).
-MAY_BE_NONE = {"RoutingControlArns", "RestoreKmsKeyArns", "OperatorRoleArns", "AlertEmail"}
+MAY_BE_NONE = {"RoutingControlArns", "RestoreKmsKeyArns", "OperatorRoleArns", "MemberRoleArns", "AlertEmail"}
 PLACEHOLDER = re.compile(r"REPLACE|000000000000|@example\.|\.example\.(com|org)", re.IGNORECASE)
 
 

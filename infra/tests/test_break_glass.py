@@ -19,6 +19,7 @@ GOOD = {
     "RoutingControlArns": "none",
     "RestoreKmsKeyArns": "none",
     "OperatorRoleArns": "arn:aws:iam::111122223333:role/sre",
+    "MemberRoleArns": "none",
     "AlertEmail": "oncall@corp.test",
 }
 

@@ -23,6 +23,7 @@ GOOD = {
     "RoutingControlArns": "none",
     "RestoreKmsKeyArns": "arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
     "OperatorRoleArns": "arn:aws:iam::111122223333:role/sre",
+    "MemberRoleArns": "none",
     "AlertEmail": "oncall@corp.test",
     "DrillSchedule": "cron(0 3 ? * MON *)",
 }

@@ -198,6 +198,11 @@ impl TestEnv {
         Self::seeded(&moto().endpoint(), true).await
     }
 
+    /// As [`TestEnv::in_member_account`], lifeboat's calls through `endpoint` (a proxy).
+    pub async fn in_member_account_with_endpoint(endpoint: &str) -> TestEnv {
+        Self::seeded(endpoint, true).await
+    }
+
     async fn seeded(endpoint: &str, in_member: bool) -> TestEnv {
         use lifeboat_sandbox::estate::accounts;
         let namespace = unique(if in_member { "m" } else { "t" });

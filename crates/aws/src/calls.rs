@@ -17,7 +17,8 @@ pub struct CallCounter {
     counts: Arc<Mutex<ApiCalls>>,
     /// DynamoDB calls by (operation, table): IAM authorises them per table.
     tables: Arc<Mutex<BTreeSet<(String, String)>>>,
-    parent: Option<Box<CallCounter>>,
+    /// Counters its counts also go to (the run's; a member role's tally).
+    parents: Vec<CallCounter>,
 }
 
 /// The tables a DynamoDB request names (TableName, RequestItems, TransactItems).
@@ -46,7 +47,15 @@ impl CallCounter {
         CallCounter {
             counts: Arc::default(),
             tables: Arc::default(),
-            parent: Some(Box::new(self.clone())),
+            parents: vec![self.clone()],
+        }
+    }
+    /// A fresh counter whose counts also go to `self` and to `other`.
+    pub fn child_also(&self, other: &CallCounter) -> CallCounter {
+        CallCounter {
+            counts: Arc::default(),
+            tables: Arc::default(),
+            parents: vec![self.clone(), other.clone()],
         }
     }
     fn record_table(&self, op: &str, table: &str) {
@@ -54,7 +63,7 @@ impl CallCounter {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert((op.to_string(), table.to_string()));
-        if let Some(p) = &self.parent {
+        for p in &self.parents {
             p.record_table(op, table);
         }
     }
@@ -64,7 +73,7 @@ impl CallCounter {
     }
     pub fn record(&self, key: &str) {
         self.counts.lock().unwrap_or_else(|e| e.into_inner()).add(key, 1);
-        if let Some(p) = &self.parent {
+        for p in &self.parents {
             p.record(key);
         }
     }

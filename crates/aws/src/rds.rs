@@ -19,16 +19,31 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone)]
 pub struct Rds {
     clients: AwsClients,
+    /// A member account's id, known from its role: its calls are not the
+    /// process's own account's (nor its RDS quota).
+    member: Option<String>,
 }
 
 impl Rds {
     pub fn new(clients: AwsClients) -> Self {
-        Rds { clients }
+        Rds { clients, member: None }
     }
 
-    /// The account the functions run in (a source instance's ARN names it):
-    /// STS GetCallerIdentity once per process (it needs no permission).
+    /// RDS in member account `account`, its clients acting as its role.
+    pub fn in_member_account(clients: AwsClients, account: &str) -> Self {
+        Rds {
+            clients,
+            member: Some(account.to_string()),
+        }
+    }
+
+    /// The account the databases are in (a source instance's ARN names it):
+    /// a member's, or the functions' own, asked of STS GetCallerIdentity once
+    /// per process (it needs no permission).
     async fn account_id(&self) -> Result<String, AwsError> {
+        if let Some(member) = &self.member {
+            return Ok(member.clone());
+        }
         static ACCOUNT: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
         ACCOUNT
             .get_or_try_init(|| async {
@@ -49,7 +64,9 @@ impl Rds {
 
     /// An RDS client for `region`, after a token of that Region's RDS quota.
     async fn paced(&self, region: &str) -> aws_sdk_rds::Client {
-        pacing::pace(&format!("rds:{region}"), pacing::RDS_ACCOUNT).await;
+        // Each account has its own RDS quota.
+        let account = self.member.as_deref().map(|a| format!("{a}:")).unwrap_or_default();
+        pacing::pace(&format!("rds:{account}{region}"), pacing::RDS_ACCOUNT).await;
         self.clients.rds(region)
     }
 }

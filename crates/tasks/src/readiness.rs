@@ -187,7 +187,8 @@ pub async fn evaluate(s: &Services, now: DateTime<Utc>) -> Result<Evaluation, Li
             apps.extend(group.iter().map(|app| unassumable(app, account, &why, &previous, now)));
             continue;
         }
-        apps.extend(evaluate_group(&member, &registry, &group, &previous, now, timeout).await?);
+        // Boxed: one account's evaluation is a large future.
+        apps.extend(Box::pin(evaluate_group(&member, &registry, &group, &previous, now, timeout)).await?);
     }
     // In the registry's order, as before accounts were grouped.
     let order: BTreeMap<&str, usize> = registry

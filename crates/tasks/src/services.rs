@@ -311,6 +311,11 @@ pub struct AwsServicesFactory {
     pub settings: Settings,
     /// Every invocation's calls also count here (the whole local run's total).
     pub run_counter: CallCounter,
+    /// Member accounts' roles, assumed once for the factory's life (the
+    /// Lambda's process, the local run) and refreshed before they expire.
+    pub assumed: lifeboat_aws::accounts::AssumedRoles,
+    /// The member account its configuration acts in (None: the functions' own).
+    pub member: Option<String>,
 }
 
 impl AwsServicesFactory {
@@ -321,6 +326,8 @@ impl AwsServicesFactory {
             http: default_prober(),
             settings,
             run_counter,
+            assumed: Default::default(),
+            member: None,
         }
     }
 }
@@ -368,6 +375,7 @@ impl ServicesFactory for AwsServicesFactory {
         let accounts = Arc::new(AwsMemberAccounts {
             home_config: self.config.clone(),
             counter: counter.clone(),
+            assumed: self.assumed.clone(),
             made: Default::default(),
         });
         self.build(&self.config, counter, accounts)
@@ -381,6 +389,7 @@ struct AwsMemberAccounts {
     home_config: aws_config::SdkConfig,
     /// The invocation's counter: the member's calls (and AssumeRole) count with lifeboat's own.
     counter: CallCounter,
+    assumed: lifeboat_aws::accounts::AssumedRoles,
     made: std::sync::Mutex<std::collections::HashMap<Account, Services>>,
 }
 
@@ -389,7 +398,7 @@ impl MemberAccounts for AwsMemberAccounts {
     /// GetCallerIdentity as the role: the AssumeRole its credentials need, then the account they act in.
     async fn assumable(&self, home: &Services, account: &Account) -> Result<(), String> {
         let member = self.services_as(home, account);
-        let sts = AwsClients::new(&member.sdk_config, self.counter.clone()).sts();
+        let sts = AwsClients::new(&member.sdk_config, member.counter.clone()).sts();
         let who = sts.get_caller_identity().send().await.map_err(|e| {
             lifeboat_aws::AwsError::from_sdk(&format!("STS GetCallerIdentity as {}", account.role_arn), e).to_string()
         })?;
@@ -413,14 +422,20 @@ impl MemberAccounts for AwsMemberAccounts {
             .region()
             .map(|r| r.to_string())
             .unwrap_or_else(|| "us-east-1".to_string());
-        let config = lifeboat_aws::accounts::assumed_config(&self.home_config, account, &region, &self.counter);
+        let config = self.assumed.config(&self.home_config, account, &region, &self.counter);
         let factory = AwsServicesFactory {
             config: config.clone(),
             http: home.http.clone(),
             settings: home.settings.clone(),
             run_counter: CallCounter::new(),
+            assumed: self.assumed.clone(),
+            member: Some(account.id().to_string()),
         };
-        let s = factory.build(&config, self.counter.clone(), Arc::new(OwnAccountOnly));
+        // Its calls count with the invocation's, and in the role's own tally.
+        let counter = self
+            .counter
+            .child_also(&lifeboat_aws::accounts::member_calls(&account.role_arn));
+        let s = factory.build(&config, counter, Arc::new(OwnAccountOnly));
         made.insert(account.clone(), s.clone());
         s
     }
@@ -437,7 +452,10 @@ impl AwsServicesFactory {
         let clients = AwsClients::new(config, counter);
         let route53 = Arc::new(Route53::new(clients.route53.clone()));
         let route53_best_effort = Arc::new(Route53::new(clients.route53_best_effort()));
-        let rds = Arc::new(Rds::new(clients.clone()));
+        let rds = Arc::new(match &self.member {
+            Some(account) => Rds::in_member_account(clients.clone(), account),
+            None => Rds::new(clients.clone()),
+        });
         Services {
             registry: Arc::new(DynamoRegistry::new(
                 clients.dynamodb.clone(),

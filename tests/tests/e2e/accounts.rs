@@ -7,7 +7,7 @@
 
 use harness::{TestEnv, moto, sdk_config};
 use lifeboat_aws::CallCounter;
-use lifeboat_aws::accounts::{RoleRef, assumed_config};
+use lifeboat_aws::accounts::{AssumedRoles, RoleRef};
 use lifeboat_core::hooks::HookStatus;
 use lifeboat_core::outcome::{AppStatus, RunRecord};
 use lifeboat_core::registry::HookWhen;
@@ -47,13 +47,14 @@ fn record(exec: &lifeboat_states::Execution) -> RunRecord {
 #[tokio::test]
 async fn a_role_in_another_account_is_assumed_once_per_region_and_its_calls_land_there() {
     let base = sdk_config(&moto().endpoint()).await;
+    let roles = AssumedRoles::default();
     let role = RoleRef {
         role_arn: "arn:aws:iam::222233334444:role/lifeboat-member".into(),
         external_id: Some("lifeboat".into()),
     };
     make_member_role(moto(), &role).unwrap();
     let first = CallCounter::new();
-    let member = assumed_config(&base, &role, "us-west-2", &first);
+    let member = roles.config(&base, &role, "us-west-2", &first);
     let sts = aws_sdk_sts::Client::new(&member);
     let who = sts.get_caller_identity().send().await.unwrap();
     assert_eq!(who.account(), Some("222233334444"));
@@ -65,9 +66,9 @@ async fn a_role_in_another_account_is_assumed_once_per_region_and_its_calls_land
         .send()
         .await
         .unwrap();
-    // Another task of the same process asks for the same role: the same session, no new AssumeRole.
+    // Another task of the same process (or run) asks for the same role: the same session, no new AssumeRole.
     let second = CallCounter::new();
-    let again = assumed_config(&base, &role, "us-west-2", &second);
+    let again = roles.config(&base, &role, "us-west-2", &second);
     assert!(zone_names(&zones_client(&again, &second)).await.contains(&zone));
     assert_eq!(first.snapshot().get("sts:AssumeRole"), 1, "{:?}", first.snapshot());
     assert_eq!(second.snapshot().get("sts:AssumeRole"), 0);
@@ -79,7 +80,7 @@ async fn a_role_in_another_account_is_assumed_once_per_region_and_its_calls_land
     );
     // Another Region's STS endpoint: a session of its own.
     let third = CallCounter::new();
-    let east2 = assumed_config(&base, &role, "us-east-2", &third);
+    let east2 = roles.config(&base, &role, "us-east-2", &third);
     aws_sdk_sts::Client::new(&east2)
         .get_caller_identity()
         .send()

@@ -171,8 +171,26 @@ fn iam_action(call: &str) -> String {
     }
 }
 
-#[tokio::test]
-async fn every_function_policy_allows_exactly_the_calls_its_task_makes() {
+#[test]
+fn every_function_policy_allows_exactly_the_calls_its_task_makes() {
+    // Its scenarios run under one long future, and a member role's calls nest
+    // an SDK call (AssumeRole, for credentials) inside another: more than a
+    // test thread's 2 MiB of stack in a debug build.
+    std::thread::Builder::new()
+        .stack_size(16 << 20)
+        .spawn(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(policy_scenarios())
+        })
+        .unwrap()
+        .join()
+        .expect("the policy scenarios panicked (their message is above)");
+}
+
+async fn policy_scenarios() {
     // One counter per task, shared across the scenarios below.
     let counters: BTreeMap<&str, CallCounter> =
         TaskKind::ALL.iter().map(|k| (k.binary(), CallCounter::new())).collect();
@@ -404,8 +422,98 @@ async fn every_function_policy_allows_exactly_the_calls_its_task_makes() {
         lifeboat_tasks::readiness::record(&s, &ev, SECONDARY).await.unwrap();
     }
 
+    // 9. A member account's estate: a disaster failover of its apps with
+    // databases (the RPO gate, an Aurora failover, a backup restore, a
+    // calculated health check), a drill raising and
+    // putting back capacity with a hook, readiness, and a run whose record
+    // asks the member's Route 53 where apps are: every call for them made
+    // as the member role, which each function assumes.
+    let member_roles: Vec<String> = {
+        let member = TestEnv::in_member_account().await;
+        member.give_capacity("storefront").await;
+        member
+            .give_hook(
+                "storefront",
+                "flush-cache",
+                lifeboat_core::registry::HookWhen::BeforeTraffic,
+                "ok",
+                0,
+            )
+            .await;
+        verified_by_a_calculated_health_check(&member, "search").await;
+        let failover = run(
+            &member,
+            json!({"action": "failover", "mode": "disaster", "apps": ["payments", "orders", "search"]}),
+        )
+        .await;
+        assert_eq!(
+            failover.status,
+            lifeboat_states::ExecutionStatus::Succeeded,
+            "{:?} {:?}",
+            failover.error,
+            lifeboat::run_record(&failover)
+        );
+        run(
+            &member,
+            json!({"action": "drill", "apps": ["storefront"], "soak_seconds": 30}),
+        )
+        .await;
+        {
+            let s = AwsServicesFactory::new(
+                member.run_config.clone(),
+                member.settings.clone(),
+                readiness_counter.clone(),
+            )
+            .services();
+            lifeboat_tasks::readiness::evaluate(&s, chrono::Utc::now())
+                .await
+                .unwrap();
+        }
+        let proxy = harness::route53_throttling(10_000);
+        let member_throttled = TestEnv::in_member_account_with_endpoint(&proxy.endpoint()).await;
+        run(&member_throttled, json!({"action": "failover"})).await;
+        [&member, &member_throttled]
+            .iter()
+            .filter_map(|e| e.member.as_ref().map(|m| m.role_arn.clone()))
+            .collect::<Vec<String>>()
+    };
+
     let t = template();
     let mut problems = Vec::new();
+    // The member role's policy allows exactly the calls made as it (STS
+    // GetCallerIdentity needs no permission).
+    let member_needed: BTreeSet<String> = member_roles
+        .iter()
+        .flat_map(|r| lifeboat_aws::accounts::member_calls(r).snapshot().0.into_keys())
+        .filter(|c| c.as_str() != "sts:GetCallerIdentity")
+        .map(|c| iam_action(&c))
+        .collect();
+    let member_template: Yaml =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(root().join("infra/member-role.yaml")).unwrap()).unwrap();
+    let member_policy = &member_template["Resources"]["MemberRole"]["Properties"]["Policies"][0]["PolicyDocument"];
+    let mut member_allowed = BTreeSet::new();
+    for st in member_policy["Statement"].as_sequence().unwrap() {
+        if is_implied(st) {
+            continue;
+        }
+        match &st["Action"] {
+            Yaml::Sequence(a) => member_allowed.extend(a.iter().map(|x| x.as_str().unwrap().to_string())),
+            Yaml::String(a) => {
+                member_allowed.insert(a.clone());
+            }
+            _ => {}
+        }
+    }
+    for n in member_needed.difference(&member_allowed) {
+        problems.push(format!(
+            "a member app's call {n} is made as the member role, which does not allow it"
+        ));
+    }
+    for a in member_allowed.difference(&member_needed) {
+        problems.push(format!(
+            "the member role is allowed {a} but no call was made as it in these scenarios"
+        ));
+    }
     // Implied permissions go only with the call that implies them.
     for (name, f) in functions(&t) {
         let implied = statements(&f).any(is_implied);

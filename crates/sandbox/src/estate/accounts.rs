@@ -37,5 +37,11 @@ pub fn make_member_role(moto: &MotoServer, role: &Account) -> Result<(), SeedErr
 /// `setup` acting as `role` in `region`: the member's estate is built with
 /// it, in a session named `setup`, which the emulator's quotas leave alone.
 pub fn member_setup_config(setup: &SdkConfig, role: &Account, region: &str) -> SdkConfig {
-    lifeboat_aws::accounts::assumed_config_as(setup, role, region, &lifeboat_aws::CallCounter::new(), "setup")
+    lifeboat_aws::accounts::AssumedRoles::default().config_as(
+        setup,
+        role,
+        region,
+        &lifeboat_aws::CallCounter::new(),
+        "setup",
+    )
 }

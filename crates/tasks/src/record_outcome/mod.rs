@@ -142,6 +142,9 @@ pub struct RecordPorts<'a> {
     pub own_calls: &'a CallCounter,
     /// Where kept triggers' alarms are read, to take them up (None: leave them kept).
     pub alarms: Option<&'a dyn AlarmStates>,
+    /// The services whose member accounts' records are read for their apps
+    /// (None: every app's records read with `dns`).
+    pub members: Option<&'a crate::services::Services>,
 }
 
 impl crate::services::Services {
@@ -155,6 +158,7 @@ impl crate::services::Services {
             settings: &self.settings,
             own_calls: &self.counter,
             alarms: None,
+            members: Some(self),
         }
     }
 }
@@ -175,26 +179,37 @@ async fn record_loaded(p: &RecordPorts<'_>, run: LoadedRun, input: RecordInput) 
         settings,
         own_calls,
         alarms,
+        members,
     } = *p;
     let (plan, progress) = run;
     let plan = &plan;
     // A stopped run has no progress for the waves it did not reach: ask Route 53 where those apps are.
-    let unreached: Vec<lifeboat_core::dns::RecordKey> = plan
+    let unreached: Vec<&lifeboat_core::plan::AppMove> = plan
         .phases
         .iter()
         .enumerate()
         .flat_map(|(p, phase)| phase.waves.iter().map(move |w| (p, w)))
         .filter(|(p, w)| !progress.contains_key(&(*p, w.index)))
-        .flat_map(|(_, w)| w.apps.iter().flat_map(|a| a.dns.iter().map(|c| c.key.clone())))
+        .flat_map(|(_, w)| w.apps.iter())
         .collect();
     let observed = if input.error.is_some() && !unreached.is_empty() && !plan.empty && !plan.dry_run {
-        match read_records(dns, unreached.iter()).await {
-            Ok(idx) => Some(idx),
-            Err(e) => {
-                tracing::warn!(error = %e, "could not read the records to report where apps are");
-                None
+        // Each account's records read as its role.
+        let mut index = lifeboat_core::dns::RecordIndex::default();
+        let mut read_all = true;
+        for (account, apps) in crate::services::by_account(unreached, |a| a.account.as_ref()) {
+            let keys: Vec<&lifeboat_core::dns::RecordKey> =
+                apps.iter().flat_map(|a| a.dns.iter().map(|c| &c.key)).collect();
+            let member = members.map(|s| s.for_account(account.as_ref()));
+            let reader = member.as_ref().map_or(dns, |m| &*m.dns_read);
+            match read_records(reader, keys).await {
+                Ok(idx) => index.extend(idx),
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not read the records to report where apps are");
+                    read_all = false;
+                }
             }
         }
+        read_all.then_some(index)
     } else {
         None
     };

@@ -90,6 +90,7 @@ async fn record(
         settings: &Settings::default(),
         own_calls: &lifeboat_aws::CallCounter::new(),
         alarms: None,
+        members: None,
     };
     record_outcome(&ports, input).await
 }
