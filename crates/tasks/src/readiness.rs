@@ -188,7 +188,18 @@ pub async fn evaluate(s: &Services, now: DateTime<Utc>) -> Result<Evaluation, Li
             continue;
         }
         // Boxed: one account's evaluation is a large future.
-        apps.extend(Box::pin(evaluate_group(&member, &registry, &group, &previous, now, timeout)).await?);
+        apps.extend(
+            Box::pin(evaluate_group(
+                &member,
+                account.as_ref().map(|_| s),
+                &registry,
+                &group,
+                &previous,
+                now,
+                timeout,
+            ))
+            .await?,
+        );
     }
     // In the registry's order, as before accounts were grouped.
     let order: BTreeMap<&str, usize> = registry
@@ -232,9 +243,37 @@ fn unassumable(
     }
 }
 
-/// Evaluates one account's apps with `s`, that account's services.
+/// Which of `wanted` alarms exist, by Region, read with `s`; a Region whose
+/// CloudWatch does not answer (the primary, dark) is unread, not missing.
+async fn read_alarms(
+    s: &Services,
+    wanted: &BTreeMap<String, BTreeSet<String>>,
+) -> Result<(BTreeMap<String, BTreeMap<String, String>>, BTreeMap<String, String>), LifeboatError> {
+    let mut existing = BTreeMap::new();
+    let mut unread = BTreeMap::new();
+    for (region, names) in wanted {
+        let names: Vec<String> = names.iter().cloned().collect();
+        if names.is_empty() {
+            continue;
+        }
+        match s.alarms.alarm_states(region, &names).await {
+            Ok(m) => {
+                existing.insert(region.clone(), m);
+            }
+            Err(e) if e.is_unavailable() => {
+                unread.insert(region.clone(), e.to_string());
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok((existing, unread))
+}
+
+/// Evaluates one account's apps with `s`, that account's services; `home`:
+/// lifeboat's own, when `s` is a member account's.
 async fn evaluate_group(
     s: &Services,
+    home: Option<&Services>,
     registry: &Registry,
     group: &[&Application],
     previous: &BTreeMap<String, AppReadiness>,
@@ -268,40 +307,45 @@ async fn evaluate_group(
         },
         _ => (Default::default(), None),
     };
-    // Alarms, by Region: which exist.
-    let mut wanted: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    // Alarms, by Region: which exist. Verification alarms are the apps'
+    // own (their account's); trigger and detection alarms are lifeboat's
+    // (EventBridge and the probe see the account lifeboat runs in).
+    let mut verification: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut lifeboats: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for a in group {
         for side in [Side::Primary, Side::Secondary] {
             let region = a.regions.get(side).to_string();
-            let entry = wanted.entry(region).or_default();
-            entry.extend(a.verification.alarms.get(side).iter().cloned());
-            entry.extend(a.triggers.alarms.iter().cloned());
+            verification
+                .entry(region.clone())
+                .or_default()
+                .extend(a.verification.alarms.get(side).iter().cloned());
+            lifeboats
+                .entry(region)
+                .or_default()
+                .extend(a.triggers.alarms.iter().cloned());
         }
         // The detection probe's alarm and its heartbeat, where the probe runs.
         if let Some(alarm) = a.detection_alarm() {
-            let entry = wanted.entry(a.regions.secondary.clone()).or_default();
+            let entry = lifeboats.entry(a.regions.secondary.clone()).or_default();
             entry.insert(alarm);
             entry.insert(PROBE_HEARTBEAT_ALARM.to_string());
         }
     }
-    // A Region whose CloudWatch does not answer (the primary, dark) is unread, not missing.
-    let mut existing: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-    let mut unread: BTreeMap<String, String> = BTreeMap::new();
-    for (region, names) in &wanted {
-        let names: Vec<String> = names.iter().cloned().collect();
-        if names.is_empty() {
-            continue;
-        }
-        match s.alarms.alarm_states(region, &names).await {
-            Ok(m) => {
-                existing.insert(region.clone(), m);
+    let (existing, unread, home_existing, home_unread) = match home {
+        // One account: one read of every name.
+        None => {
+            for (region, names) in lifeboats {
+                verification.entry(region).or_default().extend(names);
             }
-            Err(e) if e.is_unavailable() => {
-                unread.insert(region.clone(), e.to_string());
-            }
-            Err(e) => return Err(e.into()),
+            let (existing, unread) = read_alarms(s, &verification).await?;
+            (existing.clone(), unread.clone(), existing, unread)
         }
-    }
+        Some(home) => {
+            let (existing, unread) = read_alarms(s, &verification).await?;
+            let (home_existing, home_unread) = read_alarms(home, &lifeboats).await?;
+            (existing, unread, home_existing, home_unread)
+        }
+    };
     // The requests a move would be: a disaster failover, or a planned failback.
     let failover = normalize_trigger(&serde_json::json!({"action": "failover", "mode": "disaster"}))?;
     let failback = normalize_trigger(&serde_json::json!({"action": "failback"}))?;
@@ -339,6 +383,8 @@ async fn evaluate_group(
         }
         let found = |region: &str, name: &str| existing.get(region).is_some_and(|m| m.contains_key(name));
         let unknown = |region: &str| unread.contains_key(region);
+        let found_home = |region: &str, name: &str| home_existing.get(region).is_some_and(|m| m.contains_key(name));
+        let unknown_home = |region: &str| home_unread.contains_key(region);
         for alarm in app.verification.alarms.get(target) {
             if unknown(&to_region) {
                 reasons.push(format!(
@@ -349,8 +395,11 @@ async fn evaluate_group(
             }
         }
         for alarm in &app.triggers.alarms {
-            let somewhere_unread = unknown(&app.regions.primary) || unknown(&app.regions.secondary);
-            if !somewhere_unread && !found(&app.regions.primary, alarm) && !found(&app.regions.secondary, alarm) {
+            let somewhere_unread = unknown_home(&app.regions.primary) || unknown_home(&app.regions.secondary);
+            if !somewhere_unread
+                && !found_home(&app.regions.primary, alarm)
+                && !found_home(&app.regions.secondary, alarm)
+            {
                 reasons.push(format!(
                     "trigger alarm {alarm} not found in {} or {}",
                     app.regions.primary, app.regions.secondary
@@ -361,8 +410,8 @@ async fn evaluate_group(
         // holds its alarm back, so an outage would go unnoticed.
         if let (Some(alarm), Side::Secondary) = (app.detection_alarm(), target) {
             let region = &app.regions.secondary;
-            let state = |name: &str| existing.get(region.as_str()).and_then(|m| m.get(name)).cloned();
-            if !unknown(region) {
+            let state = |name: &str| home_existing.get(region.as_str()).and_then(|m| m.get(name)).cloned();
+            if !unknown_home(region) {
                 if state(&alarm).is_none() {
                     reasons.push(format!(
                         "detection: probe alarm {alarm} not found in {region}: `lifeboat registry apply` makes it"

@@ -371,7 +371,7 @@ pub async fn run_demo(format: OutputFormat) -> Result<i32, CliError> {
         );
     }
     let dark = dark::run(format, &setup, moto.port(), &estate.registry, &settings).await?;
-    let whole = whole_app::run(format, &config, &setup).await?;
+    let whole = whole_app::run(format, &moto, &config, &setup).await?;
     say(format, "");
     let history = s.journal.list_runs(10).await?;
     say(format, "Journal:");

@@ -3,13 +3,16 @@
 //! approve what an alarm proposes; storefront's recovery Region runs a pilot
 //! light (an Auto Scaling group and an ECS service raised before its traffic
 //! moves) and has a hook that flushes its cache before traffic; search keeps
-//! its data in a DocumentDB global cluster. The alarm fires, the run waits,
-//! an operator approves, and the failover goes on.
+//! its data in a DocumentDB global cluster; partner-portal lives in member
+//! account 222233334444, every call for it made as that account's role. The
+//! alarm fires, the run waits, an operator approves, and the failover goes on.
 
 use super::{ran, say};
+use crate::emulator::MotoServer;
+use crate::estate::accounts::{MEMBER_ACCOUNT, make_member_role, member_role, member_setup_config};
 use crate::estate::capacity::seed_capacity;
 use crate::estate::hooks::seed_hook_function;
-use crate::estate::{PRIMARY, SECONDARY, alarm_event, seed_docdb_global, seed_estate, set_alarm};
+use crate::estate::{DEMO_REGION, PRIMARY, SECONDARY, alarm_event, seed_docdb_global, seed_estate, set_alarm};
 use aws_config::SdkConfig;
 use aws_sdk_cloudwatch::types::StateValue;
 use lifeboat_aws::CallCounter;
@@ -33,7 +36,12 @@ pub struct WholeAppChapter {
 }
 
 /// Runs the chapter on the emulator (`config` signs lifeboat's calls, `setup` builds the scene).
-pub async fn run(format: OutputFormat, config: &SdkConfig, setup: &SdkConfig) -> Result<WholeAppChapter, CliError> {
+pub async fn run(
+    format: OutputFormat,
+    moto: &MotoServer,
+    config: &SdkConfig,
+    setup: &SdkConfig,
+) -> Result<WholeAppChapter, CliError> {
     let failed = |e: String| CliError::failed(format!("the whole-application chapter: {e}"));
     say(format, "");
     say(
@@ -82,6 +90,24 @@ pub async fn run(format: OutputFormat, config: &SdkConfig, setup: &SdkConfig) ->
             _ => {}
         }
     }
+    // partner-portal: a weighted app of member account 222233334444 (its
+    // records, health checks and alarms there), moved as the role the
+    // account made for lifeboat; the region-health alarm is lifeboat's.
+    let role = member_role(ns);
+    make_member_role(moto, &role).map_err(|e| failed(e.to_string()))?;
+    let member_setup = member_setup_config(setup, &role, DEMO_REGION);
+    let member_estate = seed_estate(&member_setup, &format!("{ns}-member"))
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    let mut partner = member_estate
+        .registry
+        .app("storefront")
+        .cloned()
+        .ok_or_else(|| failed("the member estate has no storefront".into()))?;
+    partner.name = MEMBER_APP.into();
+    partner.account = Some(role.clone());
+    partner.triggers.alarms = vec![estate.trigger_alarm.clone()];
+    registry.applications.push(partner);
     let settings = Settings {
         registry_table: format!("{ns}-registry"),
         journal_table: format!("{ns}-journal"),
@@ -97,7 +123,8 @@ pub async fn run(format: OutputFormat, config: &SdkConfig, setup: &SdkConfig) ->
         format,
         "   registry: approval required for alarms (900 s, then reject); storefront: an Auto Scaling group \
          (4 instances in us-east-1, 1 in us-west-2, MaxSize 2) then an ECS service (3 tasks, 0) raised to 100 %, \
-         and a flush-cache hook before its traffic; search: a DocumentDB global cluster (0.8 s behind)",
+         and a flush-cache hook before its traffic; search: a DocumentDB global cluster (0.8 s behind); \
+         partner-portal: in account 222233334444, moved as its role",
     );
 
     set_alarm(setup, PRIMARY, &estate.trigger_alarm, StateValue::Alarm)
@@ -175,6 +202,22 @@ pub async fn run(format: OutputFormat, config: &SdkConfig, setup: &SdkConfig) ->
     for line in &steps.lines {
         say(format, format!("   {line}"));
     }
+    let calls = factory.run_counter.snapshot();
+    let member_moved = rec
+        .apps
+        .iter()
+        .any(|a| a.app == MEMBER_APP && a.status == lifeboat_core::outcome::AppStatus::Moved);
+    let member_calls = lifeboat_aws::accounts::member_calls(&role.role_arn).snapshot();
+    say(
+        format,
+        format!(
+            "   {MEMBER_APP}: {} in account {MEMBER_ACCOUNT}, its {} call(s) made as {} (assumed {} time(s) for the run)",
+            if member_moved { "moved" } else { "NOT moved" },
+            member_calls.total(),
+            role.role_arn,
+            calls.get("sts:AssumeRole")
+        ),
+    );
     let hooks_ok = rec
         .apps
         .iter()
@@ -184,7 +227,8 @@ pub async fn run(format: OutputFormat, config: &SdkConfig, setup: &SdkConfig) ->
         && rec.approval.is_some()
         && steps.capacity_seconds.is_some()
         && steps.hooks == 1
-        && hooks_ok;
+        && hooks_ok
+        && member_moved;
     Ok(WholeAppChapter {
         json: json!({
             "execution": exec.name,
@@ -199,6 +243,9 @@ pub async fn run(format: OutputFormat, config: &SdkConfig, setup: &SdkConfig) ->
         as_expected,
     })
 }
+
+/// The chapter's app of member account 222233334444.
+const MEMBER_APP: &str = "partner-portal";
 
 /// What each new step added on the run's clock, and lines saying so.
 struct StepTimes {
