@@ -124,4 +124,26 @@ mod tests {
         assert!(keys.allows_kms_key("arn:aws:kms:us-west-2:1:key/a"));
         assert!(!keys.allows_kms_key("arn:aws:kms:us-west-2:1:key/b"));
     }
+
+    #[test]
+    fn a_member_app_needs_its_role_listed_and_nothing_of_this_stacks_zones() {
+        let mut app: Application = serde_json::from_value(serde_json::json!({
+            "name": "portal",
+            "regions": {"primary": "us-east-1", "secondary": "us-west-2"},
+            "account": {"role_arn": "arn:aws:iam::222233334444:role/lifeboat-member"},
+            "dns": [{"hosted_zone_id": "ZMEMBER", "name": "p.example.net.", "type": "CNAME",
+                     "set_identifiers": {"primary": "p1", "secondary": "p2"}}]
+        }))
+        .unwrap();
+        let scope = DeployedScope {
+            hosted_zones: Some(vec!["ZHOME".into()]),
+            member_roles: Some(vec!["arn:aws:iam::222233334444:role/other".into()]),
+            ..Default::default()
+        };
+        let gaps = scope.gaps(&app);
+        assert_eq!(gaps.len(), 1, "{gaps:?}");
+        assert!(gaps[0].contains("is not in the stack's MemberRoleArns"), "{gaps:?}");
+        app.account.as_mut().unwrap().role_arn = "arn:aws:iam::222233334444:role/other".into();
+        assert!(scope.gaps(&app).is_empty(), "the member's zone is its role's to grant");
+    }
 }

@@ -239,7 +239,9 @@ mod example_tests {
     #[test]
     fn the_documented_example_registry_is_valid() {
         let r = super::parse_registry(include_str!("../../../../examples/registry.yaml")).unwrap();
-        assert_eq!(r.applications.len(), 3);
+        assert_eq!(r.applications.len(), 4);
+        let member = r.app("partner-portal").unwrap().account.as_ref().unwrap();
+        assert_eq!(member.id(), "222233334444");
     }
 }
 
@@ -395,6 +397,15 @@ applications:
     assert!(text.contains("applications[0].account.role_arn"), "{text}");
     let fixed = doc.replace("us-west-2:111122223333", "us-west-2:222233334444");
     let reg = parse_registry(&fixed).unwrap();
+    let routed = fixed.replace(
+        "    hooks:\n",
+        "    traffic: { routing_controls: { primary: \"arn:aws:route53-recovery-control::222233334444:controlpanel/p/routingcontrol/a\", secondary: \"arn:aws:route53-recovery-control::222233334444:controlpanel/p/routingcontrol/b\" } }\n    hooks:\n",
+    );
+    let text = parse_registry(&routed).unwrap_err().to_string();
+    assert!(
+        text.contains("applications[0].traffic.routing_controls: an app of another account moves its traffic with weighted records"),
+        "{text}"
+    );
     let a = reg.app("a").unwrap().account.as_ref().unwrap();
     assert_eq!((a.id(), a.external_id.as_deref()), ("222233334444", Some("lifeboat")));
 }
