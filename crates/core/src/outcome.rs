@@ -39,6 +39,9 @@ crate::closed_names! {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AppOutcome {
     pub app: String,
+    /// The member account it lives in (its calls made as that account's role); none: lifeboat's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     pub phase: usize,
     pub action: Action,
     pub to_region: String,

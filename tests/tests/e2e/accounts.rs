@@ -108,7 +108,14 @@ async fn a_member_accounts_estate_fails_over_and_back_with_every_call_made_as_it
     assert_eq!(rec.apps.len(), env.estate.registry.applications.len());
     for app in &rec.apps {
         assert_eq!(app.status, AppStatus::Moved, "{}: {}", app.app, app.detail);
+        assert_eq!(app.account.as_deref(), Some("222233334444"), "{}", app.app);
     }
+    // The report says whose account each app is in.
+    let html = lifeboat::report::html::render(&lifeboat::report::RunReport::of(&rec));
+    assert!(
+        html.contains("(account 222233334444)"),
+        "the report names the member account"
+    );
     // Records, capacity, hook and databases all changed in the member account.
     assert!(env.all_weights_are(0, 100).await, "{:?}", env.weights().await);
     let storefront = rec.apps.iter().find(|a| a.app == "storefront").unwrap();

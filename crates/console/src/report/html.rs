@@ -279,7 +279,12 @@ fn tables(r: &RunReport, shown: &[&AppReport]) -> Markup {
             tbody {
                 @for a in shown {
                     tr data-app=(a.app) {
-                        td { (a.app) }
+                        td {
+                            (a.app)
+                            @if let Some(account) = &a.account {
+                                " " span class="account" title="its calls made as that account's role" { "(account " (account) ")" }
+                            }
+                        }
                         td { (a.wave.map(|w| format!("{}.{w}", a.phase)).unwrap_or_else(|| "-".into())) }
                         td class=(status_class(a.status)) { (format!("{:?}", a.status)) }
                         td class="rto" data-seconds=(raw(a.rto_seconds)) { (secs(a.rto_seconds)) }
@@ -411,6 +416,7 @@ mod tests {
                 let bad = i % 300 == 7;
                 let start = 60 * wave as i64;
                 AppOutcome {
+                    account: None,
                     app: format!("app-{i:04}"),
                     phase: 0,
                     action: Action::Failover,

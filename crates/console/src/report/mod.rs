@@ -59,6 +59,8 @@ pub struct RunReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct AppReport {
     pub app: String,
+    /// The member account it lives in, if not lifeboat's own.
+    pub account: Option<String>,
     pub phase: usize,
     pub wave: Option<usize>,
     pub action: Action,
@@ -227,6 +229,7 @@ impl RunReport {
             .iter()
             .map(|a| AppReport {
                 app: a.app.clone(),
+                account: a.account.clone(),
                 phase: a.phase,
                 wave: a.timeline.wave,
                 action: a.action,

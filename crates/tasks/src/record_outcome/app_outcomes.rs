@@ -181,6 +181,7 @@ pub fn outcomes(
                     .map(|a| a.endpoint_region.clone());
                 out.push(AppOutcome {
                     app: app.app.clone(),
+                    account: app.account.as_ref().map(|a| a.id().to_string()),
                     phase: p,
                     action: phase.action,
                     to_region: app.to_region.clone(),

@@ -220,6 +220,7 @@ async fn record_loaded(p: &RecordPorts<'_>, run: LoadedRun, input: RecordInput) 
         apps.extend(cannot_move.iter().map(|s| {
             AppOutcome {
                 app: s.app.clone(),
+                account: None,
                 phase: 0,
                 action: plan
                     .phases
