@@ -345,3 +345,60 @@ mod capacity {
         assert_eq!(weight_of(&f, "api-usw2").await, Some(0), "the app keeps its traffic");
     }
 }
+
+/// The unit tests' member accounts: every role's ports are one second set of fakes.
+struct OneMemberAccount(Services);
+
+#[async_trait::async_trait]
+impl crate::services::MemberAccounts for OneMemberAccount {
+    async fn assumable(&self, _home: &Services, _account: &lifeboat_core::registry::Account) -> Result<(), String> {
+        Ok(())
+    }
+    fn services_as(&self, _home: &Services, _account: &lifeboat_core::registry::Account) -> Services {
+        self.0.clone()
+    }
+}
+
+#[tokio::test]
+async fn a_member_apps_records_are_read_and_changed_in_its_account_and_its_change_waited_on_there() {
+    let (mut s, f) = fake_services();
+    let (member, mf) = fake_services();
+    s.accounts = std::sync::Arc::new(OneMemberAccount(member));
+    let mut reg = registry();
+    let role = lifeboat_core::registry::Account {
+        role_arn: "arn:aws:iam::222233334444:role/lifeboat-member".into(),
+        external_id: Some("lifeboat".into()),
+    };
+    for app in reg.applications.iter_mut().filter(|a| a.name == "api") {
+        app.account = Some(role.clone());
+    }
+    mf.alarms.set("us-west-2", "api-usw2-5xx", "OK");
+    let input = planned_with(&s, &f, reg).await;
+    let step = shift_wave(&s, input).await.unwrap();
+    assert_eq!(
+        weight_of(&mf, "api-usw2").await,
+        Some(100),
+        "moved in the member account"
+    );
+    assert_eq!(
+        weight_of(&f, "api-usw2").await,
+        Some(0),
+        "lifeboat's own zone untouched"
+    );
+    assert_eq!(step.changes.len(), 1);
+    assert_eq!(step.changes[0].account.as_ref(), Some(&role));
+    // The change is looked at where it was made: lifeboat's own Route 53 never saw it.
+    use lifeboat_aws::ports::DnsWriter;
+    assert!(f.r53.change_in_sync(&step.changes[0].change_id).await.is_err());
+    let sync = crate::check_dns_sync::check_dns_sync(
+        |account| s.for_account(account).dns_write,
+        crate::check_dns_sync::CheckDnsSyncInput {
+            changes: step.changes.clone(),
+            checks: 0,
+            api_calls: None,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!((sync.in_sync, sync.pending), (1, 0));
+}
