@@ -288,16 +288,7 @@ async fn policy_scenarios() {
 
     // 5a. Capacity: a drill raises the recovery Region's group and service, then puts them back.
     let capacity = TestEnv::new().await;
-    capacity.give_capacity("storefront").await;
-    capacity
-        .give_hook(
-            "storefront",
-            "flush-cache",
-            lifeboat_core::registry::HookWhen::BeforeTraffic,
-            "ok",
-            0,
-        )
-        .await;
+    pilot_light_and_hook(&capacity, "storefront").await;
     run(
         &capacity,
         json!({"action": "drill", "apps": ["storefront"], "soak_seconds": 30}),
@@ -404,15 +395,7 @@ async fn policy_scenarios() {
     let mut rc = TestEnv::new().await;
     rc.give_routing_controls(&["search"], None).await;
     verified_by_a_calculated_health_check(&rc, "storefront").await;
-    rc.give_capacity("orders").await;
-    rc.give_hook(
-        "orders",
-        "flush-cache",
-        lifeboat_core::registry::HookWhen::BeforeTraffic,
-        "ok",
-        0,
-    )
-    .await;
+    pilot_light_and_hook(&rc, "orders").await;
     {
         let s =
             AwsServicesFactory::new(rc.run_config.clone(), rc.settings.clone(), readiness_counter.clone()).services();
@@ -430,16 +413,7 @@ async fn policy_scenarios() {
     // as the member role, which each function assumes.
     let member_roles: Vec<String> = {
         let member = TestEnv::in_member_account().await;
-        member.give_capacity("storefront").await;
-        member
-            .give_hook(
-                "storefront",
-                "flush-cache",
-                lifeboat_core::registry::HookWhen::BeforeTraffic,
-                "ok",
-                0,
-            )
-            .await;
+        pilot_light_and_hook(&member, "storefront").await;
         verified_by_a_calculated_health_check(&member, "search").await;
         let failover = run(
             &member,
@@ -707,6 +681,19 @@ fn every_task_times_out_after_its_function_would() {
 
 /// `app` verified by a calculated Route 53 health check alone (its child the
 /// app's own health check): read through GetHealthCheck and its children.
+/// `app` gets a pilot light (an Auto Scaling group and an ECS service) and a flush-cache hook before its traffic.
+async fn pilot_light_and_hook(env: &TestEnv, app: &str) {
+    env.give_capacity(app).await;
+    env.give_hook(
+        app,
+        "flush-cache",
+        lifeboat_core::registry::HookWhen::BeforeTraffic,
+        "ok",
+        0,
+    )
+    .await;
+}
+
 async fn verified_by_a_calculated_health_check(env: &TestEnv, app: &str) {
     let child = env
         .estate
