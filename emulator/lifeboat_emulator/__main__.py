@@ -48,6 +48,7 @@ def _control(environ, start_response, path):
     service = path[len(CONTROL_PREFIX) :].split("/", 1)[0]
     handler = {
         "route53": route53.control,
+        "arc": arc.control,
         "rds": rds.control,
         "quotas": quotas.control,
         "cloudwatch": cloudwatch.control,

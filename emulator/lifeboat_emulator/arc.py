@@ -19,6 +19,18 @@ the cluster API reference) whose message names the rule's ARN; its
 resourceId ("Identifier of the resource in use") is the routing control the
 update touched, not the rule. New routing controls are Off. ARC's quota of
 3 mutating calls a second per cluster endpoint is in quotas.py.
+
+Accounts, as "Support cross-account for clusters in ARC" (developer guide)
+says: a resource belongs to the account that created it (its ARN and Owner
+name it, the caller's account as moto reads it from the access key). A
+cluster owner's AWS RAM share lets another account host its own control
+panels and routing controls in the cluster; the emulator stands in for the
+share with `POST /lifeboat-emulator/arc/clusters/share {"cluster_arn",
+"account"}`. Creating a control panel in a cluster neither owned by nor
+shared with the caller, or a routing control or safety rule in another
+account's control panel, is AccessDeniedException; so is reading or
+updating another account's routing control through the data plane, and
+ListRoutingControls lists the caller's own.
 """
 
 from __future__ import annotations
@@ -29,16 +41,20 @@ import uuid
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.iam.models import get_account_id_from
+
+from .quotas import access_key
+
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
 
-ACCOUNT = "123456789012"
 ENDPOINT_PREFIX = "/arc-cluster/"
 ENDPOINT_REGIONS = ["us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2", "ap-northeast-1"]
 MAX_UPDATE_ENTRIES = 10
 
 _lock = threading.RLock()
-_clusters = {}  # arn -> {"name", "id"}
+_clusters = {}  # arn -> {"name", "id", "shared_with": set of accounts}
 _panels = {}  # arn -> {"name", "cluster", "default"}
 _controls = {}  # arn -> {"name", "panel", "state"}
 _rules = {}  # arn -> {"name", "panel", "asserted", "type", "threshold", "inverted", "wait"}
@@ -50,8 +66,35 @@ def reset() -> None:
             d.clear()
 
 
-def _arn(resource):
-    return f"arn:aws:route53-recovery-control::{ACCOUNT}:{resource}"
+def _arn(account, resource):
+    return f"arn:aws:route53-recovery-control::{account}:{resource}"
+
+
+def _owner(arn):
+    """The account an ARC ARN names."""
+    parts = arn.split(":")
+    return parts[4] if len(parts) > 4 else DEFAULT_ACCOUNT_ID
+
+
+def _caller(environ):
+    """The calling account, as moto reads it from the request's access key."""
+    return get_account_id_from(access_key(environ))
+
+
+def _denied(caller, what):
+    return _Error(
+        "AccessDeniedException",
+        f"User: arn:aws:iam::{caller}:root is not authorized to perform this action on {what}.",
+        403,
+    )
+
+
+def _own_control(arn, caller):
+    """The routing control `arn`, if the caller's account owns it."""
+    control = _control(arn)
+    if _owner(arn) != caller:
+        raise _denied(caller, arn)
+    return control
 
 
 def _new_id():
@@ -113,7 +156,7 @@ def _control_view(arn):
         "RoutingControlArn": arn,
         "RoutingControlName": c["name"],
         "RoutingControlState": c["state"],
-        "Owner": ACCOUNT,
+        "Owner": _owner(arn),
     }
 
 
@@ -129,7 +172,7 @@ def _rule_holds(rule, states):
     return ok != rule["inverted"]
 
 
-def _update(entries, overrides):
+def _update(entries, overrides, caller):
     if len(entries) > MAX_UPDATE_ENTRIES:
         raise _Error(
             "ServiceLimitExceededException",
@@ -143,7 +186,7 @@ def _update(entries, overrides):
         for entry in entries:
             arn = entry.get("RoutingControlArn", "")
             state = entry.get("RoutingControlState", "")
-            _control(arn)
+            _own_control(arn, caller)
             if state not in ("On", "Off"):
                 raise _Error("ValidationException", f"RoutingControlState must be On or Off, not {state!r}.")
             end[arn] = state
@@ -171,12 +214,13 @@ def data_plane(environ: WSGIEnvironment, start_response: StartResponse) -> list[
     content_type = "application/x-amz-json-1.0"
     target = environ.get("HTTP_X_AMZ_TARGET", "")
     op = target.split(".", 1)[-1]
+    caller = _caller(environ)
     try:
         body = _body(environ)
         if op == "GetRoutingControlState":
             with _lock:
                 arn = body.get("RoutingControlArn", "")
-                c = _control(arn)
+                c = _own_control(arn, caller)
                 return _respond(
                     start_response,
                     200,
@@ -192,7 +236,9 @@ def data_plane(environ: WSGIEnvironment, start_response: StartResponse) -> list[
                         resourceId=panel,
                         resourceType="ControlPanel",
                     )
-                arns = sorted(a for a, c in _controls.items() if panel is None or c["panel"] == panel)
+                arns = sorted(
+                    a for a, c in _controls.items() if (panel is None or c["panel"] == panel) and _owner(a) == caller
+                )
                 start = int(body.get("NextToken") or 0)
                 size = int(body.get("MaxResults") or 500)
                 page = arns[start : start + size]
@@ -201,10 +247,14 @@ def data_plane(environ: WSGIEnvironment, start_response: StartResponse) -> list[
                     out["NextToken"] = str(start + size)
                 return _respond(start_response, 200, out)
         if op == "UpdateRoutingControlState":
-            _update([body], set(body.get("SafetyRulesToOverride") or []))
+            _update([body], set(body.get("SafetyRulesToOverride") or []), caller)
             return _respond(start_response, 200, {})
         if op == "UpdateRoutingControlStates":
-            _update(body.get("UpdateRoutingControlStateEntries") or [], set(body.get("SafetyRulesToOverride") or []))
+            _update(
+                body.get("UpdateRoutingControlStateEntries") or [],
+                set(body.get("SafetyRulesToOverride") or []),
+                caller,
+            )
             return _respond(start_response, 200, {})
         raise _Error("ValidationException", f"Unknown operation {target!r}.")
     except _Error as e:
@@ -226,7 +276,7 @@ def _cluster_view(environ, arn):
         "ClusterEndpoints": _endpoints(environ, c["id"]),
         "Name": c["name"],
         "Status": "DEPLOYED",
-        "Owner": ACCOUNT,
+        "Owner": _owner(arn),
         "NetworkType": "IPV4",
     }
 
@@ -240,12 +290,12 @@ def _panel_view(arn):
         "Name": p["name"],
         "RoutingControlCount": sum(1 for c in _controls.values() if c["panel"] == arn),
         "Status": "DEPLOYED",
-        "Owner": ACCOUNT,
+        "Owner": _owner(arn),
     }
 
 
-def _new_panel(cluster, name, default):
-    arn = _arn(f"controlpanel/{_new_id()}")
+def _new_panel(account, cluster, name, default):
+    arn = _arn(account, f"controlpanel/{_new_id()}")
     _panels[arn] = {"name": name, "cluster": cluster, "default": default}
     return arn
 
@@ -254,14 +304,15 @@ def control_config(environ: WSGIEnvironment, start_response: StartResponse, _reg
     content_type = "application/json"
     method = environ.get("REQUEST_METHOD", "GET")
     path = unquote(environ.get("RAW_URI") or environ.get("PATH_INFO", "")).split("?", 1)[0]
+    caller = _caller(environ)
     try:
         with _lock:
             if method == "POST" and path == "/cluster":
                 body = _body(environ)
                 cluster_id = _new_id()
-                arn = _arn(f"cluster/{cluster_id}")
-                _clusters[arn] = {"name": body.get("ClusterName", ""), "id": cluster_id}
-                _new_panel(arn, "DefaultControlPanel", True)
+                arn = _arn(caller, f"cluster/{cluster_id}")
+                _clusters[arn] = {"name": body.get("ClusterName", ""), "id": cluster_id, "shared_with": set()}
+                _new_panel(caller, arn, "DefaultControlPanel", True)
                 return _respond(start_response, 200, {"Cluster": _cluster_view(environ, arn)}, content_type)
             if method == "GET" and path.startswith("/cluster/"):
                 arn = path[len("/cluster/") :]
@@ -273,7 +324,9 @@ def control_config(environ: WSGIEnvironment, start_response: StartResponse, _reg
                 cluster = body.get("ClusterArn", "")
                 if cluster not in _clusters:
                     raise _Error("ResourceNotFoundException", f"Cluster {cluster} not found.", 404)
-                arn = _new_panel(cluster, body.get("ControlPanelName", ""), False)
+                if caller != _owner(cluster) and caller not in _clusters[cluster]["shared_with"]:
+                    raise _denied(caller, cluster)
+                arn = _new_panel(caller, cluster, body.get("ControlPanelName", ""), False)
                 return _respond(start_response, 200, {"ControlPanel": _panel_view(arn)}, content_type)
             if method == "POST" and path == "/routingcontrol":
                 body = _body(environ)
@@ -285,6 +338,8 @@ def control_config(environ: WSGIEnvironment, start_response: StartResponse, _reg
                 )
                 if panel not in _panels:
                     raise _Error("ResourceNotFoundException", f"Control panel {panel} not found.", 404)
+                if _owner(panel) != caller:
+                    raise _denied(caller, panel)
                 arn = f"{panel}/routingcontrol/{_new_id()[:16]}"
                 _controls[arn] = {"name": body.get("RoutingControlName", ""), "panel": panel, "state": "Off"}
                 view = {
@@ -292,7 +347,7 @@ def control_config(environ: WSGIEnvironment, start_response: StartResponse, _reg
                     "Name": _controls[arn]["name"],
                     "RoutingControlArn": arn,
                     "Status": "DEPLOYED",
-                    "Owner": ACCOUNT,
+                    "Owner": caller,
                 }
                 return _respond(start_response, 200, {"RoutingControl": view}, content_type)
             if method == "POST" and path == "/safetyrule":
@@ -303,6 +358,8 @@ def control_config(environ: WSGIEnvironment, start_response: StartResponse, _reg
                 panel = rule.get("ControlPanelArn", "")
                 if panel not in _panels:
                     raise _Error("ResourceNotFoundException", f"Control panel {panel} not found.", 404)
+                if _owner(panel) != caller:
+                    raise _denied(caller, panel)
                 for a in rule.get("AssertedControls") or []:
                     _control(a)
                 config = rule.get("RuleConfig") or {}
@@ -316,7 +373,7 @@ def control_config(environ: WSGIEnvironment, start_response: StartResponse, _reg
                     "inverted": bool(config.get("Inverted")),
                     "wait": int(rule.get("WaitPeriodMs") or 5000),
                 }
-                view = dict(rule, SafetyRuleArn=arn, Status="DEPLOYED", Owner=ACCOUNT)
+                view = dict(rule, SafetyRuleArn=arn, Status="DEPLOYED", Owner=caller)
                 return _respond(start_response, 200, {"AssertionRule": view}, content_type)
             if method == "GET" and path.startswith("/controlpanel/") and path.endswith("/routingcontrols"):
                 panel = path[len("/controlpanel/") : -len("/routingcontrols")]
@@ -326,7 +383,7 @@ def control_config(environ: WSGIEnvironment, start_response: StartResponse, _reg
                         "Name": c["name"],
                         "RoutingControlArn": a,
                         "Status": "DEPLOYED",
-                        "Owner": ACCOUNT,
+                        "Owner": _owner(a),
                     }
                     for a, c in sorted(_controls.items())
                     if c["panel"] == panel
@@ -335,6 +392,19 @@ def control_config(environ: WSGIEnvironment, start_response: StartResponse, _reg
         raise _Error("ValidationException", f"{method} {path} is not emulated.")
     except _Error as e:
         return _error(start_response, e, content_type)
+
+
+def control(environ: WSGIEnvironment, start_response: StartResponse, path: str) -> list[bytes]:
+    """POST /lifeboat-emulator/arc/clusters/share {"cluster_arn", "account"}: AWS RAM's share of a cluster."""
+    if environ.get("REQUEST_METHOD") == "POST" and path.rstrip("/").endswith("/arc/clusters/share"):
+        body = _body(environ)
+        with _lock:
+            cluster = _clusters.get(str(body.get("cluster_arn", "")))
+            if cluster is None:
+                return _respond(start_response, 404, {"error": f"no cluster {body.get('cluster_arn')}"})
+            cluster["shared_with"].add(str(body.get("account", "")))
+            return _respond(start_response, 200, {"shared_with": sorted(cluster["shared_with"])})
+    return _respond(start_response, 404, {"error": f"unknown control {path}"})
 
 
 def control_state(arn: str) -> str | None:

@@ -70,3 +70,62 @@ def test_five_regional_endpoints_serve_one_state_and_new_controls_are_off(emulat
     assert [c.get_routing_control_state(RoutingControlArn=rc)["RoutingControlState"] for c in clients] == ["Off"] * 5
     clients[-1].update_routing_control_state(RoutingControlArn=rc, RoutingControlState="On")
     assert [c.get_routing_control_state(RoutingControlArn=rc)["RoutingControlState"] for c in clients] == ["On"] * 5
+
+
+MEMBER_ROLE = "arn:aws:iam::222233334444:role/arc-member"
+
+
+def _member_client(emulator, service, region="us-west-2", endpoint=None):
+    """A client acting as the member account's role (assumed as AWS would)."""
+    import boto3
+
+    emulator.control(
+        "/lifeboat-emulator/sts/roles",
+        {"role_arn": MEMBER_ROLE, "trusted_account": "123456789012", "external_id": "x1"},
+    )
+    creds = emulator.client("sts").assume_role(RoleArn=MEMBER_ROLE, RoleSessionName="member", ExternalId="x1")[
+        "Credentials"
+    ]
+    return boto3.client(
+        service,
+        region_name=region,
+        endpoint_url=endpoint or emulator.endpoint,
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        config=boto3.session.Config(retries={"mode": "standard", "total_max_attempts": 1}),
+    )
+
+
+def test_a_shared_cluster_hosts_another_accounts_controls_which_only_it_may_read_or_set(emulator):
+    """ "Support cross-account for clusters in ARC": a cluster shared through
+    AWS RAM hosts the participant's own control panels and routing controls."""
+    home = emulator.client("route53-recovery-control-config")
+    cluster = home.create_cluster(ClusterName="shared")["Cluster"]
+    member = _member_client(emulator, "route53-recovery-control-config")
+    with pytest.raises(member.exceptions.AccessDeniedException):
+        member.create_control_panel(ClusterArn=cluster["ClusterArn"], ControlPanelName="p")
+    emulator.control(
+        "/lifeboat-emulator/arc/clusters/share", {"cluster_arn": cluster["ClusterArn"], "account": "222233334444"}
+    )
+    panel = member.create_control_panel(ClusterArn=cluster["ClusterArn"], ControlPanelName="p")["ControlPanel"]
+    assert panel["Owner"] == "222233334444"
+    assert ":222233334444:controlpanel/" in panel["ControlPanelArn"]
+    with pytest.raises(home.exceptions.AccessDeniedException):
+        home.create_routing_control(
+            ClusterArn=cluster["ClusterArn"], ControlPanelArn=panel["ControlPanelArn"], RoutingControlName="x"
+        )
+    control = member.create_routing_control(
+        ClusterArn=cluster["ClusterArn"], ControlPanelArn=panel["ControlPanelArn"], RoutingControlName="rc"
+    )["RoutingControl"]["RoutingControlArn"]
+    endpoint = cluster["ClusterEndpoints"][1]
+    as_member = _member_client(emulator, "route53-recovery-cluster", endpoint["Region"], endpoint["Endpoint"])
+    as_home = emulator.client("route53-recovery-cluster", region=endpoint["Region"], endpoint=endpoint["Endpoint"])
+    as_member.update_routing_control_state(RoutingControlArn=control, RoutingControlState="On")
+    assert as_member.get_routing_control_state(RoutingControlArn=control)["RoutingControlState"] == "On"
+    with pytest.raises(as_home.exceptions.AccessDeniedException):
+        as_home.update_routing_control_state(RoutingControlArn=control, RoutingControlState="Off")
+    with pytest.raises(as_home.exceptions.AccessDeniedException):
+        as_home.get_routing_control_state(RoutingControlArn=control)
+    assert control not in [c["RoutingControlArn"] for c in as_home.list_routing_controls()["RoutingControls"]]
+    assert as_member.get_routing_control_state(RoutingControlArn=control)["RoutingControlState"] == "On"

@@ -812,9 +812,9 @@ impl TestEnv {
         apps: &[&str],
         via: Option<&str>,
     ) -> lifeboat_sandbox::estate::arc::ArcSeed {
-        let direct = setup_config(&moto().endpoint()).await;
+        // Straight to the emulator (not a proxy), in the estate's account.
         let seed = lifeboat_sandbox::estate::arc::seed_routing_controls(
-            &direct,
+            &self.config,
             &mut self.estate.registry,
             apps,
             &self.namespace,

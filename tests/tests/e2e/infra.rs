@@ -407,12 +407,16 @@ async fn policy_scenarios() {
 
     // 9. A member account's estate: a disaster failover of its apps with
     // databases (the RPO gate, an Aurora failover, a backup restore, a
-    // calculated health check), a drill raising and
+    // calculated health check, routing controls), a drill raising and
     // putting back capacity with a hook, readiness, and a run whose record
     // asks the member's Route 53 where apps are: every call for them made
     // as the member role, which each function assumes.
     let member_roles: Vec<String> = {
         let member = TestEnv::in_member_account().await;
+        let mut member = member;
+        // payments' traffic through the member's own routing controls (first:
+        // it writes the whole registry again).
+        member.give_routing_controls(&["payments"], None).await;
         pilot_light_and_hook(&member, "storefront").await;
         verified_by_a_calculated_health_check(&member, "search").await;
         let failover = run(

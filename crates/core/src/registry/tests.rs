@@ -399,13 +399,16 @@ applications:
     let reg = parse_registry(&fixed).unwrap();
     let routed = fixed.replace(
         "    hooks:\n",
-        "    traffic: { routing_controls: { primary: \"arn:aws:route53-recovery-control::222233334444:controlpanel/p/routingcontrol/a\", secondary: \"arn:aws:route53-recovery-control::222233334444:controlpanel/p/routingcontrol/b\" } }\n    hooks:\n",
+        "    traffic: { routing_controls: { primary: \"arn:aws:route53-recovery-control::222233334444:controlpanel/p/routingcontrol/a\", secondary: \"arn:aws:route53-recovery-control::111122223333:controlpanel/p/routingcontrol/b\" } }\n    hooks:\n",
     );
     let text = parse_registry(&routed).unwrap_err().to_string();
     assert!(
-        text.contains("applications[0].traffic.routing_controls: an app of another account moves its traffic with weighted records"),
-        "{text}"
+        text.contains(
+            "applications[0].traffic.routing_controls.secondary: \"arn:aws:route53-recovery-control::111122223333:"
+        ),
+        "a routing control of a third account: {text}"
     );
+    assert!(!text.contains("routing_controls.primary"), "the member's own: {text}");
     let a = reg.app("a").unwrap().account.as_ref().unwrap();
     assert_eq!((a.id(), a.external_id.as_deref()), ("222233334444", Some("lifeboat")));
 }

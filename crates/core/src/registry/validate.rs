@@ -161,8 +161,8 @@ fn check_routing_controls(at: &str, rc: &BySide<String>, have_cluster: bool, pus
 
 /// A capacity step names exactly one resource pair, each side by name.
 /// An app in another account: its calls are made as the member role, so a
-/// hook function of a third account would be refused on the day, and its
-/// traffic cannot go through routing controls; said now instead.
+/// hook function or routing control of a third account would be refused on
+/// the day; said now instead.
 fn check_member_arns(at: &str, app: &Application, account: &super::Account, push: &mut impl FnMut(String, String)) {
     let member = account.id();
     let mut arns: Vec<(String, &str)> = Vec::new();
@@ -170,14 +170,11 @@ fn check_member_arns(at: &str, app: &Application, account: &super::Account, push
         arns.push((format!("{at}.hooks[{j}].function.primary"), &hook.function.primary));
         arns.push((format!("{at}.hooks[{j}].function.secondary"), &hook.function.secondary));
     }
-    if app.routing_controls().is_some() {
-        push(
-            format!("{at}.traffic.routing_controls"),
-            "an app of another account moves its traffic with weighted records: the member role \
-             (infra/member-role.yaml) grants no routing-control calls, and the registry's one cluster is \
-             lifeboat's own; drop traffic.routing_controls or the app's account"
-                .into(),
-        );
+    // Its routing controls are the member's own, in the registry's cluster
+    // (shared with the member account through AWS RAM, or the member's).
+    if let Some(rc) = app.routing_controls() {
+        arns.push((format!("{at}.traffic.routing_controls.primary"), &rc.primary));
+        arns.push((format!("{at}.traffic.routing_controls.secondary"), &rc.secondary));
     }
     for (path, arn) in arns {
         if let Some(other) = super::arn_account(arn).filter(|a| *a != member) {
