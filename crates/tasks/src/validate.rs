@@ -319,12 +319,16 @@ pub async fn plan_request(
             problems.extend(ports.deployed.gaps(app).into_iter().map(|g| format!("{}: {g}", a.app)));
         }
     }
-    problems.extend(account_problems(ports, &reg, &plan).await?);
     let members: Vec<Account> = plan.member_accounts().into_iter().cloned().collect();
-    for account in &members {
-        let member = ports.services.for_account(Some(account));
-        let plan = plan.of_account(Some(account));
-        problems.extend(account_problems(member.validate_ports(), &reg, &plan).await?);
+    if members.is_empty() {
+        problems.extend(account_problems(ports, &reg, &plan).await?);
+    } else {
+        problems.extend(account_problems(ports, &reg, &plan.of_account(None)).await?);
+        for account in &members {
+            let member = ports.services.for_account(Some(account));
+            let plan = plan.of_account(Some(account));
+            problems.extend(account_problems(member.validate_ports(), &reg, &plan).await?);
+        }
     }
     if !problems.is_empty() {
         return Err(not_ready(&problems));
@@ -333,15 +337,8 @@ pub async fn plan_request(
     Ok(ValidateOutput { plan })
 }
 
-/// What one account's resources lack for `plan` (its apps of other accounts skipped).
+/// What one account's resources lack for `plan`, whose apps are that account's (`ports` its ports).
 async fn account_problems(ports: ValidatePorts<'_>, reg: &Registry, plan: &Plan) -> Result<Vec<String>, LifeboatError> {
-    let own;
-    let plan = if plan.member_accounts().is_empty() {
-        plan
-    } else {
-        own = plan.of_account(None);
-        &own
-    };
     let mut problems = missing_alarms(ports.alarms, plan).await?;
     problems.extend(missing_health_checks(ports, reg, plan).await?);
     problems

@@ -104,6 +104,7 @@ async fn a_member_accounts_estate_fails_over_and_back_with_every_call_made_as_it
 
     let (exec, calls) = env.run(json!({"action": "failover", "mode": "disaster"})).await;
     assert_eq!(exec.status, ExecutionStatus::Succeeded, "{:?}", exec.error);
+
     let rec = record(&exec);
     assert_eq!(rec.apps.len(), env.estate.registry.applications.len());
     for app in &rec.apps {
@@ -132,16 +133,18 @@ async fn a_member_accounts_estate_fails_over_and_back_with_every_call_made_as_it
     assert_eq!(calls.get("sts:AssumeRole"), 1, "{calls:?}");
 
     // us-east-1 recovers: Aurora rejoins the member's old primary,
-    // pending-resync at the first look (read as the role): payments stays,
-    // the others go home.
+    // pending-resync at the first look: validate's preflight, reading it as
+    // the role, refuses the failback before anything changes; then it is
+    // connected and the failback goes.
     env.primary_region_recovers();
-    let (first, _) = env.run(json!({"action": "failback"})).await;
-    assert_eq!(first.status, ExecutionStatus::Failed);
-    let held = record(&first);
-    let payments = held.apps.iter().find(|a| a.app == "payments").unwrap();
-    assert_eq!(payments.status, AppStatus::NotMoved);
-    assert!(payments.detail.contains("pending-resync"), "{}", payments.detail);
-    let (back, calls) = env.run(json!({"action": "failback", "apps": ["payments"]})).await;
+    let (refused, _) = env.run(json!({"action": "failback"})).await;
+    assert_eq!(refused.status, ExecutionStatus::Failed);
+    assert!(
+        refused.error.as_ref().unwrap().cause.contains("pending-resync"),
+        "{:?}",
+        refused.error
+    );
+    let (back, calls) = env.run(json!({"action": "failback"})).await;
     assert_eq!(back.status, ExecutionStatus::Succeeded, "{:?}", back.error);
     // Home, but for orders: a restored backup has no way back but a rebuild.
     let weights = env.weights().await;
@@ -187,4 +190,26 @@ async fn a_role_that_cannot_be_assumed_refuses_the_run_before_anything_changes()
         "{:?}",
         ev.apps[0].reasons
     );
+}
+
+#[tokio::test]
+async fn validate_looks_for_a_member_apps_alarms_in_its_account_not_lifeboats() {
+    let env = TestEnv::in_member_account().await;
+    // An alarm of that name exists, but in the account lifeboat runs in.
+    let name = format!("{}-lifeboats-own-alarm", env.namespace);
+    lifeboat_sandbox::estate::create_ok_alarm(&env.home_config, "us-west-2", &name)
+        .await
+        .unwrap();
+    let wanted = name.clone();
+    env.update_app("search", |a| a.verification.alarms.secondary = vec![wanted])
+        .await;
+    let (exec, calls) = env.run(json!({"action": "failover", "apps": ["search"]})).await;
+    assert_eq!(exec.status, ExecutionStatus::Failed);
+    let cause = exec.error.as_ref().unwrap().cause.clone();
+    assert!(
+        cause.contains(&format!("search: verification alarm {name} not found in us-west-2")),
+        "{cause}"
+    );
+    assert_eq!(calls.get("route53:ChangeResourceRecordSets"), 0, "nothing changed");
+    assert!(env.all_weights_are(100, 0).await);
 }
