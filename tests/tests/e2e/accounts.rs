@@ -78,6 +78,24 @@ async fn a_role_in_another_account_is_assumed_once_per_region_and_its_calls_land
             .await
             .contains(&zone)
     );
+    // The session's end is known to the SDK's identity cache, which renews it
+    // before then (an hour, the role's MaxSessionDuration in infra/member-role.yaml).
+    use aws_credential_types::provider::ProvideCredentials;
+    let creds = member
+        .credentials_provider()
+        .unwrap()
+        .provide_credentials()
+        .await
+        .unwrap();
+    let left = creds
+        .expiry()
+        .unwrap()
+        .duration_since(std::time::SystemTime::now())
+        .unwrap();
+    assert!(
+        left > std::time::Duration::from_secs(3000) && left <= std::time::Duration::from_secs(3600),
+        "{left:?}"
+    );
     // Another Region's STS endpoint: a session of its own.
     let third = CallCounter::new();
     let east2 = roles.config(&base, &role, "us-east-2", &third);
