@@ -16,6 +16,9 @@ the way AWS documents it.
   and less than or equal to the maximum size of the group"; a request that
   breaks it is a ValidationError and changes nothing (moto: accepted, and
   the group holds more than its MaxSize).
+- DescribeAutoScalingGroups takes at most MaxRecords names (default 50, at
+  most 100), as its API reference says ("By default, you can only specify
+  up to 50 names"); more is a ValidationError (moto: any number).
 - DefaultInstanceWarmup is kept (moto: dropped). The CreateAutoScalingGroup
   and UpdateAutoScalingGroup references: the time, in seconds, until a new
   instance is considered to be contributing; DescribeAutoScalingGroups
@@ -112,6 +115,10 @@ def active_instances(self: FakeAutoScalingGroup) -> list[Any]:
 
 def describe_auto_scaling_groups(self: AutoScalingResponse) -> ActionResult:
     """Each describe moves every pending instance one step towards InService."""
+    names = self._get_param("AutoScalingGroupNames", [])
+    most = min(int(self._get_param("MaxRecords") or 50), 100)
+    if len(names) > most:
+        raise ValidationError(f"{len(names)} group names: at most {most} a call (MaxRecords, up to 100)")
     with _lock:
         for backend_group in self.autoscaling_backend.autoscaling_groups.values():
             for state in backend_group.instance_states:

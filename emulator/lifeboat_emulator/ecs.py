@@ -14,6 +14,9 @@ way AWS documents it.
   and the deployment is IN_PROGRESS until every desired task runs, then
   COMPLETED. A lowered count takes effect at once (tasks stop quickly).
   Counting calls, not seconds, keeps the emulator deterministic.
+- DescribeServices takes at most 10 services a call, as its API reference
+  says ("You may specify up to 10 services to describe"); more is an
+  InvalidParameterException (moto: any number).
 - healthCheckGracePeriodSeconds is kept (moto: dropped): the CreateService
   and UpdateService references' period in which the scheduler ignores a new
   task's failing health checks; DescribeServices returns it.
@@ -26,10 +29,12 @@ import threading
 from typing import Any
 
 from moto.core.responses import ActionResult
+from moto.ecs.exceptions import InvalidParameterException
 from moto.ecs.models import EC2ContainerServiceBackend, Service
 from moto.ecs.responses import EC2ContainerServiceResponse
 
 STEPS = int(os.environ.get("LIFEBOAT_MOTO_ECS_STEPS", "2"))
+MAX_DESCRIBED = 10
 
 _lock = threading.RLock()
 # id(service) -> [describes left, service]
@@ -103,6 +108,9 @@ def update_service_response(self: EC2ContainerServiceResponse) -> ActionResult:
 
 def describe_services(self: EC2ContainerServiceResponse) -> ActionResult:
     """Each describe moves every pending service one step towards all tasks RUNNING."""
+    asked = self._get_param("services", [])
+    if len(asked) > MAX_DESCRIBED:
+        raise InvalidParameterException(f"{len(asked)} services: at most {MAX_DESCRIBED} a DescribeServices call")
     with _lock:
         for key, entry in list(_pending.items()):
             entry[0] -= 1

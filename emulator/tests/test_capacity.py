@@ -102,3 +102,21 @@ def test_an_unknown_service_is_a_failure_entry_not_an_error(emulator):
     answer = ecs.describe_services(cluster="prod-usw2", services=["nope"])
     assert answer["services"] == []
     assert answer["failures"][0]["reason"] == "MISSING"
+
+
+def test_a_describe_takes_at_most_50_groups_or_10_services(emulator):
+    """DescribeAutoScalingGroups: "By default, you can only specify up to 50
+    names" (MaxRecords raises it to 100); DescribeServices: "up to 10
+    services"."""
+    asg, ecs = emulator.client("autoscaling"), emulator.client("ecs")
+    names = [f"g{i}" for i in range(51)]
+    with pytest.raises(botocore.exceptions.ClientError) as many:
+        asg.describe_auto_scaling_groups(AutoScalingGroupNames=names)
+    assert many.value.response["Error"]["Code"] == "ValidationError"
+    asg.describe_auto_scaling_groups(AutoScalingGroupNames=names[:50])
+    asg.describe_auto_scaling_groups(AutoScalingGroupNames=names, MaxRecords=100)
+    ecs.create_cluster(clusterName="limits")
+    with pytest.raises(botocore.exceptions.ClientError) as eleven:
+        ecs.describe_services(cluster="limits", services=[f"s{i}" for i in range(11)])
+    assert eleven.value.response["Error"]["Code"] == "InvalidParameterException"
+    ecs.describe_services(cluster="limits", services=[f"s{i}" for i in range(10)])

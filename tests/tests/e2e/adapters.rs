@@ -491,3 +491,57 @@ async fn execution_names_are_claimed_once_and_ignored_triggers_kept() {
         "claims and ignored triggers are not runs"
     );
 }
+
+#[tokio::test]
+async fn capacity_is_looked_at_in_batches_of_the_services_limits() {
+    use lifeboat_aws::capacity::AwsCapacity;
+    use lifeboat_aws::ports::Capacity;
+    use lifeboat_core::capacity::Scalable;
+    let setup = harness::setup_config(&moto().endpoint()).await;
+    let ns = unique("cap");
+    let apps = ["a", "b", "c"];
+    for app in apps {
+        lifeboat_sandbox::estate::capacity::seed_capacity(&setup, &ns, app)
+            .await
+            .unwrap();
+    }
+    let mut targets: Vec<Scalable> = Vec::new();
+    for app in apps {
+        targets.push(Scalable::Asg {
+            region: "us-west-2".into(),
+            name: format!("{ns}-{app}-usw2"),
+        });
+        targets.push(Scalable::Ecs {
+            region: "us-west-2".into(),
+            cluster: format!("{ns}-usw2"),
+            service: app.into(),
+        });
+    }
+    // One that does not exist: absent, not an error for the others.
+    targets.push(Scalable::Asg {
+        region: "us-west-2".into(),
+        name: format!("{ns}-gone-usw2"),
+    });
+    let c = clients().await;
+    let capacity = AwsCapacity::new(c.clone());
+    let many = capacity.describe_many(&targets).await;
+    let calls = c.counter.snapshot();
+    assert_eq!(calls.get("autoscaling:DescribeAutoScalingGroups"), 1, "{calls:?}");
+    assert_eq!(calls.get("ecs:DescribeServices"), 1, "{calls:?}");
+    assert_eq!(many.len(), targets.len());
+    for (resource, state) in many {
+        let state = state.unwrap();
+        if resource.describe().contains("gone") {
+            assert_eq!(state, None);
+        } else {
+            let one = capacity.describe(&resource).await.unwrap();
+            // The same reading one by one (the emulator moves pending capacity per describe: compare what holds still).
+            let (state, one) = (state.unwrap(), one.unwrap());
+            assert_eq!(
+                (state.reading.desired, state.min),
+                (one.reading.desired, one.min),
+                "{resource:?}"
+            );
+        }
+    }
+}

@@ -23,6 +23,16 @@ pub struct CapacityState {
 pub trait Capacity: Send + Sync {
     /// The resource's capacity; `None` when it does not exist.
     async fn describe(&self, resource: &Scalable) -> Result<Option<CapacityState>, AwsError>;
+    /// Each of `resources` as [`Capacity::describe`] says it, in as few calls
+    /// as the services allow; an error answers for every resource of the
+    /// call that failed. The default describes them one by one.
+    async fn describe_many(&self, resources: &[Scalable]) -> Vec<(Scalable, Result<Option<CapacityState>, AwsError>)> {
+        let mut out = Vec::with_capacity(resources.len());
+        for r in resources {
+            out.push((r.clone(), self.describe(r).await));
+        }
+        out
+    }
     /// Sets its desired count. An Auto Scaling group's MaxSize is set too
     /// when `max` is given (raised to fit, or put back by a drill).
     async fn set_desired(&self, resource: &Scalable, desired: u32, max: Option<u32>) -> Result<(), AwsError>;

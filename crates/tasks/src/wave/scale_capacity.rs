@@ -21,10 +21,32 @@ use crate::services::Services;
 use crate::task::Task;
 use chrono::{DateTime, Utc};
 use lifeboat_aws::error::AwsError;
+use lifeboat_aws::ports::{Capacity, CapacityState};
 use lifeboat_core::LifeboatError;
 use lifeboat_core::capacity::{CapacityMove, CapacityOutcome, CapacityStatus, Scalable, Seen, needed};
 use lifeboat_core::plan::AppMove;
 use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// The targets looked at for this round, read in batches beforehand; any
+/// other call goes to the service.
+struct Looked {
+    states: BTreeMap<Scalable, Result<Option<CapacityState>, AwsError>>,
+    inner: Arc<dyn Capacity>,
+}
+
+#[async_trait::async_trait]
+impl Capacity for Looked {
+    async fn describe(&self, resource: &Scalable) -> Result<Option<CapacityState>, AwsError> {
+        match self.states.get(resource) {
+            Some(state) => state.clone(),
+            None => self.inner.describe(resource).await,
+        }
+    }
+    async fn set_desired(&self, resource: &Scalable, desired: u32, max: Option<u32>) -> Result<(), AwsError> {
+        self.inner.set_desired(resource, desired, max).await
+    }
+}
 
 /// One raise-or-look of each app of the wave with capacity steps left.
 pub async fn scale_wave(s: &Services, input: WaveInput) -> Result<WaveStep, LifeboatError> {
@@ -46,6 +68,31 @@ pub async fn scale_wave(s: &Services, input: WaveInput) -> Result<WaveStep, Life
     if raises_left {
         fence(s, &input.run_id, lease_epoch).await?;
     }
+    // The steps raised earlier and still coming up are looked at in batches
+    // (50 groups, 10 services a call), per account.
+    let mut to_look: BTreeMap<Option<lifeboat_core::registry::Account>, Vec<Scalable>> = BTreeMap::new();
+    for a in &apps {
+        let done = progress
+            .apps
+            .get(&a.app)
+            .map(|p| p.capacity.as_slice())
+            .unwrap_or_default();
+        if let Some(step) = done.iter().find(|c| c.status == CapacityStatus::Pending && raised(c)) {
+            to_look.entry(a.account.clone()).or_default().push(step.target.clone());
+        }
+    }
+    let mut looked: BTreeMap<Option<lifeboat_core::registry::Account>, Arc<Looked>> = BTreeMap::new();
+    for (account, targets) in to_look {
+        let ports = s.for_account(account.as_ref());
+        let states = ports.capacity.describe_many(&targets).await.into_iter().collect();
+        looked.insert(
+            account,
+            Arc::new(Looked {
+                states,
+                inner: ports.capacity.clone(),
+            }),
+        );
+    }
     let jobs: Vec<(Services, String, AppMove, Vec<CapacityOutcome>)> = apps
         .into_iter()
         .map(|a| {
@@ -54,7 +101,11 @@ pub async fn scale_wave(s: &Services, input: WaveInput) -> Result<WaveStep, Life
                 .get(&a.app)
                 .map(|p| p.capacity.clone())
                 .unwrap_or_default();
-            (s.for_app(a), input.run_id.clone(), a.clone(), steps)
+            let mut ports = s.for_app(a);
+            if let Some(l) = looked.get(&a.account) {
+                ports.capacity = l.clone();
+            }
+            (ports, input.run_id.clone(), a.clone(), steps)
         })
         .collect();
     let results: Vec<(String, Vec<CapacityOutcome>)> = bounded(jobs, |(s, run_id, app, steps)| async move {
