@@ -138,19 +138,19 @@ fn statements(f: &Yaml) -> impl Iterator<Item = &Yaml> {
 
 /// IAM actions in a function's inline policy statements (those the task calls).
 fn allowed_actions(f: &Yaml) -> BTreeSet<String> {
+    actions_in(statements(f))
+}
+
+/// The actions `statements` allow, but for the implied ones.
+fn actions_in<'a>(statements: impl Iterator<Item = &'a Yaml>) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
-    for policy in f["Properties"]["Policies"].as_sequence().unwrap() {
-        for st in policy["Statement"].as_sequence().unwrap() {
-            if is_implied(st) {
-                continue;
+    for st in statements.filter(|st| !is_implied(st)) {
+        match &st["Action"] {
+            Yaml::Sequence(a) => out.extend(a.iter().map(|x| x.as_str().unwrap().to_string())),
+            Yaml::String(a) => {
+                out.insert(a.clone());
             }
-            match &st["Action"] {
-                Yaml::Sequence(a) => out.extend(a.iter().map(|x| x.as_str().unwrap().to_string())),
-                Yaml::String(a) => {
-                    out.insert(a.clone());
-                }
-                _ => {}
-            }
+            _ => {}
         }
     }
     out
@@ -469,19 +469,7 @@ async fn policy_scenarios() {
     let member_template: Yaml =
         serde_yaml_ng::from_str(&std::fs::read_to_string(root().join("infra/member-role.yaml")).unwrap()).unwrap();
     let member_policy = &member_template["Resources"]["MemberRole"]["Properties"]["Policies"][0]["PolicyDocument"];
-    let mut member_allowed = BTreeSet::new();
-    for st in member_policy["Statement"].as_sequence().unwrap() {
-        if is_implied(st) {
-            continue;
-        }
-        match &st["Action"] {
-            Yaml::Sequence(a) => member_allowed.extend(a.iter().map(|x| x.as_str().unwrap().to_string())),
-            Yaml::String(a) => {
-                member_allowed.insert(a.clone());
-            }
-            _ => {}
-        }
-    }
+    let member_allowed = actions_in(member_policy["Statement"].as_sequence().unwrap().iter());
     for n in member_needed.difference(&member_allowed) {
         problems.push(format!(
             "a member app's call {n} is made as the member role, which does not allow it"
