@@ -18,6 +18,46 @@ fn rds(config: &SdkConfig, region: &str) -> aws_sdk_rds::Client {
     )
 }
 
+/// A global cluster `global` of `engine`: a writer cluster in the primary
+/// Region and a secondary in the recovery Region, named by `id`, tagged for
+/// lifeboat; returns the writer's endpoint.
+async fn create_global_cluster(
+    config: &SdkConfig,
+    global: &str,
+    engine: &str,
+    version: &str,
+    id: impl Fn(&str) -> String,
+) -> Result<Option<String>, SeedError> {
+    let (east, west) = (rds(config, PRIMARY), rds(config, SECONDARY));
+    east.create_global_cluster()
+        .global_cluster_identifier(global)
+        .engine(engine)
+        .engine_version(version)
+        .send()
+        .await
+        .map_err(seed_err(format!("CreateGlobalCluster {global}")))?;
+    let mut writer = None;
+    for (client, region) in [(&east, PRIMARY), (&west, SECONDARY)] {
+        let created = client
+            .create_db_cluster()
+            .db_cluster_identifier(id(region))
+            .engine(engine)
+            .engine_version(version)
+            .global_cluster_identifier(global)
+            .tags(managed_tag())
+            // moto asks every cluster for a master user; AWS only the primary.
+            .master_username("lifeboat")
+            .master_user_password("demo-only-not-a-secret")
+            .send()
+            .await
+            .map_err(seed_err(format!("CreateDBCluster {} in {region}", id(region))))?;
+        if region == PRIMARY {
+            writer = created.db_cluster().and_then(|c| c.endpoint()).map(str::to_string);
+        }
+    }
+    Ok(writer)
+}
+
 /// Creates the sample apps' databases; returns how many it created.
 pub(super) async fn seed_databases(
     config: &SdkConfig,
@@ -31,33 +71,11 @@ pub(super) async fn seed_databases(
         match app.database {
             DatabaseKind::AuroraGlobal => {
                 let global = format!("{name}-global");
-                east.create_global_cluster()
-                    .global_cluster_identifier(&global)
-                    .engine("aurora-postgresql")
-                    .engine_version("15.4")
-                    .send()
-                    .await
-                    .map_err(seed_err(format!("CreateGlobalCluster {global}")))?;
-                for (client, region) in [(&east, PRIMARY), (&west, SECONDARY)] {
-                    let id = format!("{name}-{}", short_region(region));
-                    let created_cluster = client
-                        .create_db_cluster()
-                        .db_cluster_identifier(&id)
-                        .engine("aurora-postgresql")
-                        .engine_version("15.4")
-                        .global_cluster_identifier(&global)
-                        .tags(managed_tag())
-                        // moto asks every cluster for a master user; AWS only the primary.
-                        .master_username("lifeboat")
-                        .master_user_password("demo-only-not-a-secret")
-                        .send()
-                        .await
-                        .map_err(seed_err(format!("CreateDBCluster {id} in {region}")))?;
-                    created += 1;
-                    let endpoint = created_cluster.db_cluster().and_then(|c| c.endpoint());
-                    if let (PRIMARY, Some(endpoint)) = (region, endpoint) {
-                        create_cname(config, &zones[app.zone].1, &endpoint_record_name(app), endpoint).await?;
-                    }
+                let id = |region: &str| format!("{name}-{}", short_region(region));
+                let writer = create_global_cluster(config, &global, "aurora-postgresql", "15.4", id).await?;
+                created += 2;
+                if let Some(endpoint) = writer {
+                    create_cname(config, &zones[app.zone].1, &endpoint_record_name(app), &endpoint).await?;
                 }
                 put_replication_lag(config, &format!("{name}-usw2"), DEMO_REPLICATION_LAG_MS).await?;
             }
@@ -112,29 +130,9 @@ pub async fn seed_docdb_global(
     app: &str,
     lag_ms: f64,
 ) -> Result<lifeboat_core::registry::Database, SeedError> {
-    let (east, west) = (rds(config, PRIMARY), rds(config, SECONDARY));
     let global = format!("{namespace}-{app}-docdb");
-    east.create_global_cluster()
-        .global_cluster_identifier(&global)
-        .engine("docdb")
-        .engine_version("5.0.0")
-        .send()
-        .await
-        .map_err(seed_err(format!("CreateGlobalCluster {global}")))?;
     let id = |region: &str| format!("{namespace}-{app}-docdb-{}", short_region(region));
-    for (client, region) in [(&east, PRIMARY), (&west, SECONDARY)] {
-        client
-            .create_db_cluster()
-            .db_cluster_identifier(id(region))
-            .engine("docdb")
-            .global_cluster_identifier(&global)
-            .tags(managed_tag())
-            .master_username("lifeboat")
-            .master_user_password("demo-only-not-a-secret")
-            .send()
-            .await
-            .map_err(seed_err(format!("CreateDBCluster {} in {region}", id(region))))?;
-    }
+    create_global_cluster(config, &global, "docdb", "5.0.0", id).await?;
     super::resources::put_docdb_replication_lag(config, &id(SECONDARY), lag_ms).await?;
     Ok(lifeboat_core::registry::Database {
         kind: DatabaseKind::DocdbGlobal,
