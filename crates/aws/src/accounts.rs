@@ -14,6 +14,7 @@ use crate::calls::CallCounter;
 use aws_config::{Region, SdkConfig};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider, error::CredentialsError, future};
+use lifeboat_core::registry::Account;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -23,14 +24,11 @@ const SESSION_SECONDS: i32 = 3600;
 /// The session name CloudTrail shows for lifeboat's calls in the other account.
 pub const SESSION_NAME: &str = "lifeboat";
 
-/// An IAM role to act as, and the external id its trust policy asks for.
-pub use lifeboat_core::registry::Account as RoleRef;
-
 /// Credentials from STS AssumeRole.
 #[derive(Debug)]
 struct AssumedRole {
     sts: aws_sdk_sts::Client,
-    role: RoleRef,
+    role: Account,
     session: String,
 }
 
@@ -74,7 +72,7 @@ impl ProvideCredentials for AssumedRole {
     }
 }
 
-type Key = (RoleRef, String, String);
+type Key = (Account, String, String);
 
 /// Assumed roles' configurations, one per role, Region and session name,
 /// kept as long as this is: a Lambda function's process (its factory is
@@ -88,7 +86,7 @@ impl AssumedRoles {
     /// `base` acting as `role`, its credentials from the STS endpoint of
     /// `region`: the same configuration (and so the same cached session) for
     /// every caller. The first caller's `counter` counts the AssumeRole calls.
-    pub fn config(&self, base: &SdkConfig, role: &RoleRef, region: &str, counter: &CallCounter) -> SdkConfig {
+    pub fn config(&self, base: &SdkConfig, role: &Account, region: &str, counter: &CallCounter) -> SdkConfig {
         self.config_as(base, role, region, counter, SESSION_NAME)
     }
 
@@ -96,7 +94,7 @@ impl AssumedRoles {
     pub fn config_as(
         &self,
         base: &SdkConfig,
-        role: &RoleRef,
+        role: &Account,
         region: &str,
         counter: &CallCounter,
         session: &str,

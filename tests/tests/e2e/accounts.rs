@@ -7,9 +7,10 @@
 
 use harness::{TestEnv, moto, sdk_config};
 use lifeboat_aws::CallCounter;
-use lifeboat_aws::accounts::{AssumedRoles, RoleRef};
+use lifeboat_aws::accounts::AssumedRoles;
 use lifeboat_core::hooks::HookStatus;
 use lifeboat_core::outcome::{AppStatus, RunRecord};
+use lifeboat_core::registry::Account;
 use lifeboat_core::registry::HookWhen;
 use lifeboat_sandbox::estate::accounts::{make_member_role, member_role};
 use lifeboat_states::ExecutionStatus;
@@ -48,7 +49,7 @@ fn record(exec: &lifeboat_states::Execution) -> RunRecord {
 async fn a_role_in_another_account_is_assumed_once_per_region_and_its_calls_land_there() {
     let base = sdk_config(&moto().endpoint()).await;
     let roles = AssumedRoles::default();
-    let role = RoleRef {
+    let role = Account {
         role_arn: "arn:aws:iam::222233334444:role/lifeboat-member".into(),
         external_id: Some("lifeboat".into()),
     };
