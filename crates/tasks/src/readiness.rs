@@ -331,20 +331,20 @@ async fn evaluate_group(
             entry.insert(PROBE_HEARTBEAT_ALARM.to_string());
         }
     }
-    let (existing, unread, home_existing, home_unread) = match home {
-        // One account: one read of every name.
+    // One account: one read of every name.
+    let lifeboats_own = match home {
         None => {
             for (region, names) in lifeboats {
                 verification.entry(region).or_default().extend(names);
             }
-            let (existing, unread) = read_alarms(s, &verification).await?;
-            (existing.clone(), unread.clone(), existing, unread)
+            None
         }
-        Some(home) => {
-            let (existing, unread) = read_alarms(s, &verification).await?;
-            let (home_existing, home_unread) = read_alarms(home, &lifeboats).await?;
-            (existing, unread, home_existing, home_unread)
-        }
+        Some(home) => Some(read_alarms(home, &lifeboats).await?),
+    };
+    let (existing, unread) = read_alarms(s, &verification).await?;
+    let (home_existing, home_unread) = match &lifeboats_own {
+        Some((e, u)) => (e, u),
+        None => (&existing, &unread),
     };
     // The requests a move would be: a disaster failover, or a planned failback.
     let failover = normalize_trigger(&serde_json::json!({"action": "failover", "mode": "disaster"}))?;

@@ -304,11 +304,11 @@ pub async fn plan_request(
         let member = ports.services.for_account(account.as_ref());
         observed.absorb(observe(member.validate_ports(), &reg, &group, request.mode == Mode::Disaster).await?);
     }
-    // Every check runs, and every problem of every app is told at once.
     if !unassumable.is_empty() {
         // What else those apps lack follows from the role: told alone.
         return Err(not_ready(&unassumable));
     }
+    // Every check runs, and every problem of every app is told at once.
     let (mut plan, mut problems) = build_plan_noting_problems(&reg, &request, &observed, &ctx)?;
     plan.waited = waited(&input);
     if let Err(why) = plan.check_fits(ports.timeout_seconds) {
